@@ -1,0 +1,155 @@
+//! The domain's one error type. Every boundary (Tauri commands, the CLI, the
+//! IPC server) sends it on as `{ "kind": "...", "message": "..." }` (plus
+//! `fields` for validation), so callers branch on `kind`, never on text.
+//! Messages are written for the person reading them: what is wrong and what
+//! to do. No message ever contains a secret.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// One problem with one form field. `field` is the draft's field name
+/// (`label`, `base_url`, `api_key`, `models`, `models[1]`, `headers[0].name`,
+/// `network`, `timeout_secs`), so the UI can show it inline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// What went wrong, for code to branch on. Serialised in snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    InvalidInput,
+    NotFound,
+    KeychainUnavailable,
+    KeychainLocked,
+    KeychainTimeout,
+    Keychain,
+    ConfigIo,
+    ConfigCorrupt,
+    ConfigVersion,
+    ConfigBusy,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::NotFound => "not_found",
+            Self::KeychainUnavailable => "keychain_unavailable",
+            Self::KeychainLocked => "keychain_locked",
+            Self::KeychainTimeout => "keychain_timeout",
+            Self::Keychain => "keychain",
+            Self::ConfigIo => "config_io",
+            Self::ConfigCorrupt => "config_corrupt",
+            Self::ConfigVersion => "config_version",
+            Self::ConfigBusy => "config_busy",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// One or more fields are invalid; nothing was saved.
+    #[error("{}", summarize(.0))]
+    Invalid(Vec<FieldError>),
+
+    #[error("No provider with id `{id}`. Run `patchbay provider list` to see the ids.")]
+    NotFound { id: String },
+
+    #[error("No keychain service is running: install and unlock GNOME Keyring or KeePassXC's Secret Service integration, then try again. Nothing was saved. ({detail})")]
+    KeychainUnavailable { detail: String },
+
+    #[error("The keychain is locked or access was refused: unlock your login keyring (for example by opening \"Passwords and Keys\") and try again. Nothing was saved.")]
+    KeychainLocked,
+
+    #[error("The keychain did not answer within {seconds} s: it may be waiting for an unlock prompt. Unlock it and try again. Nothing was saved.")]
+    KeychainTimeout { seconds: u64 },
+
+    #[error("The keychain refused the operation: {detail}")]
+    Keychain { detail: String },
+
+    #[error("Could not {action} {path}: {source}")]
+    ConfigIo {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path} could not be read ({detail}). It was moved aside to {moved_to} so nothing in it is lost; Patchbay started with an empty provider list.")]
+    ConfigCorrupt { path: PathBuf, moved_to: PathBuf, detail: String },
+
+    #[error("{path} was written by a newer Patchbay (config version {found}; this one understands {supported}). Update Patchbay; the file was left untouched.")]
+    ConfigVersion { path: PathBuf, found: u64, supported: u64 },
+
+    #[error("Another Patchbay process is holding the config lock on {path}; try again in a moment.")]
+    ConfigBusy { path: PathBuf },
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidInput,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::KeychainUnavailable { .. } => ErrorKind::KeychainUnavailable,
+            Self::KeychainLocked => ErrorKind::KeychainLocked,
+            Self::KeychainTimeout { .. } => ErrorKind::KeychainTimeout,
+            Self::Keychain { .. } => ErrorKind::Keychain,
+            Self::ConfigIo { .. } => ErrorKind::ConfigIo,
+            Self::ConfigCorrupt { .. } => ErrorKind::ConfigCorrupt,
+            Self::ConfigVersion { .. } => ErrorKind::ConfigVersion,
+            Self::ConfigBusy { .. } => ErrorKind::ConfigBusy,
+        }
+    }
+
+    /// The per-field problems, for a validation error.
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Invalid(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// The wire form: `{ "kind", "message", "fields"? }`.
+    pub fn to_payload(&self) -> ErrorPayload {
+        ErrorPayload {
+            kind: self.kind().as_str().to_owned(),
+            message: self.to_string(),
+            fields: self.fields().to_vec(),
+        }
+    }
+}
+
+/// The serialisable form of an error, shared by every boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorPayload {
+    pub kind: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+fn summarize(fields: &[FieldError]) -> String {
+    match fields {
+        [] => "The form is invalid.".to_owned(),
+        [only] => format!("{}: {}", only.field, only.message),
+        [first, rest @ ..] => format!("{}: {} (and {} more)", first.field, first.message, rest.len()),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,23 @@
+//! Patchbay's domain: what a provider is, how a form draft becomes a validated
+//! provider, where keys live (the OS keychain) and where everything else lives
+//! (the shared config file), and the model-picker entries host apps read.
+//!
+//! Nothing here knows about Tauri, IPC or HTTP: the app, the CLI and the IPC
+//! server are thin shells around [`store::ProviderStore`].
+
+pub mod base_url;
+pub mod config;
+pub mod entries;
+pub mod error;
+pub mod id;
+pub mod keychain;
+pub mod model;
+pub mod presets;
+pub mod secret;
+pub mod store;
+pub mod validation;
+
+pub use error::{Error, ErrorKind};
+pub use id::ProviderId;
+pub use model::{Auth, NetworkAllowance, Provider};
+pub use secret::ApiKey;

@@ -1,0 +1,52 @@
+//! The validated domain types. Everything here has passed
+//! [`crate::validation`]; the on-disk DTOs live in [`crate::config`] and the
+//! form drafts in [`crate::validation`].
+//!
+//! None of these types holds a secret: keys and secret header values live in
+//! the keychain, and only their masked hints are kept here.
+
+use time::OffsetDateTime;
+use url::Url;
+
+pub use patchbay_protocol::config::{
+    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance,
+};
+
+use crate::id::ProviderId;
+
+/// A validated provider. Constructed only through [`crate::validation`] or by
+/// loading the config file (which validates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    pub id: ProviderId,
+    pub label: String,
+    /// The preset it was created from (`openrouter`, `ollama`, `custom`, …).
+    pub preset: Option<String>,
+    /// Normalised: no trailing slash, no query/fragment/userinfo.
+    pub base_url: Url,
+    pub auth: Auth,
+    /// Masked key hint (`sk-or-…9f3a`) when a key is stored.
+    pub key_hint: Option<String>,
+    /// At least one; the first is the default.
+    pub models: Vec<ModelEntry>,
+    pub enabled: bool,
+    pub network: NetworkAllowance,
+    pub headers: Vec<CustomHeader>,
+    /// Overall request timeout for this provider (slow local models).
+    pub timeout_secs: Option<u32>,
+    /// SHA-256 fingerprint (lowercase hex, no separators) of a self-signed
+    /// certificate the user chose to trust for this provider only.
+    pub trusted_cert_sha256: Option<String>,
+    pub last_test: Option<LastTest>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Provider {
+    pub fn default_model(&self) -> &str {
+        self.models.first().map(|model| model.id.as_str()).unwrap_or("")
+    }
+    pub fn host(&self) -> &str {
+        self.base_url.host_str().unwrap_or("")
+    }
+}

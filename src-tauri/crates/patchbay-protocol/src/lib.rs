@@ -1,0 +1,12 @@
+//! The formats Patchbay publishes to host apps, with as few dependencies as
+//! possible so a host can depend on them cheaply:
+//!
+//! - [`config`]: the shared config file `providers.json` (schema version 1);
+//! - [`entries`]: model-picker entries and how they are derived from the file;
+//! - [`rpc`]: the JSON-RPC 2.0 frames of the local IPC channel;
+//! - [`paths`]: where the config file and the IPC socket live on each platform.
+
+pub mod config;
+pub mod entries;
+pub mod paths;
+pub mod rpc;
