@@ -10,7 +10,7 @@ preferred because it renders the blurred drop shadows; `cairosvg`
 Sizes up to SMALL_MAX px are rendered from a simplified variant of the master
 artwork: elements with class="detail" are removed and every attribute
 data-small-NAME="value" overrides NAME. That variant has a bigger tile, two
-large jacks and a thicker cable, so it stays legible at 16-64 px.
+jacks and one thick cable (class="small-only"), so it stays legible at 16-48 px.
 
 Every PNG is written as 8-bit RGBA (Tauri's generate_context! rejects
 anything else).
@@ -29,7 +29,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 MASTER = os.path.join(HERE, "icon.svg")
 SVG_NS = "http://www.w3.org/2000/svg"
-SMALL_MAX = 64
+SMALL_MAX = 48
 
 PNG_OUTPUTS = {
     "32x32.png": 32,
@@ -58,9 +58,16 @@ def variant(svg_text, small):
     root = ET.fromstring(svg_text)
     parents = {child: parent for parent in root.iter() for child in parent}
     for el in list(root.iter()):
-        if small and "detail" in el.get("class", "").split():
+        classes = el.get("class", "").split()
+        if small and "detail" in classes:
             parents[el].remove(el)
             continue
+        if "small-only" in classes:
+            if small:
+                el.attrib.pop("display", None)
+            else:
+                parents[el].remove(el)
+                continue
         for name in [k for k in el.attrib if k.startswith("data-small-")]:
             value = el.attrib.pop(name)
             if small:
@@ -75,12 +82,22 @@ def rasterise(svg_text, size):
             input=svg_text.encode(), stdout=subprocess.PIPE, check=True,
         ).stdout
     else:
-        import cairosvg  # fallback: no blur filters, shadows are skipped
+        # Fallback: cairosvg cannot blur and mis-renders the shadow filters,
+        # so they are stripped (flat look, no drop shadows).
+        import re
+        import cairosvg
+        svg_text = re.sub(r'\sfilter="url\(#[^)]*\)"', "", svg_text)
         png = cairosvg.svg2png(bytestring=svg_text.encode(),
                                output_width=size, output_height=size)
     img = Image.open(io.BytesIO(png))
     img.load()
-    return img.convert("RGBA")
+    img = img.convert("RGBA")
+    # Near-transparent pixels come back from un-premultiplying with
+    # meaningless colours (e.g. magenta at alpha 1); clear them.
+    alpha = img.getchannel("A").point(lambda a: 0 if a < 3 else 255)
+    clean = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    clean.paste(img, mask=alpha)
+    return clean
 
 
 def main():
