@@ -1,1 +1,1 @@
-fn main() {}
+fn main() { patchbay_app_lib::run() }

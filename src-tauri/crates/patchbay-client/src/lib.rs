@@ -1,1 +1,36 @@
-//! placeholder
+//! What a host app links to show a person's own AI endpoints in its model
+//! picker: connect to the local Patchbay server, list and subscribe to the
+//! picker entries, pair once, and resolve an entry into what a request needs.
+//! When no server is running, [`read_shared_config`] reads the entries from
+//! the shared config file instead.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), patchbay_client::ClientError> {
+//! let client = patchbay_client::Client::connect().await?;
+//! client.hello().await?;
+//! for entry in client.list_entries().await? {
+//!     println!("{} — {}", entry.id, entry.label);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The protocol itself is documented in `docs/ipc.md`; this crate depends on
+//! `patchbay-protocol`, tokio (sockets only), serde_json and thiserror.
+
+mod client;
+mod error;
+mod frame;
+mod shared_config;
+mod transport;
+
+pub use client::{Client, Subscription, DEFAULT_TIMEOUT, PAIR_TIMEOUT, TEST_TIMEOUT};
+pub use error::{ClientError, ErrorKind};
+pub use frame::{read_frame, FrameRead};
+pub use shared_config::{read_shared_config, read_shared_config_from, SharedConfig};
+pub use transport::default_endpoint;
+
+/// The wire types, re-exported so hosts need no second dependency.
+pub use patchbay_protocol::entries::{split_entry_id, EntryLastTest, EntryProvider, PickerEntry};
+pub use patchbay_protocol::rpc::{
+    HelloResult, PairResult, PairedHost, PendingPairing, ResolveRecord, ResolveResult, PROTOCOL_VERSION,
+};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 /// One problem with one form field. `field` is the draft's field name
-/// (`label`, `base_url`, `api_key`, `models`, `models[1]`, `headers[0].name`,
+/// (`label`, `base_url`, `key`, `models`, `models[1]`, `headers[0].name`,
 /// `network`, `timeout_secs`), so the UI can show it inline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {

@@ -30,6 +30,14 @@ impl ApiKey {
     }
 }
 
+/// Keys arrive from the form, the CLI's stdin and IPC requests, so they can be
+/// deserialised; they never leave as JSON, so there is no `Serialize`.
+impl<'de> serde::Deserialize<'de> for ApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey([redacted])")

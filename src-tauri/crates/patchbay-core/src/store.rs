@@ -1,1 +1,665 @@
-//! placeholder (owner fills in)
+//! [`ProviderStore`]: the one entry point the app, the CLI and the IPC
+//! server use to read and change providers. It keeps the config file and the
+//! keychain consistent, in this order:
+//!
+//! - **Add**: validate, then write the secrets to the keychain, then the
+//!   config. A failed keychain write saves nothing; a failed config write
+//!   deletes the secrets just written (rollback) and returns the error.
+//! - **Replace a key or a secret header value**: read the previous value,
+//!   write the new one, then the config (with the new hint). A failed config
+//!   write puts the previous value back.
+//! - **Remove a key, a secret header, or a provider**: the config first,
+//!   then the keychain deletes. The person's intent (the provider is gone)
+//!   is done once the config is written; a keychain delete that fails after
+//!   that is *reported*, never hidden: [`ProviderStore::edit`] returns it as
+//!   a notice in [`Saved::notices`], and [`ProviderStore::remove`] /
+//!   [`ProviderStore::remove_key`] return [`Error::Keychain`] whose message
+//!   says the config change was made and which item is left, with the
+//!   `secret-tool` command to delete it by hand.
+//!
+//! The keychain calls of add/edit/set-key run while the config lock is held
+//! (each call is bounded by the keychain timeout), so two processes adding
+//! the same label can never write the same generated id's keychain item.
+//!
+//! Listing never touches the keychain. A key is read only when a request
+//! needs it ([`ProviderStore::api_key`]) and at most once per process: it is
+//! cached, keyed by the stored hint and `updated_at`, so a change made by
+//! this process or seen on disk (another process set a new key) invalidates
+//! it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::Map;
+use time::OffsetDateTime;
+
+use crate::config::{self, ConfigDocument, ConfigPaths, LoadProblem, Loaded};
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::ProviderId;
+use crate::keychain::{header_account, key_account, SecretStore};
+use crate::model::{Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider};
+use crate::secret::ApiKey;
+use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};
+
+/// What [`ProviderStore::list`] returns.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub providers: Vec<Provider>,
+    /// Entries of the file that did not validate; they stay in the file.
+    pub problems: Vec<LoadProblem>,
+    /// Set when the file was unreadable and has just been moved aside: the
+    /// message to show (it names where the file went). The list is then
+    /// empty.
+    pub notice: Option<String>,
+}
+
+/// A provider after a change, with what validation (or a post-save
+/// keychain clean-up) wants the person to know.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub provider: Provider,
+    pub notices: Vec<Notice>,
+}
+
+/// A secret as cached, with the stored state it belongs to.
+#[derive(Debug, Clone)]
+struct Cached {
+    stamp: (Option<String>, OffsetDateTime),
+    value: ApiKey,
+}
+
+/// Providers in the shared config file, secrets in a [`SecretStore`].
+/// Cheap to share behind an `Arc`; all methods take `&self`.
+#[derive(Debug)]
+pub struct ProviderStore {
+    paths: ConfigPaths,
+    secrets: Arc<dyn SecretStore>,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+/// Secrets written during a change, for rollback: the account and the value
+/// it had before (`None`: there was no item).
+type Written = Vec<(String, Option<ApiKey>)>;
+
+impl ProviderStore {
+    pub fn new(paths: ConfigPaths, secrets: Arc<dyn SecretStore>) -> Self {
+        Self { paths, secrets, cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn paths(&self) -> &ConfigPaths {
+        &self.paths
+    }
+
+    /// Every provider that validates, the problems of those that don't, and
+    /// a notice if an unreadable file was just moved aside. Never touches
+    /// the keychain.
+    pub fn list(&self) -> Result<Listing> {
+        match config::load(&self.paths) {
+            Ok(loaded) => {
+                Ok(Listing { providers: loaded.providers, problems: loaded.problems, notice: None })
+            }
+            Err(error @ Error::ConfigCorrupt { .. }) => {
+                tracing::warn!(%error, "starting with an empty provider list");
+                Ok(Listing { providers: Vec::new(), problems: Vec::new(), notice: Some(error.to_string()) })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub fn get(&self, id: &ProviderId) -> Result<Provider> {
+        let loaded = config::load(&self.paths)?;
+        find(&loaded.providers, id).cloned()
+    }
+
+    /// Validates and saves a new provider under a fresh id generated from
+    /// its label.
+    pub fn add(&self, draft: ProviderDraft) -> Result<Saved> {
+        let mut written = Written::new();
+        let outcome = config::update(&self.paths, |document| {
+            let providers = Loaded::from_document(document.clone()).providers;
+            let validated = validation::validate(&draft, &providers, None)?;
+            let id = ProviderId::generate(&validated.label, &taken_ids(document));
+            let mut to_write: Vec<(String, ApiKey)> = Vec::new();
+            let key_hint = match (&validated.auth, &validated.key) {
+                (Auth::ApiKey, ValidKeyChange::Set(key)) => {
+                    to_write.push((key_account(&id), key.clone()));
+                    Some(key.hint())
+                }
+                _ => None,
+            };
+            let headers = build_headers(&id, &validated.headers, None, &mut to_write)?;
+            let now = OffsetDateTime::now_utc();
+            let provider = Provider {
+                id,
+                label: validated.label,
+                preset: validated.preset,
+                base_url: validated.base_url,
+                auth: validated.auth,
+                key_hint,
+                models: validated.models.into_iter().map(model_entry).collect(),
+                enabled: validated.enabled,
+                network: validated.network,
+                headers,
+                timeout_secs: validated.timeout_secs,
+                trusted_cert_sha256: None,
+                last_test: None,
+                created_at: now,
+                updated_at: now,
+            };
+            // The keychain last: after this only the file write can fail.
+            self.write_secrets(&to_write, false, &mut written)?;
+            document.providers.push(config::record_from_provider(&provider, Map::new()));
+            Ok(Saved { provider, notices: validated.notices })
+        });
+        self.finish_write(outcome, written)
+    }
+
+    /// Validates and saves a changed provider. The id never changes.
+    pub fn edit(&self, id: &ProviderId, draft: ProviderDraft) -> Result<Saved> {
+        let mut written = Written::new();
+        let mut to_delete: Vec<String> = Vec::new();
+        let outcome = config::update(&self.paths, |document| {
+            let providers = Loaded::from_document(document.clone()).providers;
+            let existing = find(&providers, id)?.clone();
+            let validated = validation::validate(&draft, &providers, Some(&existing))?;
+            let mut to_write: Vec<(String, ApiKey)> = Vec::new();
+            let key_hint = match (validated.auth, &validated.key) {
+                (Auth::ApiKey, ValidKeyChange::Set(key)) => {
+                    to_write.push((key_account(id), key.clone()));
+                    Some(key.hint())
+                }
+                (Auth::ApiKey, ValidKeyChange::Keep) => existing.key_hint.clone(),
+                (Auth::None, _) | (Auth::ApiKey, ValidKeyChange::Remove) => {
+                    if existing.key_hint.is_some() {
+                        to_delete.push(key_account(id));
+                    }
+                    None
+                }
+            };
+            let headers = build_headers(id, &validated.headers, Some(&existing), &mut to_write)?;
+            for old in existing.headers.iter().filter(|header| header.secret) {
+                let account = header_account(id, &old.name);
+                let still_secret =
+                    headers.iter().any(|header| header.secret && header_account(id, &header.name) == account);
+                if !still_secret {
+                    to_delete.push(account);
+                }
+            }
+            let provider = Provider {
+                id: existing.id.clone(),
+                label: validated.label,
+                preset: validated.preset,
+                base_url: validated.base_url,
+                auth: validated.auth,
+                key_hint,
+                models: merge_models(&existing.models, validated.models),
+                enabled: validated.enabled,
+                network: validated.network,
+                headers,
+                timeout_secs: validated.timeout_secs,
+                trusted_cert_sha256: existing.trusted_cert_sha256.clone(),
+                last_test: existing.last_test.clone(),
+                created_at: existing.created_at,
+                updated_at: OffsetDateTime::now_utc(),
+            };
+            self.write_secrets(&to_write, true, &mut written)?;
+            replace_record(document, &provider)?;
+            Ok(Saved { provider, notices: validated.notices })
+        });
+        let mut saved = self.finish_write(outcome, written)?;
+        for failure in self.delete_secrets(&to_delete) {
+            saved.notices.push(Notice::new("key", failure));
+        }
+        Ok(saved)
+    }
+
+    /// Disables or enables a provider. Nothing else changes: key, models and
+    /// headers stay, so enabling brings it back as it was.
+    pub fn set_enabled(&self, id: &ProviderId, enabled: bool) -> Result<Provider> {
+        self.change(id, |provider| {
+            if provider.enabled != enabled {
+                provider.enabled = enabled;
+                provider.updated_at = OffsetDateTime::now_utc();
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores a new API key (trimmed and checked like the form's). A
+    /// provider with no authentication is switched to API key auth, with a
+    /// notice.
+    pub fn set_key(&self, id: &ProviderId, key: ApiKey) -> Result<Saved> {
+        let (key, trim_notice) =
+            validation::validate_api_key(key.expose()).map_err(|message| Error::invalid("key", message))?;
+        let mut notices: Vec<Notice> = trim_notice.into_iter().collect();
+        let mut written = Written::new();
+        let outcome = config::update(&self.paths, |document| {
+            let providers = Loaded::from_document(document.clone()).providers;
+            let mut provider = find(&providers, id)?.clone();
+            if provider.auth == Auth::None {
+                provider.auth = Auth::ApiKey;
+                notices.push(Notice::new(
+                    "auth",
+                    "Switched from \"No authentication\" to API key: the key will be sent as a bearer token.",
+                ));
+            }
+            provider.key_hint = Some(key.hint());
+            provider.updated_at = OffsetDateTime::now_utc();
+            self.write_secrets(&[(key_account(id), key.clone())], true, &mut written)?;
+            replace_record(document, &provider)?;
+            Ok(provider)
+        });
+        let provider = self.finish_write(outcome, written)?;
+        Ok(Saved { provider, notices })
+    }
+
+    /// Forgets the key: the hint leaves the config, then the keychain item
+    /// is deleted (see the module docs for a failed delete).
+    pub fn remove_key(&self, id: &ProviderId) -> Result<Provider> {
+        let provider = self.change(id, |provider| {
+            provider.key_hint = None;
+            provider.updated_at = OffsetDateTime::now_utc();
+            Ok(())
+        })?;
+        let failures = self.delete_secrets(&[key_account(id)]);
+        if !failures.is_empty() {
+            return Err(Error::Keychain {
+                detail: format!("the key was removed from the config, but {}", failures.join("; ")),
+            });
+        }
+        Ok(provider)
+    }
+
+    /// Deletes a provider: its config entry (also one that does not
+    /// validate), then its keychain items.
+    pub fn remove(&self, id: &ProviderId) -> Result<()> {
+        let mut accounts = vec![key_account(id)];
+        config::update(&self.paths, |document| {
+            let before = document.providers.len() + document.rejected.len();
+            for record in document.providers.iter().filter(|record| record.id == id.as_str()) {
+                accounts.extend(
+                    record
+                        .headers
+                        .iter()
+                        .filter(|header| header.secret)
+                        .map(|header| header_account(id, &header.name)),
+                );
+            }
+            document.providers.retain(|record| record.id != id.as_str());
+            document.rejected.retain(|record| record.id.as_deref() != Some(id.as_str()));
+            if document.providers.len() + document.rejected.len() == before {
+                return Err(Error::NotFound { id: id.to_string() });
+            }
+            Ok(())
+        })?;
+        let failures = self.delete_secrets(&accounts);
+        if !failures.is_empty() {
+            return Err(Error::Keychain {
+                detail: format!("provider `{id}` was deleted from the config, but {}", failures.join("; ")),
+            });
+        }
+        Ok(())
+    }
+
+    /// The provider's API key for a request, or `None` with no
+    /// authentication or no stored key. Read from the keychain at most once
+    /// per process while the stored key stays the same.
+    pub fn api_key(&self, id: &ProviderId) -> Result<Option<ApiKey>> {
+        let provider = self.get(id)?;
+        if provider.auth == Auth::None || provider.key_hint.is_none() {
+            return Ok(None);
+        }
+        self.cached_secret(&key_account(id), (provider.key_hint.clone(), provider.updated_at))
+    }
+
+    /// Every custom header of `provider` with its value, secret ones read
+    /// from the keychain (cached like the key).
+    pub fn secret_headers(&self, provider: &Provider) -> Result<Vec<(String, ApiKey)>> {
+        let mut headers = Vec::with_capacity(provider.headers.len());
+        for header in &provider.headers {
+            let value = if header.secret {
+                let account = header_account(&provider.id, &header.name);
+                self.cached_secret(&account, (header.hint.clone(), provider.updated_at))?.ok_or_else(|| {
+                    Error::Keychain {
+                        detail: format!(
+                            "the value of the secret header {} of `{}` is missing from the keychain; set it again in the provider's settings",
+                            header.name, provider.id
+                        ),
+                    }
+                })?
+            } else {
+                ApiKey::new(header.value.clone().unwrap_or_default())
+            };
+            headers.push((header.name.clone(), value));
+        }
+        Ok(headers)
+    }
+
+    /// Keeps the outcome of a connection test for the list and the picker
+    /// entries. Not an edit: `updated_at` stays.
+    pub fn record_test(&self, id: &ProviderId, last_test: LastTest) -> Result<()> {
+        self.change(id, |provider| {
+            provider.last_test = Some(last_test);
+            Ok(())
+        })
+        .map(drop)
+    }
+
+    /// Changes the model list (discovery refreshes metadata and marks models
+    /// missing upstream). The result is checked like the form's models.
+    pub fn update_models(&self, id: &ProviderId, f: impl FnOnce(&mut Vec<ModelEntry>)) -> Result<Provider> {
+        self.change(id, |provider| {
+            let before = provider.models.clone();
+            f(&mut provider.models);
+            check_models(&provider.models)?;
+            if provider.models != before {
+                provider.updated_at = OffsetDateTime::now_utc();
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores (or clears) the SHA-256 fingerprint of a self-signed
+    /// certificate the person chose to trust for this provider only.
+    pub fn set_trusted_cert(&self, id: &ProviderId, sha256: Option<String>) -> Result<Provider> {
+        if let Some(fingerprint) = &sha256 {
+            let valid = fingerprint.len() == 64
+                && fingerprint.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+            if !valid {
+                return Err(Error::invalid(
+                    "trusted_cert_sha256",
+                    "A fingerprint is 64 lowercase hex characters.",
+                ));
+            }
+        }
+        self.change(id, |provider| {
+            provider.trusted_cert_sha256 = sha256;
+            provider.updated_at = OffsetDateTime::now_utc();
+            Ok(())
+        })
+    }
+
+    /// Loads, changes one provider (no keychain), validates and writes.
+    fn change(&self, id: &ProviderId, f: impl FnOnce(&mut Provider) -> Result<()>) -> Result<Provider> {
+        config::update(&self.paths, |document| {
+            let providers = Loaded::from_document(document.clone()).providers;
+            let mut provider = find(&providers, id)?.clone();
+            f(&mut provider)?;
+            replace_record(document, &provider)?;
+            Ok(provider)
+        })
+    }
+
+    /// Writes secrets, remembering each account's previous value (when
+    /// `remember_previous`) so a failed config write can put it back.
+    fn write_secrets(
+        &self,
+        to_write: &[(String, ApiKey)],
+        remember_previous: bool,
+        written: &mut Written,
+    ) -> Result<()> {
+        for (account, secret) in to_write {
+            let previous = if remember_previous { self.secrets.get(account)? } else { None };
+            self.secrets.set(account, secret)?;
+            written.push((account.clone(), previous));
+        }
+        Ok(())
+    }
+
+    /// On failure: undoes the keychain writes. On success: refreshes the
+    /// cache with what was written. Either way the cache of the touched
+    /// accounts is reset first.
+    fn finish_write<T>(&self, outcome: Result<T>, written: Written) -> Result<T> {
+        self.forget(written.iter().map(|(account, _)| account.as_str()));
+        if outcome.is_err() {
+            for (account, previous) in written.into_iter().rev() {
+                let undo = match &previous {
+                    Some(value) => self.secrets.set(&account, value),
+                    None => self.secrets.delete(&account),
+                };
+                if let Err(error) = undo {
+                    tracing::error!(%account, %error, "could not roll back a keychain write after the config write failed");
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Deletes keychain items after a config write; returns one sentence per
+    /// failure (logged too), naming the item and how to remove it by hand.
+    fn delete_secrets(&self, accounts: &[String]) -> Vec<String> {
+        self.forget(accounts.iter().map(String::as_str));
+        let mut failures = Vec::new();
+        for account in accounts {
+            if let Err(error) = self.secrets.delete(account) {
+                tracing::warn!(%account, %error, "keychain item left behind after a config change");
+                failures.push(format!(
+                    "its keychain item `{account}` could not be deleted ({}); delete it later with `secret-tool clear service patchbay username {account}` or your keychain app",
+                    describe(&error)
+                ));
+            }
+        }
+        failures
+    }
+
+    fn cached_secret(
+        &self,
+        account: &str,
+        stamp: (Option<String>, OffsetDateTime),
+    ) -> Result<Option<ApiKey>> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(cached) = cache.get(account).filter(|cached| cached.stamp == stamp) {
+                return Ok(Some(cached.value.clone()));
+            }
+        }
+        let value = self.secrets.get(account)?;
+        if let Some(value) = &value {
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.insert(account.to_owned(), Cached { stamp, value: value.clone() });
+            }
+        }
+        Ok(value)
+    }
+
+    fn forget<'a>(&self, accounts: impl Iterator<Item = &'a str>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            for account in accounts {
+                cache.remove(account);
+            }
+        }
+    }
+}
+
+fn describe(error: &Error) -> &'static str {
+    match error.kind() {
+        ErrorKind::KeychainUnavailable => "no keychain service is running",
+        ErrorKind::KeychainLocked => "the keychain is locked",
+        ErrorKind::KeychainTimeout => "the keychain did not answer",
+        _ => "the keychain refused",
+    }
+}
+
+fn find<'a>(providers: &'a [Provider], id: &ProviderId) -> Result<&'a Provider> {
+    providers.iter().find(|provider| &provider.id == id).ok_or_else(|| Error::NotFound { id: id.to_string() })
+}
+
+/// Every id in the file, valid or not, so a generated id never collides
+/// with an entry waiting to be fixed by hand.
+fn taken_ids(document: &ConfigDocument) -> Vec<ProviderId> {
+    document
+        .providers
+        .iter()
+        .map(|record| record.id.as_str())
+        .chain(document.rejected.iter().filter_map(|record| record.id.as_deref()))
+        .filter_map(|id| ProviderId::parse(id).ok())
+        .collect()
+}
+
+/// Replaces the record of `provider` in place, keeping its unknown fields,
+/// after checking the new record reads back as a valid provider.
+fn replace_record(document: &mut ConfigDocument, provider: &Provider) -> Result<()> {
+    let record = document
+        .providers
+        .iter_mut()
+        .find(|record| record.id == provider.id.as_str())
+        .ok_or_else(|| Error::NotFound { id: provider.id.to_string() })?;
+    let new_record = config::record_from_provider(provider, record.extra.clone());
+    if let Err(message) = config::provider_from_record(&new_record) {
+        return Err(Error::invalid("provider", message));
+    }
+    *record = new_record;
+    Ok(())
+}
+
+fn model_entry(id: String) -> ModelEntry {
+    ModelEntry { id, metadata: ModelMetadata::default(), missing_upstream: false }
+}
+
+/// The edited model list, keeping the metadata discovery already learnt for
+/// ids that stay.
+fn merge_models(existing: &[ModelEntry], ids: Vec<String>) -> Vec<ModelEntry> {
+    ids.into_iter()
+        .map(|id| match existing.iter().find(|model| model.id == id) {
+            Some(model) => model.clone(),
+            None => model_entry(id),
+        })
+        .collect()
+}
+
+fn check_models(models: &[ModelEntry]) -> Result<()> {
+    if models.is_empty() {
+        return Err(Error::invalid("models", "Keep at least one model: the first one is the default."));
+    }
+    let mut problems = Vec::new();
+    for (position, model) in models.iter().enumerate() {
+        if let Err(message) = validation::validate_model_id(&model.id) {
+            problems.push(crate::error::FieldError::new(format!("models[{position}]"), message));
+        } else if models[..position].iter().any(|earlier| earlier.id == model.id) {
+            problems.push(crate::error::FieldError::new(
+                format!("models[{position}]"),
+                "This model is listed twice.",
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// The stored headers: plain values in the config, secret values queued for
+/// the keychain (only their hint is stored). A secret header without a new
+/// value keeps the stored one (validation allows that only when it exists).
+fn build_headers(
+    id: &ProviderId,
+    valid: &[validation::ValidHeader],
+    existing: Option<&Provider>,
+    to_write: &mut Vec<(String, ApiKey)>,
+) -> Result<Vec<CustomHeader>> {
+    let mut headers = Vec::with_capacity(valid.len());
+    for (position, header) in valid.iter().enumerate() {
+        let missing_value =
+            || Error::invalid(format!("headers[{position}].value"), "Enter a value for this header.");
+        let stored = if header.secret {
+            let hint = match &header.value {
+                Some(value) => {
+                    to_write.push((header_account(id, &header.name), value.clone()));
+                    Some(value.hint())
+                }
+                None => existing
+                    .and_then(|provider| {
+                        provider
+                            .headers
+                            .iter()
+                            .find(|old| old.secret && old.name.eq_ignore_ascii_case(&header.name))
+                    })
+                    .ok_or_else(missing_value)?
+                    .hint
+                    .clone(),
+            };
+            CustomHeader { name: header.name.clone(), value: None, secret: true, hint }
+        } else {
+            let value = header.value.as_ref().ok_or_else(missing_value)?;
+            CustomHeader {
+                name: header.name.clone(),
+                value: Some(value.expose().to_owned()),
+                secret: false,
+                hint: None,
+            }
+        };
+        headers.push(stored);
+    }
+    Ok(headers)
+}
+
+/// A provider as the UI, `--json` and `providers.list` show it. Stable:
+/// fields are only ever added. There is no key field: only `key_hint`.
+///
+/// ```json
+/// {"id": "openrouter", "label": "OpenRouter", "preset": "openrouter",
+///  "base_url": "https://openrouter.ai/api/v1", "host": "openrouter.ai",
+///  "auth": "api_key", "key_hint": "sk-or-…9f3a",
+///  "models": [{"id": "google/gemini-2.5-flash"}], "default_model": "google/gemini-2.5-flash",
+///  "enabled": true, "network": "remote",
+///  "headers": [{"name": "HTTP-Referer", "value": "https://example.com", "secret": false}],
+///  "timeout_secs": null, "trusted_cert_sha256": null, "last_test": null,
+///  "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderView {
+    pub id: String,
+    pub label: String,
+    pub preset: Option<String>,
+    pub base_url: String,
+    pub host: String,
+    pub auth: Auth,
+    pub key_hint: Option<String>,
+    pub models: Vec<ModelEntry>,
+    pub default_model: String,
+    pub enabled: bool,
+    pub network: NetworkAllowance,
+    /// Secret headers carry `hint`, never `value`.
+    pub headers: Vec<CustomHeader>,
+    pub timeout_secs: Option<u32>,
+    pub trusted_cert_sha256: Option<String>,
+    pub last_test: Option<LastTest>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&Provider> for ProviderView {
+    fn from(provider: &Provider) -> Self {
+        Self {
+            id: provider.id.to_string(),
+            label: provider.label.clone(),
+            preset: provider.preset.clone(),
+            base_url: crate::base_url::display(&provider.base_url),
+            host: provider.host().to_owned(),
+            auth: provider.auth,
+            key_hint: provider.key_hint.clone(),
+            models: provider.models.clone(),
+            default_model: provider.default_model().to_owned(),
+            enabled: provider.enabled,
+            network: provider.network,
+            headers: provider
+                .headers
+                .iter()
+                .map(|header| CustomHeader {
+                    name: header.name.clone(),
+                    value: if header.secret { None } else { header.value.clone() },
+                    secret: header.secret,
+                    hint: header.hint.clone(),
+                })
+                .collect(),
+            timeout_secs: provider.timeout_secs,
+            trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
+            last_test: provider.last_test.clone(),
+            created_at: provider.created_at,
+            updated_at: provider.updated_at,
+        }
+    }
+}

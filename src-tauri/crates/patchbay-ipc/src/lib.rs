@@ -1,1 +1,27 @@
-//! placeholder
+//! Patchbay's local IPC server: host apps connect over a Unix domain socket
+//! (a named pipe on Windows), speak JSON-RPC 2.0 one object per line
+//! (`patchbay_protocol::rpc`, `docs/ipc.md`), read and subscribe to the
+//! model-picker entries, pair with the person's consent, and resolve an entry
+//! into a ready request (base URL, model id, headers).
+//!
+//! - [`server`]: [`Server::start`] (inside the app) and [`serve_foreground`]
+//!   (`patchbay serve`);
+//! - [`pairing`]: pending requests and the admin API the app uses;
+//! - [`hosts`]: `hosts.json` (token hashes, last use, the resolve log);
+//! - [`admin`]: what `patchbay hosts …` calls;
+//! - [`testing`]: the seam through which `provider.test` runs the staged test.
+
+pub mod admin;
+mod endpoint;
+pub mod error;
+mod feed;
+pub mod hosts;
+pub mod pairing;
+pub mod server;
+pub mod testing;
+
+pub use endpoint::default_endpoint;
+pub use error::{IpcError, Result};
+pub use hosts::HostRegistry;
+pub use pairing::{PairingCallback, PairingEvent, Pairings};
+pub use server::{serve_foreground, Server, ServerHandle, ServerOptions};

@@ -115,19 +115,205 @@ pub struct LastTest {
 }
 
 /// The whole file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Provider entries that do not have the shape of a [`ProviderRecord`] (a
+/// hand edit gone wrong, a field of the wrong type) are not dropped: they are
+/// kept verbatim in [`ConfigDocument::rejected`] and written back at their
+/// original position, so fixing the file by hand loses nothing.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigDocument {
     pub version: u64,
-    #[serde(default)]
     pub providers: Vec<ProviderRecord>,
+    /// Provider entries that could not be read, kept as they were.
+    pub rejected: Vec<RejectedRecord>,
     /// Fields this version does not know, kept as they were.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl Default for ConfigDocument {
     fn default() -> Self {
-        Self { version: CONFIG_VERSION, providers: Vec::new(), extra: Map::new() }
+        Self { version: CONFIG_VERSION, providers: Vec::new(), rejected: Vec::new(), extra: Map::new() }
+    }
+}
+
+/// A provider entry of the file that is not a valid [`ProviderRecord`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRecord {
+    /// Its position in the file's `providers` array.
+    pub index: usize,
+    /// Its `id`, when it has a string one.
+    pub id: Option<String>,
+    /// Why it could not be read (never contains field values).
+    pub message: String,
+    /// The entry exactly as it was in the file.
+    pub raw: Value,
+}
+
+/// Why [`read_document`] could not read a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Not JSON, not an object, or no usable `version`.
+    Malformed(String),
+    /// Written by a newer Patchbay: read nothing and never overwrite it.
+    NewerVersion { found: u64 },
+}
+
+impl ReadError {
+    /// `malformed` or `newer_version`, for callers that branch on it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::NewerVersion { .. } => "newer_version",
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(detail) => f.write_str(detail),
+            Self::NewerVersion { found } => {
+                write!(f, "config version {found} is newer than the supported version {CONFIG_VERSION}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl ConfigDocument {
+    /// Serialises the document as written to disk: pretty, two-space
+    /// indented, with a trailing newline, so hand edits and diffs stay easy.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+/// Reads `providers.json`. Checks `version` first: a newer version is an
+/// error (the caller must leave the file untouched); an entry of the wrong
+/// shape lands in [`ConfigDocument::rejected`] instead of failing the file.
+pub fn read_document(bytes: &[u8]) -> Result<ConfigDocument, ReadError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|error| ReadError::Malformed(format!("not valid JSON: {error}")))?;
+    let Value::Object(object) = value else {
+        return Err(ReadError::Malformed("the top level is not a JSON object".to_owned()));
+    };
+    let version = match object.get("version") {
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .ok_or_else(|| ReadError::Malformed("`version` is not a positive integer".to_owned()))?,
+        Some(_) => return Err(ReadError::Malformed("`version` is not a number".to_owned())),
+        None => return Err(ReadError::Malformed("`version` is missing".to_owned())),
+    };
+    if version > CONFIG_VERSION {
+        return Err(ReadError::NewerVersion { found: version });
+    }
+    if version < CONFIG_VERSION {
+        return Err(ReadError::Malformed(format!("unknown config version {version}")));
+    }
+    let mut document = ConfigDocument { version, ..ConfigDocument::default() };
+    for (key, value) in object {
+        match key.as_str() {
+            "version" => {}
+            "providers" => read_providers(value, &mut document)?,
+            _ => {
+                document.extra.insert(key, value);
+            }
+        }
+    }
+    Ok(document)
+}
+
+fn read_providers(value: Value, document: &mut ConfigDocument) -> Result<(), ReadError> {
+    let entries = match value {
+        Value::Array(entries) => entries,
+        Value::Null => Vec::new(),
+        _ => return Err(ReadError::Malformed("`providers` is not an array".to_owned())),
+    };
+    for (index, raw) in entries.into_iter().enumerate() {
+        match serde_json::from_value::<ProviderRecord>(raw.clone()) {
+            Ok(record) => document.providers.push(record),
+            Err(error) => document.rejected.push(RejectedRecord {
+                index,
+                id: raw.get("id").and_then(Value::as_str).map(str::to_owned),
+                message: describe_shape_error(&error),
+                raw,
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// serde_json's messages name fields and expected types, never values,
+/// except `invalid value: string "…"`, which could echo a mistyped secret
+/// pasted into the wrong field: keep only the part before the value.
+fn describe_shape_error(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.find(": string \"") {
+        Some(position) => format!("{} (value not shown)", &message[..position]),
+        None => message,
+    }
+}
+
+impl Serialize for ConfigDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("version", &self.version)?;
+        map.serialize_entry("providers", &MergedProviders(self))?;
+        for (key, value) in &self.extra {
+            if key != "version" && key != "providers" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The valid records with the rejected ones put back at their original
+/// index (or at the end when the list has since shrunk).
+struct MergedProviders<'a>(&'a ConfigDocument);
+
+impl Serialize for MergedProviders<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+
+        let document = self.0;
+        let total = document.providers.len() + document.rejected.len();
+        let mut sequence = serializer.serialize_seq(Some(total))?;
+        let mut valid = document.providers.iter();
+        let mut rejected: Vec<&RejectedRecord> = document.rejected.iter().collect();
+        rejected.sort_by_key(|record| record.index);
+        let mut rejected = rejected.into_iter().peekable();
+        for position in 0..total {
+            if rejected.peek().is_some_and(|record| record.index <= position) {
+                if let Some(record) = rejected.next() {
+                    sequence.serialize_element(&record.raw)?;
+                    continue;
+                }
+            }
+            match valid.next() {
+                Some(record) => sequence.serialize_element(record)?,
+                None => {
+                    if let Some(record) = rejected.next() {
+                        sequence.serialize_element(&record.raw)?;
+                    }
+                }
+            }
+        }
+        sequence.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let bytes = serde_json::to_vec(&value).map_err(serde::de::Error::custom)?;
+        read_document(&bytes).map_err(serde::de::Error::custom)
     }
 }
 
@@ -162,4 +348,101 @@ pub struct ProviderRecord {
     pub updated_at: OffsetDateTime,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn provider(id: &str) -> Value {
+        json!({
+            "id": id, "label": id.to_uppercase(), "base_url": "https://example.com/v1",
+            "auth": "api_key", "key_hint": "sk-…abcd", "models": [{"id": "m/1:q"}],
+            "enabled": true, "network": "remote", "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-02T00:00:00Z"
+        })
+    }
+
+    #[test]
+    fn round_trip_preserves_unknown_fields_at_both_levels() {
+        let mut first = provider("a");
+        first["future_field"] = json!({"nested": [1, 2, 3]});
+        first["models"][0]["future_model_field"] = json!("kept?");
+        let file = json!({
+            "version": 1,
+            "providers": [first],
+            "ui_hint": "keep me",
+        });
+        let bytes = serde_json::to_vec(&file).expect("serialise");
+        let document = read_document(&bytes).expect("read");
+        assert_eq!(document.providers.len(), 1);
+        assert_eq!(document.extra["ui_hint"], "keep me");
+        assert_eq!(document.providers[0].extra["future_field"], json!({"nested": [1, 2, 3]}));
+        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(written["ui_hint"], "keep me");
+        assert_eq!(written["version"], 1);
+        assert_eq!(written["providers"][0]["future_field"], json!({"nested": [1, 2, 3]}));
+        assert_eq!(written["providers"][0]["models"][0]["id"], "m/1:q");
+        // Re-reading what was written gives the same document.
+        let again = read_document(&document.to_bytes().expect("bytes")).expect("reread");
+        assert_eq!(again, document);
+    }
+
+    #[test]
+    fn newer_version_is_refused() {
+        let error = read_document(br#"{"version": 2, "providers": {"new": "shape"}}"#).expect_err("newer");
+        assert_eq!(error, ReadError::NewerVersion { found: 2 });
+        assert_eq!(error.kind(), "newer_version");
+    }
+
+    #[test]
+    fn malformed_files_are_refused() {
+        for bytes in [
+            &b"{"[..],
+            b"[]",
+            b"{}",
+            b"{\"version\": \"1\"}",
+            b"{\"version\": 0}",
+            b"{\"version\": -1}",
+            b"{\"version\": 1, \"providers\": 3}",
+        ] {
+            let error = read_document(bytes).expect_err("malformed");
+            assert_eq!(error.kind(), "malformed", "{}", String::from_utf8_lossy(bytes));
+        }
+        assert!(read_document(b"{\"version\": 1}").expect("no providers").providers.is_empty());
+    }
+
+    #[test]
+    fn wrongly_shaped_entries_are_kept_in_place() {
+        let mut broken = provider("b");
+        broken["models"] = json!("not-a-list");
+        let secretish = json!({"id": 7, "label": "x", "auth": "sk-secret-value-in-wrong-field"});
+        let file = json!({"version": 1, "providers": [provider("a"), broken, provider("c"), secretish]});
+        let document = read_document(&serde_json::to_vec(&file).expect("ser")).expect("read");
+        assert_eq!(document.providers.len(), 2);
+        assert_eq!(document.rejected.len(), 2);
+        assert_eq!(document.rejected[0].index, 1);
+        assert_eq!(document.rejected[0].id.as_deref(), Some("b"));
+        assert_eq!(document.rejected[1].id, None);
+        assert!(!document.rejected[1].message.contains("sk-secret"), "{}", document.rejected[1].message);
+        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(written["providers"], file["providers"]);
+
+        // A valid record removed before the rejected one: the rejected
+        // entries still all come back.
+        let mut shrunk = document.clone();
+        shrunk.providers.clear();
+        let written: Value = serde_json::from_slice(&shrunk.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(written["providers"], json!([file["providers"][1], file["providers"][3]]));
+    }
+
+    #[test]
+    fn serde_deserialize_goes_through_read_document() {
+        let document: ConfigDocument =
+            serde_json::from_value(json!({"version": 1, "providers": [provider("a")], "x": 1}))
+                .expect("deserialise");
+        assert_eq!(document.providers[0].id, "a");
+        assert!(serde_json::from_value::<ConfigDocument>(json!({"version": 9})).is_err());
+    }
 }

@@ -1,1 +1,199 @@
-//! placeholder (owner fills in)
+//! Where Patchbay's files live on each platform: the shared config directory
+//! (`providers.json`) and the runtime directory of the IPC socket. Host apps
+//! use the same functions, so the app, the CLI and every host agree.
+//!
+//! | what | override | Linux / BSD | macOS | Windows |
+//! | --- | --- | --- | --- | --- |
+//! | config dir | `PATCHBAY_CONFIG_DIR` | `$XDG_CONFIG_HOME/patchbay`, else `~/.config/patchbay` | `~/Library/Application Support/patchbay` | `%APPDATA%\patchbay` |
+//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | – |
+//! | IPC endpoint | – | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `\\.\pipe\patchbay-<USERNAME>` |
+//!
+//! Empty or relative values of the `XDG_*` variables are ignored, as the XDG
+//! Base Directory specification requires.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Overrides the config directory (tests, portable set-ups).
+pub const CONFIG_DIR_ENV: &str = "PATCHBAY_CONFIG_DIR";
+/// Overrides the runtime directory that holds the IPC socket.
+pub const RUNTIME_DIR_ENV: &str = "PATCHBAY_RUNTIME_DIR";
+/// The shared config file's name inside the config directory.
+pub const CONFIG_FILE_NAME: &str = "providers.json";
+/// The IPC socket's name inside the runtime directory (Unix).
+pub const SOCKET_FILE_NAME: &str = "ipc.sock";
+
+/// The directory holding `providers.json`, or `None` when the platform's
+/// home/config directory cannot be determined (no `HOME`, no `APPDATA`).
+pub fn config_dir() -> Option<PathBuf> {
+    if let Some(dir) = non_empty_env(CONFIG_DIR_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    platform_config_dir().map(|dir| dir.join("patchbay"))
+}
+
+/// `<config_dir>/providers.json`.
+pub fn config_file() -> Option<PathBuf> {
+    config_dir().map(|dir| dir.join(CONFIG_FILE_NAME))
+}
+
+/// The directory holding the IPC socket. The server creates it with mode
+/// 0700; clients only read it.
+pub fn runtime_dir() -> Option<PathBuf> {
+    if let Some(dir) = non_empty_env(RUNTIME_DIR_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    platform_runtime_dir()
+}
+
+/// `<runtime_dir>/ipc.sock`: the Unix domain socket of the IPC server.
+pub fn socket_path() -> Option<PathBuf> {
+    runtime_dir().map(|dir| dir.join(SOCKET_FILE_NAME))
+}
+
+/// `\\.\pipe\patchbay-<USERNAME>`: the named pipe of the IPC server on
+/// Windows. Per user, because pipe names are machine-global.
+#[cfg(windows)]
+pub fn pipe_name() -> String {
+    let user = env::var("USERNAME").unwrap_or_else(|_| "user".to_owned());
+    format!(r"\\.\pipe\patchbay-{user}")
+}
+
+fn non_empty_env(name: &str) -> Option<OsString> {
+    env::var_os(name).filter(|value| !value.is_empty())
+}
+
+/// An `XDG_*` variable, honoured only when absolute (the spec says relative
+/// values are invalid and must be ignored).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn xdg_dir(name: &str) -> Option<PathBuf> {
+    non_empty_env(name).map(PathBuf::from).filter(|path| path.is_absolute())
+}
+
+fn home_dir() -> Option<PathBuf> {
+    #[cfg(windows)]
+    let home = non_empty_env("USERPROFILE");
+    #[cfg(not(windows))]
+    let home = non_empty_env("HOME");
+    home.map(PathBuf::from).filter(|path| path.is_absolute())
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn platform_config_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME").or_else(|| home_dir().map(|home| home.join(".config")))
+}
+
+#[cfg(target_os = "macos")]
+fn platform_config_dir() -> Option<PathBuf> {
+    home_dir().map(|home| home.join("Library").join("Application Support"))
+}
+
+#[cfg(windows)]
+fn platform_config_dir() -> Option<PathBuf> {
+    non_empty_env("APPDATA")
+        .map(PathBuf::from)
+        .or_else(|| home_dir().map(|home| home.join("AppData").join("Roaming")))
+}
+
+#[cfg(not(any(unix, windows)))]
+fn platform_config_dir() -> Option<PathBuf> {
+    home_dir().map(|home| home.join(".config"))
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn platform_runtime_dir() -> Option<PathBuf> {
+    if let Some(dir) = xdg_dir("XDG_RUNTIME_DIR") {
+        return Some(dir.join("patchbay"));
+    }
+    // Per-uid, so two users on one machine never share (or squat) a socket.
+    current_uid().map(|uid| PathBuf::from(format!("/tmp/patchbay-{uid}")))
+}
+
+#[cfg(target_os = "macos")]
+fn platform_runtime_dir() -> Option<PathBuf> {
+    // macOS's $TMPDIR is already per user (/var/folders/…).
+    Some(env::temp_dir().join("patchbay"))
+}
+
+#[cfg(not(unix))]
+fn platform_runtime_dir() -> Option<PathBuf> {
+    Some(env::temp_dir().join("patchbay"))
+}
+
+/// The process's uid without `libc` (the workspace forbids `unsafe`): the
+/// owner of `/proc/self` is the process's effective uid; where there is no
+/// procfs, the owner of a file we just created is.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn current_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+
+    if let Ok(metadata) = std::fs::metadata("/proc/self") {
+        return Some(metadata.uid());
+    }
+    let probe = env::temp_dir().join(format!(".patchbay-uid-probe-{}", std::process::id()));
+    let file = std::fs::File::create(&probe).ok()?;
+    let uid = file.metadata().ok().map(|metadata| metadata.uid());
+    drop(file);
+    if let Err(error) = std::fs::remove_file(&probe) {
+        // Only a stray empty file is left behind; the uid is still right.
+        eprintln!("patchbay: could not remove {}: {error}", probe.display());
+    }
+    uid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only test of this crate that reads or changes the environment,
+    /// so changing it cannot race another test.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn overrides_xdg_and_fallbacks() {
+        let names = [CONFIG_DIR_ENV, RUNTIME_DIR_ENV, "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "HOME"];
+        let saved: Vec<Option<OsString>> = names.iter().map(env::var_os).collect();
+
+        env::set_var(CONFIG_DIR_ENV, "/custom/config");
+        env::set_var(RUNTIME_DIR_ENV, "/custom/run");
+        assert_eq!(config_dir(), Some(PathBuf::from("/custom/config")));
+        assert_eq!(config_file(), Some(PathBuf::from("/custom/config/providers.json")));
+        assert_eq!(socket_path(), Some(PathBuf::from("/custom/run/ipc.sock")));
+
+        env::set_var(CONFIG_DIR_ENV, "");
+        env::remove_var(RUNTIME_DIR_ENV);
+        env::set_var("XDG_CONFIG_HOME", "/xdg/config");
+        env::set_var("XDG_RUNTIME_DIR", "/run/user/4242");
+        env::set_var("HOME", "/home/someone");
+        assert_eq!(config_dir(), Some(PathBuf::from("/xdg/config/patchbay")));
+        assert_eq!(runtime_dir(), Some(PathBuf::from("/run/user/4242/patchbay")));
+        assert_eq!(socket_path(), Some(PathBuf::from("/run/user/4242/patchbay/ipc.sock")));
+
+        // Relative XDG values are invalid and ignored (XDG spec).
+        env::set_var("XDG_CONFIG_HOME", "relative/dir");
+        env::remove_var("XDG_RUNTIME_DIR");
+        assert_eq!(config_dir(), Some(PathBuf::from("/home/someone/.config/patchbay")));
+        let uid = current_uid().expect("uid");
+        assert_eq!(runtime_dir(), Some(PathBuf::from(format!("/tmp/patchbay-{uid}"))));
+        {
+            // The uid is the owner of files this process creates.
+            use std::os::unix::fs::MetadataExt;
+            let dir = env::temp_dir().join(format!("patchbay-paths-test-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create test dir");
+            let owner = std::fs::metadata(&dir).expect("stat").uid();
+            std::fs::remove_dir(&dir).expect("remove test dir");
+            assert_eq!(uid, owner);
+        }
+
+        env::remove_var("XDG_CONFIG_HOME");
+        env::remove_var("HOME");
+        assert_eq!(config_dir(), None);
+
+        for (name, value) in names.iter().zip(saved) {
+            match value {
+                Some(value) => env::set_var(name, value),
+                None => env::remove_var(name),
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what Patchbay needs on a fresh Debian/Ubuntu machine, and nothing
+# that is already there. Idempotent: both README commands call it first.
+#
+#   scripts/setup.sh app    packages to build and run the app
+#   scripts/setup.sh test   also Xvfb, a Secret Service, WebKitWebDriver, tauri-driver
+set -euo pipefail
+
+mode=${1:-app}
+
+build_packages=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev)
+test_packages=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus imagemagick)
+
+packages=("${build_packages[@]}")
+if [ "$mode" = test ]; then
+  packages+=("${test_packages[@]}")
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: Rust is not installed. Install it from https://rustup.rs (Rust 1.90 or newer), then run this again." >&2
+    exit 1
+  fi
+fi
+
+if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi

@@ -1,0 +1,30 @@
+//! Declares every app command so the capability file decides which window may
+//! call which command; without the manifest every command is open to every
+//! window.
+
+/// Kept in step with `src/commands.rs` and `capabilities/settings.json`.
+const COMMANDS: &[&str] = &[
+    "list_providers",
+    "get_provider",
+    "add_provider",
+    "edit_provider",
+    "set_provider_enabled",
+    "remove_provider_key",
+    "delete_provider",
+    "list_presets",
+    "preview_base_url",
+    "test_connection",
+    "cancel_test",
+    "trust_certificate",
+    "discover_models",
+    "discover_models_at",
+];
+
+fn main() {
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    let attributes = tauri_build::Attributes::new().app_manifest(manifest);
+    if let Err(error) = tauri_build::try_build(attributes) {
+        println!("cargo:warning=tauri build failed: {error:#}");
+        std::process::exit(1);
+    }
+}

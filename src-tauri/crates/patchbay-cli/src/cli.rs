@@ -1,0 +1,416 @@
+//! The command line as typed: clap definitions and the raw flags, before any
+//! domain meaning is attached (that happens in [`crate::draft`]).
+//!
+//! Combinations the domain would reject anyway (`--no-auth` with
+//! `--api-key-stdin`, two network allowances, `--enabled` with `--disabled`)
+//! are declared as clap conflicts here, so they are usage errors (exit 2)
+//! before anything is read or written.
+
+use clap::{Args, Parser, Subcommand};
+use patchbay_core::{NetworkAllowance, ProviderId};
+
+/// Patchbay: your own OpenAI-compatible endpoints, keys in the OS keychain.
+///
+/// Keys are read only from standard input (`--api-key-stdin`), never from
+/// the command line, where other users could see them in `ps`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "patchbay",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// Print machine-readable JSON on stdout (errors too, as {"error": …}).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Add, list, show, edit, enable, disable and remove providers.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// List the presets `--preset` accepts.
+    Presets,
+    /// Judge a URL under the egress policy: exit 0 when allowed, 1 when denied.
+    CheckUrl(CheckUrlArgs),
+    /// Test an endpoint that is not saved as a provider, stage by stage.
+    Test(AdhocTestArgs),
+    /// A provider's models (--refresh asks the server), or an endpoint's (--base-url).
+    Models(ModelsArgs),
+    /// The model-picker entries host apps see (enabled providers × models).
+    Entries,
+    /// Run the IPC server for host apps in the foreground (until Ctrl-C).
+    Serve,
+    /// Decide pairing requests and manage the apps paired with Patchbay.
+    #[command(subcommand)]
+    Hosts(HostsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HostsCommand {
+    /// Pairing requests waiting for a decision (needs a running server).
+    Pending,
+    /// Allow a waiting app: it receives its token.
+    Approve {
+        /// The request id from `patchbay hosts pending`.
+        #[arg(value_name = "REQUEST_ID")]
+        request_id: String,
+    },
+    /// Refuse a waiting app.
+    Deny {
+        #[arg(value_name = "REQUEST_ID")]
+        request_id: String,
+    },
+    /// Paired apps: name, when paired, last used.
+    List,
+    /// Revoke a paired app's token.
+    Revoke {
+        /// The app id from `patchbay hosts list`.
+        #[arg(value_name = "APP_ID")]
+        app_id: String,
+    },
+    /// Which app resolved which entry, and when.
+    Log,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProviderCommand {
+    /// Add a provider. The key, if any, is read from stdin (--api-key-stdin).
+    Add(AddArgs),
+    /// List providers (never touches the keychain).
+    List,
+    /// Show one provider.
+    Show(IdArgs),
+    /// Change a provider; only the options given change.
+    Edit(EditArgs),
+    /// Enable a provider (its key, models and headers are kept while disabled).
+    Enable(IdArgs),
+    /// Disable a provider without forgetting anything about it.
+    Disable(IdArgs),
+    /// Replace a provider's key with one read from stdin.
+    SetKey(SetKeyArgs),
+    /// Delete a provider's key from the keychain.
+    RemoveKey(IdArgs),
+    /// Delete a provider and its keychain items.
+    Remove(IdArgs),
+    /// Test a saved provider's connection, stage by stage.
+    Test(ProviderTestArgs),
+    /// Trust a self-signed certificate for this provider only, by its SHA-256 fingerprint.
+    TrustCert(TrustCertArgs),
+    /// Stop trusting the certificate pinned with trust-cert.
+    UntrustCert(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrustCertArgs {
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+    /// The fingerprint `patchbay provider test` showed (64 hex digits; colons
+    /// and case are ignored). Compare it with the server's before trusting it.
+    #[arg(value_name = "SHA256", value_parser = parse_fingerprint)]
+    pub(crate) sha256: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProviderTestArgs {
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+    /// Also probe chat with this model (one short message, max_tokens 1).
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) model: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckUrlArgs {
+    /// The URL to judge, e.g. https://api.openai.com/v1.
+    #[arg(value_name = "URL")]
+    pub(crate) url: String,
+    /// Judge without resolving the host name (its addresses are then not checked).
+    #[arg(long)]
+    pub(crate) no_dns: bool,
+    #[command(flatten)]
+    pub(crate) network: NetworkFlags,
+}
+
+/// How an unsaved endpoint authenticates: no key, a key on stdin, or a key
+/// in an environment variable (never a key as an argument).
+#[derive(Debug, Args)]
+pub(crate) struct CredentialFlags {
+    /// Send no Authorization header.
+    #[arg(long, conflicts_with_all = ["api_key_stdin", "api_key_env"])]
+    pub(crate) no_auth: bool,
+    /// Read the API key from stdin (one trailing newline is removed).
+    #[arg(long, conflicts_with = "api_key_env")]
+    pub(crate) api_key_stdin: bool,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) api_key_env: Option<String>,
+    /// A custom header, 'Name: value'; repeatable.
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub(crate) headers: Vec<HeaderArg>,
+    /// Overall request timeout in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdhocTestArgs {
+    /// The base URL to test, e.g. http://127.0.0.1:11434/v1.
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: String,
+    /// Also probe chat with this model (one short message, max_tokens 1).
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) model: Option<String>,
+    #[command(flatten)]
+    pub(crate) credentials: CredentialFlags,
+    #[command(flatten)]
+    pub(crate) network: NetworkFlags,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    /// A saved provider's id.
+    #[arg(value_name = "ID", value_parser = parse_provider_id, required_unless_present = "base_url", conflicts_with = "base_url")]
+    pub(crate) id: Option<ProviderId>,
+    /// Ask the provider's server for its current list, and mark chosen models it no longer lists.
+    #[arg(long, requires = "id", conflicts_with = "base_url")]
+    pub(crate) refresh: bool,
+    /// Discover the models of an unsaved endpoint instead.
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) credentials: CredentialFlags,
+    #[command(flatten)]
+    pub(crate) network: NetworkFlags,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The provider id (see `patchbay provider list`).
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetKeyArgs {
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+    /// Read the key from stdin (required: keys are never accepted as arguments).
+    #[arg(long, required = true)]
+    pub(crate) api_key_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    /// A name for the provider, 1–64 characters, unique.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: String,
+    /// Base URL, e.g. https://openrouter.ai/api/v1 (filled by --preset when omitted).
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// A model id; repeat for more. The first is the default.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub(crate) models: Vec<String>,
+    /// Save the provider disabled.
+    #[arg(long)]
+    pub(crate) disabled: bool,
+    #[command(flatten)]
+    pub(crate) shared: SharedFlags,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+    /// New label.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: Option<String>,
+    /// New base URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Replace the model list; repeat for more. The first is the default.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub(crate) models: Vec<String>,
+    /// Enable the provider.
+    #[arg(long, conflicts_with = "disabled")]
+    pub(crate) enabled: bool,
+    /// Disable the provider.
+    #[arg(long)]
+    pub(crate) disabled: bool,
+    /// Remove a custom header by name (case-insensitive); repeatable.
+    #[arg(long = "remove-header", value_name = "NAME")]
+    pub(crate) remove_headers: Vec<String>,
+    /// Remove the per-provider timeout (use the default again).
+    #[arg(long, conflicts_with = "timeout")]
+    pub(crate) no_timeout: bool,
+    #[command(flatten)]
+    pub(crate) shared: SharedFlags,
+}
+
+/// Flags `add` and `edit` share.
+#[derive(Debug, Args)]
+pub(crate) struct SharedFlags {
+    /// Fill base URL, auth and network allowance from a preset (see `patchbay
+    /// presets`); explicit flags override it.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) preset: Option<String>,
+    /// The endpoint needs no key (Ollama, LM Studio, vLLM, llama.cpp);
+    /// no Authorization header is ever sent.
+    #[arg(long, conflicts_with = "api_key_stdin")]
+    pub(crate) no_auth: bool,
+    /// Read the API key from stdin (one trailing newline is removed).
+    #[arg(long)]
+    pub(crate) api_key_stdin: bool,
+    #[command(flatten)]
+    pub(crate) network: NetworkFlags,
+    /// A custom header, 'Name: value'; repeatable. The value is stored in the
+    /// config file: use --secret-header for anything secret.
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub(crate) headers: Vec<HeaderArg>,
+    /// A secret custom header by NAME; its value is read from stdin (after
+    /// the key, one line each, in order) and kept in the keychain.
+    #[arg(long = "secret-header", value_name = "NAME")]
+    pub(crate) secret_headers: Vec<String>,
+    /// Overall request timeout in seconds (for slow local models).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<u32>,
+}
+
+/// The network allowance flags, shared by every command that judges or
+/// reaches a URL.
+#[derive(Debug, Args)]
+pub(crate) struct NetworkFlags {
+    /// Also allow loopback hosts (127.0.0.1, ::1, localhost), http or https.
+    #[arg(long, conflicts_with_all = ["allow_private", "network"])]
+    pub(crate) allow_local: bool,
+    /// Also allow loopback and private LAN hosts (RFC 1918, fc00::/7), http or https.
+    #[arg(long, conflicts_with = "network")]
+    pub(crate) allow_private: bool,
+    /// Set the network allowance by name (`remote`, the default, is https to public hosts only).
+    #[arg(long, value_name = "ALLOWANCE", value_parser = parse_network)]
+    pub(crate) network: Option<NetworkAllowance>,
+}
+
+/// A `--header 'Name: value'` argument, split at the first colon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeaderArg {
+    pub(crate) name: String,
+    pub(crate) value: String,
+}
+
+fn parse_header(raw: &str) -> Result<HeaderArg, String> {
+    match raw.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => Ok(HeaderArg {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+        }),
+        _ => Err(
+            "expected 'Name: value', e.g. --header 'HTTP-Referer: https://example.com'".to_owned(),
+        ),
+    }
+}
+
+/// A SHA-256 fingerprint in the stored form: 64 lowercase hex digits.
+fn parse_fingerprint(raw: &str) -> Result<String, String> {
+    match patchbay_net::client::parse_fingerprint(raw) {
+        Some(bytes) => Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect()),
+        None => Err(
+            "expected a SHA-256 fingerprint: 64 hex digits, optionally separated by colons"
+                .to_owned(),
+        ),
+    }
+}
+
+fn parse_provider_id(raw: &str) -> Result<ProviderId, String> {
+    ProviderId::parse(raw).map_err(|error| error.to_string())
+}
+
+fn parse_network(raw: &str) -> Result<NetworkAllowance, String> {
+    match raw {
+        "remote" => Ok(NetworkAllowance::Remote),
+        "local" => Ok(NetworkAllowance::Local),
+        "private" => Ok(NetworkAllowance::Private),
+        _ => Err("expected remote, local or private".to_owned()),
+    }
+}
+
+impl NetworkFlags {
+    /// The allowance the flags ask for, if any.
+    pub(crate) fn network(&self) -> Option<NetworkAllowance> {
+        if self.allow_local {
+            Some(NetworkAllowance::Local)
+        } else if self.allow_private {
+            Some(NetworkAllowance::Private)
+        } else {
+            self.network
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fingerprints_are_stored_lowercase_without_separators() {
+        let shown = "AB:".repeat(31) + "CD";
+        assert_eq!(parse_fingerprint(&shown), Ok("ab".repeat(31) + "cd"));
+        assert!(parse_fingerprint("abcd").is_err());
+        assert!(parse_fingerprint(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn header_splits_at_the_first_colon() {
+        assert_eq!(
+            parse_header("HTTP-Referer: https://example.com:8443/x"),
+            Ok(HeaderArg {
+                name: "HTTP-Referer".into(),
+                value: "https://example.com:8443/x".into()
+            })
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header(": value").is_err());
+    }
+
+    #[test]
+    fn no_auth_with_api_key_stdin_is_a_usage_error() {
+        let parsed = Cli::try_parse_from([
+            "patchbay",
+            "provider",
+            "add",
+            "--label",
+            "L",
+            "--base-url",
+            "https://h",
+            "--no-auth",
+            "--api-key-stdin",
+        ]);
+        let error = parsed.err().map(|error| error.kind());
+        assert_eq!(error, Some(clap::error::ErrorKind::ArgumentConflict));
+    }
+
+    #[test]
+    fn two_allowances_are_a_usage_error() {
+        let parsed = Cli::try_parse_from([
+            "patchbay",
+            "provider",
+            "edit",
+            "x",
+            "--allow-local",
+            "--allow-private",
+        ]);
+        let error = parsed.err().map(|error| error.kind());
+        assert_eq!(error, Some(clap::error::ErrorKind::ArgumentConflict));
+    }
+}

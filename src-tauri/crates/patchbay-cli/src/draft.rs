@@ -1,0 +1,208 @@
+//! Raw flags → a [`ProviderDraft`], the same form draft the app's panel
+//! sends, so the CLI and the UI go through one validation in
+//! `patchbay-core`. This module decides only what the flags mean:
+//!
+//! - `add`: preset defaults first, explicit flags over them;
+//! - `edit`: the stored provider first, then the preset (if given), then
+//!   explicit flags. Only what is given changes; stored secrets (the key,
+//!   secret header values) are kept unless replaced or removed.
+
+use patchbay_core::base_url;
+use patchbay_core::model::{Auth, Provider};
+use patchbay_core::presets::{self, Preset};
+use patchbay_core::validation::{HeaderDraft, KeyChange, ProviderDraft};
+use patchbay_core::ApiKey;
+
+use patchbay_net::policy::judge_url;
+
+use crate::cli::{AddArgs, EditArgs, SharedFlags};
+use crate::error::CliError;
+use crate::stdin_secrets::StdinSecrets;
+
+/// The draft for `provider add`.
+pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderDraft, CliError> {
+    let preset = find_preset(args.shared.preset.as_deref())?;
+    let mut draft = ProviderDraft {
+        label: args.label.clone(),
+        preset: preset.map(|preset| preset.id.to_owned()),
+        base_url: String::new(),
+        auth: Auth::ApiKey,
+        key: KeyChange::Keep,
+        models: args.models.clone(),
+        enabled: !args.disabled,
+        network: Default::default(),
+        headers: Vec::new(),
+        timeout_secs: None,
+    };
+    if let Some(preset) = preset {
+        apply_preset(&mut draft, preset);
+    }
+    if let Some(base_url) = &args.base_url {
+        draft.base_url = base_url.clone();
+    }
+    apply_shared(&mut draft, &args.shared, secrets);
+    Ok(draft)
+}
+
+/// The draft for `provider edit`: `existing` with the given flags applied.
+pub(crate) fn for_edit(
+    existing: &Provider,
+    args: &EditArgs,
+    secrets: StdinSecrets,
+) -> Result<ProviderDraft, CliError> {
+    let preset = find_preset(args.shared.preset.as_deref())?;
+    let mut draft = from_provider(existing);
+    if let Some(preset) = preset {
+        draft.preset = Some(preset.id.to_owned());
+        apply_preset(&mut draft, preset);
+    }
+    if let Some(label) = &args.label {
+        draft.label = label.clone();
+    }
+    if let Some(base_url) = &args.base_url {
+        draft.base_url = base_url.clone();
+    }
+    if !args.models.is_empty() {
+        draft.models = args.models.clone();
+    }
+    if args.enabled {
+        draft.enabled = true;
+    }
+    if args.disabled {
+        draft.enabled = false;
+    }
+    if args.no_timeout {
+        draft.timeout_secs = None;
+    }
+    draft.headers.retain(|header| {
+        !args
+            .remove_headers
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(&header.name))
+    });
+    apply_shared(&mut draft, &args.shared, secrets);
+    Ok(draft)
+}
+
+/// Refuses a base URL the egress policy would never connect to (a metadata
+/// address, link-local, CGNAT, reserved ranges, …) before it is saved, so
+/// the mistake shows at `add`/`edit` time and not only at the first test.
+/// Judged without DNS: saving must work offline and must not leak the host
+/// name to a resolver; every address is judged again when connecting. A
+/// base URL that does not even normalise is left to the domain validation,
+/// which reports it together with every other field.
+pub(crate) fn judge_egress(draft: &ProviderDraft) -> Result<(), CliError> {
+    let Ok(check) = base_url::normalize(&draft.base_url, draft.network) else {
+        return Ok(());
+    };
+    let verdict = judge_url(check.normalized.as_str(), draft.network);
+    if verdict.allowed {
+        Ok(())
+    } else {
+        Err(CliError::Domain(patchbay_core::Error::invalid(
+            base_url::FIELD,
+            verdict.message,
+        )))
+    }
+}
+
+/// The stored provider as a draft that changes nothing when saved.
+fn from_provider(provider: &Provider) -> ProviderDraft {
+    ProviderDraft {
+        label: provider.label.clone(),
+        preset: provider.preset.clone(),
+        base_url: base_url::display(&provider.base_url),
+        auth: provider.auth,
+        key: KeyChange::Keep,
+        models: provider
+            .models
+            .iter()
+            .map(|model| model.id.clone())
+            .collect(),
+        enabled: provider.enabled,
+        network: provider.network,
+        headers: provider
+            .headers
+            .iter()
+            .map(|header| HeaderDraft {
+                name: header.name.clone(),
+                // `None` keeps a secret header's stored value.
+                value: if header.secret {
+                    None
+                } else {
+                    header.value.clone().map(ApiKey::new)
+                },
+                secret: header.secret,
+            })
+            .collect(),
+        timeout_secs: provider.timeout_secs,
+    }
+}
+
+fn find_preset(name: Option<&str>) -> Result<Option<&'static Preset>, CliError> {
+    match name {
+        None => Ok(None),
+        Some(name) => presets::find(name)
+            .map(Some)
+            .ok_or_else(|| CliError::UnknownPreset(name.to_owned())),
+    }
+}
+
+fn apply_preset(draft: &mut ProviderDraft, preset: &Preset) {
+    if !preset.base_url.is_empty() {
+        draft.base_url = preset.base_url.to_owned();
+    }
+    draft.auth = preset.auth;
+    draft.network = preset.network;
+}
+
+/// Applies the flags `add` and `edit` share. Switching to `--no-auth`
+/// leaves the key change at "keep": validation then removes a stored key and
+/// says so in a notice.
+fn apply_shared(draft: &mut ProviderDraft, flags: &SharedFlags, secrets: StdinSecrets) {
+    if flags.no_auth {
+        draft.auth = Auth::None;
+    }
+    if let Some(network) = flags.network.network() {
+        draft.network = network;
+    }
+    if let Some(timeout) = flags.timeout {
+        draft.timeout_secs = Some(timeout);
+    }
+    if let Some(key) = secrets.api_key {
+        draft.auth = Auth::ApiKey;
+        draft.key = KeyChange::Set { value: key };
+    }
+    for header in &flags.headers {
+        upsert_header(
+            draft,
+            HeaderDraft {
+                name: header.name.clone(),
+                value: Some(ApiKey::new(header.value.clone())),
+                secret: false,
+            },
+        );
+    }
+    for (name, value) in secrets.headers {
+        upsert_header(
+            draft,
+            HeaderDraft {
+                name,
+                value: Some(value),
+                secret: true,
+            },
+        );
+    }
+}
+
+/// Replaces a header of the same name (case-insensitive) in place, or adds it.
+fn upsert_header(draft: &mut ProviderDraft, header: HeaderDraft) {
+    match draft
+        .headers
+        .iter_mut()
+        .find(|existing| existing.name.eq_ignore_ascii_case(&header.name))
+    {
+        Some(existing) => *existing = header,
+        None => draft.headers.push(header),
+    }
+}

@@ -1,0 +1,273 @@
+//! What host apps see, from a terminal: `patchbay entries` (the model-picker
+//! entries), `patchbay serve` (the IPC server in the foreground) and
+//! `patchbay hosts …` (pairing decisions and paired apps). The server, the
+//! pairing flow and `hosts.json` are `patchbay-ipc`'s; this module only
+//! wires them up and prints.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use patchbay_core::config::ConfigPaths;
+use patchbay_core::entries::{picker_entries, PickerEntry};
+use patchbay_core::keychain::KeyringStore;
+use patchbay_core::store::ProviderStore;
+use patchbay_ipc::testing::NetTester;
+use patchbay_ipc::{
+    admin, serve_foreground, HostRegistry, IpcError, PairingCallback, ServerOptions,
+};
+use patchbay_net::{ClientOptions, HttpClient};
+use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::cli::HostsCommand;
+use crate::error::CliError;
+use crate::output::{self, Output};
+use crate::provider::open_store;
+
+/// `patchbay entries`: one entry per enabled provider × model, read from
+/// the config file (no server needed, no keychain touched).
+pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
+    let store = open_store()?;
+    let listing = store.list()?;
+    let entries = picker_entries(&listing.providers);
+    if output.is_json() {
+        output.json(&EntriesJson { entries: &entries })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        output.text("No entries: add a provider (or enable one) with `patchbay provider …`.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            vec![
+                entry.id.clone(),
+                entry.label.clone(),
+                if entry.is_default {
+                    "yes".to_owned()
+                } else {
+                    String::new()
+                },
+                match entry.auth {
+                    patchbay_core::Auth::ApiKey => "api key".to_owned(),
+                    patchbay_core::Auth::None => "no auth".to_owned(),
+                },
+                entry
+                    .context_window
+                    .map(|tokens| tokens.to_string())
+                    .unwrap_or_default(),
+                match &entry.last_test {
+                    Some(test) if test.ok => "ok".to_owned(),
+                    Some(_) => "failed".to_owned(),
+                    None => String::new(),
+                },
+            ]
+        })
+        .collect();
+    output.text(&output::table(
+        &["ENTRY", "LABEL", "DEFAULT", "AUTH", "CONTEXT", "LAST TEST"],
+        &rows,
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patchbay serve`: the IPC server in the foreground until Ctrl-C or
+/// SIGTERM. Pairing requests are announced on stderr with the command that
+/// answers them, because there is no window to ask in.
+pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
+    let paths = ConfigPaths::from_env()?;
+    let store = Arc::new(ProviderStore::new(paths, Arc::new(KeyringStore::new())));
+    let mut options = ServerOptions::new(store).map_err(CliError::Ipc)?;
+    let http = HttpClient::new(ClientOptions::default()).map_err(CliError::Net)?;
+    options.tester = Some(Arc::new(NetTester::new(Arc::new(http))));
+    let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
+        output.notice(&output::clean(&format!(
+            "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
+            id = request.request_id,
+            name = request.app_name,
+            app = request.app_id,
+        )));
+    });
+    options.on_pairing_request = Some(announce);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime
+        .block_on(serve_foreground(options))
+        .map_err(CliError::Ipc)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patchbay hosts …`. `pending`, `approve` and `deny` talk to the running
+/// server (that is where a host waits for its answer); `list`, `revoke`
+/// and `log` read or change `hosts.json` directly, with or without a server.
+pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, CliError> {
+    match command {
+        HostsCommand::Pending => {
+            let pending = block_on(admin::pending(None))?;
+            if output.is_json() {
+                output.json(&PendingJson { pending: &pending })?;
+            } else if pending.is_empty() {
+                output.text("No pairing requests are waiting.")?;
+            } else {
+                let rows: Vec<Vec<String>> = pending
+                    .iter()
+                    .map(|request| {
+                        vec![
+                            request.request_id.clone(),
+                            request.app_name.clone(),
+                            request.app_id.clone(),
+                            timestamp(request.requested_at),
+                            timestamp(request.expires_at),
+                        ]
+                    })
+                    .collect();
+                output.text(&output::table(
+                    &["REQUEST", "APP", "APP ID", "REQUESTED", "EXPIRES"],
+                    &rows,
+                ))?;
+            }
+        }
+        HostsCommand::Approve { request_id } => {
+            let host = block_on(admin::approve(None, request_id))?;
+            if output.is_json() {
+                output.json(&host)?;
+            } else {
+                output.text(&format!(
+                    "Approved: {} ({}) may now use your AI endpoints.",
+                    output::clean(&host.app_name),
+                    output::clean(&host.app_id)
+                ))?;
+            }
+        }
+        HostsCommand::Deny { request_id } => {
+            let request = block_on(admin::deny(None, request_id))?;
+            if output.is_json() {
+                output.json(&request)?;
+            } else {
+                output.text(&format!(
+                    "Denied: {} ({}) gets no token.",
+                    output::clean(&request.app_name),
+                    output::clean(&request.app_id)
+                ))?;
+            }
+        }
+        HostsCommand::List => {
+            let hosts = admin::list(&registry()?).map_err(CliError::Ipc)?;
+            print_hosts(&hosts, output)?;
+        }
+        HostsCommand::Revoke { app_id } => {
+            let revoked = admin::revoke(&registry()?, app_id).map_err(CliError::Ipc)?;
+            if !revoked {
+                return Err(CliError::UnknownHost(app_id.clone()));
+            }
+            if output.is_json() {
+                output.json(&RevokedJson { revoked })?;
+            } else {
+                output.text(&format!(
+                    "Revoked {}: its token is refused from now on.",
+                    output::clean(app_id)
+                ))?;
+            }
+        }
+        HostsCommand::Log => {
+            let records = admin::resolve_log(&registry()?).map_err(CliError::Ipc)?;
+            print_log(&records, output)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hosts.json` beside `providers.json`, where the server keeps it.
+fn registry() -> Result<HostRegistry, CliError> {
+    Ok(HostRegistry::in_dir(&ConfigPaths::from_env()?.dir))
+}
+
+fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, IpcError>>,
+) -> Result<T, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(future).map_err(CliError::Ipc)
+}
+
+fn print_hosts(hosts: &[PairedHost], output: Output) -> Result<(), CliError> {
+    if output.is_json() {
+        return output.json(&HostsJson { hosts });
+    }
+    if hosts.is_empty() {
+        return output.text("No apps are paired.");
+    }
+    let rows: Vec<Vec<String>> = hosts
+        .iter()
+        .map(|host| {
+            vec![
+                host.app_id.clone(),
+                host.app_name.clone(),
+                timestamp(host.paired_at),
+                host.last_used.map_or_else(|| "never".to_owned(), timestamp),
+            ]
+        })
+        .collect();
+    output.text(&output::table(
+        &["APP ID", "APP", "PAIRED", "LAST USED"],
+        &rows,
+    ))
+}
+
+fn print_log(records: &[ResolveRecord], output: Output) -> Result<(), CliError> {
+    if output.is_json() {
+        return output.json(&LogJson { records });
+    }
+    if records.is_empty() {
+        return output.text("No app has resolved an entry yet.");
+    }
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|record| {
+            vec![
+                timestamp(record.at),
+                record.app_name.clone(),
+                record.app_id.clone(),
+                record.entry_id.clone(),
+            ]
+        })
+        .collect();
+    output.text(&output::table(&["AT", "APP", "APP ID", "ENTRY"], &rows))
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+#[derive(Debug, Serialize)]
+struct EntriesJson<'a> {
+    entries: &'a [PickerEntry],
+}
+
+#[derive(Debug, Serialize)]
+struct PendingJson<'a> {
+    pending: &'a [PendingPairing],
+}
+
+#[derive(Debug, Serialize)]
+struct HostsJson<'a> {
+    hosts: &'a [PairedHost],
+}
+
+#[derive(Debug, Serialize)]
+struct RevokedJson {
+    revoked: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LogJson<'a> {
+    records: &'a [ResolveRecord],
+}

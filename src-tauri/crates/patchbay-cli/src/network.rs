@@ -1,0 +1,458 @@
+//! The commands that judge or reach an endpoint: `check-url`, `provider
+//! test`, `test` and `models`. The policy, the HTTP client, the staged test
+//! and discovery are `patchbay-net`'s; this module turns flags into a
+//! `Target`, prints stages as they complete and maps the outcome to an exit
+//! status.
+//!
+//! Keys for unsaved endpoints come from stdin or an environment variable,
+//! never from an argument, and go through the same key validation as a
+//! saved provider's.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use patchbay_core::model::{Auth, LastTest, ModelEntry, ModelMetadata, NetworkAllowance};
+use patchbay_core::store::ProviderStore;
+use patchbay_core::validation::validate_api_key;
+use patchbay_core::{base_url, presets, ApiKey, Error as DomainError};
+use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
+use patchbay_net::{
+    fetch_models, merge_refresh, run_test, ClientOptions, DiscoveredModel, FailureKind, HttpClient,
+    StageReport, StageStatus, Target, TestOptions, TestReport,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{
+    AdhocTestArgs, CheckUrlArgs, Cli, CredentialFlags, ModelsArgs, NetworkFlags, ProviderTestArgs,
+};
+use crate::error::{flag_for, CliError};
+use crate::output::{self, Output};
+use crate::stdin_secrets;
+
+/// One single-threaded runtime per invocation: the CLI does one thing at a
+/// time, and a current-thread runtime starts in microseconds.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+fn client() -> Result<HttpClient, CliError> {
+    HttpClient::new(ClientOptions::default()).map_err(CliError::Net)
+}
+
+pub(crate) fn check_url(args: &CheckUrlArgs, output: Output) -> Result<ExitCode, CliError> {
+    let network = args.network.network().unwrap_or_default();
+    let verdict = if args.no_dns {
+        judge_url(&args.url, network)
+    } else {
+        runtime()?.block_on(judge_url_resolved(&args.url, network, &SystemLookup))
+    };
+    if output.is_json() {
+        output.json(&verdict)?;
+    } else {
+        output.text(&describe_verdict(&verdict, network))?;
+    }
+    Ok(if verdict.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn describe_verdict(verdict: &Verdict, network: NetworkAllowance) -> String {
+    let addresses = if verdict.resolved {
+        let list: Vec<String> = verdict.addresses.iter().map(ToString::to_string).collect();
+        if list.is_empty() {
+            "none".to_owned()
+        } else {
+            list.join(", ")
+        }
+    } else {
+        "not resolved (checked when Patchbay connects)".to_owned()
+    };
+    output::fields(&[
+        (
+            "verdict",
+            if verdict.allowed {
+                "allowed".to_owned()
+            } else {
+                format!("denied ({})", verdict.reason.as_str())
+            },
+        ),
+        ("message", verdict.message.clone()),
+        (
+            "normalized",
+            verdict
+                .normalized
+                .clone()
+                .unwrap_or_else(|| "(could not be parsed)".to_owned()),
+        ),
+        ("network", network.as_str().to_owned()),
+        ("addresses", addresses),
+    ])
+}
+
+/// `patchbay provider test ID [--model M]`: the staged test of a saved
+/// provider; the outcome is recorded as its last test.
+pub(crate) fn provider_test(
+    store: &ProviderStore,
+    args: &ProviderTestArgs,
+    output: Output,
+) -> Result<ExitCode, CliError> {
+    let provider = store.get(&args.id)?;
+    let api_key = match provider.auth {
+        Auth::ApiKey => store.api_key(&args.id)?,
+        Auth::None => None,
+    };
+    let headers = store.secret_headers(&provider)?;
+    let preset_name = provider
+        .preset
+        .as_deref()
+        .and_then(presets::find)
+        .map(|preset| preset.name);
+    let target = Target::from_provider(&provider, api_key, headers, preset_name);
+    let options = TestOptions {
+        chat_model: args.model.clone(),
+        ..TestOptions::default()
+    };
+    let report = run_and_print(&target, &options, output)?;
+    store.record_test(
+        &args.id,
+        LastTest {
+            ok: report.ok,
+            at: OffsetDateTime::now_utc(),
+            summary: report.summary.clone(),
+        },
+    )?;
+    let untrusted = report
+        .failed_stage()
+        .and_then(|stage| stage.failure.as_ref())
+        .is_some_and(|failure| failure.kind == FailureKind::TlsUntrusted);
+    if let (true, Some(fingerprint)) = (untrusted, &report.certificate_sha256) {
+        output.notice(&format!(
+            "If this is your own server, compare the fingerprint with its certificate, then trust it for this provider only:\n  patchbay provider trust-cert {} {fingerprint}",
+            args.id
+        ));
+    }
+    finish_report(&report, output)
+}
+
+/// `patchbay test --base-url U …`: the staged test of an unsaved endpoint.
+pub(crate) fn adhoc_test(args: &AdhocTestArgs, output: Output) -> Result<ExitCode, CliError> {
+    let target = adhoc_target(&args.base_url, &args.credentials, &args.network, output)?;
+    let options = TestOptions {
+        chat_model: args.model.clone(),
+        ..TestOptions::default()
+    };
+    let report = run_and_print(&target, &options, output)?;
+    finish_report(&report, output)
+}
+
+fn run_and_print(
+    target: &Target,
+    options: &TestOptions,
+    output: Output,
+) -> Result<TestReport, CliError> {
+    let client = client()?;
+    let on_stage = move |stage: &StageReport| output.progress(&stage_line(stage));
+    Ok(runtime()?.block_on(run_test(&client, target, options, &on_stage)))
+}
+
+/// One line per stage, as it completes (plus a hint line under a failure).
+fn stage_line(stage: &StageReport) -> String {
+    let status = match stage.status {
+        StageStatus::Ok => "ok",
+        StageStatus::Failed => "FAILED",
+        StageStatus::Skipped => "skipped",
+    };
+    let duration = match stage.status {
+        StageStatus::Skipped => String::new(),
+        _ => format!("{} ms", stage.duration_ms),
+    };
+    let mut line = format!(
+        "{status:<8} {:<12} {duration:>8}  {}",
+        stage.stage.to_string(),
+        output::clean(&stage.detail)
+    );
+    if let Some(failure) = &stage.failure {
+        line.push_str(&format!(
+            "\n{:<8} {:<12} {:>8}  hint ({}): {}",
+            "",
+            "",
+            "",
+            failure.kind,
+            output::clean(&failure.hint)
+        ));
+    }
+    line
+}
+
+/// Prints the report's conclusion; exit 0 when every stage passed.
+fn finish_report(report: &TestReport, output: Output) -> Result<ExitCode, CliError> {
+    if output.is_json() {
+        output.json(report)?;
+    } else {
+        let mut text = format!("\n{}\n", output::clean(&report.summary));
+        if let Some(suggestion) = &report.suggestion {
+            text.push_str(&format!(
+                "suggestion: {} (--base-url {})\n",
+                output::clean(&suggestion.message),
+                suggestion.base_url
+            ));
+        }
+        if let Some(fingerprint) = &report.certificate_sha256 {
+            text.push_str(&format!("certificate sha256: {fingerprint}\n"));
+        }
+        if !report.redirects.is_empty() {
+            text.push_str(&format!("redirects: {}\n", report.redirects.join(" -> ")));
+        }
+        output.text(&text)?;
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `patchbay models …`.
+pub(crate) fn models(
+    store: Option<&ProviderStore>,
+    args: &ModelsArgs,
+    output: Output,
+) -> Result<ExitCode, CliError> {
+    match (&args.id, &args.base_url, store) {
+        (Some(id), _, Some(store)) => {
+            if args.credentials.is_given() || args.network.network().is_some() {
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "a saved provider uses its own key, headers and network allowance: use `patchbay provider edit` to change them, or --base-url for an unsaved endpoint",
+                    )
+                    .exit();
+            }
+            let provider = store.get(id)?;
+            if !args.refresh {
+                let models: Vec<ModelJson<'_>> =
+                    provider.models.iter().map(ModelJson::from_entry).collect();
+                return print_models(&models, None, output);
+            }
+            let api_key = match provider.auth {
+                Auth::ApiKey => store.api_key(id)?,
+                Auth::None => None,
+            };
+            let headers = store.secret_headers(&provider)?;
+            let preset_name = provider
+                .preset
+                .as_deref()
+                .and_then(presets::find)
+                .map(|preset| preset.name);
+            let target = Target::from_provider(&provider, api_key, headers, preset_name);
+            // On failure the stored list is left exactly as it was.
+            let discovered = discover(&target)?;
+            let updated =
+                store.update_models(id, |models| *models = merge_refresh(models, &discovered))?;
+            for missing in updated.models.iter().filter(|model| model.missing_upstream) {
+                output.notice(&format!(
+                    "note: {} is no longer listed by the server (kept, marked missing_upstream)",
+                    output::clean(&missing.id)
+                ));
+            }
+            let listed: Vec<ModelJson<'_>> =
+                discovered.iter().map(ModelJson::from_discovered).collect();
+            let chosen: Vec<ModelJson<'_>> =
+                updated.models.iter().map(ModelJson::from_entry).collect();
+            print_models(&listed, Some(&chosen), output)
+        }
+        (None, Some(base_url), _) => {
+            let target = adhoc_target(base_url, &args.credentials, &args.network, output)?;
+            let discovered = discover(&target)?;
+            let listed: Vec<ModelJson<'_>> =
+                discovered.iter().map(ModelJson::from_discovered).collect();
+            print_models(&listed, None, output)
+        }
+        _ => Err(CliError::Domain(DomainError::invalid(
+            "base_url",
+            "give a provider id or --base-url",
+        ))),
+    }
+}
+
+fn discover(target: &Target) -> Result<Vec<DiscoveredModel>, CliError> {
+    let client = client()?;
+    runtime()?
+        .block_on(fetch_models(&client, target, &SystemLookup))
+        .map_err(CliError::Net)
+}
+
+fn print_models(
+    models: &[ModelJson<'_>],
+    chosen: Option<&[ModelJson<'_>]>,
+    output: Output,
+) -> Result<ExitCode, CliError> {
+    if output.is_json() {
+        output.json(&ModelsJson { models, chosen })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if models.is_empty() {
+        output.text("No models listed.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let chosen_ids: Vec<&str> = chosen
+        .unwrap_or_default()
+        .iter()
+        .map(|model| model.id)
+        .collect();
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|model| {
+            let mut row = vec![
+                model.id.to_owned(),
+                model.metadata.name.clone().unwrap_or_default(),
+                model
+                    .metadata
+                    .context_window
+                    .map(|tokens| tokens.to_string())
+                    .unwrap_or_default(),
+                model
+                    .metadata
+                    .max_output_tokens
+                    .map(|tokens| tokens.to_string())
+                    .unwrap_or_default(),
+                model.metadata.input_modalities.join(","),
+                match model.metadata.supports_tools {
+                    Some(true) => "yes".to_owned(),
+                    Some(false) => "no".to_owned(),
+                    None => String::new(),
+                },
+            ];
+            if chosen.is_some() {
+                row.push(if chosen_ids.contains(&model.id) {
+                    "yes".to_owned()
+                } else {
+                    String::new()
+                });
+            } else if model.missing_upstream {
+                row.push("missing upstream".to_owned());
+            }
+            row
+        })
+        .collect();
+    let mut headers = vec!["MODEL", "NAME", "CONTEXT", "MAX OUTPUT", "INPUT", "TOOLS"];
+    if chosen.is_some() {
+        headers.push("CHOSEN");
+    } else if models.iter().any(|model| model.missing_upstream) {
+        headers.push("STATUS");
+    }
+    output.text(&output::table(&headers, &rows))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The target for an unsaved endpoint: the base URL validated like a
+/// provider's, the key from stdin or the environment.
+fn adhoc_target(
+    raw_base_url: &str,
+    credentials: &CredentialFlags,
+    network: &NetworkFlags,
+    output: Output,
+) -> Result<Target, CliError> {
+    let network = network.network().unwrap_or_default();
+    let check = base_url::normalize(raw_base_url, network)
+        .map_err(|problem| DomainError::Invalid(vec![problem]))?;
+    for notice in &check.notices {
+        output.notice(&format!(
+            "note: {} (base_url): {notice}",
+            flag_for("base_url")
+        ));
+    }
+    let mut target = Target::new(check.normalized, network);
+    target.api_key = credentials.api_key(output)?;
+    if target.api_key.is_none() && !credentials.no_auth {
+        output.notice("note: no key given (--api-key-stdin or --api-key-env VAR): testing without authentication.");
+    }
+    target.headers = credentials
+        .headers
+        .iter()
+        .map(|header| (header.name.clone(), ApiKey::new(header.value.clone())))
+        .collect();
+    target.timeout = credentials
+        .timeout
+        .map(|seconds| Duration::from_secs(u64::from(seconds)));
+    Ok(target)
+}
+
+impl CredentialFlags {
+    fn is_given(&self) -> bool {
+        self.no_auth
+            || self.api_key_stdin
+            || self.api_key_env.is_some()
+            || !self.headers.is_empty()
+            || self.timeout.is_some()
+    }
+
+    /// The key the flags point at, validated like a saved key.
+    fn api_key(&self, output: Output) -> Result<Option<ApiKey>, CliError> {
+        let raw = if self.api_key_stdin {
+            stdin_secrets::read(true, &[], output)?.api_key
+        } else if let Some(variable) = &self.api_key_env {
+            match std::env::var(variable) {
+                Ok(value) => Some(ApiKey::new(value)),
+                Err(_) => {
+                    return Err(CliError::SecretInput {
+                        field: "key",
+                        message: format!("the environment variable {variable} (--api-key-env) is not set or not UTF-8"),
+                    })
+                }
+            }
+        } else {
+            None
+        };
+        let Some(raw) = raw else { return Ok(None) };
+        let (key, notice) = validate_api_key(raw.expose())
+            .map_err(|message| CliError::Domain(DomainError::invalid("key", message)))?;
+        if let Some(notice) = notice {
+            output.notice(&format!("note: {}", notice.message));
+        }
+        Ok(Some(key))
+    }
+}
+
+/// A model in `--json` output: `{id, …metadata…, missing_upstream?}`, the
+/// same for discovered and chosen models.
+#[derive(Debug, Serialize)]
+struct ModelJson<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    metadata: &'a ModelMetadata,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    missing_upstream: bool,
+}
+
+impl<'a> ModelJson<'a> {
+    fn from_entry(entry: &'a ModelEntry) -> Self {
+        Self {
+            id: &entry.id,
+            metadata: &entry.metadata,
+            missing_upstream: entry.missing_upstream,
+        }
+    }
+
+    fn from_discovered(model: &'a DiscoveredModel) -> Self {
+        Self {
+            id: &model.id,
+            metadata: &model.metadata,
+            missing_upstream: false,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ModelsJson<'a> {
+    models: &'a [ModelJson<'a>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chosen: Option<&'a [ModelJson<'a>]>,
+}

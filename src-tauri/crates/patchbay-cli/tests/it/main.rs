@@ -1,0 +1,13 @@
+//! The `patchbay` binary, run for real: each test gets a private config
+//! directory and keychain service; keychain tests talk to a real Secret
+//! Service (see `docs/cli.md` for the command that starts one).
+
+mod concurrency;
+mod hosting;
+mod keychain;
+mod network;
+mod presets;
+mod provider;
+mod server;
+mod support;
+mod usage;

@@ -1,0 +1,713 @@
+//! `check-url`, `test`, `provider test` and `models` against real servers
+//! on 127.0.0.1. Nothing here sends a packet off loopback or resolves a
+//! public name: URLs are IP literals, or judged with `--no-dns`.
+
+use serde_json::Value;
+
+use crate::server::{closed_port, models_body, self_signed, Reply, Server};
+use crate::support::{canary, TestResult, World};
+
+fn stage_names(report: &Value) -> Vec<String> {
+    report["stages"]
+        .as_array()
+        .map(|stages| {
+            stages
+                .iter()
+                .filter_map(|stage| stage["stage"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn check_url_allowed_is_exit_0_with_the_documented_json() -> TestResult {
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "check-url",
+            "http://127.0.0.1:8080/v1",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    let verdict = run.json()?;
+    assert_eq!(verdict["allowed"], true);
+    assert_eq!(verdict["reason"], "allowed");
+    assert_eq!(verdict["normalized"], "http://127.0.0.1:8080/v1");
+    assert_eq!(verdict["addresses"], serde_json::json!(["127.0.0.1"]));
+    assert!(verdict["message"]
+        .as_str()
+        .is_some_and(|message| !message.is_empty()));
+    Ok(())
+}
+
+#[test]
+fn check_url_denied_is_exit_1_with_a_reason() -> TestResult {
+    let world = World::new()?;
+    for (url, flags, reason) in [
+        (
+            "http://169.254.169.254/latest/meta-data",
+            vec!["--allow-private"],
+            "metadata",
+        ),
+        ("http://93.184.215.14/v1", vec![], "not_https"),
+        ("http://127.0.0.1:11434/v1", vec![], "loopback_not_allowed"),
+        ("https://127.0.0.1:11434/v1", vec![], "loopback_not_allowed"),
+        (
+            "https://192.168.1.10/v1",
+            vec!["--allow-local"],
+            "private_not_allowed",
+        ),
+        (
+            "https://api.openai.com@169.254.169.254/",
+            vec![],
+            "userinfo",
+        ),
+        ("ftp://127.0.0.1/", vec!["--allow-local"], "scheme"),
+    ] {
+        let mut args = vec!["check-url", url, "--json"];
+        args.extend(flags.iter().copied());
+        let run = world.run(&args, None)?;
+        run.expect_code(1);
+        let verdict = run.json()?;
+        assert_eq!(verdict["allowed"], false, "{url}");
+        assert_eq!(verdict["reason"], reason, "{url}: {verdict}");
+    }
+    let human = world.run(&["check-url", "http://169.254.169.254/"], None)?;
+    human.expect_code(1);
+    assert!(human.stdout.contains("denied (metadata)"), "{human:#?}");
+    Ok(())
+}
+
+#[test]
+fn check_url_no_dns_says_not_resolved() -> TestResult {
+    let world = World::new()?;
+    let run = world.run(
+        &["check-url", "https://api.example.com/v1", "--no-dns"],
+        None,
+    )?;
+    run.expect_code(0);
+    assert!(run.stdout.contains("not resolved"), "{run:#?}");
+    let json = world.run(
+        &[
+            "check-url",
+            "https://api.example.com/v1",
+            "--no-dns",
+            "--json",
+        ],
+        None,
+    )?;
+    json.expect_code(0);
+    let verdict = json.json()?;
+    assert_eq!(verdict["resolved"], false);
+    assert_eq!(verdict["addresses"], serde_json::json!([]));
+    Ok(())
+}
+
+#[test]
+fn check_url_usage_errors_are_exit_2() -> TestResult {
+    let world = World::new()?;
+    world.run(&["check-url"], None)?.expect_code(2);
+    world
+        .run(
+            &["check-url", "https://h", "--allow-local", "--allow-private"],
+            None,
+        )?
+        .expect_code(2);
+    Ok(())
+}
+
+#[test]
+fn adhoc_test_without_auth_sends_no_authorization_header() -> TestResult {
+    let server = Server::start(|seen| match seen.path.as_str() {
+        "/v1/models" => Reply::json(200, models_body(&["llama3.2", "qwen3:8b"])),
+        _ => Reply::json(404, r#"{"error":{"message":"no such route"}}"#),
+    })?;
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "test",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    // Stages are printed in order as they complete.
+    let policy = run.stdout.find("URL policy").ok_or("no policy stage")?;
+    let connect = run.stdout.find("TCP connect").ok_or("no connect stage")?;
+    let models = run.stdout.find("model list").ok_or("no models stage")?;
+    assert!(policy < connect && connect < models, "{run:#?}");
+    let seen = server.seen();
+    let request = seen
+        .iter()
+        .find(|seen| seen.path == "/v1/models")
+        .ok_or("no /models request")?;
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.header("authorization"),
+        None,
+        "no-auth must send no Authorization header"
+    );
+
+    let json = world.run(
+        &[
+            "test",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    json.expect_code(0);
+    let report = json.json()?;
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["models_count"], 2);
+    let names = stage_names(&report);
+    assert_eq!(names.first().map(String::as_str), Some("url_policy"));
+    assert!(names.contains(&"models".to_owned()), "{names:?}");
+    assert!(
+        json.stderr.contains("URL policy"),
+        "with --json the stages go to stderr: {json:#?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn adhoc_test_sends_the_env_key_and_never_prints_it() -> TestResult {
+    let key = canary();
+    let expected = format!("Bearer {key}");
+    let echoed = key.clone();
+    let server = Server::start(move |seen| {
+        if seen.header("authorization") == Some(expected.as_str()) {
+            Reply::json(200, models_body(&["gpt-4o-mini"]))
+        } else {
+            Reply::json(
+                401,
+                format!(r#"{{"error":{{"message":"Incorrect API key provided: {echoed}"}}}}"#),
+            )
+        }
+    })?;
+    let world = World::new()?.with_env("PATCHBAY_IT_KEY", &key);
+    let run = world.run(
+        &[
+            "test",
+            "--base-url",
+            &server.url("/v1"),
+            "--api-key-env",
+            "PATCHBAY_IT_KEY",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    assert!(
+        !run.stdout.contains(&key) && !run.stderr.contains(&key),
+        "{run:#?}"
+    );
+
+    // A rejected key whose error body echoes it: exit 1, the kind, no key.
+    let wrong = world.run(
+        &[
+            "test",
+            "--base-url",
+            &server.url("/v1"),
+            "--api-key-stdin",
+            "--allow-local",
+            "--json",
+        ],
+        Some(&format!("{key}-wrong\n")),
+    )?;
+    wrong.expect_code(1);
+    assert!(
+        !wrong.stdout.contains(&key) && !wrong.stderr.contains(&key),
+        "{wrong:#?}"
+    );
+    let report = wrong.json()?;
+    assert_eq!(report["ok"], false);
+    let failed = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
+        .ok_or("no failed stage")?;
+    assert_eq!(failed["stage"], "models");
+    assert_eq!(failed["failure"]["kind"], "unauthorized");
+    Ok(())
+}
+
+#[test]
+fn adhoc_test_with_a_model_runs_the_chat_probe() -> TestResult {
+    let server = Server::start(|seen| match (seen.method.as_str(), seen.path.as_str()) {
+        ("GET", "/v1/models") => Reply::json(200, models_body(&["tiny"])),
+        ("POST", "/v1/chat/completions") => Reply::chat_stream(),
+        _ => Reply::json(404, "{}"),
+    })?;
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "test",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--model",
+            "tiny",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    let report = run.json()?;
+    let chat = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["stage"] == "chat"))
+        .ok_or("no chat stage")?;
+    assert_eq!(chat["status"], "ok", "{report}");
+    assert!(server
+        .seen()
+        .iter()
+        .any(|seen| seen.method == "POST" && seen.path == "/v1/chat/completions"));
+    Ok(())
+}
+
+#[test]
+fn adhoc_test_of_a_closed_port_fails_at_connect_with_exit_1() -> TestResult {
+    let port = closed_port()?;
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "test",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(1);
+    let report = run.json()?;
+    let failed = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
+        .ok_or("no failed stage")?;
+    assert_eq!(failed["stage"], "tcp_connect");
+    assert_eq!(failed["failure"]["kind"], "connect_refused");
+    let human = world.run(
+        &[
+            "test",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/v1"),
+            "--no-auth",
+            "--allow-local",
+        ],
+        None,
+    )?;
+    human.expect_code(1);
+    assert!(
+        human.stdout.contains("FAILED") && human.stdout.contains("hint"),
+        "{human:#?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn adhoc_test_refuses_http_without_an_allowance() -> TestResult {
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "test",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--no-auth",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(1);
+    let error = &run.json()?["error"];
+    assert_eq!(error["fields"][0]["flag"], "--base-url");
+    world
+        .run(
+            &[
+                "test",
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--no-auth",
+                "--api-key-stdin",
+            ],
+            None,
+        )?
+        .expect_code(2);
+    Ok(())
+}
+
+#[test]
+fn provider_test_records_the_last_test() -> TestResult {
+    let server = Server::start(|seen| match seen.path.as_str() {
+        "/v1/models" => Reply::json(200, models_body(&["m1"])),
+        _ => Reply::json(404, "{}"),
+    })?;
+    let world = World::new()?;
+    let added = world.run(
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Tested",
+            "--base-url",
+            &server.url("/v1"),
+            "--model",
+            "m1",
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    added.expect_code(0);
+    let run = world.run(&["provider", "test", "tested", "--json"], None)?;
+    run.expect_code(0);
+    assert_eq!(run.json()?["ok"], true);
+    assert!(server
+        .seen()
+        .iter()
+        .all(|seen| seen.header("authorization").is_none()));
+    let shown = world
+        .run(&["provider", "show", "tested", "--json"], None)?
+        .json()?;
+    assert_eq!(shown["last_test"]["ok"], true, "{shown}");
+    world
+        .run(&["provider", "test", "no-such-provider"], None)?
+        .expect_code(1);
+    Ok(())
+}
+
+#[test]
+fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResult {
+    let server = Server::start(|seen| match seen.path.as_str() {
+        "/v1/models" => Reply::json(
+            200,
+            models_body(&["google/gemini-2.5-flash", "hf.co/org/model-GGUF:Q6_K"]),
+        ),
+        _ => Reply::json(404, "{}"),
+    })?;
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "models",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    let json = run.json()?;
+    let ids: Vec<&str> = json["models"]
+        .as_array()
+        .ok_or("models is not an array")?
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["google/gemini-2.5-flash", "hf.co/org/model-GGUF:Q6_K"]
+    );
+    let human = world.run(
+        &[
+            "models",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+        ],
+        None,
+    )?;
+    human.expect_code(0);
+    assert!(
+        human.stdout.starts_with("MODEL") && human.stdout.contains("hf.co/org/model-GGUF:Q6_K"),
+        "{human:#?}"
+    );
+
+    world
+        .run(
+            &[
+                "provider",
+                "add",
+                "--label",
+                "Refreshed",
+                "--base-url",
+                &server.url("/v1"),
+                "--model",
+                "google/gemini-2.5-flash",
+                "--model",
+                "retired-model",
+                "--no-auth",
+                "--allow-local",
+            ],
+            None,
+        )?
+        .expect_code(0);
+    let stored = world.run(&["models", "refreshed", "--json"], None)?;
+    stored.expect_code(0);
+    assert_eq!(stored.json()?["models"][1]["id"], "retired-model");
+
+    let refreshed = world.run(&["models", "refreshed", "--refresh", "--json"], None)?;
+    refreshed.expect_code(0);
+    let json = refreshed.json()?;
+    assert_eq!(json["models"].as_array().map(Vec::len), Some(2));
+    let retired = json["chosen"]
+        .as_array()
+        .and_then(|chosen| chosen.iter().find(|model| model["id"] == "retired-model"))
+        .ok_or("retired-model not among the chosen")?;
+    assert_eq!(retired["missing_upstream"], true);
+    assert!(refreshed.stderr.contains("retired-model"), "{refreshed:#?}");
+    let shown = world
+        .run(&["provider", "show", "refreshed", "--json"], None)?
+        .json()?;
+    assert_eq!(shown["models"][1]["missing_upstream"], true);
+    Ok(())
+}
+
+#[test]
+fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
+    let server =
+        Server::start(|_| Reply::html("<!doctype html><html><body>Dashboard</body></html>"))?;
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "models",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(1);
+    let error = &run.json()?["error"];
+    assert!(
+        error["kind"]
+            .as_str()
+            .is_some_and(|kind| kind == "not_json" || kind == "bad_response"),
+        "{error}"
+    );
+    assert!(error["hint"].as_str().is_some());
+
+    world
+        .run(
+            &[
+                "provider",
+                "add",
+                "--label",
+                "Webpage",
+                "--base-url",
+                &server.url("/v1"),
+                "--model",
+                "kept",
+                "--no-auth",
+                "--allow-local",
+            ],
+            None,
+        )?
+        .expect_code(0);
+    world
+        .run(&["models", "webpage", "--refresh"], None)?
+        .expect_code(1);
+    let shown = world
+        .run(&["provider", "show", "webpage", "--json"], None)?
+        .json()?;
+    assert_eq!(shown["models"], serde_json::json!([{"id": "kept"}]));
+    Ok(())
+}
+
+#[test]
+fn models_usage_errors_are_exit_2() -> TestResult {
+    let world = World::new()?;
+    world.run(&["models"], None)?.expect_code(2);
+    world
+        .run(
+            &["models", "--refresh", "--base-url", "http://127.0.0.1:9/v1"],
+            None,
+        )?
+        .expect_code(2);
+    world
+        .run(
+            &["models", "some-id", "--base-url", "http://127.0.0.1:9/v1"],
+            None,
+        )?
+        .expect_code(2);
+    world
+        .run(&["models", "some-id", "--no-auth"], None)?
+        .expect_code(2);
+    Ok(())
+}
+
+#[test]
+fn stages_are_printed_as_they_complete_not_at_the_end() -> TestResult {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    const MODELS_DELAY: Duration = Duration::from_millis(1500);
+    let server = Server::start(|seen| {
+        if seen.path == "/v1/models" {
+            // Blocks this test server's only thread: fine, one client.
+            std::thread::sleep(MODELS_DELAY);
+        }
+        Reply::json(200, models_body(&["slow"]))
+    })?;
+    let world = World::new()?;
+    let mut command = world.command(&[
+        "test",
+        "--base-url",
+        &server.url("/v1"),
+        "--no-auth",
+        "--allow-local",
+    ]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut connect_seen_at = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if line.contains("TCP connect") {
+            connect_seen_at = Some(Instant::now());
+        }
+    }
+    let finished_at = Instant::now();
+    let status = child.wait()?;
+    assert!(status.success());
+    let connect_seen_at = connect_seen_at.ok_or("no TCP connect line")?;
+    assert!(
+        finished_at.duration_since(connect_seen_at) >= MODELS_DELAY - Duration::from_millis(300),
+        "the TCP connect stage was printed only at the end"
+    );
+    Ok(())
+}
+
+#[test]
+fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResult {
+    let (tls, fingerprint) = self_signed()?;
+    let server = Server::start_tls(
+        |seen| match seen.path.as_str() {
+            "/v1/models" => Reply::json(200, models_body(&["local-model"])),
+            _ => Reply::json(404, "{}"),
+        },
+        tls,
+    )?;
+    let world = World::new()?;
+    world
+        .run(
+            &[
+                "provider",
+                "add",
+                "--label",
+                "Own TLS",
+                "--base-url",
+                &server.https_url("/v1"),
+                "--model",
+                "local-model",
+                "--no-auth",
+                "--allow-local",
+            ],
+            None,
+        )?
+        .expect_code(0);
+
+    let untrusted = world.run(&["provider", "test", "own-tls", "--json"], None)?;
+    untrusted.expect_code(1);
+    let report = untrusted.json()?;
+    let failed = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
+        .ok_or("no failed stage")?;
+    assert_eq!(failed["stage"], "tls", "{report}");
+    assert_eq!(failed["failure"]["kind"], "tls_untrusted");
+    assert_eq!(report["certificate_sha256"], fingerprint.as_str());
+    assert!(
+        untrusted.stderr.contains(&format!(
+            "patchbay provider trust-cert own-tls {fingerprint}"
+        )),
+        "the person is told how to trust it: {untrusted:#?}"
+    );
+
+    // Fingerprints are often shown upper case with colons; both work.
+    let shown: Vec<String> = fingerprint
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).to_uppercase())
+        .collect();
+    let trusted = world.run(
+        &[
+            "provider",
+            "trust-cert",
+            "own-tls",
+            &shown.join(":"),
+            "--json",
+        ],
+        None,
+    )?;
+    trusted.expect_code(0);
+    assert_eq!(trusted.json()?["trusted_cert_sha256"], fingerprint.as_str());
+    let passing = world.run(&["provider", "test", "own-tls", "--json"], None)?;
+    passing.expect_code(0);
+    assert_eq!(passing.json()?["models_count"], 1);
+
+    world
+        .run(&["provider", "untrust-cert", "own-tls"], None)?
+        .expect_code(0);
+    world
+        .run(&["provider", "test", "own-tls"], None)?
+        .expect_code(1);
+    world
+        .run(
+            &["provider", "trust-cert", "own-tls", "not-a-fingerprint"],
+            None,
+        )?
+        .expect_code(2);
+    Ok(())
+}
+
+#[test]
+fn check_url_resolves_a_name_and_judges_every_address() -> TestResult {
+    // `localhost` resolves from /etc/hosts: no packet leaves the machine.
+    let world = World::new()?;
+    let run = world.run(
+        &[
+            "check-url",
+            "https://localhost:8443/v1",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    run.expect_code(0);
+    let verdict = run.json()?;
+    assert_eq!(verdict["resolved"], true);
+    let addresses = verdict["addresses"].as_array().ok_or("no addresses")?;
+    assert!(!addresses.is_empty());
+    assert!(
+        addresses
+            .iter()
+            .all(|address| address == "127.0.0.1" || address == "::1"),
+        "{verdict}"
+    );
+    let denied = world.run(&["check-url", "https://localhost:8443/v1", "--json"], None)?;
+    denied.expect_code(1);
+    assert_eq!(denied.json()?["reason"], "loopback_not_allowed");
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! One connection to the Patchbay IPC server: requests matched to responses
+//! by id (so several calls may be in flight), and `entries.changed`
+//! notifications fanned out to [`Subscription`]s.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use patchbay_protocol::entries::PickerEntry;
+use patchbay_protocol::rpc::{
+    methods, DecisionParams, EntriesResult, HelloResult, HostsResult, Outcome, PairParams, PairResult,
+    PairedHost, PendingPairing, PendingResult, ProviderTestParams, ProvidersResult, Request, RequestId,
+    ResolveLogResult, ResolveParams, ResolveRecord, ResolveResult, RevokeParams, RevokeResult, ServerFrame,
+    MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::io::{AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::error::ClientError;
+use crate::frame::{read_frame, FrameRead};
+use crate::transport::{self, Stream};
+
+/// How long an ordinary call may take before [`ClientError::Timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `host.pair` waits for a person to decide; the server gives up after five
+/// minutes, so the client waits a little longer than that.
+pub const PAIR_TIMEOUT: Duration = Duration::from_secs(330);
+/// A connection test runs several network stages, each with its own timeout.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+type Reply = Result<Value, ClientError>;
+type EntriesSlot = Option<Arc<Vec<PickerEntry>>>;
+
+/// Calls waiting for their response, keyed by request id. `None` once the
+/// connection has closed, so late callers fail fast.
+type PendingCalls = Arc<Mutex<Option<HashMap<i64, oneshot::Sender<Reply>>>>>;
+
+/// A connection to the Patchbay IPC server. Cheap to clone; the connection
+/// closes when the last clone (and the last [`Subscription`]) is dropped.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    endpoint: PathBuf,
+    writer: tokio::sync::Mutex<WriteHalf<Box<dyn Stream>>>,
+    pending: PendingCalls,
+    next_id: AtomicI64,
+    entries: watch::Receiver<EntriesSlot>,
+    reader: JoinHandle<()>,
+    timeout: Duration,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.shared.endpoint).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to the server at the platform's default endpoint
+    /// ([`crate::default_endpoint`]). Fails with
+    /// [`ClientError::NotRunning`] when no server is listening.
+    pub async fn connect() -> Result<Self, ClientError> {
+        let endpoint = transport::default_endpoint()?;
+        Self::connect_to(&endpoint).await
+    }
+
+    /// Connects to the server at `endpoint` (a socket path, or a pipe name on
+    /// Windows).
+    pub async fn connect_to(endpoint: &Path) -> Result<Self, ClientError> {
+        let stream = transport::connect(endpoint).await?;
+        let (read_half, write_half) = tokio::io::split(stream);
+        let pending: PendingCalls = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (entries_sender, entries_receiver) = watch::channel(None);
+        let reader = tokio::spawn(read_loop(read_half, Arc::clone(&pending), entries_sender));
+        Ok(Self {
+            shared: Arc::new(Shared {
+                endpoint: endpoint.to_owned(),
+                writer: tokio::sync::Mutex::new(write_half),
+                pending,
+                next_id: AtomicI64::new(1),
+                entries: entries_receiver,
+                reader,
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        })
+    }
+
+    /// Where this client is connected.
+    pub fn endpoint(&self) -> &Path {
+        &self.shared.endpoint
+    }
+
+    /// Sends any method with raw JSON params and returns the raw result.
+    /// The typed methods below are built on it.
+    pub async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ClientError> {
+        self.call_within(method, params, self.shared.timeout).await
+    }
+
+    async fn call_within(&self, method: &str, params: Option<Value>, limit: Duration) -> Result<Value, ClientError> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut pending = lock(&self.shared.pending);
+            match pending.as_mut() {
+                Some(calls) => calls.insert(id, sender),
+                None => return Err(ClientError::Disconnected),
+            };
+        }
+        let request = Request::new(RequestId::Number(id), method, params);
+        let mut frame = serde_json::to_vec(&request)
+            .map_err(|error| ClientError::protocol(format!("could not encode {method}: {error}")))?;
+        frame.push(b'\n');
+        let written = {
+            let mut writer = self.shared.writer.lock().await;
+            match writer.write_all(&frame).await {
+                Ok(()) => writer.flush().await,
+                Err(error) => Err(error),
+            }
+        };
+        if let Err(error) = written {
+            self.forget(id);
+            return Err(ClientError::io(format!("send {method} to Patchbay"), error));
+        }
+        match tokio::time::timeout(limit, receiver).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_closed)) => Err(ClientError::Disconnected),
+            Err(_elapsed) => {
+                self.forget(id);
+                Err(ClientError::Timeout { method: method.to_owned(), seconds: limit.as_secs() })
+            }
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        if let Some(calls) = lock(&self.shared.pending).as_mut() {
+            calls.remove(&id);
+        }
+    }
+
+    /// `patchbay.hello`: the server's protocol and app version and its
+    /// methods. Fails with [`ClientError::UnsupportedVersion`] when the
+    /// server speaks another protocol version.
+    pub async fn hello(&self) -> Result<HelloResult, ClientError> {
+        let hello: HelloResult = decode(methods::HELLO, self.call(methods::HELLO, None).await?)?;
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(ClientError::UnsupportedVersion {
+                what: "IPC protocol",
+                found: u64::from(hello.protocol),
+                supported: u64::from(PROTOCOL_VERSION),
+            });
+        }
+        Ok(hello)
+    }
+
+    /// `entries.list`: the current picker entries.
+    pub async fn list_entries(&self) -> Result<Vec<PickerEntry>, ClientError> {
+        let result: EntriesResult = decode(methods::ENTRIES_LIST, self.call(methods::ENTRIES_LIST, None).await?)?;
+        Ok(result.entries)
+    }
+
+    /// `entries.subscribe`: the entries now, then every change.
+    pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
+        let mut receiver = self.shared.entries.clone();
+        // Anything that arrives from here on is newer than what we have seen.
+        receiver.borrow_and_update();
+        let result: EntriesResult =
+            decode(methods::ENTRIES_SUBSCRIBE, self.call(methods::ENTRIES_SUBSCRIBE, None).await?)?;
+        Ok(Subscription { initial: result.entries, receiver, _client: self.clone() })
+    }
+
+    /// `providers.list`: the providers as Patchbay shows them (the
+    /// `ProviderView` shape of `docs/ipc.md`), without any secret.
+    pub async fn list_providers(&self) -> Result<Vec<Value>, ClientError> {
+        let result: ProvidersResult =
+            decode(methods::PROVIDERS_LIST, self.call(methods::PROVIDERS_LIST, None).await?)?;
+        Ok(result.providers)
+    }
+
+    /// `provider.test`: runs the staged connection test and returns its
+    /// report (see `docs/ipc.md` for its shape).
+    pub async fn test_provider(&self, provider_id: &str, model: Option<&str>) -> Result<Value, ClientError> {
+        let params = ProviderTestParams { provider_id: provider_id.to_owned(), model: model.map(str::to_owned) };
+        self.call_within(methods::PROVIDER_TEST, Some(encode(&params)?), TEST_TIMEOUT).await
+    }
+
+    /// `host.pair`: asks the person to allow this host. Waits (up to about
+    /// five minutes) for the decision; on approval returns the token, which
+    /// Patchbay will never show again: store it.
+    pub async fn pair(&self, app_id: &str, app_name: &str) -> Result<PairResult, ClientError> {
+        let params = PairParams { app_id: app_id.to_owned(), app_name: app_name.to_owned() };
+        let result = self.call_within(methods::HOST_PAIR, Some(encode(&params)?), PAIR_TIMEOUT).await?;
+        decode(methods::HOST_PAIR, result)
+    }
+
+    /// `entries.resolve`: base URL, model id and ready headers for one entry.
+    /// The result's `Debug` shows header names only.
+    pub async fn resolve(&self, token: &str, entry_id: &str) -> Result<ResolveResult, ClientError> {
+        let params = ResolveParams { token: token.to_owned(), entry_id: entry_id.to_owned() };
+        decode(methods::ENTRIES_RESOLVE, self.call(methods::ENTRIES_RESOLVE, Some(encode(&params)?)).await?)
+    }
+
+    /// Admin (`hosts.pending`): pairing requests waiting for a decision.
+    pub async fn pending_pairings(&self) -> Result<Vec<PendingPairing>, ClientError> {
+        let result: PendingResult = decode(methods::HOSTS_PENDING, self.call(methods::HOSTS_PENDING, None).await?)?;
+        Ok(result.pending)
+    }
+
+    /// Admin (`hosts.approve`): allows a pending request; the waiting host
+    /// receives its token.
+    pub async fn approve_pairing(&self, request_id: &str) -> Result<PairedHost, ClientError> {
+        let params = DecisionParams { request_id: request_id.to_owned() };
+        decode(methods::HOSTS_APPROVE, self.call(methods::HOSTS_APPROVE, Some(encode(&params)?)).await?)
+    }
+
+    /// Admin (`hosts.deny`): refuses a pending request.
+    pub async fn deny_pairing(&self, request_id: &str) -> Result<PendingPairing, ClientError> {
+        let params = DecisionParams { request_id: request_id.to_owned() };
+        decode(methods::HOSTS_DENY, self.call(methods::HOSTS_DENY, Some(encode(&params)?)).await?)
+    }
+
+    /// Admin (`hosts.list`): paired hosts.
+    pub async fn paired_hosts(&self) -> Result<Vec<PairedHost>, ClientError> {
+        let result: HostsResult = decode(methods::HOSTS_LIST, self.call(methods::HOSTS_LIST, None).await?)?;
+        Ok(result.hosts)
+    }
+
+    /// Admin (`hosts.revoke`): forgets a paired host. `Ok(false)` when it
+    /// was not paired.
+    pub async fn revoke_host(&self, app_id: &str) -> Result<bool, ClientError> {
+        let params = RevokeParams { app_id: app_id.to_owned() };
+        let result: RevokeResult =
+            decode(methods::HOSTS_REVOKE, self.call(methods::HOSTS_REVOKE, Some(encode(&params)?)).await?)?;
+        Ok(result.revoked)
+    }
+
+    /// Admin (`hosts.resolve_log`): the most recent resolves, oldest first.
+    pub async fn resolve_log(&self) -> Result<Vec<ResolveRecord>, ClientError> {
+        let result: ResolveLogResult =
+            decode(methods::HOSTS_RESOLVE_LOG, self.call(methods::HOSTS_RESOLVE_LOG, None).await?)?;
+        Ok(result.records)
+    }
+}
+
+/// Live entry lists after `entries.subscribe`. When the host reads slowly,
+/// intermediate lists are skipped: [`Subscription::next`] always returns the
+/// newest full list, so memory stays bounded and nothing stale is shown.
+pub struct Subscription {
+    initial: Vec<PickerEntry>,
+    receiver: watch::Receiver<EntriesSlot>,
+    _client: Client,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription").field("initial_entries", &self.initial.len()).finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The entries at the moment of subscribing.
+    pub fn initial(&self) -> &[PickerEntry] {
+        &self.initial
+    }
+
+    /// Waits for the next change and returns the full new list; `None` once
+    /// the connection has closed.
+    pub async fn next(&mut self) -> Option<Vec<PickerEntry>> {
+        loop {
+            self.receiver.changed().await.ok()?;
+            if let Some(entries) = self.receiver.borrow_and_update().as_ref() {
+                return Some(entries.as_ref().clone());
+            }
+        }
+    }
+}
+
+async fn read_loop(read_half: ReadHalf<Box<dyn Stream>>, pending: PendingCalls, entries: watch::Sender<EntriesSlot>) {
+    let mut reader = BufReader::new(read_half);
+    let mut buffer = Vec::new();
+    loop {
+        match read_frame(&mut reader, &mut buffer, MAX_FRAME_BYTES).await {
+            Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &entries),
+            // The server never sends such frames; skipping one keeps the
+            // connection usable, and the caller whose answer it was times out.
+            Ok(FrameRead::TooLarge) => continue,
+            Ok(FrameRead::Closed) | Err(_) => break,
+        }
+    }
+    // Dropping the senders wakes every waiting call with `Disconnected`.
+    lock(&pending).take();
+}
+
+fn dispatch(frame: &[u8], pending: &PendingCalls, entries: &watch::Sender<EntriesSlot>) {
+    match ServerFrame::parse(frame) {
+        Ok(ServerFrame::Response(response)) => {
+            let Some(RequestId::Number(id)) = response.id else { return };
+            let waiter = lock(pending).as_mut().and_then(|calls| calls.remove(&id));
+            let Some(waiter) = waiter else { return };
+            let reply = match response.outcome {
+                Outcome::Result(value) => Ok(value),
+                Outcome::Error(error) => Err(ClientError::Rpc {
+                    code: error.code,
+                    kind: error.kind().map(str::to_owned),
+                    message: error.message,
+                }),
+            };
+            // The caller may have timed out and gone; nothing to do then.
+            drop(waiter.send(reply));
+        }
+        Ok(ServerFrame::Notification(notification)) if notification.method == methods::ENTRIES_CHANGED => {
+            let parsed = notification.params.map(serde_json::from_value::<EntriesResult>);
+            if let Some(Ok(result)) = parsed {
+                entries.send_replace(Some(Arc::new(result.entries)));
+            }
+        }
+        // Unknown notifications are from a newer server: ignored, as
+        // documented. Unparseable frames can't be routed to a caller.
+        Ok(ServerFrame::Notification(_)) | Err(_) => {}
+    }
+}
+
+fn decode<T: DeserializeOwned>(method: &str, value: Value) -> Result<T, ClientError> {
+    serde_json::from_value(value).map_err(|error| ClientError::protocol(format!("unexpected {method} result: {error}")))
+}
+
+fn encode<T: Serialize>(params: &T) -> Result<Value, ClientError> {
+    serde_json::to_value(params).map_err(|error| ClientError::protocol(format!("could not encode params: {error}")))
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the
+/// map inside is still consistent (every operation is a single insert or
+/// remove), so keep going.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,156 @@
+//! The client against a scripted peer on a real Unix socket: response
+//! routing by id, notifications, errors, disconnects, version checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use patchbay_client::{Client, ErrorKind};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixListener;
+
+struct Peer {
+    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    writer: OwnedWriteHalf,
+}
+
+impl Peer {
+    async fn request(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
+            .await
+            .expect("a request in time")
+            .expect("readable")
+            .expect("a line");
+        serde_json::from_str(&line).expect("the client sends JSON")
+    }
+
+    async fn send(&mut self, frame: &str) {
+        self.writer.write_all(frame.as_bytes()).await.expect("write");
+        self.writer.write_all(b"\n").await.expect("write");
+    }
+}
+
+fn socket_path(directory: &tempfile::TempDir) -> PathBuf {
+    directory.path().join("ipc.sock")
+}
+
+async fn accept(listener: &UnixListener) -> Peer {
+    let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await.expect("connect in time").expect("accept");
+    let (read, writer) = stream.into_split();
+    Peer { lines: BufReader::new(read).lines(), writer }
+}
+
+fn entry(id: &str) -> Value {
+    let (provider, model) = id.split_once('/').expect("entry id");
+    json!({"id": id, "label": format!("{model} · {provider}"),
+           "provider": {"id": provider, "label": provider, "base_url": "http://127.0.0.1:1/v1"},
+           "model_id": model, "is_default": true, "byok": true, "auth": "none", "input_modalities": []})
+}
+
+#[tokio::test]
+async fn nothing_listening_is_not_running() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let missing = Client::connect_to(&socket_path(&directory)).await.expect_err("no socket file");
+    assert_eq!(missing.kind(), ErrorKind::NotRunning);
+
+    // A socket file whose server died: connecting is refused.
+    let listener = std::os::unix::net::UnixListener::bind(socket_path(&directory)).expect("bind");
+    drop(listener);
+    let refused = Client::connect_to(&socket_path(&directory)).await.expect_err("refused");
+    assert_eq!(refused.kind(), ErrorKind::NotRunning);
+    assert!(refused.to_string().contains("patchbay serve"));
+}
+
+#[tokio::test]
+async fn answers_are_matched_by_id_even_out_of_order() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let mut peer = accept(&listener).await;
+
+    let (hello, entries, ()) = tokio::join!(client.hello(), client.list_entries(), async {
+        let first = peer.request().await;
+        let second = peer.request().await;
+        let (hello, list) = if first["method"] == "patchbay.hello" { (first, second) } else { (second, first) };
+        assert_eq!(list["method"], "entries.list");
+        assert_eq!(hello["jsonrpc"], "2.0");
+        // Noise the client must skip: garbage, an unknown notification, an
+        // answer to an id nobody asked for.
+        peer.send("this is not json").await;
+        peer.send(r#"{"jsonrpc":"2.0","method":"something.new","params":{}}"#).await;
+        peer.send(r#"{"jsonrpc":"2.0","id":999,"result":{}}"#).await;
+        let list_answer = json!({"jsonrpc": "2.0", "id": list["id"], "result": {"entries": [entry("p/a/b:c")]}});
+        peer.send(&list_answer.to_string()).await;
+        let hello_answer = json!({"jsonrpc": "2.0", "id": hello["id"],
+            "result": {"protocol": 1, "app_version": "9.9.9", "methods": ["patchbay.hello"]}});
+        peer.send(&hello_answer.to_string()).await;
+    });
+    assert_eq!(hello.expect("hello").app_version, "9.9.9");
+    let entries = entries.expect("entries");
+    assert_eq!(entries[0].model_id, "a/b:c");
+}
+
+#[tokio::test]
+async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let mut peer = accept(&listener).await;
+
+    let (resolved, ()) = tokio::join!(client.resolve("pbt_secret_token", "p/m"), async {
+        let request = peer.request().await;
+        assert_eq!(request["params"]["token"], "pbt_secret_token");
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "error": {"code": -32001, "message": "The token is unknown or was revoked.", "data": {"kind": "unauthorized"}}});
+        peer.send(&answer.to_string()).await;
+    });
+    let error = resolved.expect_err("unauthorized");
+    assert_eq!(error.kind(), ErrorKind::Rpc);
+    assert_eq!(error.rpc_code(), Some(-32001));
+    assert_eq!(error.rpc_kind(), Some("unauthorized"));
+    assert!(!format!("{error:?} {error}").contains("pbt_secret_token"));
+
+    let (hello, ()) = tokio::join!(client.hello(), async {
+        let request = peer.request().await;
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"protocol": 2, "app_version": "2.0.0", "methods": []}});
+        peer.send(&answer.to_string()).await;
+    });
+    assert_eq!(hello.expect_err("protocol 2").kind(), ErrorKind::UnsupportedVersion);
+}
+
+#[tokio::test]
+async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let mut peer = accept(&listener).await;
+
+    let (subscription, ()) = tokio::join!(client.subscribe(), async {
+        let request = peer.request().await;
+        assert_eq!(request["method"], "entries.subscribe");
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"], "result": {"entries": [entry("p/one")]}});
+        peer.send(&answer.to_string()).await;
+    });
+    let mut subscription = subscription.expect("subscribed");
+    assert_eq!(subscription.initial()[0].id, "p/one");
+
+    let changed = json!({"jsonrpc": "2.0", "method": "entries.changed", "params": {"entries": [entry("p/two"), entry("q/three")]}});
+    peer.send(&changed.to_string()).await;
+    let next = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("a list");
+    assert_eq!(next.iter().map(|entry| entry.id.as_str()).collect::<Vec<_>>(), ["p/two", "q/three"]);
+
+    // A call in flight when the server goes away fails as disconnected.
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move { client.list_entries().await }
+    });
+    peer.request().await;
+    drop(peer);
+    let error = pending.await.expect("join").expect_err("disconnected");
+    assert_eq!(error.kind(), ErrorKind::Disconnected);
+    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time");
+    assert!(ended.is_none());
+    assert_eq!(client.hello().await.expect_err("closed").kind(), ErrorKind::Disconnected);
+}

@@ -1,0 +1,323 @@
+//! `ProviderStore` above an in-memory secret store: write order, rollback,
+//! the key cache, disable/enable, headers, and the view's shape. (The same
+//! flows against the real Secret Service are in `keychain`.)
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use patchbay_core::config::ConfigPaths;
+use patchbay_core::keychain::{MemoryStore, SecretStore};
+use patchbay_core::model::{LastTest, ModelEntry, ModelMetadata};
+use patchbay_core::store::{ProviderStore, ProviderView};
+use patchbay_core::{ApiKey, Error, ErrorKind, ProviderId};
+use serde_json::json;
+
+use crate::support::{draft, file_text, key_draft, local_draft, temp_paths};
+
+fn id(value: &str) -> ProviderId {
+    ProviderId::parse(value).expect("id")
+}
+
+fn setup() -> (tempfile::TempDir, ConfigPaths, Arc<MemoryStore>, ProviderStore) {
+    let (dir, paths) = temp_paths();
+    let secrets = Arc::new(MemoryStore::new());
+    let store = ProviderStore::new(paths.clone(), secrets.clone());
+    (dir, paths, secrets, store)
+}
+
+#[test]
+fn keychain_unavailable_saves_nothing() {
+    let (_dir, paths, secrets, store) = setup();
+    secrets.set_unavailable(true);
+    let error = store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect_err("unavailable");
+    assert_eq!(error.kind(), ErrorKind::KeychainUnavailable);
+    assert!(!paths.file.exists() || store.list().expect("list").providers.is_empty());
+    assert_eq!(error.to_payload().kind, "keychain_unavailable");
+}
+
+/// A SecretStore whose `set` succeeds and then makes the config directory
+/// unwritable (replaces it with a plain file), so the config write that
+/// follows fails — the case the rollback exists for.
+#[derive(Debug)]
+struct SabotagingStore {
+    inner: MemoryStore,
+    config_dir: PathBuf,
+    armed: AtomicBool,
+}
+
+impl SecretStore for SabotagingStore {
+    fn set(&self, account: &str, secret: &ApiKey) -> patchbay_core::error::Result<()> {
+        self.inner.set(account, secret)?;
+        if !self.armed.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        fs::remove_dir_all(&self.config_dir).expect("remove dir");
+        fs::write(&self.config_dir, b"not a directory").expect("block dir");
+        Ok(())
+    }
+    fn get(&self, account: &str) -> patchbay_core::error::Result<Option<ApiKey>> {
+        self.inner.get(account)
+    }
+    fn delete(&self, account: &str) -> patchbay_core::error::Result<()> {
+        self.inner.delete(account)
+    }
+}
+
+#[test]
+fn a_failed_config_write_after_add_rolls_the_key_back() {
+    let (_dir, paths) = temp_paths();
+    let secrets = Arc::new(SabotagingStore {
+        inner: MemoryStore::new(),
+        config_dir: paths.dir.clone(),
+        armed: AtomicBool::new(true),
+    });
+    let store = ProviderStore::new(paths, secrets.clone());
+    let error = store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect_err("write fails");
+    assert_eq!(error.kind(), ErrorKind::ConfigIo, "{error}");
+    assert!(secrets.inner.accounts().is_empty(), "orphaned: {:?}", secrets.inner.accounts());
+}
+
+#[test]
+fn a_failed_config_write_after_a_key_replace_restores_the_old_key() {
+    let (_dir, paths) = temp_paths();
+    let memory = MemoryStore::new();
+    ProviderStore::new(paths.clone(), Arc::new(MemoryStore::new())).add(local_draft("Seed")).expect("seed");
+    memory.set("seed", &ApiKey::new("old-key-value-1234")).expect("preset old key");
+    let secrets = Arc::new(SabotagingStore {
+        inner: memory,
+        config_dir: paths.dir.clone(),
+        armed: AtomicBool::new(true),
+    });
+    let store = ProviderStore::new(paths, secrets.clone());
+    let error = store.set_key(&id("seed"), ApiKey::new("new-key-value-5678")).expect_err("write fails");
+    assert_eq!(error.kind(), ErrorKind::ConfigIo);
+    assert_eq!(
+        secrets.inner.get("seed").expect("get").map(|key| key.expose().to_owned()),
+        Some("old-key-value-1234".to_owned())
+    );
+}
+
+#[test]
+fn the_key_is_read_once_per_process_and_reread_when_it_changes_on_disk() {
+    let (_dir, paths, secrets, store) = setup();
+    store.add(key_draft("OpenAI", "sk-first-0123456789aaaa")).expect("add");
+    let read = |store: &ProviderStore| {
+        store.api_key(&id("openai")).expect("read").map(|key| key.expose().to_owned())
+    };
+    // Listing never reads the keychain.
+    store.list().expect("list");
+    assert_eq!(secrets.reads(), 0);
+    assert_eq!(read(&store), Some("sk-first-0123456789aaaa".to_owned()));
+    assert_eq!(read(&store), Some("sk-first-0123456789aaaa".to_owned()));
+    assert_eq!(secrets.reads(), 1, "read once, then cached");
+
+    // A second process (another store on the same file and keychain)
+    // replaces the key; this process sees the new hint and reads again.
+    let other = ProviderStore::new(paths, secrets.clone());
+    other.set_key(&id("openai"), ApiKey::new("sk-second-0123456789bbbb")).expect("set key");
+    let reads_before = secrets.reads();
+    assert_eq!(read(&store), Some("sk-second-0123456789bbbb".to_owned()));
+    assert_eq!(read(&store), Some("sk-second-0123456789bbbb".to_owned()));
+    assert_eq!(secrets.reads(), reads_before + 1, "one read for the new key, then cached");
+}
+
+#[test]
+fn disabling_keeps_everything_and_enabling_brings_it_back() {
+    let (_dir, _paths, secrets, store) = setup();
+    let saved = store
+        .add(draft(json!({
+            "label": "OpenRouter",
+            "preset": "openrouter",
+            "base_url": "https://openrouter.ai/api/v1",
+            "auth": "api_key",
+            "key": {"action": "set", "value": "sk-or-v1-0123456789abcdef9f3a"},
+            "models": ["google/gemini-2.5-flash", "hf.co/org/model-GGUF:Q6_K"],
+            "headers": [{"name": "X-Title", "value": "Patchbay", "secret": false}],
+        })))
+        .expect("add");
+    assert_eq!(saved.provider.key_hint.as_deref(), Some("sk-or-…9f3a"));
+    let disabled = store.set_enabled(&id("openrouter"), false).expect("disable");
+    assert!(!disabled.enabled);
+    assert_eq!(secrets.accounts(), ["openrouter"]);
+    let enabled = store.set_enabled(&id("openrouter"), true).expect("enable");
+    let mut expected = saved.provider.clone();
+    expected.updated_at = enabled.updated_at;
+    assert_eq!(enabled, expected);
+}
+
+#[test]
+fn edit_keeps_the_id_and_cleans_up_secrets_it_no_longer_needs() {
+    let (_dir, _paths, secrets, store) = setup();
+    store
+        .add(draft(json!({
+            "label": "Gateway",
+            "base_url": "https://gw.example.com/v1",
+            "auth": "api_key",
+            "key": {"action": "set", "value": "sk-gw-0123456789abcdef"},
+            "models": ["m1"],
+            "headers": [{"name": "X-Secret", "value": "header-secret-value", "secret": true}],
+        })))
+        .expect("add");
+    assert_eq!(secrets.accounts(), ["gateway", "gateway#header:x-secret"]);
+    // Keep the stored header secret (value absent), rename the label.
+    let saved = store
+        .edit(
+            &id("gateway"),
+            draft(json!({
+                "label": "Renamed Gateway",
+                "base_url": "https://gw.example.com/v1",
+                "auth": "api_key",
+                "models": ["m1", "m2"],
+                "headers": [{"name": "X-Secret", "secret": true}],
+            })),
+        )
+        .expect("edit");
+    assert_eq!(saved.provider.id.as_str(), "gateway");
+    assert_eq!(saved.provider.label, "Renamed Gateway");
+    assert_eq!(
+        saved.provider.headers[0].hint.as_deref(),
+        Some(ApiKey::new("header-secret-value").hint().as_str())
+    );
+    let headers = store.secret_headers(&saved.provider).expect("headers");
+    assert_eq!(headers[0].1.expose(), "header-secret-value");
+    // Switch to no auth and drop the header: both items are deleted.
+    let saved = store
+        .edit(
+            &id("gateway"),
+            draft(json!({
+                "label": "Renamed Gateway",
+                "base_url": "https://gw.example.com/v1",
+                "auth": "none",
+                "models": ["m1"],
+            })),
+        )
+        .expect("edit");
+    assert_eq!(saved.provider.key_hint, None);
+    assert!(secrets.accounts().is_empty(), "{:?}", secrets.accounts());
+    assert_eq!(store.api_key(&id("gateway")).expect("read"), None);
+}
+
+#[test]
+fn a_failed_keychain_delete_after_remove_is_reported() {
+    let (_dir, _paths, secrets, store) = setup();
+    store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect("add");
+    secrets.set_unavailable(true);
+    let error = store.remove(&id("openai")).expect_err("reported, not hidden");
+    assert_eq!(error.kind(), ErrorKind::Keychain);
+    let message = error.to_string();
+    assert!(
+        message.contains("deleted from the config") && message.contains("secret-tool clear"),
+        "{message}"
+    );
+    secrets.set_unavailable(false);
+    assert!(store.list().expect("list").providers.is_empty(), "the config change stands");
+    assert_eq!(store.remove(&id("openai")).expect_err("gone").kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn record_test_and_update_models() {
+    let (_dir, _paths, _secrets, store) = setup();
+    let added = store.add(local_draft("Ollama")).expect("add");
+    let at = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("time");
+    store
+        .record_test(&id("ollama"), LastTest { ok: true, at, summary: "3 models, 4 ms".to_owned() })
+        .expect("record");
+    let provider = store.get(&id("ollama")).expect("get");
+    assert_eq!(provider.last_test.as_ref().map(|test| test.ok), Some(true));
+    assert_eq!(provider.updated_at, added.provider.updated_at, "a test result is not an edit");
+
+    let provider = store
+        .update_models(&id("ollama"), |models| {
+            models[0].metadata = ModelMetadata { context_window: Some(32_768), ..ModelMetadata::default() };
+            models.push(ModelEntry {
+                id: "llama3.2:3b".to_owned(),
+                metadata: ModelMetadata::default(),
+                missing_upstream: true,
+            });
+        })
+        .expect("update models");
+    assert_eq!(provider.models.len(), 2);
+    assert_eq!(store.get(&id("ollama")).expect("get").models[0].metadata.context_window, Some(32_768));
+    let error = store.update_models(&id("ollama"), |models| models.clear()).expect_err("empty");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    let error = store
+        .update_models(&id("ollama"), |models| models[0].id = "has space".to_owned())
+        .expect_err("bad id");
+    assert!(matches!(error, Error::Invalid(_)));
+    assert_eq!(store.get(&id("ollama")).expect("get").models.len(), 2, "nothing saved");
+}
+
+#[test]
+fn not_found_and_id_generation() {
+    let (_dir, _paths, _secrets, store) = setup();
+    assert_eq!(store.get(&id("nope")).expect_err("missing").kind(), ErrorKind::NotFound);
+    assert_eq!(store.set_enabled(&id("nope"), true).expect_err("missing").kind(), ErrorKind::NotFound);
+    let first = store.add(local_draft("LM Studio")).expect("add");
+    assert_eq!(first.provider.id.as_str(), "lm-studio");
+    // Labels are unique ignoring case.
+    let error = store.add(local_draft("lm studio")).expect_err("duplicate label");
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    let second = store.add(local_draft("LM-Studio!")).expect("add");
+    assert_eq!(second.provider.id.as_str(), "lm-studio-2");
+}
+
+#[test]
+fn the_view_has_no_key_field_and_a_stable_shape() {
+    let (_dir, paths, _secrets, store) = setup();
+    let key = "sk-proj-viewcanary0123456789";
+    let saved = store
+        .add(draft(json!({
+            "label": "OpenAI",
+            "base_url": "https://api.openai.com/v1/chat/completions",
+            "auth": "api_key",
+            "key": {"action": "set", "value": key},
+            "models": ["gpt-4o-mini"],
+            "headers": [
+                {"name": "OpenAI-Organization", "value": "org-123", "secret": false},
+                {"name": "X-Secret", "value": "viewcanary-header-secret", "secret": true},
+            ],
+        })))
+        .expect("add");
+    assert!(
+        saved.notices.iter().any(|notice| notice.field == "base_url"),
+        "the pasted endpoint was reduced, with a notice"
+    );
+    let view = serde_json::to_value(ProviderView::from(&saved.provider)).expect("json");
+    let fields: Vec<&str> = view.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(
+        fields,
+        [
+            "id",
+            "label",
+            "preset",
+            "base_url",
+            "host",
+            "auth",
+            "key_hint",
+            "models",
+            "default_model",
+            "enabled",
+            "network",
+            "headers",
+            "timeout_secs",
+            "trusted_cert_sha256",
+            "last_test",
+            "created_at",
+            "updated_at"
+        ]
+    );
+    assert_eq!(view["base_url"], "https://api.openai.com/v1");
+    assert_eq!(view["host"], "api.openai.com");
+    assert_eq!(view["default_model"], "gpt-4o-mini");
+    assert_eq!(
+        view["headers"][0],
+        json!({"name": "OpenAI-Organization", "value": "org-123", "secret": false})
+    );
+    assert_eq!(view["headers"][1]["secret"], true);
+    assert!(view["headers"][1].get("value").is_none());
+    let text = view.to_string();
+    assert!(!text.contains("viewcanary"), "{text}");
+    assert!(!file_text(&paths.file).contains("viewcanary"));
+}

@@ -1,0 +1,303 @@
+//! `hosts.json`: the paired host apps and the bounded log of resolves, in
+//! Patchbay's config directory. It holds only SHA-256 hashes of tokens, never
+//! a token. The server, the app and `patchbay hosts list|revoke` all read and
+//! write it through [`HostRegistry`], so list/revoke work with no server
+//! running; every read-modify-write holds `hosts.json.lock` and replaces the
+//! file atomically (core's `config::with_lock_waiting` and `write_atomic`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use patchbay_core::config;
+
+use patchbay_protocol::rpc::{PairedHost, ResolveRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::error::{IpcError, Result};
+
+/// The file name inside the config directory.
+pub const HOSTS_FILE_NAME: &str = "hosts.json";
+/// How many resolves the log keeps (oldest dropped first).
+pub const RESOLVE_LOG_CAPACITY: usize = 500;
+const FILE_VERSION: u64 = 1;
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// The on-disk shape of `hosts.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct HostsDocument {
+    version: u64,
+    #[serde(default)]
+    hosts: Vec<HostRecord>,
+    #[serde(default)]
+    resolve_log: Vec<ResolveRecord>,
+    /// Fields a newer Patchbay added, kept as they were.
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct HostRecord {
+    app_id: String,
+    app_name: String,
+    /// Lowercase hex SHA-256 of the token.
+    token_sha256: String,
+    #[serde(with = "time::serde::rfc3339")]
+    paired_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    last_used: Option<OffsetDateTime>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl HostRecord {
+    fn view(&self) -> PairedHost {
+        PairedHost {
+            app_id: self.app_id.clone(),
+            app_name: self.app_name.clone(),
+            paired_at: self.paired_at,
+            last_used: self.last_used,
+        }
+    }
+}
+
+/// A freshly issued token. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken(String);
+
+impl IssuedToken {
+    /// 32 random bytes from the OS, hex-encoded, with a `pbt_` prefix so a
+    /// leaked token is recognisable in logs and secret scanners.
+    fn generate() -> Result<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal { detail: format!("no OS randomness: {error}") })?;
+        Ok(Self(format!("pbt_{}", hex::encode(bytes))))
+    }
+
+    /// The token, for the one place that sends it to the host.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssuedToken([redacted])")
+    }
+}
+
+/// Lowercase hex SHA-256 of a token: what `hosts.json` stores.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The paired hosts and the resolve log in `<config dir>/hosts.json`.
+#[derive(Debug, Clone)]
+pub struct HostRegistry {
+    path: PathBuf,
+}
+
+impl HostRegistry {
+    /// The registry in `config_dir` (created on first write).
+    pub fn in_dir(config_dir: &Path) -> Self {
+        Self { path: config_dir.join(HOSTS_FILE_NAME) }
+    }
+
+    /// The registry in [`patchbay_protocol::paths::config_dir`].
+    pub fn from_env() -> Result<Self> {
+        let directory = patchbay_protocol::paths::config_dir().ok_or(IpcError::NoEndpoint { what: "config directory" })?;
+        Ok(Self::in_dir(&directory))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Paired hosts, in pairing order.
+    pub fn list(&self) -> Result<Vec<PairedHost>> {
+        Ok(self.read()?.hosts.iter().map(HostRecord::view).collect())
+    }
+
+    /// The recorded resolves, oldest first.
+    pub fn resolve_log(&self) -> Result<Vec<ResolveRecord>> {
+        Ok(self.read()?.resolve_log)
+    }
+
+    /// Pairs `app_id` with a new token and returns it; only its hash is
+    /// stored. Pairing an app again replaces its old token.
+    pub fn pair(&self, app_id: &str, app_name: &str) -> Result<(PairedHost, IssuedToken)> {
+        let token = IssuedToken::generate()?;
+        let record = HostRecord {
+            app_id: app_id.to_owned(),
+            app_name: app_name.to_owned(),
+            token_sha256: token_hash(token.expose()),
+            paired_at: OffsetDateTime::now_utc(),
+            last_used: None,
+            extra: Map::new(),
+        };
+        let view = record.view();
+        self.update(|document| {
+            document.hosts.retain(|host| host.app_id != app_id);
+            document.hosts.push(record);
+            Ok(())
+        })?;
+        Ok((view, token))
+    }
+
+    /// Forgets `app_id`; its token stops working at once. `false` when it
+    /// was not paired.
+    pub fn revoke(&self, app_id: &str) -> Result<bool> {
+        let mut removed = false;
+        self.update(|document| {
+            let before = document.hosts.len();
+            document.hosts.retain(|host| host.app_id != app_id);
+            removed = document.hosts.len() != before;
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+
+    /// The host a token belongs to, or [`IpcError::Unauthorized`]. Reads the
+    /// file every time, so a revoke by the CLI takes effect immediately.
+    pub fn authenticate(&self, token: &str) -> Result<PairedHost> {
+        let hash = token_hash(token);
+        let document = self.read()?;
+        document
+            .hosts
+            .iter()
+            .find(|host| constant_time_equal(host.token_sha256.as_bytes(), hash.as_bytes()))
+            .map(HostRecord::view)
+            .ok_or(IpcError::Unauthorized)
+    }
+
+    /// Records one resolve and updates the host's `last_used`. A host
+    /// revoked in between is not recorded (and gets `Unauthorized`).
+    pub fn record_resolve(&self, app_id: &str, entry_id: &str) -> Result<ResolveRecord> {
+        let now = OffsetDateTime::now_utc();
+        let mut recorded = None;
+        self.update(|document| {
+            let host = document.hosts.iter_mut().find(|host| host.app_id == app_id).ok_or(IpcError::Unauthorized)?;
+            host.last_used = Some(now);
+            let record =
+                ResolveRecord { app_id: app_id.to_owned(), app_name: host.app_name.clone(), entry_id: entry_id.to_owned(), at: now };
+            document.resolve_log.push(record.clone());
+            let excess = document.resolve_log.len().saturating_sub(RESOLVE_LOG_CAPACITY);
+            document.resolve_log.drain(..excess);
+            recorded = Some(record);
+            Ok(())
+        })?;
+        recorded.ok_or(IpcError::Unauthorized)
+    }
+
+    fn read(&self) -> Result<HostsDocument> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(HostsDocument { version: FILE_VERSION, ..HostsDocument::default() })
+            }
+            Err(error) => return Err(IpcError::io("read", &self.path, error)),
+        };
+        let document: HostsDocument = serde_json::from_slice(&bytes)
+            .map_err(|error| IpcError::HostsCorrupt { path: self.path.clone(), detail: error.to_string() })?;
+        if document.version != FILE_VERSION {
+            return Err(IpcError::HostsCorrupt {
+                path: self.path.clone(),
+                detail: format!("version {} is not supported (this Patchbay reads {FILE_VERSION})", document.version),
+            });
+        }
+        Ok(document)
+    }
+
+    /// Read-modify-write under `hosts.json.lock`, written with core's
+    /// atomic replace. A corrupt file is never overwritten: the error stops
+    /// the write.
+    fn update(&self, change: impl FnOnce(&mut HostsDocument) -> Result<()>) -> Result<()> {
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(".lock");
+        let outcome = config::with_lock_waiting(Path::new(&lock_path), LOCK_WAIT, || {
+            Ok(self.read().and_then(|mut document| {
+                change(&mut document)?;
+                let mut bytes = serde_json::to_vec_pretty(&document)
+                    .map_err(|error| IpcError::Internal { detail: format!("could not encode hosts.json: {error}") })?;
+                bytes.push(b'\n');
+                config::write_atomic(&self.path, &bytes).map_err(|error| IpcError::io("write", &self.path, error))
+            }))
+        });
+        match outcome {
+            Ok(result) => result,
+            Err(patchbay_core::Error::ConfigBusy { .. }) => Err(IpcError::HostsBusy { path: self.path.clone() }),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Hashes are compared without an early exit, so timing says nothing about
+/// how much of a guessed token's hash matched.
+fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_stores_only_the_hash_and_revoke_stops_the_token() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let registry = HostRegistry::in_dir(directory.path());
+        let (host, token) = registry.pair("com.example.editor", "Editor").expect("pair");
+        assert_eq!(host.app_name, "Editor");
+        assert!(token.expose().starts_with("pbt_"));
+        assert!(!format!("{token:?}").contains(token.expose()));
+
+        let stored = fs::read_to_string(registry.path()).expect("hosts.json written");
+        assert!(!stored.contains(token.expose()));
+        assert!(!stored.contains(&token.expose()[4..]));
+        assert!(stored.contains(&token_hash(token.expose())));
+
+        assert_eq!(registry.authenticate(token.expose()).expect("known token").app_id, "com.example.editor");
+        assert!(matches!(registry.authenticate("pbt_made_up"), Err(IpcError::Unauthorized)));
+        assert!(registry.revoke("com.example.editor").expect("revoke"));
+        assert!(!registry.revoke("com.example.editor").expect("second revoke is a no-op"));
+        assert!(matches!(registry.authenticate(token.expose()), Err(IpcError::Unauthorized)));
+    }
+
+    #[test]
+    fn pairing_again_replaces_the_old_token() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let registry = HostRegistry::in_dir(directory.path());
+        let (_, first) = registry.pair("app", "App").expect("pair");
+        let (_, second) = registry.pair("app", "App").expect("pair again");
+        assert!(matches!(registry.authenticate(first.expose()), Err(IpcError::Unauthorized)));
+        assert!(registry.authenticate(second.expose()).is_ok());
+        assert_eq!(registry.list().expect("list").len(), 1);
+    }
+
+    #[test]
+    fn resolve_log_is_bounded_and_updates_last_used() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let registry = HostRegistry::in_dir(directory.path());
+        registry.pair("app", "App").expect("pair");
+        for index in 0..(RESOLVE_LOG_CAPACITY + 7) {
+            registry.record_resolve("app", &format!("p/m{index}")).expect("record");
+        }
+        let log = registry.resolve_log().expect("log");
+        assert_eq!(log.len(), RESOLVE_LOG_CAPACITY);
+        assert_eq!(log[0].entry_id, "p/m7");
+        assert!(registry.list().expect("list")[0].last_used.is_some());
+        assert!(matches!(registry.record_resolve("other", "p/m"), Err(IpcError::Unauthorized)));
+    }
+
+    #[test]
+    fn corrupt_hosts_file_is_reported_and_left_untouched() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let registry = HostRegistry::in_dir(directory.path());
+        fs::write(registry.path(), b"{not json").expect("write");
+        assert!(matches!(registry.pair("app", "App"), Err(IpcError::HostsCorrupt { .. })));
+        assert_eq!(fs::read(registry.path()).expect("read"), b"{not json");
+    }
+}

@@ -1,0 +1,338 @@
+//! Pairing: a host's `host.pair` call becomes a pending request that waits
+//! for the person's decision — in the Patchbay window (through the
+//! `on_pairing_request` callback or [`Pairings::subscribe`]) or from a
+//! terminal (`patchbay hosts pending|approve|deny`, which reach the running
+//! server over the admin methods). Approval issues a token once and stores
+//! only its hash in [`HostRegistry`]; denial or the timeout issue nothing.
+//!
+//! [`Pairings`] is also the admin API the app uses: pending, approve, deny,
+//! list, revoke, resolve log.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use patchbay_protocol::rpc::{PairResult, PairedHost, PendingPairing, ResolveRecord};
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::error::{IpcError, Result};
+use crate::hosts::HostRegistry;
+
+/// How long `host.pair` waits for a decision.
+pub const DEFAULT_PAIRING_TIMEOUT: Duration = Duration::from_secs(300);
+/// At most this many requests wait at once, so a misbehaving host cannot
+/// flood the window with prompts.
+pub const MAX_PENDING: usize = 8;
+
+/// Called (on a server task) whenever a new pairing request arrives, so the
+/// app can show "Allow <app_name> to use your AI endpoints?". It must not
+/// block: hand the request to the UI thread and return.
+pub type PairingCallback = Arc<dyn Fn(&PendingPairing) + Send + Sync>;
+
+/// What happened to pairing requests and hosts, for the app's UI.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PairingEvent {
+    Requested(PendingPairing),
+    Approved { request_id: String, host: PairedHost },
+    Denied { request_id: String, app_id: String },
+    /// Nobody decided in time, or the host stopped waiting.
+    Expired { request_id: String, app_id: String },
+    Revoked { app_id: String },
+}
+
+enum Decision {
+    Approved(PairResult),
+    Denied,
+}
+
+struct Waiting {
+    request: PendingPairing,
+    decide: oneshot::Sender<Decision>,
+}
+
+/// Pending pairing requests plus the paired-host registry. Cheap to clone.
+#[derive(Clone)]
+pub struct Pairings {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: HostRegistry,
+    waiting: Mutex<HashMap<String, Waiting>>,
+    events: broadcast::Sender<PairingEvent>,
+    on_request: Option<PairingCallback>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Pairings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pairings")
+            .field("registry", &self.inner.registry)
+            .field("pending", &lock(&self.inner.waiting).len())
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pairings {
+    pub fn new(registry: HostRegistry, on_request: Option<PairingCallback>, timeout: Duration) -> Self {
+        let (events, _) = broadcast::channel(64);
+        Self { inner: Arc::new(Inner { registry, waiting: Mutex::new(HashMap::new()), events, on_request, timeout }) }
+    }
+
+    pub fn registry(&self) -> &HostRegistry {
+        &self.inner.registry
+    }
+
+    /// Events for the UI. A receiver that falls behind by more than 64
+    /// events gets `Lagged` and should re-read [`Pairings::pending`].
+    pub fn subscribe(&self) -> broadcast::Receiver<PairingEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Creates a pending request and waits for the decision: the token on
+    /// approval, [`IpcError::PairingDenied`] or
+    /// [`IpcError::PairingTimeout`] otherwise.
+    pub async fn request(&self, app_id: &str, app_name: &str) -> Result<PairResult> {
+        validate_app(app_id, app_name)?;
+        let (sender, receiver) = oneshot::channel();
+        let now = OffsetDateTime::now_utc();
+        let request = PendingPairing {
+            request_id: new_request_id()?,
+            app_id: app_id.to_owned(),
+            app_name: app_name.to_owned(),
+            requested_at: now,
+            expires_at: now + self.inner.timeout,
+        };
+        {
+            let mut waiting = lock(&self.inner.waiting);
+            if waiting.values().any(|entry| entry.request.app_id == app_id) {
+                return Err(IpcError::PairingInProgress { app_id: app_id.to_owned() });
+            }
+            if waiting.len() >= MAX_PENDING {
+                return Err(IpcError::TooManyPending);
+            }
+            waiting.insert(request.request_id.clone(), Waiting { request: request.clone(), decide: sender });
+        }
+        // Removes the request however this call ends, including when the
+        // host disconnects and this future is dropped.
+        let guard = PendingGuard { pairings: self, request_id: request.request_id.clone(), app_id: app_id.to_owned() };
+        tracing::info!(app_id, request_id = %request.request_id, "pairing requested");
+        if let Some(callback) = &self.inner.on_request {
+            callback(&request);
+        }
+        self.emit(PairingEvent::Requested(request));
+        let outcome = tokio::time::timeout(self.inner.timeout, receiver).await;
+        match outcome {
+            Ok(Ok(Decision::Approved(result))) => {
+                guard.disarm();
+                Ok(result)
+            }
+            Ok(Ok(Decision::Denied)) => {
+                guard.disarm();
+                Err(IpcError::PairingDenied)
+            }
+            // The sender vanished without a decision: only when the server is
+            // shutting down.
+            Ok(Err(_)) | Err(_) => Err(IpcError::PairingTimeout { seconds: self.inner.timeout.as_secs() }),
+        }
+    }
+
+    /// Requests waiting for a decision, oldest first.
+    pub fn pending(&self) -> Vec<PendingPairing> {
+        let mut pending: Vec<PendingPairing> =
+            lock(&self.inner.waiting).values().map(|entry| entry.request.clone()).collect();
+        pending.sort_by_key(|request| request.requested_at);
+        pending
+    }
+
+    /// Allows a pending request: pairs the app (storing the token's hash)
+    /// and hands the token to the waiting host.
+    pub fn approve(&self, request_id: &str) -> Result<PairedHost> {
+        let waiting = self.take(request_id)?;
+        let request = waiting.request;
+        let (host, token) = self.inner.registry.pair(&request.app_id, &request.app_name)?;
+        let result = PairResult { app_id: request.app_id.clone(), token: token.expose().to_owned() };
+        if waiting.decide.send(Decision::Approved(result)).is_err() {
+            // Nobody will ever see this token: don't leave a pairing behind.
+            self.inner.registry.revoke(&request.app_id)?;
+            return Err(IpcError::RequesterGone { app_id: request.app_id });
+        }
+        tracing::info!(app_id = %host.app_id, request_id, "pairing approved");
+        self.emit(PairingEvent::Approved { request_id: request_id.to_owned(), host: host.clone() });
+        Ok(host)
+    }
+
+    /// Refuses a pending request; the host gets `pairing_denied`.
+    pub fn deny(&self, request_id: &str) -> Result<PendingPairing> {
+        let waiting = self.take(request_id)?;
+        if waiting.decide.send(Decision::Denied).is_err() {
+            tracing::debug!(request_id, "the denied host had already stopped waiting");
+        }
+        tracing::info!(app_id = %waiting.request.app_id, request_id, "pairing denied");
+        self.emit(PairingEvent::Denied { request_id: request_id.to_owned(), app_id: waiting.request.app_id.clone() });
+        Ok(waiting.request)
+    }
+
+    /// Paired hosts.
+    pub fn list(&self) -> Result<Vec<PairedHost>> {
+        self.inner.registry.list()
+    }
+
+    /// Forgets a paired host; `false` when it was not paired.
+    pub fn revoke(&self, app_id: &str) -> Result<bool> {
+        let revoked = self.inner.registry.revoke(app_id)?;
+        if revoked {
+            self.emit(PairingEvent::Revoked { app_id: app_id.to_owned() });
+        }
+        Ok(revoked)
+    }
+
+    /// Recorded resolves, oldest first.
+    pub fn resolve_log(&self) -> Result<Vec<ResolveRecord>> {
+        self.inner.registry.resolve_log()
+    }
+
+    fn take(&self, request_id: &str) -> Result<Waiting> {
+        lock(&self.inner.waiting)
+            .remove(request_id)
+            .ok_or_else(|| IpcError::NotPending { request_id: request_id.to_owned() })
+    }
+
+    fn emit(&self, event: PairingEvent) {
+        // No receiver (no window open) is normal; the event is just dropped.
+        if self.inner.events.send(event).is_err() {
+            tracing::trace!("no pairing event receivers");
+        }
+    }
+}
+
+struct PendingGuard<'a> {
+    pairings: &'a Pairings,
+    request_id: String,
+    app_id: String,
+}
+
+impl PendingGuard<'_> {
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        let removed = lock(&self.pairings.inner.waiting).remove(&self.request_id);
+        if removed.is_some() {
+            tracing::info!(app_id = %self.app_id, request_id = %self.request_id, "pairing request expired");
+            self.pairings.emit(PairingEvent::Expired {
+                request_id: std::mem::take(&mut self.request_id),
+                app_id: std::mem::take(&mut self.app_id),
+            });
+        }
+    }
+}
+
+/// `app_id`: 1–128 of `[A-Za-z0-9._-]`; `app_name`: 1–64 characters without
+/// control characters (it is shown in a prompt and a terminal).
+fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
+    let id_ok = (1..=128).contains(&app_id.len())
+        && app_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+    if !id_ok {
+        return Err(IpcError::InvalidParams {
+            detail: "app_id must be 1–128 characters of A–Z, a–z, 0–9, `.`, `_` and `-` (e.g. com.example.editor)".to_owned(),
+        });
+    }
+    let name_length = app_name.chars().count();
+    if !(1..=64).contains(&name_length) || app_name.chars().any(char::is_control) || app_name.trim().is_empty() {
+        return Err(IpcError::InvalidParams {
+            detail: "app_name must be 1–64 characters with no control characters".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Eight hex characters: short enough to type in `patchbay hosts approve`.
+fn new_request_id() -> Result<String> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal { detail: format!("no OS randomness: {error}") })?;
+    Ok(hex::encode(bytes))
+}
+
+/// A poisoned lock only means a panic elsewhere; the map stays consistent
+/// (single inserts and removes), so keep serving.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairings(timeout: Duration) -> (tempfile::TempDir, Pairings) {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let registry = HostRegistry::in_dir(directory.path());
+        (directory, Pairings::new(registry, None, timeout))
+    }
+
+    async fn wait_for_pending(pairings: &Pairings) -> PendingPairing {
+        for _ in 0..200 {
+            if let Some(first) = pairings.pending().into_iter().next() {
+                return first;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("no pending request appeared");
+    }
+
+    #[tokio::test]
+    async fn approve_hands_the_token_to_the_waiting_host() {
+        let (_directory, pairings) = pairings(Duration::from_secs(10));
+        let mut events = pairings.subscribe();
+        let waiter = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("com.example.app", "Example").await }
+        });
+        let request = wait_for_pending(&pairings).await;
+        assert!(matches!(events.recv().await, Ok(PairingEvent::Requested(ref seen)) if seen.request_id == request.request_id));
+        pairings.approve(&request.request_id).expect("approve");
+        let result = waiter.await.expect("join").expect("approved");
+        assert_eq!(pairings.registry().authenticate(&result.token).expect("token works").app_id, "com.example.app");
+        assert!(pairings.pending().is_empty());
+        assert!(matches!(pairings.approve(&request.request_id), Err(IpcError::NotPending { .. })));
+    }
+
+    #[tokio::test]
+    async fn deny_and_timeout_issue_no_token() {
+        let (_directory, pairings) = pairings(Duration::from_millis(200));
+        let waiter = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("a", "A").await }
+        });
+        let request = wait_for_pending(&pairings).await;
+        pairings.deny(&request.request_id).expect("deny");
+        assert!(matches!(waiter.await.expect("join"), Err(IpcError::PairingDenied)));
+
+        let timed_out = pairings.request("b", "B").await;
+        assert!(matches!(timed_out, Err(IpcError::PairingTimeout { .. })));
+        assert!(pairings.pending().is_empty());
+        assert!(pairings.list().expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn invalid_or_duplicate_requests_are_refused() {
+        let (_directory, pairings) = pairings(Duration::from_secs(5));
+        assert!(matches!(pairings.request("has space", "X").await, Err(IpcError::InvalidParams { .. })));
+        assert!(matches!(pairings.request("ok", "bad\u{7}name").await, Err(IpcError::InvalidParams { .. })));
+        let first = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("dup", "Dup").await }
+        });
+        let request = wait_for_pending(&pairings).await;
+        assert!(matches!(pairings.request("dup", "Dup").await, Err(IpcError::PairingInProgress { .. })));
+        pairings.deny(&request.request_id).expect("deny");
+        assert!(first.await.expect("join").is_err());
+    }
+}

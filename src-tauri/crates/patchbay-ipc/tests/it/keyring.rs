@@ -1,0 +1,47 @@
+//! Resolve with the real Secret Service (run the suite under
+//! `dbus-run-session` with an unlocked gnome-keyring; see the README).
+
+use std::sync::Arc;
+
+use patchbay_client::Client;
+use patchbay_core::keychain::KeyringStore;
+use patchbay_core::store::ProviderStore;
+use patchbay_ipc::{Server, ServerOptions};
+
+use crate::support::{eventually, keyed_draft, TestEnv};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_reads_the_key_from_the_real_keychain() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        eprintln!("no session bus: run under dbus-run-session with gnome-keyring to exercise the real keychain");
+        return;
+    }
+    // A service name of our own, so the person's real items are never touched.
+    let service = format!("patchbay-ipc-test-{}", std::process::id());
+    let env = TestEnv::with_secrets(Arc::new(KeyringStore::with_service(service.clone())));
+    let key = "sk-real-keyring-canary-0c1d2e3f";
+    let id = env.add(keyed_draft("Keyring", key, &["gpt-4o-mini"]));
+    // The server gets a store of its own, so the key cannot come from the
+    // adding store's in-memory cache: it has to be read from the keychain.
+    let fresh = Arc::new(ProviderStore::new(
+        env.store.paths().clone(),
+        Arc::new(KeyringStore::with_service(service.clone())),
+    ));
+    let server = Server::start(ServerOptions::at(env.socket(), fresh)).await.expect("start");
+    let host = Client::connect_to(server.endpoint()).await.expect("connect");
+    let pairing = tokio::spawn({
+        let host = host.clone();
+        async move { host.pair("com.example.keyring", "Keyring Test").await }
+    });
+    let mut request = None;
+    eventually(std::time::Duration::from_secs(5), || {
+        request = server.pairings().pending().into_iter().next();
+        request.is_some()
+    })
+    .await;
+    server.pairings().approve(&request.expect("pending").request_id).expect("approve");
+    let token = pairing.await.expect("join").expect("paired").token;
+    let resolved = host.resolve(&token, &format!("{id}/gpt-4o-mini")).await.expect("resolve");
+    assert_eq!(resolved.headers.get("Authorization").map(String::as_str), Some(format!("Bearer {key}").as_str()));
+    env.store.remove(&id).expect("delete the provider and its keychain item");
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the IPC server: real Unix sockets in temp runtime
+//! directories, real config files, the client crate and raw frames. One
+//! binary; shared helpers in `support`.
+
+mod concurrency;
+mod endpoint;
+mod entries;
+mod example_host;
+mod keyring;
+mod pairing;
+mod robustness;
+mod support;

@@ -1,0 +1,573 @@
+//! "Test connection": a staged report of one provider's reachability.
+//!
+//! Stages, in order: `url_policy` → `dns` → `tcp_connect` → `tls` (skipped
+//! for http) → `models` (`GET {base}/models` with auth: status, latency,
+//! model count) → `chat` (optional: `POST {base}/chat/completions` with one
+//! short user message, `max_tokens: 1`, `stream: true`; time to first
+//! token). Each stage is reported to `on_stage` as it completes, so the UI
+//! can show progress; a failed stage skips the ones that depend on it.
+//!
+//! Outcomes worth knowing about:
+//!
+//! - A 404 on `/models` when the base URL has no version segment: the probe
+//!   tries `{base}/v1/models` once and, if that answers with a model list,
+//!   puts a `use_v1` suggestion in the report. The user's URL is never
+//!   changed.
+//! - A 404 (or a "model not found" message) from the chat probe names the
+//!   model and the closest ids from the model list.
+//! - The `/models` body is parsed by [`crate::discovery`] and returned in
+//!   the report, so the form's model picker needs no second request.
+//!
+//! Everything in a [`TestReport`] is safe to show and to serialise: provider
+//! bodies only appear as redacted, truncated `error.message` text (see
+//! [`crate::error`]), and no field holds a key.
+//!
+//! Cancelling: abort the task running [`run_test`] (the connection is
+//! dropped with it; nothing is spawned), or set [`TestOptions::cancel`] and
+//! cancel the token to get a report whose running stage failed with
+//! `cancelled`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::Method;
+use patchbay_core::model::Auth;
+use patchbay_core::{ApiKey, NetworkAllowance, Provider};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub use crate::client::Stage;
+use crate::client::{display_url, endpoint, HttpClient, ReadMode, Reply, Session};
+use crate::discovery::DiscoveredModel;
+use crate::error::{self, Failure, FailureKind, NetError, Resource};
+use crate::policy::{Lookup, SystemLookup};
+
+/// The short user message of the chat probe.
+const CHAT_PROBE_MESSAGE: &str = "Reply with OK.";
+
+/// How many close model ids a "model not found" names.
+const CLOSE_MATCH_COUNT: usize = 3;
+
+/// What to test: one provider's endpoint and credentials.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The normalised base URL (`https://api.openai.com/v1`).
+    pub base_url: Url,
+    pub network: NetworkAllowance,
+    /// Sent as `Authorization: Bearer …`; `None` sends no `Authorization`
+    /// header at all.
+    pub api_key: Option<ApiKey>,
+    /// Custom headers with their values (secret or not: all are treated as
+    /// secrets for redaction).
+    pub headers: Vec<(String, ApiKey)>,
+    /// The overall timeout of one request; `None` uses the client's.
+    pub timeout: Option<Duration>,
+    /// A self-signed certificate's SHA-256 the user chose to trust.
+    pub trusted_cert_sha256: Option<String>,
+    /// The preset's name (`Ollama`), for hints like "is Ollama running?".
+    pub display_name: Option<String>,
+}
+
+impl Target {
+    pub fn new(base_url: Url, network: NetworkAllowance) -> Self {
+        Self { base_url, network, api_key: None, headers: Vec::new(), timeout: None, trusted_cert_sha256: None, display_name: None }
+    }
+
+    /// The target for a saved provider. The key is dropped when the provider
+    /// has no authentication, so no `Authorization` header can be sent.
+    pub fn from_provider(provider: &Provider, api_key: Option<ApiKey>, headers: Vec<(String, ApiKey)>, preset_name: Option<&str>) -> Self {
+        Self {
+            base_url: provider.base_url.clone(),
+            network: provider.network,
+            api_key: match provider.auth {
+                Auth::ApiKey => api_key,
+                Auth::None => None,
+            },
+            headers,
+            timeout: provider.timeout_secs.map(|seconds| Duration::from_secs(u64::from(seconds))),
+            trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
+            display_name: preset_name.map(str::to_owned),
+        }
+    }
+}
+
+/// How to run the test.
+#[derive(Clone)]
+pub struct TestOptions {
+    /// Also probe chat with this model.
+    pub chat_model: Option<String>,
+    /// The resolver; tests inject their own.
+    pub lookup: Arc<dyn Lookup>,
+    /// Cancelling it ends the test with a `cancelled` stage.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self { chat_model: None, lookup: Arc::new(SystemLookup), cancel: None }
+    }
+}
+
+impl fmt::Debug for TestOptions {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("TestOptions").field("chat_model", &self.chat_model).field("lookup", &self.lookup).field("cancel", &self.cancel.is_some()).finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// One stage's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageReport {
+    pub stage: Stage,
+    pub status: StageStatus,
+    pub duration_ms: u64,
+    /// What happened, for a person (addresses, TLS version, status and count).
+    pub detail: String,
+    pub failure: Option<Failure>,
+}
+
+/// An offer the UI can show; never applied silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    /// `use_v1`.
+    pub kind: String,
+    pub base_url: String,
+    pub message: String,
+}
+
+/// The whole test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestReport {
+    pub ok: bool,
+    pub stages: Vec<StageReport>,
+    pub models_count: Option<usize>,
+    pub models: Vec<DiscoveredModel>,
+    pub suggestion: Option<Suggestion>,
+    /// The SHA-256 of the certificate the server presented (https only).
+    pub certificate_sha256: Option<String>,
+    pub time_to_first_token_ms: Option<u64>,
+    /// Where redirects went, in order.
+    pub redirects: Vec<String>,
+    /// One sentence for the provider list (`LastTest.summary`).
+    pub summary: String,
+}
+
+impl TestReport {
+    /// The first failed stage.
+    pub fn failed_stage(&self) -> Option<&StageReport> {
+        self.stages.iter().find(|stage| stage.status == StageStatus::Failed)
+    }
+
+    pub fn stage(&self, stage: Stage) -> Option<&StageReport> {
+        self.stages.iter().find(|report| report.stage == stage)
+    }
+}
+
+/// Collects stage reports and passes each on as it completes.
+struct Recorder<'a> {
+    stages: Vec<StageReport>,
+    on_stage: &'a (dyn Fn(&StageReport) + Send + Sync),
+}
+
+impl Recorder<'_> {
+    fn push(&mut self, report: StageReport) {
+        (self.on_stage)(&report);
+        self.stages.push(report);
+    }
+
+    fn ok(&mut self, stage: Stage, started: Instant, detail: String) {
+        self.push(StageReport { stage, status: StageStatus::Ok, duration_ms: millis(started.elapsed()), detail, failure: None });
+    }
+
+    fn skipped(&mut self, stage: Stage, detail: &str) {
+        self.push(StageReport { stage, status: StageStatus::Skipped, duration_ms: 0, detail: detail.to_owned(), failure: None });
+    }
+
+    fn failed(&mut self, stage: Stage, started: Instant, failure: Failure) {
+        let detail = failure.message.clone();
+        self.push(StageReport { stage, status: StageStatus::Failed, duration_ms: millis(started.elapsed()), detail, failure: Some(failure) });
+    }
+
+    /// Marks every stage after `stage` skipped.
+    fn skip_after(&mut self, stage: Stage) {
+        let later = Stage::ALL.iter().skip_while(|candidate| **candidate != stage).skip(1);
+        for &next in later {
+            self.skipped(next, &format!("skipped: the {stage} stage failed"));
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs the staged test. Never fails as a whole: every problem is a stage's
+/// failure in the report.
+pub async fn run_test(client: &HttpClient, target: &Target, options: &TestOptions, on_stage: &(dyn Fn(&StageReport) + Send + Sync)) -> TestReport {
+    let mut recorder = Recorder { stages: Vec::with_capacity(Stage::ALL.len()), on_stage };
+    let mut session = client.session(target, options.lookup.as_ref(), options.cancel.clone());
+    let mut outcome = Outcome::default();
+    run_stages(&mut session, target, options, &mut recorder, &mut outcome).await;
+    let ok = recorder.stages.iter().all(|stage| stage.status != StageStatus::Failed);
+    let summary = summarize(ok, &recorder.stages, &outcome);
+    TestReport {
+        ok,
+        stages: recorder.stages,
+        models_count: outcome.models.as_ref().map(Vec::len),
+        models: outcome.models.unwrap_or_default(),
+        suggestion: outcome.suggestion,
+        certificate_sha256: session.certificate_sha256().map(str::to_owned),
+        time_to_first_token_ms: outcome.first_token.map(millis),
+        redirects: session.redirects().to_vec(),
+        summary,
+    }
+}
+
+#[derive(Default)]
+struct Outcome {
+    models: Option<Vec<DiscoveredModel>>,
+    models_latency: Option<Duration>,
+    suggestion: Option<Suggestion>,
+    first_token: Option<Duration>,
+}
+
+async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOptions, recorder: &mut Recorder<'_>, outcome: &mut Outcome) {
+    let started = Instant::now();
+    let mut destination = match session.check_url(&target.base_url) {
+        Ok((destination, message)) => {
+            recorder.ok(Stage::UrlPolicy, started, message);
+            destination
+        }
+        Err(error) => {
+            recorder.failed(Stage::UrlPolicy, started, error.failure());
+            recorder.skip_after(Stage::UrlPolicy);
+            return;
+        }
+    };
+
+    let started = Instant::now();
+    if destination.is_literal() {
+        recorder.skipped(Stage::Dns, &format!("{} is an IP address; no lookup needed", destination.host()));
+    } else {
+        match session.resolve(&mut destination).await {
+            Ok(detail) => recorder.ok(Stage::Dns, started, detail),
+            Err(error) => {
+                recorder.failed(Stage::Dns, started, error.failure());
+                recorder.skip_after(Stage::Dns);
+                return;
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let (tcp, peer) = match session.connect_tcp(&destination).await {
+        Ok((tcp, peer)) => {
+            recorder.ok(Stage::TcpConnect, started, format!("connected to {peer}"));
+            (tcp, peer)
+        }
+        Err(error) => {
+            recorder.failed(Stage::TcpConnect, started, error.failure());
+            recorder.skip_after(Stage::TcpConnect);
+            return;
+        }
+    };
+
+    let started = Instant::now();
+    let stream = if destination.is_https() {
+        match session.handshake_tls(&destination, tcp).await {
+            Ok((tls, detail)) => {
+                recorder.ok(Stage::Tls, started, detail);
+                Session::boxed_tls(tls)
+            }
+            Err(error) => {
+                recorder.failed(Stage::Tls, started, error.failure());
+                recorder.skip_after(Stage::Tls);
+                return;
+            }
+        }
+    } else {
+        recorder.skipped(Stage::Tls, "plain http: no TLS");
+        Session::boxed_tcp(tcp)
+    };
+
+    let started = Instant::now();
+    let models_result = match session.attach(&destination, stream, peer).await {
+        Ok(()) => fetch_listing(session, &target.base_url).await,
+        Err(error) => Err(error),
+    };
+    let chat_allowed = match models_result {
+        Ok(listing) => {
+            let count = listing.models.len();
+            let latency = listing.reply_latency;
+            outcome.models_latency = Some(latency);
+            recorder.ok(Stage::Models, started, format!("HTTP {} in {} ms · {count} model{}", listing.status, millis(latency), if count == 1 { "" } else { "s" }));
+            outcome.models = Some(listing.models);
+            true
+        }
+        Err(error) => {
+            let kind = error.kind();
+            let mut failure = error.failure();
+            if kind == FailureKind::NotFound && !has_version_segment(&target.base_url) {
+                if let Some(suggestion) = try_v1(session, &target.base_url).await {
+                    failure.hint = suggestion.message.clone();
+                    outcome.suggestion = Some(suggestion);
+                }
+            }
+            recorder.failed(Stage::Models, started, failure);
+            // Without a model list the chat probe is how a user verifies
+            // model ids they typed; it is pointless when the URL is wrong
+            // (a suggestion) or the connection or key failed.
+            outcome.suggestion.is_none() && matches!(kind, FailureKind::NotFound | FailureKind::MethodNotAllowed)
+        }
+    };
+
+    let Some(model) = options.chat_model.as_deref() else {
+        recorder.skipped(Stage::Chat, "no model chosen for the chat probe");
+        return;
+    };
+    if !chat_allowed {
+        recorder.skipped(Stage::Chat, "skipped: the model list stage failed");
+        return;
+    }
+    let started = Instant::now();
+    session.restart_deadline();
+    match probe_chat(session, &target.base_url, model, outcome.models.as_deref()).await {
+        Ok(first_token) => {
+            outcome.first_token = Some(first_token);
+            recorder.ok(Stage::Chat, started, format!("`{model}` answered; first token after {} ms", millis(first_token)));
+        }
+        Err(error) => recorder.failed(Stage::Chat, started, error.failure()),
+    }
+}
+
+struct Listing {
+    status: u16,
+    models: Vec<DiscoveredModel>,
+    reply_latency: Duration,
+}
+
+async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<Listing, NetError> {
+    let url = endpoint(base_url, "models");
+    let sent = Instant::now();
+    let reply = session.get(&url, Resource::Models).await?;
+    let models = session.models_from(&reply)?;
+    Ok(Listing { status: reply.status.as_u16(), models, reply_latency: reply.headers_at.saturating_duration_since(sent) })
+}
+
+/// `v1`, `v1beta`, `v2alpha`, `v4`, …
+fn has_version_segment(url: &Url) -> bool {
+    url.path_segments().is_some_and(|mut segments| {
+        segments.any(|segment| {
+            let mut characters = segment.chars();
+            characters.next().is_some_and(|first| first.eq_ignore_ascii_case(&'v')) && characters.next().is_some_and(|second| second.is_ascii_digit())
+        })
+    })
+}
+
+/// One try of `{base}/v1/models`; a suggestion if it lists models.
+async fn try_v1(session: &mut Session<'_>, base_url: &Url) -> Option<Suggestion> {
+    let v1_base = endpoint(base_url, "v1");
+    session.restart_deadline();
+    let listing = match fetch_listing(session, &v1_base).await {
+        Ok(listing) => listing,
+        Err(error) => {
+            tracing::debug!(kind = %error.kind(), "the /v1 fallback did not answer with a model list either");
+            return None;
+        }
+    };
+    let shown = display_url(&v1_base);
+    let count = listing.models.len();
+    Some(Suggestion {
+        kind: "use_v1".to_owned(),
+        message: format!("{shown}/models answers with {count} model{}: use {shown} as the base URL.", if count == 1 { "" } else { "s" }),
+        base_url: shown,
+    })
+}
+
+/// The chat probe; returns the time to the first token.
+async fn probe_chat(session: &mut Session<'_>, base_url: &Url, model: &str, known: Option<&[DiscoveredModel]>) -> Result<Duration, NetError> {
+    let url = endpoint(base_url, "chat/completions");
+    let request = serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": CHAT_PROBE_MESSAGE}],
+        "max_tokens": 1,
+        "stream": true,
+    });
+    let body = Bytes::from(request.to_string());
+    let sent = Instant::now();
+    let reply = session.send(Method::POST, &url, Some(body), Resource::Chat, ReadMode::FirstEvent).await?;
+    if let Err(error) = session.check_status(&reply, Resource::Chat) {
+        return Err(refine_chat_failure(error, model, known));
+    }
+    if reply.looks_like_html() {
+        return Err(NetError::NotJson { resource: Resource::Chat, content_type: reply.content_type(), web_page: true });
+    }
+    if let Some(message) = embedded_error(&reply, session) {
+        let error = NetError::ErrorEnvelope { status: reply.status.as_u16(), provider_message: message };
+        return Err(refine_chat_failure(error, model, known));
+    }
+    if reply.is_event_stream() {
+        return match reply.first_event_at {
+            Some(at) => Ok(at.saturating_duration_since(sent)),
+            None => Err(NetError::BadResponse { detail: "the stream ended before the first token".to_owned() }),
+        };
+    }
+    // The server ignored `stream: true` and answered in one piece.
+    match serde_json::from_slice::<serde_json::Value>(&reply.body) {
+        Ok(value) if value.get("choices").is_some() => Ok(reply.headers_at.saturating_duration_since(sent)),
+        Ok(_) => Err(NetError::BadResponse { detail: "the chat answer has no `choices`".to_owned() }),
+        Err(_) => Err(NetError::NotJson { resource: Resource::Chat, content_type: reply.content_type(), web_page: false }),
+    }
+}
+
+/// An `{"error": …}` inside a 2xx answer (some servers stream errors as an
+/// event): `Some(message)` when present.
+fn embedded_error(reply: &Reply, session: &Session<'_>) -> Option<Option<String>> {
+    let value: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    let has_error = value.get("error").is_some_and(|inner| !inner.is_null());
+    has_error.then(|| error::provider_message(&reply.body, session.secrets()))
+}
+
+/// A chat failure that is about the model becomes `model_not_found` with
+/// close matches: any 404 (the list worked, so the path is right — and
+/// OpenAI, Ollama and vLLM all answer an unknown model with 404), or another
+/// refusal whose message says the model does not exist.
+fn refine_chat_failure(error: NetError, model: &str, known: Option<&[DiscoveredModel]>) -> NetError {
+    let (is_missing_model, provider_message) = match &error {
+        NetError::NotFound { provider_message, .. } => (known.is_some() || provider_message.as_deref().is_some_and(mentions_missing_model), provider_message.clone()),
+        NetError::BadRequest { provider_message, .. } | NetError::ErrorEnvelope { provider_message, .. } => (provider_message.as_deref().is_some_and(mentions_missing_model), provider_message.clone()),
+        _ => (false, None),
+    };
+    if !is_missing_model {
+        return error;
+    }
+    NetError::ModelNotFound { model: model.to_owned(), close_matches: known.map(|models| close_matches(model, models)).unwrap_or_default(), provider_message }
+}
+
+fn mentions_missing_model(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower.contains("model")
+        && ["not found", "does not exist", "not exist", "no such", "unknown", "invalid model", "not available", "not supported", "try pulling"].iter().any(|phrase| lower.contains(phrase))
+}
+
+/// The ids closest to `model` (edit distance, case-insensitive, on the whole
+/// id, its last path part and that part without an Ollama `:tag`), best
+/// first.
+pub fn close_matches(model: &str, models: &[DiscoveredModel]) -> Vec<String> {
+    let wanted = id_forms(&model.to_lowercase());
+    let allowed = (wanted[2].chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = models
+        .iter()
+        .filter_map(|candidate| {
+            let forms = id_forms(&candidate.id.to_lowercase());
+            let distance = wanted.iter().flat_map(|left| forms.iter().map(move |right| edit_distance(left, right))).min().unwrap_or(usize::MAX);
+            let related = forms[0].contains(&wanted[2]) || wanted[0].contains(&forms[2]);
+            (distance <= allowed || related).then_some((distance, candidate.id.as_str()))
+        })
+        .collect();
+    scored.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.cmp(right.1)));
+    scored.into_iter().take(CLOSE_MATCH_COUNT).map(|(_, id)| id.to_owned()).collect()
+}
+
+/// `[whole id, last path part, last path part without :tag]`.
+fn id_forms(id: &str) -> [String; 3] {
+    let tail = id.rsplit('/').next().unwrap_or(id);
+    let untagged = tail.split(':').next().unwrap_or(tail);
+    [id.to_owned(), tail.to_owned(), untagged.to_owned()]
+}
+
+fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    let mut current = vec![0; right.len() + 1];
+    for (row, left_character) in left.chars().enumerate() {
+        current[0] = row + 1;
+        for (column, right_character) in right.iter().enumerate() {
+            let substitution = previous[column] + usize::from(left_character != *right_character);
+            current[column + 1] = substitution.min(previous[column + 1] + 1).min(current[column] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[right.len()]
+}
+
+fn summarize(ok: bool, stages: &[StageReport], outcome: &Outcome) -> String {
+    if ok {
+        let mut parts = vec!["Connected".to_owned()];
+        if let Some(models) = &outcome.models {
+            parts.push(format!("{} model{}", models.len(), if models.len() == 1 { "" } else { "s" }));
+        }
+        if let Some(latency) = outcome.models_latency {
+            parts.push(format!("{} ms", millis(latency)));
+        }
+        if let Some(first_token) = outcome.first_token {
+            parts.push(format!("first token {} ms", millis(first_token)));
+        }
+        return parts.join(" · ");
+    }
+    match stages.iter().find(|stage| stage.status == StageStatus::Failed) {
+        Some(stage) => match &stage.failure {
+            Some(failure) => format!("{} failed: {}", capitalize(&stage.stage.to_string()), failure.message),
+            None => format!("{} failed", capitalize(&stage.stage.to_string())),
+        },
+        None => "Failed".to_owned(),
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchbay_core::model::ModelMetadata;
+
+    fn models(ids: &[&str]) -> Vec<DiscoveredModel> {
+        ids.iter().map(|id| DiscoveredModel { id: (*id).to_owned(), metadata: ModelMetadata::default() }).collect()
+    }
+
+    #[test]
+    fn version_segments() {
+        for (url, expected) in [
+            ("https://api.openai.com/v1", true),
+            ("https://generativelanguage.googleapis.com/v1beta/openai", true),
+            ("https://gateway.ai.cloudflare.com/v1/acct/gw/openai", true),
+            ("http://127.0.0.1:11434", false),
+            ("https://openrouter.ai/api", false),
+            ("https://host/video", false),
+        ] {
+            let parsed = Url::parse(url).ok();
+            assert_eq!(parsed.as_ref().map(has_version_segment), Some(expected), "{url}");
+        }
+    }
+
+    #[test]
+    fn close_matches_rank_by_distance() {
+        let list = models(&["gpt-4o", "gpt-4o-mini", "o3-mini", "meta-llama/llama-3.1-8b-instruct", "text-embedding-3-small"]);
+        assert_eq!(close_matches("gpt4o", &list).first().map(String::as_str), Some("gpt-4o"));
+        assert_eq!(close_matches("llama-3.1-8b-instruct", &list), vec!["meta-llama/llama-3.1-8b-instruct".to_owned()]);
+        assert!(close_matches("claude-sonnet", &list).is_empty());
+    }
+
+    #[test]
+    fn model_not_found_phrases() {
+        assert!(mentions_missing_model("model \"llama9\" not found, try pulling it first"));
+        assert!(mentions_missing_model("The model `gpt-5x` does not exist or you do not have access to it."));
+        assert!(!mentions_missing_model("Invalid request: max_tokens too large"));
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests in the real Patchbay window: tauri-driver +
+//! WebKitWebDriver under Xvfb, a private D-Bus session with an unlocked
+//! gnome-keyring, and a fresh config directory per test. Run with
+//! `scripts/test.sh` (or see `tests/support/app.rs` for the pieces).
+
+mod bad_base_url;
+mod config_changed_elsewhere;
+mod provider_lifecycle;

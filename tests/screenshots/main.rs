@@ -1,0 +1,86 @@
+//! Takes the README screenshots from the real window: seeds a config with
+//! three providers (a remote one with a key in the keychain, a local Ollama
+//! with no authentication, a disabled gateway), opens the app through
+//! tauri-driver and captures the X screen with ImageMagick's `import`.
+//!
+//! Run inside a private D-Bus session with an unlocked keyring and an Xvfb
+//! screen the size of the window:
+//!
+//! ```sh
+//! HOME=$(mktemp -d) dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
+//!   exec xvfb-run -a -s "-screen 0 960x680x24" cargo run -p patchbay-tests --bin patchbay-screenshots -- docs'
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use patchbay_core::config::ConfigPaths;
+use patchbay_core::keychain::{KeyringStore, SecretStore};
+use patchbay_core::store::ProviderStore;
+use patchbay_core::validation::ProviderDraft;
+use patchbay_tests::app::AppSession;
+use serde_json::json;
+
+fn main() {
+    let out_dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "docs".to_owned()));
+    let config_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    seed(config_dir.path());
+
+    let session = AppSession::start_in(config_dir);
+    session.click("[data-testid=\"provider-select-openrouter\"]");
+    session.wait_visible("#provider-detail");
+    settle();
+    capture(&out_dir.join("screenshot.png"));
+
+    session.click("#edit-provider");
+    session.wait_visible("#provider-form");
+    session.type_into("#field-base-url", "https://openrouter.ai/api/v1/chat/completions");
+    settle();
+    capture(&out_dir.join("screenshot-form.png"));
+}
+
+fn seed(dir: &Path) {
+    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());
+    let store = ProviderStore::new(ConfigPaths::in_dir(dir), secrets);
+    let drafts = [
+        json!({
+            "label": "OpenRouter", "preset": "openrouter", "base_url": "https://openrouter.ai/api/v1",
+            "auth": "api_key", "key": {"action": "set", "value": "sk-or-v1-screenshot-0000000000009f3a"},
+            "models": ["qwen/qwen-2.5-72b-instruct", "google/gemini-2.5-flash", "anthropic/claude-sonnet-4"],
+            "network": "remote",
+            "headers": [{"name": "HTTP-Referer", "value": "https://patchbay.dev", "secret": false}],
+        }),
+        json!({
+            "label": "Ollama", "preset": "ollama", "base_url": "http://127.0.0.1:11434/v1",
+            "auth": "none", "models": ["llama3.2:3b", "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K"], "network": "local",
+        }),
+        json!({
+            "label": "Work gateway", "base_url": "https://ai-gateway.example.com/v1",
+            "auth": "api_key", "key": {"action": "set", "value": "sk-work-screenshot-00000000001234"},
+            "models": ["gpt-4o"], "network": "remote", "enabled": false,
+        }),
+    ];
+    for draft in drafts {
+        let draft: ProviderDraft = serde_json::from_value(draft).unwrap_or_else(|error| panic!("bad draft: {error}"));
+        if let Err(error) = store.add(draft) {
+            panic!("could not seed a provider: {error}");
+        }
+    }
+}
+
+/// Lets transitions and the URL preview's debounce finish.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(1200));
+}
+
+fn capture(path: &Path) {
+    let status = Command::new("/usr/bin/import")
+        .args(["-window", "root"])
+        .arg(path)
+        .status()
+        .unwrap_or_else(|error| panic!("could not run /usr/bin/import: {error}"));
+    assert!(status.success(), "import failed with {status}");
+    println!("wrote {}", path.display());
+}

@@ -1,0 +1,294 @@
+//! The real Patchbay window for end-to-end tests: `tauri-driver` (with
+//! WebKitWebDriver) on free loopback ports, launching `target/debug/patchbay-app`
+//! with a private config directory, data directory and runtime directory, so
+//! every test starts from a clean slate and never touches the user's files.
+//!
+//! tauri-driver launches the app with its own environment, so the variables
+//! are set on the tauri-driver process and inherited from there.
+//!
+//! Missing pieces (the app binary, tauri-driver, WebKitWebDriver, a display)
+//! fail the test loudly: a skipped end-to-end test would hide a broken app.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::wait;
+use crate::webdriver::{Element, WebDriver};
+
+/// One window at a time: the machine has two cores, and WebKit processes
+/// starting in parallel make timings flaky.
+static ONE_WINDOW_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// How long the UI gets to react to something.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug)]
+pub struct AppSession {
+    pub driver: WebDriver,
+    tauri_driver: Child,
+    config_dir: TempDir,
+    _private_home: TempDir,
+    _one_window: MutexGuard<'static, ()>,
+}
+
+impl AppSession {
+    /// Starts the app with an empty config directory.
+    pub fn start() -> Self {
+        let config_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        Self::start_in(config_dir)
+    }
+
+    /// Starts the app on an existing config directory (pre-filled by the test).
+    pub fn start_in(config_dir: TempDir) -> Self {
+        let one_window = ONE_WINDOW_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let application = app_binary();
+        let tauri_driver_binary = tauri_driver();
+        let native_driver = native_driver();
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            panic!("no display: run the end-to-end tests under `xvfb-run -a` (see README / scripts/test.sh)");
+        }
+        let private_home = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let runtime_dir = private_home.path().join("runtime");
+        let data_home = private_home.path().join("data");
+        for dir in [&runtime_dir, &data_home] {
+            std::fs::create_dir_all(dir).unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+        }
+
+        let port = free_port();
+        let native_port = free_port();
+        let tauri_driver = Command::new(&tauri_driver_binary)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native_port.to_string())
+            .arg("--native-driver")
+            .arg(&native_driver)
+            .env("PATCHBAY_CONFIG_DIR", config_dir.path())
+            .env("PATCHBAY_RUNTIME_DIR", &runtime_dir)
+            .env("XDG_DATA_HOME", &data_home)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {}: {error}", tauri_driver_binary.display()));
+
+        let mut session = Self {
+            driver: WebDriver::new(port),
+            tauri_driver,
+            config_dir,
+            _private_home: private_home,
+            _one_window: one_window,
+        };
+        session.wait_for_driver();
+        if let Err(error) = session.driver.start_session(&application) {
+            panic!("tauri-driver could not open {}: {error}", application.display());
+        }
+        wait::until("the panel to finish loading", Duration::from_secs(30), || {
+            session
+                .driver
+                .execute("return document.body && document.body.dataset.ready === 'true';", Vec::new())
+                .ok()
+                .filter(|ready| ready == &Value::Bool(true))
+        });
+        session
+    }
+
+    fn wait_for_driver(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.driver.is_ready() {
+            if let Ok(Some(status)) = self.tauri_driver.try_wait() {
+                panic!("tauri-driver exited early with {status}");
+            }
+            if Instant::now() >= deadline {
+                panic!("tauri-driver did not answer /status within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        self.config_dir.path()
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.path().join("providers.json")
+    }
+
+    /// The config file as JSON (`null` when it does not exist yet).
+    pub fn config_json(&self) -> Value {
+        match std::fs::read(self.config_file()) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|error| panic!("providers.json is not JSON: {error}")),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Value::Null,
+            Err(error) => panic!("cannot read providers.json: {error}"),
+        }
+    }
+
+    /// Waits until an element matching `css` exists and is displayed.
+    pub fn wait_visible(&self, css: &str) -> Element {
+        wait::until(&format!("`{css}` to be visible"), UI_TIMEOUT, || {
+            let element = self.driver.find(css).ok()?;
+            self.is_visible(&element).then_some(element)
+        })
+    }
+
+    /// Waits until nothing matching `css` is displayed.
+    pub fn wait_gone(&self, css: &str) {
+        wait::until(&format!("`{css}` to disappear"), UI_TIMEOUT, || {
+            let elements = self.driver.find_all(css).ok()?;
+            elements.iter().all(|element| !self.is_visible(element)).then_some(())
+        })
+    }
+
+    /// Whether the element takes up space (not `hidden`, not in a hidden ancestor).
+    pub fn is_visible(&self, element: &Element) -> bool {
+        let script = "const el = arguments[0]; return !!(el && el.getClientRects().length > 0);";
+        matches!(self.driver.execute(script, vec![element.to_json()]), Ok(Value::Bool(true)))
+    }
+
+    /// Clicks the element matching `css` once it is visible. The list is
+    /// re-rendered when the config changes, so a stale reference is looked up
+    /// again rather than failing the test.
+    pub fn click(&self, css: &str) {
+        let mut last_error = String::new();
+        let clicked = wait::until_or_none(UI_TIMEOUT, || {
+            let element = self.driver.find(css).ok()?;
+            if !self.is_visible(&element) {
+                return None;
+            }
+            match self.driver.click(&element) {
+                Ok(()) => Some(()),
+                Err(error) if error.error == "stale element reference" => None,
+                Err(error) => {
+                    last_error = error.to_string();
+                    None
+                }
+            }
+        });
+        if clicked.is_none() {
+            panic!("could not click `{css}` within {UI_TIMEOUT:?}: {last_error}");
+        }
+    }
+
+    /// Replaces the text of the input matching `css`.
+    pub fn type_into(&self, css: &str, text: &str) {
+        let element = self.wait_visible(css);
+        if let Err(error) = self.driver.clear(&element) {
+            panic!("could not clear `{css}`: {error}");
+        }
+        if let Err(error) = self.driver.send_keys(&element, text) {
+            panic!("could not type into `{css}`: {error}");
+        }
+    }
+
+    /// The rendered text (`innerText`) of the element matching `css`.
+    /// WebKitWebDriver's own "element text" stops early inside buttons with
+    /// several blocks (a provider row gives just its avatar letter).
+    pub fn text(&self, css: &str) -> String {
+        let script = "const el = document.querySelector(arguments[0]); \
+                      return el && el.getClientRects().length > 0 ? el.innerText : null;";
+        wait::until(&format!("`{css}` to be visible"), UI_TIMEOUT, || {
+            match self.driver.execute(script, vec![Value::String(css.to_owned())]) {
+                Ok(Value::String(text)) => Some(text),
+                _ => None,
+            }
+        })
+    }
+
+    pub fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.wait_visible(css);
+        self.driver.attribute(&element, name).unwrap_or_else(|error| panic!("no attribute {name} on `{css}`: {error}"))
+    }
+
+    /// Runs a script and returns its value; panics on a script error.
+    pub fn script(&self, script: &str) -> Value {
+        self.driver.execute(script, Vec::new()).unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+    }
+
+    /// The DOM `checked` state of the checkbox matching `css` (which may be
+    /// visually replaced by a switch track, so only presence is required).
+    pub fn is_checked(&self, css: &str) -> bool {
+        let script = "const el = document.querySelector(arguments[0]); return el ? el.checked : null;";
+        wait::until(&format!("`{css}` to exist"), UI_TIMEOUT, || {
+            match self.driver.execute(script, vec![Value::String(css.to_owned())]) {
+                Ok(Value::Bool(checked)) => Some(checked),
+                _ => None,
+            }
+        })
+    }
+}
+
+impl Drop for AppSession {
+    fn drop(&mut self) {
+        if let Err(error) = self.driver.end_session() {
+            eprintln!("could not end the WebDriver session: {error}");
+        }
+        // SIGTERM lets tauri-driver stop WebKitWebDriver too; SIGKILL would orphan it.
+        match Command::new("kill").arg("-TERM").arg(self.tauri_driver.id().to_string()).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("kill -TERM tauri-driver exited with {status}"),
+            Err(error) => eprintln!("could not signal tauri-driver: {error}"),
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.tauri_driver.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) | Err(_) => {
+                    if let Err(error) = self.tauri_driver.kill() {
+                        eprintln!("could not kill tauri-driver: {error}");
+                    }
+                    if let Err(error) = self.tauri_driver.wait() {
+                        eprintln!("could not reap tauri-driver: {error}");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("no free port: {error}"));
+    listener.local_addr().map(|address| address.port()).unwrap_or_else(|error| panic!("no port: {error}"))
+}
+
+/// `target/debug/patchbay-app`, which `cargo build -p patchbay-app` produces.
+pub fn app_binary() -> PathBuf {
+    let path = crate::target_debug_dir().join("patchbay-app");
+    if !path.is_file() {
+        panic!("{} is missing: run `cargo build -p patchbay-app` before the end-to-end tests", path.display());
+    }
+    path
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(path);
+    }
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).map(|dir| dir.join("tauri-driver")).collect())
+        .unwrap_or_default();
+    for home in [std::env::var_os("CARGO_HOME").map(PathBuf::from), std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo"))]
+        .into_iter()
+        .flatten()
+    {
+        candidates.push(home.join("bin").join("tauri-driver"));
+    }
+    candidates.push(PathBuf::from("/root/.cargo/bin/tauri-driver"));
+    candidates.into_iter().find(|path| path.is_file()).unwrap_or_else(|| {
+        panic!("tauri-driver is missing: `cargo install tauri-driver --locked`, or set TAURI_DRIVER to its path")
+    })
+}
+
+fn native_driver() -> PathBuf {
+    let path = std::env::var_os("WEBKIT_WEBDRIVER").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/WebKitWebDriver"));
+    if !path.is_file() {
+        panic!("{} is missing: install `webkit2gtk-driver`", path.display());
+    }
+    path
+}

@@ -1,0 +1,22 @@
+//! Helpers shared by Patchbay's cross-crate test binaries: a small W3C
+//! WebDriver client, the running app under tauri-driver with a private
+//! config directory, and polling with a deadline. Tests talk only to
+//! loopback.
+
+pub mod app;
+pub mod wait;
+pub mod webdriver;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| manifest.to_path_buf())
+}
+
+/// Where cargo puts binaries for this workspace (`CARGO_TARGET_DIR` honoured).
+pub fn target_debug_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir).join("debug"),
+        None => workspace_root().join("target").join("debug"),
+    }
+}

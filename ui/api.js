@@ -1,0 +1,82 @@
+// The panel's only way into Rust: the app's commands, the providers-changed
+// event and the UI-state store. Errors always come back as {kind, message,
+// fields?}, so callers branch on `kind` and never parse text.
+
+const tauri = window.__TAURI__;
+
+function asAppError(error) {
+  if (error && typeof error === 'object' && typeof error.kind === 'string') {
+    return { kind: error.kind, message: String(error.message ?? ''), fields: error.fields ?? [] };
+  }
+  return { kind: 'unexpected', message: String(error), fields: [] };
+}
+
+async function call(command, args) {
+  try {
+    return await tauri.core.invoke(command, args);
+  } catch (error) {
+    throw asAppError(error);
+  }
+}
+
+export const api = {
+  listProviders: () => call('list_providers'),
+  getProvider: (id) => call('get_provider', { id }),
+  addProvider: (draft) => call('add_provider', { draft }),
+  editProvider: (id, draft) => call('edit_provider', { id, draft }),
+  setProviderEnabled: (id, enabled) => call('set_provider_enabled', { id, enabled }),
+  removeProviderKey: (id) => call('remove_provider_key', { id }),
+  deleteProvider: (id) => call('delete_provider', { id }),
+  listPresets: () => call('list_presets'),
+  previewBaseUrl: (input, network) => call('preview_base_url', { input, network }),
+  /** Runs the staged test; `onStage` gets each stage as it completes. */
+  testConnection: (id, model, onStage) => {
+    const channel = new tauri.core.Channel();
+    channel.onmessage = onStage;
+    return call('test_connection', { id, model, onStage: channel });
+  },
+  cancelTest: (id) => call('cancel_test', { id }),
+  trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
+  discoverModels: (id) => call('discover_models', { id }),
+  /** Discovery for a form not saved yet; the typed key only travels inward. */
+  discoverModelsAt: (baseUrl, networkAllowance, key) => call('discover_models_at', { baseUrl, networkAllowance, key }),
+};
+
+/** Calls `handler` whenever another process changes the shared config. */
+export function onProvidersChanged(handler) {
+  return tauri.event.listen('providers-changed', handler);
+}
+
+/**
+ * The app's own UI state (theme, last selected provider). Missing or
+ * failing storage only costs remembering things, so it degrades to memory.
+ */
+export async function loadUiState() {
+  const memory = new Map();
+  let store = null;
+  try {
+    store = await tauri.store.load('ui-state.json');
+  } catch (error) {
+    console.warn('UI state will not be remembered:', error);
+  }
+  return {
+    async get(key) {
+      if (!store) return memory.get(key);
+      try {
+        return await store.get(key);
+      } catch (error) {
+        console.warn('Could not read UI state', key, error);
+        return memory.get(key);
+      }
+    },
+    async set(key, value) {
+      memory.set(key, value);
+      if (!store) return;
+      try {
+        await store.set(key, value);
+      } catch (error) {
+        console.warn('Could not remember UI state', key, error);
+      }
+    },
+  };
+}

@@ -1,0 +1,416 @@
+// Settings › AI: the provider list, the details pane and the wiring between
+// them. Rust owns the data; this file only shows it and sends commands.
+
+import { api, onProvidersChanged, loadUiState } from './api.js';
+import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
+import { ProviderForm } from './form.js';
+
+const NETWORK_TEXT = {
+  remote: 'Remote — internet services over HTTPS only',
+  local: 'Local — also this computer, plain HTTP allowed',
+  private: 'Private network — also your LAN, plain HTTP allowed',
+};
+
+const QUICK_PRESETS = ['openai', 'openrouter', 'anthropic', 'groq', 'ollama', 'lm-studio', 'lmstudio'];
+
+const state = {
+  providers: [],
+  problems: [],
+  notice: null,
+  presets: [],
+  selectedId: null,
+  view: 'empty', // 'empty' | 'none' | 'detail' | 'form'
+  ui: null,
+};
+
+const form = new ProviderForm({
+  onSaved: (saved, mode) => {
+    toast(mode === 'edit' ? `Saved changes to ${saved.provider.label}.` : `Added ${saved.provider.label}.`);
+    for (const notice of saved.notices ?? []) toast(notice.message);
+    upsert(saved.provider);
+    select(saved.provider.id, { focusList: true });
+  },
+  onCancel: () => {
+    if (state.selectedId && findProvider(state.selectedId)) showDetail();
+    else showDefaultView();
+    focusSelectedRow();
+  },
+});
+
+function findProvider(id) {
+  return state.providers.find((provider) => provider.id === id) ?? null;
+}
+
+function upsert(provider) {
+  const index = state.providers.findIndex((existing) => existing.id === provider.id);
+  if (index >= 0) state.providers[index] = provider;
+  else state.providers.push(provider);
+  renderList();
+}
+
+// ── Theme ────────────────────────────────────────────────────────────────
+
+function applyTheme(choice) {
+  if (choice === 'light' || choice === 'dark') document.documentElement.dataset.theme = choice;
+  else delete document.documentElement.dataset.theme;
+  $('#theme-choice').value = choice === 'light' || choice === 'dark' ? choice : 'system';
+}
+
+// ── List ─────────────────────────────────────────────────────────────────
+
+const AVATAR_COLOURS = [
+  ['#5b7cfa', '#3a5ccc'], ['#37b679', '#1f8a4c'], ['#f08c4a', '#d0602a'], ['#b86bf0', '#8a3fc8'],
+  ['#e8597a', '#c23a5c'], ['#3fb3c9', '#1f879c'], ['#8a8f9c', '#5f6470'],
+];
+
+function avatarFor(provider) {
+  let hash = 0;
+  for (const character of provider.id) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
+  const [a, b] = AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+  const avatar = h('span', { class: 'provider-avatar', 'aria-hidden': 'true' }, (provider.label.trim()[0] ?? '?').toUpperCase());
+  avatar.style.setProperty('--avatar-a', a);
+  avatar.style.setProperty('--avatar-b', b);
+  return avatar;
+}
+
+function authBadge(provider) {
+  if (provider.auth === 'none') return h('span', { class: 'badge', 'data-testid': 'auth-badge' }, 'No authentication');
+  if (provider.key_hint) return h('span', { class: 'badge mono', 'data-testid': 'auth-badge', title: 'API key in the keychain' }, provider.key_hint);
+  return h('span', { class: 'badge badge-warn', 'data-testid': 'auth-badge' }, 'No key');
+}
+
+function testBadge(provider) {
+  const test = provider.last_test;
+  if (!test) return null;
+  return h('span', {
+    class: test.ok ? 'badge badge-ok' : 'badge badge-fail',
+    title: `${test.summary ?? ''} (${relativeTime(test.at)})`,
+    'data-testid': 'test-badge',
+    'aria-label': `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}`,
+  }, h('span', { class: 'dot', 'aria-hidden': 'true' }), test.ok ? 'OK' : 'Failed');
+}
+
+function renderList() {
+  const list = $('#provider-list');
+  // Re-rendering replaces the rows; keep keyboard focus on the same control.
+  const focusedTestId = list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+  const providers = [...state.providers].sort((a, b) => a.label.localeCompare(b.label, undefined, { sensitivity: 'base' }));
+  list.replaceChildren(
+    ...providers.map((provider) => {
+      const selected = provider.id === state.selectedId;
+      const toggle = h('input', {
+        type: 'checkbox', role: 'switch', checked: provider.enabled,
+        'aria-label': `${provider.label} enabled`,
+        'data-testid': `provider-toggle-${provider.id}`,
+        onchange: (event) => setEnabled(provider, event.target.checked, event.target),
+      });
+      toggle.checked = provider.enabled;
+      const meta = [provider.host, provider.default_model].filter(Boolean).join(' · ');
+      return h('li', {
+        class: `provider-item${selected ? ' selected' : ''}${provider.enabled ? '' : ' disabled'}`,
+        dataset: { id: provider.id },
+        'data-testid': `provider-item-${provider.id}`,
+      },
+        h('button', {
+          type: 'button', class: 'provider-select',
+          'aria-current': selected ? 'true' : false,
+          'data-testid': `provider-select-${provider.id}`,
+          onclick: () => select(provider.id),
+        },
+          avatarFor(provider),
+          h('span', { class: 'provider-text' },
+            h('span', { class: 'provider-name', 'data-testid': 'provider-name' }, provider.label),
+            h('span', { class: 'provider-meta' }, meta),
+            h('span', { class: 'provider-badges' },
+              authBadge(provider),
+              provider.enabled ? null : h('span', { class: 'badge' }, 'Disabled'),
+              testBadge(provider),
+            ),
+          ),
+        ),
+        h('label', { class: 'switch', title: provider.enabled ? 'Enabled' : 'Disabled' }, toggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' })),
+      );
+    }),
+  );
+  $('#provider-list-empty').hidden = state.providers.length > 0;
+  if (focusedTestId) $(`[data-testid="${focusedTestId}"]`)?.focus();
+  renderBanner();
+}
+
+function renderBanner() {
+  const banner = $('#config-banner');
+  const lines = [];
+  if (state.notice && !state.noticeDismissed) lines.push(state.notice);
+  for (const problem of state.problems) lines.push(`Entry ${problem.index + 1} in the config file was skipped: ${problem.message}`);
+  banner.hidden = lines.length === 0;
+  $('#config-banner-text').replaceChildren(...lines.map((line) => h('span', { class: 'banner-line' }, line, h('br'))));
+}
+
+function focusSelectedRow() {
+  const button = state.selectedId ? $(`[data-testid="provider-select-${state.selectedId}"]`) : null;
+  (button ?? $('#add-provider')).focus();
+}
+
+// Arrow keys move between providers, like a native list.
+$('#provider-list').addEventListener('keydown', (event) => {
+  if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(event.key)) return;
+  const buttons = $$('.provider-select');
+  const index = buttons.indexOf(document.activeElement);
+  if (index < 0) return;
+  event.preventDefault();
+  let next = index;
+  if (event.key === 'ArrowDown') next = Math.min(buttons.length - 1, index + 1);
+  if (event.key === 'ArrowUp') next = Math.max(0, index - 1);
+  if (event.key === 'Home') next = 0;
+  if (event.key === 'End') next = buttons.length - 1;
+  buttons[next].focus();
+  buttons[next].click();
+  buttons[next].focus();
+});
+
+// ── Views ────────────────────────────────────────────────────────────────
+
+function show(view) {
+  state.view = view;
+  $('#empty-state').hidden = view !== 'empty';
+  $('#no-selection').hidden = view !== 'none';
+  $('#provider-detail').hidden = view !== 'detail';
+  $('#provider-form').hidden = view !== 'form';
+}
+
+function showDefaultView() {
+  state.selectedId = null;
+  renderList();
+  show(state.providers.length === 0 ? 'empty' : 'none');
+}
+
+function select(id, { focusList = false } = {}) {
+  if (!findProvider(id)) return;
+  state.selectedId = id;
+  state.ui?.set('last_selected', id);
+  renderList();
+  showDetail();
+  if (focusList) focusSelectedRow();
+}
+
+async function showDetail() {
+  const provider = findProvider(state.selectedId);
+  if (!provider) {
+    showDefaultView();
+    return;
+  }
+  show('detail');
+  $('#detail-title').textContent = provider.label;
+  $('#detail-subtitle').textContent = `${provider.host} · ID ${provider.id}`;
+  $('#detail-enabled').checked = provider.enabled;
+  $('#detail-enabled-text').textContent = provider.enabled ? 'Enabled' : 'Disabled';
+  $('#detail-base-url').textContent = provider.base_url;
+  $('#detail-network').textContent = NETWORK_TEXT[provider.network] ?? provider.network;
+  $('#detail-timeout-row').hidden = !provider.timeout_secs;
+  $('#detail-timeout').textContent = provider.timeout_secs ? `${provider.timeout_secs} s` : '';
+
+  if (provider.auth === 'none') {
+    $('#detail-auth').textContent = 'No authentication — no Authorization header is sent.';
+  } else if (provider.key_hint) {
+    $('#detail-auth').replaceChildren('API key in the system keychain: ', h('span', { class: 'mono' }, provider.key_hint));
+  } else {
+    $('#detail-auth').textContent = 'No API key stored. Add one to use this provider.';
+  }
+  $('#detail-replace-key').hidden = provider.auth === 'none';
+  $('#detail-replace-key').textContent = provider.key_hint ? 'Replace key…' : 'Add key…';
+  $('#detail-remove-key').hidden = provider.auth === 'none' || !provider.key_hint;
+
+  $('#detail-models').replaceChildren(
+    ...provider.models.map((model, index) => {
+      const id = typeof model === 'string' ? model : model.id;
+      return h('li', { class: index === 0 ? 'default' : '', title: index === 0 ? 'Default model' : '' }, id, index === 0 ? ' · default' : '');
+    }),
+  );
+
+  const headers = provider.headers ?? [];
+  $('#detail-headers-card').hidden = headers.length === 0;
+  $('#detail-headers').replaceChildren(
+    ...headers.map((header) => h('div', {}, h('dt', { class: 'mono' }, header.name),
+      h('dd', { class: 'mono' }, header.secret ? `${header.hint ?? '••••'} (secret, in the keychain)` : header.value ?? ''))),
+  );
+
+  const test = provider.last_test;
+  $('#detail-last-test-card').hidden = !test;
+  if (test) {
+    $('#detail-last-test').replaceChildren(
+      h('span', { class: test.ok ? 'badge badge-ok' : 'badge badge-fail' }, test.ok ? 'Passed' : 'Failed'), ' ',
+      test.summary ?? '', ' ', h('span', { class: 'muted' }, `(${relativeTime(test.at)})`),
+    );
+  }
+  $('#detail-timestamps').textContent = `Added ${formatDate(provider.created_at)} · Updated ${formatDate(provider.updated_at)}`;
+
+  const requests = $('#detail-requests');
+  requests.replaceChildren();
+  try {
+    const preview = await api.previewBaseUrl(provider.base_url, provider.network);
+    if (state.selectedId !== provider.id) return;
+    if (preview.ok) {
+      requests.replaceChildren(
+        h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), preview.models_url),
+        h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), preview.chat_url),
+      );
+    }
+  } catch (error) {
+    requests.textContent = error.message;
+  }
+}
+
+// ── Actions ──────────────────────────────────────────────────────────────
+
+async function setEnabled(provider, enabled, control) {
+  if (control) control.disabled = true;
+  try {
+    const updated = await api.setProviderEnabled(provider.id, enabled);
+    upsert(updated);
+    if (state.selectedId === updated.id && state.view === 'detail') showDetail();
+    toast(updated.enabled ? `${updated.label} is enabled.` : `${updated.label} is disabled; its key and models are kept.`);
+  } catch (error) {
+    toast(error.message, { error: true });
+    renderList();
+    if (state.view === 'detail') showDetail();
+  } finally {
+    if (control) control.disabled = false;
+  }
+}
+
+async function deleteSelected() {
+  const provider = findProvider(state.selectedId);
+  if (!provider) return;
+  const keyText = provider.auth === 'none'
+    ? 'Apps using it will lose access.'
+    : 'Its API key will be removed from the keychain, and apps using it will lose access.';
+  const confirmed = await confirmDialog({
+    title: `Delete ${provider.label}?`,
+    text: `${keyText} This cannot be undone.`,
+    ok: 'Delete',
+  });
+  if (!confirmed) {
+    $('#delete-provider').focus();
+    return;
+  }
+  try {
+    await api.deleteProvider(provider.id);
+    state.providers = state.providers.filter((existing) => existing.id !== provider.id);
+    toast(provider.auth === 'none' ? `Deleted ${provider.label}.` : `Deleted ${provider.label} and removed its key from the keychain.`);
+    showDefaultView();
+    focusSelectedRow();
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+async function removeKeySelected() {
+  const provider = findProvider(state.selectedId);
+  if (!provider) return;
+  const confirmed = await confirmDialog({
+    title: `Remove the API key for ${provider.label}?`,
+    text: 'The key will be deleted from the keychain. The provider stays, but requests will fail until you add a key again.',
+    ok: 'Remove key',
+  });
+  if (!confirmed) return;
+  try {
+    const updated = await api.removeProviderKey(provider.id);
+    upsert(updated);
+    showDetail();
+    toast(`Removed the key for ${updated.label} from the keychain.`);
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+function openAddForm(presetId = null) {
+  show('form');
+  form.open({ presetId });
+}
+
+$('#add-provider').addEventListener('click', () => openAddForm());
+$('#empty-add').addEventListener('click', () => openAddForm());
+$('#edit-provider').addEventListener('click', () => {
+  show('form');
+  form.open({ provider: findProvider(state.selectedId) });
+});
+$('#detail-replace-key').addEventListener('click', () => {
+  show('form');
+  form.open({ provider: findProvider(state.selectedId), replaceKey: true });
+});
+$('#detail-remove-key').addEventListener('click', removeKeySelected);
+$('#delete-provider').addEventListener('click', deleteSelected);
+$('#detail-enabled').addEventListener('change', (event) => {
+  const provider = findProvider(state.selectedId);
+  if (provider) setEnabled(provider, event.target.checked, event.target);
+});
+$('#config-banner-dismiss').addEventListener('click', () => {
+  state.noticeDismissed = true;
+  state.problems = [];
+  renderBanner();
+  $('#add-provider').focus();
+});
+$('#theme-choice').addEventListener('change', (event) => {
+  applyTheme(event.target.value);
+  state.ui?.set('theme', event.target.value);
+});
+
+// ── Loading ──────────────────────────────────────────────────────────────
+
+async function reload() {
+  let listing;
+  try {
+    listing = await api.listProviders();
+  } catch (error) {
+    state.notice = error.message;
+    state.noticeDismissed = false;
+    renderList();
+    if (state.view !== 'form') show(state.providers.length === 0 ? 'empty' : state.view);
+    return;
+  }
+  state.providers = listing.providers;
+  state.problems = listing.problems ?? [];
+  if (listing.notice) state.notice = listing.notice;
+  if (state.selectedId && !findProvider(state.selectedId)) state.selectedId = null;
+  renderList();
+  if (state.view === 'form') return;
+  if (state.selectedId) showDetail();
+  else show(state.providers.length === 0 ? 'empty' : 'none');
+}
+
+function renderQuickPresets() {
+  const container = $('#quick-presets');
+  const picks = QUICK_PRESETS.map((id) => state.presets.find((preset) => preset.id === id)).filter(Boolean);
+  container.replaceChildren(
+    ...picks.map((preset) => h('button', {
+      type: 'button', class: 'button button-small', 'data-testid': `quick-preset-${preset.id}`,
+      onclick: () => openAddForm(preset.id),
+    }, preset.name)),
+  );
+}
+
+async function start() {
+  state.ui = await loadUiState();
+  applyTheme(await state.ui.get('theme'));
+  try {
+    state.presets = await api.listPresets();
+  } catch (error) {
+    toast(`Presets are unavailable: ${error.message}`, { error: true });
+  }
+  form.setPresets(state.presets);
+  renderQuickPresets();
+  await reload();
+  const last = await state.ui.get('last_selected');
+  if (state.view !== 'form') {
+    if (last && findProvider(last)) select(last);
+    else if (state.providers.length > 0) select([...state.providers].sort((a, b) => a.label.localeCompare(b.label))[0].id);
+  }
+  try {
+    await onProvidersChanged(() => reload());
+  } catch (error) {
+    toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
+  }
+  document.body.dataset.ready = 'true';
+}
+
+start();
