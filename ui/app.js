@@ -3,7 +3,7 @@
 
 import { api, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
-import { ProviderForm } from './form.js';
+import { ProviderForm, draftFromView } from './form.js';
 
 const NETWORK_TEXT = {
   remote: 'Remote — internet services over HTTPS only',
@@ -13,7 +13,18 @@ const NETWORK_TEXT = {
 
 const QUICK_PRESETS = ['openai', 'openrouter', 'anthropic', 'groq', 'ollama', 'lm-studio', 'lmstudio'];
 
+const STAGE_NAMES = {
+  url_policy: 'URL policy',
+  dns: 'DNS',
+  tcp_connect: 'Connect',
+  tls: 'TLS',
+  models: 'GET /models',
+  chat: 'Chat',
+};
+const STAGE_ICONS = { ok: '✓', failed: '✕', skipped: '–' };
+
 const state = {
+  tests: new Map(), // provider id → {running, chat, stages: Map, report, error}
   providers: [],
   problems: [],
   notice: null,
@@ -223,7 +234,9 @@ async function showDetail() {
   $('#detail-models').replaceChildren(
     ...provider.models.map((model, index) => {
       const id = typeof model === 'string' ? model : model.id;
-      return h('li', { class: index === 0 ? 'default' : '', title: index === 0 ? 'Default model' : '' }, id, index === 0 ? ' · default' : '');
+      const missing = typeof model === 'object' && model.missing_upstream;
+      return h('li', { class: index === 0 ? 'default' : '', title: index === 0 ? 'Default model' : '' },
+        id, index === 0 ? ' · default' : '', missing ? h('span', { class: 'badge badge-warn' }, 'no longer listed by the server') : null);
     }),
   );
 
@@ -235,13 +248,11 @@ async function showDetail() {
   );
 
   const test = provider.last_test;
-  $('#detail-last-test-card').hidden = !test;
-  if (test) {
-    $('#detail-last-test').replaceChildren(
-      h('span', { class: test.ok ? 'badge badge-ok' : 'badge badge-fail' }, test.ok ? 'Passed' : 'Failed'), ' ',
-      test.summary ?? '', ' ', h('span', { class: 'muted' }, `(${relativeTime(test.at)})`),
-    );
-  }
+  $('#detail-last-test').textContent = test
+    ? `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}: ${test.summary ?? ''}`
+    : 'Not tested yet';
+  $('#test-chat-model').textContent = provider.default_model;
+  renderTest();
   $('#detail-timestamps').textContent = `Added ${formatDate(provider.created_at)} · Updated ${formatDate(provider.updated_at)}`;
 
   const requests = $('#detail-requests');
@@ -259,6 +270,159 @@ async function showDetail() {
     requests.textContent = error.message;
   }
 }
+
+// ── Test connection ──────────────────────────────────────────────────────
+
+function renderTest() {
+  const provider = findProvider(state.selectedId);
+  if (!provider) return;
+  const entry = state.tests.get(provider.id);
+  const running = Boolean(entry?.running);
+  $('#test-connection').hidden = running;
+  $('#test-connection').textContent = entry ? 'Test again' : 'Test connection';
+  $('#cancel-test').hidden = !running;
+  $('#test-chat').disabled = running;
+  $('#test-report').hidden = !entry;
+  if (!entry) return;
+
+  const order = Object.keys(STAGE_NAMES).filter((stage) => stage !== 'chat' || entry.chat || entry.stages.has('chat'));
+  $('#test-stages').replaceChildren(
+    ...order.map((stage) => {
+      const report = entry.stages.get(stage);
+      const status = report?.status ?? (running ? 'pending' : 'skipped');
+      return h('li', { class: `test-stage stage-${status}`, 'data-stage': stage, 'data-status': status, 'data-testid': `stage-${stage}` },
+        h('span', { class: 'stage-icon', 'aria-hidden': 'true' }, STAGE_ICONS[status] ?? ''),
+        h('span', { class: 'stage-name' }, STAGE_NAMES[stage]),
+        h('span', { class: 'stage-detail' }, report ? report.detail : running ? 'Waiting…' : ''),
+        h('span', { class: 'stage-time' }, report && report.status !== 'skipped' ? `${report.duration_ms} ms` : ''),
+        report?.failure?.hint ? h('span', { class: 'stage-hint' }, report.failure.hint) : null,
+      );
+    }),
+  );
+
+  const summary = $('#test-summary');
+  summary.className = 'test-summary';
+  if (running) {
+    summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
+  } else if (entry.error) {
+    summary.classList.add('failed');
+    summary.textContent = entry.error.message;
+  } else if (entry.report) {
+    summary.classList.add(entry.report.ok ? 'ok' : 'failed');
+    summary.textContent = entry.report.ok ? `Connected: ${entry.report.summary}` : entry.report.summary;
+  }
+  renderOffers(provider, entry);
+}
+
+function renderOffers(provider, entry) {
+  const offers = [];
+  const report = entry.running ? null : entry.report;
+  if (report?.suggestion?.kind === 'use_v1') {
+    offers.push(h('div', { class: 'offer', 'data-testid': 'offer-use-v1' },
+      h('p', {}, report.suggestion.message),
+      h('button', {
+        type: 'button', class: 'button button-small button-primary', 'data-testid': 'use-suggestion',
+        onclick: () => applySuggestion(provider, report.suggestion.base_url),
+      }, `Use ${report.suggestion.base_url}`)));
+  }
+  const untrusted = report?.stages.find((stage) => stage.failure?.kind === 'tls_untrusted');
+  if (untrusted && report.certificate_sha256) {
+    offers.push(h('div', { class: 'offer', 'data-testid': 'offer-trust' },
+      h('p', {}, `This server's certificate is not signed by an authority this computer trusts. If you set up this server yourself, you can trust this exact certificate for ${provider.label} only.`,
+        h('span', { class: 'fingerprint selectable', 'data-testid': 'certificate-fingerprint' }, `SHA-256 ${report.certificate_sha256}`)),
+      h('button', {
+        type: 'button', class: 'button button-small', 'data-testid': 'trust-certificate',
+        onclick: () => trustCertificate(provider, report.certificate_sha256),
+      }, 'Trust this certificate')));
+  } else if (provider.trusted_cert_sha256) {
+    offers.push(h('div', { class: 'offer' },
+      h('p', {}, 'A self-signed certificate is trusted for this provider.',
+        h('span', { class: 'fingerprint selectable' }, `SHA-256 ${provider.trusted_cert_sha256}`)),
+      h('button', {
+        type: 'button', class: 'button button-small', onclick: () => trustCertificate(provider, null),
+      }, 'Stop trusting it')));
+  }
+  if (report?.models?.length > 0) {
+    offers.push(h('div', { class: 'offer' },
+      h('p', {}, `The server lists ${report.models.length} model${report.models.length === 1 ? '' : 's'}.`),
+      h('button', {
+        type: 'button', class: 'button button-small', 'data-testid': 'choose-models',
+        onclick: () => {
+          show('form');
+          form.open({ provider: findProvider(provider.id), discovered: report.models });
+        },
+      }, 'Choose models…')));
+  }
+  $('#test-offers').replaceChildren(...offers);
+}
+
+async function refreshProvider(id) {
+  try {
+    upsert(await api.getProvider(id));
+  } catch (error) {
+    if (error.kind !== 'not_found') toast(error.message, { error: true });
+  }
+}
+
+async function runTest() {
+  const provider = findProvider(state.selectedId);
+  if (!provider || state.tests.get(provider.id)?.running) return;
+  const chat = $('#test-chat').checked;
+  const entry = { running: true, chat, stages: new Map(), report: null, error: null };
+  state.tests.set(provider.id, entry);
+  renderTest();
+  $('#cancel-test').focus();
+  try {
+    entry.report = await api.testConnection(provider.id, chat ? provider.default_model : null, (stage) => {
+      entry.stages.set(stage.stage, stage);
+      if (state.selectedId === provider.id && state.view === 'detail') renderTest();
+    });
+    for (const stage of entry.report.stages) entry.stages.set(stage.stage, stage);
+  } catch (error) {
+    entry.error = error;
+  }
+  entry.running = false;
+  await refreshProvider(provider.id);
+  if (state.selectedId === provider.id && state.view === 'detail') {
+    showDetail();
+    $('#test-connection').focus();
+  }
+}
+
+async function cancelTest() {
+  const id = state.selectedId;
+  try {
+    await api.cancelTest(id);
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+async function applySuggestion(provider, baseUrl) {
+  try {
+    const saved = await api.editProvider(provider.id, draftFromView(provider, { base_url: baseUrl }));
+    upsert(saved.provider);
+    toast(`${saved.provider.label} now uses ${saved.provider.base_url}.`);
+    showDetail();
+    runTest();
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+async function trustCertificate(provider, sha256) {
+  try {
+    upsert(await api.trustCertificate(provider.id, sha256));
+    toast(sha256 ? `Trusting this certificate for ${provider.label} only.` : `No longer trusting a self-signed certificate for ${provider.label}.`);
+    showDetail();
+    if (sha256) runTest();
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+$('#test-connection').addEventListener('click', runTest);
+$('#cancel-test').addEventListener('click', cancelTest);
 
 // ── Actions ──────────────────────────────────────────────────────────────
 

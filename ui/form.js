@@ -396,6 +396,7 @@ export class ProviderForm {
             onclick: () => {
               this.models.splice(index, 1);
               this.renderModels();
+              if (this.discovered && !$('#model-picker').hidden) this.renderPicker();
               $('#field-new-model').focus();
             },
           }, 'Remove'),
