@@ -476,7 +476,7 @@ export class ProviderForm {
     }
     for (const notice of result.notices ?? []) lines.push(h('p', { class: 'preview-notice', 'data-testid': 'preview-notice' }, notice));
     if (result.policy && result.policy.allowed === false && result.policy.message) {
-      lines.push(h('p', { class: 'preview-notice' }, result.policy.message));
+      lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-policy', 'data-reason': result.policy.reason }, result.policy.message));
     }
     preview.replaceChildren(...lines);
   }

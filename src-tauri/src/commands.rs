@@ -15,6 +15,7 @@ use patchbay_core::validation::ProviderDraft;
 use patchbay_core::{NetworkAllowance, ProviderId};
 use patchbay_core::ApiKey;
 use patchbay_net::discovery::DiscoveredModel;
+use patchbay_net::policy::{check_for_save, judge_url};
 use patchbay_net::probe::{StageReport, TestReport};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -23,7 +24,7 @@ use crate::background::blocking;
 use crate::connection::{self, Network, RunningTests};
 use crate::error::AppError;
 use crate::state::{Providers, StartupNotice};
-use crate::views::{BaseUrlPreview, ProviderList, SavedView};
+use crate::views::{BaseUrlPreview, PolicyPreview, ProviderList, SavedView};
 
 #[tauri::command]
 pub(crate) async fn list_providers(
@@ -51,6 +52,7 @@ pub(crate) async fn add_provider(
     providers: State<'_, Providers>,
     draft: ProviderDraft,
 ) -> Result<SavedView, AppError> {
+    check_for_save(&draft.base_url, draft.network)?;
     let store = providers.store();
     let saved = blocking(move || store.add(draft)).await?;
     Ok(SavedView::from(saved))
@@ -63,6 +65,7 @@ pub(crate) async fn edit_provider(
     draft: ProviderDraft,
 ) -> Result<SavedView, AppError> {
     let id = ProviderId::parse(&id)?;
+    check_for_save(&draft.base_url, draft.network)?;
     let store = providers.store();
     let saved = blocking(move || store.edit(&id, draft)).await?;
     Ok(SavedView::from(saved))
@@ -106,10 +109,13 @@ pub(crate) fn list_presets() -> &'static [Preset] {
     presets::all()
 }
 
-/// Pure and fast (no DNS), called debounced while the user types.
+/// Pure and fast (no DNS), called debounced while the user types; includes
+/// the egress policy's verdict on the normalised URL.
 #[tauri::command]
 pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -> BaseUrlPreview {
-    BaseUrlPreview::from(base_url::normalize(&input, network))
+    let check = base_url::normalize(&input, network);
+    let policy = check.as_ref().ok().map(|check| PolicyPreview::from(judge_url(check.normalized.as_str(), network)));
+    BaseUrlPreview { policy, ..BaseUrlPreview::from(check) }
 }
 
 /// Runs the staged connection test of a saved provider. Each stage is sent

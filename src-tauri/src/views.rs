@@ -63,6 +63,24 @@ pub(crate) struct BaseUrlPreview {
     pub(crate) notices: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// The egress policy's verdict on the normalised URL (no DNS), so the
+    /// form shows a metadata or LAN address as refused while the user types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) policy: Option<PolicyPreview>,
+}
+
+/// `preview_base_url.policy`: `{allowed, reason, message}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct PolicyPreview {
+    pub(crate) allowed: bool,
+    pub(crate) reason: patchbay_net::policy::Reason,
+    pub(crate) message: String,
+}
+
+impl From<patchbay_net::policy::Verdict> for PolicyPreview {
+    fn from(verdict: patchbay_net::policy::Verdict) -> Self {
+        Self { allowed: verdict.allowed, reason: verdict.reason, message: verdict.message }
+    }
 }
 
 impl From<Result<BaseUrlCheck, FieldError>> for BaseUrlPreview {
@@ -75,6 +93,7 @@ impl From<Result<BaseUrlCheck, FieldError>> for BaseUrlPreview {
                 chat_url: Some(check.chat_url),
                 notices: check.notices,
                 error: None,
+                policy: None,
             },
             Err(problem) => Self { error: Some(problem.message), ..Self::default() },
         }

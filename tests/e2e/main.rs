@@ -6,3 +6,4 @@
 mod bad_base_url;
 mod config_changed_elsewhere;
 mod provider_lifecycle;
+mod test_connection;

@@ -4,6 +4,7 @@
 //! loopback.
 
 pub mod app;
+pub mod http;
 pub mod wait;
 pub mod webdriver;
 

@@ -13,7 +13,7 @@ use patchbay_core::presets::{self, Preset};
 use patchbay_core::validation::{HeaderDraft, KeyChange, ProviderDraft};
 use patchbay_core::ApiKey;
 
-use patchbay_net::policy::judge_url;
+use patchbay_net::policy::check_for_save;
 
 use crate::cli::{AddArgs, EditArgs, SharedFlags};
 use crate::error::CliError;
@@ -92,18 +92,7 @@ pub(crate) fn for_edit(
 /// base URL that does not even normalise is left to the domain validation,
 /// which reports it together with every other field.
 pub(crate) fn judge_egress(draft: &ProviderDraft) -> Result<(), CliError> {
-    let Ok(check) = base_url::normalize(&draft.base_url, draft.network) else {
-        return Ok(());
-    };
-    let verdict = judge_url(check.normalized.as_str(), draft.network);
-    if verdict.allowed {
-        Ok(())
-    } else {
-        Err(CliError::Domain(patchbay_core::Error::invalid(
-            base_url::FIELD,
-            verdict.message,
-        )))
-    }
+    check_for_save(&draft.base_url, draft.network).map_err(CliError::Domain)
 }
 
 /// The stored provider as a draft that changes nothing when saved.

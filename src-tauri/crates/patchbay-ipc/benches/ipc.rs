@@ -58,8 +58,36 @@ async fn run() -> Result<(), String> {
     report("patchbay.hello  raw   ", &measure_raw(&mut raw, hello, 2_000, 20_000).await?);
     report("entries.list    raw   ", &measure_raw(&mut raw, list, 200, 3_000).await?);
     report("patchbay.hello  client", &measure(2_000, 20_000, || client.hello()).await?);
+    // The floor: a bare socket peer that answers each line with the same
+    // bytes, already in memory, and no JSON-RPC work at all.
+    let answer = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{}}}"#, serde_json::to_string(&serde_json::json!({ "entries": entries })).map_err(|error| error.to_string())?);
+    let small = r#"{"jsonrpc":"2.0","id":1,"result":{"protocol":1}}"#.to_owned();
+    let floor_socket = root.path().join("floor.sock");
+    spawn_floor(&floor_socket, small, answer)?;
+    let mut floor = Raw::connect(&floor_socket).await?;
+    report("bare socket, small line   ", &measure_raw(&mut floor, "small", 2_000, 20_000).await?);
+    report("bare socket, same 590 KB  ", &measure_raw(&mut floor, "large", 200, 3_000).await?);
     report("entries.list    client", &measure(100, 1_000, || client.list_entries()).await?);
     server.shutdown().await;
+    Ok(())
+}
+
+/// A minimal line server: "small" → `small`, anything else → `large`.
+fn spawn_floor(socket: &Path, small: String, large: String) -> Result<(), String> {
+    let listener = tokio::net::UnixListener::bind(socket).map_err(|error| error.to_string())?;
+    tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else { return };
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let small = format!("{small}\n");
+        let large = format!("{large}\n");
+        while let Ok(Some(line)) = lines.next_line().await {
+            let answer = if line == "small" { &small } else { &large };
+            if write.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
     Ok(())
 }
 
@@ -99,7 +127,9 @@ impl Raw {
         self.writer.write_all(frame.as_bytes()).await.map_err(|error| error.to_string())?;
         self.buffer.clear();
         let read = self.lines.read_until(b'\n', &mut self.buffer).await.map_err(|error| error.to_string())?;
-        if read == 0 || !self.buffer.starts_with(b"{\"jsonrpc\":\"2.0\"") || self.buffer.windows(8).any(|window| window == b"\"error\":") {
+        let head = &self.buffer[..self.buffer.len().min(48)];
+        let is_result = head.windows(10).any(|window| window == b",\"result\":");
+        if read == 0 || !self.buffer.starts_with(b"{\"jsonrpc\":\"2.0\"") || !is_result {
             return Err(format!("unexpected answer: {}", String::from_utf8_lossy(&self.buffer[..self.buffer.len().min(200)])));
         }
         Ok(read)

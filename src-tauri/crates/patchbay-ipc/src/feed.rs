@@ -12,13 +12,56 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use patchbay_protocol::entries::PickerEntry;
 use patchbay_protocol::rpc::{methods, Notification};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 
 use crate::error::{IpcError, Result};
 
-/// One frame ready to write, newline included. Shared between all the
-/// subscribers a notification goes to.
-pub(crate) type Frame = Arc<[u8]>;
+/// One frame ready to write, newline included: `head`, then `body`, then
+/// `tail`. A large cached body (the entries list, a notification shared by
+/// every subscriber) is referenced, not copied, for each answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    head: Vec<u8>,
+    body: Option<Arc<str>>,
+    tail: &'static [u8],
+}
+
+impl Frame {
+    /// A whole frame in one buffer.
+    pub(crate) fn owned(bytes: Vec<u8>) -> Self {
+        Self { head: bytes, body: None, tail: b"" }
+    }
+
+    /// `head` + a shared `body` + `tail`.
+    pub(crate) fn wrapped(head: Vec<u8>, body: Arc<str>, tail: &'static [u8]) -> Self {
+        Self { head, body: Some(body), tail }
+    }
+
+    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(&self, writer: &mut W) -> std::io::Result<()> {
+        if !self.head.is_empty() {
+            writer.write_all(&self.head).await?;
+        }
+        if let Some(body) = &self.body {
+            writer.write_all(body.as_bytes()).await?;
+        }
+        if !self.tail.is_empty() {
+            writer.write_all(self.tail).await?;
+        }
+        Ok(())
+    }
+
+    /// The frame as one buffer (tests).
+    #[cfg(test)]
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut bytes = self.head.clone();
+        if let Some(body) = &self.body {
+            bytes.extend_from_slice(body.as_bytes());
+        }
+        bytes.extend_from_slice(self.tail);
+        bytes
+    }
+}
 
 /// The current entries and their serialised forms.
 #[derive(Debug)]
@@ -72,7 +115,7 @@ impl EntriesFeed {
         // `entries.subscribe` answer already queued with the old snapshot.
         let mut subscribers = lock(&self.subscribers);
         *write(&self.snapshot) = Arc::clone(&snapshot);
-        subscribers.retain(|connection, subscriber| match subscriber.queue.try_send(Arc::clone(&notification)) {
+        subscribers.retain(|connection, subscriber| match subscriber.queue.try_send(notification.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(connection, "dropping an IPC subscriber that stopped reading");
@@ -130,10 +173,10 @@ fn notification_frame(snapshot: &Snapshot) -> Result<Frame> {
     let params = serde_json::to_value(EntriesResultRef { entries: &snapshot.entries })
         .map_err(|error| IpcError::Internal { detail: format!("could not encode the entries: {error}") })?;
     let notification = Notification::new(methods::ENTRIES_CHANGED, Some(params));
-    let mut bytes = serde_json::to_vec(&notification)
+    let mut text = serde_json::to_string(&notification)
         .map_err(|error| IpcError::Internal { detail: format!("could not encode the notification: {error}") })?;
-    bytes.push(b'\n');
-    Ok(Frame::from(bytes))
+    text.push('\n');
+    Ok(Frame::wrapped(Vec::new(), Arc::from(text), b""))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -158,14 +201,14 @@ mod tests {
         let feed = EntriesFeed::new(Vec::new()).expect("feed");
         let (stuck_queue, _stuck_receiver) = mpsc::channel(1);
         let stuck_kick = Arc::new(Notify::new());
-        feed.subscribe(1, Subscriber { queue: stuck_queue, kick: Arc::clone(&stuck_kick) }, |_| Frame::from(&b"{}\n"[..]))
+        feed.subscribe(1, Subscriber { queue: stuck_queue, kick: Arc::clone(&stuck_kick) }, |_| Frame::owned(b"{}\n".to_vec()))
             .expect("subscribe");
         let (live_queue, mut live_receiver) = mpsc::channel(8);
         feed.subscribe(2, Subscriber { queue: live_queue, kick: Arc::new(Notify::new()) }, |snapshot| {
-            Frame::from(snapshot.result_json.as_bytes())
+            Frame::wrapped(Vec::new(), Arc::clone(&snapshot.result_json), b"")
         })
         .expect("subscribe");
-        let initial = live_receiver.recv().await.expect("subscribe answer");
+        let initial = live_receiver.recv().await.expect("subscribe answer").to_vec();
         let parsed: EntriesResult = serde_json::from_slice(&initial).expect("result_json is an EntriesResult");
         assert!(parsed.entries.is_empty());
 
@@ -176,7 +219,7 @@ mod tests {
         assert_eq!(feed.subscriber_count(), 1);
         tokio::time::timeout(std::time::Duration::from_secs(1), stuck_kick.notified()).await.expect("stuck one kicked");
 
-        let frame = live_receiver.recv().await.expect("notification");
+        let frame = live_receiver.recv().await.expect("notification").to_vec();
         match ServerFrame::parse(frame.strip_suffix(b"\n").expect("newline")) {
             Ok(ServerFrame::Notification(notification)) => {
                 assert_eq!(notification.method, "entries.changed");

@@ -326,7 +326,7 @@ async fn accept_loop(listener: Listener, state: Arc<State>) {
 async fn refuse_busy(mut stream: Box<dyn Stream>) {
     let error = IpcError::Busy { detail: format!("more than {MAX_CONNECTIONS} connections are open") };
     let frame = failure_frame(None, error.to_error_object());
-    if let Err(error) = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&frame)).await {
+    if let Err(error) = tokio::time::timeout(WRITE_TIMEOUT, frame.write_to(&mut stream)).await {
         tracing::debug!(%error, "could not tell a refused client why");
     }
 }
@@ -392,7 +392,7 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
 
 async fn write_loop(mut writer: WriteHalf<Box<dyn Stream>>, mut outgoing: mpsc::Receiver<Frame>, kick: Arc<Notify>) {
     while let Some(frame) = outgoing.recv().await {
-        match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&frame)).await {
+        match tokio::time::timeout(WRITE_TIMEOUT, frame.write_to(&mut writer)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::debug!(%error, "an IPC client went away");
@@ -628,19 +628,24 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
 }
 
 /// `{"jsonrpc":"2.0","id":…,"result":<result_json>}\n` without re-encoding
-/// the cached result.
-fn success_frame_raw(id: &RequestId, result_json: &str) -> Frame {
+/// the cached result; a large result is not even copied.
+fn success_frame_raw(id: &RequestId, result_json: &Arc<str>) -> Frame {
+    /// Below this, one buffer (one write) beats three writes.
+    const COPY_LIMIT: usize = 16 * 1024;
     let id_json = match id {
         RequestId::Number(number) => number.to_string(),
         RequestId::String(text) => Value::String(text.clone()).to_string(),
     };
-    let mut frame = String::with_capacity(result_json.len() + id_json.len() + 40);
-    frame.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
-    frame.push_str(&id_json);
-    frame.push_str(",\"result\":");
-    frame.push_str(result_json);
-    frame.push_str("}\n");
-    Frame::from(frame.into_bytes())
+    let mut head = Vec::with_capacity(id_json.len() + 40);
+    head.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    head.extend_from_slice(id_json.as_bytes());
+    head.extend_from_slice(b",\"result\":");
+    if result_json.len() > COPY_LIMIT {
+        return Frame::wrapped(head, Arc::clone(result_json), b"}\n");
+    }
+    head.extend_from_slice(result_json.as_bytes());
+    head.extend_from_slice(b"}\n");
+    Frame::owned(head)
 }
 
 fn success_frame(id: &RequestId, result: Value) -> Frame {
@@ -659,7 +664,7 @@ fn encode_frame(response: &Response) -> Frame {
         br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Patchbay could not encode its answer.","data":{"kind":"internal"}}}"#.to_vec()
     });
     bytes.push(b'\n');
-    Frame::from(bytes)
+    Frame::owned(bytes)
 }
 
 /// Echoing client text in messages is capped so an error can't amplify a
@@ -677,10 +682,14 @@ mod tests {
 
     #[test]
     fn raw_success_frames_are_valid_json_rpc() {
-        let frame = success_frame_raw(&RequestId::String("a\"b".into()), r#"{"entries":[]}"#);
-        let parsed: Response = serde_json::from_slice(&frame[..frame.len() - 1]).expect("valid response");
-        assert_eq!(parsed.id, Some(RequestId::String("a\"b".into())));
-        assert_eq!(frame.last(), Some(&b'\n'));
+        let small: Arc<str> = Arc::from(r#"{"entries":[]}"#);
+        let large: Arc<str> = Arc::from(format!(r#"{{"entries":[],"pad":"{}"}}"#, "x".repeat(20_000)));
+        for body in [small, large] {
+            let frame = success_frame_raw(&RequestId::String("a\"b".into()), &body).to_vec();
+            let parsed: Response = serde_json::from_slice(&frame[..frame.len() - 1]).expect("valid response");
+            assert_eq!(parsed.id, Some(RequestId::String("a\"b".into())));
+            assert_eq!(frame.last(), Some(&b'\n'));
+        }
     }
 
     #[test]

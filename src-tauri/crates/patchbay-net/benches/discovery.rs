@@ -12,9 +12,17 @@ fn parse(criterion: &mut Criterion) {
     let ten_thousand = catalog::openai_catalog(10_000);
     let mut group = criterion.benchmark_group("parse_models");
     group.throughput(Throughput::Bytes(openrouter.len() as u64));
-    group.bench_function("openrouter_371", |bencher| bencher.iter(|| parse_models(std::hint::black_box(openrouter.as_bytes())).map(|models| models.len())));
+    group.bench_function("openrouter_371", |bencher| {
+        bencher.iter(|| {
+            parse_models(std::hint::black_box(openrouter.as_bytes())).map(|models| models.len())
+        })
+    });
     group.throughput(Throughput::Bytes(ten_thousand.len() as u64));
-    group.bench_function("openai_10000", |bencher| bencher.iter(|| parse_models(std::hint::black_box(ten_thousand.as_bytes())).map(|models| models.len())));
+    group.bench_function("openai_10000", |bencher| {
+        bencher.iter(|| {
+            parse_models(std::hint::black_box(ten_thousand.as_bytes())).map(|models| models.len())
+        })
+    });
     group.finish();
 }
 

@@ -20,7 +20,10 @@ use patchbay_net::{ClientOptions, HttpClient};
 
 fn models_body() -> Bytes {
     let entries: Vec<String> = (0..20).map(|index| format!(r#"{{"id":"model-{index}","object":"model","created":1700000000,"owned_by":"bench"}}"#)).collect();
-    Bytes::from(format!(r#"{{"object":"list","data":[{}]}}"#, entries.join(",")))
+    Bytes::from(format!(
+        r#"{{"object":"list","data":[{}]}}"#,
+        entries.join(",")
+    ))
 }
 
 async fn serve(body: Bytes) -> std::io::Result<SocketAddr> {
@@ -32,9 +35,19 @@ async fn serve(body: Bytes) -> std::io::Result<SocketAddr> {
             tokio::spawn(async move {
                 let service = service_fn(move |_request| {
                     let body = body.clone();
-                    async move { Ok::<_, Infallible>(Response::builder().header("content-type", "application/json").body(Full::new(body)).unwrap_or_default()) }
+                    async move {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .header("content-type", "application/json")
+                                .body(Full::new(body))
+                                .unwrap_or_default(),
+                        )
+                    }
                 });
-                if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(error) = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     eprintln!("bench server connection: {error}");
                 }
             });
@@ -46,7 +59,11 @@ async fn serve(body: Bytes) -> std::io::Result<SocketAddr> {
 fn quiet(_: &StageReport) {}
 
 fn compare(criterion: &mut Criterion) {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("no runtime: {error}");
@@ -76,18 +93,30 @@ fn compare(criterion: &mut Criterion) {
         }
     };
     let options = TestOptions::default();
-    let reqwest_client = match reqwest::Client::builder().pool_max_idle_per_host(0).no_proxy().build() {
+    let reqwest_client = match reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .no_proxy()
+        .build()
+    {
         Ok(client) => client,
         Err(error) => {
             eprintln!("no reqwest client: {error}");
             return;
         }
     };
-    let probe_ok = runtime.block_on(run_test(&client, &target, &options, &quiet)).ok;
+    let probe_ok = runtime
+        .block_on(run_test(&client, &target, &options, &quiet))
+        .ok;
     assert!(probe_ok, "the probe must succeed against the bench server");
 
     let mut group = criterion.benchmark_group("test_connection_loopback");
-    group.bench_function("patchbay_run_test", |bencher| bencher.iter(|| runtime.block_on(run_test(&client, &target, &options, &quiet)).ok));
+    group.bench_function("patchbay_run_test", |bencher| {
+        bencher.iter(|| {
+            runtime
+                .block_on(run_test(&client, &target, &options, &quiet))
+                .ok
+        })
+    });
     group.bench_function("reqwest_get", |bencher| {
         bencher.iter(|| {
             runtime.block_on(async {

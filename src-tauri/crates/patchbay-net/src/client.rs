@@ -58,11 +58,13 @@ use hyper::client::conn::http1;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use patchbay_core::NetworkAllowance;
+use patchbay_core::{ApiKey, NetworkAllowance};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -81,6 +83,21 @@ pub const MAX_REDIRECTS: usize = 3;
 /// A `Location` shown to the user is cut to this many characters.
 const LOCATION_LIMIT: usize = 200;
 
+/// Headers the client sets itself (or that frame the message). Core's
+/// validation already refuses them as custom headers; the client refuses
+/// them again because a config file can be edited by hand.
+const RESERVED_HEADERS: [&str; 9] = [
+    "authorization",
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "accept",
+    "cookie",
+];
+
 /// The stages of a request, in order. Serialised in snake_case; shown to
 /// people through `Display`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -95,7 +112,14 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [Stage::UrlPolicy, Stage::Dns, Stage::TcpConnect, Stage::Tls, Stage::Models, Stage::Chat];
+    pub const ALL: [Stage; 6] = [
+        Stage::UrlPolicy,
+        Stage::Dns,
+        Stage::TcpConnect,
+        Stage::Tls,
+        Stage::Models,
+        Stage::Chat,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,7 +188,10 @@ struct Shared {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("HttpClient").field("options", &self.shared.options).finish_non_exhaustive()
+        formatter
+            .debug_struct("HttpClient")
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -176,14 +203,24 @@ impl HttpClient {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for der in &options.extra_root_certificates {
-            roots.add(CertificateDer::from(der.clone())).map_err(|error| NetError::InvalidRequest {
-                detail: format!("an extra root certificate is not usable ({error})"),
-            })?;
+            roots
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|error| NetError::InvalidRequest {
+                    detail: format!("an extra root certificate is not usable ({error})"),
+                })?;
         }
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crypto.clone())
             .build()
-            .map_err(|error| NetError::InvalidRequest { detail: format!("the TLS verifier could not be built ({error})") })?;
-        Ok(Self { shared: Arc::new(Shared { options, crypto, verifier }) })
+            .map_err(|error| NetError::InvalidRequest {
+                detail: format!("the TLS verifier could not be built ({error})"),
+            })?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                options,
+                crypto,
+                verifier,
+            }),
+        })
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -192,9 +229,16 @@ impl HttpClient {
 
     /// A session for requests to one target. `cancel` ends it early with a
     /// `cancelled` failure.
-    pub(crate) fn session<'a>(&'a self, target: &'a Target, lookup: &'a dyn Lookup, cancel: Option<CancellationToken>) -> Session<'a> {
-        let timeout = target.timeout.unwrap_or(self.shared.options.overall_timeout);
-        let mut secrets: Vec<&ApiKeyRef> = Vec::new();
+    pub(crate) fn session<'a>(
+        &'a self,
+        target: &'a Target,
+        lookup: &'a dyn Lookup,
+        cancel: Option<CancellationToken>,
+    ) -> Session<'a> {
+        let timeout = target
+            .timeout
+            .unwrap_or(self.shared.options.overall_timeout);
+        let mut secrets: Vec<&ApiKey> = Vec::new();
         if let Some(key) = &target.api_key {
             secrets.push(key);
         }
@@ -217,11 +261,21 @@ impl HttpClient {
     /// The rustls configuration for one connection: the shared verifier
     /// wrapped so that it records the presented certificate and accepts the
     /// provider's trusted fingerprint.
-    fn tls_config(&self, trusted: Option<[u8; 32]>, presented: Arc<Mutex<Option<String>>>) -> Result<Arc<ClientConfig>, NetError> {
-        let verifier = FingerprintVerifier { inner: self.shared.verifier.clone(), trusted, presented };
+    fn tls_config(
+        &self,
+        trusted: Option<[u8; 32]>,
+        presented: Arc<Mutex<Option<String>>>,
+    ) -> Result<Arc<ClientConfig>, NetError> {
+        let verifier = FingerprintVerifier {
+            inner: self.shared.verifier.clone(),
+            trusted,
+            presented,
+        };
         let mut config = ClientConfig::builder_with_provider(self.shared.crypto.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|error| NetError::InvalidRequest { detail: format!("the TLS configuration could not be built ({error})") })?
+            .map_err(|error| NetError::InvalidRequest {
+                detail: format!("the TLS configuration could not be built ({error})"),
+            })?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
@@ -229,8 +283,6 @@ impl HttpClient {
         Ok(Arc::new(config))
     }
 }
-
-type ApiKeyRef = patchbay_core::ApiKey;
 
 /// Verifies normally, except that a leaf whose SHA-256 equals the provider's
 /// trusted fingerprint is accepted as is (the user compared and chose to
@@ -255,20 +307,35 @@ impl ServerCertVerifier for FingerprintVerifier {
         let fingerprint: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
         match self.presented.lock() {
             Ok(mut slot) => *slot = Some(hex::encode(fingerprint)),
-            Err(_poisoned) => tracing::warn!("certificate fingerprint slot poisoned; the report will lack it"),
+            Err(_poisoned) => {
+                tracing::warn!("certificate fingerprint slot poisoned; the report will lack it")
+            }
         }
         if self.trusted == Some(fingerprint) {
             return Ok(ServerCertVerified::assertion());
         }
-        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], certificate: &CertificateDer<'_>, signature: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, certificate, signature)
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner
+            .verify_tls12_signature(message, certificate, signature)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], certificate: &CertificateDer<'_>, signature: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, certificate, signature)
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner
+            .verify_tls13_signature(message, certificate, signature)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -280,27 +347,30 @@ impl ServerCertVerifier for FingerprintVerifier {
 /// case ignored.
 pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
     let digits: String = text.chars().filter(char::is_ascii_hexdigit).collect();
-    if digits.len() != 64 || text.chars().any(|character| !(character.is_ascii_hexdigit() || character == ':' || character.is_whitespace())) {
+    if digits.len() != 64
+        || text.chars().any(|character| {
+            !(character.is_ascii_hexdigit() || character == ':' || character.is_whitespace())
+        })
+    {
         return None;
     }
     let bytes = hex::decode(digits.to_ascii_lowercase()).ok()?;
     bytes.try_into().ok()
 }
 
-/// `{base}/{path}` without `//`; query and fragment dropped.
-pub(crate) fn endpoint(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
-    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
-    url.set_path(&joined);
-    url.set_query(None);
-    url.set_fragment(None);
-    url
-}
-
 /// A URL as shown to a person: no userinfo, query or fragment.
 pub(crate) fn display_url(url: &Url) -> String {
-    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-    format!("{}://{}{}{}", url.scheme(), url.host_str().unwrap_or(""), port, url.path())
+    let port = url
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    format!(
+        "{}://{}{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        port,
+        url.path()
+    )
 }
 
 /// Where a connection goes, after the policy looked at the URL.
@@ -346,7 +416,11 @@ pub(crate) struct Connection {
 
 impl fmt::Debug for Connection {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("Connection").field("peer", &self.peer).field("finished", &self.finished).finish_non_exhaustive()
+        formatter
+            .debug_struct("Connection")
+            .field("peer", &self.peer)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
 }
 
@@ -357,7 +431,11 @@ impl Connection {
 
     /// Runs `work` while driving the connection, in this task: no spawned
     /// driver can outlive a cancelled request.
-    async fn drive<F: Future>(driver: &mut Pin<Box<Driver>>, finished: &mut bool, work: F) -> F::Output {
+    async fn drive<F: Future>(
+        driver: &mut Pin<Box<Driver>>,
+        finished: &mut bool,
+        work: F,
+    ) -> F::Output {
         tokio::pin!(work);
         loop {
             tokio::select! {
@@ -401,11 +479,15 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn content_type(&self) -> Option<String> {
-        self.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(|value| value.chars().take(100).collect())
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(100).collect())
     }
 
     pub(crate) fn is_event_stream(&self) -> bool {
-        self.content_type().is_some_and(|kind| kind.to_ascii_lowercase().starts_with("text/event-stream"))
+        self.content_type()
+            .is_some_and(|kind| kind.to_ascii_lowercase().starts_with("text/event-stream"))
     }
 
     /// HTML by content type or by its first byte.
@@ -439,7 +521,11 @@ pub(crate) struct Session<'a> {
 
 impl fmt::Debug for Session<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("Session").field("target", &self.target.base_url.as_str()).field("connection", &self.connection).finish_non_exhaustive()
+        formatter
+            .debug_struct("Session")
+            .field("target", &self.target.base_url.as_str())
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
     }
 }
 
@@ -463,7 +549,12 @@ impl<'a> Session<'a> {
 
     /// Runs one step under the session's deadline (and `cap`, if shorter)
     /// and its cancellation token. A timeout names `stage`.
-    async fn bounded<T>(&self, stage: Stage, cap: Option<Duration>, work: impl Future<Output = Result<T, NetError>>) -> Result<T, NetError> {
+    async fn bounded<T>(
+        &self,
+        stage: Stage,
+        cap: Option<Duration>,
+        work: impl Future<Output = Result<T, NetError>>,
+    ) -> Result<T, NetError> {
         let now = Instant::now();
         let (deadline, limit) = match cap {
             Some(cap) if now + cap < self.deadline => (now + cap, cap),
@@ -480,7 +571,10 @@ impl<'a> Session<'a> {
         };
         match outcome {
             Ok(result) => result,
-            Err(_elapsed) => Err(NetError::Timeout { stage, after: limit }),
+            Err(_elapsed) => Err(NetError::Timeout {
+                stage,
+                after: limit,
+            }),
         }
     }
 
@@ -488,22 +582,36 @@ impl<'a> Session<'a> {
     pub(crate) fn check_url(&self, url: &Url) -> Result<(Destination, String), NetError> {
         let verdict = policy::judge_url(url.as_str(), self.target.network);
         if !verdict.allowed {
-            return Err(NetError::PolicyDenied { reason: verdict.reason.as_str().to_owned(), message: verdict.message });
+            return Err(NetError::PolicyDenied {
+                reason: verdict.reason.as_str().to_owned(),
+                message: verdict.message,
+            });
         }
         let (host, literal) = match url.host() {
             Some(Host::Domain(name)) => (name.to_owned(), false),
             Some(Host::Ipv4(address)) => (address.to_string(), true),
             Some(Host::Ipv6(address)) => (address.to_string(), true),
-            None => return Err(NetError::PolicyDenied { reason: "no_host".to_owned(), message: "The URL has no host.".to_owned() }),
+            None => {
+                return Err(NetError::PolicyDenied {
+                    reason: "no_host".to_owned(),
+                    message: "The URL has no host.".to_owned(),
+                })
+            }
         };
         let https = url.scheme() == "https";
-        let port = url.port_or_known_default().unwrap_or(if https { 443 } else { 80 });
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
         let destination = Destination {
             url: url.clone(),
             host,
             port,
             https,
-            addresses: if verdict.resolved { verdict.addresses } else { Vec::new() },
+            addresses: if verdict.resolved {
+                verdict.addresses
+            } else {
+                Vec::new()
+            },
             literal,
         };
         Ok((destination, verdict.message))
@@ -512,29 +620,50 @@ impl<'a> Session<'a> {
     /// Step 2: resolve (names only) and judge every address.
     pub(crate) async fn resolve(&self, destination: &mut Destination) -> Result<String, NetError> {
         if destination.literal {
-            return Ok(format!("{} is an IP address; no lookup needed", destination.host));
+            return Ok(format!(
+                "{} is an IP address; no lookup needed",
+                destination.host
+            ));
         }
         let connect_timeout = self.client.options().connect_timeout;
         let network: NetworkAllowance = self.target.network;
         let raw = destination.url.as_str().to_owned();
-        let verdict = self.bounded(Stage::Dns, Some(connect_timeout), async {
-            Ok(policy::judge_url_resolved(&raw, network, self.lookup).await)
-        }).await?;
+        let verdict = self
+            .bounded(Stage::Dns, Some(connect_timeout), async {
+                Ok(policy::judge_url_resolved(&raw, network, self.lookup).await)
+            })
+            .await?;
         if !verdict.allowed {
             return Err(match verdict.reason {
-                policy::Reason::DnsFailed | policy::Reason::NoAddresses => NetError::DnsFailed { host: destination.host.clone(), detail: dns_detail(&verdict.message, &destination.host) },
-                reason => NetError::PolicyDenied { reason: reason.as_str().to_owned(), message: verdict.message },
+                policy::Reason::DnsFailed | policy::Reason::NoAddresses => NetError::DnsFailed {
+                    host: destination.host.clone(),
+                    detail: dns_detail(&verdict.message, &destination.host),
+                },
+                reason => NetError::PolicyDenied {
+                    reason: reason.as_str().to_owned(),
+                    message: verdict.message,
+                },
             });
         }
         destination.addresses = verdict.addresses;
-        let listed: Vec<String> = destination.addresses.iter().map(IpAddr::to_string).collect();
+        let listed: Vec<String> = destination
+            .addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect();
         Ok(format!("{} → {}", destination.host, listed.join(", ")))
     }
 
     /// Step 3: connect to the first checked address that answers.
-    pub(crate) async fn connect_tcp(&self, destination: &Destination) -> Result<(TcpStream, SocketAddr), NetError> {
+    pub(crate) async fn connect_tcp(
+        &self,
+        destination: &Destination,
+    ) -> Result<(TcpStream, SocketAddr), NetError> {
         if destination.addresses.is_empty() {
-            return Err(NetError::DnsFailed { host: destination.host.clone(), detail: "no checked address to connect to".to_owned() });
+            return Err(NetError::DnsFailed {
+                host: destination.host.clone(),
+                detail: "no checked address to connect to".to_owned(),
+            });
         }
         let connect_timeout = self.client.options().connect_timeout;
         let service = self.target.display_name.clone();
@@ -550,33 +679,68 @@ impl<'a> Session<'a> {
                         return Ok((stream, address));
                     }
                     Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
-                        last_failure = Some(NetError::ConnectRefused { address, service: service.clone(), loopback: ip.is_loopback() });
+                        last_failure = Some(NetError::ConnectRefused {
+                            address,
+                            service: service.clone(),
+                            loopback: ip.is_loopback(),
+                        });
                     }
-                    Ok(Err(error)) => last_failure = Some(NetError::ConnectFailed { address: address.to_string(), detail: error.to_string() }),
-                    Err(_elapsed) => last_failure = Some(NetError::ConnectTimeout { address, after: connect_timeout }),
+                    Ok(Err(error)) => {
+                        last_failure = Some(NetError::ConnectFailed {
+                            address: address.to_string(),
+                            detail: error.to_string(),
+                        })
+                    }
+                    Err(_elapsed) => {
+                        last_failure = Some(NetError::ConnectTimeout {
+                            address,
+                            after: connect_timeout,
+                        })
+                    }
                 }
             }
-            Err(last_failure.unwrap_or(NetError::ConnectFailed { address: destination.host.clone(), detail: "no address to try".to_owned() }))
+            Err(last_failure.unwrap_or(NetError::ConnectFailed {
+                address: destination.host.clone(),
+                detail: "no address to try".to_owned(),
+            }))
         })
         .await
     }
 
     /// Step 4 (https only): the TLS handshake, SNI = the URL's host.
-    pub(crate) async fn handshake_tls(&mut self, destination: &Destination, tcp: TcpStream) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, String), NetError> {
+    pub(crate) async fn handshake_tls(
+        &mut self,
+        destination: &Destination,
+        tcp: TcpStream,
+    ) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, String), NetError> {
         let presented = Arc::new(Mutex::new(None));
-        let trusted = self.target.trusted_cert_sha256.as_deref().and_then(parse_fingerprint);
+        let trusted = self
+            .target
+            .trusted_cert_sha256
+            .as_deref()
+            .and_then(parse_fingerprint);
         let config = self.client.tls_config(trusted, presented.clone())?;
         let server_name = match destination.url.host() {
             Some(Host::Ipv4(address)) => ServerName::IpAddress(IpAddr::V4(address).into()),
             Some(Host::Ipv6(address)) => ServerName::IpAddress(IpAddr::V6(address).into()),
-            _ => ServerName::try_from(destination.host.trim_end_matches('.').to_owned())
-                .map_err(|error| NetError::Tls { host: destination.host.clone(), detail: format!("the host name cannot be used for TLS ({error})"), certificate_sha256: None })?,
+            _ => ServerName::try_from(destination.host.trim_end_matches('.').to_owned()).map_err(
+                |error| NetError::Tls {
+                    host: destination.host.clone(),
+                    detail: format!("the host name cannot be used for TLS ({error})"),
+                    certificate_sha256: None,
+                },
+            )?,
         };
         let connector = tokio_rustls::TlsConnector::from(config);
         let connect_timeout = self.client.options().connect_timeout;
-        let outcome = self.bounded(Stage::Tls, Some(connect_timeout), async {
-            connector.connect(server_name, tcp).await.map_err(|error| tls_failure(&destination.host, &error, None))
-        }).await;
+        let outcome = self
+            .bounded(Stage::Tls, Some(connect_timeout), async {
+                connector
+                    .connect(server_name, tcp)
+                    .await
+                    .map_err(|error| tls_failure(&destination.host, &error, None))
+            })
+            .await;
         let fingerprint = presented.lock().ok().and_then(|slot| slot.clone());
         if fingerprint.is_some() {
             self.certificate_sha256 = fingerprint.clone();
@@ -584,26 +748,57 @@ impl<'a> Session<'a> {
         match outcome {
             Ok(stream) => {
                 let (_io, state) = stream.get_ref();
-                let version = state.protocol_version().map(|version| format!("{version:?}").replace('_', ".")).unwrap_or_else(|| "TLS".to_owned());
+                let version = state
+                    .protocol_version()
+                    .map(|version| format!("{version:?}").replace('_', "."))
+                    .unwrap_or_else(|| "TLS".to_owned());
                 let pinned = trusted.is_some() && trusted.map(hex::encode) == fingerprint;
-                let how = if pinned { "certificate trusted by its fingerprint" } else { "certificate verified" };
+                let how = if pinned {
+                    "certificate trusted by its fingerprint"
+                } else {
+                    "certificate verified"
+                };
                 Ok((stream, format!("{version}, {how}")))
             }
-            Err(NetError::Tls { host, detail, .. }) => Err(NetError::Tls { host, detail, certificate_sha256: fingerprint }),
-            Err(NetError::TlsUntrusted { host, detail, .. }) => Err(NetError::TlsUntrusted { host, detail, certificate_sha256: fingerprint }),
+            Err(NetError::Tls { host, detail, .. }) => Err(NetError::Tls {
+                host,
+                detail,
+                certificate_sha256: fingerprint,
+            }),
+            Err(NetError::TlsUntrusted { host, detail, .. }) => Err(NetError::TlsUntrusted {
+                host,
+                detail,
+                certificate_sha256: fingerprint,
+            }),
             Err(other) => Err(other),
         }
     }
 
     /// Step 5: HTTP/1.1 over the stream; the session keeps the connection.
-    pub(crate) async fn attach(&mut self, destination: &Destination, stream: Box<dyn Stream>, peer: SocketAddr) -> Result<(), NetError> {
+    pub(crate) async fn attach(
+        &mut self,
+        destination: &Destination,
+        stream: Box<dyn Stream>,
+        peer: SocketAddr,
+    ) -> Result<(), NetError> {
         let stage = Stage::Models;
         let (sender, driver) = self
             .bounded(stage, None, async {
-                http1::Builder::new().handshake(TokioIo::new(stream)).await.map_err(|error| NetError::BadResponse { detail: format!("the HTTP connection could not start ({error})") })
+                http1::Builder::new()
+                    .handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|error| NetError::BadResponse {
+                        detail: format!("the HTTP connection could not start ({error})"),
+                    })
             })
             .await?;
-        self.connection = Some(Connection { origin: destination.url.origin(), sender, driver: Box::pin(driver), finished: false, peer });
+        self.connection = Some(Connection {
+            origin: destination.url.origin(),
+            sender,
+            driver: Box::pin(driver),
+            finished: false,
+            peer,
+        });
         Ok(())
     }
 
@@ -632,12 +827,20 @@ impl<'a> Session<'a> {
 
     /// `GET url`, following redirects.
     pub(crate) async fn get(&mut self, url: &Url, resource: Resource) -> Result<Reply, NetError> {
-        self.send(Method::GET, url, None, resource, ReadMode::Whole).await
+        self.send(Method::GET, url, None, resource, ReadMode::Whole)
+            .await
     }
 
     /// One request and its redirects. Non-2xx statuses are returned as
     /// replies; the caller classifies them.
-    pub(crate) async fn send(&mut self, method: Method, url: &Url, body: Option<Bytes>, resource: Resource, mode: ReadMode) -> Result<Reply, NetError> {
+    pub(crate) async fn send(
+        &mut self,
+        method: Method,
+        url: &Url,
+        body: Option<Bytes>,
+        resource: Resource,
+        mode: ReadMode,
+    ) -> Result<Reply, NetError> {
         let stage = match resource {
             Resource::Models => Stage::Models,
             Resource::Chat => Stage::Chat,
@@ -648,38 +851,72 @@ impl<'a> Session<'a> {
             if current.origin() != base_origin {
                 self.origin_kept = false;
             }
-            let reply = match self.send_once(&method, &current, body.clone(), stage, mode).await {
+            let reply = match self
+                .send_once(&method, &current, body.clone(), stage, mode)
+                .await
+            {
                 Ok(reply) => reply,
                 Err(NetError::PolicyDenied { reason, message }) if hop > 0 => {
                     let shown = display_url(&current);
-                    return Err(NetError::PolicyDenied { reason, message: format!("The endpoint redirected to {shown}, which Patchbay refuses: {message}") });
+                    return Err(NetError::PolicyDenied {
+                        reason,
+                        message: format!(
+                            "The endpoint redirected to {shown}, which Patchbay refuses: {message}"
+                        ),
+                    });
                 }
                 Err(other) => return Err(other),
             };
             if !is_redirect(reply.status) {
                 return Ok(reply);
             }
-            let location = reply.headers.get(header::LOCATION).and_then(|value| value.to_str().ok()).and_then(|value| current.join(value).ok());
+            let location = reply
+                .headers
+                .get(header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| current.join(value).ok());
             let Some(next) = location else {
-                return Err(NetError::Redirect { location: None, problem: RedirectProblem::NoLocation });
+                return Err(NetError::Redirect {
+                    location: None,
+                    problem: RedirectProblem::NoLocation,
+                });
             };
             let shown = error::sanitize_text(&display_url(&next), &self.secrets, LOCATION_LIMIT);
             if method == Method::POST && matches!(reply.status.as_u16(), 301..=303) {
-                return Err(NetError::Redirect { location: Some(shown), problem: RedirectProblem::ChangesMethod });
+                return Err(NetError::Redirect {
+                    location: Some(shown),
+                    problem: RedirectProblem::ChangesMethod,
+                });
             }
             if hop == MAX_REDIRECTS {
-                return Err(NetError::Redirect { location: Some(shown), problem: RedirectProblem::TooMany });
+                return Err(NetError::Redirect {
+                    location: Some(shown),
+                    problem: RedirectProblem::TooMany,
+                });
             }
             tracing::debug!(to = %shown, "following a redirect");
             self.redirects.push(shown);
             current = next;
         }
-        Err(NetError::Redirect { location: None, problem: RedirectProblem::TooMany })
+        Err(NetError::Redirect {
+            location: None,
+            problem: RedirectProblem::TooMany,
+        })
     }
 
-    async fn send_once(&mut self, method: &Method, url: &Url, body: Option<Bytes>, stage: Stage, mode: ReadMode) -> Result<Reply, NetError> {
+    async fn send_once(
+        &mut self,
+        method: &Method,
+        url: &Url,
+        body: Option<Bytes>,
+        stage: Stage,
+        mode: ReadMode,
+    ) -> Result<Reply, NetError> {
         let origin = url.origin();
-        let reused = self.connection.as_ref().is_some_and(|connection| connection.usable_for(&origin));
+        let reused = self
+            .connection
+            .as_ref()
+            .is_some_and(|connection| connection.usable_for(&origin));
         if !reused {
             self.connection = None;
             self.open(url).await?;
@@ -696,16 +933,27 @@ impl<'a> Session<'a> {
                 match self.exchange(*request, url, stage, mode).await {
                     Ok(reply) => Ok(reply),
                     Err(Attempt::Failed(error)) => Err(error),
-                    Err(Attempt::NotSent(_)) => Err(NetError::BadResponse { detail: "the server closed the connection before the request was sent".to_owned() }),
+                    Err(Attempt::NotSent(_)) => Err(NetError::BadResponse {
+                        detail: "the server closed the connection before the request was sent"
+                            .to_owned(),
+                    }),
                 }
             }
-            Err(Attempt::NotSent(_)) => Err(NetError::BadResponse { detail: "the server closed the connection before the request was sent".to_owned() }),
+            Err(Attempt::NotSent(_)) => Err(NetError::BadResponse {
+                detail: "the server closed the connection before the request was sent".to_owned(),
+            }),
             Err(Attempt::Failed(error)) => Err(error),
         }
     }
 
     /// One request on the current connection, driven to a read reply.
-    async fn exchange(&mut self, request: Request<Full<Bytes>>, url: &Url, stage: Stage, mode: ReadMode) -> Result<Reply, Attempt> {
+    async fn exchange(
+        &mut self,
+        request: Request<Full<Bytes>>,
+        url: &Url,
+        stage: Stage,
+        mode: ReadMode,
+    ) -> Result<Reply, Attempt> {
         let limit = self.client.options().body_limit;
         let (deadline, timeout, cancel) = (self.deadline, self.timeout, self.cancel.clone());
         let resource = match stage {
@@ -715,7 +963,12 @@ impl<'a> Session<'a> {
         let Some(connection) = self.connection.as_mut() else {
             return Err(Attempt::NotSent(Box::new(request)));
         };
-        let Connection { sender, driver, finished, .. } = connection;
+        let Connection {
+            sender,
+            driver,
+            finished,
+            ..
+        } = connection;
         let exchange = Connection::drive(driver, finished, async {
             let response = match sender.try_send_request(request).await {
                 Ok(response) => response,
@@ -728,18 +981,34 @@ impl<'a> Session<'a> {
             };
             let headers_at = Instant::now();
             let (parts, incoming) = response.into_parts();
-            let event_stream = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|kind| kind.to_ascii_lowercase().starts_with("text/event-stream"));
-            let read = if mode == ReadMode::FirstEvent && parts.status.is_success() && event_stream {
+            let event_stream = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|kind| kind.to_ascii_lowercase().starts_with("text/event-stream"));
+            let read = if mode == ReadMode::FirstEvent && parts.status.is_success() && event_stream
+            {
                 read_first_event(incoming, limit).await
             } else {
                 read_capped(incoming, limit).await.map(|body| (body, None))
             };
             let (body, first_event_at) = read.map_err(Attempt::Failed)?;
-            Ok(Reply { status: parts.status, headers: parts.headers, body, headers_at, first_event_at, url: url.clone() })
+            Ok(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                headers_at,
+                first_event_at,
+                url: url.clone(),
+            })
         });
         let outcome = bounded_exchange(deadline, timeout, cancel.as_ref(), stage, exchange).await;
         let closing = outcome.as_ref().map_or(true, |reply| {
-            reply.headers.get(header::CONNECTION).and_then(|value| value.to_str().ok()).is_some_and(|value| value.eq_ignore_ascii_case("close"))
+            reply
+                .headers
+                .get(header::CONNECTION)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.eq_ignore_ascii_case("close"))
         });
         // A stream read only up to its first event cannot carry another
         // request, and neither can a connection the server is closing.
@@ -749,7 +1018,12 @@ impl<'a> Session<'a> {
         outcome
     }
 
-    fn build_request(&self, method: &Method, url: &Url, body: Option<Bytes>) -> Result<Request<Full<Bytes>>, NetError> {
+    fn build_request(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<Bytes>,
+    ) -> Result<Request<Full<Bytes>>, NetError> {
         let mut path = url.path().to_owned();
         if let Some(query) = url.query() {
             path.push('?');
@@ -759,25 +1033,58 @@ impl<'a> Session<'a> {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
             None => url.host_str().unwrap_or("").to_owned(),
         };
-        let mut builder = Request::builder().method(method.clone()).uri(path).header(header::HOST, host).header(header::USER_AGENT, self.client.options().user_agent.as_str());
+        let mut builder = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::HOST, host)
+            .header(
+                header::USER_AGENT,
+                self.client.options().user_agent.as_str(),
+            );
         let json = body.is_some();
-        builder = builder.header(header::ACCEPT, if json { "text/event-stream, application/json" } else { "application/json" });
+        builder = builder.header(
+            header::ACCEPT,
+            if json {
+                "text/event-stream, application/json"
+            } else {
+                "application/json"
+            },
+        );
         if json {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
         let mut request = builder
             .body(Full::new(body.unwrap_or_default()))
-            .map_err(|error| NetError::InvalidRequest { detail: format!("the request could not be built ({error})") })?;
+            .map_err(|error| NetError::InvalidRequest {
+                detail: format!("the request could not be built ({error})"),
+            })?;
         if self.origin_kept {
             let headers = request.headers_mut();
             for (name, value) in &self.target.headers {
-                let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_invalid| NetError::InvalidRequest { detail: format!("`{name}` is not a valid header name") })?;
+                if RESERVED_HEADERS
+                    .iter()
+                    .any(|reserved| reserved.eq_ignore_ascii_case(name))
+                {
+                    return Err(NetError::InvalidRequest {
+                        detail: format!(
+                            "`{name}` is set by Patchbay and cannot be a custom header"
+                        ),
+                    });
+                }
+                let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_invalid| {
+                    NetError::InvalidRequest {
+                        detail: format!("`{name}` is not a valid header name"),
+                    }
+                })?;
                 let mut header_value = HeaderValue::from_str(value.expose()).map_err(|_invalid| NetError::InvalidRequest { detail: format!("the value of header `{name}` contains characters a header cannot carry") })?;
                 header_value.set_sensitive(true);
                 headers.insert(header_name, header_value);
             }
             if let Some(key) = &self.target.api_key {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_invalid| NetError::InvalidRequest { detail: "the API key contains characters a header cannot carry".to_owned() })?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+                    .map_err(|_invalid| NetError::InvalidRequest {
+                        detail: "the API key contains characters a header cannot carry".to_owned(),
+                    })?;
                 value.set_sensitive(true);
                 headers.insert(header::AUTHORIZATION, value);
             }
@@ -790,20 +1097,36 @@ impl<'a> Session<'a> {
     pub(crate) fn models_from(&self, reply: &Reply) -> Result<Vec<DiscoveredModel>, NetError> {
         self.check_status(reply, Resource::Models)?;
         if reply.looks_like_html() {
-            return Err(NetError::NotJson { resource: Resource::Models, content_type: reply.content_type(), web_page: true });
+            return Err(NetError::NotJson {
+                resource: Resource::Models,
+                content_type: reply.content_type(),
+                web_page: true,
+            });
         }
         discovery::parse_models(&reply.body).map_err(|error| self.discovery_failure(reply, error))
     }
 
     pub(crate) fn discovery_failure(&self, reply: &Reply, error: DiscoveryError) -> NetError {
         match error {
-            DiscoveryError::Html => NetError::NotJson { resource: Resource::Models, content_type: reply.content_type(), web_page: true },
-            DiscoveryError::NotJson { .. } => NetError::NotJson { resource: Resource::Models, content_type: reply.content_type(), web_page: false },
+            DiscoveryError::Html => NetError::NotJson {
+                resource: Resource::Models,
+                content_type: reply.content_type(),
+                web_page: true,
+            },
+            DiscoveryError::NotJson { .. } => NetError::NotJson {
+                resource: Resource::Models,
+                content_type: reply.content_type(),
+                web_page: false,
+            },
             DiscoveryError::ErrorEnvelope { provider_text } => NetError::ErrorEnvelope {
                 status: reply.status.as_u16(),
-                provider_message: provider_text.map(|text| error::sanitize_text(&text, &self.secrets, 300)).filter(|text| !text.is_empty()),
+                provider_message: provider_text
+                    .map(|text| error::sanitize_text(&text, &self.secrets, 300))
+                    .filter(|text| !text.is_empty()),
             },
-            other => NetError::BadResponse { detail: other.to_string() },
+            other => NetError::BadResponse {
+                detail: other.to_string(),
+            },
         }
     }
 
@@ -818,15 +1141,31 @@ impl<'a> Session<'a> {
         Err(match status.as_u16() {
             401 => NetError::Unauthorized { provider_message },
             403 => NetError::Forbidden { provider_message },
-            404 => NetError::NotFound { resource, url, provider_message },
-            405 => NetError::MethodNotAllowed { resource, url },
-            429 => NetError::RateLimited {
-                retry_after: reply.headers.get(header::RETRY_AFTER).and_then(|value| value.to_str().ok()).map(|value| retry_after_text(value, &self.secrets)),
+            404 => NetError::NotFound {
+                resource,
+                url,
                 provider_message,
             },
-            500..=599 => NetError::ServerError { status: status.as_u16(), provider_message },
-            400..=499 => NetError::BadRequest { status: status.as_u16(), provider_message },
-            other => NetError::BadResponse { detail: format!("unexpected HTTP status {other}") },
+            405 => NetError::MethodNotAllowed { resource, url },
+            429 => NetError::RateLimited {
+                retry_after: reply
+                    .headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .map(|value| retry_after_text(value, &self.secrets)),
+                provider_message,
+            },
+            500..=599 => NetError::ServerError {
+                status: status.as_u16(),
+                provider_message,
+            },
+            400..=499 => NetError::BadRequest {
+                status: status.as_u16(),
+                provider_message,
+            },
+            other => NetError::BadResponse {
+                detail: format!("unexpected HTTP status {other}"),
+            },
         })
     }
 }
@@ -834,7 +1173,13 @@ impl<'a> Session<'a> {
 /// The exchange of one request under the request's deadline and the
 /// session's cancellation token (a free function: the exchange borrows the
 /// session's connection mutably).
-async fn bounded_exchange<F: Future<Output = Result<Reply, Attempt>>>(deadline: Instant, timeout: Duration, cancel: Option<&CancellationToken>, stage: Stage, exchange: F) -> Result<Reply, Attempt> {
+async fn bounded_exchange<F: Future<Output = Result<Reply, Attempt>>>(
+    deadline: Instant,
+    timeout: Duration,
+    cancel: Option<&CancellationToken>,
+    stage: Stage,
+    exchange: F,
+) -> Result<Reply, Attempt> {
     let timed = tokio::time::timeout_at(deadline.into(), exchange);
     let outcome = match cancel {
         Some(token) => tokio::select! {
@@ -844,7 +1189,10 @@ async fn bounded_exchange<F: Future<Output = Result<Reply, Attempt>>>(deadline: 
         },
         None => timed.await,
     };
-    outcome.unwrap_or(Err(Attempt::Failed(NetError::Timeout { stage, after: timeout })))
+    outcome.unwrap_or(Err(Attempt::Failed(NetError::Timeout {
+        stage,
+        after: timeout,
+    })))
 }
 
 /// How one exchange ended when it produced no reply.
@@ -881,11 +1229,19 @@ fn dns_detail(policy_message: &str, host: &str) -> String {
 
 fn exchange_failure(error: &hyper::Error, resource: Resource) -> NetError {
     if error.is_incomplete_message() || error.is_canceled() || error.is_closed() {
-        NetError::BadResponse { detail: "the server closed the connection without a complete answer".to_owned() }
+        NetError::BadResponse {
+            detail: "the server closed the connection without a complete answer".to_owned(),
+        }
     } else if error.is_parse() || error.is_parse_status() {
-        NetError::NotJson { resource, content_type: None, web_page: false }
+        NetError::NotJson {
+            resource,
+            content_type: None,
+            web_page: false,
+        }
     } else {
-        NetError::BadResponse { detail: format!("the HTTP exchange failed ({error})") }
+        NetError::BadResponse {
+            detail: format!("the HTTP exchange failed ({error})"),
+        }
     }
 }
 
@@ -905,17 +1261,24 @@ async fn read_capped(mut body: Incoming, limit: u64) -> Result<Bytes, NetError> 
 }
 
 fn body_failure(error: &hyper::Error) -> NetError {
-    NetError::BadResponse { detail: format!("the answer broke off while being read ({error})") }
+    NetError::BadResponse {
+        detail: format!("the answer broke off while being read ({error})"),
+    }
 }
 
 /// Reads a server-sent event stream up to its first `data:` line that is
 /// not `[DONE]`; returns that line's payload and when it arrived.
-async fn read_first_event(mut body: Incoming, limit: u64) -> Result<(Bytes, Option<Instant>), NetError> {
+async fn read_first_event(
+    mut body: Incoming,
+    limit: u64,
+) -> Result<(Bytes, Option<Instant>), NetError> {
     let mut buffer = BytesMut::new();
     let mut scanned = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|error| body_failure(&error))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         if (buffer.len() + data.len()) as u64 > limit {
             return Err(NetError::TooLarge { limit });
         }
@@ -937,26 +1300,76 @@ async fn read_first_event(mut body: Incoming, limit: u64) -> Result<(Bytes, Opti
 
 /// Maps a failed handshake to `tls` or `tls_untrusted`.
 fn tls_failure(host: &str, error: &std::io::Error, certificate_sha256: Option<String>) -> NetError {
-    let inner = error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let inner = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     let host = host.to_owned();
     let detail = match inner {
         Some(rustls::Error::InvalidCertificate(problem)) => match problem {
             CertificateError::UnknownIssuer => {
-                return NetError::TlsUntrusted { host, detail: "self-signed or signed by an unknown authority".to_owned(), certificate_sha256 };
+                return NetError::TlsUntrusted {
+                    host,
+                    detail: "self-signed or signed by an unknown authority".to_owned(),
+                    certificate_sha256,
+                };
             }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "the certificate has expired".to_owned(),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "the certificate is not valid yet (check this computer's clock)".to_owned(),
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => format!("the certificate is not issued for {host}"),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the certificate has expired".to_owned()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the certificate is not valid yet (check this computer's clock)".to_owned()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!("the certificate is not issued for {host}")
+            }
             CertificateError::Revoked => "the certificate was revoked".to_owned(),
             CertificateError::BadSignature => "the certificate's signature is invalid".to_owned(),
             other => format!("the certificate is not valid ({other:?})"),
         },
-        Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::InappropriateMessage { .. }) => "the server does not speak TLS on this port (is it plain http?)".to_owned(),
-        Some(rustls::Error::AlertReceived(alert)) => format!("the server refused the handshake ({alert:?})"),
-        Some(rustls::Error::NoCertificatesPresented) => "the server presented no certificate".to_owned(),
+        Some(rustls::Error::InvalidMessage(_))
+        | Some(rustls::Error::InappropriateMessage { .. }) => {
+            "the server does not speak TLS on this port (is it plain http?)".to_owned()
+        }
+        Some(rustls::Error::AlertReceived(alert)) => {
+            format!("the server refused the handshake ({alert:?})")
+        }
+        Some(rustls::Error::NoCertificatesPresented) => {
+            "the server presented no certificate".to_owned()
+        }
         Some(other) => format!("{other}"),
-        None if error.kind() == std::io::ErrorKind::UnexpectedEof => "the server closed the connection during the handshake".to_owned(),
+        None if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the handshake".to_owned()
+        }
         None => error.to_string(),
     };
-    NetError::Tls { host, detail, certificate_sha256 }
+    NetError::Tls {
+        host,
+        detail,
+        certificate_sha256,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_parse_in_the_forms_people_paste() {
+        let plain = "ab".repeat(32);
+        let colons = vec!["AB"; 32].join(":");
+        assert_eq!(parse_fingerprint(&plain), Some([0xab; 32]));
+        assert_eq!(parse_fingerprint(&colons), Some([0xab; 32]));
+        assert_eq!(parse_fingerprint(&"ab".repeat(31)), None, "too short");
+        assert_eq!(parse_fingerprint(&format!("{plain}zz")), None, "not hex");
+        assert_eq!(parse_fingerprint(""), None);
+    }
+
+    #[test]
+    fn display_urls_drop_queries_and_userinfo() {
+        let url = Url::parse("https://user:pass@host.example:8443/v1/models?key=secret#frag");
+        assert_eq!(
+            url.map(|url| display_url(&url)).as_deref(),
+            Ok("https://host.example:8443/v1/models")
+        );
+    }
 }

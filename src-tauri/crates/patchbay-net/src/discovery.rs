@@ -44,7 +44,11 @@ pub struct DiscoveredModel {
 impl DiscoveredModel {
     /// The entry a user's model list stores when they pick this model.
     pub fn to_entry(&self) -> ModelEntry {
-        ModelEntry { id: self.id.clone(), metadata: self.metadata.clone(), missing_upstream: false }
+        ModelEntry {
+            id: self.id.clone(),
+            metadata: self.metadata.clone(),
+            missing_upstream: false,
+        }
     }
 }
 
@@ -109,7 +113,10 @@ pub fn parse_models(body: &[u8]) -> Result<Vec<DiscoveredModel>, DiscoveryError>
 
 fn trim_start(body: &[u8]) -> &[u8] {
     let without_bom = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = without_bom.iter().position(|byte| !byte.is_ascii_whitespace()).unwrap_or(without_bom.len());
+    let start = without_bom
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(without_bom.len());
     &without_bom[start..]
 }
 
@@ -117,10 +124,18 @@ fn classify(error: &serde_json::Error) -> DiscoveryError {
     use serde_json::error::Category;
     match error.classify() {
         Category::Eof => DiscoveryError::Truncated,
-        Category::Syntax | Category::Io => DiscoveryError::NotJson { detail: format!("invalid JSON at line {}, column {}", error.line(), error.column()) },
+        Category::Syntax | Category::Io => DiscoveryError::NotJson {
+            detail: format!(
+                "invalid JSON at line {}, column {}",
+                error.line(),
+                error.column()
+            ),
+        },
         // Data errors come from our visitors, whose messages name the shape
         // problem and never quote the input.
-        Category::Data => DiscoveryError::WrongShape { detail: strip_position(&error.to_string()) },
+        Category::Data => DiscoveryError::WrongShape {
+            detail: strip_position(&error.to_string()),
+        },
     }
 }
 
@@ -200,7 +215,9 @@ impl<'de> Visitor<'de> for RootVisitor {
         match (list, data_null) {
             (Some(entries), _) => Ok(Root::List(entries)),
             (None, true) => Ok(Root::List(Vec::new())),
-            (None, false) => Err(de::Error::custom("an object without a `data` or `models` list")),
+            (None, false) => Err(de::Error::custom(
+                "an object without a `data` or `models` list",
+            )),
         }
     }
 }
@@ -251,14 +268,20 @@ impl<'de> de::Deserialize<'de> for ErrorValue {
                 let mut message = None;
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     if key == "message" {
-                        message = map.next_value::<Lenient<LenientText<'de>>>()?.0.map(Cow::into_owned);
+                        message = map
+                            .next_value::<Lenient<LenientText<'de>>>()?
+                            .0
+                            .map(Cow::into_owned);
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
                 Ok(ErrorValue(message))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut sequence: A,
+            ) -> Result<Self::Value, A::Error> {
                 while sequence.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(ErrorValue(None))
             }
@@ -315,7 +338,10 @@ impl<'de> RawEntry<'de> {
         let candidate = if self.bare.is_some() {
             self.bare.as_deref()
         } else {
-            self.id.as_deref().or(self.model.as_deref()).or(self.name.as_deref())
+            self.id
+                .as_deref()
+                .or(self.model.as_deref())
+                .or(self.name.as_deref())
         };
         candidate.filter(|id| !id.trim().is_empty())
     }
@@ -323,21 +349,52 @@ impl<'de> RawEntry<'de> {
     fn to_model(&self) -> Option<DiscoveredModel> {
         let id = self.id()?;
         // In Ollama's native list `name` is the id again, not a display name.
-        let name = self.display_name.as_deref().or(self.name.as_deref()).filter(|name| *name != id && !name.trim().is_empty());
+        let name = self
+            .display_name
+            .as_deref()
+            .or(self.name.as_deref())
+            .filter(|name| *name != id && !name.trim().is_empty());
         let supports_tools = match (&self.supported_parameters, &self.capabilities) {
             (Some(parameters), _) => Some(parameters.iter().any(|parameter| parameter == "tools")),
-            (None, Some(capabilities)) => Some(capabilities.iter().any(|capability| capability == "tools")),
+            (None, Some(capabilities)) => {
+                Some(capabilities.iter().any(|capability| capability == "tools"))
+            }
             (None, None) => None,
         };
         let metadata = ModelMetadata {
             name: name.map(str::to_owned),
-            context_window: self.context_length.or(self.context_window).or(self.max_model_len).or(self.max_context_length).or(self.top_provider.context_length),
-            max_output_tokens: self.top_provider.max_completion_tokens.or(self.max_completion_tokens).or(self.max_output_tokens),
-            input_modalities: self.input_modalities.as_ref().map(|modalities| modalities.iter().map(|modality| modality.as_ref().to_owned()).collect()).unwrap_or_default(),
+            context_window: self
+                .context_length
+                .or(self.context_window)
+                .or(self.max_model_len)
+                .or(self.max_context_length)
+                .or(self.top_provider.context_length),
+            max_output_tokens: self
+                .top_provider
+                .max_completion_tokens
+                .or(self.max_completion_tokens)
+                .or(self.max_output_tokens),
+            input_modalities: self
+                .input_modalities
+                .as_ref()
+                .map(|modalities| {
+                    modalities
+                        .iter()
+                        .map(|modality| modality.as_ref().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
             supports_tools,
-            owned_by: self.owned_by.as_deref().or(self.organization.as_deref()).map(str::to_owned),
+            owned_by: self
+                .owned_by
+                .as_deref()
+                .or(self.organization.as_deref())
+                .map(str::to_owned),
         };
-        Some(DiscoveredModel { id: id.to_owned(), metadata })
+        Some(DiscoveredModel {
+            id: id.to_owned(),
+            metadata,
+        })
     }
 }
 
@@ -385,11 +442,17 @@ impl<'de> Visitor<'de> for EntryVisitor {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(RawEntry { bare: Some(Cow::Borrowed(value)), ..RawEntry::default() })
+        Ok(RawEntry {
+            bare: Some(Cow::Borrowed(value)),
+            ..RawEntry::default()
+        })
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(RawEntry { bare: Some(Cow::Owned(value.to_owned())), ..RawEntry::default() })
+        Ok(RawEntry {
+            bare: Some(Cow::Owned(value.to_owned())),
+            ..RawEntry::default()
+        })
     }
 
     // Anything else in the list is not a model; skip it.
@@ -550,9 +613,14 @@ impl<'de> de::Deserialize<'de> for LenientTexts<'de> {
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
                 formatter.write_str("an array of strings")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut sequence: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut values = Vec::new();
-                while let Some(Lenient(value)) = sequence.next_element::<Lenient<LenientText<'de>>>()? {
+                while let Some(Lenient(value)) =
+                    sequence.next_element::<Lenient<LenientText<'de>>>()?
+                {
                     values.extend(value);
                 }
                 Ok(LenientTexts(Some(values)))
@@ -606,7 +674,10 @@ impl<'de> de::Deserialize<'de> for Architecture<'de> {
                 }
                 Ok(Architecture(modalities))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut sequence: A,
+            ) -> Result<Self::Value, A::Error> {
                 while sequence.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Architecture(None))
             }
@@ -657,7 +728,10 @@ impl<'de> de::Deserialize<'de> for TopProviderValue {
                 }
                 Ok(TopProviderValue(top))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut sequence: A,
+            ) -> Result<Self::Value, A::Error> {
                 while sequence.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(TopProviderValue(TopProvider::default()))
             }
@@ -687,8 +761,12 @@ impl<'de> de::Deserialize<'de> for TopProviderValue {
 /// Fetches and parses `GET {base}/models` with the target's auth and
 /// headers, through the full egress policy. 404/405 become
 /// `not_found`/`method_not_allowed` with a hint to type model ids by hand.
-pub async fn fetch_models(client: &HttpClient, target: &Target, lookup: &dyn Lookup) -> Result<Vec<DiscoveredModel>, NetError> {
-    let url = crate::client::endpoint(&target.base_url, "models");
+pub async fn fetch_models(
+    client: &HttpClient,
+    target: &Target,
+    lookup: &dyn Lookup,
+) -> Result<Vec<DiscoveredModel>, NetError> {
+    let url = patchbay_core::base_url::endpoint(&target.base_url, "models");
     let mut session = client.session(target, lookup, None);
     let response = session.get(&url, crate::error::Resource::Models).await?;
     session.models_from(&response)
@@ -701,16 +779,27 @@ pub async fn fetch_models(client: &HttpClient, target: &Target, lookup: &dyn Loo
 /// silently dropping or keeping it. Newly listed models are not added:
 /// choosing is the user's.
 pub fn merge_refresh(current: &[ModelEntry], discovered: &[DiscoveredModel]) -> Vec<ModelEntry> {
-    let by_id: std::collections::HashMap<&str, &DiscoveredModel> = discovered.iter().map(|model| (model.id.as_str(), model)).collect();
+    let by_id: std::collections::HashMap<&str, &DiscoveredModel> = discovered
+        .iter()
+        .map(|model| (model.id.as_str(), model))
+        .collect();
     current
         .iter()
         .map(|entry| match by_id.get(entry.id.as_str()) {
             Some(found) => ModelEntry {
                 id: entry.id.clone(),
-                metadata: if found.metadata == ModelMetadata::default() { entry.metadata.clone() } else { found.metadata.clone() },
+                metadata: if found.metadata == ModelMetadata::default() {
+                    entry.metadata.clone()
+                } else {
+                    found.metadata.clone()
+                },
                 missing_upstream: false,
             },
-            None => ModelEntry { id: entry.id.clone(), metadata: entry.metadata.clone(), missing_upstream: true },
+            None => ModelEntry {
+                id: entry.id.clone(),
+                metadata: entry.metadata.clone(),
+                missing_upstream: true,
+            },
         })
         .collect()
 }
@@ -735,7 +824,10 @@ mod tests {
     fn an_error_next_to_a_list_is_an_error() {
         let body = br#"{"data":[{"id":"a"}],"error":{"message":"quota exceeded"}}"#;
         let error = parse_models(body).err();
-        assert_eq!(error.as_ref().and_then(DiscoveryError::provider_text), Some("quota exceeded"));
+        assert_eq!(
+            error.as_ref().and_then(DiscoveryError::provider_text),
+            Some("quota exceeded")
+        );
         assert_eq!(error.map(|error| error.kind()), Some("error_envelope"));
     }
 
@@ -747,32 +839,101 @@ mod tests {
 
     #[test]
     fn scalars_and_objects_without_a_list_are_the_wrong_shape() {
-        for body in [&b"42"[..], b"\"models\"", br#"{"object":"list"}"#, br#"{"data":{"id":"a"}}"#] {
-            assert!(matches!(parse_models(body), Err(DiscoveryError::WrongShape { .. })), "{}", String::from_utf8_lossy(body));
+        for body in [
+            &b"42"[..],
+            b"\"models\"",
+            br#"{"object":"list"}"#,
+            br#"{"data":{"id":"a"}}"#,
+        ] {
+            assert!(
+                matches!(parse_models(body), Err(DiscoveryError::WrongShape { .. })),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
     #[test]
     fn trailing_garbage_is_not_json() {
-        assert!(matches!(parse_models(br#"{"data":[]} x"#), Err(DiscoveryError::NotJson { .. })));
+        assert!(matches!(
+            parse_models(br#"{"data":[]} x"#),
+            Err(DiscoveryError::NotJson { .. })
+        ));
     }
 
     #[test]
     fn merge_marks_missing_and_refreshes_metadata() {
         let current = vec![
-            ModelEntry { id: "kept".into(), metadata: ModelMetadata { context_window: Some(1), ..ModelMetadata::default() }, missing_upstream: true },
-            ModelEntry { id: "gone".into(), metadata: ModelMetadata { context_window: Some(2), ..ModelMetadata::default() }, missing_upstream: false },
-            ModelEntry { id: "bare".into(), metadata: ModelMetadata { context_window: Some(3), ..ModelMetadata::default() }, missing_upstream: false },
+            ModelEntry {
+                id: "kept".into(),
+                metadata: ModelMetadata {
+                    context_window: Some(1),
+                    ..ModelMetadata::default()
+                },
+                missing_upstream: true,
+            },
+            ModelEntry {
+                id: "gone".into(),
+                metadata: ModelMetadata {
+                    context_window: Some(2),
+                    ..ModelMetadata::default()
+                },
+                missing_upstream: false,
+            },
+            ModelEntry {
+                id: "bare".into(),
+                metadata: ModelMetadata {
+                    context_window: Some(3),
+                    ..ModelMetadata::default()
+                },
+                missing_upstream: false,
+            },
         ];
         let discovered = vec![
-            DiscoveredModel { id: "new".into(), metadata: ModelMetadata::default() },
-            DiscoveredModel { id: "kept".into(), metadata: ModelMetadata { context_window: Some(100), ..ModelMetadata::default() } },
-            DiscoveredModel { id: "bare".into(), metadata: ModelMetadata::default() },
+            DiscoveredModel {
+                id: "new".into(),
+                metadata: ModelMetadata::default(),
+            },
+            DiscoveredModel {
+                id: "kept".into(),
+                metadata: ModelMetadata {
+                    context_window: Some(100),
+                    ..ModelMetadata::default()
+                },
+            },
+            DiscoveredModel {
+                id: "bare".into(),
+                metadata: ModelMetadata::default(),
+            },
         ];
         let merged = merge_refresh(&current, &discovered);
-        assert_eq!(merged.iter().map(|entry| entry.id.as_str()).collect::<Vec<_>>(), ["kept", "gone", "bare"]);
-        assert_eq!((merged[0].missing_upstream, merged[0].metadata.context_window), (false, Some(100)));
-        assert_eq!((merged[1].missing_upstream, merged[1].metadata.context_window), (true, Some(2)));
-        assert_eq!((merged[2].missing_upstream, merged[2].metadata.context_window), (false, Some(3)));
+        assert_eq!(
+            merged
+                .iter()
+                .map(|entry| entry.id.as_str())
+                .collect::<Vec<_>>(),
+            ["kept", "gone", "bare"]
+        );
+        assert_eq!(
+            (
+                merged[0].missing_upstream,
+                merged[0].metadata.context_window
+            ),
+            (false, Some(100))
+        );
+        assert_eq!(
+            (
+                merged[1].missing_upstream,
+                merged[1].metadata.context_window
+            ),
+            (true, Some(2))
+        );
+        assert_eq!(
+            (
+                merged[2].missing_upstream,
+                merged[2].metadata.context_window
+            ),
+            (false, Some(3))
+        );
     }
 }

@@ -129,19 +129,36 @@ pub enum NetError {
     DnsFailed { host: String, detail: String },
 
     #[error("Nothing is listening on {address}{}", service_question(.service.as_deref(), *.loopback))]
-    ConnectRefused { address: SocketAddr, service: Option<String>, loopback: bool },
+    ConnectRefused {
+        address: SocketAddr,
+        service: Option<String>,
+        loopback: bool,
+    },
 
     #[error("{address} did not accept a connection within {} s.", .after.as_secs_f32())]
-    ConnectTimeout { address: SocketAddr, after: Duration },
+    ConnectTimeout {
+        address: SocketAddr,
+        after: Duration,
+    },
 
     #[error("Could not connect to {address}: {detail}.")]
     ConnectFailed { address: String, detail: String },
 
     #[error("The TLS handshake with {host} failed: {detail}.")]
-    Tls { host: String, detail: String, certificate_sha256: Option<String> },
+    Tls {
+        host: String,
+        detail: String,
+        certificate_sha256: Option<String>,
+    },
 
-    #[error("{host} presented a certificate that is not signed by a trusted authority ({detail}).")]
-    TlsUntrusted { host: String, detail: String, certificate_sha256: Option<String> },
+    #[error(
+        "{host} presented a certificate that is not signed by a trusted authority ({detail})."
+    )]
+    TlsUntrusted {
+        host: String,
+        detail: String,
+        certificate_sha256: Option<String>,
+    },
 
     #[error("No answer within {} s during the {stage} stage.", .after.as_secs_f32())]
     Timeout { stage: Stage, after: Duration },
@@ -153,40 +170,67 @@ pub enum NetError {
     Forbidden { provider_message: Option<String> },
 
     #[error("{url} does not exist (HTTP 404){}.", provider_suffix(.provider_message))]
-    NotFound { resource: Resource, url: String, provider_message: Option<String> },
+    NotFound {
+        resource: Resource,
+        url: String,
+        provider_message: Option<String>,
+    },
 
     #[error("{url} does not accept this request (HTTP 405).")]
     MethodNotAllowed { resource: Resource, url: String },
 
     #[error("Rate limited (HTTP 429){}{}.", retry_suffix(.retry_after), provider_suffix(.provider_message))]
-    RateLimited { retry_after: Option<String>, provider_message: Option<String> },
+    RateLimited {
+        retry_after: Option<String>,
+        provider_message: Option<String>,
+    },
 
     #[error("The provider's server failed (HTTP {status}){}.", provider_suffix(.provider_message))]
-    ServerError { status: u16, provider_message: Option<String> },
+    ServerError {
+        status: u16,
+        provider_message: Option<String>,
+    },
 
     #[error("The provider refused the request (HTTP {status}){}.", provider_suffix(.provider_message))]
-    BadRequest { status: u16, provider_message: Option<String> },
+    BadRequest {
+        status: u16,
+        provider_message: Option<String>,
+    },
 
     #[error("{}", not_json_message(*.web_page, .content_type.as_deref()))]
-    NotJson { resource: Resource, content_type: Option<String>, web_page: bool },
+    NotJson {
+        resource: Resource,
+        content_type: Option<String>,
+        web_page: bool,
+    },
 
     #[error("The answer is not what an OpenAI-compatible API sends: {detail}.")]
     BadResponse { detail: String },
 
     #[error("The server answered with an error (HTTP {status}){}.", provider_suffix(.provider_message))]
-    ErrorEnvelope { status: u16, provider_message: Option<String> },
+    ErrorEnvelope {
+        status: u16,
+        provider_message: Option<String>,
+    },
 
     #[error("The response is larger than {} MiB; Patchbay stopped reading it.", .limit / (1024 * 1024))]
     TooLarge { limit: u64 },
 
     #[error("{}", redirect_message(*.problem, .location.as_deref()))]
-    Redirect { location: Option<String>, problem: RedirectProblem },
+    Redirect {
+        location: Option<String>,
+        problem: RedirectProblem,
+    },
 
     #[error("The test was cancelled.")]
     Cancelled,
 
     #[error("The model `{model}` was not found{}{}.", close_suffix(.close_matches), provider_suffix(.provider_message))]
-    ModelNotFound { model: String, close_matches: Vec<String>, provider_message: Option<String> },
+    ModelNotFound {
+        model: String,
+        close_matches: Vec<String>,
+        provider_message: Option<String>,
+    },
 
     #[error("The request could not be built: {detail}.")]
     InvalidRequest { detail: String },
@@ -270,7 +314,12 @@ impl NetError {
     /// a TLS failure has one (for "Trust this certificate").
     pub fn certificate_sha256(&self) -> Option<&str> {
         match self {
-            Self::Tls { certificate_sha256, .. } | Self::TlsUntrusted { certificate_sha256, .. } => certificate_sha256.as_deref(),
+            Self::Tls {
+                certificate_sha256, ..
+            }
+            | Self::TlsUntrusted {
+                certificate_sha256, ..
+            } => certificate_sha256.as_deref(),
             _ => None,
         }
     }
@@ -281,7 +330,12 @@ impl NetError {
             Self::PolicyDenied { reason, .. } => Some(reason.clone()),
             _ => None,
         };
-        Failure { kind: self.kind(), message: self.to_string(), hint: self.hint(), reason }
+        Failure {
+            kind: self.kind(),
+            message: self.to_string(),
+            hint: self.hint(),
+            reason,
+        }
     }
 }
 
@@ -365,7 +419,12 @@ pub(crate) struct Secrets<'a> {
 
 impl<'a> Secrets<'a> {
     pub(crate) fn new(values: impl IntoIterator<Item = &'a ApiKey>) -> Self {
-        Self { values: values.into_iter().filter(|secret| !secret.expose().is_empty()).collect() }
+        Self {
+            values: values
+                .into_iter()
+                .filter(|secret| !secret.expose().is_empty())
+                .collect(),
+        }
     }
 
     /// True when `token` is, contains, or contains a long fragment of a secret
@@ -411,7 +470,9 @@ fn fragment_echoed(token: &str, secret: &str) -> bool {
         return false;
     }
     let head: String = characters[..FRAGMENT_MINIMUM].iter().collect();
-    let tail: String = characters[characters.len() - FRAGMENT_MINIMUM..].iter().collect();
+    let tail: String = characters[characters.len() - FRAGMENT_MINIMUM..]
+        .iter()
+        .collect();
     token.contains(&head) || token.contains(&tail)
 }
 
@@ -433,7 +494,16 @@ pub(crate) fn provider_message(body: &[u8], secrets: &Secrets<'_>) -> Option<Str
 /// Redacts and truncates a short piece of text that came from a server but
 /// is not a body (a `Location`, a `Retry-After`, an error sentence).
 pub(crate) fn sanitize_text(text: &str, secrets: &Secrets<'_>, limit: usize) -> String {
-    let printable: String = text.chars().map(|character| if character.is_control() { ' ' } else { character }).collect();
+    let printable: String = text
+        .chars()
+        .map(|character| {
+            if character.is_control() {
+                ' '
+            } else {
+                character
+            }
+        })
+        .collect();
     truncate(&secrets.redact(&printable), limit)
 }
 
@@ -479,16 +549,33 @@ mod tests {
     fn provider_messages_come_from_known_json_shapes_only() {
         let none = Secrets::default();
         let shapes: [(&[u8], Option<&str>); 7] = [
-            (br#"{"error":{"message":"Invalid model","type":"invalid_request_error"}}"#, Some("Invalid model")),
-            (br#"{"error":"model 'llama9' not found"}"#, Some("model 'llama9' not found")),
-            (br#"{"object":"error","message":"The model does not exist.","code":404}"#, Some("The model does not exist.")),
+            (
+                br#"{"error":{"message":"Invalid model","type":"invalid_request_error"}}"#,
+                Some("Invalid model"),
+            ),
+            (
+                br#"{"error":"model 'llama9' not found"}"#,
+                Some("model 'llama9' not found"),
+            ),
+            (
+                br#"{"object":"error","message":"The model does not exist.","code":404}"#,
+                Some("The model does not exist."),
+            ),
             (br#"{"detail":"Not Found"}"#, Some("Not Found")),
-            (br#"[{"error":{"code":400,"message":"API key not valid"}}]"#, Some("API key not valid")),
+            (
+                br#"[{"error":{"code":400,"message":"API key not valid"}}]"#,
+                Some("API key not valid"),
+            ),
             (b"<html><body>Bad gateway</body></html>", None),
             (br#"{"status":"nope"}"#, None),
         ];
         for (body, expected) in shapes {
-            assert_eq!(provider_message(body, &none).as_deref(), expected, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                provider_message(body, &none).as_deref(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -518,7 +605,10 @@ mod tests {
             service: Some("Ollama".to_owned()),
             loopback: true,
         };
-        assert_eq!(error.to_string(), "Nothing is listening on 127.0.0.1:11434 — is Ollama running?");
+        assert_eq!(
+            error.to_string(),
+            "Nothing is listening on 127.0.0.1:11434 — is Ollama running?"
+        );
         assert_eq!(error.kind().as_str(), "connect_refused");
     }
 }

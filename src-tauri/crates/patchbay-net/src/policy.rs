@@ -540,6 +540,24 @@ pub fn judge_url(raw: &str, network: NetworkAllowance) -> Verdict {
     judge_parsed(raw, network).0
 }
 
+/// Refuses, before a provider is saved, a base URL the policy would never
+/// connect to (a metadata address, link-local, CGNAT, a reserved range, …),
+/// as an `invalid_input` error on the `base_url` field, so the app and the
+/// CLI show the mistake at save time and not only at the first test.
+/// Judged without DNS: saving must work offline and must not leak the host
+/// name to a resolver; every address is judged again when connecting. A
+/// base URL that does not normalise is left to the domain validation, which
+/// reports it together with every other field.
+pub fn check_for_save(base_url: &str, network: NetworkAllowance) -> Result<(), patchbay_core::Error> {
+    let Ok(check) = patchbay_core::base_url::normalize(base_url, network) else {
+        return Ok(());
+    };
+    match judge_url(check.normalized.as_str(), network).denial() {
+        None => Ok(()),
+        Some(denial) => Err(patchbay_core::Error::invalid(patchbay_core::base_url::FIELD, denial.message)),
+    }
+}
+
 /// [`judge_url`], also handing back the parsed URL so resolution does not
 /// parse the input a second time.
 fn judge_parsed(raw: &str, network: NetworkAllowance) -> (Verdict, Option<Url>) {

@@ -488,3 +488,32 @@ async fn policy_system_lookup_resolves_localhost_to_loopback() {
     assert!(verdict.allowed, "{}", verdict.message);
     assert!(verdict.resolved);
 }
+
+#[test]
+fn check_for_save_refuses_a_metadata_base_url_on_the_base_url_field() {
+    let refused = check_for_save("http://169.254.169.254/v1", NetworkAllowance::Private);
+    let error = match refused {
+        Err(error) => error,
+        Ok(()) => panic!("a metadata base URL was accepted for saving"),
+    };
+    assert_eq!(error.kind(), patchbay_core::ErrorKind::InvalidInput);
+    let payload = error.to_payload();
+    assert_eq!(payload.fields.len(), 1);
+    assert_eq!(payload.fields[0].field, "base_url");
+    assert!(payload.fields[0].message.contains("metadata"), "{}", payload.fields[0].message);
+}
+
+#[test]
+fn check_for_save_accepts_allowed_urls_and_leaves_malformed_ones_to_validation() {
+    assert!(check_for_save("https://api.openai.com/v1", NetworkAllowance::Remote).is_ok());
+    assert!(check_for_save("http://127.0.0.1:11434/v1", NetworkAllowance::Local).is_ok());
+    // Does not normalise: the domain validation reports it with the other fields.
+    assert!(check_for_save("not a url", NetworkAllowance::Remote).is_ok());
+}
+
+#[test]
+fn check_for_save_refuses_a_lan_address_without_the_private_allowance() {
+    let refused = check_for_save("https://10.0.0.5/v1", NetworkAllowance::Remote);
+    assert!(refused.is_err_and(|error| error.fields().iter().any(|field| field.field == "base_url")));
+    assert!(check_for_save("https://10.0.0.5/v1", NetworkAllowance::Private).is_ok());
+}

@@ -40,7 +40,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use crate::client::Stage;
-use crate::client::{display_url, endpoint, HttpClient, ReadMode, Reply, Session};
+use patchbay_core::base_url::endpoint;
+
+use crate::client::{display_url, HttpClient, ReadMode, Reply, Session};
 use crate::discovery::DiscoveredModel;
 use crate::error::{self, Failure, FailureKind, NetError, Resource};
 use crate::policy::{Lookup, SystemLookup};
@@ -73,12 +75,25 @@ pub struct Target {
 
 impl Target {
     pub fn new(base_url: Url, network: NetworkAllowance) -> Self {
-        Self { base_url, network, api_key: None, headers: Vec::new(), timeout: None, trusted_cert_sha256: None, display_name: None }
+        Self {
+            base_url,
+            network,
+            api_key: None,
+            headers: Vec::new(),
+            timeout: None,
+            trusted_cert_sha256: None,
+            display_name: None,
+        }
     }
 
     /// The target for a saved provider. The key is dropped when the provider
     /// has no authentication, so no `Authorization` header can be sent.
-    pub fn from_provider(provider: &Provider, api_key: Option<ApiKey>, headers: Vec<(String, ApiKey)>, preset_name: Option<&str>) -> Self {
+    pub fn from_provider(
+        provider: &Provider,
+        api_key: Option<ApiKey>,
+        headers: Vec<(String, ApiKey)>,
+        preset_name: Option<&str>,
+    ) -> Self {
         Self {
             base_url: provider.base_url.clone(),
             network: provider.network,
@@ -87,7 +102,9 @@ impl Target {
                 Auth::None => None,
             },
             headers,
-            timeout: provider.timeout_secs.map(|seconds| Duration::from_secs(u64::from(seconds))),
+            timeout: provider
+                .timeout_secs
+                .map(|seconds| Duration::from_secs(u64::from(seconds))),
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
             display_name: preset_name.map(str::to_owned),
         }
@@ -107,13 +124,22 @@ pub struct TestOptions {
 
 impl Default for TestOptions {
     fn default() -> Self {
-        Self { chat_model: None, lookup: Arc::new(SystemLookup), cancel: None }
+        Self {
+            chat_model: None,
+            lookup: Arc::new(SystemLookup),
+            cancel: None,
+        }
     }
 }
 
 impl fmt::Debug for TestOptions {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("TestOptions").field("chat_model", &self.chat_model).field("lookup", &self.lookup).field("cancel", &self.cancel.is_some()).finish()
+        formatter
+            .debug_struct("TestOptions")
+            .field("chat_model", &self.chat_model)
+            .field("lookup", &self.lookup)
+            .field("cancel", &self.cancel.is_some())
+            .finish()
     }
 }
 
@@ -165,7 +191,9 @@ pub struct TestReport {
 impl TestReport {
     /// The first failed stage.
     pub fn failed_stage(&self) -> Option<&StageReport> {
-        self.stages.iter().find(|stage| stage.status == StageStatus::Failed)
+        self.stages
+            .iter()
+            .find(|stage| stage.status == StageStatus::Failed)
     }
 
     pub fn stage(&self, stage: Stage) -> Option<&StageReport> {
@@ -186,21 +214,42 @@ impl Recorder<'_> {
     }
 
     fn ok(&mut self, stage: Stage, started: Instant, detail: String) {
-        self.push(StageReport { stage, status: StageStatus::Ok, duration_ms: millis(started.elapsed()), detail, failure: None });
+        self.push(StageReport {
+            stage,
+            status: StageStatus::Ok,
+            duration_ms: millis(started.elapsed()),
+            detail,
+            failure: None,
+        });
     }
 
     fn skipped(&mut self, stage: Stage, detail: &str) {
-        self.push(StageReport { stage, status: StageStatus::Skipped, duration_ms: 0, detail: detail.to_owned(), failure: None });
+        self.push(StageReport {
+            stage,
+            status: StageStatus::Skipped,
+            duration_ms: 0,
+            detail: detail.to_owned(),
+            failure: None,
+        });
     }
 
     fn failed(&mut self, stage: Stage, started: Instant, failure: Failure) {
         let detail = failure.message.clone();
-        self.push(StageReport { stage, status: StageStatus::Failed, duration_ms: millis(started.elapsed()), detail, failure: Some(failure) });
+        self.push(StageReport {
+            stage,
+            status: StageStatus::Failed,
+            duration_ms: millis(started.elapsed()),
+            detail,
+            failure: Some(failure),
+        });
     }
 
     /// Marks every stage after `stage` skipped.
     fn skip_after(&mut self, stage: Stage) {
-        let later = Stage::ALL.iter().skip_while(|candidate| **candidate != stage).skip(1);
+        let later = Stage::ALL
+            .iter()
+            .skip_while(|candidate| **candidate != stage)
+            .skip(1);
         for &next in later {
             self.skipped(next, &format!("skipped: the {stage} stage failed"));
         }
@@ -213,12 +262,23 @@ fn millis(duration: Duration) -> u64 {
 
 /// Runs the staged test. Never fails as a whole: every problem is a stage's
 /// failure in the report.
-pub async fn run_test(client: &HttpClient, target: &Target, options: &TestOptions, on_stage: &(dyn Fn(&StageReport) + Send + Sync)) -> TestReport {
-    let mut recorder = Recorder { stages: Vec::with_capacity(Stage::ALL.len()), on_stage };
+pub async fn run_test(
+    client: &HttpClient,
+    target: &Target,
+    options: &TestOptions,
+    on_stage: &(dyn Fn(&StageReport) + Send + Sync),
+) -> TestReport {
+    let mut recorder = Recorder {
+        stages: Vec::with_capacity(Stage::ALL.len()),
+        on_stage,
+    };
     let mut session = client.session(target, options.lookup.as_ref(), options.cancel.clone());
     let mut outcome = Outcome::default();
     run_stages(&mut session, target, options, &mut recorder, &mut outcome).await;
-    let ok = recorder.stages.iter().all(|stage| stage.status != StageStatus::Failed);
+    let ok = recorder
+        .stages
+        .iter()
+        .all(|stage| stage.status != StageStatus::Failed);
     let summary = summarize(ok, &recorder.stages, &outcome);
     TestReport {
         ok,
@@ -241,7 +301,13 @@ struct Outcome {
     first_token: Option<Duration>,
 }
 
-async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOptions, recorder: &mut Recorder<'_>, outcome: &mut Outcome) {
+async fn run_stages(
+    session: &mut Session<'_>,
+    target: &Target,
+    options: &TestOptions,
+    recorder: &mut Recorder<'_>,
+    outcome: &mut Outcome,
+) {
     let started = Instant::now();
     let mut destination = match session.check_url(&target.base_url) {
         Ok((destination, message)) => {
@@ -257,7 +323,10 @@ async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOp
 
     let started = Instant::now();
     if destination.is_literal() {
-        recorder.skipped(Stage::Dns, &format!("{} is an IP address; no lookup needed", destination.host()));
+        recorder.skipped(
+            Stage::Dns,
+            &format!("{} is an IP address; no lookup needed", destination.host()),
+        );
     } else {
         match session.resolve(&mut destination).await {
             Ok(detail) => recorder.ok(Stage::Dns, started, detail),
@@ -310,7 +379,16 @@ async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOp
             let count = listing.models.len();
             let latency = listing.reply_latency;
             outcome.models_latency = Some(latency);
-            recorder.ok(Stage::Models, started, format!("HTTP {} in {} ms · {count} model{}", listing.status, millis(latency), if count == 1 { "" } else { "s" }));
+            recorder.ok(
+                Stage::Models,
+                started,
+                format!(
+                    "HTTP {} in {} ms · {count} model{}",
+                    listing.status,
+                    millis(latency),
+                    if count == 1 { "" } else { "s" }
+                ),
+            );
             outcome.models = Some(listing.models);
             true
         }
@@ -327,7 +405,8 @@ async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOp
             // Without a model list the chat probe is how a user verifies
             // model ids they typed; it is pointless when the URL is wrong
             // (a suggestion) or the connection or key failed.
-            outcome.suggestion.is_none() && matches!(kind, FailureKind::NotFound | FailureKind::MethodNotAllowed)
+            outcome.suggestion.is_none()
+                && matches!(kind, FailureKind::NotFound | FailureKind::MethodNotAllowed)
         }
     };
 
@@ -344,7 +423,14 @@ async fn run_stages(session: &mut Session<'_>, target: &Target, options: &TestOp
     match probe_chat(session, &target.base_url, model, outcome.models.as_deref()).await {
         Ok(first_token) => {
             outcome.first_token = Some(first_token);
-            recorder.ok(Stage::Chat, started, format!("`{model}` answered; first token after {} ms", millis(first_token)));
+            recorder.ok(
+                Stage::Chat,
+                started,
+                format!(
+                    "`{model}` answered; first token after {} ms",
+                    millis(first_token)
+                ),
+            );
         }
         Err(error) => recorder.failed(Stage::Chat, started, error.failure()),
     }
@@ -361,7 +447,11 @@ async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<List
     let sent = Instant::now();
     let reply = session.get(&url, Resource::Models).await?;
     let models = session.models_from(&reply)?;
-    Ok(Listing { status: reply.status.as_u16(), models, reply_latency: reply.headers_at.saturating_duration_since(sent) })
+    Ok(Listing {
+        status: reply.status.as_u16(),
+        models,
+        reply_latency: reply.headers_at.saturating_duration_since(sent),
+    })
 }
 
 /// `v1`, `v1beta`, `v2alpha`, `v4`, …
@@ -369,7 +459,12 @@ fn has_version_segment(url: &Url) -> bool {
     url.path_segments().is_some_and(|mut segments| {
         segments.any(|segment| {
             let mut characters = segment.chars();
-            characters.next().is_some_and(|first| first.eq_ignore_ascii_case(&'v')) && characters.next().is_some_and(|second| second.is_ascii_digit())
+            characters
+                .next()
+                .is_some_and(|first| first.eq_ignore_ascii_case(&'v'))
+                && characters
+                    .next()
+                    .is_some_and(|second| second.is_ascii_digit())
         })
     })
 }
@@ -389,13 +484,21 @@ async fn try_v1(session: &mut Session<'_>, base_url: &Url) -> Option<Suggestion>
     let count = listing.models.len();
     Some(Suggestion {
         kind: "use_v1".to_owned(),
-        message: format!("{shown}/models answers with {count} model{}: use {shown} as the base URL.", if count == 1 { "" } else { "s" }),
+        message: format!(
+            "{shown}/models answers with {count} model{}: use {shown} as the base URL.",
+            if count == 1 { "" } else { "s" }
+        ),
         base_url: shown,
     })
 }
 
 /// The chat probe; returns the time to the first token.
-async fn probe_chat(session: &mut Session<'_>, base_url: &Url, model: &str, known: Option<&[DiscoveredModel]>) -> Result<Duration, NetError> {
+async fn probe_chat(
+    session: &mut Session<'_>,
+    base_url: &Url,
+    model: &str,
+    known: Option<&[DiscoveredModel]>,
+) -> Result<Duration, NetError> {
     let url = endpoint(base_url, "chat/completions");
     let request = serde_json::json!({
         "model": model,
@@ -405,28 +508,53 @@ async fn probe_chat(session: &mut Session<'_>, base_url: &Url, model: &str, know
     });
     let body = Bytes::from(request.to_string());
     let sent = Instant::now();
-    let reply = session.send(Method::POST, &url, Some(body), Resource::Chat, ReadMode::FirstEvent).await?;
+    let reply = session
+        .send(
+            Method::POST,
+            &url,
+            Some(body),
+            Resource::Chat,
+            ReadMode::FirstEvent,
+        )
+        .await?;
     if let Err(error) = session.check_status(&reply, Resource::Chat) {
         return Err(refine_chat_failure(error, model, known));
     }
     if reply.looks_like_html() {
-        return Err(NetError::NotJson { resource: Resource::Chat, content_type: reply.content_type(), web_page: true });
+        return Err(NetError::NotJson {
+            resource: Resource::Chat,
+            content_type: reply.content_type(),
+            web_page: true,
+        });
     }
     if let Some(message) = embedded_error(&reply, session) {
-        let error = NetError::ErrorEnvelope { status: reply.status.as_u16(), provider_message: message };
+        let error = NetError::ErrorEnvelope {
+            status: reply.status.as_u16(),
+            provider_message: message,
+        };
         return Err(refine_chat_failure(error, model, known));
     }
     if reply.is_event_stream() {
         return match reply.first_event_at {
             Some(at) => Ok(at.saturating_duration_since(sent)),
-            None => Err(NetError::BadResponse { detail: "the stream ended before the first token".to_owned() }),
+            None => Err(NetError::BadResponse {
+                detail: "the stream ended before the first token".to_owned(),
+            }),
         };
     }
     // The server ignored `stream: true` and answered in one piece.
     match serde_json::from_slice::<serde_json::Value>(&reply.body) {
-        Ok(value) if value.get("choices").is_some() => Ok(reply.headers_at.saturating_duration_since(sent)),
-        Ok(_) => Err(NetError::BadResponse { detail: "the chat answer has no `choices`".to_owned() }),
-        Err(_) => Err(NetError::NotJson { resource: Resource::Chat, content_type: reply.content_type(), web_page: false }),
+        Ok(value) if value.get("choices").is_some() => {
+            Ok(reply.headers_at.saturating_duration_since(sent))
+        }
+        Ok(_) => Err(NetError::BadResponse {
+            detail: "the chat answer has no `choices`".to_owned(),
+        }),
+        Err(_) => Err(NetError::NotJson {
+            resource: Resource::Chat,
+            content_type: reply.content_type(),
+            web_page: false,
+        }),
     }
 }
 
@@ -442,22 +570,62 @@ fn embedded_error(reply: &Reply, session: &Session<'_>) -> Option<Option<String>
 /// close matches: any 404 (the list worked, so the path is right — and
 /// OpenAI, Ollama and vLLM all answer an unknown model with 404), or another
 /// refusal whose message says the model does not exist.
-fn refine_chat_failure(error: NetError, model: &str, known: Option<&[DiscoveredModel]>) -> NetError {
+fn refine_chat_failure(
+    error: NetError,
+    model: &str,
+    known: Option<&[DiscoveredModel]>,
+) -> NetError {
     let (is_missing_model, provider_message) = match &error {
-        NetError::NotFound { provider_message, .. } => (known.is_some() || provider_message.as_deref().is_some_and(mentions_missing_model), provider_message.clone()),
-        NetError::BadRequest { provider_message, .. } | NetError::ErrorEnvelope { provider_message, .. } => (provider_message.as_deref().is_some_and(mentions_missing_model), provider_message.clone()),
+        NetError::NotFound {
+            provider_message, ..
+        } => (
+            known.is_some()
+                || provider_message
+                    .as_deref()
+                    .is_some_and(mentions_missing_model),
+            provider_message.clone(),
+        ),
+        NetError::BadRequest {
+            provider_message, ..
+        }
+        | NetError::ErrorEnvelope {
+            provider_message, ..
+        } => (
+            provider_message
+                .as_deref()
+                .is_some_and(mentions_missing_model),
+            provider_message.clone(),
+        ),
         _ => (false, None),
     };
     if !is_missing_model {
         return error;
     }
-    NetError::ModelNotFound { model: model.to_owned(), close_matches: known.map(|models| close_matches(model, models)).unwrap_or_default(), provider_message }
+    NetError::ModelNotFound {
+        model: model.to_owned(),
+        close_matches: known
+            .map(|models| close_matches(model, models))
+            .unwrap_or_default(),
+        provider_message,
+    }
 }
 
 fn mentions_missing_model(message: &str) -> bool {
     let lower = message.to_lowercase();
     lower.contains("model")
-        && ["not found", "does not exist", "not exist", "no such", "unknown", "invalid model", "not available", "not supported", "try pulling"].iter().any(|phrase| lower.contains(phrase))
+        && [
+            "not found",
+            "does not exist",
+            "not exist",
+            "no such",
+            "unknown",
+            "invalid model",
+            "not available",
+            "not supported",
+            "try pulling",
+        ]
+        .iter()
+        .any(|phrase| lower.contains(phrase))
 }
 
 /// The ids closest to `model` (edit distance, case-insensitive, on the whole
@@ -470,13 +638,21 @@ pub fn close_matches(model: &str, models: &[DiscoveredModel]) -> Vec<String> {
         .iter()
         .filter_map(|candidate| {
             let forms = id_forms(&candidate.id.to_lowercase());
-            let distance = wanted.iter().flat_map(|left| forms.iter().map(move |right| edit_distance(left, right))).min().unwrap_or(usize::MAX);
+            let distance = wanted
+                .iter()
+                .flat_map(|left| forms.iter().map(move |right| edit_distance(left, right)))
+                .min()
+                .unwrap_or(usize::MAX);
             let related = forms[0].contains(&wanted[2]) || wanted[0].contains(&forms[2]);
             (distance <= allowed || related).then_some((distance, candidate.id.as_str()))
         })
         .collect();
     scored.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.cmp(right.1)));
-    scored.into_iter().take(CLOSE_MATCH_COUNT).map(|(_, id)| id.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(CLOSE_MATCH_COUNT)
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }
 
 /// `[whole id, last path part, last path part without :tag]`.
@@ -494,7 +670,9 @@ fn edit_distance(left: &str, right: &str) -> usize {
         current[0] = row + 1;
         for (column, right_character) in right.iter().enumerate() {
             let substitution = previous[column] + usize::from(left_character != *right_character);
-            current[column + 1] = substitution.min(previous[column + 1] + 1).min(current[column] + 1);
+            current[column + 1] = substitution
+                .min(previous[column + 1] + 1)
+                .min(current[column] + 1);
         }
         std::mem::swap(&mut previous, &mut current);
     }
@@ -505,7 +683,11 @@ fn summarize(ok: bool, stages: &[StageReport], outcome: &Outcome) -> String {
     if ok {
         let mut parts = vec!["Connected".to_owned()];
         if let Some(models) = &outcome.models {
-            parts.push(format!("{} model{}", models.len(), if models.len() == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "{} model{}",
+                models.len(),
+                if models.len() == 1 { "" } else { "s" }
+            ));
         }
         if let Some(latency) = outcome.models_latency {
             parts.push(format!("{} ms", millis(latency)));
@@ -515,9 +697,16 @@ fn summarize(ok: bool, stages: &[StageReport], outcome: &Outcome) -> String {
         }
         return parts.join(" · ");
     }
-    match stages.iter().find(|stage| stage.status == StageStatus::Failed) {
+    match stages
+        .iter()
+        .find(|stage| stage.status == StageStatus::Failed)
+    {
         Some(stage) => match &stage.failure {
-            Some(failure) => format!("{} failed: {}", capitalize(&stage.stage.to_string()), failure.message),
+            Some(failure) => format!(
+                "{} failed: {}",
+                capitalize(&stage.stage.to_string()),
+                failure.message
+            ),
             None => format!("{} failed", capitalize(&stage.stage.to_string())),
         },
         None => "Failed".to_owned(),
@@ -538,36 +727,66 @@ mod tests {
     use patchbay_core::model::ModelMetadata;
 
     fn models(ids: &[&str]) -> Vec<DiscoveredModel> {
-        ids.iter().map(|id| DiscoveredModel { id: (*id).to_owned(), metadata: ModelMetadata::default() }).collect()
+        ids.iter()
+            .map(|id| DiscoveredModel {
+                id: (*id).to_owned(),
+                metadata: ModelMetadata::default(),
+            })
+            .collect()
     }
 
     #[test]
     fn version_segments() {
         for (url, expected) in [
             ("https://api.openai.com/v1", true),
-            ("https://generativelanguage.googleapis.com/v1beta/openai", true),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/openai",
+                true,
+            ),
             ("https://gateway.ai.cloudflare.com/v1/acct/gw/openai", true),
             ("http://127.0.0.1:11434", false),
             ("https://openrouter.ai/api", false),
             ("https://host/video", false),
         ] {
             let parsed = Url::parse(url).ok();
-            assert_eq!(parsed.as_ref().map(has_version_segment), Some(expected), "{url}");
+            assert_eq!(
+                parsed.as_ref().map(has_version_segment),
+                Some(expected),
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn close_matches_rank_by_distance() {
-        let list = models(&["gpt-4o", "gpt-4o-mini", "o3-mini", "meta-llama/llama-3.1-8b-instruct", "text-embedding-3-small"]);
-        assert_eq!(close_matches("gpt4o", &list).first().map(String::as_str), Some("gpt-4o"));
-        assert_eq!(close_matches("llama-3.1-8b-instruct", &list), vec!["meta-llama/llama-3.1-8b-instruct".to_owned()]);
+        let list = models(&[
+            "gpt-4o",
+            "gpt-4o-mini",
+            "o3-mini",
+            "meta-llama/llama-3.1-8b-instruct",
+            "text-embedding-3-small",
+        ]);
+        assert_eq!(
+            close_matches("gpt4o", &list).first().map(String::as_str),
+            Some("gpt-4o")
+        );
+        assert_eq!(
+            close_matches("llama-3.1-8b-instruct", &list),
+            vec!["meta-llama/llama-3.1-8b-instruct".to_owned()]
+        );
         assert!(close_matches("claude-sonnet", &list).is_empty());
     }
 
     #[test]
     fn model_not_found_phrases() {
-        assert!(mentions_missing_model("model \"llama9\" not found, try pulling it first"));
-        assert!(mentions_missing_model("The model `gpt-5x` does not exist or you do not have access to it."));
-        assert!(!mentions_missing_model("Invalid request: max_tokens too large"));
+        assert!(mentions_missing_model(
+            "model \"llama9\" not found, try pulling it first"
+        ));
+        assert!(mentions_missing_model(
+            "The model `gpt-5x` does not exist or you do not have access to it."
+        ));
+        assert!(!mentions_missing_model(
+            "Invalid request: max_tokens too large"
+        ));
     }
 }

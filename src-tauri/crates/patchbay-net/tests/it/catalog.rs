@@ -5,7 +5,20 @@
 
 use std::fmt::Write as _;
 
-const VENDORS: [&str; 12] = ["openai", "anthropic", "google", "meta-llama", "mistralai", "qwen", "deepseek", "x-ai", "cohere", "nousresearch", "microsoft", "amazon"];
+const VENDORS: [&str; 12] = [
+    "openai",
+    "anthropic",
+    "google",
+    "meta-llama",
+    "mistralai",
+    "qwen",
+    "deepseek",
+    "x-ai",
+    "cohere",
+    "nousresearch",
+    "microsoft",
+    "amazon",
+];
 
 /// An OpenRouter-style catalog with `count` models.
 pub(crate) fn openrouter_catalog(count: usize) -> String {
@@ -18,7 +31,11 @@ pub(crate) fn openrouter_catalog(count: usize) -> String {
         let vendor = VENDORS[index % VENDORS.len()];
         let context = 8192 * (1 + index % 64);
         let tools = index % 3 != 0;
-        let modalities = if index % 4 == 0 { r#"["text","image"]"# } else { r#"["text"]"# };
+        let modalities = if index % 4 == 0 {
+            r#"["text","image"]"#
+        } else {
+            r#"["text"]"#
+        };
         let parameters = if tools {
             r#"["frequency_penalty","include_reasoning","max_tokens","presence_penalty","reasoning","response_format","seed","stop","structured_outputs","temperature","tool_choice","tools","top_k","top_p"]"#
         } else {

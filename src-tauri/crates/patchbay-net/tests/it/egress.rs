@@ -29,22 +29,49 @@ async fn dns_rebinding_a_forbidden_answer_after_the_check_is_never_connected() -
     // after /models, so the chat probe must connect again.
     let witness = Server::http(handler(|_| Canned::json(200, models_body(&["witness"])))).await?;
     let port = witness.port();
-    let first = Server::http_on(SocketAddr::from(([127, 0, 0, 2], port)), handler(|_| Canned::json(200, models_body(&["m"])).header("connection", "close"))).await?;
-    let lookup = ScriptedLookup::new(vec![vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))], vec![UNSPECIFIED]]);
+    let first = Server::http_on(
+        SocketAddr::from(([127, 0, 0, 2], port)),
+        handler(|_| Canned::json(200, models_body(&["m"])).header("connection", "close")),
+    )
+    .await?;
+    let lookup = ScriptedLookup::new(vec![
+        vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))],
+        vec![UNSPECIFIED],
+    ]);
     let target = local_target(first.named_url("/v1")?);
     let mut options = options(lookup.clone());
     options.chat_model = Some("m".into());
     let report = run_test(&client()?, &target, &options, &quiet).await;
 
-    assert_eq!(report.stage(Stage::Models).map(|stage| stage.status), Some(StageStatus::Ok), "{report:#?}");
-    assert_eq!(report.stage(Stage::TcpConnect).map(|stage| stage.detail.clone()), Some(format!("connected to 127.0.0.2:{port}")));
+    assert_eq!(
+        report.stage(Stage::Models).map(|stage| stage.status),
+        Some(StageStatus::Ok),
+        "{report:#?}"
+    );
+    assert_eq!(
+        report
+            .stage(Stage::TcpConnect)
+            .map(|stage| stage.detail.clone()),
+        Some(format!("connected to 127.0.0.2:{port}"))
+    );
     let chat = failure(&report, Stage::Chat).ok_or("the chat probe should fail")?;
     assert_eq!(chat.kind.as_str(), "policy_denied");
     assert_eq!(chat.reason.as_deref(), Some("resolved_to_forbidden"));
-    assert_eq!(lookup.calls(), 2, "the reconnect resolved again and judged the new answer");
+    assert_eq!(
+        lookup.calls(),
+        2,
+        "the reconnect resolved again and judged the new answer"
+    );
     assert_eq!(first.connections(), 1);
-    assert_eq!(first.local_addresses(), vec![SocketAddr::from(([127, 0, 0, 2], port))]);
-    assert_eq!(witness.connections(), 0, "nothing connected to the forbidden answer");
+    assert_eq!(
+        first.local_addresses(),
+        vec![SocketAddr::from(([127, 0, 0, 2], port))]
+    );
+    assert_eq!(
+        witness.connections(),
+        0,
+        "nothing connected to the forbidden answer"
+    );
     Ok(())
 }
 
@@ -58,7 +85,10 @@ async fn an_answer_mixing_forbidden_and_allowed_addresses_is_denied_outright() -
     assert_eq!(dns.kind.as_str(), "policy_denied");
     assert_eq!(dns.reason.as_deref(), Some("resolved_to_forbidden"));
     assert!(dns.message.contains("0.0.0.0"), "{}", dns.message);
-    assert_eq!(report.stage(Stage::TcpConnect).map(|stage| stage.status), Some(StageStatus::Skipped));
+    assert_eq!(
+        report.stage(Stage::TcpConnect).map(|stage| stage.status),
+        Some(StageStatus::Skipped)
+    );
     assert_eq!(lookup.calls(), 1);
     assert_eq!(witness.connections(), 0);
     Ok(())
@@ -66,13 +96,19 @@ async fn an_answer_mixing_forbidden_and_allowed_addresses_is_denied_outright() -
 
 #[tokio::test]
 async fn connection_goes_to_the_checked_address_only_and_resolves_once() -> TestResult {
-    let server = Server::http_on(SocketAddr::from(([127, 0, 0, 3], 0)), handler(|seen| match seen.path.as_str() {
-        "/v1/models" => Canned::json(200, models_body(&["m"])),
-        _ => Canned::events(&[r#"{"choices":[{"delta":{"content":"O"}}]}"#]),
-    }))
+    let server = Server::http_on(
+        SocketAddr::from(([127, 0, 0, 3], 0)),
+        handler(|seen| match seen.path.as_str() {
+            "/v1/models" => Canned::json(200, models_body(&["m"])),
+            _ => Canned::events(&[r#"{"choices":[{"delta":{"content":"O"}}]}"#]),
+        }),
+    )
     .await?;
     // Later answers would point elsewhere; a kept-alive connection never asks.
-    let lookup = ScriptedLookup::new(vec![vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))], vec![UNSPECIFIED]]);
+    let lookup = ScriptedLookup::new(vec![
+        vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))],
+        vec![UNSPECIFIED],
+    ]);
     let target = local_target(server.named_url("/v1")?);
     let mut options = options(lookup.clone());
     options.chat_model = Some("m".into());
@@ -80,10 +116,16 @@ async fn connection_goes_to_the_checked_address_only_and_resolves_once() -> Test
     assert!(report.ok, "{report:#?}");
     assert_eq!(lookup.calls(), 1);
     assert_eq!(server.local_addresses(), vec![server.address]);
-    let dns = report.stage(Stage::Dns).map(|stage| stage.detail.clone()).unwrap_or_default();
+    let dns = report
+        .stage(Stage::Dns)
+        .map(|stage| stage.detail.clone())
+        .unwrap_or_default();
     assert!(dns.contains("127.0.0.3"), "{dns}");
     // The Host header carries the name, not the address.
-    assert_eq!(server.seen()[0].header("host"), Some(format!("{TEST_HOST}:{}", server.port()).as_str()));
+    assert_eq!(
+        server.seen()[0].header("host"),
+        Some(format!("{TEST_HOST}:{}", server.port()).as_str())
+    );
     Ok(())
 }
 
@@ -95,7 +137,10 @@ async fn ip_literal_hosts_never_reach_the_resolver() -> TestResult {
     let report = run_test(&client()?, &target, &options(lookup.clone()), &quiet).await;
     assert!(report.ok);
     assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
-    assert_eq!(report.stage(Stage::Dns).map(|stage| stage.status), Some(StageStatus::Skipped));
+    assert_eq!(
+        report.stage(Stage::Dns).map(|stage| stage.status),
+        Some(StageStatus::Skipped)
+    );
     Ok(())
 }
 
@@ -103,38 +148,92 @@ async fn ip_literal_hosts_never_reach_the_resolver() -> TestResult {
 async fn a_redirect_to_a_forbidden_address_is_refused() -> TestResult {
     let witness = Server::http(handler(|_| Canned::json(200, models_body(&["witness"])))).await?;
     let port = witness.port();
-    let redirecting = Server::http(handler(move |_| Canned::json(302, "{}").header("location", &format!("http://0.0.0.0:{port}/v1/models")))).await?;
+    let redirecting = Server::http(handler(move |_| {
+        Canned::json(302, "{}").header("location", &format!("http://0.0.0.0:{port}/v1/models"))
+    }))
+    .await?;
     let target = local_target(redirecting.url("/v1")?);
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let models = failure(&report, Stage::Models).ok_or("models should fail")?;
     assert_eq!(models.kind.as_str(), "policy_denied");
-    assert!(models.message.starts_with(&format!("The endpoint redirected to http://0.0.0.0:{port}/v1/models")), "{}", models.message);
+    assert!(
+        models.message.starts_with(&format!(
+            "The endpoint redirected to http://0.0.0.0:{port}/v1/models"
+        )),
+        "{}",
+        models.message
+    );
     assert_eq!(witness.connections(), 0);
 
     // The metadata address is refused by the policy before any connection;
     // 169.254.169.254 is never contacted.
-    let metadata = Server::http(handler(|_| Canned::json(307, "{}").header("location", "http://169.254.169.254/latest/meta-data/"))).await?;
-    let report = run_test(&client()?, &local_target(metadata.url("/v1")?), &options(Arc::new(NoLookup::default())), &quiet).await;
+    let metadata = Server::http(handler(|_| {
+        Canned::json(307, "{}").header("location", "http://169.254.169.254/latest/meta-data/")
+    }))
+    .await?;
+    let report = run_test(
+        &client()?,
+        &local_target(metadata.url("/v1")?),
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let models = failure(&report, Stage::Models).ok_or("models should fail")?;
-    assert_eq!((models.kind.as_str(), models.reason.as_deref()), ("policy_denied", Some("metadata")));
+    assert_eq!(
+        (models.kind.as_str(), models.reason.as_deref()),
+        ("policy_denied", Some("metadata"))
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn a_cross_origin_redirect_carries_neither_authorization_nor_custom_headers() -> TestResult {
-    let destination = Server::http(handler(|_| Canned::json(200, models_body(&["from-second-origin"])))).await?;
+    let destination = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["from-second-origin"]))
+    }))
+    .await?;
     let location = destination.url("/v1/models")?.to_string();
-    let origin = Server::http(handler(move |_| Canned::json(301, "{}").header("location", &location))).await?;
+    let origin = Server::http(handler(move |_| {
+        Canned::json(301, "{}").header("location", &location)
+    }))
+    .await?;
     let mut target = with_key(local_target(origin.url("/v1")?), CANARY_KEY);
-    target.headers = vec![("X-Api-Key".into(), ApiKey::new("custom-secret-value-0042")), ("HTTP-Referer".into(), ApiKey::new("https://app.example"))];
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    target.headers = vec![
+        ("X-Api-Key".into(), ApiKey::new("custom-secret-value-0042")),
+        ("HTTP-Referer".into(), ApiKey::new("https://app.example")),
+    ];
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     assert!(report.ok, "{report:#?}");
-    assert_eq!(report.models.first().map(|model| model.id.as_str()), Some("from-second-origin"));
-    assert_eq!(report.redirects, vec![format!("http://{}/v1/models", destination.address)]);
+    assert_eq!(
+        report.models.first().map(|model| model.id.as_str()),
+        Some("from-second-origin")
+    );
+    assert_eq!(
+        report.redirects,
+        vec![format!("http://{}/v1/models", destination.address)]
+    );
 
     let first = origin.seen();
-    assert_eq!(first[0].header("authorization"), Some(format!("Bearer {CANARY_KEY}").as_str()));
-    assert_eq!(first[0].header("x-api-key"), Some("custom-secret-value-0042"));
+    assert_eq!(
+        first[0].header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
+    assert_eq!(
+        first[0].header("x-api-key"),
+        Some("custom-secret-value-0042")
+    );
     let second = destination.seen();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].header("authorization"), None);
@@ -151,12 +250,21 @@ async fn a_same_origin_redirect_keeps_the_credentials() -> TestResult {
     }))
     .await?;
     let target = with_key(local_target(server.url("/v1")?), CANARY_KEY);
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     assert!(report.ok, "{report:#?}");
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].path, "/v1/models/");
-    assert_eq!(seen[1].header("authorization"), Some(format!("Bearer {CANARY_KEY}").as_str()));
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
     Ok(())
 }
 
@@ -168,11 +276,21 @@ async fn redirect_loops_stop_after_three_hops() -> TestResult {
     }))
     .await?;
     let target = local_target(server.url("/v1")?);
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let models = failure(&report, Stage::Models).ok_or("models should fail")?;
     assert_eq!(models.kind.as_str(), "redirect");
     assert!(models.message.contains("too many"), "{}", models.message);
-    assert_eq!(server.seen().len(), 4, "the first request and three followed hops");
+    assert_eq!(
+        server.seen().len(),
+        4,
+        "the first request and three followed hops"
+    );
     Ok(())
 }
 
@@ -189,8 +307,16 @@ async fn a_post_redirect_that_would_change_the_method_is_reported() -> TestResul
     let report = run_test(&client()?, &target, &options, &quiet).await;
     let chat = failure(&report, Stage::Chat).ok_or("chat should fail")?;
     assert_eq!(chat.kind.as_str(), "redirect");
-    assert!(chat.message.contains(&format!("http://{}/elsewhere", server.address)), "{}", chat.message);
-    assert!(!chat.message.contains("secret-in-query"), "queries are not shown");
+    assert!(
+        chat.message
+            .contains(&format!("http://{}/elsewhere", server.address)),
+        "{}",
+        chat.message
+    );
+    assert!(
+        !chat.message.contains("secret-in-query"),
+        "queries are not shown"
+    );
     Ok(())
 }
 
@@ -207,5 +333,45 @@ async fn fetch_models_goes_through_the_same_policy() -> TestResult {
     let lookup = ScriptedLookup::new(vec![vec![loopback()]]);
     let models = fetch_models(&client()?, &target, lookup.as_ref()).await?;
     assert_eq!(models.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ipv6_loopback_literals_connect_without_a_lookup() -> TestResult {
+    let server = Server::http_on(
+        "[::1]:0".parse()?,
+        handler(|_| Canned::json(200, models_body(&["v6"]))),
+    )
+    .await?;
+    let lookup = Arc::new(NoLookup::default());
+    let target = local_target(url::Url::parse(&format!(
+        "http://[::1]:{}/v1",
+        server.port()
+    ))?);
+    let report = run_test(&client()?, &target, &options(lookup.clone()), &quiet).await;
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(
+        server.seen()[0].header("host"),
+        Some(format!("[::1]:{}", server.port()).as_str())
+    );
+    assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn custom_headers_cannot_replace_the_ones_patchbay_sets() -> TestResult {
+    let server = Server::http(handler(|_| Canned::json(200, models_body(&["m"])))).await?;
+    let mut target = local_target(server.url("/v1")?);
+    target.headers = vec![("Host".into(), ApiKey::new("evil.example"))];
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
+    let models = failure(&report, Stage::Models).ok_or("models should fail")?;
+    assert_eq!(models.kind.as_str(), "invalid_request");
+    assert!(server.seen().is_empty());
     Ok(())
 }

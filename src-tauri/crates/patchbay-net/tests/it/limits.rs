@@ -14,21 +14,42 @@ use url::Url;
 use crate::support::*;
 
 fn kind_at(report: &patchbay_net::TestReport, stage: Stage) -> Option<String> {
-    report.stage(stage).and_then(|stage| stage.failure.as_ref()).map(|failure| failure.kind.as_str().to_owned())
+    report
+        .stage(stage)
+        .and_then(|stage| stage.failure.as_ref())
+        .map(|failure| failure.kind.as_str().to_owned())
 }
 
 #[tokio::test]
-async fn a_server_that_never_answers_times_out_at_the_models_stage_within_the_limit() -> TestResult {
+async fn a_server_that_never_answers_times_out_at_the_models_stage_within_the_limit() -> TestResult
+{
     let silent = SilentServer::start().await?;
     let mut target = local_target(Url::parse(&format!("http://{}/v1", silent.address))?);
     target.timeout = Some(Duration::from_millis(800));
     let started = Instant::now();
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let elapsed = started.elapsed();
-    assert_eq!(kind_at(&report, Stage::Models).as_deref(), Some("timeout"), "{report:#?}");
-    let message = report.stage(Stage::Models).and_then(|stage| stage.failure.as_ref()).map(|failure| failure.message.clone()).unwrap_or_default();
+    assert_eq!(
+        kind_at(&report, Stage::Models).as_deref(),
+        Some("timeout"),
+        "{report:#?}"
+    );
+    let message = report
+        .stage(Stage::Models)
+        .and_then(|stage| stage.failure.as_ref())
+        .map(|failure| failure.message.clone())
+        .unwrap_or_default();
     assert!(message.contains("model list stage"), "{message}");
-    assert!(elapsed >= Duration::from_millis(750) && elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(750) && elapsed < Duration::from_millis(2500),
+        "{elapsed:?}"
+    );
     Ok(())
 }
 
@@ -38,9 +59,23 @@ async fn a_tls_server_that_never_handshakes_times_out_at_the_tls_stage() -> Test
     let target = local_target(Url::parse(&format!("https://{}/v1", silent.address))?);
     let client = client_with(|options| options.connect_timeout = Duration::from_millis(600))?;
     let started = Instant::now();
-    let report = run_test(&client, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
-    assert_eq!(kind_at(&report, Stage::Tls).as_deref(), Some("timeout"), "{report:#?}");
-    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+    let report = run_test(
+        &client,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
+    assert_eq!(
+        kind_at(&report, Stage::Tls).as_deref(),
+        Some("timeout"),
+        "{report:#?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
     Ok(())
 }
 
@@ -49,7 +84,17 @@ async fn a_slow_resolver_times_out_at_the_dns_stage() -> TestResult {
     #[derive(Debug)]
     struct Stuck;
     impl patchbay_net::policy::Lookup for Stuck {
-        fn lookup<'a>(&'a self, _: &'a str, _: u16) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Vec<std::net::IpAddr>>> + Send + 'a>> {
+        fn lookup<'a>(
+            &'a self,
+            _: &'a str,
+            _: u16,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = std::io::Result<Vec<std::net::IpAddr>>>
+                    + Send
+                    + 'a,
+            >,
+        > {
             Box::pin(async {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 Ok(Vec::new())
@@ -71,12 +116,25 @@ async fn an_endless_body_is_capped_and_memory_stays_bounded() -> TestResult {
     let endless = EndlessServer::start(256 * 1024 * 1024).await?;
     let target = local_target(Url::parse(&format!("http://{}/v1", endless.address))?);
     let client = client_with(|options| options.body_limit = 1024 * 1024)?;
-    let report = run_test(&client, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
-    assert_eq!(kind_at(&report, Stage::Models).as_deref(), Some("too_large"), "{report:#?}");
+    let report = run_test(
+        &client,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
+    assert_eq!(
+        kind_at(&report, Stage::Models).as_deref(),
+        Some("too_large"),
+        "{report:#?}"
+    );
     // Give the server a moment to notice the closed socket.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let written = endless.written.load(Ordering::SeqCst);
-    assert!(written < 32 * 1024 * 1024, "the client kept reading: {written} bytes");
+    assert!(
+        written < 32 * 1024 * 1024,
+        "the client kept reading: {written} bytes"
+    );
     Ok(())
 }
 
@@ -84,9 +142,22 @@ async fn an_endless_body_is_capped_and_memory_stays_bounded() -> TestResult {
 async fn the_default_cap_is_sixteen_mebibytes() -> TestResult {
     let endless = EndlessServer::start(64 * 1024 * 1024).await?;
     let target = local_target(Url::parse(&format!("http://{}/v1", endless.address))?);
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
-    let message = report.stage(Stage::Models).and_then(|stage| stage.failure.as_ref()).map(|failure| failure.message.clone()).unwrap_or_default();
-    assert_eq!(message, "The response is larger than 16 MiB; Patchbay stopped reading it.");
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
+    let message = report
+        .stage(Stage::Models)
+        .and_then(|stage| stage.failure.as_ref())
+        .map(|failure| failure.message.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "The response is larger than 16 MiB; Patchbay stopped reading it."
+    );
     Ok(())
 }
 
@@ -95,7 +166,15 @@ async fn aborting_the_test_task_closes_the_server_side_connection() -> TestResul
     let mut silent = SilentServer::start().await?;
     let target = local_target(Url::parse(&format!("http://{}/v1", silent.address))?);
     let client = client()?;
-    let task = tokio::spawn(async move { run_test(&client, &target, &options(Arc::new(NoLookup::default())), &quiet).await });
+    let task = tokio::spawn(async move {
+        run_test(
+            &client,
+            &target,
+            &options(Arc::new(NoLookup::default())),
+            &quiet,
+        )
+        .await
+    });
     // Wait until the request is in flight.
     let deadline = Instant::now() + Duration::from_secs(5);
     while silent.accepted.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
@@ -107,7 +186,11 @@ async fn aborting_the_test_task_closes_the_server_side_connection() -> TestResul
     let aborted = task.await;
     assert!(aborted.is_err_and(|error| error.is_cancelled()));
     let closed = tokio::time::timeout(Duration::from_secs(2), silent.closed.recv()).await;
-    assert_eq!(closed.ok().flatten(), Some(()), "the server never saw the connection close");
+    assert_eq!(
+        closed.ok().flatten(),
+        Some(()),
+        "the server never saw the connection close"
+    );
     Ok(())
 }
 
@@ -126,7 +209,10 @@ async fn cancelling_the_token_reports_cancelled_and_closes_the_connection() -> T
     }
     token.cancel();
     let report = tokio::time::timeout(Duration::from_secs(2), task).await??;
-    assert_eq!(kind_at(&report, Stage::Models).as_deref(), Some("cancelled"));
+    assert_eq!(
+        kind_at(&report, Stage::Models).as_deref(),
+        Some("cancelled")
+    );
     assert!(report.summary.contains("cancelled"), "{}", report.summary);
     let closed = tokio::time::timeout(Duration::from_secs(2), silent.closed.recv()).await;
     assert_eq!(closed.ok().flatten(), Some(()));
@@ -143,14 +229,25 @@ async fn a_connect_that_hangs_times_out_at_the_tcp_stage() -> TestResult {
     let address = listener.local_addr()?;
     let mut fillers = Vec::new();
     for _ in 0..8 {
-        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(address)).await {
+        if let Ok(Ok(stream)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        {
             fillers.push(stream);
         }
     }
     let target = local_target(Url::parse(&format!("http://{address}/v1"))?);
     let client = client_with(|options| options.connect_timeout = Duration::from_millis(400))?;
     let started = Instant::now();
-    let report = run_test(&client, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let kind = kind_at(&report, Stage::TcpConnect);
     assert_eq!(kind.as_deref(), Some("connect_timeout"), "{report:#?}");
     assert!(started.elapsed() < Duration::from_secs(2));

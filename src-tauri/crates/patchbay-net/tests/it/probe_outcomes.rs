@@ -8,7 +8,11 @@ use patchbay_net::Stage;
 
 use crate::support::*;
 
-async fn test_against(server: &Server, key: Option<&str>, chat_model: Option<&str>) -> TestResult<TestReport> {
+async fn test_against(
+    server: &Server,
+    key: Option<&str>,
+    chat_model: Option<&str>,
+) -> TestResult<TestReport> {
     let mut target = local_target(server.url("/v1")?);
     if let Some(key) = key {
         target = with_key(target, key);
@@ -21,7 +25,11 @@ async fn test_against(server: &Server, key: Option<&str>, chat_model: Option<&st
 fn failure_of(report: &TestReport, stage: Stage) -> (String, String, String) {
     let failure = report.stage(stage).and_then(|stage| stage.failure.clone());
     match failure {
-        Some(failure) => (failure.kind.as_str().to_owned(), failure.message, failure.hint),
+        Some(failure) => (
+            failure.kind.as_str().to_owned(),
+            failure.message,
+            failure.hint,
+        ),
         None => (String::from("<no failure>"), String::new(), String::new()),
     }
 }
@@ -30,7 +38,9 @@ fn failure_of(report: &TestReport, stage: Stage) -> (String, String, String) {
 async fn healthy_endpoint_reports_every_stage_in_order() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
         "/v1/models" => Canned::json(200, models_body(&["gpt-4o-mini", "llama3.2:latest"])),
-        "/v1/chat/completions" => Canned::events(&[r#"{"choices":[{"delta":{"content":"OK"}}]}"#, "[DONE]"]),
+        "/v1/chat/completions" => {
+            Canned::events(&[r#"{"choices":[{"delta":{"content":"OK"}}]}"#, "[DONE]"])
+        }
         _ => Canned::json(404, "{}"),
     }))
     .await?;
@@ -62,15 +72,31 @@ async fn healthy_endpoint_reports_every_stage_in_order() -> TestResult {
     assert_eq!(report.models_count, Some(2));
     assert_eq!(report.models[1].id, "llama3.2:latest");
     assert!(report.time_to_first_token_ms.is_some());
-    assert!(report.summary.starts_with("Connected · 2 models"), "{}", report.summary);
+    assert!(
+        report.summary.starts_with("Connected · 2 models"),
+        "{}",
+        report.summary
+    );
 
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
-    assert_eq!(server.connections(), 1, "the chat probe reuses the connection");
+    assert_eq!(
+        server.connections(),
+        1,
+        "the chat probe reuses the connection"
+    );
     let models = &seen[0];
-    assert_eq!((models.method.as_str(), models.path.as_str()), ("GET", "/v1/models"));
-    assert_eq!(models.header("authorization"), Some(format!("Bearer {CANARY_KEY}").as_str()));
-    assert!(models.header("user-agent").is_some_and(|agent| agent.starts_with("Patchbay/")));
+    assert_eq!(
+        (models.method.as_str(), models.path.as_str()),
+        ("GET", "/v1/models")
+    );
+    assert_eq!(
+        models.header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
+    assert!(models
+        .header("user-agent")
+        .is_some_and(|agent| agent.starts_with("Patchbay/")));
     assert_eq!(models.header("cookie"), None);
     let chat: serde_json::Value = serde_json::from_slice(&seen[1].body)?;
     assert_eq!(chat["max_tokens"], 1);
@@ -102,7 +128,11 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         base_url: server.url("/v1")?,
         auth: Auth::None,
         key_hint: None,
-        models: vec![ModelEntry { id: "a".into(), metadata: ModelMetadata::default(), missing_upstream: false }],
+        models: vec![ModelEntry {
+            id: "a".into(),
+            metadata: ModelMetadata::default(),
+            missing_upstream: false,
+        }],
         enabled: true,
         network: patchbay_core::NetworkAllowance::Local,
         headers: Vec::new(),
@@ -112,10 +142,21 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         created_at: time::OffsetDateTime::now_utc(),
         updated_at: time::OffsetDateTime::now_utc(),
     };
-    let target = patchbay_net::Target::from_provider(&provider, Some(patchbay_core::ApiKey::new(CANARY_KEY)), Vec::new(), Some("Ollama"));
+    let target = patchbay_net::Target::from_provider(
+        &provider,
+        Some(patchbay_core::ApiKey::new(CANARY_KEY)),
+        Vec::new(),
+        Some("Ollama"),
+    );
     assert!(target.api_key.is_none());
     assert_eq!(target.timeout, Some(std::time::Duration::from_secs(7)));
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     assert!(report.ok);
     assert_eq!(server.seen()[0].header("authorization"), None);
     Ok(())
@@ -124,18 +165,69 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
 #[tokio::test]
 async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
     let cases: Vec<(Canned, &str, &str)> = vec![
-        (Canned::json(401, r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#), "unauthorized", "API key"),
-        (Canned::json(403, r#"{"error":{"message":"Project does not have access"}}"#), "forbidden", "permission"),
-        (Canned::json(405, "{}"), "method_not_allowed", "type the model ids by hand"),
-        (Canned::json(429, r#"{"error":{"message":"Rate limit reached"}}"#).header("retry-after", "17"), "rate_limited", "17 s"),
-        (Canned::json(500, r#"{"error":{"message":"internal"}}"#), "server_error", "provider's side"),
-        (Canned::json(503, "upstream unavailable"), "server_error", "provider's side"),
-        (Canned::json(400, r#"{"detail":"bad things"}"#), "bad_request", "model id"),
-        (Canned::html(200, "<!doctype html><html><body>Welcome</body></html>"), "not_json", "not at a website"),
+        (
+            Canned::json(
+                401,
+                r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#,
+            ),
+            "unauthorized",
+            "API key",
+        ),
+        (
+            Canned::json(
+                403,
+                r#"{"error":{"message":"Project does not have access"}}"#,
+            ),
+            "forbidden",
+            "permission",
+        ),
+        (
+            Canned::json(405, "{}"),
+            "method_not_allowed",
+            "type the model ids by hand",
+        ),
+        (
+            Canned::json(429, r#"{"error":{"message":"Rate limit reached"}}"#)
+                .header("retry-after", "17"),
+            "rate_limited",
+            "17 s",
+        ),
+        (
+            Canned::json(500, r#"{"error":{"message":"internal"}}"#),
+            "server_error",
+            "provider's side",
+        ),
+        (
+            Canned::json(503, "upstream unavailable"),
+            "server_error",
+            "provider's side",
+        ),
+        (
+            Canned::json(400, r#"{"detail":"bad things"}"#),
+            "bad_request",
+            "model id",
+        ),
+        (
+            Canned::html(200, "<!doctype html><html><body>Welcome</body></html>"),
+            "not_json",
+            "not at a website",
+        ),
         (Canned::json(200, "not json at all"), "not_json", "base URL"),
-        (Canned::json(200, r#"{"error":{"message":"Your account is suspended"}}"#), "error_envelope", "provider's message"),
-        (Canned::json(200, r#"{"object":"list","data":[{"id":"a"}"#), "bad_response", "OpenAI-compatible"),
-        (Canned::json(200, r#"{"status":"ok"}"#), "bad_response", "OpenAI-compatible"),
+        (
+            Canned::json(200, r#"{"error":{"message":"Your account is suspended"}}"#),
+            "error_envelope",
+            "provider's message",
+        ),
+        (
+            Canned::json(200, r#"{"object":"list","data":[{"id":"a"}"#),
+            "bad_response",
+            "OpenAI-compatible",
+        ),
+        (
+            Canned::json(200, r#"{"status":"ok"}"#),
+            "bad_response",
+            "OpenAI-compatible",
+        ),
     ];
     for (canned, kind, hint_part) in cases {
         let status = canned.status;
@@ -143,12 +235,23 @@ async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
         let report = test_against(&server, Some(CANARY_KEY), Some("a")).await?;
         let (actual_kind, message, hint) = failure_of(&report, Stage::Models);
         assert_eq!(actual_kind, kind, "status {status}: {message}");
-        assert!(hint.contains(hint_part) || message.contains(hint_part), "status {status}: hint {hint:?} / message {message:?} lacks {hint_part:?}");
+        assert!(
+            hint.contains(hint_part) || message.contains(hint_part),
+            "status {status}: hint {hint:?} / message {message:?} lacks {hint_part:?}"
+        );
         assert!(!report.ok);
-        assert!(report.summary.starts_with("Model list failed"), "{}", report.summary);
+        assert!(
+            report.summary.starts_with("Model list failed"),
+            "{}",
+            report.summary
+        );
         // A key problem makes the chat probe pointless.
         let chat = report.stage(Stage::Chat).map(|stage| stage.status);
-        let expected_chat = if kind == "method_not_allowed" { StageStatus::Failed } else { StageStatus::Skipped };
+        let expected_chat = if kind == "method_not_allowed" {
+            StageStatus::Failed
+        } else {
+            StageStatus::Skipped
+        };
         assert_eq!(chat, Some(expected_chat), "status {status}");
     }
     Ok(())
@@ -156,16 +259,28 @@ async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
 
 #[tokio::test]
 async fn provider_messages_are_shown_but_html_bodies_never() -> TestResult {
-    let server = Server::http(handler(|_| Canned::html(502, "<html><title>502 Bad Gateway</title><body>nginx internal detail</body></html>"))).await?;
+    let server = Server::http(handler(|_| {
+        Canned::html(
+            502,
+            "<html><title>502 Bad Gateway</title><body>nginx internal detail</body></html>",
+        )
+    }))
+    .await?;
     let report = test_against(&server, None, None).await?;
     let (kind, message, _) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "server_error");
     assert_eq!(message, "The provider's server failed (HTTP 502).");
 
-    let server = Server::http(handler(|_| Canned::json(401, r#"{"error":{"message":"Invalid API key provided"}}"#))).await?;
+    let server = Server::http(handler(|_| {
+        Canned::json(401, r#"{"error":{"message":"Invalid API key provided"}}"#)
+    }))
+    .await?;
     let report = test_against(&server, Some(CANARY_KEY), None).await?;
     let (_, message, _) = failure_of(&report, Stage::Models);
-    assert_eq!(message, "The key was rejected (HTTP 401): Invalid API key provided.");
+    assert_eq!(
+        message,
+        "The key was rejected (HTTP 401): Invalid API key provided."
+    );
     Ok(())
 }
 
@@ -177,14 +292,23 @@ async fn missing_v1_is_suggested_never_applied() -> TestResult {
     }))
     .await?;
     let target = local_target(server.url("")?);
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let (kind, _, hint) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "not_found");
     let suggestion = report.suggestion.clone().ok_or("no suggestion")?;
     assert_eq!(suggestion.kind, "use_v1");
     assert_eq!(suggestion.base_url, format!("http://{}/v1", server.address));
     assert!(hint.contains("2 models") && hint.contains("/v1"), "{hint}");
-    assert!(!report.ok, "the user's URL still fails; it is not silently changed");
+    assert!(
+        !report.ok,
+        "the user's URL still fails; it is not silently changed"
+    );
     assert!(report.models.is_empty());
     let paths: Vec<String> = server.seen().iter().map(|seen| seen.path.clone()).collect();
     assert_eq!(paths, ["/models", "/v1/models"], "exactly one /v1 try");
@@ -212,7 +336,10 @@ async fn missing_models_endpoint_still_lets_the_chat_probe_verify_a_typed_model(
     let (kind, _, hint) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "not_found");
     assert!(hint.contains("type the model ids by hand"), "{hint}");
-    assert_eq!(report.stage(Stage::Chat).map(|stage| stage.status), Some(StageStatus::Ok));
+    assert_eq!(
+        report.stage(Stage::Chat).map(|stage| stage.status),
+        Some(StageStatus::Ok)
+    );
     Ok(())
 }
 
@@ -224,10 +351,16 @@ async fn chat_model_not_found_names_close_matches() -> TestResult {
     }))
     .await?;
     let report = test_against(&server, Some(CANARY_KEY), Some("gpt4o")).await?;
-    assert_eq!(report.stage(Stage::Models).map(|stage| stage.status), Some(StageStatus::Ok));
+    assert_eq!(
+        report.stage(Stage::Models).map(|stage| stage.status),
+        Some(StageStatus::Ok)
+    );
     let (kind, message, hint) = failure_of(&report, Stage::Chat);
     assert_eq!(kind, "model_not_found");
-    assert!(message.contains("`gpt4o`") && message.contains("`gpt-4o`"), "{message}");
+    assert!(
+        message.contains("`gpt4o`") && message.contains("`gpt-4o`"),
+        "{message}"
+    );
     assert!(hint.contains("did you mean `gpt-4o`"), "{hint}");
     Ok(())
 }
@@ -236,7 +369,10 @@ async fn chat_model_not_found_names_close_matches() -> TestResult {
 async fn ollama_style_model_not_found_in_a_400_and_in_a_stream() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
         "/v1/models" => Canned::json(200, models_body(&["llama3.2:latest"])),
-        _ => Canned::json(400, r#"{"error":"model \"llama3.3\" not found, try pulling it first"}"#),
+        _ => Canned::json(
+            400,
+            r#"{"error":"model \"llama3.3\" not found, try pulling it first"}"#,
+        ),
     }))
     .await?;
     let report = test_against(&server, None, Some("llama3.3")).await?;
@@ -258,7 +394,10 @@ async fn ollama_style_model_not_found_in_a_400_and_in_a_stream() -> TestResult {
 async fn chat_answer_in_one_piece_is_accepted() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
         "/v1/models" => Canned::json(200, models_body(&["a"])),
-        _ => Canned::json(200, r#"{"choices":[{"message":{"role":"assistant","content":"OK"}}]}"#),
+        _ => Canned::json(
+            200,
+            r#"{"choices":[{"message":{"role":"assistant","content":"OK"}}]}"#,
+        ),
     }))
     .await?;
     let report = test_against(&server, None, Some("a")).await?;
@@ -270,13 +409,17 @@ async fn chat_answer_in_one_piece_is_accepted() -> TestResult {
 async fn chat_rate_limit_reports_retry_after() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
         "/v1/models" => Canned::json(200, models_body(&["a"])),
-        _ => Canned::json(429, r#"{"error":{"message":"slow down"}}"#).header("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT"),
+        _ => Canned::json(429, r#"{"error":{"message":"slow down"}}"#)
+            .header("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT"),
     }))
     .await?;
     let report = test_against(&server, None, Some("a")).await?;
     let (kind, message, hint) = failure_of(&report, Stage::Chat);
     assert_eq!(kind, "rate_limited");
-    assert!(message.contains("retry after Wed, 21 Oct 2026 07:28:00 GMT"), "{message}");
+    assert!(
+        message.contains("retry after Wed, 21 Oct 2026 07:28:00 GMT"),
+        "{message}"
+    );
     assert!(hint.contains("Wait"), "{hint}");
     Ok(())
 }
@@ -290,22 +433,43 @@ async fn refused_loopback_names_the_preset() -> TestResult {
     };
     let mut target = local_target(url::Url::parse(&format!("http://127.0.0.1:{port}/v1"))?);
     target.display_name = Some("Ollama".into());
-    let report = run_test(&client()?, &target, &options(Arc::new(NoLookup::default())), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
     let (kind, message, hint) = failure_of(&report, Stage::TcpConnect);
     assert_eq!(kind, "connect_refused");
-    assert_eq!(message, format!("Nothing is listening on 127.0.0.1:{port} — is Ollama running?"));
+    assert_eq!(
+        message,
+        format!("Nothing is listening on 127.0.0.1:{port} — is Ollama running?")
+    );
     assert!(hint.contains("Start Ollama"), "{hint}");
-    assert_eq!(report.stage(Stage::Models).map(|stage| stage.status), Some(StageStatus::Skipped));
+    assert_eq!(
+        report.stage(Stage::Models).map(|stage| stage.status),
+        Some(StageStatus::Skipped)
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn dns_failure_is_its_own_stage() -> TestResult {
     let target = local_target(url::Url::parse(&format!("http://{TEST_HOST}:8080/v1"))?);
-    let report = run_test(&client()?, &target, &options(ScriptedLookup::failing("no such host")), &quiet).await;
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(ScriptedLookup::failing("no such host")),
+        &quiet,
+    )
+    .await;
     let (kind, message, hint) = failure_of(&report, Stage::Dns);
     assert_eq!(kind, "dns_failed");
-    assert!(message.contains(TEST_HOST) && message.contains("no such host"), "{message}");
+    assert!(
+        message.contains(TEST_HOST) && message.contains("no such host"),
+        "{message}"
+    );
     assert!(hint.contains("host name"), "{hint}");
     Ok(())
 }
@@ -314,9 +478,21 @@ async fn dns_failure_is_its_own_stage() -> TestResult {
 async fn policy_denial_carries_its_reason() -> TestResult {
     let lookup = Arc::new(NoLookup::default());
     let cases = [
-        ("http://169.254.169.254/latest", patchbay_core::NetworkAllowance::Private, "metadata"),
-        ("http://127.0.0.1:11434/v1", patchbay_core::NetworkAllowance::Remote, "loopback_not_allowed"),
-        ("https://api.openai.com@127.0.0.1/v1", patchbay_core::NetworkAllowance::Local, "userinfo"),
+        (
+            "http://169.254.169.254/latest",
+            patchbay_core::NetworkAllowance::Private,
+            "metadata",
+        ),
+        (
+            "http://127.0.0.1:11434/v1",
+            patchbay_core::NetworkAllowance::Remote,
+            "loopback_not_allowed",
+        ),
+        (
+            "https://api.openai.com@127.0.0.1/v1",
+            patchbay_core::NetworkAllowance::Local,
+            "userinfo",
+        ),
     ];
     for (raw, network, reason) in cases {
         let target = patchbay_net::Target::new(url::Url::parse(raw)?, network);
@@ -324,9 +500,22 @@ async fn policy_denial_carries_its_reason() -> TestResult {
         let (kind, message, hint) = failure_of(&report, Stage::UrlPolicy);
         assert_eq!(kind, "policy_denied", "{raw}");
         assert!(!message.is_empty() && !hint.is_empty());
-        let failure = report.stage(Stage::UrlPolicy).and_then(|stage| stage.failure.clone());
-        assert_eq!(failure.and_then(|failure| failure.reason).as_deref(), Some(reason), "{raw}");
-        assert!(report.stages.iter().skip(1).all(|stage| stage.status == StageStatus::Skipped), "{raw}");
+        let failure = report
+            .stage(Stage::UrlPolicy)
+            .and_then(|stage| stage.failure.clone());
+        assert_eq!(
+            failure.and_then(|failure| failure.reason).as_deref(),
+            Some(reason),
+            "{raw}"
+        );
+        assert!(
+            report
+                .stages
+                .iter()
+                .skip(1)
+                .all(|stage| stage.status == StageStatus::Skipped),
+            "{raw}"
+        );
     }
     assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
     Ok(())
@@ -337,7 +526,15 @@ async fn serialized_report_has_the_documented_shape() -> TestResult {
     let server = Server::http(handler(|_| Canned::json(401, "{}"))).await?;
     let report = test_against(&server, None, None).await?;
     let value = serde_json::to_value(&report)?;
-    for field in ["ok", "stages", "models_count", "models", "suggestion", "certificate_sha256", "summary"] {
+    for field in [
+        "ok",
+        "stages",
+        "models_count",
+        "models",
+        "suggestion",
+        "certificate_sha256",
+        "summary",
+    ] {
         assert!(value.get(field).is_some(), "missing {field}");
     }
     let models_stage = &value["stages"][4];

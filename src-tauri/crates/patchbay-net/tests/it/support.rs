@@ -48,7 +48,10 @@ pub(crate) struct Seen {
 
 impl Seen {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -62,14 +65,29 @@ pub(crate) struct Canned {
 
 impl Canned {
     pub(crate) fn json(status: u16, body: impl Into<String>) -> Self {
-        Self { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into().into_bytes() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into().into_bytes(),
+        }
     }
     pub(crate) fn html(status: u16, body: impl Into<String>) -> Self {
-        Self { status, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body: body.into().into_bytes() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+            body: body.into().into_bytes(),
+        }
     }
     pub(crate) fn events(events: &[&str]) -> Self {
-        let body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
-        Self { status: 200, headers: vec![("content-type".into(), "text/event-stream".into())], body: body.into_bytes() }
+        let body: String = events
+            .iter()
+            .map(|event| format!("data: {event}\n\n"))
+            .collect();
+        Self {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: body.into_bytes(),
+        }
     }
     pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -85,7 +103,12 @@ pub(crate) fn handler(function: impl Fn(&Seen) -> Canned + Send + Sync + 'static
 
 /// A small OpenAI-style model list.
 pub(crate) fn models_body(ids: &[&str]) -> String {
-    let entries: Vec<String> = ids.iter().map(|id| format!(r#"{{"id":"{id}","object":"model","created":1700000000,"owned_by":"test"}}"#)).collect();
+    let entries: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(r#"{{"id":"{id}","object":"model","created":1700000000,"owned_by":"test"}}"#)
+        })
+        .collect();
     format!(r#"{{"object":"list","data":[{}]}}"#, entries.join(","))
 }
 
@@ -114,11 +137,23 @@ impl Server {
         Self::start(address, handler, None).await
     }
 
-    pub(crate) async fn https(handler: Handler, tls: Arc<rustls::ServerConfig>) -> TestResult<Self> {
-        Self::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), handler, Some(tls)).await
+    pub(crate) async fn https(
+        handler: Handler,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> TestResult<Self> {
+        Self::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            handler,
+            Some(tls),
+        )
+        .await
     }
 
-    async fn start(bind: SocketAddr, handler: Handler, tls: Option<Arc<rustls::ServerConfig>>) -> TestResult<Self> {
+    async fn start(
+        bind: SocketAddr,
+        handler: Handler,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> TestResult<Self> {
         let listener = TcpListener::bind(bind).await?;
         let address = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -127,24 +162,45 @@ impl Server {
         let https = tls.is_some();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let task = {
-            let (seen, connections, local_addresses) = (seen.clone(), connections.clone(), local_addresses.clone());
+            let (seen, connections, local_addresses) =
+                (seen.clone(), connections.clone(), local_addresses.clone());
             tokio::spawn(async move {
                 while let Ok((stream, _peer)) = listener.accept().await {
                     connections.fetch_add(1, Ordering::SeqCst);
-                    if let (Ok(local), Ok(mut list)) = (stream.local_addr(), local_addresses.lock()) {
+                    if let (Ok(local), Ok(mut list)) = (stream.local_addr(), local_addresses.lock())
+                    {
                         list.push(local);
                     }
-                    let (seen, handler, acceptor) = (seen.clone(), handler.clone(), acceptor.clone());
+                    let (seen, handler, acceptor) =
+                        (seen.clone(), handler.clone(), acceptor.clone());
                     tokio::spawn(async move {
                         let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                             let (seen, handler) = (seen.clone(), handler.clone());
                             async move {
                                 let (parts, body) = request.into_parts();
-                                let body = body.collect().await.map(|collected| collected.to_bytes().to_vec()).unwrap_or_default();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|collected| collected.to_bytes().to_vec())
+                                    .unwrap_or_default();
                                 let record = Seen {
                                     method: parts.method.to_string(),
-                                    path: parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default(),
-                                    headers: parts.headers.iter().map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())).collect(),
+                                    path: parts
+                                        .uri
+                                        .path_and_query()
+                                        .map(ToString::to_string)
+                                        .unwrap_or_default(),
+                                    headers: parts
+                                        .headers
+                                        .iter()
+                                        .map(|(name, value)| {
+                                            (
+                                                name.to_string(),
+                                                String::from_utf8_lossy(value.as_bytes())
+                                                    .into_owned(),
+                                            )
+                                        })
+                                        .collect(),
                                     body,
                                 };
                                 let canned = handler(&record);
@@ -155,27 +211,47 @@ impl Server {
                                 for (name, value) in &canned.headers {
                                     response = response.header(name.as_str(), value.as_str());
                                 }
-                                let response = response.body(Full::new(Bytes::from(canned.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+                                let response = response
+                                    .body(Full::new(Bytes::from(canned.body)))
+                                    .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
                                 Ok::<_, Infallible>(response)
                             }
                         });
                         let served = match acceptor {
                             Some(acceptor) => match acceptor.accept(stream).await {
-                                Ok(tls) => http1::Builder::new().serve_connection(TokioIo::new(tls), service).await,
+                                Ok(tls) => {
+                                    http1::Builder::new()
+                                        .serve_connection(TokioIo::new(tls), service)
+                                        .await
+                                }
                                 Err(_handshake) => return,
                             },
-                            None => http1::Builder::new().serve_connection(TokioIo::new(stream), service).await,
+                            None => {
+                                http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await
+                            }
                         };
                         drop(served);
                     });
                 }
             })
         };
-        Ok(Self { address, seen, connections, local_addresses, task, https })
+        Ok(Self {
+            address,
+            seen,
+            connections,
+            local_addresses,
+            task,
+            https,
+        })
     }
 
     pub(crate) fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().map(|list| list.clone()).unwrap_or_default()
+        self.seen
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn connections(&self) -> usize {
@@ -183,7 +259,10 @@ impl Server {
     }
 
     pub(crate) fn local_addresses(&self) -> Vec<SocketAddr> {
-        self.local_addresses.lock().map(|list| list.clone()).unwrap_or_default()
+        self.local_addresses
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn port(&self) -> u16 {
@@ -199,7 +278,10 @@ impl Server {
     /// The same server under [`TEST_HOST`] (resolve it with a lookup).
     pub(crate) fn named_url(&self, path: &str) -> TestResult<Url> {
         let scheme = if self.https { "https" } else { "http" };
-        Ok(Url::parse(&format!("{scheme}://{TEST_HOST}:{}{path}", self.port()))?)
+        Ok(Url::parse(&format!(
+            "{scheme}://{TEST_HOST}:{}{path}",
+            self.port()
+        ))?)
     }
 }
 
@@ -249,7 +331,12 @@ impl SilentServer {
                 });
             }
         });
-        Ok(Self { address, accepted, closed, task })
+        Ok(Self {
+            address,
+            accepted,
+            closed,
+            task,
+        })
     }
 }
 
@@ -302,7 +389,11 @@ impl EndlessServer {
                 });
             }
         });
-        Ok(Self { address, written, task })
+        Ok(Self {
+            address,
+            written,
+            task,
+        })
     }
 }
 
@@ -316,12 +407,18 @@ pub(crate) struct ScriptedLookup {
 
 impl ScriptedLookup {
     pub(crate) fn new(answers: Vec<Vec<IpAddr>>) -> Arc<Self> {
-        Arc::new(Self { answers: Mutex::new(answers.into_iter().map(Ok).collect()), calls: AtomicUsize::new(0) })
+        Arc::new(Self {
+            answers: Mutex::new(answers.into_iter().map(Ok).collect()),
+            calls: AtomicUsize::new(0),
+        })
     }
 
     pub(crate) fn failing(message: &str) -> Arc<Self> {
         let error = io::Error::new(io::ErrorKind::NotFound, message.to_owned());
-        Arc::new(Self { answers: Mutex::new(VecDeque::from([Err(error)])), calls: AtomicUsize::new(0) })
+        Arc::new(Self {
+            answers: Mutex::new(VecDeque::from([Err(error)])),
+            calls: AtomicUsize::new(0),
+        })
     }
 
     pub(crate) fn calls(&self) -> usize {
@@ -330,7 +427,11 @@ impl ScriptedLookup {
 }
 
 impl Lookup for ScriptedLookup {
-    fn lookup<'a>(&'a self, _host: &'a str, _port: u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
+    fn lookup<'a>(
+        &'a self,
+        _host: &'a str,
+        _port: u16,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let answer = match self.answers.lock() {
             Ok(mut answers) => {
@@ -357,7 +458,11 @@ pub(crate) struct NoLookup {
 }
 
 impl Lookup for NoLookup {
-    fn lookup<'a>(&'a self, _host: &'a str, _port: u16) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
+    fn lookup<'a>(
+        &'a self,
+        _host: &'a str,
+        _port: u16,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async { Err(io::Error::other("NoLookup was asked to resolve a name")) })
     }
@@ -388,7 +493,11 @@ pub(crate) fn with_key(mut target: Target, key: &str) -> Target {
 }
 
 pub(crate) fn options(lookup: Arc<dyn Lookup>) -> TestOptions {
-    TestOptions { chat_model: None, lookup, cancel: None }
+    TestOptions {
+        chat_model: None,
+        lookup,
+        cancel: None,
+    }
 }
 
 pub(crate) fn quiet(_: &StageReport) {}
@@ -401,11 +510,16 @@ pub(crate) struct Identity {
     pub(crate) ca_der: Option<Vec<u8>>,
 }
 
-fn server_config(chain: Vec<CertificateDer<'static>>, key: Vec<u8>) -> TestResult<Arc<rustls::ServerConfig>> {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))?;
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+) -> TestResult<Arc<rustls::ServerConfig>> {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -417,20 +531,39 @@ fn fingerprint(der: &[u8]) -> String {
 
 /// A self-signed certificate for `names`.
 pub(crate) fn self_signed(names: &[&str]) -> TestResult<Identity> {
-    let certified = rcgen::generate_simple_self_signed(names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>())?;
+    let certified = rcgen::generate_simple_self_signed(
+        names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )?;
     let der = certified.cert.der().to_vec();
-    let server = server_config(vec![CertificateDer::from(der.clone())], certified.key_pair.serialize_der())?;
-    Ok(Identity { server, fingerprint: fingerprint(&der), ca_der: None })
+    let server = server_config(
+        vec![CertificateDer::from(der.clone())],
+        certified.key_pair.serialize_der(),
+    )?;
+    Ok(Identity {
+        server,
+        fingerprint: fingerprint(&der),
+        ca_der: None,
+    })
 }
 
 /// A leaf for `names` signed by a fresh CA; `expired` backdates it.
 pub(crate) fn ca_signed(names: &[&str], expired: bool) -> TestResult<Identity> {
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Patchbay Test CA");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Patchbay Test CA");
     let ca_key = rcgen::KeyPair::generate()?;
     let ca_cert = ca_params.self_signed(&ca_key)?;
-    let mut leaf_params = rcgen::CertificateParams::new(names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>())?;
+    let mut leaf_params = rcgen::CertificateParams::new(
+        names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )?;
     if expired {
         leaf_params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
         leaf_params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
@@ -438,6 +571,13 @@ pub(crate) fn ca_signed(names: &[&str], expired: bool) -> TestResult<Identity> {
     let leaf_key = rcgen::KeyPair::generate()?;
     let leaf = leaf_params.signed_by(&leaf_key, &ca_cert, &ca_key)?;
     let der = leaf.der().to_vec();
-    let server = server_config(vec![CertificateDer::from(der.clone())], leaf_key.serialize_der())?;
-    Ok(Identity { server, fingerprint: fingerprint(&der), ca_der: Some(ca_cert.der().to_vec()) })
+    let server = server_config(
+        vec![CertificateDer::from(der.clone())],
+        leaf_key.serialize_der(),
+    )?;
+    Ok(Identity {
+        server,
+        fingerprint: fingerprint(&der),
+        ca_der: Some(ca_cert.der().to_vec()),
+    })
 }

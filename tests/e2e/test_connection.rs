@@ -1,0 +1,99 @@
+//! "Test connection" in the window against a server on 127.0.0.1: the stages
+//! appear, the result lands in the list and the config, a dead port fails at
+//! the connect stage with a hint, and models discovered by the test can be
+//! picked into the provider.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use patchbay_core::config::ConfigPaths;
+use patchbay_core::keychain::MemoryStore;
+use patchbay_core::store::ProviderStore;
+use patchbay_core::validation::ProviderDraft;
+use patchbay_tests::app::{AppSession, UI_TIMEOUT};
+use patchbay_tests::http::StubServer;
+use patchbay_tests::wait;
+
+const MODELS: &str = r#"{"object":"list","data":[
+  {"id":"model-a","object":"model","owned_by":"local"},
+  {"id":"org/model-b:Q6_K","object":"model","owned_by":"local"},
+  {"id":"model-c","object":"model","owned_by":"local"}]}"#;
+
+fn seed(dir: &std::path::Path, label: &str, base_url: &str) {
+    let store = ProviderStore::new(ConfigPaths::in_dir(dir), Arc::new(MemoryStore::default()));
+    let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
+        "label": label, "base_url": base_url, "auth": "none", "models": ["model-a"], "network": "local",
+    }))
+    .expect("a valid draft");
+    store.add(draft).expect("seeded");
+}
+
+fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
+    session
+        .script(&format!("const el = document.querySelector('[data-testid=\"stage-{stage}\"]'); return el ? el.dataset.status : null;"))
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[test]
+fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the_model_picker() {
+    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let dead_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(dir.path(), "Local vLLM", &server.base_url());
+    seed(dir.path(), "Dead port", &format!("http://127.0.0.1:{dead_port}/v1"));
+    let session = AppSession::start_in(dir);
+
+    session.click("[data-testid=\"provider-select-local-vllm\"]");
+    session.click("#test-connection");
+    let passed = wait::until_or_none(UI_TIMEOUT, || (stage_status(&session, "models")? == "ok").then_some(()));
+    if passed.is_none() {
+        panic!("the models stage did not pass; the window shows:\n{}\nserver saw {:?}", session.text("#test-card"), server.seen());
+    }
+    for stage in ["url_policy", "tcp_connect"] {
+        assert_eq!(stage_status(&session, stage).as_deref(), Some("ok"), "{stage}");
+    }
+    assert_eq!(stage_status(&session, "dns").as_deref(), Some("skipped"), "an IP literal needs no DNS");
+    assert_eq!(stage_status(&session, "tls").as_deref(), Some("skipped"), "plain http has no TLS stage");
+    wait::until("the summary", UI_TIMEOUT, || {
+        (session.attribute("#test-summary", "class")?.contains("ok")).then_some(())
+    });
+    let seen = server.seen();
+    assert!(seen.iter().any(|request| request.request_line == "GET /v1/models HTTP/1.1"), "{seen:?}");
+    assert!(seen.iter().all(|request| !request.had_authorization), "no Authorization header without auth: {seen:?}");
+
+    // The result reaches the list and the shared config.
+    wait::until("the OK badge in the list", UI_TIMEOUT, || {
+        session.text("[data-testid=\"provider-item-local-vllm\"]").contains("OK").then_some(())
+    });
+    let config = session.config_json();
+    let saved = config["providers"].as_array().and_then(|providers| providers.iter().find(|provider| provider["id"] == "local-vllm")).cloned();
+    assert_eq!(saved.as_ref().map(|provider| provider["last_test"]["ok"].clone()), Some(serde_json::Value::Bool(true)));
+
+    // Pick a discovered model into the provider.
+    session.click("[data-testid=\"choose-models\"]");
+    session.wait_visible("#model-picker");
+    session.type_into("#model-search", "model-c");
+    session.click("input[data-model-id=\"model-c\"]");
+    session.click("#save-provider");
+    wait::until("model-c saved", UI_TIMEOUT, || {
+        let config = session.config_json();
+        let provider = config["providers"].as_array()?.iter().find(|provider| provider["id"] == "local-vllm")?.clone();
+        let ids: Vec<String> = provider["models"].as_array()?.iter().filter_map(|model| model["id"].as_str().map(str::to_owned)).collect();
+        (ids == ["model-a", "model-c"]).then_some(())
+    });
+
+    // Nothing listening: the connect stage fails with a hint, later stages are skipped.
+    session.click("[data-testid=\"provider-select-dead-port\"]");
+    session.click("#test-connection");
+    wait::until("the connect stage to fail", UI_TIMEOUT, || (stage_status(&session, "tcp_connect")? == "failed").then_some(()));
+    assert_eq!(stage_status(&session, "models").as_deref(), Some("skipped"));
+    let stages = session.text("#test-stages");
+    assert!(stages.contains(&dead_port.to_string()), "the failure names the address: {stages}");
+    wait::until("the failed badge", UI_TIMEOUT, || {
+        session.text("[data-testid=\"provider-item-dead-port\"]").contains("Failed").then_some(())
+    });
+}
