@@ -18,6 +18,16 @@ const COMMANDS: &[&str] = &[
     "trust_certificate",
     "discover_models",
     "discover_models_at",
+    "hosts_status",
+    "list_paired_hosts",
+    "pending_pairings",
+    "approve_pairing",
+    "deny_pairing",
+    "revoke_host",
+    "resolve_log",
+    "test_draft_connection",
+    "cancel_connection_test",
+    "refresh_models",
 ];
 
 fn main() {

@@ -11,7 +11,7 @@ function asAppError(error) {
   return { kind: 'unexpected', message: String(error), fields: [] };
 }
 
-async function call(command, args) {
+export async function call(command, args) {
   try {
     return await tauri.core.invoke(command, args);
   } catch (error) {

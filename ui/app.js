@@ -4,6 +4,9 @@
 import { api, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
 import { ProviderForm, draftFromView } from './form.js';
+import { initHosts, hostsClosed } from './hosts.js';
+import { initFormTest, resetFormTest } from './testing.js';
+import { initModels, modelsShown } from './models.js';
 
 const NETWORK_TEXT = {
   remote: 'Remote — internet services over HTTPS only',
@@ -101,50 +104,63 @@ function testBadge(provider) {
   }, h('span', { class: 'dot', 'aria-hidden': 'true' }), test.ok ? 'OK' : 'Failed');
 }
 
+function providerRow(provider, selected) {
+  const toggle = h('input', {
+    type: 'checkbox', role: 'switch', checked: provider.enabled,
+    'aria-label': `${provider.label} enabled`,
+    'data-testid': `provider-toggle-${provider.id}`,
+    onchange: (event) => setEnabled(provider, event.target.checked, event.target),
+  });
+  toggle.checked = provider.enabled;
+  const meta = [provider.host, provider.default_model].filter(Boolean).join(' · ');
+  return h('li', {
+    class: `provider-item${selected ? ' selected' : ''}${provider.enabled ? '' : ' disabled'}`,
+    dataset: { id: provider.id },
+    'data-testid': `provider-item-${provider.id}`,
+  },
+    h('button', {
+      type: 'button', class: 'provider-select',
+      'aria-current': selected ? 'true' : false,
+      'data-testid': `provider-select-${provider.id}`,
+      onclick: () => select(provider.id),
+    },
+      avatarFor(provider),
+      h('span', { class: 'provider-text' },
+        h('span', { class: 'provider-name', 'data-testid': 'provider-name' }, provider.label),
+        h('span', { class: 'provider-meta' }, meta),
+        h('span', { class: 'provider-badges' },
+          authBadge(provider),
+          provider.enabled ? null : h('span', { class: 'badge' }, 'Disabled'),
+          testBadge(provider),
+        ),
+      ),
+    ),
+    h('label', { class: 'switch', title: provider.enabled ? 'Enabled' : 'Disabled' }, toggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' })),
+  );
+}
+
 function renderList() {
   const list = $('#provider-list');
-  // Re-rendering replaces the rows; keep keyboard focus on the same control.
-  const focusedTestId = list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
   const providers = [...state.providers].sort((a, b) => a.label.localeCompare(b.label, undefined, { sensitivity: 'base' }));
-  list.replaceChildren(
-    ...providers.map((provider) => {
-      const selected = provider.id === state.selectedId;
-      const toggle = h('input', {
-        type: 'checkbox', role: 'switch', checked: provider.enabled,
-        'aria-label': `${provider.label} enabled`,
-        'data-testid': `provider-toggle-${provider.id}`,
-        onchange: (event) => setEnabled(provider, event.target.checked, event.target),
-      });
-      toggle.checked = provider.enabled;
-      const meta = [provider.host, provider.default_model].filter(Boolean).join(' · ');
-      return h('li', {
-        class: `provider-item${selected ? ' selected' : ''}${provider.enabled ? '' : ' disabled'}`,
-        dataset: { id: provider.id },
-        'data-testid': `provider-item-${provider.id}`,
-      },
-        h('button', {
-          type: 'button', class: 'provider-select',
-          'aria-current': selected ? 'true' : false,
-          'data-testid': `provider-select-${provider.id}`,
-          onclick: () => select(provider.id),
-        },
-          avatarFor(provider),
-          h('span', { class: 'provider-text' },
-            h('span', { class: 'provider-name', 'data-testid': 'provider-name' }, provider.label),
-            h('span', { class: 'provider-meta' }, meta),
-            h('span', { class: 'provider-badges' },
-              authBadge(provider),
-              provider.enabled ? null : h('span', { class: 'badge' }, 'Disabled'),
-              testBadge(provider),
-            ),
-          ),
-        ),
-        h('label', { class: 'switch', title: provider.enabled ? 'Enabled' : 'Disabled' }, toggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' })),
-      );
-    }),
-  );
+  // Rows whose provider did not change keep their DOM nodes: a refresh from
+  // the config watcher must not swallow a click or move keyboard focus.
+  const existing = new Map(Array.from(list.children).map((row) => [row.dataset.id, row]));
+  const rows = providers.map((provider) => {
+    const selected = provider.id === state.selectedId;
+    const key = JSON.stringify([provider, selected]);
+    const row = existing.get(provider.id);
+    if (row && row.dataset.key === key) return row;
+    const fresh = providerRow(provider, selected);
+    fresh.dataset.key = key;
+    return fresh;
+  });
+  const unchanged = rows.length === list.children.length && rows.every((row, index) => list.children[index] === row);
+  if (!unchanged) {
+    const focusedTestId = list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    list.replaceChildren(...rows);
+    if (focusedTestId && !list.contains(document.activeElement)) $(`[data-testid="${focusedTestId}"]`)?.focus();
+  }
   $('#provider-list-empty').hidden = state.providers.length > 0;
-  if (focusedTestId) $(`[data-testid="${focusedTestId}"]`)?.focus();
   renderBanner();
 }
 
@@ -187,6 +203,9 @@ function show(view) {
   $('#no-selection').hidden = view !== 'none';
   $('#provider-detail').hidden = view !== 'detail';
   $('#provider-form').hidden = view !== 'form';
+  $('#hosts-view').hidden = view !== 'hosts';
+  if (view !== 'hosts') hostsClosed();
+  if (view === 'form') resetFormTest();
 }
 
 function showDefaultView() {
@@ -211,6 +230,7 @@ async function showDetail() {
     return;
   }
   show('detail');
+  modelsShown(provider);
   $('#detail-title').textContent = provider.label;
   $('#detail-subtitle').textContent = `${provider.host} · ID ${provider.id}`;
   $('#detail-enabled').checked = provider.enabled;
@@ -248,24 +268,39 @@ async function showDetail() {
   );
 
   const test = provider.last_test;
+  // The full summary shows in the report below once a test ran in this window.
+  const reportShown = state.tests.has(provider.id);
   $('#detail-last-test').textContent = test
-    ? `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}: ${test.summary ?? ''}`
+    ? `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}${reportShown ? '' : `: ${test.summary ?? ''}`}`
     : 'Not tested yet';
   $('#test-chat-model').textContent = provider.default_model;
   renderTest();
   $('#detail-timestamps').textContent = `Added ${formatDate(provider.created_at)} · Updated ${formatDate(provider.updated_at)}`;
 
+  await renderRequests(provider);
+}
+
+// Previews of saved base URLs, so re-rendering the details does not make the
+// layout jump while the preview is fetched again.
+const requestPreviews = new Map();
+
+async function renderRequests(provider) {
   const requests = $('#detail-requests');
-  requests.replaceChildren();
+  const key = `${provider.network} ${provider.base_url}`;
+  const lines = (preview) => [
+    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), preview.models_url ?? '…'),
+    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), preview.chat_url ?? '…'),
+  ];
+  if (requestPreviews.has(key)) {
+    requests.replaceChildren(...lines(requestPreviews.get(key)));
+    return;
+  }
+  requests.replaceChildren(...lines({}));
   try {
     const preview = await api.previewBaseUrl(provider.base_url, provider.network);
+    if (preview.ok) requestPreviews.set(key, preview);
     if (state.selectedId !== provider.id) return;
-    if (preview.ok) {
-      requests.replaceChildren(
-        h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), preview.models_url),
-        h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), preview.chat_url),
-      );
-    }
+    requests.replaceChildren(...(preview.ok ? lines(preview) : [preview.error ?? '']));
   } catch (error) {
     requests.textContent = error.message;
   }
@@ -284,6 +319,11 @@ function renderTest() {
   $('#test-chat').disabled = running;
   $('#test-report').hidden = !entry;
   if (!entry) return;
+  // Unchanged reports keep their DOM, so a refresh never swallows a click on an offer.
+  const signature = JSON.stringify([provider.id, provider.label, provider.trusted_cert_sha256, running, entry.chat,
+    [...entry.stages.values()], entry.report?.summary, entry.report?.suggestion, entry.error]);
+  if ($('#test-report').dataset.signature === signature) return;
+  $('#test-report').dataset.signature = signature;
 
   const order = Object.keys(STAGE_NAMES).filter((stage) => stage !== 'chat' || entry.chat || entry.stages.has('chat'));
   $('#test-stages').replaceChildren(
@@ -309,7 +349,7 @@ function renderTest() {
     summary.textContent = entry.error.message;
   } else if (entry.report) {
     summary.classList.add(entry.report.ok ? 'ok' : 'failed');
-    summary.textContent = entry.report.ok ? `Connected: ${entry.report.summary}` : entry.report.summary;
+    summary.textContent = entry.report.summary;
   }
   renderOffers(provider, entry);
 }
@@ -537,7 +577,7 @@ async function reload() {
   if (listing.notice) state.notice = listing.notice;
   if (state.selectedId && !findProvider(state.selectedId)) state.selectedId = null;
   renderList();
-  if (state.view === 'form') return;
+  if (state.view === 'form' || state.view === 'hosts') return;
   if (state.selectedId) showDetail();
   else show(state.providers.length === 0 ? 'empty' : 'none');
 }
@@ -573,6 +613,20 @@ async function start() {
     await onProvidersChanged(() => reload());
   } catch (error) {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
+  }
+  try {
+    await initFormTest(form);
+    initModels({
+      selectedId: () => state.selectedId,
+      onUpdated: (provider) => { upsert(provider); if (state.selectedId === provider.id && state.view === 'detail') showDetail(); },
+    });
+  } catch (error) {
+    toast(`Testing from the form is unavailable: ${error.message}`, { error: true });
+  }
+  try {
+    await initHosts({ showView: () => { show('hosts'); state.selectedId = null; renderList(); } });
+  } catch (error) {
+    toast(`Connected apps are unavailable: ${error.message}`, { error: true });
   }
   document.body.dataset.ready = 'true';
 }

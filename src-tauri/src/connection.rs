@@ -104,7 +104,7 @@ impl RunningTests {
 
 /// The target for a saved provider: its key (from the keychain, cached)
 /// only when it authenticates, its custom headers, its preset's name.
-fn target_for(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
+pub(crate) fn target_for(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
     let provider = store.get(id)?;
     let key = match provider.auth {
         Auth::ApiKey => store.api_key(id)?,

@@ -23,6 +23,10 @@ pub enum AppError {
     #[error(transparent)]
     Net(#[from] patchbay_net::NetError),
 
+    /// Pairing and connected apps (`hosts.json`, the IPC server's admin API).
+    #[error(transparent)]
+    Ipc(#[from] patchbay_ipc::IpcError),
+
     /// The HTTP client could not be built at start.
     #[error("Patchbay could not set up its HTTP client ({0}); testing connections is unavailable until it restarts.")]
     NetworkUnavailable(String),
@@ -38,6 +42,7 @@ impl AppError {
             Self::Domain(error) => error.kind().as_str(),
             Self::InvalidId(_) => "invalid_input",
             Self::Net(error) => error.kind().as_str(),
+            Self::Ipc(error) => error.kind(),
             Self::NetworkUnavailable(_) => "network_unavailable",
             Self::Interrupted => "interrupted",
         }
@@ -57,7 +62,7 @@ impl AppError {
                 let message = if hint.is_empty() { error.to_string() } else { format!("{error} {hint}") };
                 ErrorPayload { kind: self.kind().to_owned(), message, fields: Vec::new() }
             }
-            Self::NetworkUnavailable(_) | Self::Interrupted => ErrorPayload {
+            Self::NetworkUnavailable(_) | Self::Interrupted | Self::Ipc(_) => ErrorPayload {
                 kind: self.kind().to_owned(),
                 message: self.to_string(),
                 fields: Vec::new(),

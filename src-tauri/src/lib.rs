@@ -7,6 +7,8 @@ mod background;
 mod commands;
 mod connection;
 mod error;
+mod hosts;
+mod probe;
 mod state;
 mod ui_state;
 mod views;
@@ -21,6 +23,8 @@ use tauri::{Builder, Runtime};
 
 pub use crate::connection::Network;
 pub use crate::error::AppError;
+pub use crate::hosts::{IpcEndpoint, HOSTS_CHANGED, PAIRING_REQUESTED};
+pub use crate::probe::CONNECTION_TEST_STAGE;
 pub use crate::state::Providers;
 pub use crate::watch::PROVIDERS_CHANGED;
 
@@ -53,9 +57,13 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(state::ConfigWatch::default())
         .manage(Network::new())
         .manage(connection::RunningTests::default())
+        .manage(hosts::HostServer::default())
+        .manage(probe::DraftTests::default())
+        .manage(probe::Catalogs::default())
         .setup(|app| {
             ui_state::restore_window_size(app);
             watch::start(app)?;
+            hosts::start(app);
             Ok(())
         })
         .on_window_event(ui_state::on_window_event)
@@ -74,6 +82,16 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             commands::trust_certificate,
             commands::discover_models,
             commands::discover_models_at,
+            hosts::hosts_status,
+            hosts::list_paired_hosts,
+            hosts::pending_pairings,
+            hosts::approve_pairing,
+            hosts::deny_pairing,
+            hosts::revoke_host,
+            hosts::resolve_log,
+            probe::test_draft_connection,
+            probe::cancel_connection_test,
+            probe::refresh_models,
         ])
 }
 

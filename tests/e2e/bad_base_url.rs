@@ -11,6 +11,8 @@ fn a_bad_base_url_shows_an_inline_error_and_saves_nothing() {
     session.type_into("#field-label", "LAN box");
     // Plain http to a LAN address under the default (remote) allowance.
     session.type_into("#field-base-url", "http://192.168.0.123:8000/v1");
+    // The live preview already explains the problem, before any save.
+    session.wait_visible("[data-testid=\"preview-problem\"]");
     session.click("#auth-none");
     session.type_into("#field-new-model", "llama3.2:3b");
     session.click("#add-model");

@@ -5,5 +5,7 @@
 
 mod bad_base_url;
 mod config_changed_elsewhere;
+mod form_test;
+mod pairing;
 mod provider_lifecycle;
 mod test_connection;

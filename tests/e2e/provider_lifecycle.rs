@@ -3,7 +3,6 @@
 //! (and that it never holds the key) at every step.
 
 use patchbay_tests::app::AppSession;
-use patchbay_tests::wait;
 
 const KEY: &str = "sk-e2e-lifecycle-0123456789abcdef9f3a";
 
@@ -26,7 +25,7 @@ fn add_edit_disable_enable_and_delete_a_provider_in_the_window() {
     session.type_into("#field-label", "Team Gateway");
     session.type_into("#field-base-url", "http://127.0.0.1:4000/v1/");
     session.click("#network-local");
-    let preview = wait::until("the URL preview", patchbay_tests::app::UI_TIMEOUT, || {
+    let preview = session.wait_until("the URL preview", || {
         let text = session.text("#base-url-preview");
         text.contains("/v1/chat/completions").then_some(text)
     });
@@ -58,11 +57,11 @@ fn add_edit_disable_enable_and_delete_a_provider_in_the_window() {
     assert!(!file.contains(KEY), "providers.json must not contain the key");
 
     // Edit the label: the id stays.
-    session.click("[data-testid=\"provider-select-team-gateway\"]");
+    session.select_provider("team-gateway");
     session.click("#edit-provider");
     session.type_into("#field-label", "Team Gateway (EU)");
     session.click("#save-provider");
-    wait::until("the renamed provider in the list", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the renamed provider in the list", || {
         session.text(row).contains("Team Gateway (EU)").then_some(())
     });
     assert_eq!(provider_in_config(&session, "team-gateway").expect("still there")["label"], "Team Gateway (EU)");
@@ -72,17 +71,17 @@ fn add_edit_disable_enable_and_delete_a_provider_in_the_window() {
     let toggle = "[data-testid=\"provider-toggle-team-gateway\"]";
     assert!(session.is_checked(toggle));
     session.click(&format!("{row} .switch"));
-    wait::until("the provider to be disabled in the config", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the provider to be disabled in the config", || {
         (provider_in_config(&session, "team-gateway")?["enabled"] == false).then_some(())
     });
-    wait::until("the row to show it is disabled", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the row to show it is disabled", || {
         (!session.is_checked(toggle) && session.text(row).contains("Disabled")).then_some(())
     });
     session.click(&format!("{row} .switch"));
-    wait::until("the provider to be enabled again", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the provider to be enabled again", || {
         (provider_in_config(&session, "team-gateway")?["enabled"] == true).then_some(())
     });
-    wait::until("the row to show it is enabled", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the row to show it is enabled", || {
         (session.is_checked(toggle) && !session.text(row).contains("Disabled")).then_some(())
     });
     let enabled_again = provider_in_config(&session, "team-gateway").expect("still there");
@@ -90,7 +89,7 @@ fn add_edit_disable_enable_and_delete_a_provider_in_the_window() {
     assert!(session.text(row).contains("…9f3a"), "the key survived disable/enable");
 
     // Delete: a real dialog asks first, and Cancel keeps it.
-    session.click("[data-testid=\"provider-select-team-gateway\"]");
+    session.select_provider("team-gateway");
     session.click("#delete-provider");
     session.wait_visible("#confirm-dialog");
     let question = session.text("#confirm-text");
@@ -103,7 +102,7 @@ fn add_edit_disable_enable_and_delete_a_provider_in_the_window() {
     session.click("#confirm-ok");
     session.wait_gone(row);
     session.wait_visible("#empty-state");
-    wait::until("the provider to leave providers.json", patchbay_tests::app::UI_TIMEOUT, || {
+    session.wait_until("the provider to leave providers.json", || {
         provider_in_config(&session, "team-gateway").is_none().then_some(())
     });
 }

@@ -10,9 +10,8 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
-use patchbay_tests::app::{AppSession, UI_TIMEOUT};
+use patchbay_tests::app::AppSession;
 use patchbay_tests::http::StubServer;
-use patchbay_tests::wait;
 
 const MODELS: &str = r#"{"object":"list","data":[
   {"id":"model-a","object":"model","owned_by":"local"},
@@ -47,18 +46,15 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     seed(dir.path(), "Dead port", &format!("http://127.0.0.1:{dead_port}/v1"));
     let session = AppSession::start_in(dir);
 
-    session.click("[data-testid=\"provider-select-local-vllm\"]");
+    session.select_provider("local-vllm");
     session.click("#test-connection");
-    let passed = wait::until_or_none(UI_TIMEOUT, || (stage_status(&session, "models")? == "ok").then_some(()));
-    if passed.is_none() {
-        panic!("the models stage did not pass; the window shows:\n{}\nserver saw {:?}", session.text("#test-card"), server.seen());
-    }
+    session.wait_until("the models stage to pass", || (stage_status(&session, "models")? == "ok").then_some(()));
     for stage in ["url_policy", "tcp_connect"] {
         assert_eq!(stage_status(&session, stage).as_deref(), Some("ok"), "{stage}");
     }
     assert_eq!(stage_status(&session, "dns").as_deref(), Some("skipped"), "an IP literal needs no DNS");
     assert_eq!(stage_status(&session, "tls").as_deref(), Some("skipped"), "plain http has no TLS stage");
-    wait::until("the summary", UI_TIMEOUT, || {
+    session.wait_until("the summary", || {
         (session.attribute("#test-summary", "class")?.contains("ok")).then_some(())
     });
     let seen = server.seen();
@@ -66,7 +62,7 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     assert!(seen.iter().all(|request| !request.had_authorization), "no Authorization header without auth: {seen:?}");
 
     // The result reaches the list and the shared config.
-    wait::until("the OK badge in the list", UI_TIMEOUT, || {
+    session.wait_until("the OK badge in the list", || {
         session.text("[data-testid=\"provider-item-local-vllm\"]").contains("OK").then_some(())
     });
     let config = session.config_json();
@@ -77,9 +73,12 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     session.click("[data-testid=\"choose-models\"]");
     session.wait_visible("#model-picker");
     session.type_into("#model-search", "model-c");
+    // The search filters after a short debounce; click once the list settled.
+    session.wait_until("the search to filter the list", || (session.text("#model-picker-count") == "1 of 3").then_some(()));
     session.click("input[data-model-id=\"model-c\"]");
+    session.wait_until("model-c in the form's models", || session.text("#models-list").contains("model-c").then_some(()));
     session.click("#save-provider");
-    wait::until("model-c saved", UI_TIMEOUT, || {
+    session.wait_until("model-c saved", || {
         let config = session.config_json();
         let provider = config["providers"].as_array()?.iter().find(|provider| provider["id"] == "local-vllm")?.clone();
         let ids: Vec<String> = provider["models"].as_array()?.iter().filter_map(|model| model["id"].as_str().map(str::to_owned)).collect();
@@ -87,13 +86,13 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     });
 
     // Nothing listening: the connect stage fails with a hint, later stages are skipped.
-    session.click("[data-testid=\"provider-select-dead-port\"]");
+    session.select_provider("dead-port");
     session.click("#test-connection");
-    wait::until("the connect stage to fail", UI_TIMEOUT, || (stage_status(&session, "tcp_connect")? == "failed").then_some(()));
+    session.wait_until("the connect stage to fail", || (stage_status(&session, "tcp_connect")? == "failed").then_some(()));
     assert_eq!(stage_status(&session, "models").as_deref(), Some("skipped"));
     let stages = session.text("#test-stages");
     assert!(stages.contains(&dead_port.to_string()), "the failure names the address: {stages}");
-    wait::until("the failed badge", UI_TIMEOUT, || {
+    session.wait_until("the failed badge", || {
         session.text("[data-testid=\"provider-item-dead-port\"]").contains("Failed").then_some(())
     });
 }

@@ -1,7 +1,9 @@
 //! Takes the README screenshots from the real window: seeds a config with
 //! three providers (a remote one with a key in the keychain, a local Ollama
 //! with no authentication, a disabled gateway), opens the app through
-//! tauri-driver and captures the X screen with ImageMagick's `import`.
+//! tauri-driver, runs a real connection test of the Ollama entry against a
+//! stand-in server on 127.0.0.1:11434, and captures the X screen with
+//! ImageMagick's `import`. Nothing leaves the machine.
 //!
 //! Run inside a private D-Bus session with an unlocked keyring and an Xvfb
 //! screen the size of the window:
@@ -11,6 +13,7 @@
 //!   exec xvfb-run -a -s "-screen 0 960x680x24" cargo run -p patchbay-tests --bin patchbay-screenshots -- docs'
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -21,25 +24,39 @@ use patchbay_core::keychain::{KeyringStore, SecretStore};
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
 use patchbay_tests::app::AppSession;
+use patchbay_tests::http::StubServer;
 use serde_json::json;
 
 fn main() {
     let out_dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "docs".to_owned()));
     let config_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     seed(config_dir.path());
+    // Stands in for Ollama, answering its OpenAI-compatible model list.
+    let ollama = StubServer::start_on(11434, HashMap::from([("GET /v1/models".to_owned(), (200, OLLAMA_MODELS.to_owned()))]))
+        .unwrap_or_else(|error| panic!("127.0.0.1:11434 must be free for the screenshot ({error})"));
 
     let session = AppSession::start_in(config_dir);
-    session.click("[data-testid=\"provider-select-openrouter\"]");
-    session.wait_visible("#provider-detail");
+    session.select_provider("ollama");
+    session.click("#test-connection");
+    session.wait_until("the test to finish", || {
+        session.attribute("#test-summary", "class").filter(|class| class.contains("ok")).map(drop)
+    });
     settle();
     capture(&out_dir.join("screenshot.png"));
+    drop(ollama);
 
+    session.select_provider("openrouter");
     session.click("#edit-provider");
     session.wait_visible("#provider-form");
     session.type_into("#field-base-url", "https://openrouter.ai/api/v1/chat/completions");
     settle();
     capture(&out_dir.join("screenshot-form.png"));
 }
+
+const OLLAMA_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"llama3.2:3b","object":"model","owned_by":"library"},
+  {"id":"qwen2.5-coder:7b","object":"model","owned_by":"library"},
+  {"id":"hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K","object":"model","owned_by":"library"}]}"#;
 
 fn seed(dir: &Path) {
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());

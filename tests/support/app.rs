@@ -114,6 +114,11 @@ impl AppSession {
         self.config_dir.path()
     }
 
+    /// `PATCHBAY_RUNTIME_DIR` of the app: where its IPC socket (`ipc.sock`) lives.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self._private_home.path().join("runtime")
+    }
+
     pub fn config_file(&self) -> PathBuf {
         self.config_dir.path().join("providers.json")
     }
@@ -128,9 +133,20 @@ impl AppSession {
         }
     }
 
+    /// Whether the element stays where it is for a moment. A WebDriver click
+    /// lands on coordinates, so clicking while an answer from Rust is still
+    /// reshaping the layout would hit whatever moved there instead.
+    fn holds_still(&self, element: &Element) -> bool {
+        let script = "const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height].join(',');";
+        let rect = || self.driver.execute(script, vec![element.to_json()]).ok();
+        let before = rect();
+        std::thread::sleep(Duration::from_millis(150));
+        before.is_some() && before == rect()
+    }
+
     /// Waits until an element matching `css` exists and is displayed.
     pub fn wait_visible(&self, css: &str) -> Element {
-        wait::until(&format!("`{css}` to be visible"), UI_TIMEOUT, || {
+        self.wait_until(&format!("`{css}` to be visible"), || {
             let element = self.driver.find(css).ok()?;
             self.is_visible(&element).then_some(element)
         })
@@ -138,7 +154,7 @@ impl AppSession {
 
     /// Waits until nothing matching `css` is displayed.
     pub fn wait_gone(&self, css: &str) {
-        wait::until(&format!("`{css}` to disappear"), UI_TIMEOUT, || {
+        self.wait_until(&format!("`{css}` to disappear"), || {
             let elements = self.driver.find_all(css).ok()?;
             elements.iter().all(|element| !self.is_visible(element)).then_some(())
         })
@@ -157,7 +173,7 @@ impl AppSession {
         let mut last_error = String::new();
         let clicked = wait::until_or_none(UI_TIMEOUT, || {
             let element = self.driver.find(css).ok()?;
-            if !self.is_visible(&element) {
+            if !self.is_visible(&element) || !self.holds_still(&element) {
                 return None;
             }
             match self.driver.click(&element) {
@@ -170,8 +186,53 @@ impl AppSession {
             }
         });
         if clicked.is_none() {
-            panic!("could not click `{css}` within {UI_TIMEOUT:?}: {last_error}");
+            self.fail(&format!("could not click `{css}` within {UI_TIMEOUT:?}: {last_error}"));
         }
+    }
+
+    /// Polls `probe` until it answers, or fails the test with what the
+    /// window shows (its text and a screenshot under `target/e2e-failures/`).
+    pub fn wait_until<T>(&self, what: &str, probe: impl FnMut() -> Option<T>) -> T {
+        match wait::until_or_none(UI_TIMEOUT, probe) {
+            Some(value) => value,
+            None => self.fail(&format!("timed out after {UI_TIMEOUT:?} waiting for {what}")),
+        }
+    }
+
+    /// Panics with `message`, the window's visible text and a screenshot.
+    pub fn fail(&self, message: &str) -> ! {
+        let text = self
+            .driver
+            .execute("return document.body.innerText;", Vec::new())
+            .map(|value| value.as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|error| format!("(no text: {error})"));
+        let shot = self.save_screenshot();
+        panic!("{message}\n--- the window shows ---\n{text}\n--- screenshot: {shot}");
+    }
+
+    fn save_screenshot(&self) -> String {
+        let Ok(encoded) = self.driver.screenshot_base64() else {
+            return "(none)".to_owned();
+        };
+        let dir = crate::target_debug_dir().join("e2e-failures");
+        let path = dir.join(format!("{}.png.base64", std::process::id()));
+        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, encoded)) {
+            Ok(()) => format!("{} (base64 PNG)", path.display()),
+            Err(error) => format!("(could not save: {error})"),
+        }
+    }
+
+    /// Selects a provider in the list and waits for its details.
+    pub fn select_provider(&self, id: &str) {
+        self.click(&format!("[data-testid=\"provider-select-{id}\"]"));
+        let script = format!(
+            "return !!document.querySelector('[data-testid=\"provider-item-{id}\"].selected') \
+             && !document.getElementById('provider-detail').hidden \
+             && document.getElementById('detail-subtitle').textContent.endsWith('ID {id}');"
+        );
+        self.wait_until(&format!("the details of `{id}`"), || {
+            matches!(self.driver.execute(&script, Vec::new()), Ok(Value::Bool(true))).then_some(())
+        });
     }
 
     /// Replaces the text of the input matching `css`.
@@ -191,7 +252,7 @@ impl AppSession {
     pub fn text(&self, css: &str) -> String {
         let script = "const el = document.querySelector(arguments[0]); \
                       return el && el.getClientRects().length > 0 ? el.innerText : null;";
-        wait::until(&format!("`{css}` to be visible"), UI_TIMEOUT, || {
+        self.wait_until(&format!("`{css}` to be visible"), || {
             match self.driver.execute(script, vec![Value::String(css.to_owned())]) {
                 Ok(Value::String(text)) => Some(text),
                 _ => None,

@@ -29,7 +29,12 @@ impl StubServer {
     /// Serves `routes` (`"GET /v1/models"` → (status, JSON body)); anything
     /// else gets a 404 with an OpenAI-style error body.
     pub fn start(routes: HashMap<String, (u16, String)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("cannot listen: {error}"));
+        Self::start_on(0, routes).unwrap_or_else(|error| panic!("cannot listen: {error}"))
+    }
+
+    /// Like [`StubServer::start`] on a given port of 127.0.0.1 (0: any).
+    pub fn start_on(port: u16, routes: HashMap<String, (u16, String)>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr().map(|address| address.port()).unwrap_or_else(|error| panic!("no port: {error}"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -47,7 +52,7 @@ impl StubServer {
                 }
             })
         };
-        Self { port, seen, stop, thread: Some(thread) }
+        Ok(Self { port, seen, stop, thread: Some(thread) })
     }
 
     pub fn base_url(&self) -> String {

@@ -8,3 +8,6 @@ mod support;
 mod acl;
 mod commands;
 mod config_events;
+mod hosts;
+mod probe;
+mod save_policy;

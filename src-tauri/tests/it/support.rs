@@ -26,6 +26,9 @@ impl TestApp {
         let shared: Arc<dyn SecretStore> = secrets.clone();
         let providers = Providers::new(ProviderStore::new(paths.clone(), shared), paths);
         let mut app = patchbay_app_lib::builder(mock_builder(), providers)
+            // The IPC server started in setup listens in the test's own directory,
+            // never on the user's socket.
+            .manage(patchbay_app_lib::IpcEndpoint(config_dir.join("ipc.sock")))
             .build(patchbay_app_lib::context())
             .expect("the app builds on the mock runtime");
         // Setup (the windows of tauri.conf.json, the config watcher) runs on

@@ -38,7 +38,11 @@ fn parse_options() -> Result<Options, String> {
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
-        let mut value = |name: &str| arguments.next().ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            arguments
+                .next()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match argument.as_str() {
             "--socket" => options.socket = Some(PathBuf::from(value("--socket")?)),
             "--token-file" => options.token_file = Some(PathBuf::from(value("--token-file")?)),
@@ -90,7 +94,10 @@ async fn run(options: &Options) -> Result<(), ClientError> {
         Err(error) => return Err(error),
     };
     let hello = client.hello().await?;
-    println!("server: protocol {} app {}", hello.protocol, hello.app_version);
+    println!(
+        "server: protocol {} app {}",
+        hello.protocol, hello.app_version
+    );
 
     let mut subscription = client.subscribe().await?;
     print_entries(subscription.initial());
@@ -159,12 +166,18 @@ fn save_token(path: &Path, token: &str) -> Result<(), ClientError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|error| io_error("create the token file", error))?;
-    std::io::Write::write_all(&mut file, token.as_bytes()).map_err(|error| io_error("write the token file", error))
+    let mut file = options
+        .open(path)
+        .map_err(|error| io_error("create the token file", error))?;
+    std::io::Write::write_all(&mut file, token.as_bytes())
+        .map_err(|error| io_error("write the token file", error))
 }
 
 fn io_error(action: &str, source: std::io::Error) -> ClientError {
-    ClientError::Io { action: action.to_owned(), source }
+    ClientError::Io {
+        action: action.to_owned(),
+        source,
+    }
 }
 
 fn print_entries(entries: &[PickerEntry]) {

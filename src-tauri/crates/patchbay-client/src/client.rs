@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use patchbay_protocol::entries::PickerEntry;
 use patchbay_protocol::rpc::{
-    methods, DecisionParams, EntriesResult, HelloResult, HostsResult, PairParams, PairResult,
-    PairedHost, PendingPairing, PendingResult, ProviderTestParams, ProvidersResult, Request, RequestId,
-    ResolveLogResult, ResolveParams, ResolveRecord, ResolveResult, RevokeParams, RevokeResult, ErrorObject,
-    MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult, PairParams,
+    PairResult, PairedHost, PendingPairing, PendingResult, ProviderTestParams, ProvidersResult,
+    Request, RequestId, ResolveLogResult, ResolveParams, ResolveRecord, ResolveResult,
+    RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde::Deserialize;
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
@@ -71,7 +71,9 @@ impl Drop for Shared {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("endpoint", &self.shared.endpoint).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("endpoint", &self.shared.endpoint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -113,7 +115,12 @@ impl Client {
     /// Sends any method with raw JSON params and returns the raw result.
     /// The typed methods below are built on it.
     pub async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ClientError> {
-        decode(method, self.call_within(method, params, self.shared.timeout).await?)
+        decode(
+            method,
+            &self
+                .call_within(method, params, self.shared.timeout)
+                .await?,
+        )
     }
 
     /// A call whose raw result is decoded by the typed methods.
@@ -132,8 +139,9 @@ impl Client {
             };
         }
         let request = Request::new(RequestId::Number(id), method, params);
-        let mut frame = serde_json::to_vec(&request)
-            .map_err(|error| ClientError::protocol(format!("could not encode {method}: {error}")))?;
+        let mut frame = serde_json::to_vec(&request).map_err(|error| {
+            ClientError::protocol(format!("could not encode {method}: {error}"))
+        })?;
         frame.push(b'\n');
         let written = {
             let mut writer = self.shared.writer.lock().await;
@@ -151,7 +159,10 @@ impl Client {
             Ok(Err(_closed)) => Err(ClientError::Disconnected),
             Err(_elapsed) => {
                 self.forget(id);
-                Err(ClientError::Timeout { method: method.to_owned(), seconds: limit.as_secs() })
+                Err(ClientError::Timeout {
+                    method: method.to_owned(),
+                    seconds: limit.as_secs(),
+                })
             }
         }
     }
@@ -166,7 +177,8 @@ impl Client {
     /// methods. Fails with [`ClientError::UnsupportedVersion`] when the
     /// server speaks another protocol version.
     pub async fn hello(&self) -> Result<HelloResult, ClientError> {
-        let hello: HelloResult = decode(methods::HELLO, self.call_raw(methods::HELLO, None).await?)?;
+        let hello: HelloResult =
+            decode(methods::HELLO, &self.call_raw(methods::HELLO, None).await?)?;
         if hello.protocol != PROTOCOL_VERSION {
             return Err(ClientError::UnsupportedVersion {
                 what: "IPC protocol",
@@ -179,7 +191,10 @@ impl Client {
 
     /// `entries.list`: the current picker entries.
     pub async fn list_entries(&self) -> Result<Vec<PickerEntry>, ClientError> {
-        let result: EntriesResult = decode(methods::ENTRIES_LIST, self.call_raw(methods::ENTRIES_LIST, None).await?)?;
+        let result: EntriesResult = decode(
+            methods::ENTRIES_LIST,
+            &self.call_raw(methods::ENTRIES_LIST, None).await?,
+        )?;
         Ok(result.entries)
     }
 
@@ -188,80 +203,141 @@ impl Client {
         let mut receiver = self.shared.entries.clone();
         // Anything that arrives from here on is newer than what we have seen.
         receiver.borrow_and_update();
-        let result: EntriesResult =
-            decode(methods::ENTRIES_SUBSCRIBE, self.call_raw(methods::ENTRIES_SUBSCRIBE, None).await?)?;
-        Ok(Subscription { initial: result.entries, receiver, _client: self.clone() })
+        let result: EntriesResult = decode(
+            methods::ENTRIES_SUBSCRIBE,
+            &self.call_raw(methods::ENTRIES_SUBSCRIBE, None).await?,
+        )?;
+        Ok(Subscription {
+            initial: result.entries,
+            receiver,
+            _client: self.clone(),
+        })
     }
 
     /// `providers.list`: the providers as Patchbay shows them (the
     /// `ProviderView` shape of `docs/ipc.md`), without any secret.
     pub async fn list_providers(&self) -> Result<Vec<Value>, ClientError> {
-        let result: ProvidersResult =
-            decode(methods::PROVIDERS_LIST, self.call_raw(methods::PROVIDERS_LIST, None).await?)?;
+        let result: ProvidersResult = decode(
+            methods::PROVIDERS_LIST,
+            &self.call_raw(methods::PROVIDERS_LIST, None).await?,
+        )?;
         Ok(result.providers)
     }
 
     /// `provider.test`: runs the staged connection test and returns its
     /// report (see `docs/ipc.md` for its shape).
-    pub async fn test_provider(&self, provider_id: &str, model: Option<&str>) -> Result<Value, ClientError> {
-        let params = ProviderTestParams { provider_id: provider_id.to_owned(), model: model.map(str::to_owned) };
-        decode(methods::PROVIDER_TEST, self.call_within(methods::PROVIDER_TEST, Some(encode(&params)?), TEST_TIMEOUT).await?)
+    pub async fn test_provider(
+        &self,
+        provider_id: &str,
+        model: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let params = ProviderTestParams {
+            provider_id: provider_id.to_owned(),
+            model: model.map(str::to_owned),
+        };
+        decode(
+            methods::PROVIDER_TEST,
+            &self
+                .call_within(methods::PROVIDER_TEST, Some(encode(&params)?), TEST_TIMEOUT)
+                .await?,
+        )
     }
 
     /// `host.pair`: asks the person to allow this host. Waits (up to about
     /// five minutes) for the decision; on approval returns the token, which
     /// Patchbay will never show again: store it.
     pub async fn pair(&self, app_id: &str, app_name: &str) -> Result<PairResult, ClientError> {
-        let params = PairParams { app_id: app_id.to_owned(), app_name: app_name.to_owned() };
-        let result = self.call_within(methods::HOST_PAIR, Some(encode(&params)?), PAIR_TIMEOUT).await?;
-        decode(methods::HOST_PAIR, result)
+        let params = PairParams {
+            app_id: app_id.to_owned(),
+            app_name: app_name.to_owned(),
+        };
+        let result = self
+            .call_within(methods::HOST_PAIR, Some(encode(&params)?), PAIR_TIMEOUT)
+            .await?;
+        decode(methods::HOST_PAIR, &result)
     }
 
     /// `entries.resolve`: base URL, model id and ready headers for one entry.
     /// The result's `Debug` shows header names only.
     pub async fn resolve(&self, token: &str, entry_id: &str) -> Result<ResolveResult, ClientError> {
-        let params = ResolveParams { token: token.to_owned(), entry_id: entry_id.to_owned() };
-        decode(methods::ENTRIES_RESOLVE, self.call_raw(methods::ENTRIES_RESOLVE, Some(encode(&params)?)).await?)
+        let params = ResolveParams {
+            token: token.to_owned(),
+            entry_id: entry_id.to_owned(),
+        };
+        decode(
+            methods::ENTRIES_RESOLVE,
+            &self
+                .call_raw(methods::ENTRIES_RESOLVE, Some(encode(&params)?))
+                .await?,
+        )
     }
 
     /// Admin (`hosts.pending`): pairing requests waiting for a decision.
     pub async fn pending_pairings(&self) -> Result<Vec<PendingPairing>, ClientError> {
-        let result: PendingResult = decode(methods::HOSTS_PENDING, self.call_raw(methods::HOSTS_PENDING, None).await?)?;
+        let result: PendingResult = decode(
+            methods::HOSTS_PENDING,
+            &self.call_raw(methods::HOSTS_PENDING, None).await?,
+        )?;
         Ok(result.pending)
     }
 
     /// Admin (`hosts.approve`): allows a pending request; the waiting host
     /// receives its token.
     pub async fn approve_pairing(&self, request_id: &str) -> Result<PairedHost, ClientError> {
-        let params = DecisionParams { request_id: request_id.to_owned() };
-        decode(methods::HOSTS_APPROVE, self.call_raw(methods::HOSTS_APPROVE, Some(encode(&params)?)).await?)
+        let params = DecisionParams {
+            request_id: request_id.to_owned(),
+        };
+        decode(
+            methods::HOSTS_APPROVE,
+            &self
+                .call_raw(methods::HOSTS_APPROVE, Some(encode(&params)?))
+                .await?,
+        )
     }
 
     /// Admin (`hosts.deny`): refuses a pending request.
     pub async fn deny_pairing(&self, request_id: &str) -> Result<PendingPairing, ClientError> {
-        let params = DecisionParams { request_id: request_id.to_owned() };
-        decode(methods::HOSTS_DENY, self.call_raw(methods::HOSTS_DENY, Some(encode(&params)?)).await?)
+        let params = DecisionParams {
+            request_id: request_id.to_owned(),
+        };
+        decode(
+            methods::HOSTS_DENY,
+            &self
+                .call_raw(methods::HOSTS_DENY, Some(encode(&params)?))
+                .await?,
+        )
     }
 
     /// Admin (`hosts.list`): paired hosts.
     pub async fn paired_hosts(&self) -> Result<Vec<PairedHost>, ClientError> {
-        let result: HostsResult = decode(methods::HOSTS_LIST, self.call_raw(methods::HOSTS_LIST, None).await?)?;
+        let result: HostsResult = decode(
+            methods::HOSTS_LIST,
+            &self.call_raw(methods::HOSTS_LIST, None).await?,
+        )?;
         Ok(result.hosts)
     }
 
     /// Admin (`hosts.revoke`): forgets a paired host. `Ok(false)` when it
     /// was not paired.
     pub async fn revoke_host(&self, app_id: &str) -> Result<bool, ClientError> {
-        let params = RevokeParams { app_id: app_id.to_owned() };
-        let result: RevokeResult =
-            decode(methods::HOSTS_REVOKE, self.call_raw(methods::HOSTS_REVOKE, Some(encode(&params)?)).await?)?;
+        let params = RevokeParams {
+            app_id: app_id.to_owned(),
+        };
+        let result: RevokeResult = decode(
+            methods::HOSTS_REVOKE,
+            &self
+                .call_raw(methods::HOSTS_REVOKE, Some(encode(&params)?))
+                .await?,
+        )?;
         Ok(result.revoked)
     }
 
     /// Admin (`hosts.resolve_log`): the most recent resolves, oldest first.
     pub async fn resolve_log(&self) -> Result<Vec<ResolveRecord>, ClientError> {
-        let result: ResolveLogResult =
-            decode(methods::HOSTS_RESOLVE_LOG, self.call_raw(methods::HOSTS_RESOLVE_LOG, None).await?)?;
+        let result: ResolveLogResult = decode(
+            methods::HOSTS_RESOLVE_LOG,
+            &self.call_raw(methods::HOSTS_RESOLVE_LOG, None).await?,
+        )?;
         Ok(result.records)
     }
 }
@@ -277,7 +353,9 @@ pub struct Subscription {
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription").field("initial_entries", &self.initial.len()).finish_non_exhaustive()
+        f.debug_struct("Subscription")
+            .field("initial_entries", &self.initial.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -299,7 +377,11 @@ impl Subscription {
     }
 }
 
-async fn read_loop(read_half: ReadHalf<Box<dyn Stream>>, pending: PendingCalls, entries: watch::Sender<EntriesSlot>) {
+async fn read_loop(
+    read_half: ReadHalf<Box<dyn Stream>>,
+    pending: PendingCalls,
+    entries: watch::Sender<EntriesSlot>,
+) {
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::new();
     loop {
@@ -332,7 +414,9 @@ struct Incoming<'a> {
 
 fn dispatch(frame: &[u8], pending: &PendingCalls, entries: &watch::Sender<EntriesSlot>) {
     // Unparseable frames can't be routed to a caller; the caller times out.
-    let Ok(incoming) = serde_json::from_slice::<Incoming<'_>>(frame) else { return };
+    let Ok(incoming) = serde_json::from_slice::<Incoming<'_>>(frame) else {
+        return;
+    };
     match (incoming.id, incoming.method) {
         (Some(RequestId::Number(id)), None) => {
             let waiter = lock(pending).as_mut().and_then(|calls| calls.remove(&id));
@@ -351,7 +435,9 @@ fn dispatch(frame: &[u8], pending: &PendingCalls, entries: &watch::Sender<Entrie
             drop(waiter.send(reply));
         }
         (None, Some(method)) if method == methods::ENTRIES_CHANGED => {
-            let parsed = incoming.params.map(|params| serde_json::from_str::<EntriesResult>(params.get()));
+            let parsed = incoming
+                .params
+                .map(|params| serde_json::from_str::<EntriesResult>(params.get()));
             if let Some(Ok(result)) = parsed {
                 entries.send_replace(Some(Arc::new(result.entries)));
             }
@@ -367,17 +453,21 @@ fn null_result() -> Box<RawValue> {
     Box::<RawValue>::default()
 }
 
-fn decode<T: DeserializeOwned>(method: &str, raw: Box<RawValue>) -> Result<T, ClientError> {
-    serde_json::from_str(raw.get()).map_err(|error| ClientError::protocol(format!("unexpected {method} result: {error}")))
+fn decode<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T, ClientError> {
+    serde_json::from_str(raw.get())
+        .map_err(|error| ClientError::protocol(format!("unexpected {method} result: {error}")))
 }
 
 fn encode<T: Serialize>(params: &T) -> Result<Value, ClientError> {
-    serde_json::to_value(params).map_err(|error| ClientError::protocol(format!("could not encode params: {error}")))
+    serde_json::to_value(params)
+        .map_err(|error| ClientError::protocol(format!("could not encode params: {error}")))
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the
 /// map inside is still consistent (every operation is a single insert or
 /// remove), so keep going.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -66,10 +66,18 @@ pub enum ClientError {
     /// A JSON-RPC error from the server. `kind` is its `data.kind`
     /// (`unauthorized`, `pairing_denied`, `not_found`, …).
     #[error("{message}")]
-    Rpc { code: i64, kind: Option<String>, message: String },
+    Rpc {
+        code: i64,
+        kind: Option<String>,
+        message: String,
+    },
 
     #[error("This host understands Patchbay {what} version {supported}, but found version {found}. Update the host app.")]
-    UnsupportedVersion { what: &'static str, found: u64, supported: u64 },
+    UnsupportedVersion {
+        what: &'static str,
+        found: u64,
+        supported: u64,
+    },
 
     #[error("The connection to Patchbay closed before it answered.")]
     Disconnected,
@@ -120,10 +128,15 @@ impl ClientError {
     }
 
     pub(crate) fn io(action: impl Into<String>, source: io::Error) -> Self {
-        Self::Io { action: action.into(), source }
+        Self::Io {
+            action: action.into(),
+            source,
+        }
     }
 
     pub(crate) fn protocol(detail: impl Into<String>) -> Self {
-        Self::Protocol { detail: detail.into() }
+        Self::Protocol {
+            detail: detail.into(),
+        }
     }
 }

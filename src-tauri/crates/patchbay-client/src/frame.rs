@@ -49,7 +49,11 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(
         let consumed = chunk.len() + usize::from(found_newline);
         reader.consume(consumed);
         if found_newline {
-            return Ok(if too_large { FrameRead::TooLarge } else { FrameRead::Frame });
+            return Ok(if too_large {
+                FrameRead::TooLarge
+            } else {
+                FrameRead::Frame
+            });
         }
     }
 }
@@ -63,11 +67,31 @@ mod tests {
         let input: &[u8] = b"{\"a\":1}\n0123456789abcdef\n{\"b\":2}\npartial";
         let mut reader = tokio::io::BufReader::with_capacity(4, input);
         let mut buffer = Vec::new();
-        assert_eq!(read_frame(&mut reader, &mut buffer, 10).await.expect("read"), FrameRead::Frame);
+        assert_eq!(
+            read_frame(&mut reader, &mut buffer, 10)
+                .await
+                .expect("read"),
+            FrameRead::Frame
+        );
         assert_eq!(buffer, b"{\"a\":1}");
-        assert_eq!(read_frame(&mut reader, &mut buffer, 10).await.expect("read"), FrameRead::TooLarge);
-        assert_eq!(read_frame(&mut reader, &mut buffer, 10).await.expect("read"), FrameRead::Frame);
+        assert_eq!(
+            read_frame(&mut reader, &mut buffer, 10)
+                .await
+                .expect("read"),
+            FrameRead::TooLarge
+        );
+        assert_eq!(
+            read_frame(&mut reader, &mut buffer, 10)
+                .await
+                .expect("read"),
+            FrameRead::Frame
+        );
         assert_eq!(buffer, b"{\"b\":2}");
-        assert_eq!(read_frame(&mut reader, &mut buffer, 10).await.expect("read"), FrameRead::Closed);
+        assert_eq!(
+            read_frame(&mut reader, &mut buffer, 10)
+                .await
+                .expect("read"),
+            FrameRead::Closed
+        );
     }
 }

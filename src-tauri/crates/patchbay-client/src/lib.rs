@@ -32,5 +32,6 @@ pub use transport::default_endpoint;
 /// The wire types, re-exported so hosts need no second dependency.
 pub use patchbay_protocol::entries::{split_entry_id, EntryLastTest, EntryProvider, PickerEntry};
 pub use patchbay_protocol::rpc::{
-    HelloResult, PairResult, PairedHost, PendingPairing, ResolveRecord, ResolveResult, PROTOCOL_VERSION,
+    HelloResult, PairResult, PairedHost, PendingPairing, ResolveRecord, ResolveResult,
+    PROTOCOL_VERSION,
 };

@@ -28,7 +28,9 @@ pub struct SharedConfig {
 /// Reads `providers.json` from [`patchbay_protocol::paths::config_file`]
 /// (`PATCHBAY_CONFIG_DIR` overrides the directory).
 pub fn read_shared_config() -> Result<SharedConfig, ClientError> {
-    let path = patchbay_protocol::paths::config_file().ok_or(ClientError::NoEndpoint { what: "config file" })?;
+    let path = patchbay_protocol::paths::config_file().ok_or(ClientError::NoEndpoint {
+        what: "config file",
+    })?;
     read_shared_config_from(&path)
 }
 
@@ -38,15 +40,25 @@ pub fn read_shared_config_from(path: &Path) -> Result<SharedConfig, ClientError>
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Ok(SharedConfig { path: path.to_owned(), exists: false, entries: Vec::new(), unreadable_providers: 0 })
+            return Ok(SharedConfig {
+                path: path.to_owned(),
+                exists: false,
+                entries: Vec::new(),
+                unreadable_providers: 0,
+            })
         }
         Err(error) => return Err(ClientError::io(format!("read {}", path.display()), error)),
     };
     let document = read_document(&bytes).map_err(|error| match error {
-        ReadError::NewerVersion { found } => {
-            ClientError::UnsupportedVersion { what: "config file", found, supported: CONFIG_VERSION }
-        }
-        other => ClientError::ConfigInvalid { path: path.to_owned(), detail: other.to_string() },
+        ReadError::NewerVersion { found } => ClientError::UnsupportedVersion {
+            what: "config file",
+            found,
+            supported: CONFIG_VERSION,
+        },
+        other => ClientError::ConfigInvalid {
+            path: path.to_owned(),
+            detail: other.to_string(),
+        },
     })?;
     Ok(SharedConfig {
         path: path.to_owned(),

@@ -21,23 +21,31 @@ pub fn default_endpoint() -> Result<PathBuf, ClientError> {
     }
     #[cfg(not(windows))]
     {
-        patchbay_protocol::paths::socket_path().ok_or(ClientError::NoEndpoint { what: "IPC socket" })
+        patchbay_protocol::paths::socket_path()
+            .ok_or(ClientError::NoEndpoint { what: "IPC socket" })
     }
 }
 
 /// Whether a connect error means "no server there" rather than a real fault.
 fn means_not_running(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused)
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+    )
 }
 
 #[cfg(unix)]
 pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientError> {
     match tokio::net::UnixStream::connect(endpoint).await {
         Ok(stream) => Ok(Box::new(stream)),
-        Err(error) if means_not_running(&error) => {
-            Err(ClientError::NotRunning { endpoint: endpoint.display().to_string(), source: error })
-        }
-        Err(error) => Err(ClientError::io(format!("connect to {}", endpoint.display()), error)),
+        Err(error) if means_not_running(&error) => Err(ClientError::NotRunning {
+            endpoint: endpoint.display().to_string(),
+            source: error,
+        }),
+        Err(error) => Err(ClientError::io(
+            format!("connect to {}", endpoint.display()),
+            error,
+        )),
     }
 }
 
@@ -58,9 +66,17 @@ pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientEr
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(error) if means_not_running(&error) => {
-                return Err(ClientError::NotRunning { endpoint: endpoint.display().to_string(), source: error })
+                return Err(ClientError::NotRunning {
+                    endpoint: endpoint.display().to_string(),
+                    source: error,
+                })
             }
-            Err(error) => return Err(ClientError::io(format!("open {}", endpoint.display()), error)),
+            Err(error) => {
+                return Err(ClientError::io(
+                    format!("open {}", endpoint.display()),
+                    error,
+                ))
+            }
         }
     }
 }

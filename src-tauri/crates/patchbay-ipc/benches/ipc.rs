@@ -25,7 +25,10 @@ const PROVIDERS: usize = 100;
 const MODELS: usize = 20;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -40,34 +43,75 @@ fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let root = tempfile::Builder::new().prefix("pbbench").tempdir_in("/tmp").map_err(|error| error.to_string())?;
-    let store = Arc::new(ProviderStore::new(ConfigPaths::in_dir(root.path().join("config")), Arc::new(MemoryStore::new())));
+    let root = tempfile::Builder::new()
+        .prefix("pbbench")
+        .tempdir_in("/tmp")
+        .map_err(|error| error.to_string())?;
+    let store = Arc::new(ProviderStore::new(
+        ConfigPaths::in_dir(root.path().join("config")),
+        Arc::new(MemoryStore::new()),
+    ));
     populate(&store)?;
     let mut options = ServerOptions::at(root.path().join("run").join("ipc.sock"), store);
     options.watch_config = false;
-    let server = Server::start(options).await.map_err(|error| error.to_string())?;
+    let server = Server::start(options)
+        .await
+        .map_err(|error| error.to_string())?;
 
-    let client = Client::connect_to(server.endpoint()).await.map_err(|error| error.to_string())?;
-    let entries = client.list_entries().await.map_err(|error| error.to_string())?;
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .map_err(|error| error.to_string())?;
+    let entries = client
+        .list_entries()
+        .await
+        .map_err(|error| error.to_string())?;
     let mut raw = Raw::connect(server.endpoint()).await?;
-    let list_bytes = raw.round_trip(r#"{"jsonrpc":"2.0","id":1,"method":"entries.list"}"#).await?;
-    println!("entries: {} ({} bytes per entries.list answer)", entries.len(), list_bytes);
+    let list_bytes = raw
+        .round_trip(r#"{"jsonrpc":"2.0","id":1,"method":"entries.list"}"#)
+        .await?;
+    println!(
+        "entries: {} ({} bytes per entries.list answer)",
+        entries.len(),
+        list_bytes
+    );
 
     let hello = r#"{"jsonrpc":"2.0","id":1,"method":"patchbay.hello"}"#;
     let list = r#"{"jsonrpc":"2.0","id":2,"method":"entries.list"}"#;
-    report("patchbay.hello  raw   ", &measure_raw(&mut raw, hello, 2_000, 20_000).await?);
-    report("entries.list    raw   ", &measure_raw(&mut raw, list, 200, 3_000).await?);
-    report("patchbay.hello  client", &measure(2_000, 20_000, || client.hello()).await?);
+    report(
+        "patchbay.hello  raw   ",
+        &measure_raw(&mut raw, hello, 2_000, 20_000).await?,
+    );
+    report(
+        "entries.list    raw   ",
+        &measure_raw(&mut raw, list, 200, 3_000).await?,
+    );
+    report(
+        "patchbay.hello  client",
+        &measure(2_000, 20_000, || client.hello()).await?,
+    );
     // The floor: a bare socket peer that answers each line with the same
     // bytes, already in memory, and no JSON-RPC work at all.
-    let answer = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{}}}"#, serde_json::to_string(&serde_json::json!({ "entries": entries })).map_err(|error| error.to_string())?);
+    let answer = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"result":{}}}"#,
+        serde_json::to_string(&serde_json::json!({ "entries": entries }))
+            .map_err(|error| error.to_string())?
+    );
     let small = r#"{"jsonrpc":"2.0","id":1,"result":{"protocol":1}}"#.to_owned();
     let floor_socket = root.path().join("floor.sock");
     spawn_floor(&floor_socket, small, answer)?;
     let mut floor = Raw::connect(&floor_socket).await?;
-    report("bare socket, small line   ", &measure_raw(&mut floor, "small", 2_000, 20_000).await?);
-    report("bare socket, same 590 KB  ", &measure_raw(&mut floor, "large", 200, 3_000).await?);
-    report("entries.list    client", &measure(100, 1_000, || client.list_entries()).await?);
+    report(
+        "bare socket, small line   ",
+        &measure_raw(&mut floor, "small", 2_000, 20_000).await?,
+    );
+    report(
+        "bare socket, same 590 KB  ",
+        &measure_raw(&mut floor, "large", 200, 3_000).await?,
+    );
+    report(
+        "entries.list    client",
+        &measure(100, 1_000, || client.list_entries()).await?,
+    );
     server.shutdown().await;
     Ok(())
 }
@@ -76,7 +120,9 @@ async fn run() -> Result<(), String> {
 fn spawn_floor(socket: &Path, small: String, large: String) -> Result<(), String> {
     let listener = tokio::net::UnixListener::bind(socket).map_err(|error| error.to_string())?;
     tokio::spawn(async move {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
         let small = format!("{small}\n");
@@ -93,7 +139,9 @@ fn spawn_floor(socket: &Path, small: String, large: String) -> Result<(), String
 
 fn populate(store: &ProviderStore) -> Result<(), String> {
     for provider in 0..PROVIDERS {
-        let models: Vec<String> = (0..MODELS).map(|model| format!("vendor-{provider}/model-{model}:q4_K_M")).collect();
+        let models: Vec<String> = (0..MODELS)
+            .map(|model| format!("vendor-{provider}/model-{model}:q4_K_M"))
+            .collect();
         let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
             "label": format!("Provider {provider}"),
             "base_url": format!("http://127.0.0.1:{}/v1", 10_000 + provider),
@@ -115,28 +163,49 @@ struct Raw {
 
 impl Raw {
     async fn connect(socket: &Path) -> Result<Self, String> {
-        let stream = UnixStream::connect(socket).await.map_err(|error| error.to_string())?;
+        let stream = UnixStream::connect(socket)
+            .await
+            .map_err(|error| error.to_string())?;
         let (read, writer) = stream.into_split();
-        Ok(Self { lines: BufReader::with_capacity(1 << 20, read), writer, buffer: Vec::with_capacity(1 << 20) })
+        Ok(Self {
+            lines: BufReader::with_capacity(1 << 20, read),
+            writer,
+            buffer: Vec::with_capacity(1 << 20),
+        })
     }
 
     async fn round_trip(&mut self, request: &str) -> Result<usize, String> {
         let mut frame = String::with_capacity(request.len() + 1);
         frame.push_str(request);
         frame.push('\n');
-        self.writer.write_all(frame.as_bytes()).await.map_err(|error| error.to_string())?;
+        self.writer
+            .write_all(frame.as_bytes())
+            .await
+            .map_err(|error| error.to_string())?;
         self.buffer.clear();
-        let read = self.lines.read_until(b'\n', &mut self.buffer).await.map_err(|error| error.to_string())?;
+        let read = self
+            .lines
+            .read_until(b'\n', &mut self.buffer)
+            .await
+            .map_err(|error| error.to_string())?;
         let head = &self.buffer[..self.buffer.len().min(48)];
         let is_result = head.windows(10).any(|window| window == b",\"result\":");
         if read == 0 || !self.buffer.starts_with(b"{\"jsonrpc\":\"2.0\"") || !is_result {
-            return Err(format!("unexpected answer: {}", String::from_utf8_lossy(&self.buffer[..self.buffer.len().min(200)])));
+            return Err(format!(
+                "unexpected answer: {}",
+                String::from_utf8_lossy(&self.buffer[..self.buffer.len().min(200)])
+            ));
         }
         Ok(read)
     }
 }
 
-async fn measure_raw(raw: &mut Raw, request: &str, warmup: usize, samples: usize) -> Result<Vec<Duration>, String> {
+async fn measure_raw(
+    raw: &mut Raw,
+    request: &str,
+    warmup: usize,
+    samples: usize,
+) -> Result<Vec<Duration>, String> {
     for _ in 0..warmup {
         raw.round_trip(request).await?;
     }
@@ -149,7 +218,11 @@ async fn measure_raw(raw: &mut Raw, request: &str, warmup: usize, samples: usize
     Ok(latencies)
 }
 
-async fn measure<T, F, Fut>(warmup: usize, samples: usize, mut call: F) -> Result<Vec<Duration>, String>
+async fn measure<T, F, Fut>(
+    warmup: usize,
+    samples: usize,
+    mut call: F,
+) -> Result<Vec<Duration>, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, patchbay_client::ClientError>>,

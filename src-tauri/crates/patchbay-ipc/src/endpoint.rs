@@ -44,7 +44,9 @@ pub(crate) use windows::Listener;
 mod unix {
     use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
     use std::io::{Read, Seek, SeekFrom, Write};
-    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{
+        DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt,
+    };
 
     use tokio::net::{UnixListener, UnixStream};
 
@@ -72,13 +74,21 @@ mod unix {
             prepare_directory(directory, own_uid)?;
             let lock = claim_lock(path)?;
             remove_stale_socket(path).await?;
-            let listener = UnixListener::bind(path).map_err(|error| IpcError::io("listen on", path, error))?;
+            let listener =
+                UnixListener::bind(path).map_err(|error| IpcError::io("listen on", path, error))?;
             // The 0700 directory already keeps other users out; 0600 on the
             // socket is the second fence the issue asks for.
             fs::set_permissions(path, fs::Permissions::from_mode(0o600))
                 .map_err(|error| IpcError::io("set permissions of", path, error))?;
-            let metadata = fs::symlink_metadata(path).map_err(|error| IpcError::io("inspect", path, error))?;
-            Ok(Self { listener, path: path.to_owned(), identity: (metadata.dev(), metadata.ino()), own_uid, _lock: lock })
+            let metadata =
+                fs::symlink_metadata(path).map_err(|error| IpcError::io("inspect", path, error))?;
+            Ok(Self {
+                listener,
+                path: path.to_owned(),
+                identity: (metadata.dev(), metadata.ino()),
+                own_uid,
+                _lock: lock,
+            })
         }
 
         pub(crate) fn path(&self) -> &Path {
@@ -92,11 +102,18 @@ mod unix {
             loop {
                 let (stream, _address) = self.listener.accept().await?;
                 match stream.peer_cred() {
-                    Ok(credentials) if credentials.uid() == self.own_uid => return Ok(Box::new(stream)),
-                    Ok(credentials) => {
-                        tracing::warn!(peer_uid = credentials.uid(), "refused an IPC connection from another user");
+                    Ok(credentials) if credentials.uid() == self.own_uid => {
+                        return Ok(Box::new(stream))
                     }
-                    Err(error) => tracing::warn!(%error, "refused an IPC connection whose peer could not be identified"),
+                    Ok(credentials) => {
+                        tracing::warn!(
+                            peer_uid = credentials.uid(),
+                            "refused an IPC connection from another user"
+                        );
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "refused an IPC connection whose peer could not be identified")
+                    }
                 }
             }
         }
@@ -125,7 +142,10 @@ mod unix {
         }
         let path = std::env::temp_dir().join(format!(".patchbay-ipc-uid-{}", std::process::id()));
         let file = File::create(&path).map_err(|error| IpcError::io("create", &path, error))?;
-        let uid = file.metadata().map_err(|error| IpcError::io("inspect", &path, error))?.uid();
+        let uid = file
+            .metadata()
+            .map_err(|error| IpcError::io("inspect", &path, error))?
+            .uid();
         drop(file);
         fs::remove_file(&path).map_err(|error| IpcError::io("remove", &path, error))?;
         Ok(uid)
@@ -140,7 +160,8 @@ mod unix {
             .mode(0o700)
             .create(directory)
             .map_err(|error| IpcError::io("create", directory, error))?;
-        let metadata = fs::symlink_metadata(directory).map_err(|error| IpcError::io("inspect", directory, error))?;
+        let metadata = fs::symlink_metadata(directory)
+            .map_err(|error| IpcError::io("inspect", directory, error))?;
         if !metadata.file_type().is_dir() {
             return Err(IpcError::UnsafeDirectory {
                 path: directory.to_owned(),
@@ -150,7 +171,10 @@ mod unix {
         if metadata.uid() != own_uid {
             return Err(IpcError::UnsafeDirectory {
                 path: directory.to_owned(),
-                reason: format!("it belongs to uid {}, not to this user (uid {own_uid})", metadata.uid()),
+                reason: format!(
+                    "it belongs to uid {}, not to this user (uid {own_uid})",
+                    metadata.uid()
+                ),
             });
         }
         if metadata.mode() & 0o077 != 0 {
@@ -180,7 +204,10 @@ mod unix {
                     Ok(_) => contents.trim().parse().ok(),
                     Err(_) => None,
                 };
-                return Err(IpcError::AlreadyRunning { endpoint: socket.display().to_string(), pid });
+                return Err(IpcError::AlreadyRunning {
+                    endpoint: socket.display().to_string(),
+                    pid,
+                });
             }
             Err(TryLockError::Error(error)) => return Err(IpcError::io("lock", &lock_path, error)),
         }
@@ -193,7 +220,10 @@ mod unix {
     }
 
     pub(super) fn lock_path(socket: &Path) -> PathBuf {
-        let mut name = socket.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+        let mut name = socket
+            .file_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_default();
         name.push(".lock");
         socket.with_file_name(name)
     }
@@ -207,13 +237,18 @@ mod unix {
             Err(error) => return Err(IpcError::io("inspect", path, error)),
         };
         if !metadata.file_type().is_socket() {
-            return Err(IpcError::NotASocket { path: path.to_owned() });
+            return Err(IpcError::NotASocket {
+                path: path.to_owned(),
+            });
         }
         match UnixStream::connect(path).await {
             Ok(stream) => {
                 // Someone is serving without our lock (an older Patchbay):
                 // theirs to keep.
-                let pid = stream.peer_cred().ok().and_then(|credentials| credentials.pid());
+                let pid = stream
+                    .peer_cred()
+                    .ok()
+                    .and_then(|credentials| credentials.pid());
                 Err(IpcError::AlreadyRunning {
                     endpoint: path.display().to_string(),
                     pid: pid.and_then(|pid| u32::try_from(pid).ok()),
@@ -221,7 +256,8 @@ mod unix {
             }
             Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
                 tracing::info!(path = %path.display(), "removing a stale IPC socket left by a previous run");
-                fs::remove_file(path).map_err(|error| IpcError::io("remove the stale socket", path, error))
+                fs::remove_file(path)
+                    .map_err(|error| IpcError::io("remove the stale socket", path, error))
             }
             Err(error) => Err(IpcError::io("probe the existing socket", path, error)),
         }
@@ -250,12 +286,16 @@ mod windows {
                 .reject_remote_clients(true)
                 .create(path.as_os_str())
                 .map_err(|error| match error.kind() {
-                    io::ErrorKind::PermissionDenied => {
-                        IpcError::AlreadyRunning { endpoint: path.display().to_string(), pid: None }
-                    }
+                    io::ErrorKind::PermissionDenied => IpcError::AlreadyRunning {
+                        endpoint: path.display().to_string(),
+                        pid: None,
+                    },
                     _ => IpcError::io("create the named pipe", path, error),
                 })?;
-            Ok(Self { next: Mutex::new(first), path: path.to_owned() })
+            Ok(Self {
+                next: Mutex::new(first),
+                path: path.to_owned(),
+            })
         }
 
         pub(crate) fn path(&self) -> &Path {
@@ -265,7 +305,9 @@ mod windows {
         pub(crate) async fn accept(&self) -> io::Result<Box<dyn Stream>> {
             let mut next = self.next.lock().await;
             next.connect().await?;
-            let fresh = ServerOptions::new().reject_remote_clients(true).create(self.path.as_os_str())?;
+            let fresh = ServerOptions::new()
+                .reject_remote_clients(true)
+                .create(self.path.as_os_str())?;
             let connected = std::mem::replace(&mut *next, fresh);
             Ok(Box::new(connected))
         }
@@ -279,6 +321,9 @@ mod tests {
 
     #[test]
     fn lock_file_sits_beside_the_socket() {
-        assert_eq!(lock_path(Path::new("/run/user/1/patchbay/ipc.sock")), PathBuf::from("/run/user/1/patchbay/ipc.sock.lock"));
+        assert_eq!(
+            lock_path(Path::new("/run/user/1/patchbay/ipc.sock")),
+            PathBuf::from("/run/user/1/patchbay/ipc.sock.lock")
+        );
     }
 }

@@ -129,9 +129,10 @@ impl IpcError {
             Self::PairingDenied => codes::PAIRING_DENIED,
             Self::PairingTimeout { .. } | Self::RequesterGone { .. } => codes::PAIRING_TIMEOUT,
             Self::NotPending { .. } => codes::PAIRING_NOT_PENDING,
-            Self::PairingInProgress { .. } | Self::TooManyPending | Self::Busy { .. } | Self::HostsBusy { .. } => {
-                codes::BUSY
-            }
+            Self::PairingInProgress { .. }
+            | Self::TooManyPending
+            | Self::Busy { .. }
+            | Self::HostsBusy { .. } => codes::BUSY,
             Self::EntryNotFound { .. } | Self::KeyMissing { .. } => codes::NOT_FOUND,
             Self::TestFailed { .. } => codes::TEST_FAILED,
             Self::HostsCorrupt { .. } => codes::CONFIG,
@@ -155,7 +156,11 @@ impl IpcError {
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }
 

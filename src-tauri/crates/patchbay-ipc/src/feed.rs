@@ -30,15 +30,26 @@ pub(crate) struct Frame {
 impl Frame {
     /// A whole frame in one buffer.
     pub(crate) fn owned(bytes: Vec<u8>) -> Self {
-        Self { head: bytes, body: None, tail: b"" }
+        Self {
+            head: bytes,
+            body: None,
+            tail: b"",
+        }
     }
 
     /// `head` + a shared `body` + `tail`.
     pub(crate) fn wrapped(head: Vec<u8>, body: Arc<str>, tail: &'static [u8]) -> Self {
-        Self { head, body: Some(body), tail }
+        Self {
+            head,
+            body: Some(body),
+            tail,
+        }
     }
 
-    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(&self, writer: &mut W) -> std::io::Result<()> {
+    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(
+        &self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
         if !self.head.is_empty() {
             writer.write_all(&self.head).await?;
         }
@@ -115,16 +126,25 @@ impl EntriesFeed {
         // `entries.subscribe` answer already queued with the old snapshot.
         let mut subscribers = lock(&self.subscribers);
         *write(&self.snapshot) = Arc::clone(&snapshot);
-        subscribers.retain(|connection, subscriber| match subscriber.queue.try_send(notification.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(connection, "dropping an IPC subscriber that stopped reading");
-                subscriber.kick.notify_one();
-                false
+        subscribers.retain(|connection, subscriber| {
+            match subscriber.queue.try_send(notification.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(
+                        connection,
+                        "dropping an IPC subscriber that stopped reading"
+                    );
+                    subscriber.kick.notify_one();
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         });
-        tracing::debug!(revision = snapshot.revision, subscribers = subscribers.len(), "entries changed");
+        tracing::debug!(
+            revision = snapshot.revision,
+            subscribers = subscribers.len(),
+            "entries changed"
+        );
         Ok(true)
     }
 
@@ -141,7 +161,9 @@ impl EntriesFeed {
         subscriber
             .queue
             .try_send(answer(&snapshot))
-            .map_err(|_| IpcError::Busy { detail: "this connection has too many unread frames".to_owned() })?;
+            .map_err(|_| IpcError::Busy {
+                detail: "this connection has too many unread frames".to_owned(),
+            })?;
         subscribers.insert(connection, subscriber);
         Ok(())
     }
@@ -158,9 +180,14 @@ impl EntriesFeed {
 fn build_snapshot(revision: u64, entries: Vec<PickerEntry>) -> Result<Snapshot> {
     let entries = Arc::new(entries);
     let result = EntriesResultRef { entries: &entries };
-    let result_json = serde_json::to_string(&result)
-        .map_err(|error| IpcError::Internal { detail: format!("could not encode the entries: {error}") })?;
-    Ok(Snapshot { revision, entries, result_json: Arc::from(result_json) })
+    let result_json = serde_json::to_string(&result).map_err(|error| IpcError::Internal {
+        detail: format!("could not encode the entries: {error}"),
+    })?;
+    Ok(Snapshot {
+        revision,
+        entries,
+        result_json: Arc::from(result_json),
+    })
 }
 
 /// Serialises like [`EntriesResult`] without cloning the entries.
@@ -170,25 +197,34 @@ struct EntriesResultRef<'a> {
 }
 
 fn notification_frame(snapshot: &Snapshot) -> Result<Frame> {
-    let params = serde_json::to_value(EntriesResultRef { entries: &snapshot.entries })
-        .map_err(|error| IpcError::Internal { detail: format!("could not encode the entries: {error}") })?;
+    let params = serde_json::to_value(EntriesResultRef {
+        entries: &snapshot.entries,
+    })
+    .map_err(|error| IpcError::Internal {
+        detail: format!("could not encode the entries: {error}"),
+    })?;
     let notification = Notification::new(methods::ENTRIES_CHANGED, Some(params));
-    let mut text = serde_json::to_string(&notification)
-        .map_err(|error| IpcError::Internal { detail: format!("could not encode the notification: {error}") })?;
+    let mut text = serde_json::to_string(&notification).map_err(|error| IpcError::Internal {
+        detail: format!("could not encode the notification: {error}"),
+    })?;
     text.push('\n');
     Ok(Frame::wrapped(Vec::new(), Arc::from(text), b""))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -201,29 +237,52 @@ mod tests {
         let feed = EntriesFeed::new(Vec::new()).expect("feed");
         let (stuck_queue, _stuck_receiver) = mpsc::channel(1);
         let stuck_kick = Arc::new(Notify::new());
-        feed.subscribe(1, Subscriber { queue: stuck_queue, kick: Arc::clone(&stuck_kick) }, |_| Frame::owned(b"{}\n".to_vec()))
-            .expect("subscribe");
-        let (live_queue, mut live_receiver) = mpsc::channel(8);
-        feed.subscribe(2, Subscriber { queue: live_queue, kick: Arc::new(Notify::new()) }, |snapshot| {
-            Frame::wrapped(Vec::new(), Arc::clone(&snapshot.result_json), b"")
-        })
+        feed.subscribe(
+            1,
+            Subscriber {
+                queue: stuck_queue,
+                kick: Arc::clone(&stuck_kick),
+            },
+            |_| Frame::owned(b"{}\n".to_vec()),
+        )
         .expect("subscribe");
-        let initial = live_receiver.recv().await.expect("subscribe answer").to_vec();
-        let parsed: EntriesResult = serde_json::from_slice(&initial).expect("result_json is an EntriesResult");
+        let (live_queue, mut live_receiver) = mpsc::channel(8);
+        feed.subscribe(
+            2,
+            Subscriber {
+                queue: live_queue,
+                kick: Arc::new(Notify::new()),
+            },
+            |snapshot| Frame::wrapped(Vec::new(), Arc::clone(&snapshot.result_json), b""),
+        )
+        .expect("subscribe");
+        let initial = live_receiver
+            .recv()
+            .await
+            .expect("subscribe answer")
+            .to_vec();
+        let parsed: EntriesResult =
+            serde_json::from_slice(&initial).expect("result_json is an EntriesResult");
         assert!(parsed.entries.is_empty());
 
         // The stuck queue (capacity 1) is already full with its answer.
         let entries = vec![sample_entry()];
         assert!(feed.update(entries.clone()).expect("update"));
-        assert!(!feed.update(entries.clone()).expect("same entries again"), "no change, no notification");
+        assert!(
+            !feed.update(entries.clone()).expect("same entries again"),
+            "no change, no notification"
+        );
         assert_eq!(feed.subscriber_count(), 1);
-        tokio::time::timeout(std::time::Duration::from_secs(1), stuck_kick.notified()).await.expect("stuck one kicked");
+        tokio::time::timeout(std::time::Duration::from_secs(1), stuck_kick.notified())
+            .await
+            .expect("stuck one kicked");
 
         let frame = live_receiver.recv().await.expect("notification").to_vec();
         match ServerFrame::parse(frame.strip_suffix(b"\n").expect("newline")) {
             Ok(ServerFrame::Notification(notification)) => {
                 assert_eq!(notification.method, "entries.changed");
-                let params: EntriesResult = serde_json::from_value(notification.params.expect("params")).expect("shape");
+                let params: EntriesResult =
+                    serde_json::from_value(notification.params.expect("params")).expect("shape");
                 assert_eq!(params.entries, entries);
             }
             other => panic!("expected a notification, got {other:?}"),

@@ -67,19 +67,21 @@ impl HostRecord {
 
 /// A freshly issued token. `Debug` does not print it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct IssuedToken(String);
+pub(crate) struct IssuedToken(String);
 
 impl IssuedToken {
     /// 32 random bytes from the OS, hex-encoded, with a `pbt_` prefix so a
     /// leaked token is recognisable in logs and secret scanners.
     fn generate() -> Result<Self> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal { detail: format!("no OS randomness: {error}") })?;
+        getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal {
+            detail: format!("no OS randomness: {error}"),
+        })?;
         Ok(Self(format!("pbt_{}", hex::encode(bytes))))
     }
 
     /// The token, for the one place that sends it to the host.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -104,12 +106,16 @@ pub struct HostRegistry {
 impl HostRegistry {
     /// The registry in `config_dir` (created on first write).
     pub fn in_dir(config_dir: &Path) -> Self {
-        Self { path: config_dir.join(HOSTS_FILE_NAME) }
+        Self {
+            path: config_dir.join(HOSTS_FILE_NAME),
+        }
     }
 
     /// The registry in [`patchbay_protocol::paths::config_dir`].
     pub fn from_env() -> Result<Self> {
-        let directory = patchbay_protocol::paths::config_dir().ok_or(IpcError::NoEndpoint { what: "config directory" })?;
+        let directory = patchbay_protocol::paths::config_dir().ok_or(IpcError::NoEndpoint {
+            what: "config directory",
+        })?;
         Ok(Self::in_dir(&directory))
     }
 
@@ -128,8 +134,9 @@ impl HostRegistry {
     }
 
     /// Pairs `app_id` with a new token and returns it; only its hash is
-    /// stored. Pairing an app again replaces its old token.
-    pub fn pair(&self, app_id: &str, app_name: &str) -> Result<(PairedHost, IssuedToken)> {
+    /// stored. Pairing an app again replaces its old token. Only
+    /// [`crate::Pairings::approve`] calls it: no token without consent.
+    pub(crate) fn pair(&self, app_id: &str, app_name: &str) -> Result<(PairedHost, IssuedToken)> {
         let token = IssuedToken::generate()?;
         let record = HostRecord {
             app_id: app_id.to_owned(),
@@ -180,12 +187,23 @@ impl HostRegistry {
         let now = OffsetDateTime::now_utc();
         let mut recorded = None;
         self.update(|document| {
-            let host = document.hosts.iter_mut().find(|host| host.app_id == app_id).ok_or(IpcError::Unauthorized)?;
+            let host = document
+                .hosts
+                .iter_mut()
+                .find(|host| host.app_id == app_id)
+                .ok_or(IpcError::Unauthorized)?;
             host.last_used = Some(now);
-            let record =
-                ResolveRecord { app_id: app_id.to_owned(), app_name: host.app_name.clone(), entry_id: entry_id.to_owned(), at: now };
+            let record = ResolveRecord {
+                app_id: app_id.to_owned(),
+                app_name: host.app_name.clone(),
+                entry_id: entry_id.to_owned(),
+                at: now,
+            };
             document.resolve_log.push(record.clone());
-            let excess = document.resolve_log.len().saturating_sub(RESOLVE_LOG_CAPACITY);
+            let excess = document
+                .resolve_log
+                .len()
+                .saturating_sub(RESOLVE_LOG_CAPACITY);
             document.resolve_log.drain(..excess);
             recorded = Some(record);
             Ok(())
@@ -197,16 +215,25 @@ impl HostRegistry {
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Ok(HostsDocument { version: FILE_VERSION, ..HostsDocument::default() })
+                return Ok(HostsDocument {
+                    version: FILE_VERSION,
+                    ..HostsDocument::default()
+                })
             }
             Err(error) => return Err(IpcError::io("read", &self.path, error)),
         };
-        let document: HostsDocument = serde_json::from_slice(&bytes)
-            .map_err(|error| IpcError::HostsCorrupt { path: self.path.clone(), detail: error.to_string() })?;
+        let document: HostsDocument =
+            serde_json::from_slice(&bytes).map_err(|error| IpcError::HostsCorrupt {
+                path: self.path.clone(),
+                detail: error.to_string(),
+            })?;
         if document.version != FILE_VERSION {
             return Err(IpcError::HostsCorrupt {
                 path: self.path.clone(),
-                detail: format!("version {} is not supported (this Patchbay reads {FILE_VERSION})", document.version),
+                detail: format!(
+                    "version {} is not supported (this Patchbay reads {FILE_VERSION})",
+                    document.version
+                ),
             });
         }
         Ok(document)
@@ -221,15 +248,20 @@ impl HostRegistry {
         let outcome = config::with_lock_waiting(Path::new(&lock_path), LOCK_WAIT, || {
             Ok(self.read().and_then(|mut document| {
                 change(&mut document)?;
-                let mut bytes = serde_json::to_vec_pretty(&document)
-                    .map_err(|error| IpcError::Internal { detail: format!("could not encode hosts.json: {error}") })?;
+                let mut bytes =
+                    serde_json::to_vec_pretty(&document).map_err(|error| IpcError::Internal {
+                        detail: format!("could not encode hosts.json: {error}"),
+                    })?;
                 bytes.push(b'\n');
-                config::write_atomic(&self.path, &bytes).map_err(|error| IpcError::io("write", &self.path, error))
+                config::write_atomic(&self.path, &bytes)
+                    .map_err(|error| IpcError::io("write", &self.path, error))
             }))
         });
         match outcome {
             Ok(result) => result,
-            Err(patchbay_core::Error::ConfigBusy { .. }) => Err(IpcError::HostsBusy { path: self.path.clone() }),
+            Err(patchbay_core::Error::ConfigBusy { .. }) => Err(IpcError::HostsBusy {
+                path: self.path.clone(),
+            }),
             Err(error) => Err(error.into()),
         }
     }
@@ -238,7 +270,12 @@ impl HostRegistry {
 /// Hashes are compared without an early exit, so timing says nothing about
 /// how much of a guessed token's hash matched.
 fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len() && left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -259,11 +296,25 @@ mod tests {
         assert!(!stored.contains(&token.expose()[4..]));
         assert!(stored.contains(&token_hash(token.expose())));
 
-        assert_eq!(registry.authenticate(token.expose()).expect("known token").app_id, "com.example.editor");
-        assert!(matches!(registry.authenticate("pbt_made_up"), Err(IpcError::Unauthorized)));
+        assert_eq!(
+            registry
+                .authenticate(token.expose())
+                .expect("known token")
+                .app_id,
+            "com.example.editor"
+        );
+        assert!(matches!(
+            registry.authenticate("pbt_made_up"),
+            Err(IpcError::Unauthorized)
+        ));
         assert!(registry.revoke("com.example.editor").expect("revoke"));
-        assert!(!registry.revoke("com.example.editor").expect("second revoke is a no-op"));
-        assert!(matches!(registry.authenticate(token.expose()), Err(IpcError::Unauthorized)));
+        assert!(!registry
+            .revoke("com.example.editor")
+            .expect("second revoke is a no-op"));
+        assert!(matches!(
+            registry.authenticate(token.expose()),
+            Err(IpcError::Unauthorized)
+        ));
     }
 
     #[test]
@@ -272,7 +323,10 @@ mod tests {
         let registry = HostRegistry::in_dir(directory.path());
         let (_, first) = registry.pair("app", "App").expect("pair");
         let (_, second) = registry.pair("app", "App").expect("pair again");
-        assert!(matches!(registry.authenticate(first.expose()), Err(IpcError::Unauthorized)));
+        assert!(matches!(
+            registry.authenticate(first.expose()),
+            Err(IpcError::Unauthorized)
+        ));
         assert!(registry.authenticate(second.expose()).is_ok());
         assert_eq!(registry.list().expect("list").len(), 1);
     }
@@ -283,13 +337,18 @@ mod tests {
         let registry = HostRegistry::in_dir(directory.path());
         registry.pair("app", "App").expect("pair");
         for index in 0..(RESOLVE_LOG_CAPACITY + 7) {
-            registry.record_resolve("app", &format!("p/m{index}")).expect("record");
+            registry
+                .record_resolve("app", &format!("p/m{index}"))
+                .expect("record");
         }
         let log = registry.resolve_log().expect("log");
         assert_eq!(log.len(), RESOLVE_LOG_CAPACITY);
         assert_eq!(log[0].entry_id, "p/m7");
         assert!(registry.list().expect("list")[0].last_used.is_some());
-        assert!(matches!(registry.record_resolve("other", "p/m"), Err(IpcError::Unauthorized)));
+        assert!(matches!(
+            registry.record_resolve("other", "p/m"),
+            Err(IpcError::Unauthorized)
+        ));
     }
 
     #[test]
@@ -297,7 +356,10 @@ mod tests {
         let directory = tempfile::tempdir().expect("temp dir");
         let registry = HostRegistry::in_dir(directory.path());
         fs::write(registry.path(), b"{not json").expect("write");
-        assert!(matches!(registry.pair("app", "App"), Err(IpcError::HostsCorrupt { .. })));
+        assert!(matches!(
+            registry.pair("app", "App"),
+            Err(IpcError::HostsCorrupt { .. })
+        ));
         assert_eq!(fs::read(registry.path()).expect("read"), b"{not json");
     }
 }

@@ -36,11 +36,24 @@ pub type PairingCallback = Arc<dyn Fn(&PendingPairing) + Send + Sync>;
 #[non_exhaustive]
 pub enum PairingEvent {
     Requested(PendingPairing),
-    Approved { request_id: String, host: PairedHost },
-    Denied { request_id: String, app_id: String },
+    Approved {
+        request_id: String,
+        host: PairedHost,
+    },
+    Denied {
+        request_id: String,
+        app_id: String,
+    },
     /// Nobody decided in time, or the host stopped waiting.
-    Expired { request_id: String, app_id: String },
-    Revoked { app_id: String },
+    Expired {
+        request_id: String,
+        app_id: String,
+    },
+    Revoked {
+        app_id: String,
+    },
+    /// A paired host resolved an entry (the UI's "last used" and log).
+    Resolved(ResolveRecord),
 }
 
 enum Decision {
@@ -78,9 +91,21 @@ impl fmt::Debug for Pairings {
 }
 
 impl Pairings {
-    pub fn new(registry: HostRegistry, on_request: Option<PairingCallback>, timeout: Duration) -> Self {
+    pub fn new(
+        registry: HostRegistry,
+        on_request: Option<PairingCallback>,
+        timeout: Duration,
+    ) -> Self {
         let (events, _) = broadcast::channel(64);
-        Self { inner: Arc::new(Inner { registry, waiting: Mutex::new(HashMap::new()), events, on_request, timeout }) }
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                waiting: Mutex::new(HashMap::new()),
+                events,
+                on_request,
+                timeout,
+            }),
+        }
     }
 
     pub fn registry(&self) -> &HostRegistry {
@@ -110,16 +135,28 @@ impl Pairings {
         {
             let mut waiting = lock(&self.inner.waiting);
             if waiting.values().any(|entry| entry.request.app_id == app_id) {
-                return Err(IpcError::PairingInProgress { app_id: app_id.to_owned() });
+                return Err(IpcError::PairingInProgress {
+                    app_id: app_id.to_owned(),
+                });
             }
             if waiting.len() >= MAX_PENDING {
                 return Err(IpcError::TooManyPending);
             }
-            waiting.insert(request.request_id.clone(), Waiting { request: request.clone(), decide: sender });
+            waiting.insert(
+                request.request_id.clone(),
+                Waiting {
+                    request: request.clone(),
+                    decide: sender,
+                },
+            );
         }
         // Removes the request however this call ends, including when the
         // host disconnects and this future is dropped.
-        let guard = PendingGuard { pairings: self, request_id: request.request_id.clone(), app_id: app_id.to_owned() };
+        let guard = PendingGuard {
+            pairings: self,
+            request_id: request.request_id.clone(),
+            app_id: app_id.to_owned(),
+        };
         tracing::info!(app_id, request_id = %request.request_id, "pairing requested");
         if let Some(callback) = &self.inner.on_request {
             callback(&request);
@@ -137,14 +174,18 @@ impl Pairings {
             }
             // The sender vanished without a decision: only when the server is
             // shutting down.
-            Ok(Err(_)) | Err(_) => Err(IpcError::PairingTimeout { seconds: self.inner.timeout.as_secs() }),
+            Ok(Err(_)) | Err(_) => Err(IpcError::PairingTimeout {
+                seconds: self.inner.timeout.as_secs(),
+            }),
         }
     }
 
     /// Requests waiting for a decision, oldest first.
     pub fn pending(&self) -> Vec<PendingPairing> {
-        let mut pending: Vec<PendingPairing> =
-            lock(&self.inner.waiting).values().map(|entry| entry.request.clone()).collect();
+        let mut pending: Vec<PendingPairing> = lock(&self.inner.waiting)
+            .values()
+            .map(|entry| entry.request.clone())
+            .collect();
         pending.sort_by_key(|request| request.requested_at);
         pending
     }
@@ -154,15 +195,26 @@ impl Pairings {
     pub fn approve(&self, request_id: &str) -> Result<PairedHost> {
         let waiting = self.take(request_id)?;
         let request = waiting.request;
-        let (host, token) = self.inner.registry.pair(&request.app_id, &request.app_name)?;
-        let result = PairResult { app_id: request.app_id.clone(), token: token.expose().to_owned() };
+        let (host, token) = self
+            .inner
+            .registry
+            .pair(&request.app_id, &request.app_name)?;
+        let result = PairResult {
+            app_id: request.app_id.clone(),
+            token: token.expose().to_owned(),
+        };
         if waiting.decide.send(Decision::Approved(result)).is_err() {
             // Nobody will ever see this token: don't leave a pairing behind.
             self.inner.registry.revoke(&request.app_id)?;
-            return Err(IpcError::RequesterGone { app_id: request.app_id });
+            return Err(IpcError::RequesterGone {
+                app_id: request.app_id,
+            });
         }
         tracing::info!(app_id = %host.app_id, request_id, "pairing approved");
-        self.emit(PairingEvent::Approved { request_id: request_id.to_owned(), host: host.clone() });
+        self.emit(PairingEvent::Approved {
+            request_id: request_id.to_owned(),
+            host: host.clone(),
+        });
         Ok(host)
     }
 
@@ -173,7 +225,10 @@ impl Pairings {
             tracing::debug!(request_id, "the denied host had already stopped waiting");
         }
         tracing::info!(app_id = %waiting.request.app_id, request_id, "pairing denied");
-        self.emit(PairingEvent::Denied { request_id: request_id.to_owned(), app_id: waiting.request.app_id.clone() });
+        self.emit(PairingEvent::Denied {
+            request_id: request_id.to_owned(),
+            app_id: waiting.request.app_id.clone(),
+        });
         Ok(waiting.request)
     }
 
@@ -186,9 +241,19 @@ impl Pairings {
     pub fn revoke(&self, app_id: &str) -> Result<bool> {
         let revoked = self.inner.registry.revoke(app_id)?;
         if revoked {
-            self.emit(PairingEvent::Revoked { app_id: app_id.to_owned() });
+            self.emit(PairingEvent::Revoked {
+                app_id: app_id.to_owned(),
+            });
         }
         Ok(revoked)
+    }
+
+    /// Records a resolve by a paired host (log + `last_used`) and tells
+    /// the UI.
+    pub fn record_resolve(&self, app_id: &str, entry_id: &str) -> Result<ResolveRecord> {
+        let record = self.inner.registry.record_resolve(app_id, entry_id)?;
+        self.emit(PairingEvent::Resolved(record.clone()));
+        Ok(record)
     }
 
     /// Recorded resolves, oldest first.
@@ -199,7 +264,9 @@ impl Pairings {
     fn take(&self, request_id: &str) -> Result<Waiting> {
         lock(&self.inner.waiting)
             .remove(request_id)
-            .ok_or_else(|| IpcError::NotPending { request_id: request_id.to_owned() })
+            .ok_or_else(|| IpcError::NotPending {
+                request_id: request_id.to_owned(),
+            })
     }
 
     fn emit(&self, event: PairingEvent) {
@@ -239,14 +306,19 @@ impl Drop for PendingGuard<'_> {
 /// control characters (it is shown in a prompt and a terminal).
 fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
     let id_ok = (1..=128).contains(&app_id.len())
-        && app_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+        && app_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
     if !id_ok {
         return Err(IpcError::InvalidParams {
             detail: "app_id must be 1–128 characters of A–Z, a–z, 0–9, `.`, `_` and `-` (e.g. com.example.editor)".to_owned(),
         });
     }
     let name_length = app_name.chars().count();
-    if !(1..=64).contains(&name_length) || app_name.chars().any(char::is_control) || app_name.trim().is_empty() {
+    if !(1..=64).contains(&name_length)
+        || app_name.chars().any(char::is_control)
+        || app_name.trim().is_empty()
+    {
         return Err(IpcError::InvalidParams {
             detail: "app_name must be 1–64 characters with no control characters".to_owned(),
         });
@@ -257,14 +329,18 @@ fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
 /// Eight hex characters: short enough to type in `patchbay hosts approve`.
 fn new_request_id() -> Result<String> {
     let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal { detail: format!("no OS randomness: {error}") })?;
+    getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal {
+        detail: format!("no OS randomness: {error}"),
+    })?;
     Ok(hex::encode(bytes))
 }
 
 /// A poisoned lock only means a panic elsewhere; the map stays consistent
 /// (single inserts and removes), so keep serving.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -296,12 +372,24 @@ mod tests {
             async move { pairings.request("com.example.app", "Example").await }
         });
         let request = wait_for_pending(&pairings).await;
-        assert!(matches!(events.recv().await, Ok(PairingEvent::Requested(ref seen)) if seen.request_id == request.request_id));
+        assert!(
+            matches!(events.recv().await, Ok(PairingEvent::Requested(ref seen)) if seen.request_id == request.request_id)
+        );
         pairings.approve(&request.request_id).expect("approve");
         let result = waiter.await.expect("join").expect("approved");
-        assert_eq!(pairings.registry().authenticate(&result.token).expect("token works").app_id, "com.example.app");
+        assert_eq!(
+            pairings
+                .registry()
+                .authenticate(&result.token)
+                .expect("token works")
+                .app_id,
+            "com.example.app"
+        );
         assert!(pairings.pending().is_empty());
-        assert!(matches!(pairings.approve(&request.request_id), Err(IpcError::NotPending { .. })));
+        assert!(matches!(
+            pairings.approve(&request.request_id),
+            Err(IpcError::NotPending { .. })
+        ));
     }
 
     #[tokio::test]
@@ -313,7 +401,10 @@ mod tests {
         });
         let request = wait_for_pending(&pairings).await;
         pairings.deny(&request.request_id).expect("deny");
-        assert!(matches!(waiter.await.expect("join"), Err(IpcError::PairingDenied)));
+        assert!(matches!(
+            waiter.await.expect("join"),
+            Err(IpcError::PairingDenied)
+        ));
 
         let timed_out = pairings.request("b", "B").await;
         assert!(matches!(timed_out, Err(IpcError::PairingTimeout { .. })));
@@ -324,14 +415,23 @@ mod tests {
     #[tokio::test]
     async fn invalid_or_duplicate_requests_are_refused() {
         let (_directory, pairings) = pairings(Duration::from_secs(5));
-        assert!(matches!(pairings.request("has space", "X").await, Err(IpcError::InvalidParams { .. })));
-        assert!(matches!(pairings.request("ok", "bad\u{7}name").await, Err(IpcError::InvalidParams { .. })));
+        assert!(matches!(
+            pairings.request("has space", "X").await,
+            Err(IpcError::InvalidParams { .. })
+        ));
+        assert!(matches!(
+            pairings.request("ok", "bad\u{7}name").await,
+            Err(IpcError::InvalidParams { .. })
+        ));
         let first = tokio::spawn({
             let pairings = pairings.clone();
             async move { pairings.request("dup", "Dup").await }
         });
         let request = wait_for_pending(&pairings).await;
-        assert!(matches!(pairings.request("dup", "Dup").await, Err(IpcError::PairingInProgress { .. })));
+        assert!(matches!(
+            pairings.request("dup", "Dup").await,
+            Err(IpcError::PairingInProgress { .. })
+        ));
         pairings.deny(&request.request_id).expect("deny");
         assert!(first.await.expect("join").is_err());
     }

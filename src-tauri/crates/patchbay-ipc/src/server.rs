@@ -21,9 +21,9 @@ use patchbay_core::store::{ProviderStore, ProviderView};
 use patchbay_core::{Auth, ProviderId};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{
-    codes, methods, DecisionParams, ErrorObject, HelloResult, HostsResult, PairParams, PendingResult,
-    ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, ResolveResult, Response, RevokeParams,
-    RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    codes, methods, DecisionParams, ErrorObject, HelloResult, HostsResult, PairParams,
+    PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, ResolveResult,
+    Response, RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -150,14 +150,19 @@ impl Server {
             app_version: options.app_version.clone(),
             methods: METHODS.iter().map(|method| (*method).to_owned()).collect(),
         };
-        let hello_json = serde_json::to_string(&hello)
-            .map_err(|error| IpcError::Internal { detail: format!("could not encode hello: {error}") })?;
+        let hello_json = serde_json::to_string(&hello).map_err(|error| IpcError::Internal {
+            detail: format!("could not encode hello: {error}"),
+        })?;
         let (shutdown_sender, shutdown) = watch::channel(false);
         let feed = EntriesFeed::new(current_entries(&options.store)?)?;
         let state = Arc::new(State {
             store: options.store,
             feed,
-            pairings: Pairings::new(options.hosts, options.on_pairing_request, options.pairing_timeout),
+            pairings: Pairings::new(
+                options.hosts,
+                options.on_pairing_request,
+                options.pairing_timeout,
+            ),
             tester: options.tester,
             hello_json: Arc::from(hello_json),
             next_connection: AtomicU64::new(1),
@@ -178,7 +183,13 @@ impl Server {
         let endpoint = listener.path().to_owned();
         tracing::info!(endpoint = %endpoint.display(), "IPC server listening");
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
-        Ok(ServerHandle { state, shutdown: shutdown_sender, accept, endpoint, _watcher: watcher })
+        Ok(ServerHandle {
+            state,
+            shutdown: shutdown_sender,
+            accept,
+            endpoint,
+            _watcher: watcher,
+        })
     }
 }
 
@@ -196,7 +207,10 @@ impl fmt::Debug for ServerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerHandle")
             .field("endpoint", &self.endpoint)
-            .field("connections", &self.state.connections.load(Ordering::Relaxed))
+            .field(
+                "connections",
+                &self.state.connections.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -256,7 +270,11 @@ impl Drop for ServerHandle {
 /// Runs the server until Ctrl-C or SIGTERM: `patchbay serve`.
 pub async fn serve_foreground(options: ServerOptions) -> Result<()> {
     let handle = Server::start(options).await?;
-    eprintln!("Patchbay is serving on {} (pid {}). Press Ctrl-C to stop.", handle.endpoint().display(), std::process::id());
+    eprintln!(
+        "Patchbay is serving on {} (pid {}). Press Ctrl-C to stop.",
+        handle.endpoint().display(),
+        std::process::id()
+    );
     wait_for_termination().await?;
     handle.shutdown().await;
     Ok(())
@@ -265,8 +283,8 @@ pub async fn serve_foreground(options: ServerOptions) -> Result<()> {
 #[cfg(unix)]
 async fn wait_for_termination() -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|error| IpcError::io("listen for", "SIGTERM", error))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|error| IpcError::io("listen for", "SIGTERM", error))?;
     tokio::select! {
         result = tokio::signal::ctrl_c() => result.map_err(|error| IpcError::io("listen for", "Ctrl-C", error)),
         _ = terminate.recv() => Ok(()),
@@ -275,7 +293,9 @@ async fn wait_for_termination() -> Result<()> {
 
 #[cfg(not(unix))]
 async fn wait_for_termination() -> Result<()> {
-    tokio::signal::ctrl_c().await.map_err(|error| IpcError::io("listen for", "Ctrl-C", error))
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|error| IpcError::io("listen for", "Ctrl-C", error))
 }
 
 struct State {
@@ -324,7 +344,9 @@ async fn accept_loop(listener: Listener, state: Arc<State>) {
 }
 
 async fn refuse_busy(mut stream: Box<dyn Stream>) {
-    let error = IpcError::Busy { detail: format!("more than {MAX_CONNECTIONS} connections are open") };
+    let error = IpcError::Busy {
+        detail: format!("more than {MAX_CONNECTIONS} connections are open"),
+    };
     let frame = failure_frame(None, error.to_error_object());
     if let Err(error) = tokio::time::timeout(WRITE_TIMEOUT, frame.write_to(&mut stream)).await {
         tracing::debug!(%error, "could not tell a refused client why");
@@ -347,8 +369,13 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
     let kick = Arc::new(Notify::new());
     let (closed_sender, closed) = watch::channel(false);
     let writer = tokio::spawn(write_loop(write_half, outgoing, Arc::clone(&kick)));
-    let connection =
-        Connection { id, queue, kick: Arc::clone(&kick), closed, in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) };
+    let connection = Connection {
+        id,
+        queue,
+        kick: Arc::clone(&kick),
+        closed,
+        in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+    };
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::with_capacity(1024);
     let mut shutdown = state.shutdown.clone();
@@ -390,7 +417,11 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
     }
 }
 
-async fn write_loop(mut writer: WriteHalf<Box<dyn Stream>>, mut outgoing: mpsc::Receiver<Frame>, kick: Arc<Notify>) {
+async fn write_loop(
+    mut writer: WriteHalf<Box<dyn Stream>>,
+    mut outgoing: mpsc::Receiver<Frame>,
+    kick: Arc<Notify>,
+) {
     while let Some(frame) = outgoing.recv().await {
         match tokio::time::timeout(WRITE_TIMEOUT, frame.write_to(&mut writer)).await {
             Ok(Ok(())) => {}
@@ -423,7 +454,7 @@ struct Call {
 fn handle_frame(state: &Arc<State>, connection: &Connection, bytes: &[u8]) -> Option<Frame> {
     let call = match parse_call(bytes) {
         Ok(call) => call,
-        Err((id, error)) => return Some(failure_frame(id.as_ref(), error)),
+        Err(rejected) => return Some(failure_frame(rejected.id.as_ref(), rejected.error)),
     };
     // Requests without an id are notifications; no client notification is
     // defined, so they are ignored, as JSON-RPC allows.
@@ -432,23 +463,33 @@ fn handle_frame(state: &Arc<State>, connection: &Connection, bytes: &[u8]) -> Op
         methods::HELLO => Some(success_frame_raw(&id, &state.hello_json)),
         methods::ENTRIES_LIST => Some(success_frame_raw(&id, &state.feed.snapshot().result_json)),
         methods::ENTRIES_SUBSCRIBE => {
-            let subscriber = Subscriber { queue: connection.queue.clone(), kick: Arc::clone(&connection.kick) };
+            let subscriber = Subscriber {
+                queue: connection.queue.clone(),
+                kick: Arc::clone(&connection.kick),
+            };
             let subscribed = state.feed.subscribe(connection.id, subscriber, |snapshot| {
                 success_frame_raw(&id, &snapshot.result_json)
             });
-            subscribed.err().map(|error| failure_frame(Some(&id), error.to_error_object()))
+            subscribed
+                .err()
+                .map(|error| failure_frame(Some(&id), error.to_error_object()))
         }
         methods::ENTRIES_UNSUBSCRIBE => {
             state.feed.unsubscribe(connection.id);
             Some(success_frame(&id, json!({"subscribed": false})))
         }
-        method if METHODS.contains(&method) => spawn_call(state, connection, id, call.method, call.params),
+        method if METHODS.contains(&method) => {
+            spawn_call(state, connection, id, call.method, call.params)
+        }
         method => Some(failure_frame(
             Some(&id),
             ErrorObject::new(
                 codes::METHOD_NOT_FOUND,
                 "method_not_found",
-                format!("Unknown method `{}`. patchbay.hello lists the supported ones.", truncate(method, 64)),
+                format!(
+                    "Unknown method `{}`. patchbay.hello lists the supported ones.",
+                    truncate(method, 64)
+                ),
             ),
         )),
     }
@@ -462,7 +503,9 @@ fn spawn_call(
     params: Option<Value>,
 ) -> Option<Frame> {
     let Ok(permit) = Arc::clone(&connection.in_flight).try_acquire_owned() else {
-        let error = IpcError::Busy { detail: format!("at most {MAX_IN_FLIGHT} slow requests per connection") };
+        let error = IpcError::Busy {
+            detail: format!("at most {MAX_IN_FLIGHT} slow requests per connection"),
+        };
         return Some(failure_frame(Some(&id), error.to_error_object()));
     };
     let state = Arc::clone(state);
@@ -491,7 +534,8 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
             let state = Arc::clone(state);
             blocking(move || {
                 let listing = state.store.list()?;
-                let views: Vec<ProviderView> = listing.providers.iter().map(ProviderView::from).collect();
+                let views: Vec<ProviderView> =
+                    listing.providers.iter().map(ProviderView::from).collect();
                 Ok(json!({ "providers": views }))
             })
             .await
@@ -499,16 +543,27 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         methods::PROVIDER_TEST => {
             let params: ProviderTestParams = parse_params(params)?;
             let tester = state.tester.clone().ok_or_else(|| IpcError::TestFailed {
-                detail: "this Patchbay server was started without network access for tests".to_owned(),
+                detail: "this Patchbay server was started without network access for tests"
+                    .to_owned(),
             })?;
-            let provider_id = ProviderId::parse(&params.provider_id)
-                .map_err(|error| IpcError::InvalidParams { detail: error.to_string() })?;
-            let report = tester.test(Arc::clone(&state.store), provider_id, params.model).await?;
+            let provider_id = ProviderId::parse(&params.provider_id).map_err(|error| {
+                IpcError::InvalidParams {
+                    detail: error.to_string(),
+                }
+            })?;
+            let report = tester
+                .test(Arc::clone(&state.store), provider_id, params.model)
+                .await?;
             Ok(report)
         }
         methods::HOST_PAIR => {
             let params: PairParams = parse_params(params)?;
-            to_value(state.pairings.request(&params.app_id, &params.app_name).await?)
+            to_value(
+                state
+                    .pairings
+                    .request(&params.app_id, &params.app_name)
+                    .await?,
+            )
         }
         methods::ENTRIES_RESOLVE => {
             let params: ResolveParams = parse_params(params)?;
@@ -517,9 +572,16 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         }
         methods::HOSTS_LIST => {
             let pairings = state.pairings.clone();
-            blocking(move || to_value(HostsResult { hosts: pairings.list()? })).await
+            blocking(move || {
+                to_value(HostsResult {
+                    hosts: pairings.list()?,
+                })
+            })
+            .await
         }
-        methods::HOSTS_PENDING => to_value(PendingResult { pending: state.pairings.pending() }),
+        methods::HOSTS_PENDING => to_value(PendingResult {
+            pending: state.pairings.pending(),
+        }),
         methods::HOSTS_APPROVE => {
             let params: DecisionParams = parse_params(params)?;
             let pairings = state.pairings.clone();
@@ -532,13 +594,25 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         methods::HOSTS_REVOKE => {
             let params: RevokeParams = parse_params(params)?;
             let pairings = state.pairings.clone();
-            blocking(move || to_value(RevokeResult { revoked: pairings.revoke(&params.app_id)? })).await
+            blocking(move || {
+                to_value(RevokeResult {
+                    revoked: pairings.revoke(&params.app_id)?,
+                })
+            })
+            .await
         }
         methods::HOSTS_RESOLVE_LOG => {
             let pairings = state.pairings.clone();
-            blocking(move || to_value(ResolveLogResult { records: pairings.resolve_log()? })).await
+            blocking(move || {
+                to_value(ResolveLogResult {
+                    records: pairings.resolve_log()?,
+                })
+            })
+            .await
         }
-        other => Err(IpcError::Internal { detail: format!("no handler for {other}") }),
+        other => Err(IpcError::Internal {
+            detail: format!("no handler for {other}"),
+        }),
     }
 }
 
@@ -548,7 +622,9 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
 fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> {
     let registry = state.pairings.registry();
     let host = registry.authenticate(token)?;
-    let not_found = || IpcError::EntryNotFound { entry_id: truncate(entry_id, 300) };
+    let not_found = || IpcError::EntryNotFound {
+        entry_id: truncate(entry_id, 300),
+    };
     let (provider_part, model_id) = split_entry_id(entry_id).ok_or_else(not_found)?;
     let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
     let provider = match state.store.get(&provider_id) {
@@ -567,10 +643,15 @@ fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> 
         let key = state
             .store
             .api_key(&provider.id)?
-            .ok_or_else(|| IpcError::KeyMissing { provider_id: provider.id.to_string() })?;
-        headers.insert("Authorization".to_owned(), format!("Bearer {}", key.expose()));
+            .ok_or_else(|| IpcError::KeyMissing {
+                provider_id: provider.id.to_string(),
+            })?;
+        headers.insert(
+            "Authorization".to_owned(),
+            format!("Bearer {}", key.expose()),
+        );
     }
-    registry.record_resolve(&host.app_id, entry_id)?;
+    state.pairings.record_resolve(&host.app_id, entry_id)?;
     tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
     Ok(ResolveResult {
         entry_id: entry_id.to_owned(),
@@ -580,16 +661,39 @@ fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> 
     })
 }
 
-fn parse_call(bytes: &[u8]) -> std::result::Result<Call, (Option<RequestId>, ErrorObject)> {
+/// A frame that is not a valid request: the error, and the id to answer
+/// with when it could be read. Boxed: it is the rare path.
+struct Rejected {
+    id: Option<RequestId>,
+    error: ErrorObject,
+}
+
+fn parse_call(bytes: &[u8]) -> std::result::Result<Call, Box<Rejected>> {
     let value: Value = serde_json::from_slice(bytes).map_err(|error| {
-        (None, ErrorObject::new(codes::PARSE_ERROR, "parse_error", format!("The frame is not valid JSON: {error}")))
+        let message = format!("The frame is not valid JSON: {error}");
+        Box::new(Rejected {
+            id: None,
+            error: ErrorObject::new(codes::PARSE_ERROR, "parse_error", message),
+        })
     })?;
     let invalid = |id: Option<RequestId>, message: &str| {
-        (id, ErrorObject::new(codes::INVALID_REQUEST, "invalid_request", message.to_owned()))
+        Box::new(Rejected {
+            id,
+            error: ErrorObject::new(
+                codes::INVALID_REQUEST,
+                "invalid_request",
+                message.to_owned(),
+            ),
+        })
     };
     let mut object = match value {
         Value::Object(object) => object,
-        Value::Array(_) => return Err(invalid(None, "Batch requests are not supported; send one request per line.")),
+        Value::Array(_) => {
+            return Err(invalid(
+                None,
+                "Batch requests are not supported; send one request per line.",
+            ))
+        }
         _ => return Err(invalid(None, "A request must be a JSON object.")),
     };
     let id = match object.remove("id") {
@@ -614,17 +718,25 @@ fn parse_call(bytes: &[u8]) -> std::result::Result<Call, (Option<RequestId>, Err
 
 fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T> {
     let params = params.unwrap_or(Value::Object(Map::new()));
-    serde_json::from_value(params).map_err(|error| IpcError::InvalidParams { detail: error.to_string() })
+    serde_json::from_value(params).map_err(|error| IpcError::InvalidParams {
+        detail: error.to_string(),
+    })
 }
 
 fn to_value<T: Serialize>(value: T) -> Result<Value> {
-    serde_json::to_value(value).map_err(|error| IpcError::Internal { detail: format!("could not encode the result: {error}") })
+    serde_json::to_value(value).map_err(|error| IpcError::Internal {
+        detail: format!("could not encode the result: {error}"),
+    })
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|error| IpcError::Internal { detail: format!("a worker task failed: {error}") })?
+        .map_err(|error| IpcError::Internal {
+            detail: format!("a worker task failed: {error}"),
+        })?
 }
 
 /// `{"jsonrpc":"2.0","id":…,"result":<result_json>}\n` without re-encoding
@@ -683,10 +795,14 @@ mod tests {
     #[test]
     fn raw_success_frames_are_valid_json_rpc() {
         let small: Arc<str> = Arc::from(r#"{"entries":[]}"#);
-        let large: Arc<str> = Arc::from(format!(r#"{{"entries":[],"pad":"{}"}}"#, "x".repeat(20_000)));
+        let large: Arc<str> = Arc::from(format!(
+            r#"{{"entries":[],"pad":"{}"}}"#,
+            "x".repeat(20_000)
+        ));
         for body in [small, large] {
             let frame = success_frame_raw(&RequestId::String("a\"b".into()), &body).to_vec();
-            let parsed: Response = serde_json::from_slice(&frame[..frame.len() - 1]).expect("valid response");
+            let parsed: Response =
+                serde_json::from_slice(&frame[..frame.len() - 1]).expect("valid response");
             assert_eq!(parsed.id, Some(RequestId::String("a\"b".into())));
             assert_eq!(frame.last(), Some(&b'\n'));
         }
@@ -694,14 +810,29 @@ mod tests {
 
     #[test]
     fn malformed_requests_are_classified() {
-        let code = |bytes: &[u8]| parse_call(bytes).err().map(|(_, error)| error.code);
+        let code = |bytes: &[u8]| parse_call(bytes).err().map(|rejected| rejected.error.code);
         assert_eq!(code(b"{nope"), Some(codes::PARSE_ERROR));
         assert_eq!(code(b"[1,2]"), Some(codes::INVALID_REQUEST));
-        assert_eq!(code(br#"{"jsonrpc":"1.0","id":1,"method":"x"}"#), Some(codes::INVALID_REQUEST));
-        assert_eq!(code(br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#), Some(codes::INVALID_REQUEST));
-        assert_eq!(code(br#"{"jsonrpc":"2.0","id":1}"#), Some(codes::INVALID_REQUEST));
-        let (id, _) = parse_call(br#"{"jsonrpc":"2.0","id":9}"#).err().expect("invalid");
-        assert_eq!(id, Some(RequestId::Number(9)), "the id is echoed when it could be read");
+        assert_eq!(
+            code(br#"{"jsonrpc":"1.0","id":1,"method":"x"}"#),
+            Some(codes::INVALID_REQUEST)
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#),
+            Some(codes::INVALID_REQUEST)
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1}"#),
+            Some(codes::INVALID_REQUEST)
+        );
+        let rejected = parse_call(br#"{"jsonrpc":"2.0","id":9}"#)
+            .err()
+            .expect("invalid");
+        assert_eq!(
+            rejected.id,
+            Some(RequestId::Number(9)),
+            "the id is echoed when it could be read"
+        );
         assert!(parse_call(br#"{"jsonrpc":"2.0","id":"x","method":"entries.list"}"#).is_ok());
     }
 

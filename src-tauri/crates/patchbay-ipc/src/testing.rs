@@ -23,7 +23,12 @@ pub type TestFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
 /// Runs the staged connection test of one saved provider and returns the
 /// report as JSON (the shape of `patchbay provider test --json`).
 pub trait ProviderTester: Send + Sync + fmt::Debug {
-    fn test(&self, store: Arc<ProviderStore>, provider_id: ProviderId, model: Option<String>) -> TestFuture;
+    fn test(
+        &self,
+        store: Arc<ProviderStore>,
+        provider_id: ProviderId,
+        model: Option<String>,
+    ) -> TestFuture;
 }
 
 /// The real test, through `patchbay_net::run_test`. Records the outcome as
@@ -37,7 +42,10 @@ pub struct NetTester {
 
 impl NetTester {
     pub fn new(http: Arc<HttpClient>) -> Self {
-        Self { http, options: TestOptions::default() }
+        Self {
+            http,
+            options: TestOptions::default(),
+        }
     }
 
     /// With explicit options (tests inject a resolver through them).
@@ -47,9 +55,17 @@ impl NetTester {
 }
 
 impl ProviderTester for NetTester {
-    fn test(&self, store: Arc<ProviderStore>, provider_id: ProviderId, model: Option<String>) -> TestFuture {
+    fn test(
+        &self,
+        store: Arc<ProviderStore>,
+        provider_id: ProviderId,
+        model: Option<String>,
+    ) -> TestFuture {
         let http = Arc::clone(&self.http);
-        let options = TestOptions { chat_model: model, ..self.options.clone() };
+        let options = TestOptions {
+            chat_model: model,
+            ..self.options.clone()
+        };
         Box::pin(async move {
             let lookup_store = Arc::clone(&store);
             let lookup_id = provider_id.clone();
@@ -64,8 +80,14 @@ impl ProviderTester for NetTester {
                 Ok::<_, patchbay_core::Error>((provider, key, headers))
             })
             .await
-            .map_err(|error| IpcError::Internal { detail: format!("a worker task failed: {error}") })??;
-            let preset_name = provider.preset.as_deref().and_then(patchbay_core::presets::find).map(|preset| preset.name);
+            .map_err(|error| IpcError::Internal {
+                detail: format!("a worker task failed: {error}"),
+            })??;
+            let preset_name = provider
+                .preset
+                .as_deref()
+                .and_then(patchbay_core::presets::find)
+                .map(|preset| preset.name);
             let target = Target::from_provider(&provider, key, headers, preset_name);
             // `run_test`'s future is not `Send` (it holds hyper's connection
             // driver across awaits), so it runs on a current-thread runtime of
@@ -74,21 +96,38 @@ impl ProviderTester for NetTester {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|error| IpcError::TestFailed { detail: format!("could not start the test runtime: {error}") })?;
-                Ok::<_, IpcError>(runtime.block_on(run_test(&http, &target, &options, &|_stage| {})))
+                    .map_err(|error| IpcError::TestFailed {
+                        detail: format!("could not start the test runtime: {error}"),
+                    })?;
+                Ok::<_, IpcError>(runtime.block_on(run_test(
+                    &http,
+                    &target,
+                    &options,
+                    &|_stage| {},
+                )))
             })
             .await
-            .map_err(|error| IpcError::Internal { detail: format!("the test task failed: {error}") })??;
-            let last_test = LastTest { ok: report.ok, at: OffsetDateTime::now_utc(), summary: report.summary.clone() };
+            .map_err(|error| IpcError::Internal {
+                detail: format!("the test task failed: {error}"),
+            })??;
+            let last_test = LastTest {
+                ok: report.ok,
+                at: OffsetDateTime::now_utc(),
+                summary: report.summary.clone(),
+            };
             let record_store = Arc::clone(&store);
-            let recorded = tokio::task::spawn_blocking(move || record_store.record_test(&provider_id, last_test)).await;
+            let recorded = tokio::task::spawn_blocking(move || {
+                record_store.record_test(&provider_id, last_test)
+            })
+            .await;
             match recorded {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(%error, "could not record the test result"),
                 Err(error) => tracing::warn!(%error, "recording the test result failed"),
             }
-            serde_json::to_value(&report)
-                .map_err(|error| IpcError::TestFailed { detail: format!("could not encode the report: {error}") })
+            serde_json::to_value(&report).map_err(|error| IpcError::TestFailed {
+                detail: format!("could not encode the report: {error}"),
+            })
         })
     }
 }

@@ -132,7 +132,12 @@ pub struct Request {
 
 impl Request {
     pub fn new(id: RequestId, method: &str, params: Option<Value>) -> Self {
-        Self { jsonrpc: JSONRPC_VERSION.to_owned(), id: Some(id), method: method.to_owned(), params }
+        Self {
+            jsonrpc: JSONRPC_VERSION.to_owned(),
+            id: Some(id),
+            method: method.to_owned(),
+            params,
+        }
     }
 }
 
@@ -156,11 +161,19 @@ pub struct Response {
 
 impl Response {
     pub fn success(id: RequestId, result: Value) -> Self {
-        Self { jsonrpc: JSONRPC_VERSION.to_owned(), id: Some(id), outcome: Outcome::Result(result) }
+        Self {
+            jsonrpc: JSONRPC_VERSION.to_owned(),
+            id: Some(id),
+            outcome: Outcome::Result(result),
+        }
     }
 
     pub fn failure(id: Option<RequestId>, error: ErrorObject) -> Self {
-        Self { jsonrpc: JSONRPC_VERSION.to_owned(), id, outcome: Outcome::Error(error) }
+        Self {
+            jsonrpc: JSONRPC_VERSION.to_owned(),
+            id,
+            outcome: Outcome::Error(error),
+        }
     }
 }
 
@@ -175,7 +188,11 @@ pub struct Notification {
 
 impl Notification {
     pub fn new(method: &str, params: Option<Value>) -> Self {
-        Self { jsonrpc: JSONRPC_VERSION.to_owned(), method: method.to_owned(), params }
+        Self {
+            jsonrpc: JSONRPC_VERSION.to_owned(),
+            method: method.to_owned(),
+            params,
+        }
     }
 }
 
@@ -195,7 +212,11 @@ impl ErrorObject {
     pub fn new(code: i64, kind: &str, message: impl Into<String>) -> Self {
         let mut data = serde_json::Map::new();
         data.insert("kind".to_owned(), Value::String(kind.to_owned()));
-        Self { code, message: message.into(), data: Some(Value::Object(data)) }
+        Self {
+            code,
+            message: message.into(),
+            data: Some(Value::Object(data)),
+        }
     }
 
     /// `data.kind`, when present.
@@ -286,7 +307,10 @@ pub struct PairResult {
 
 impl fmt::Debug for PairResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PairResult").field("app_id", &self.app_id).field("token", &"[redacted]").finish()
+        f.debug_struct("PairResult")
+            .field("app_id", &self.app_id)
+            .field("token", &"[redacted]")
+            .finish()
     }
 }
 
@@ -432,7 +456,10 @@ mod tests {
             serde_json::to_value(&ok).expect("serialises"),
             json!({"jsonrpc": "2.0", "id": 1, "result": {"x": 1}})
         );
-        let failed = Response::failure(None, ErrorObject::new(codes::PARSE_ERROR, "parse_error", "bad"));
+        let failed = Response::failure(
+            None,
+            ErrorObject::new(codes::PARSE_ERROR, "parse_error", "bad"),
+        );
         assert_eq!(
             serde_json::to_value(&failed).expect("serialises"),
             json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "bad", "data": {"kind": "parse_error"}}})
@@ -441,13 +468,19 @@ mod tests {
 
     #[test]
     fn server_frames_are_told_apart() {
-        let notification = br#"{"jsonrpc":"2.0","method":"entries.changed","params":{"entries":[]}}"#;
-        assert!(matches!(ServerFrame::parse(notification), Ok(ServerFrame::Notification(_))));
+        let notification =
+            br#"{"jsonrpc":"2.0","method":"entries.changed","params":{"entries":[]}}"#;
+        assert!(matches!(
+            ServerFrame::parse(notification),
+            Ok(ServerFrame::Notification(_))
+        ));
         let response = br#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#;
         match ServerFrame::parse(response) {
             Ok(ServerFrame::Response(response)) => {
                 assert_eq!(response.id, Some(RequestId::Number(3)));
-                assert!(matches!(response.outcome, Outcome::Error(ref error) if error.code == -32601));
+                assert!(
+                    matches!(response.outcome, Outcome::Error(ref error) if error.code == -32601)
+                );
             }
             other => panic!("expected a response, got {other:?}"),
         }
@@ -457,7 +490,10 @@ mod tests {
     #[test]
     fn debug_of_secret_bearing_results_redacts_values() {
         let mut headers = BTreeMap::new();
-        headers.insert("Authorization".to_owned(), "Bearer sk-canary-123456".to_owned());
+        headers.insert(
+            "Authorization".to_owned(),
+            "Bearer sk-canary-123456".to_owned(),
+        );
         let resolved = ResolveResult {
             entry_id: "p/m".into(),
             base_url: "https://h/v1".into(),
@@ -467,9 +503,15 @@ mod tests {
         let printed = format!("{resolved:?}");
         assert!(printed.contains("Authorization"));
         assert!(!printed.contains("sk-canary"));
-        let paired = PairResult { app_id: "a".into(), token: "pbt_canary".into() };
+        let paired = PairResult {
+            app_id: "a".into(),
+            token: "pbt_canary".into(),
+        };
         assert!(!format!("{paired:?}").contains("canary"));
-        let params = ResolveParams { token: "pbt_canary".into(), entry_id: "p/m".into() };
+        let params = ResolveParams {
+            token: "pbt_canary".into(),
+            entry_id: "p/m".into(),
+        };
         assert!(!format!("{params:?}").contains("canary"));
     }
 }

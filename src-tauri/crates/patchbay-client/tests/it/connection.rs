@@ -26,7 +26,10 @@ impl Peer {
     }
 
     async fn send(&mut self, frame: &str) {
-        self.writer.write_all(frame.as_bytes()).await.expect("write");
+        self.writer
+            .write_all(frame.as_bytes())
+            .await
+            .expect("write");
         self.writer.write_all(b"\n").await.expect("write");
     }
 }
@@ -36,9 +39,15 @@ fn socket_path(directory: &tempfile::TempDir) -> PathBuf {
 }
 
 async fn accept(listener: &UnixListener) -> Peer {
-    let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await.expect("connect in time").expect("accept");
+    let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("connect in time")
+        .expect("accept");
     let (read, writer) = stream.into_split();
-    Peer { lines: BufReader::new(read).lines(), writer }
+    Peer {
+        lines: BufReader::new(read).lines(),
+        writer,
+    }
 }
 
 fn entry(id: &str) -> Value {
@@ -51,13 +60,17 @@ fn entry(id: &str) -> Value {
 #[tokio::test]
 async fn nothing_listening_is_not_running() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let missing = Client::connect_to(&socket_path(&directory)).await.expect_err("no socket file");
+    let missing = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect_err("no socket file");
     assert_eq!(missing.kind(), ErrorKind::NotRunning);
 
     // A socket file whose server died: connecting is refused.
     let listener = std::os::unix::net::UnixListener::bind(socket_path(&directory)).expect("bind");
     drop(listener);
-    let refused = Client::connect_to(&socket_path(&directory)).await.expect_err("refused");
+    let refused = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect_err("refused");
     assert_eq!(refused.kind(), ErrorKind::NotRunning);
     assert!(refused.to_string().contains("patchbay serve"));
 }
@@ -66,21 +79,29 @@ async fn nothing_listening_is_not_running() {
 async fn answers_are_matched_by_id_even_out_of_order() {
     let directory = tempfile::tempdir().expect("temp dir");
     let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
-    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let client = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect("connect");
     let mut peer = accept(&listener).await;
 
     let (hello, entries, ()) = tokio::join!(client.hello(), client.list_entries(), async {
         let first = peer.request().await;
         let second = peer.request().await;
-        let (hello, list) = if first["method"] == "patchbay.hello" { (first, second) } else { (second, first) };
+        let (hello, list) = if first["method"] == "patchbay.hello" {
+            (first, second)
+        } else {
+            (second, first)
+        };
         assert_eq!(list["method"], "entries.list");
         assert_eq!(hello["jsonrpc"], "2.0");
         // Noise the client must skip: garbage, an unknown notification, an
         // answer to an id nobody asked for.
         peer.send("this is not json").await;
-        peer.send(r#"{"jsonrpc":"2.0","method":"something.new","params":{}}"#).await;
+        peer.send(r#"{"jsonrpc":"2.0","method":"something.new","params":{}}"#)
+            .await;
         peer.send(r#"{"jsonrpc":"2.0","id":999,"result":{}}"#).await;
-        let list_answer = json!({"jsonrpc": "2.0", "id": list["id"], "result": {"entries": [entry("p/a/b:c")]}});
+        let list_answer =
+            json!({"jsonrpc": "2.0", "id": list["id"], "result": {"entries": [entry("p/a/b:c")]}});
         peer.send(&list_answer.to_string()).await;
         let hello_answer = json!({"jsonrpc": "2.0", "id": hello["id"],
             "result": {"protocol": 1, "app_version": "9.9.9", "methods": ["patchbay.hello"]}});
@@ -95,7 +116,9 @@ async fn answers_are_matched_by_id_even_out_of_order() {
 async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
     let directory = tempfile::tempdir().expect("temp dir");
     let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
-    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let client = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect("connect");
     let mut peer = accept(&listener).await;
 
     let (resolved, ()) = tokio::join!(client.resolve("pbt_secret_token", "p/m"), async {
@@ -117,20 +140,26 @@ async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
             "result": {"protocol": 2, "app_version": "2.0.0", "methods": []}});
         peer.send(&answer.to_string()).await;
     });
-    assert_eq!(hello.expect_err("protocol 2").kind(), ErrorKind::UnsupportedVersion);
+    assert_eq!(
+        hello.expect_err("protocol 2").kind(),
+        ErrorKind::UnsupportedVersion
+    );
 }
 
 #[tokio::test]
 async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
     let directory = tempfile::tempdir().expect("temp dir");
     let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
-    let client = Client::connect_to(&socket_path(&directory)).await.expect("connect");
+    let client = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect("connect");
     let mut peer = accept(&listener).await;
 
     let (subscription, ()) = tokio::join!(client.subscribe(), async {
         let request = peer.request().await;
         assert_eq!(request["method"], "entries.subscribe");
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"], "result": {"entries": [entry("p/one")]}});
+        let answer =
+            json!({"jsonrpc": "2.0", "id": request["id"], "result": {"entries": [entry("p/one")]}});
         peer.send(&answer.to_string()).await;
     });
     let mut subscription = subscription.expect("subscribed");
@@ -138,8 +167,16 @@ async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
 
     let changed = json!({"jsonrpc": "2.0", "method": "entries.changed", "params": {"entries": [entry("p/two"), entry("q/three")]}});
     peer.send(&changed.to_string()).await;
-    let next = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("a list");
-    assert_eq!(next.iter().map(|entry| entry.id.as_str()).collect::<Vec<_>>(), ["p/two", "q/three"]);
+    let next = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time")
+        .expect("a list");
+    assert_eq!(
+        next.iter()
+            .map(|entry| entry.id.as_str())
+            .collect::<Vec<_>>(),
+        ["p/two", "q/three"]
+    );
 
     // A call in flight when the server goes away fails as disconnected.
     let pending = tokio::spawn({
@@ -150,7 +187,12 @@ async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
     drop(peer);
     let error = pending.await.expect("join").expect_err("disconnected");
     assert_eq!(error.kind(), ErrorKind::Disconnected);
-    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time");
+    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time");
     assert!(ended.is_none());
-    assert_eq!(client.hello().await.expect_err("closed").kind(), ErrorKind::Disconnected);
+    assert_eq!(
+        client.hello().await.expect_err("closed").kind(),
+        ErrorKind::Disconnected
+    );
 }

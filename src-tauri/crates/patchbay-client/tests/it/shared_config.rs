@@ -28,10 +28,18 @@ fn entries_come_from_enabled_providers_with_raw_model_ids() {
     let shared = read_shared_config_from(&path).expect("readable");
     assert!(shared.exists);
     assert_eq!(shared.unreadable_providers, 1);
-    let ids: Vec<&str> = shared.entries.iter().map(|entry| entry.id.as_str()).collect();
+    let ids: Vec<&str> = shared
+        .entries
+        .iter()
+        .map(|entry| entry.id.as_str())
+        .collect();
     assert_eq!(
         ids,
-        ["openrouter/google/gemini-2.5-flash", "openrouter/hf.co/org/model-GGUF:Q6_K", "ollama/qwen2.5:7b"]
+        [
+            "openrouter/google/gemini-2.5-flash",
+            "openrouter/hf.co/org/model-GGUF:Q6_K",
+            "ollama/qwen2.5:7b"
+        ]
     );
     assert_eq!(shared.entries[1].model_id, "hf.co/org/model-GGUF:Q6_K");
     assert!(shared.entries[0].is_default && !shared.entries[1].is_default);
@@ -43,7 +51,8 @@ fn entries_come_from_enabled_providers_with_raw_model_ids() {
 #[test]
 fn a_missing_file_is_an_empty_config() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let shared = read_shared_config_from(&directory.path().join("providers.json")).expect("missing is fine");
+    let shared =
+        read_shared_config_from(&directory.path().join("providers.json")).expect("missing is fine");
     assert!(!shared.exists);
     assert!(shared.entries.is_empty());
 }

@@ -1,19 +1,26 @@
-//! 64 clients listing and subscribed while another process changes the
-//! config file: every subscriber gets the change, nobody errors.
+//! 64 clients listing and subscribed while the `patchbay` CLI, another
+//! process, changes the config file: every subscriber gets the change,
+//! nobody errors.
 
 use std::time::Duration;
 
 use patchbay_client::Client;
 use tokio::sync::Barrier;
 
-use crate::support::{built_binary, no_auth_draft, TestEnv};
+use crate::support::{cargo_binary, no_auth_draft, TestEnv};
 
 const CLIENTS: usize = 64;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_clients_see_a_change_made_by_another_process() {
+    // Built first: the clients below wait a bounded time for the change.
+    let cli = tokio::task::spawn_blocking(|| cargo_binary("patchbay-cli", None))
+        .await
+        .expect("join");
     let env = TestEnv::new();
-    let models: Vec<String> = (0..20).map(|index| format!("org/model-{index}:q4")).collect();
+    let models: Vec<String> = (0..20)
+        .map(|index| format!("org/model-{index}:q4"))
+        .collect();
     let models: Vec<&str> = models.iter().map(String::as_str).collect();
     for provider in 0..10 {
         env.add(no_auth_draft(&format!("Provider {provider}"), &models));
@@ -36,7 +43,10 @@ async fn sixty_four_clients_see_a_change_made_by_another_process() {
                 async move {
                     for _ in 0..20 {
                         let entries = client.list_entries().await?;
-                        assert!(entries.len() == 200 || entries.len() == 201, "a whole list, old or new");
+                        assert!(
+                            entries.len() == 200 || entries.len() == 201,
+                            "a whole list, old or new"
+                        );
                     }
                     Ok::<_, patchbay_client::ClientError>(())
                 }
@@ -55,25 +65,40 @@ async fn sixty_four_clients_see_a_change_made_by_another_process() {
             };
             let (listed, changed) = tokio::join!(lister, watcher);
             listed?;
-            let changed = changed.expect("the change arrived in time").expect("still connected");
-            Ok::<_, patchbay_client::ClientError>(changed.last().map(|entry| entry.model_id.clone()))
+            let changed = changed
+                .expect("the change arrived in time")
+                .expect("still connected");
+            Ok::<_, patchbay_client::ClientError>(
+                changed.last().map(|entry| entry.model_id.clone()),
+            )
         }));
     }
     barrier.wait().await;
 
-    let writer = built_binary("examples/config_writer");
-    assert!(writer.exists(), "cargo builds examples for tests: {}", writer.display());
+    // The change comes from the `patchbay` CLI, a separate process.
     let config_dir = env.config_dir();
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(writer)
-            .arg(config_dir)
-            .args(["add", "From Another Process", "http://127.0.0.1:8080/v1", "the/new:model"])
+        std::process::Command::new(cli)
+            .env("PATCHBAY_CONFIG_DIR", config_dir)
+            .args([
+                "provider",
+                "add",
+                "--label",
+                "From The CLI",
+                "--base-url",
+                "http://127.0.0.1:8080/v1",
+            ])
+            .args(["--model", "the/new:model", "--no-auth", "--allow-local"])
             .output()
     })
     .await
     .expect("join")
-    .expect("run the writer");
-    assert!(output.status.success(), "writer failed: {}", String::from_utf8_lossy(&output.stderr));
+    .expect("run the CLI");
+    assert!(
+        output.status.success(),
+        "the CLI failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     for task in tasks {
         let last = task.await.expect("join").expect("no client errored");

@@ -14,7 +14,8 @@ async fn socket_is_0600_in_a_0700_directory_and_removed_on_shutdown() {
     let env = TestEnv::new();
     // A pre-existing directory with a loose mode is tightened.
     std::fs::create_dir_all(env.runtime_dir()).expect("mkdir");
-    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
     let server = env.start().await;
     let directory = std::fs::metadata(env.runtime_dir()).expect("dir");
     assert_eq!(directory.mode() & 0o777, 0o700);
@@ -27,40 +28,68 @@ async fn socket_is_0600_in_a_0700_directory_and_removed_on_shutdown() {
     assert!(!env.socket().exists(), "the socket file is removed");
     // And the endpoint can be claimed again.
     let again = env.start().await;
-    Client::connect_to(again.endpoint()).await.expect("connect").hello().await.expect("hello");
+    Client::connect_to(again.endpoint())
+        .await
+        .expect("connect")
+        .hello()
+        .await
+        .expect("hello");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_is_refused_with_the_first_ones_pid() {
     let env = TestEnv::new();
     let first = env.start().await;
-    let error = Server::start(env.options()).await.expect_err("second server");
+    let error = Server::start(env.options())
+        .await
+        .expect_err("second server");
     assert_eq!(error.kind(), "already_running");
     let message = error.to_string();
-    assert!(message.contains("Patchbay is already serving on"), "{message}");
-    assert!(message.contains(&env.socket().display().to_string()), "{message}");
-    assert!(message.contains(&format!("pid {}", std::process::id())), "{message}");
+    assert!(
+        message.contains("Patchbay is already serving on"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&env.socket().display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
     // The first one is untouched.
-    Client::connect_to(first.endpoint()).await.expect("connect").hello().await.expect("first still serves");
+    Client::connect_to(first.endpoint())
+        .await
+        .expect("connect")
+        .hello()
+        .await
+        .expect("first still serves");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_socket_left_by_a_crash_is_replaced() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).expect("mkdir");
-    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod");
     // A socket file nobody listens on, as a killed server leaves it.
     drop(std::os::unix::net::UnixListener::bind(env.socket()).expect("bind"));
     assert!(env.socket().exists());
     let server = env.start().await;
-    Client::connect_to(server.endpoint()).await.expect("connect").hello().await.expect("serving on the replaced socket");
+    Client::connect_to(server.endpoint())
+        .await
+        .expect("connect")
+        .hello()
+        .await
+        .expect("serving on the replaced socket");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_elses_live_socket_and_non_socket_files_are_never_removed() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).expect("mkdir");
-    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod");
 
     // A live listener without our lock (an older Patchbay, another tool).
     let foreign = tokio::net::UnixListener::bind(env.socket()).expect("bind");
@@ -76,9 +105,14 @@ async fn someone_elses_live_socket_and_non_socket_files_are_never_removed() {
 
     // A regular file where the socket should be.
     std::fs::write(env.socket(), b"important").expect("write");
-    let error = Server::start(env.options()).await.expect_err("not a socket");
+    let error = Server::start(env.options())
+        .await
+        .expect_err("not a socket");
     assert!(matches!(error, IpcError::NotASocket { .. }), "{error:?}");
-    assert_eq!(std::fs::read(env.socket()).expect("still there"), b"important");
+    assert_eq!(
+        std::fs::read(env.socket()).expect("still there"),
+        b"important"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +127,9 @@ async fn a_runtime_directory_owned_by_another_user_is_refused() {
     }
     std::fs::create_dir_all(env.runtime_dir()).expect("mkdir");
     std::os::unix::fs::chown(env.runtime_dir(), Some(65534), Some(65534)).expect("chown");
-    let error = Server::start(env.options()).await.expect_err("foreign directory");
+    let error = Server::start(env.options())
+        .await
+        .expect_err("foreign directory");
     assert_eq!(error.kind(), "unsafe_directory");
     assert!(!env.socket().exists());
 }
@@ -108,9 +144,12 @@ async fn a_connection_from_another_uid_is_dropped() {
     let server = env.start().await;
     // Open the fences the directory and socket modes provide, so only the
     // peer-uid check stands between another user and the server.
-    std::fs::set_permissions(env.root.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod root");
-    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    std::fs::set_permissions(env.socket(), std::fs::Permissions::from_mode(0o666)).expect("chmod socket");
+    std::fs::set_permissions(env.root.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod root");
+    std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    std::fs::set_permissions(env.socket(), std::fs::Permissions::from_mode(0o666))
+        .expect("chmod socket");
     // Prints how many bytes of an answer the other user got: 0 when the
     // server hangs up (EOF, reset or a broken pipe all mean that).
     let script = format!(
@@ -119,7 +158,12 @@ async fn a_connection_from_another_uid_is_dropped() {
     );
     let output = tokio::task::spawn_blocking(move || {
         use std::os::unix::process::CommandExt;
-        std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).uid(65534).gid(65534).output()
+        std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .uid(65534)
+            .gid(65534)
+            .output()
     })
     .await
     .expect("join");
@@ -128,8 +172,18 @@ async fn a_connection_from_another_uid_is_dropped() {
         Err(error) => panic!("could not run python3 as nobody: {error}"),
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(stdout.trim(), "0", "the other user read nothing: stdout {stdout:?} stderr {}", String::from_utf8_lossy(&output.stderr));
-    // We, the right user, are still served.
-    Client::connect_to(server.endpoint()).await.expect("connect").hello().await.expect("hello");
+    assert_eq!(
+        stdout.trim(),
+        "0",
+        "the other user read nothing: stdout {stdout:?} stderr {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // We, the right user, are still served, and the refused connection was
+    // never counted as one.
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    client.hello().await.expect("hello");
     eventually(Duration::from_secs(5), || server.connection_count() == 1).await;
+    drop(client);
 }

@@ -11,16 +11,29 @@ use crate::support::{keyed_draft, no_auth_draft, TestEnv};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_cover_enabled_providers_with_raw_model_ids() {
     let env = TestEnv::new();
-    let router = env.add(keyed_draft("OpenRouter", "sk-or-v1-entries-canary-0001", &["google/gemini-2.5-flash", "meta/llama:70b"]));
+    let router = env.add(keyed_draft(
+        "OpenRouter",
+        "sk-or-v1-entries-canary-0001",
+        &["google/gemini-2.5-flash", "meta/llama:70b"],
+    ));
     let ollama = env.add(no_auth_draft("Ollama", &["hf.co/org/model-GGUF:Q6_K"]));
-    let groq = env.add(keyed_draft("Groq", "gsk-entries-canary-0002", &["llama-3.3-70b"]));
+    let groq = env.add(keyed_draft(
+        "Groq",
+        "gsk-entries-canary-0002",
+        &["llama-3.3-70b"],
+    ));
     env.store.set_enabled(&groq, false).expect("disable");
     let server = env.start().await;
 
-    let client = Client::connect_to(server.endpoint()).await.expect("connect");
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let hello = client.hello().await.expect("hello");
     assert_eq!(hello.protocol, 1);
-    assert!(hello.methods.iter().any(|method| method == "entries.resolve"));
+    assert!(hello
+        .methods
+        .iter()
+        .any(|method| method == "entries.resolve"));
 
     let entries = client.list_entries().await.expect("entries");
     let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
@@ -36,7 +49,10 @@ async fn entries_cover_enabled_providers_with_raw_model_ids() {
     assert_eq!(entries[2].model_id, "hf.co/org/model-GGUF:Q6_K");
     assert!(entries[0].is_default && !entries[1].is_default && entries[2].is_default);
     assert!(entries.iter().all(|entry| entry.byok));
-    assert_eq!(patchbay_client::split_entry_id(&entries[2].id), Some((ollama.as_str(), "hf.co/org/model-GGUF:Q6_K")));
+    assert_eq!(
+        patchbay_client::split_entry_id(&entries[2].id),
+        Some((ollama.as_str(), "hf.co/org/model-GGUF:Q6_K"))
+    );
 
     // providers.list has no secrets at all.
     let providers = client.list_providers().await.expect("providers");
@@ -51,29 +67,58 @@ async fn ids_survive_a_label_change_and_a_disable_enable() {
     let env = TestEnv::new();
     let id = env.add(no_auth_draft("Local", &["qwen2.5:7b", "a/b"]));
     let server = env.start().await;
-    let client = Client::connect_to(server.endpoint()).await.expect("connect");
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let mut subscription = client.subscribe().await.expect("subscribe");
-    let before: Vec<String> = subscription.initial().iter().map(|entry| entry.id.clone()).collect();
+    let before: Vec<String> = subscription
+        .initial()
+        .iter()
+        .map(|entry| entry.id.clone())
+        .collect();
     assert_eq!(before.len(), 2);
 
     // Rename through the store (the app's path), then tell the server.
     let mut draft = no_auth_draft("Renamed local", &["qwen2.5:7b", "a/b"]);
     draft["key"] = json!({"action": "keep"});
-    env.store.edit(&id, serde_json::from_value(draft).expect("draft")).expect("edit");
+    env.store
+        .edit(&id, serde_json::from_value(draft).expect("draft"))
+        .expect("edit");
     server.notify_config_changed().expect("refresh");
-    let renamed = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("list");
-    assert_eq!(renamed.iter().map(|entry| entry.id.clone()).collect::<Vec<_>>(), before);
+    let renamed = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time")
+        .expect("list");
+    assert_eq!(
+        renamed
+            .iter()
+            .map(|entry| entry.id.clone())
+            .collect::<Vec<_>>(),
+        before
+    );
     assert!(renamed[0].label.ends_with("· Renamed local"));
 
     env.store.set_enabled(&id, false).expect("disable");
     server.notify_config_changed().expect("refresh");
-    let disabled = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("list");
+    let disabled = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time")
+        .expect("list");
     assert!(disabled.is_empty());
 
     env.store.set_enabled(&id, true).expect("enable");
     server.notify_config_changed().expect("refresh");
-    let enabled = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("list");
-    assert_eq!(enabled.iter().map(|entry| entry.id.clone()).collect::<Vec<_>>(), before);
+    let enabled = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time")
+        .expect("list");
+    assert_eq!(
+        enabled
+            .iter()
+            .map(|entry| entry.id.clone())
+            .collect::<Vec<_>>(),
+        before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +126,9 @@ async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
     let env = TestEnv::new();
     env.add(no_auth_draft("Local", &["m1"]));
     let server = env.start().await;
-    let client = Client::connect_to(server.endpoint()).await.expect("connect");
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let mut subscription = client.subscribe().await.expect("subscribe");
     assert_eq!(subscription.initial().len(), 1);
 
@@ -92,7 +139,10 @@ async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
     assert_ne!(text, edited, "the model list was found");
     std::fs::write(&path, edited).expect("hand edit");
 
-    let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await.expect("watcher in time").expect("list");
+    let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("watcher in time")
+        .expect("list");
     assert_eq!(changed.len(), 2);
     assert_eq!(changed[1].model_id, "m2:hand/edited");
 }

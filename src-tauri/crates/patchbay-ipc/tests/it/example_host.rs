@@ -7,29 +7,25 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::support::{built_binary, eventually, keyed_draft, no_auth_draft, TestEnv};
+use crate::support::{cargo_binary, eventually, keyed_draft, no_auth_draft, TestEnv};
 
 const KEY: &str = "sk-example-host-canary-93b1";
 
-fn host_binary() -> std::path::PathBuf {
-    let binary = built_binary("examples/host");
-    if !binary.exists() {
-        // `cargo test -p patchbay-ipc` builds this crate's examples only.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--quiet", "-p", "patchbay-client", "--example", "host"])
-            .status()
-            .expect("run cargo build for the example host");
-        assert!(status.success(), "building the example host failed");
-    }
-    binary
+pub(crate) fn host_binary() -> std::path::PathBuf {
+    cargo_binary("patchbay-client", Some("host"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
-    let binary = tokio::task::spawn_blocking(host_binary).await.expect("join");
+    let binary = tokio::task::spawn_blocking(host_binary)
+        .await
+        .expect("join");
     let env = TestEnv::new();
-    let keyed = env.add(keyed_draft("Example Cloud", KEY, &["vendor/model:latest", "second"]));
+    let keyed = env.add(keyed_draft(
+        "Example Cloud",
+        KEY,
+        &["vendor/model:latest", "second"],
+    ));
     env.add(no_auth_draft("Local", &["llama3.2"]));
     let server = env.start().await;
     let token_file = env.root.path().join("host-token");
@@ -39,7 +35,13 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
         .arg(server.endpoint())
         .arg("--token-file")
         .arg(&token_file)
-        .args(["--app-id", "dev.patchbay.example-host", "--app-name", "Example host", "--once"])
+        .args([
+            "--app-id",
+            "dev.patchbay.example-host",
+            "--app-name",
+            "Example host",
+            "--once",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -54,21 +56,40 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
     .await;
     let pending = pending.expect("pending");
     assert_eq!(pending.app_name, "Example host");
-    server.pairings().approve(&pending.request_id).expect("approve");
+    server
+        .pairings()
+        .approve(&pending.request_id)
+        .expect("approve");
 
-    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await.expect("host finished").expect("output");
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("host finished")
+        .expect("output");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "host failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "host failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("entries: 3"), "{stdout}");
-    assert!(stdout.contains(&format!("entry: {keyed}/vendor/model:latest")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("entry: {keyed}/vendor/model:latest")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!("resolved: {keyed}/vendor/model:latest base_url=https://api.example.com/v1 model=vendor/model:latest headers=[Authorization]")),
         "{stdout}"
     );
-    assert!(!stdout.contains(KEY), "the example prints header names, never values");
+    assert!(
+        !stdout.contains(KEY),
+        "the example prints header names, never values"
+    );
     let token = std::fs::read_to_string(&token_file).expect("token cached");
     assert!(token.starts_with("pbt_"));
-    assert!(!stdout.contains(token.trim()), "the token is not printed when it is cached in a file");
+    assert!(
+        !stdout.contains(token.trim()),
+        "the token is not printed when it is cached in a file"
+    );
 
     // Second run: the cached token works without a new pairing, and the
     // host prints each change until the server goes away.
@@ -97,7 +118,10 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
     .await
     .expect("resolved in time");
     assert!(resolved, "{seen:?}");
-    assert!(server.pairings().pending().is_empty(), "no second pairing request");
+    assert!(
+        server.pairings().pending().is_empty(),
+        "no second pairing request"
+    );
 
     env.add(no_auth_draft("Added Later", &["new-model"]));
     server.notify_config_changed().expect("refresh");
@@ -113,6 +137,9 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
     .expect("change printed in time");
     assert!(changed);
     server.shutdown().await;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exits").expect("status");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
     assert!(status.success());
 }

@@ -27,8 +27,12 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
         env.store.paths().clone(),
         Arc::new(KeyringStore::with_service(service.clone())),
     ));
-    let server = Server::start(ServerOptions::at(env.socket(), fresh)).await.expect("start");
-    let host = Client::connect_to(server.endpoint()).await.expect("connect");
+    let server = Server::start(ServerOptions::at(env.socket(), fresh))
+        .await
+        .expect("start");
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let pairing = tokio::spawn({
         let host = host.clone();
         async move { host.pair("com.example.keyring", "Keyring Test").await }
@@ -39,9 +43,20 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
         request.is_some()
     })
     .await;
-    server.pairings().approve(&request.expect("pending").request_id).expect("approve");
+    server
+        .pairings()
+        .approve(&request.expect("pending").request_id)
+        .expect("approve");
     let token = pairing.await.expect("join").expect("paired").token;
-    let resolved = host.resolve(&token, &format!("{id}/gpt-4o-mini")).await.expect("resolve");
-    assert_eq!(resolved.headers.get("Authorization").map(String::as_str), Some(format!("Bearer {key}").as_str()));
-    env.store.remove(&id).expect("delete the provider and its keychain item");
+    let resolved = host
+        .resolve(&token, &format!("{id}/gpt-4o-mini"))
+        .await
+        .expect("resolve");
+    assert_eq!(
+        resolved.headers.get("Authorization").map(String::as_str),
+        Some(format!("Bearer {key}").as_str())
+    );
+    env.store
+        .remove(&id)
+        .expect("delete the provider and its keychain item");
 }

@@ -9,7 +9,9 @@ use patchbay_ipc::{admin, PairingEvent};
 use patchbay_protocol::rpc::PendingPairing;
 use serde_json::json;
 
-use crate::support::{all_file_contents, contains, eventually, keyed_draft, no_auth_draft, TestEnv};
+use crate::support::{
+    all_file_contents, contains, eventually, keyed_draft, no_auth_draft, TestEnv,
+};
 
 const KEY: &str = "sk-test-pairing-canary-7f3a9c";
 const SECRET_HEADER: &str = "cf-secret-canary-55aa";
@@ -44,7 +46,9 @@ async fn approve_then_resolve_returns_the_right_headers() {
     let server = patchbay_ipc::Server::start(options).await.expect("start");
     let mut events = server.pairings().subscribe();
 
-    let host = Client::connect_to(server.endpoint()).await.expect("connect");
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let pairing = tokio::spawn({
         let host = host.clone();
         async move { host.pair("com.example.editor", "Example Editor").await }
@@ -52,28 +56,70 @@ async fn approve_then_resolve_returns_the_right_headers() {
     let request = wait_for_pending(&server).await;
     assert_eq!(request.app_name, "Example Editor");
     assert_eq!(prompts.lock().expect("lock").len(), 1, "the app was asked");
-    assert!(matches!(events.recv().await, Ok(PairingEvent::Requested(_))));
+    assert!(matches!(
+        events.recv().await,
+        Ok(PairingEvent::Requested(_))
+    ));
     // The CLI sees it too, over the admin methods.
-    let listed = admin::pending(Some(server.endpoint())).await.expect("pending over the socket");
+    let listed = admin::pending(Some(server.endpoint()))
+        .await
+        .expect("pending over the socket");
     assert_eq!(listed[0].request_id, request.request_id);
 
-    server.pairings().approve(&request.request_id).expect("Allow clicked");
+    server
+        .pairings()
+        .approve(&request.request_id)
+        .expect("Allow clicked");
     let paired = pairing.await.expect("join").expect("approved");
     assert!(paired.token.starts_with("pbt_"));
 
-    let resolved = host.resolve(&paired.token, &format!("{gateway}/org/model:tag")).await.expect("resolve");
+    let resolved = host
+        .resolve(&paired.token, &format!("{gateway}/org/model:tag"))
+        .await
+        .expect("resolve");
     assert_eq!(resolved.base_url, "https://api.example.com/v1");
     assert_eq!(resolved.model_id, "org/model:tag");
-    assert_eq!(resolved.headers.get("Authorization").map(String::as_str), Some(format!("Bearer {KEY}").as_str()));
-    assert_eq!(resolved.headers.get("HTTP-Referer").map(String::as_str), Some("https://example.com"));
-    assert_eq!(resolved.headers.get("CF-Access-Client-Secret").map(String::as_str), Some(SECRET_HEADER));
-    assert!(!format!("{resolved:?}").contains(KEY), "Debug shows header names only");
+    assert_eq!(
+        resolved.headers.get("Authorization").map(String::as_str),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(
+        resolved.headers.get("HTTP-Referer").map(String::as_str),
+        Some("https://example.com")
+    );
+    assert_eq!(
+        resolved
+            .headers
+            .get("CF-Access-Client-Secret")
+            .map(String::as_str),
+        Some(SECRET_HEADER)
+    );
+    assert!(
+        !format!("{resolved:?}").contains(KEY),
+        "Debug shows header names only"
+    );
 
-    let no_auth = host.resolve(&paired.token, &format!("{local}/qwen2.5:7b")).await.expect("resolve no-auth");
+    let no_auth = host
+        .resolve(&paired.token, &format!("{local}/qwen2.5:7b"))
+        .await
+        .expect("resolve no-auth");
     assert_eq!(no_auth.base_url, "http://127.0.0.1:11434/v1");
-    assert!(no_auth.headers.is_empty(), "no Authorization for a no-auth provider: {:?}", no_auth.headers.keys());
+    assert!(
+        no_auth.headers.is_empty(),
+        "no Authorization for a no-auth provider: {:?}",
+        no_auth.headers.keys()
+    );
 
-    // Recorded: the log and last_used, visible to the app and the CLI.
+    // Recorded: the log and last_used, visible to the app (live, as
+    // events) and to the CLI.
+    let mut resolved_events = 0;
+    while let Ok(event) = events.try_recv() {
+        if let PairingEvent::Resolved(record) = event {
+            assert_eq!(record.app_id, "com.example.editor");
+            resolved_events += 1;
+        }
+    }
+    assert_eq!(resolved_events, 2);
     let log = server.pairings().resolve_log().expect("log");
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].app_id, "com.example.editor");
@@ -85,18 +131,40 @@ async fn approve_then_resolve_returns_the_right_headers() {
     assert!(hosts[0].last_used.is_some());
 
     // Unknown or disabled entries are not found (for a paired host).
-    let missing = host.resolve(&paired.token, &format!("{local}/nope")).await.expect_err("unknown model");
+    let missing = host
+        .resolve(&paired.token, &format!("{local}/nope"))
+        .await
+        .expect_err("unknown model");
     assert_eq!(missing.rpc_kind(), Some("not_found"));
     env.store.set_enabled(&local, false).expect("disable");
-    let disabled = host.resolve(&paired.token, &format!("{local}/qwen2.5:7b")).await.expect_err("disabled");
+    let disabled = host
+        .resolve(&paired.token, &format!("{local}/qwen2.5:7b"))
+        .await
+        .expect_err("disabled");
     assert_eq!(disabled.rpc_code(), Some(-32005));
 
     // The raw token and the key are in no file Patchbay wrote.
     for (path, bytes) in all_file_contents(env.root.path()) {
-        assert!(!contains(&bytes, paired.token.as_bytes()), "token found in {}", path.display());
-        assert!(!contains(&bytes, &paired.token.as_bytes()[4..]), "token body found in {}", path.display());
-        assert!(!contains(&bytes, KEY.as_bytes()), "key found in {}", path.display());
-        assert!(!contains(&bytes, SECRET_HEADER.as_bytes()), "secret header found in {}", path.display());
+        assert!(
+            !contains(&bytes, paired.token.as_bytes()),
+            "token found in {}",
+            path.display()
+        );
+        assert!(
+            !contains(&bytes, &paired.token.as_bytes()[4..]),
+            "token body found in {}",
+            path.display()
+        );
+        assert!(
+            !contains(&bytes, KEY.as_bytes()),
+            "key found in {}",
+            path.display()
+        );
+        assert!(
+            !contains(&bytes, SECRET_HEADER.as_bytes()),
+            "secret header found in {}",
+            path.display()
+        );
     }
 }
 
@@ -105,15 +173,25 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
     let env = TestEnv::new();
     let local = env.add(no_auth_draft("Local", &["m"]));
     let server = env.start().await;
-    let host = Client::connect_to(server.endpoint()).await.expect("connect");
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let entry = format!("{local}/m");
 
     // A made-up token: refused, and it reveals nothing about entries.
-    let made_up = host.resolve("pbt_0000000000000000000000000000000000000000000000000000000000000000", &entry).await;
+    let made_up = host
+        .resolve(
+            "pbt_0000000000000000000000000000000000000000000000000000000000000000",
+            &entry,
+        )
+        .await;
     let made_up = made_up.expect_err("made-up token");
     assert_eq!(made_up.rpc_code(), Some(-32001));
     assert_eq!(made_up.rpc_kind(), Some("unauthorized"));
-    let unpaired_unknown = host.resolve("nonsense", "nope/nope").await.expect_err("unauthorized first");
+    let unpaired_unknown = host
+        .resolve("nonsense", "nope/nope")
+        .await
+        .expect_err("unauthorized first");
     assert_eq!(unpaired_unknown.rpc_kind(), Some("unauthorized"));
 
     // Deny: an error, no token, nobody paired.
@@ -122,13 +200,17 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
         async move { host.pair("com.example.denied", "Denied App").await }
     });
     let request = wait_for_pending(&server).await;
-    let refused = admin::deny(Some(server.endpoint()), &request.request_id).await.expect("deny over the socket");
+    let refused = admin::deny(Some(server.endpoint()), &request.request_id)
+        .await
+        .expect("deny over the socket");
     assert_eq!(refused.app_id, "com.example.denied");
     let error = denied.await.expect("join").expect_err("denied");
     assert_eq!(error.rpc_kind(), Some("pairing_denied"));
     assert_eq!(error.rpc_code(), Some(-32002));
     assert!(admin::list(&env.registry()).expect("hosts").is_empty());
-    let again = admin::approve(Some(server.endpoint()), &request.request_id).await.expect_err("already decided");
+    let again = admin::approve(Some(server.endpoint()), &request.request_id)
+        .await
+        .expect_err("already decided");
     assert!(again.to_string().contains("is waiting"), "{again}");
 
     // Approve from a terminal (`patchbay hosts approve`), then revoke with
@@ -138,10 +220,14 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
         async move { host.pair("com.example.cli", "CLI Approved").await }
     });
     let request = wait_for_pending(&server).await;
-    let paired_host = admin::approve(Some(server.endpoint()), &request.request_id).await.expect("approve over the socket");
+    let paired_host = admin::approve(Some(server.endpoint()), &request.request_id)
+        .await
+        .expect("approve over the socket");
     assert_eq!(paired_host.app_name, "CLI Approved");
     let token = approved.await.expect("join").expect("approved").token;
-    host.resolve(&token, &entry).await.expect("works while paired");
+    host.resolve(&token, &entry)
+        .await
+        .expect("works while paired");
 
     assert!(admin::revoke(&env.registry(), "com.example.cli").expect("revoke in hosts.json"));
     let revoked = host.resolve(&token, &entry).await.expect_err("revoked");
@@ -154,7 +240,9 @@ async fn a_host_that_disconnects_withdraws_its_request() {
     let env = TestEnv::new();
     let server = env.start().await;
     let mut events = server.pairings().subscribe();
-    let host = Client::connect_to(server.endpoint()).await.expect("connect");
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let waiting = tokio::spawn({
         let host = host.clone();
         async move { host.pair("com.example.gone", "Gone").await }
@@ -162,7 +250,10 @@ async fn a_host_that_disconnects_withdraws_its_request() {
     let request = wait_for_pending(&server).await;
     waiting.abort();
     drop(host);
-    eventually(Duration::from_secs(5), || server.pairings().pending().is_empty()).await;
+    eventually(Duration::from_secs(5), || {
+        server.pairings().pending().is_empty()
+    })
+    .await;
     let mut expired = false;
     while let Ok(event) = events.try_recv() {
         expired |= matches!(event, PairingEvent::Expired { ref request_id, .. } if *request_id == request.request_id);
@@ -174,7 +265,9 @@ async fn a_host_that_disconnects_withdraws_its_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_calls_without_a_server_say_it_is_not_running() {
     let env = TestEnv::new();
-    let error = admin::pending(Some(&env.socket())).await.expect_err("no server");
+    let error = admin::pending(Some(&env.socket()))
+        .await
+        .expect_err("no server");
     match error {
         patchbay_ipc::IpcError::Client(client) => assert_eq!(client.kind(), ErrorKind::NotRunning),
         other => panic!("expected not running, got {other:?}"),

@@ -22,10 +22,12 @@ async fn malformed_frames_get_errors_and_the_connection_stays_usable() {
     assert_eq!(parse["error"]["data"]["kind"], "parse_error");
     assert!(parse["id"].is_null());
 
-    raw.send(r#"[{"jsonrpc":"2.0","id":1,"method":"patchbay.hello"}]"#).await;
+    raw.send(r#"[{"jsonrpc":"2.0","id":1,"method":"patchbay.hello"}]"#)
+        .await;
     assert_eq!(raw.read().await["error"]["code"], -32600);
 
-    raw.send(r#"{"jsonrpc":"1.0","id":2,"method":"patchbay.hello"}"#).await;
+    raw.send(r#"{"jsonrpc":"1.0","id":2,"method":"patchbay.hello"}"#)
+        .await;
     let wrong_version = raw.read().await;
     assert_eq!(wrong_version["error"]["code"], -32600);
     assert_eq!(wrong_version["id"], 2);
@@ -39,13 +41,17 @@ async fn malformed_frames_get_errors_and_the_connection_stays_usable() {
     assert_eq!(bad_params["error"]["code"], -32602);
 
     // A notification (no id) gets no answer: the next answer is for id 5.
-    raw.send(r#"{"jsonrpc":"2.0","method":"patchbay.hello"}"#).await;
+    raw.send(r#"{"jsonrpc":"2.0","method":"patchbay.hello"}"#)
+        .await;
     let hello = raw.call(5, "patchbay.hello", None).await;
     assert_eq!(hello["id"], 5);
     assert_eq!(hello["result"]["protocol"], 1);
 
     let list = raw.call(6, "entries.list", None).await;
-    assert_eq!(list["result"]["entries"].as_array().expect("entries").len(), 1);
+    assert_eq!(
+        list["result"]["entries"].as_array().expect("entries").len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +74,10 @@ async fn an_oversized_frame_is_skipped_and_the_connection_resyncs() {
     assert_eq!(error["error"]["data"]["kind"], "frame_too_large");
 
     let hello = raw.call(1, "patchbay.hello", None).await;
-    assert_eq!(hello["result"]["protocol"], 1, "the same connection still works");
+    assert_eq!(
+        hello["result"]["protocol"], 1,
+        "the same connection still works"
+    );
 
     // Exactly 1 MiB is allowed: a valid request padded with spaces.
     let request = r#"{"jsonrpc":"2.0","id":2,"method":"patchbay.hello"}"#;
@@ -89,9 +98,15 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
 
     // Subscribes, then floods list requests and never reads a byte.
     let mut stuck = Raw::connect(server.endpoint()).await;
-    stuck.send(r#"{"jsonrpc":"2.0","id":0,"method":"entries.subscribe"}"#).await;
+    stuck
+        .send(r#"{"jsonrpc":"2.0","id":0,"method":"entries.subscribe"}"#)
+        .await;
     // Far more than the socket buffers hold, so this writer blocks too.
-    let flood = format!("{}\n", r#"{"jsonrpc":"2.0","id":1,"method":"entries.list"}"#).repeat(50_000);
+    let flood = format!(
+        "{}\n",
+        r#"{"jsonrpc":"2.0","id":1,"method":"entries.list"}"#
+    )
+    .repeat(50_000);
     let stuck_writer = tokio::spawn(async move {
         // Ends with an error once the server gives up on this client.
         let written = stuck.writer.write_all(flood.as_bytes()).await;
@@ -99,26 +114,44 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     });
 
     // Meanwhile everybody else is served promptly, and changes still flow.
-    let client = Client::connect_to(server.endpoint()).await.expect("connect");
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     let mut subscription = client.subscribe().await.expect("subscribe");
     for _ in 0..50 {
         let started = Instant::now();
         let entries = client.list_entries().await.expect("list");
         assert_eq!(entries.len(), 200);
-        assert!(started.elapsed() < Duration::from_secs(2), "served promptly");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "served promptly"
+        );
     }
     for round in 0..3 {
         env.add(no_auth_draft(&format!("Extra {round}"), &["m"]));
         server.notify_config_changed().expect("refresh");
-        let changed = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await.expect("in time").expect("list");
+        let changed = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("in time")
+            .expect("list");
         assert_eq!(changed.len(), 201 + round);
     }
 
     // The stuck client is disconnected (write timeout) rather than kept.
-    let (_stuck, written) = tokio::time::timeout(Duration::from_secs(30), stuck_writer).await.expect("gave up in time").expect("join");
+    let (_stuck, written) = tokio::time::timeout(Duration::from_secs(30), stuck_writer)
+        .await
+        .expect("gave up in time")
+        .expect("join");
     assert!(written.is_err(), "the server closed the stuck connection");
-    assert_eq!(server.subscriber_count(), 1, "only the reading subscriber is left");
-    assert_eq!(client.list_entries().await.expect("still serving").len(), 203);
+    assert_eq!(
+        server.subscriber_count(),
+        1,
+        "only the reading subscriber is left"
+    );
+    assert_eq!(
+        client.list_entries().await.expect("still serving").len(),
+        203
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +159,9 @@ async fn a_client_that_connects_and_sends_nothing_is_harmless() {
     let env = TestEnv::new();
     let server = env.start().await;
     let idle: Vec<Raw> = futures_join(server.endpoint(), 20).await;
-    let client = Client::connect_to(server.endpoint()).await.expect("connect");
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
     assert_eq!(client.hello().await.expect("hello").protocol, 1);
     assert!(server.connection_count() >= 21);
     drop(idle);

@@ -30,7 +30,10 @@ impl TestEnv {
 
     pub(crate) fn with_secrets(secrets: Arc<dyn SecretStore>) -> Self {
         // Short paths: a Unix socket path must fit in 108 bytes.
-        let root = tempfile::Builder::new().prefix("pbipc").tempdir_in("/tmp").expect("temp dir");
+        let root = tempfile::Builder::new()
+            .prefix("pbipc")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
         let paths = ConfigPaths::in_dir(root.path().join("config"));
         let store = Arc::new(ProviderStore::new(paths, secrets));
         Self { root, store }
@@ -88,7 +91,10 @@ impl Raw {
     pub(crate) async fn connect(socket: &Path) -> Self {
         let stream = UnixStream::connect(socket).await.expect("connect");
         let (read, writer) = stream.into_split();
-        Self { lines: BufReader::new(read).lines(), writer }
+        Self {
+            lines: BufReader::new(read).lines(),
+            writer,
+        }
     }
 
     pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
@@ -123,9 +129,50 @@ impl Raw {
 pub(crate) async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {limit:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// `target/debug/patchbay` (the CLI) or `target/debug/examples/host`,
+/// brought up to date once per test run: `cargo test -p patchbay-ipc` does
+/// not build other packages' binaries by itself.
+pub(crate) fn cargo_binary(package: &str, example: Option<&str>) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{package}:{example:?}");
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let relative = match example {
+        Some(example) => format!("examples/{example}"),
+        None => "patchbay".to_owned(),
+    };
+    if !built.contains(&key) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = std::process::Command::new(cargo);
+        // The variables cargo sets for this test process would change the
+        // nested build's fingerprints and rebuild the world each run.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name == "LD_LIBRARY_PATH"
+            {
+                command.env_remove(name.as_ref());
+            }
+        }
+        command.args(["build", "--quiet", "-p", package]);
+        if let Some(example) = example {
+            command.args(["--example", example]);
+        }
+        let status = command.status().expect("run cargo build");
+        assert!(status.success(), "building {key} failed");
+        built.push(key);
+    }
+    built_binary(&relative)
 }
 
 /// A binary cargo built next to this test binary (`target/debug/…`).
@@ -140,10 +187,14 @@ pub(crate) fn all_file_contents(directory: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
     let mut stack = vec![directory.to_owned()];
     while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else { continue };
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(file_type) = entry.file_type() else { continue };
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
             if file_type.is_dir() {
                 stack.push(path);
             } else if file_type.is_file() {
@@ -157,5 +208,7 @@ pub(crate) fn all_file_contents(directory: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }

@@ -1,0 +1,215 @@
+//! Testing an unsaved form draft and refreshing a provider's models, through
+//! the IPC layer, against servers on 127.0.0.1 started by each test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use patchbay_app_lib::CONNECTION_TEST_STAGE;
+use serde_json::{json, Value};
+use tauri::{Listener, Manager};
+
+use crate::support::{invoke_in, TestApp};
+
+const KEY: &str = "sk-draft-0123456789abcdef7c1d";
+
+/// Answers `GET /v1/models` with `body` and remembers each request's
+/// `Authorization` header; with `hang`, accepts and never answers.
+struct Upstream {
+    port: u16,
+    authorization: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Upstream {
+    fn start(body: &'static str, hang: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+        let port = listener.local_addr().expect("address").port();
+        let authorization = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&authorization);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                if hang {
+                    held.push(stream);
+                    continue;
+                }
+                serve(stream, body, &seen);
+            }
+        });
+        Self { port, authorization }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    fn authorization(&self) -> Vec<Option<String>> {
+        self.authorization.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+fn serve(stream: TcpStream, body: &str, seen: &Mutex<Vec<Option<String>>>) {
+    let mut reader = BufReader::new(&stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => {
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        authorization = Some(value.trim().to_owned());
+                    }
+                }
+            }
+        }
+    }
+    seen.lock().unwrap_or_else(PoisonError::into_inner).push(authorization);
+    let (status, body) = if request_line.starts_with("GET /v1/models ") { ("200 OK", body) } else { ("404 Not Found", "{}") };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = &stream;
+    if let Err(error) = stream.write_all(response.as_bytes()) {
+        eprintln!("upstream: {error}");
+    }
+}
+
+const TWO_MODELS: &str = r#"{"object":"list","data":[{"id":"model-a"},{"id":"org/model-b:Q6_K"}]}"#;
+
+fn local_draft(base_url: &str) -> Value {
+    json!({
+        "label": "", "base_url": base_url, "auth": "api_key",
+        "key": {"action": "set", "value": format!("{KEY}\n")},
+        "models": [], "network": "local",
+    })
+}
+
+#[test]
+fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_saved() {
+    let upstream = Upstream::start(TWO_MODELS, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let stages = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&stages);
+    app.app.listen_any(CONNECTION_TEST_STAGE, move |event| {
+        let payload: Value = serde_json::from_str(event.payload()).unwrap_or(Value::Null);
+        seen.lock().unwrap_or_else(PoisonError::into_inner).push(payload);
+    });
+
+    let report = app
+        .invoke("test_draft_connection", json!({"testId": "t-1", "draft": local_draft(&upstream.base_url())}))
+        .expect("the test runs");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["models_count"], 2);
+    assert!(!report.to_string().contains(KEY), "no key in the report");
+    assert_eq!(upstream.authorization(), vec![Some(format!("Bearer {KEY}"))], "the typed key, trimmed");
+
+    let stages = stages.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let names: Vec<&str> = stages.iter().filter_map(|event| event["stage"]["stage"].as_str()).collect();
+    assert!(names.contains(&"url_policy") && names.contains(&"models"), "{stages:?}");
+    assert!(stages.iter().all(|event| event["test_id"] == "t-1"), "{stages:?}");
+    let listing = app.invoke("list_providers", json!({})).expect("list");
+    assert_eq!(listing["providers"], json!([]), "a draft test saves nothing");
+}
+
+#[test]
+fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the_field() {
+    let upstream = Upstream::start(TWO_MODELS, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let mut draft = local_draft(&upstream.base_url());
+    draft["auth"] = json!("none");
+    let report = app.invoke("test_draft_connection", json!({"testId": "t-2", "draft": draft})).expect("runs");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(upstream.authorization(), vec![None]);
+
+    let error = app
+        .invoke("test_draft_connection", json!({"testId": "t-3", "draft": local_draft("ftp://example.com")}))
+        .expect_err("not a base URL");
+    assert_eq!(error["kind"], "invalid_input", "{error}");
+    assert_eq!(error["fields"][0]["field"], "base_url", "{error}");
+}
+
+#[test]
+fn cancelling_a_draft_test_aborts_it_at_once() {
+    let upstream = Upstream::start(TWO_MODELS, true);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let handle = app.app.handle().clone();
+    let draft = local_draft(&upstream.base_url());
+    let started = Instant::now();
+    let running = std::thread::spawn(move || {
+        let window = handle.get_webview_window("settings").expect("the settings window");
+        invoke_in(&window, "test_draft_connection", json!({"testId": "slow", "draft": draft}))
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if app.invoke("cancel_connection_test", json!({"testId": "slow"})).expect("cancel") == json!(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the test never registered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let error = running.join().expect("the invoking thread").expect_err("a cancelled test is an error");
+    assert_eq!(error["kind"], "cancelled", "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "cancel did not wait for the timeout: {:?}", started.elapsed());
+    assert_eq!(app.invoke("cancel_connection_test", json!({"testId": "slow"})).expect("cancel"), json!(false));
+}
+
+#[test]
+fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_list_when_the_server_fails() {
+    let upstream = Upstream::start(TWO_MODELS, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let draft = json!({
+        "label": "Local", "base_url": upstream.base_url(), "auth": "none",
+        "models": ["model-a", "retired-model"], "network": "local",
+    });
+    app.invoke("add_provider", json!({"draft": draft})).expect("add");
+
+    let catalog = app.invoke("refresh_models", json!({"id": "local"})).expect("refresh");
+    assert_eq!(catalog["stale"], false, "{catalog}");
+    let ids: Vec<&str> = catalog["models"].as_array().expect("models").iter().filter_map(|model| model["id"].as_str()).collect();
+    assert_eq!(ids, ["model-a", "org/model-b:Q6_K"]);
+    let chosen = &catalog["provider"]["models"];
+    assert_eq!(chosen[0]["id"], "model-a");
+    assert_ne!(chosen[0]["missing_upstream"], true, "still listed upstream: {chosen}");
+    assert_eq!(chosen[1]["id"], "retired-model");
+    assert_eq!(chosen[1]["missing_upstream"], true, "{chosen}");
+    let fetched_at = catalog["fetched_at"].clone();
+
+    // The server goes away: the last good list comes back, marked stale.
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let moved = json!({
+        "label": "Local", "base_url": format!("http://127.0.0.1:{dead}/v1"), "auth": "none",
+        "models": ["model-a", "retired-model"], "network": "local",
+    });
+    app.invoke("edit_provider", json!({"id": "local", "draft": moved})).expect("edit");
+    let stale = app.invoke("refresh_models", json!({"id": "local"})).expect("the last good list");
+    assert_eq!(stale["stale"], true, "{stale}");
+    assert_eq!(stale["fetched_at"], fetched_at);
+    assert_eq!(stale["models"].as_array().map(Vec::len), Some(2));
+    assert!(stale["error"]["kind"].is_string(), "{stale}");
+}
+
+#[test]
+fn refreshing_models_with_no_earlier_list_reports_the_failure() {
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let draft = json!({
+        "label": "Nothing", "base_url": format!("http://127.0.0.1:{dead}/v1"), "auth": "none",
+        "models": ["m"], "network": "local",
+    });
+    app.invoke("add_provider", json!({"draft": draft})).expect("add");
+    let error = app.invoke("refresh_models", json!({"id": "nothing"})).expect_err("nothing listens");
+    assert_eq!(error["kind"], "connect_refused", "{error}");
+}

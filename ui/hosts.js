@@ -1,0 +1,286 @@
+// Connected apps: the pairing prompt ("Allow <app> to use your AI
+// endpoints?"), the apps that were allowed (with Revoke), and the log of
+// which app resolved which entry. Rust owns the data and the decisions; the
+// token a host receives never reaches this page.
+
+import { call } from './api.js';
+import { $, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
+
+const tauri = window.__TAURI__;
+
+/** Resolves a host can fetch; the log is bounded in Rust too. */
+const LOG_ROWS_SHOWN = 200;
+/** While the section is open, last-used times and the log stay fresh. */
+const REFRESH_MS = 5000;
+
+const hostsApi = {
+  status: () => call('hosts_status'),
+  paired: () => call('list_paired_hosts'),
+  pending: () => call('pending_pairings'),
+  approve: (requestId) => call('approve_pairing', { requestId }),
+  deny: (requestId) => call('deny_pairing', { requestId }),
+  revoke: (appId) => call('revoke_host', { appId }),
+  log: () => call('resolve_log'),
+};
+
+const view = {
+  status: null,
+  pending: [],
+  paired: [],
+  log: [],
+  /** The request the dialog shows, and who was focused before it opened. */
+  prompting: null,
+  returnFocus: null,
+  /** Requests closed with Escape: not prompted again, still listed. */
+  dismissed: new Set(),
+  refreshTimer: null,
+  showView: () => {},
+};
+
+// ── The pairing prompt ───────────────────────────────────────────────────
+
+function promptNext() {
+  const dialog = $('#pairing-dialog');
+  if (view.prompting) {
+    // Decided elsewhere (the CLI, another window) or expired: close it.
+    if (!view.pending.some((request) => request.request_id === view.prompting.request_id)) closePrompt();
+    return;
+  }
+  const next = view.pending.find((request) => !view.dismissed.has(request.request_id));
+  if (!next || dialog.open) return;
+  view.prompting = next;
+  view.returnFocus = document.activeElement;
+  $('#pairing-title').textContent = `Allow ${next.app_name} to use your AI endpoints?`;
+  $('#pairing-app-name').textContent = next.app_name;
+  $('#pairing-app-id').textContent = next.app_id;
+  $('#pairing-expires').textContent = `This request expires ${formatDate(next.expires_at)} if you don't answer.`;
+  setPromptBusy(false);
+  dialog.showModal();
+  // Deny is the safe default for Enter.
+  $('#pairing-deny').focus();
+}
+
+function closePrompt() {
+  const dialog = $('#pairing-dialog');
+  view.prompting = null;
+  if (dialog.open) dialog.close();
+  if (view.returnFocus && document.contains(view.returnFocus)) view.returnFocus.focus();
+  view.returnFocus = null;
+}
+
+function setPromptBusy(busy) {
+  $('#pairing-allow').disabled = busy;
+  $('#pairing-deny').disabled = busy;
+}
+
+async function decide(request, allow) {
+  try {
+    if (allow) {
+      await hostsApi.approve(request.request_id);
+      toast(`${request.app_name} can now use your AI endpoints.`);
+    } else {
+      await hostsApi.deny(request.request_id);
+      toast(`${request.app_name} was not allowed.`);
+    }
+    return true;
+  } catch (error) {
+    const message = error.kind === 'not_pending' || error.kind === 'requester_gone'
+      ? `${request.app_name} stopped waiting for an answer; nothing was paired.`
+      : error.message;
+    toast(message, { error: true });
+    return false;
+  }
+}
+
+async function decideFromPrompt(allow) {
+  const request = view.prompting;
+  if (!request) return;
+  setPromptBusy(true);
+  await decide(request, allow);
+  closePrompt();
+  await refresh();
+}
+
+// ── The section ──────────────────────────────────────────────────────────
+
+function renderStatus() {
+  const status = view.status ?? { state: 'starting' };
+  const line = $('#hosts-status');
+  const banner = $('#hosts-elsewhere');
+  banner.hidden = status.state !== 'elsewhere' && status.state !== 'unavailable';
+  line.dataset.state = status.state;
+  if (status.state === 'running') {
+    line.replaceChildren(
+      h('span', { class: 'status-dot status-dot-ok', 'aria-hidden': 'true' }),
+      'Apps on this computer can connect at ',
+      h('span', { class: 'mono selectable' }, status.endpoint ?? ''),
+    );
+  } else if (status.state === 'starting') {
+    line.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Starting the connection point for apps…');
+  } else if (status.state === 'elsewhere') {
+    line.replaceChildren(
+      h('span', { class: 'status-dot status-dot-warn', 'aria-hidden': 'true' }),
+      'Another Patchbay process serves apps at ',
+      h('span', { class: 'mono selectable' }, status.endpoint ?? ''),
+    );
+    $('#hosts-elsewhere-text').textContent =
+      `${status.message ?? 'Patchbay is already serving.'} That process (for example \`patchbay serve\`) answers apps while it runs; ` +
+      'requests it receives are listed here, and you can allow, deny and revoke from this window.';
+  } else {
+    line.replaceChildren(h('span', { class: 'status-dot status-dot-fail', 'aria-hidden': 'true' }), 'Apps cannot connect right now.');
+    $('#hosts-elsewhere-text').textContent = status.message ?? 'The connection point for apps could not start.';
+  }
+}
+
+function renderPendingBadge() {
+  const count = view.pending.length;
+  const badge = $('#hosts-pending-count');
+  badge.hidden = count === 0;
+  badge.textContent = String(count);
+  $('#open-hosts').setAttribute('aria-label', count === 0 ? 'Connected apps' : `Connected apps, ${count} waiting for an answer`);
+}
+
+function renderPending() {
+  const card = $('#hosts-pending-card');
+  card.hidden = view.pending.length === 0;
+  $('#hosts-pending').replaceChildren(...view.pending.map((request) => h('li', {
+    class: 'host-row', 'data-testid': `pending-${request.app_id}`,
+  },
+  h('div', { class: 'host-text' },
+    h('span', { class: 'host-name' }, request.app_name),
+    h('span', { class: 'host-meta mono' }, request.app_id),
+    h('span', { class: 'host-meta' }, `Asked ${relativeTime(request.requested_at)}`)),
+  h('div', { class: 'row-actions' },
+    h('button', {
+      type: 'button', class: 'button button-small',
+      'aria-label': `Deny ${request.app_name}`,
+      onclick: async () => { await decide(request, false); await refresh(); },
+    }, 'Deny'),
+    h('button', {
+      type: 'button', class: 'button button-small button-primary',
+      'aria-label': `Allow ${request.app_name}`,
+      onclick: async () => { await decide(request, true); await refresh(); },
+    }, 'Allow')))));
+}
+
+function renderPaired() {
+  $('#hosts-paired-empty').hidden = view.paired.length > 0;
+  $('#hosts-paired').replaceChildren(...view.paired.map((host) => h('li', {
+    class: 'host-row', 'data-testid': `paired-${host.app_id}`,
+  },
+  h('div', { class: 'host-avatar', 'aria-hidden': 'true' }, host.app_name.slice(0, 1).toUpperCase()),
+  h('div', { class: 'host-text' },
+    h('span', { class: 'host-name' }, host.app_name),
+    h('span', { class: 'host-meta mono selectable' }, host.app_id),
+    h('span', { class: 'host-meta' },
+      `Paired ${formatDate(host.paired_at)} · `,
+      host.last_used ? `Last used ${relativeTime(host.last_used)}` : 'Not used yet')),
+  h('button', {
+    type: 'button', class: 'button button-small button-danger-quiet',
+    'data-testid': `revoke-${host.app_id}`, 'aria-label': `Revoke ${host.app_name}`,
+    onclick: (event) => revoke(host, event.currentTarget),
+  }, 'Revoke…'))));
+}
+
+function renderLog() {
+  const rows = view.log.slice(0, LOG_ROWS_SHOWN);
+  $('#hosts-log-empty').hidden = rows.length > 0;
+  $('#hosts-log-table').hidden = rows.length === 0;
+  $('#hosts-log').replaceChildren(...rows.map((record) => h('tr', { 'data-testid': 'log-row' },
+    h('td', {}, record.app_name),
+    h('td', { class: 'mono selectable' }, record.entry_id),
+    h('td', { class: 'log-when', title: formatDate(record.at) }, relativeTime(record.at)))));
+  $('#hosts-log-more').hidden = view.log.length <= LOG_ROWS_SHOWN;
+  $('#hosts-log-more').textContent = `Showing the latest ${LOG_ROWS_SHOWN} of ${view.log.length}.`;
+}
+
+async function revoke(host, button) {
+  const confirmed = await confirmDialog({
+    title: `Revoke ${host.app_name}?`,
+    text: `${host.app_name} will no longer be able to use your AI endpoints. To use them again it has to ask, and you have to allow it again.`,
+    ok: 'Revoke',
+  });
+  if (!confirmed) {
+    button.focus();
+    return;
+  }
+  try {
+    await hostsApi.revoke(host.app_id);
+    toast(`${host.app_name} can no longer use your AI endpoints.`);
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+  await refresh();
+  $('#hosts-view-title').focus();
+}
+
+/** Re-reads everything; each part fails on its own. */
+async function refresh() {
+  const [status, pending, paired, log] = await Promise.allSettled([
+    hostsApi.status(), hostsApi.pending(), hostsApi.paired(), hostsApi.log(),
+  ]);
+  if (status.status === 'fulfilled') view.status = status.value;
+  view.pending = pending.status === 'fulfilled' ? pending.value : [];
+  if (paired.status === 'fulfilled') view.paired = paired.value;
+  if (log.status === 'fulfilled') view.log = log.value;
+  const problems = [pending, paired, log].filter((result) => result.status === 'rejected').map((result) => result.reason.message);
+  $('#hosts-error').hidden = problems.length === 0;
+  $('#hosts-error').textContent = problems.join(' ');
+  renderStatus();
+  renderPendingBadge();
+  renderPending();
+  renderPaired();
+  renderLog();
+  promptNext();
+}
+
+function isOpen() {
+  return !$('#hosts-view').hidden;
+}
+
+function keepFresh() {
+  clearInterval(view.refreshTimer);
+  view.refreshTimer = setInterval(() => {
+    if (isOpen()) refresh();
+    else clearInterval(view.refreshTimer);
+  }, REFRESH_MS);
+}
+
+async function open() {
+  view.showView();
+  $('#open-hosts').setAttribute('aria-current', 'page');
+  await refresh();
+  $('#hosts-view-title').focus();
+  keepFresh();
+}
+
+/**
+ * Wires the section. `showView` asks the page to show `#hosts-view` (and
+ * hide the provider panes); the page calls `hostsClosed()` when it shows
+ * something else.
+ */
+export async function initHosts({ showView }) {
+  view.showView = showView;
+  $('#open-hosts').addEventListener('click', open);
+  $('#hosts-refresh').addEventListener('click', refresh);
+  $('#pairing-allow').addEventListener('click', () => decideFromPrompt(true));
+  $('#pairing-deny').addEventListener('click', () => decideFromPrompt(false));
+  // Escape answers nothing: the request stays pending under Connected apps.
+  $('#pairing-dialog').addEventListener('cancel', () => {
+    if (view.prompting) view.dismissed.add(view.prompting.request_id);
+    view.prompting = null;
+    toast('The request is still waiting under Connected apps.');
+  });
+  try {
+    await tauri.event.listen('pairing-requested', () => refresh());
+    await tauri.event.listen('hosts-changed', () => refresh());
+  } catch (error) {
+    toast(`Pairing requests will not appear until you reopen this window: ${error.message}`, { error: true });
+  }
+  await refresh();
+}
+
+export function hostsClosed() {
+  $('#open-hosts').removeAttribute('aria-current');
+  clearInterval(view.refreshTimer);
+}

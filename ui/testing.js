@@ -1,0 +1,200 @@
+// "Test connection" inside the add/edit form: tests what is typed, before
+// saving, with the key typed there (it only travels inward). Each stage
+// arrives as a `connection-test-stage` event and appears as it completes;
+// Cancel aborts the request in Rust. Offers (use …/v1, choose discovered
+// models, trust a self-signed certificate) are buttons — nothing in the
+// form changes unless the person clicks one.
+
+import { call } from './api.js';
+import { $, h, toast } from './dom.js';
+
+const tauri = window.__TAURI__;
+
+const STAGES = [
+  ['url_policy', 'URL policy'],
+  ['dns', 'DNS'],
+  ['tcp_connect', 'Connect'],
+  ['tls', 'TLS'],
+  ['models', 'GET /models'],
+  ['chat', 'Chat'],
+];
+const ICONS = { ok: '✓', failed: '✕', skipped: '–' };
+
+const run = {
+  form: null,
+  testId: null,
+  chat: false,
+  stages: new Map(),
+  report: null,
+  error: null,
+  running: false,
+  counter: 0,
+};
+
+function newTestId() {
+  run.counter += 1;
+  return `form-${Date.now().toString(36)}-${run.counter}`;
+}
+
+function render() {
+  const started = run.running || run.report || run.error;
+  $('#form-test-report').hidden = !started;
+  $('#form-test').hidden = run.running;
+  $('#form-test').textContent = started ? 'Test again' : 'Test connection';
+  $('#form-test-cancel').hidden = !run.running;
+  $('#form-test-chat').disabled = run.running;
+  if (!started) return;
+
+  const shown = STAGES.filter(([stage]) => stage !== 'chat' || run.chat || run.stages.has('chat'));
+  $('#form-test-stages').replaceChildren(...shown.map(([stage, name]) => {
+    const report = run.stages.get(stage);
+    const status = report?.status ?? (run.running ? 'pending' : 'skipped');
+    return h('li', {
+      class: `test-stage stage-${status}`, 'data-stage': stage, 'data-status': status, 'data-testid': `form-stage-${stage}`,
+    },
+    h('span', { class: 'stage-icon', 'aria-hidden': 'true' }, ICONS[status] ?? ''),
+    h('span', { class: 'stage-name' }, name),
+    h('span', { class: 'stage-detail' }, report ? report.detail : run.running ? 'Waiting…' : ''),
+    h('span', { class: 'stage-time' }, report && report.status !== 'skipped' ? `${report.duration_ms} ms` : ''),
+    report?.failure?.hint ? h('span', { class: 'stage-hint' }, report.failure.hint) : null,
+    h('span', { class: 'visually-hidden' }, `: ${status}`));
+  }));
+
+  const summary = $('#form-test-summary');
+  summary.className = 'test-summary';
+  if (run.running) {
+    summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
+  } else if (run.error) {
+    summary.classList.add('failed');
+    summary.textContent = run.error.kind === 'cancelled' ? 'Cancelled.' : run.error.message;
+  } else if (run.report) {
+    summary.classList.add(run.report.ok ? 'ok' : 'failed');
+    summary.textContent = run.report.summary;
+  }
+  renderOffers();
+}
+
+function renderOffers() {
+  const report = run.running ? null : run.report;
+  const offers = [];
+  if (report?.suggestion?.kind === 'use_v1') {
+    const baseUrl = report.suggestion.base_url;
+    offers.push(h('div', { class: 'offer', 'data-testid': 'form-offer-use-v1' },
+      h('p', {}, report.suggestion.message),
+      h('button', {
+        type: 'button', class: 'button button-small button-primary', 'data-testid': 'form-use-suggestion',
+        onclick: () => {
+          const field = $('#field-base-url');
+          field.value = baseUrl;
+          // The preview and any listeners see it like typing.
+          field.dispatchEvent(new Event('input', { bubbles: true }));
+          field.focus();
+          toast(`Base URL set to ${baseUrl}. Test again or save.`);
+        },
+      }, `Use ${baseUrl}`)));
+  }
+  const untrusted = report?.stages.find((stage) => stage.failure?.kind === 'tls_untrusted');
+  if (untrusted && report.certificate_sha256) {
+    const editing = run.form.mode === 'edit' && run.form.id;
+    offers.push(h('div', { class: 'offer', 'data-testid': 'form-offer-trust' },
+      h('p', {}, editing
+        ? 'The certificate is not signed by an authority this computer trusts. If you set up this server yourself, trust this exact certificate for this provider only.'
+        : 'The certificate is not signed by an authority this computer trusts. Save the provider first; then you can trust this exact certificate for it from its Connection card.',
+      h('span', { class: 'fingerprint selectable', 'data-testid': 'form-certificate-fingerprint' }, `SHA-256 ${report.certificate_sha256}`)),
+      editing ? h('button', {
+        type: 'button', class: 'button button-small', 'data-testid': 'form-trust-certificate',
+        onclick: () => trust(report.certificate_sha256),
+      }, 'Trust this certificate for this provider') : null));
+  }
+  if (report?.models?.length > 0) {
+    const count = report.models.length;
+    offers.push(h('div', { class: 'offer' },
+      h('p', {}, `The server lists ${count} model${count === 1 ? '' : 's'}.`),
+      h('button', {
+        type: 'button', class: 'button button-small', 'data-testid': 'form-choose-models',
+        onclick: () => {
+          run.form.showPicker(report.models);
+          $('#model-search').focus();
+        },
+      }, 'Choose models…')));
+  }
+  $('#form-test-offers').replaceChildren(...offers);
+}
+
+async function trust(sha256) {
+  try {
+    await call('trust_certificate', { id: run.form.id, sha256 });
+    toast('The certificate is trusted for this provider only.');
+    await start();
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+async function start() {
+  if (run.running) return;
+  const draft = run.form.draft();
+  const testId = newTestId();
+  Object.assign(run, {
+    testId, chat: $('#form-test-chat').checked, stages: new Map(), report: null, error: null, running: true,
+  });
+  render();
+  // The report opens below the button; keep it in view while it fills in.
+  $('#form-test-card').scrollIntoView({ block: 'nearest' });
+  $('#form-test-cancel').focus({ preventScroll: true });
+  try {
+    const report = await call('test_draft_connection', {
+      testId,
+      draft,
+      id: run.form.mode === 'edit' ? run.form.id : null,
+      model: run.chat ? (draft.models[0] ?? null) : null,
+    });
+    if (run.testId !== testId) return;
+    run.report = report;
+    for (const stage of report.stages) run.stages.set(stage.stage, stage);
+  } catch (error) {
+    if (run.testId !== testId) return;
+    run.error = error;
+    if (error.kind === 'invalid_input') {
+      const field = error.fields?.[0]?.field;
+      run.error = { ...error, message: field === 'base_url' ? `Fix the base URL first: ${error.fields[0].message}` : error.message };
+    }
+  } finally {
+    if (run.testId === testId) {
+      run.running = false;
+      render();
+      $('#form-test-card').scrollIntoView({ block: 'nearest' });
+      $('#form-test').focus({ preventScroll: true });
+    }
+  }
+}
+
+async function cancel() {
+  if (!run.testId) return;
+  try {
+    await call('cancel_connection_test', { testId: run.testId });
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+/** Forgets the last report: a new form (or another provider) starts clean. */
+export function resetFormTest() {
+  Object.assign(run, { testId: null, stages: new Map(), report: null, error: null, running: false });
+  $('#form-test-chat').checked = false;
+  render();
+}
+
+/** Wires the form's "Test connection" card to `form` (a ProviderForm). */
+export async function initFormTest(form) {
+  run.form = form;
+  $('#form-test').addEventListener('click', start);
+  $('#form-test-cancel').addEventListener('click', cancel);
+  await tauri.event.listen('connection-test-stage', (event) => {
+    const { test_id: testId, stage } = event.payload ?? {};
+    if (!stage || testId !== run.testId || !run.running) return;
+    run.stages.set(stage.stage, stage);
+    render();
+  });
+  render();
+}
