@@ -3,45 +3,29 @@
 //! config and emits `providers-changed`.
 
 use std::process::Command;
-use std::sync::Arc;
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::ProviderDraft;
 use patchbay_tests::app::AppSession;
 
 /// Adds a no-auth Ollama provider the way a terminal user would: through the
-/// CLI binary when it has been built, otherwise through `ProviderStore`, the
-/// very code path the CLI calls (another writer of the same file either way).
+/// real `patchbay` CLI binary, a separate process writing the same file.
 fn add_from_another_process(session: &AppSession) {
     let cli = patchbay_tests::target_debug_dir().join("patchbay");
-    if cli.is_file() {
-        let output = Command::new(&cli)
-            .args(["provider", "add", "--label", "Ollama (CLI)", "--base-url", "http://127.0.0.1:11434/v1"])
-            .args(["--model", "llama3.2:3b", "--no-auth", "--allow-local", "--preset", "ollama"])
-            .env("PATCHBAY_CONFIG_DIR", session.config_dir())
-            .output()
-            .expect("the patchbay CLI runs");
-        assert!(
-            output.status.success(),
-            "patchbay provider add failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        return;
-    }
-    eprintln!("note: {} is not built; writing through ProviderStore instead", cli.display());
-    let store = ProviderStore::new(ConfigPaths::in_dir(session.config_dir()), Arc::new(MemoryStore::default()));
-    let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
-        "label": "Ollama (CLI)",
-        "preset": "ollama",
-        "base_url": "http://127.0.0.1:11434/v1",
-        "auth": "none",
-        "models": ["llama3.2:3b"],
-        "network": "local",
-    }))
-    .expect("a valid draft");
-    store.add(draft).expect("the store saves the provider");
+    assert!(
+        cli.is_file(),
+        "{} is missing: build it first (`cargo build -p patchbay-cli`; scripts/test.sh does)",
+        cli.display()
+    );
+    let output = Command::new(&cli)
+        .args(["provider", "add", "--label", "Ollama (CLI)", "--base-url", "http://127.0.0.1:11434/v1"])
+        .args(["--model", "llama3.2:3b", "--no-auth", "--allow-local", "--preset", "ollama"])
+        .env("PATCHBAY_CONFIG_DIR", session.config_dir())
+        .output()
+        .expect("the patchbay CLI runs");
+    assert!(
+        output.status.success(),
+        "patchbay provider add failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

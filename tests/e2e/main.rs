@@ -9,3 +9,4 @@ mod form_test;
 mod pairing;
 mod provider_lifecycle;
 mod test_connection;
+mod ui_state;

@@ -46,6 +46,21 @@ impl AppSession {
 
     /// Starts the app on an existing config directory (pre-filled by the test).
     pub fn start_in(config_dir: TempDir) -> Self {
+        let private_home = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        Self::launch(config_dir, private_home)
+    }
+
+    /// Closes the window and opens it again on the same config, data and
+    /// runtime directories, as a person quitting and reopening the app.
+    pub fn restart(mut self) -> Self {
+        let spare = || tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let config_dir = std::mem::replace(&mut self.config_dir, spare());
+        let private_home = std::mem::replace(&mut self._private_home, spare());
+        drop(self);
+        Self::launch(config_dir, private_home)
+    }
+
+    fn launch(config_dir: TempDir, private_home: TempDir) -> Self {
         let one_window = ONE_WINDOW_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let application = app_binary();
         let tauri_driver_binary = tauri_driver();
@@ -53,7 +68,6 @@ impl AppSession {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             panic!("no display: run the end-to-end tests under `xvfb-run -a` (see README / scripts/test.sh)");
         }
-        let private_home = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
         let runtime_dir = private_home.path().join("runtime");
         let data_home = private_home.path().join("data");
         for dir in [&runtime_dir, &data_home] {

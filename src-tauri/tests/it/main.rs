@@ -8,6 +8,7 @@ mod support;
 mod acl;
 mod commands;
 mod config_events;
+mod connection;
 mod hosts;
 mod probe;
 mod save_policy;

@@ -338,7 +338,11 @@ fn a_locked_keychain_is_reported_as_locked() {
         println!("CHILD-OK locked");
         return;
     }
+    // The child gets a keyring of its own: its own data dir (the keyring
+    // file), runtime dir (the daemon's control socket) and no display, so
+    // it never opens the parent's keyring or shows an unlock prompt.
     let home = tempfile::tempdir().expect("home");
+    let runtime = tempfile::tempdir().expect("runtime dir");
     let exe = std::env::current_exe().expect("exe");
     let output = Command::new("dbus-run-session")
         .args([
@@ -355,8 +359,12 @@ fn a_locked_keychain_is_reported_as_locked() {
             "--test-threads=1",
         ])
         .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .env(CHILD_MODE, "locked")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("run dbus-run-session (package dbus)");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -12,10 +12,11 @@ use crate::support::{eventually, keyed_draft, TestEnv};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_reads_the_key_from_the_real_keychain() {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        eprintln!("no session bus: run under dbus-run-session with gnome-keyring to exercise the real keychain");
-        return;
-    }
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no session bus: this test needs a real Secret Service; run the suite with scripts/test.sh \
+         (or under dbus-run-session with an unlocked gnome-keyring)"
+    );
     // A service name of our own, so the person's real items are never touched.
     let service = format!("patchbay-ipc-test-{}", std::process::id());
     let env = TestEnv::with_secrets(Arc::new(KeyringStore::with_service(service.clone())));
