@@ -5,7 +5,9 @@
 
 mod bad_base_url;
 mod config_changed_elsewhere;
+mod corrupt_config;
 mod form_test;
+mod model_picker;
 mod pairing;
 mod provider_lifecycle;
 mod test_connection;

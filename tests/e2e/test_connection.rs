@@ -96,3 +96,26 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
         session.text("[data-testid=\"provider-item-dead-port\"]").contains("Failed").then_some(())
     });
 }
+
+#[test]
+fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
+    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = format!("http://127.0.0.1:{}", server.port);
+    seed(dir.path(), "Gateway", &bare);
+    let session = AppSession::start_in(dir);
+
+    session.select_provider("gateway");
+    session.click("#test-connection");
+    session.wait_until("the models stage to fail", || (stage_status(&session, "models")? == "failed").then_some(()));
+    let offer = session.text("[data-testid=\"offer-use-v1\"]");
+    assert!(offer.contains(&format!("{bare}/v1")), "{offer}");
+    let unchanged = session.config_json();
+    assert_eq!(unchanged["providers"][0]["base_url"], bare.as_str(), "never changed silently");
+
+    session.click("[data-testid=\"use-suggestion\"]");
+    session.wait_until("the /v1 base URL saved", || {
+        (session.config_json()["providers"][0]["base_url"] == format!("{bare}/v1").as_str()).then_some(())
+    });
+    session.wait_until("the test to pass with /v1", || (stage_status(&session, "models")? == "ok").then_some(()));
+}

@@ -38,6 +38,7 @@ pub use patchbay_protocol::config::{ConfigDocument, RejectedRecord};
 use patchbay_protocol::paths;
 
 use crate::base_url;
+use crate::validation;
 use crate::error::{Error, Result};
 use crate::id::ProviderId;
 use crate::model::Provider;
@@ -183,6 +184,10 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
             return Err(format!("`headers[{position}].value` is missing"));
         }
     }
+    let proxy = match &record.proxy {
+        Some(raw) => validation::validate_proxy(raw).map_err(|message| format!("`proxy`: {message}"))?,
+        None => None,
+    };
     Ok(Provider {
         id,
         label: label.to_owned(),
@@ -196,7 +201,9 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         headers: record.headers.clone(),
         timeout_secs: record.timeout_secs,
         trusted_cert_sha256: record.trusted_cert_sha256.clone(),
+        proxy,
         last_test: record.last_test.clone(),
+        catalog: record.catalog.clone(),
         created_at: record.created_at,
         updated_at: record.updated_at,
     })
@@ -218,7 +225,9 @@ pub fn record_from_provider(provider: &Provider, extra: Map<String, serde_json::
         headers: provider.headers.clone(),
         timeout_secs: provider.timeout_secs,
         trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
+        proxy: provider.proxy.as_ref().map(validation::display_proxy),
         last_test: provider.last_test.clone(),
+        catalog: provider.catalog.clone(),
         created_at: provider.created_at,
         updated_at: provider.updated_at,
         extra,

@@ -6,6 +6,7 @@
 //! server are thin shells around [`store::ProviderStore`].
 
 pub mod base_url;
+pub mod catalog;
 pub mod config;
 pub mod entries;
 pub mod error;

@@ -12,6 +12,8 @@ pub use patchbay_protocol::config::{
     Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance,
 };
 
+pub use patchbay_protocol::config::Catalog;
+
 use crate::id::ProviderId;
 
 /// A validated provider. Constructed only through [`crate::validation`] or by
@@ -37,7 +39,13 @@ pub struct Provider {
     /// SHA-256 fingerprint (lowercase hex, no separators) of a self-signed
     /// certificate the user chose to trust for this provider only.
     pub trusted_cert_sha256: Option<String>,
+    /// An http(s) proxy for this provider only (no credentials); loopback
+    /// destinations never use it. See [`crate::validation::validate_proxy`].
+    pub proxy: Option<Url>,
     pub last_test: Option<LastTest>,
+    /// The model list discovery last fetched (kept, marked stale, when a
+    /// refresh fails).
+    pub catalog: Option<Catalog>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

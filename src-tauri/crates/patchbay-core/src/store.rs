@@ -34,6 +34,7 @@ use serde::Serialize;
 use serde_json::Map;
 use time::OffsetDateTime;
 
+use crate::catalog::{self, Catalog, CatalogSummary};
 use crate::config::{self, ConfigDocument, ConfigPaths, LoadProblem, Loaded};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::ProviderId;
@@ -143,7 +144,9 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: None,
+                proxy: validated.proxy,
                 last_test: None,
+                catalog: None,
                 created_at: now,
                 updated_at: now,
             };
@@ -199,7 +202,9 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: existing.trusted_cert_sha256.clone(),
+                proxy: validated.proxy,
                 last_test: existing.last_test.clone(),
+                catalog: existing.catalog.clone(),
                 created_at: existing.created_at,
                 updated_at: OffsetDateTime::now_utc(),
             };
@@ -358,6 +363,45 @@ impl ProviderStore {
             }
             Ok(())
         })
+    }
+
+    /// Records the outcome of a model-list refresh. `Ok(listed)`: the
+    /// catalog becomes `listed` (fresh, not stale, `fetched_at` now) and the
+    /// chosen models are re-marked with [`catalog::merge_refresh`] (a model
+    /// the server no longer lists gets `missing_upstream`). `Err(reason)`:
+    /// the last good list and its `fetched_at` stay, the catalog is marked
+    /// stale and `reason` kept as `last_error` — pass a safe message (a
+    /// `NetError`'s `Display`), never a raw body. Not an edit unless the
+    /// chosen models changed: `updated_at` stays otherwise.
+    pub fn record_catalog(
+        &self,
+        id: &ProviderId,
+        outcome: std::result::Result<Vec<ModelEntry>, String>,
+    ) -> Result<Provider> {
+        self.change(id, |provider| {
+            let now = OffsetDateTime::now_utc();
+            match outcome {
+                Ok(listed) => {
+                    let fresh = catalog::record_success(listed, now);
+                    let merged = catalog::merge_refresh(&provider.models, &fresh.models);
+                    check_models(&merged)?;
+                    if merged != provider.models {
+                        provider.models = merged;
+                        provider.updated_at = now;
+                    }
+                    provider.catalog = Some(fresh);
+                }
+                Err(reason) => {
+                    provider.catalog = Some(catalog::record_failure(provider.catalog.take(), &reason, now));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The stored catalog of one provider (`None` before the first refresh).
+    pub fn catalog(&self, id: &ProviderId) -> Result<Option<Catalog>> {
+        Ok(self.get(id)?.catalog)
     }
 
     /// Stores (or clears) the SHA-256 fingerprint of a self-signed
@@ -604,7 +648,9 @@ fn build_headers(
 ///  "models": [{"id": "google/gemini-2.5-flash"}], "default_model": "google/gemini-2.5-flash",
 ///  "enabled": true, "network": "remote",
 ///  "headers": [{"name": "HTTP-Referer", "value": "https://example.com", "secret": false}],
-///  "timeout_secs": null, "trusted_cert_sha256": null, "last_test": null,
+///  "timeout_secs": null, "trusted_cert_sha256": null, "proxy": null, "last_test": null,
+///  "catalog": {"count": 371, "fetched_at": "2026-01-01T00:00:00Z", "stale": false,
+///              "last_error": null, "last_attempt_at": "2026-01-01T00:00:00Z"},
 ///  "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -624,7 +670,12 @@ pub struct ProviderView {
     pub headers: Vec<CustomHeader>,
     pub timeout_secs: Option<u32>,
     pub trusted_cert_sha256: Option<String>,
+    /// The provider's proxy (`http://proxy.corp:3128`), when set.
+    pub proxy: Option<String>,
     pub last_test: Option<LastTest>,
+    /// How the last model-list refresh went, without the list itself (see
+    /// [`ProviderStore::catalog`]); `null` before the first refresh.
+    pub catalog: Option<CatalogSummary>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -657,7 +708,9 @@ impl From<&Provider> for ProviderView {
                 .collect(),
             timeout_secs: provider.timeout_secs,
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
+            proxy: provider.proxy.as_ref().map(validation::display_proxy),
             last_test: provider.last_test.clone(),
+            catalog: provider.catalog.as_ref().map(CatalogSummary::from),
             created_at: provider.created_at,
             updated_at: provider.updated_at,
         }

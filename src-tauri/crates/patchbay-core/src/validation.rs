@@ -36,6 +36,10 @@
 //!   already stored as secret on the provider being edited keeps its stored
 //!   value when the value is absent or empty.
 //! - `timeout_secs`: 1–600 when given.
+//! - `proxy`: empty means none; otherwise an `http://` or `https://` URL
+//!   with a host and optionally a port, no path, query or fragment, and no
+//!   `user:password@` (credentials in proxy URLs are not supported: they
+//!   would sit in the plain-text config file). See [`validate_proxy`].
 //!
 //! Messages say what is wrong and how to fix it, and never contain a key or
 //! a header value.
@@ -99,6 +103,10 @@ pub struct ProviderDraft {
     pub headers: Vec<HeaderDraft>,
     #[serde(default)]
     pub timeout_secs: Option<u32>,
+    /// The provider's own proxy (`http://proxy.corp:3128`); empty or absent
+    /// means none.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -126,6 +134,7 @@ impl fmt::Debug for ProviderDraft {
             .field("network", &self.network)
             .field("headers", &self.headers)
             .field("timeout_secs", &self.timeout_secs)
+            .field("proxy", &self.proxy.as_deref().map(|proxy| if proxy.contains('@') { "[redacted: contains @]" } else { proxy }))
             .finish()
     }
 }
@@ -204,6 +213,7 @@ pub struct ValidatedDraft {
     pub network: NetworkAllowance,
     pub headers: Vec<ValidHeader>,
     pub timeout_secs: Option<u32>,
+    pub proxy: Option<Url>,
     pub notices: Vec<Notice>,
 }
 
@@ -255,6 +265,15 @@ pub fn validate(
         }
     }
 
+    let proxy = match draft.proxy.as_deref().map(validate_proxy) {
+        None => None,
+        Some(Ok(proxy)) => proxy,
+        Some(Err(message)) => {
+            problems.push(FieldError::new(PROXY_FIELD, message));
+            None
+        }
+    };
+
     match (base_url, key) {
         (Some(base_url), Some(key)) if problems.is_empty() => Ok(ValidatedDraft {
             label,
@@ -267,10 +286,58 @@ pub fn validate(
             network: draft.network,
             headers,
             timeout_secs: draft.timeout_secs,
+            proxy,
             notices,
         }),
         _ => Err(Error::Invalid(problems)),
     }
+}
+
+/// The field name of the proxy in errors and notices.
+pub const PROXY_FIELD: &str = "proxy";
+
+/// Longest proxy URL accepted, in bytes.
+pub const MAX_PROXY_CHARS: usize = 2048;
+
+/// Checks a proxy URL (the form's field, `--proxy`, a config file entry).
+/// `Ok(None)` for an empty value (no proxy); `Ok(Some(url))` normalised to
+/// `scheme://host[:port]/`. The message says what is wrong and how to fix
+/// it and never repeats the input (it may carry a pasted password).
+pub fn validate_proxy(raw: &str) -> Result<Option<Url>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.len() > MAX_PROXY_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(format!(
+            "Enter a proxy URL of at most {MAX_PROXY_CHARS} characters with no control characters, such as http://proxy.example:3128."
+        ));
+    }
+    let url = Url::parse(trimmed).map_err(|_unparsable| {
+        "Enter the proxy as a URL with its scheme, such as http://proxy.example:3128.".to_owned()
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "Proxies must start with http:// or https:// (`{}` proxies are not supported).",
+            url.scheme()
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("Add the proxy's host, such as http://proxy.example:3128.".to_owned());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("A proxy URL is only a scheme, a host and a port (http://proxy.example:3128): remove the path, query or fragment.".to_owned());
+    }
+    Ok(Some(url))
+}
+
+/// A validated proxy as shown and stored: `http://proxy.example:3128`.
+pub fn display_proxy(url: &Url) -> String {
+    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), port)
 }
 
 /// Checks one model id; the CLI and IPC server use it for ids given on
@@ -690,6 +757,7 @@ mod tests {
             network: NetworkAllowance::Remote,
             headers: Vec::new(),
             timeout_secs: None,
+            proxy: None,
         }
     }
 
@@ -707,7 +775,9 @@ mod tests {
             headers: Vec::new(),
             timeout_secs: None,
             trusted_cert_sha256: None,
+            proxy: None,
             last_test: None,
+            catalog: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }
@@ -786,6 +856,7 @@ mod tests {
                 secret: false,
             }],
             timeout_secs: Some(0),
+            proxy: Some("socks5://proxy.corp:1080".to_owned()),
         };
         let names: Vec<String> = fields(validate(&input, &[], None))
             .into_iter()
@@ -802,7 +873,8 @@ mod tests {
                 "key",
                 "headers[0].name",
                 "headers[0].value",
-                "timeout_secs"
+                "timeout_secs",
+                "proxy"
             ]
         );
     }
@@ -1397,6 +1469,61 @@ mod tests {
             only_field(validate(&input, &[], Some(&stored))).0,
             "headers[0].value"
         );
+    }
+
+    #[test]
+    fn proxies() {
+        for (raw, expected) in [
+            ("", Ok(None)),
+            ("   ", Ok(None)),
+            ("http://proxy.corp:3128", Ok(Some("http://proxy.corp:3128"))),
+            ("  http://proxy.corp:3128/  ", Ok(Some("http://proxy.corp:3128"))),
+            ("https://PROXY.corp", Ok(Some("https://proxy.corp"))),
+            ("http://127.0.0.1:8080", Ok(Some("http://127.0.0.1:8080"))),
+            ("http://[::1]:8080", Ok(Some("http://[::1]:8080"))),
+            ("http://proxy.corp:80", Ok(Some("http://proxy.corp"))),
+            ("socks5://proxy.corp:1080", Err("http:// or https://")),
+            ("proxy.corp:3128", Err("http:// or https://")),
+            ("proxy.corp", Err("scheme")),
+            ("http://user:hunter2@proxy.corp:3128", Err("Credentials in proxy URLs are not supported")),
+            ("http://user@proxy.corp:3128", Err("Credentials in proxy URLs are not supported")),
+            ("http://proxy.corp:3128/path", Err("remove the path")),
+            ("http://proxy.corp:3128/?q=1", Err("remove the path")),
+            ("http://proxy.corp:99999", Err("scheme")),
+            ("http://proxy\n.corp", Err("control characters")),
+            ("http://proxy.corp\u{7}:3128", Err("control characters")),
+        ] {
+            let raw = raw.to_owned();
+            let outcome = validate_proxy(&raw).map(|proxy| proxy.as_ref().map(display_proxy));
+            match expected {
+                Ok(shown) => assert_eq!(outcome, Ok(shown.map(str::to_owned)), "{raw:?}"),
+                Err(fragment) => {
+                    let message = outcome.expect_err(&raw);
+                    assert!(message.contains(fragment), "{raw:?}: {message}");
+                    assert!(!message.contains("hunter2"), "{message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_proxy_is_a_field_error_and_a_good_one_is_kept() {
+        let mut input = draft();
+        input.proxy = Some("http://user:pw@proxy.corp:3128".to_owned());
+        let (field, message) = only_field(validate(&input, &[], None));
+        assert_eq!(field, "proxy");
+        assert!(!message.contains("pw@"), "{message}");
+        input.proxy = Some("http://proxy.corp:3128".to_owned());
+        let valid = validate(&input, &[], None).expect("valid");
+        assert_eq!(valid.proxy.as_ref().map(display_proxy).as_deref(), Some("http://proxy.corp:3128"));
+        let debug = format!("{:?}", ProviderDraft { proxy: Some("http://a:secretpw@p:1".to_owned()), ..draft() });
+        assert!(!debug.contains("secretpw"), "{debug}");
+        let parsed: ProviderDraft = serde_json::from_value(serde_json::json!({
+            "label": "x", "base_url": "https://api.example.com/v1", "auth": "none", "models": ["m"],
+            "proxy": "http://proxy.corp:3128"
+        }))
+        .expect("draft with proxy");
+        assert_eq!(parsed.proxy.as_deref(), Some("http://proxy.corp:3128"));
     }
 
     #[test]

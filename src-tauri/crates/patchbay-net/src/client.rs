@@ -23,9 +23,24 @@
 //!
 //! Decisions:
 //!
-//! - **Proxies**: probe traffic never uses system proxy variables (a proxy
-//!   would resolve names itself and bypass step 2). Per-provider proxies are
-//!   not supported yet.
+//! - **Proxies**: system proxy variables (`HTTPS_PROXY`, `ALL_PROXY`, …) are
+//!   never read: a proxy resolves names itself and would bypass step 2. A
+//!   provider may set its own proxy ([`Target::proxy`]); then, unless the
+//!   destination is loopback (127/8, `::1`, `localhost`, `*.localhost`: never
+//!   proxied), the *proxy's* URL goes through steps 1–2 under the provider's
+//!   allowance (a proxy on this computer or the LAN needs Local/Private
+//!   access like any destination; it is judged as https when the traffic
+//!   through it is TLS, because the proxy then never sees plain text), the
+//!   connection is pinned to the proxy's checked addresses, and the target
+//!   URL is judged without DNS — its name is resolved by the proxy, which the
+//!   stage details say. An https target is reached through an HTTP `CONNECT
+//!   host:port` tunnel (a 2xx answer, then TLS with the target's name as SNI
+//!   and the target's certificate checks); an http target gets absolute-form
+//!   requests sent to the proxy. An `https://` proxy is itself reached over
+//!   TLS (webpki roots, no fingerprint trust). Redirect hops follow the same
+//!   rules. A proxy that refuses the connection, asks for credentials (407)
+//!   or refuses the tunnel is a `proxy` failure. Proxy credentials are not
+//!   supported.
 //! - **Redirects** are followed for at most [`MAX_REDIRECTS`] hops. Every hop
 //!   goes through steps 1–5 again (full policy, including DNS). Once a hop
 //!   leaves the base URL's origin, `Authorization` and the custom headers are
@@ -67,7 +82,7 @@ use rustls::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use url::{Host, Url};
@@ -82,6 +97,9 @@ pub const MAX_REDIRECTS: usize = 3;
 
 /// A `Location` shown to the user is cut to this many characters.
 const LOCATION_LIMIT: usize = 200;
+
+/// A proxy's answer to `CONNECT` longer than this is not a proxy's answer.
+const CONNECT_HEAD_LIMIT: usize = 16 * 1024;
 
 /// Headers the client sets itself (or that frame the message). Core's
 /// validation already refuses them as custom headers; the client refuses
@@ -385,17 +403,58 @@ pub(crate) struct Destination {
     /// Every address a connection may use; empty until resolved.
     addresses: Vec<IpAddr>,
     literal: bool,
+    /// The provider's proxy, when this destination is reached through it:
+    /// then the connection goes to the proxy's (checked) addresses and this
+    /// destination's own `addresses` stay empty (the proxy resolves it).
+    proxy: Option<Box<Destination>>,
 }
 
 impl Destination {
     pub(crate) fn is_https(&self) -> bool {
         self.https
     }
+
+    /// Whether the host the connection goes to (the proxy, when there is
+    /// one) is an IP literal, so no lookup is needed.
     pub(crate) fn is_literal(&self) -> bool {
-        self.literal
+        self.hop().literal
     }
-    pub(crate) fn host(&self) -> &str {
-        &self.host
+
+    /// The DNS stage's sentence when no lookup is needed.
+    pub(crate) fn literal_detail(&self) -> String {
+        match &self.proxy {
+            Some(proxy) => format!(
+                "the proxy {} is an IP address; no lookup needed ({} is resolved by the proxy)",
+                proxy.authority(),
+                self.host
+            ),
+            None => format!("{} is an IP address; no lookup needed", self.host),
+        }
+    }
+
+    /// Where the TCP connection goes: the proxy, or the destination itself.
+    fn hop(&self) -> &Destination {
+        self.proxy.as_deref().unwrap_or(self)
+    }
+
+    /// `host:port` as written in a `CONNECT` line or shown to a person
+    /// (IPv6 in brackets).
+    fn authority(&self) -> String {
+        format!("{}:{}", self.url.host_str().unwrap_or(&self.host), self.port)
+    }
+}
+
+/// Loopback destinations never go through a proxy: 127/8, `::1`,
+/// `localhost` and `*.localhost`.
+fn is_loopback_destination(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(address)) => address.is_loopback(),
+        Some(Host::Ipv6(address)) => address.is_loopback(),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
     }
 }
 
@@ -412,6 +471,9 @@ pub(crate) struct Connection {
     driver: Pin<Box<Driver>>,
     finished: bool,
     peer: SocketAddr,
+    /// Requests go to an http proxy for an http target: absolute-form
+    /// request targets (`GET http://host/v1/models`).
+    absolute_form: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -578,7 +640,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Step 1: the policy without DNS.
+    /// Step 1: the policy without DNS. With a provider proxy (and a
+    /// destination that is not loopback) the proxy's URL is judged too, and
+    /// the target's name is left to the proxy.
     pub(crate) fn check_url(&self, url: &Url) -> Result<(Destination, String), NetError> {
         let verdict = policy::judge_url(url.as_str(), self.target.network);
         if !verdict.allowed {
@@ -602,7 +666,7 @@ impl<'a> Session<'a> {
         let port = url
             .port_or_known_default()
             .unwrap_or(if https { 443 } else { 80 });
-        let destination = Destination {
+        let mut destination = Destination {
             url: url.clone(),
             host,
             port,
@@ -613,12 +677,102 @@ impl<'a> Session<'a> {
                 Vec::new()
             },
             literal,
+            proxy: None,
         };
-        Ok((destination, verdict.message))
+        let mut message = verdict.message;
+        let proxy_url = self
+            .target
+            .proxy
+            .as_ref()
+            .filter(|_proxy| !is_loopback_destination(url));
+        if let Some(proxy_url) = proxy_url {
+            let proxy = self.check_proxy(proxy_url, https)?;
+            let shown = proxy.authority();
+            message = if literal {
+                format!("{message} Requests go through the proxy {shown}.")
+            } else {
+                format!(
+                    "{} passes every check that needs no DNS; it is resolved by the proxy {shown}, so its addresses cannot be checked (the proxy's are).",
+                    destination.host.trim_end_matches('.')
+                )
+            };
+            destination.addresses = Vec::new();
+            destination.proxy = Some(Box::new(proxy));
+        }
+        Ok((destination, message))
     }
 
-    /// Step 2: resolve (names only) and judge every address.
+    /// The proxy as a destination, judged without DNS under the provider's
+    /// allowance. Judged as https when the traffic through it is TLS (an
+    /// https target's tunnel, or an https proxy): the proxy then never sees
+    /// plain text, so an http proxy on the internet is acceptable for it.
+    fn check_proxy(&self, proxy_url: &Url, target_https: bool) -> Result<Destination, NetError> {
+        let tls_to_proxy = proxy_url.scheme() == "https";
+        let scheme = if target_https || tls_to_proxy {
+            "https"
+        } else {
+            "http"
+        };
+        let host_text = proxy_url.host_str().unwrap_or("");
+        let port = proxy_url
+            .port_or_known_default()
+            .unwrap_or(if tls_to_proxy { 443 } else { 80 });
+        let shown = format!("{host_text}:{port}");
+        let invalid = || NetError::Proxy {
+            proxy: shown.clone(),
+            detail: "its URL is not usable".to_owned(),
+            status: None,
+        };
+        let judged = Url::parse(&format!("{scheme}://{host_text}:{port}/")).map_err(|_unparsable| invalid())?;
+        let verdict = policy::judge_url(judged.as_str(), self.target.network);
+        if !verdict.allowed {
+            return Err(NetError::PolicyDenied {
+                reason: verdict.reason.as_str().to_owned(),
+                message: format!("The proxy {shown} is refused: {}", verdict.message),
+            });
+        }
+        let (host, literal) = match judged.host() {
+            Some(Host::Domain(name)) => (name.to_owned(), false),
+            Some(Host::Ipv4(address)) => (address.to_string(), true),
+            Some(Host::Ipv6(address)) => (address.to_string(), true),
+            None => return Err(invalid()),
+        };
+        Ok(Destination {
+            url: judged,
+            host,
+            port,
+            https: tls_to_proxy,
+            addresses: if verdict.resolved {
+                verdict.addresses
+            } else {
+                Vec::new()
+            },
+            literal,
+            proxy: None,
+        })
+    }
+
+    /// Step 2: resolve (names only) and judge every address — of the proxy,
+    /// when the destination is reached through one.
     pub(crate) async fn resolve(&self, destination: &mut Destination) -> Result<String, NetError> {
+        let target_host = destination.host.clone();
+        if let Some(proxy) = destination.proxy.as_deref_mut() {
+            let shown = proxy.authority();
+            return match self.resolve_hop(proxy).await {
+                Ok(detail) => Ok(format!(
+                    "proxy {detail} ({target_host} is resolved by the proxy {shown})"
+                )),
+                Err(NetError::PolicyDenied { reason, message }) => Err(NetError::PolicyDenied {
+                    reason,
+                    message: format!("The proxy {shown} is refused: {message}"),
+                }),
+                Err(other) => Err(other),
+            };
+        }
+        self.resolve_hop(destination).await
+    }
+
+    async fn resolve_hop(&self, destination: &mut Destination) -> Result<String, NetError> {
         if destination.literal {
             return Ok(format!(
                 "{} is an IP address; no lookup needed",
@@ -654,11 +808,41 @@ impl<'a> Session<'a> {
         Ok(format!("{} → {}", destination.host, listed.join(", ")))
     }
 
-    /// Step 3: connect to the first checked address that answers.
+    /// Step 3: connect to the first checked address that answers (the
+    /// proxy's, when there is one: its failures are `proxy` failures).
     pub(crate) async fn connect_tcp(
         &self,
         destination: &Destination,
     ) -> Result<(TcpStream, SocketAddr), NetError> {
+        let hop = destination.hop();
+        let outcome = self.connect_hop(hop).await;
+        match (&destination.proxy, outcome) {
+            (Some(proxy), Err(error)) => Err(match error {
+                NetError::ConnectRefused { address, .. } => NetError::Proxy {
+                    proxy: proxy.authority(),
+                    detail: format!("nothing is listening on {address}"),
+                    status: None,
+                },
+                NetError::ConnectTimeout { address, after } => NetError::Proxy {
+                    proxy: proxy.authority(),
+                    detail: format!(
+                        "{address} did not accept a connection within {} s",
+                        after.as_secs_f32()
+                    ),
+                    status: None,
+                },
+                NetError::ConnectFailed { detail, .. } => NetError::Proxy {
+                    proxy: proxy.authority(),
+                    detail: format!("the connection failed ({detail})"),
+                    status: None,
+                },
+                other => other,
+            }),
+            (_, outcome) => outcome,
+        }
+    }
+
+    async fn connect_hop(&self, destination: &Destination) -> Result<(TcpStream, SocketAddr), NetError> {
         if destination.addresses.is_empty() {
             return Err(NetError::DnsFailed {
                 host: destination.host.clone(),
@@ -707,39 +891,103 @@ impl<'a> Session<'a> {
         .await
     }
 
-    /// Step 4 (https only): the TLS handshake, SNI = the URL's host.
+    /// Step 3½, with a proxy only: TLS to an https proxy, then for an https
+    /// target the `CONNECT` tunnel. Returns the stream to run the target's
+    /// TLS (or plain HTTP) over, and a sentence for the TCP stage when a
+    /// proxy was used.
+    pub(crate) async fn through_proxy(
+        &self,
+        destination: &Destination,
+        tcp: TcpStream,
+    ) -> Result<(Box<dyn Stream>, Option<String>), NetError> {
+        let Some(proxy) = destination.proxy.as_deref() else {
+            return Ok((Box::new(tcp), None));
+        };
+        let shown = proxy.authority();
+        let mut stream: Box<dyn Stream> = if proxy.https {
+            let presented = Arc::new(Mutex::new(None));
+            match self
+                .tls_over(proxy, Box::new(tcp), None, presented, Stage::TcpConnect)
+                .await
+            {
+                Ok(tls) => Box::new(tls),
+                Err(error @ (NetError::Timeout { .. } | NetError::Cancelled)) => return Err(error),
+                Err(error) => {
+                    return Err(NetError::Proxy {
+                        proxy: shown,
+                        detail: format!("the TLS connection to it failed ({error})"),
+                        status: None,
+                    })
+                }
+            }
+        } else {
+            Box::new(tcp)
+        };
+        if !destination.https {
+            return Ok((
+                stream,
+                Some(format!("through the proxy {shown} (http: requests go to the proxy)")),
+            ));
+        }
+        let authority = destination.authority();
+        let request = format!(
+            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {}\r\n\r\n",
+            self.client.options().user_agent
+        );
+        let connect_timeout = self.client.options().connect_timeout;
+        let proxy_failure = |detail: String, status: Option<u16>| NetError::Proxy {
+            proxy: shown.clone(),
+            detail,
+            status,
+        };
+        self.bounded(Stage::TcpConnect, Some(connect_timeout), async {
+            stream.write_all(request.as_bytes()).await.map_err(|error| {
+                proxy_failure(format!("the connection broke while asking for a tunnel ({error})"), None)
+            })?;
+            stream.flush().await.map_err(|error| {
+                proxy_failure(format!("the connection broke while asking for a tunnel ({error})"), None)
+            })?;
+            let head = read_connect_head(&mut stream)
+                .await
+                .map_err(|detail| proxy_failure(detail, None))?;
+            match connect_status(&head) {
+                Some(status) if (200..300).contains(&status) => Ok(()),
+                Some(407) => Err(proxy_failure(
+                    "it asks for credentials (HTTP 407 Proxy Authentication Required)".to_owned(),
+                    Some(407),
+                )),
+                Some(status) => Err(proxy_failure(
+                    format!("it refused the tunnel to {authority} (HTTP {status})"),
+                    Some(status),
+                )),
+                None => Err(proxy_failure(
+                    "its answer to CONNECT is not HTTP".to_owned(),
+                    None,
+                )),
+            }
+        })
+        .await?;
+        Ok((
+            stream,
+            Some(format!("tunnel to {authority} through the proxy {shown}")),
+        ))
+    }
+
+    /// Step 4 (https only): the TLS handshake, SNI = the URL's host (also
+    /// through a proxy's tunnel: the proxy only relays bytes).
     pub(crate) async fn handshake_tls(
         &mut self,
         destination: &Destination,
-        tcp: TcpStream,
-    ) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, String), NetError> {
+        stream: Box<dyn Stream>,
+    ) -> Result<(tokio_rustls::client::TlsStream<Box<dyn Stream>>, String), NetError> {
         let presented = Arc::new(Mutex::new(None));
         let trusted = self
             .target
             .trusted_cert_sha256
             .as_deref()
             .and_then(parse_fingerprint);
-        let config = self.client.tls_config(trusted, presented.clone())?;
-        let server_name = match destination.url.host() {
-            Some(Host::Ipv4(address)) => ServerName::IpAddress(IpAddr::V4(address).into()),
-            Some(Host::Ipv6(address)) => ServerName::IpAddress(IpAddr::V6(address).into()),
-            _ => ServerName::try_from(destination.host.trim_end_matches('.').to_owned()).map_err(
-                |error| NetError::Tls {
-                    host: destination.host.clone(),
-                    detail: format!("the host name cannot be used for TLS ({error})"),
-                    certificate_sha256: None,
-                },
-            )?,
-        };
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let connect_timeout = self.client.options().connect_timeout;
         let outcome = self
-            .bounded(Stage::Tls, Some(connect_timeout), async {
-                connector
-                    .connect(server_name, tcp)
-                    .await
-                    .map_err(|error| tls_failure(&destination.host, &error, None))
-            })
+            .tls_over(destination, stream, trusted, presented.clone(), Stage::Tls)
             .await;
         let fingerprint = presented.lock().ok().and_then(|slot| slot.clone());
         if fingerprint.is_some() {
@@ -774,6 +1022,39 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// A TLS client handshake with `destination`'s host as SNI over
+    /// `stream`, bounded by the connect timeout (a timeout names `stage`).
+    async fn tls_over(
+        &self,
+        destination: &Destination,
+        stream: Box<dyn Stream>,
+        trusted: Option<[u8; 32]>,
+        presented: Arc<Mutex<Option<String>>>,
+        stage: Stage,
+    ) -> Result<tokio_rustls::client::TlsStream<Box<dyn Stream>>, NetError> {
+        let config = self.client.tls_config(trusted, presented)?;
+        let server_name = match destination.url.host() {
+            Some(Host::Ipv4(address)) => ServerName::IpAddress(IpAddr::V4(address).into()),
+            Some(Host::Ipv6(address)) => ServerName::IpAddress(IpAddr::V6(address).into()),
+            _ => ServerName::try_from(destination.host.trim_end_matches('.').to_owned()).map_err(
+                |error| NetError::Tls {
+                    host: destination.host.clone(),
+                    detail: format!("the host name cannot be used for TLS ({error})"),
+                    certificate_sha256: None,
+                },
+            )?,
+        };
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let connect_timeout = self.client.options().connect_timeout;
+        self.bounded(stage, Some(connect_timeout), async {
+            connector
+                .connect(server_name, stream)
+                .await
+                .map_err(|error| tls_failure(&destination.host, &error, None))
+        })
+        .await
+    }
+
     /// Step 5: HTTP/1.1 over the stream; the session keeps the connection.
     pub(crate) async fn attach(
         &mut self,
@@ -798,16 +1079,9 @@ impl<'a> Session<'a> {
             driver: Box::pin(driver),
             finished: false,
             peer,
+            absolute_form: destination.proxy.is_some() && !destination.https,
         });
         Ok(())
-    }
-
-    pub(crate) fn boxed_tls(stream: tokio_rustls::client::TlsStream<TcpStream>) -> Box<dyn Stream> {
-        Box::new(stream)
-    }
-
-    pub(crate) fn boxed_tcp(stream: TcpStream) -> Box<dyn Stream> {
-        Box::new(stream)
     }
 
     /// Steps 1–5 for a URL with no usable connection yet (the first request
@@ -816,11 +1090,12 @@ impl<'a> Session<'a> {
         let (mut destination, _) = self.check_url(url)?;
         self.resolve(&mut destination).await?;
         let (tcp, peer) = self.connect_tcp(&destination).await?;
-        let stream = if destination.https {
-            let (tls, _) = self.handshake_tls(&destination, tcp).await?;
-            Self::boxed_tls(tls)
+        let (stream, _) = self.through_proxy(&destination, tcp).await?;
+        let stream: Box<dyn Stream> = if destination.https {
+            let (tls, _) = self.handshake_tls(&destination, stream).await?;
+            Box::new(tls)
         } else {
-            Self::boxed_tcp(tcp)
+            stream
         };
         self.attach(&destination, stream, peer).await
     }
@@ -921,7 +1196,11 @@ impl<'a> Session<'a> {
             self.connection = None;
             self.open(url).await?;
         }
-        let request = self.build_request(method, url, body)?;
+        let absolute_form = self
+            .connection
+            .as_ref()
+            .is_some_and(|connection| connection.absolute_form);
+        let request = self.build_request(method, url, body, absolute_form)?;
         match self.exchange(request, url, stage, mode).await {
             Ok(reply) => Ok(reply),
             // A kept-alive connection the server closed while idle: the
@@ -1023,11 +1302,17 @@ impl<'a> Session<'a> {
         method: &Method,
         url: &Url,
         body: Option<Bytes>,
+        absolute_form: bool,
     ) -> Result<Request<Full<Bytes>>, NetError> {
         let mut path = url.path().to_owned();
         if let Some(query) = url.query() {
             path.push('?');
             path.push_str(query);
+        }
+        if absolute_form {
+            // RFC 9112 §3.2.2: a request to a proxy names the whole URL.
+            let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+            path = format!("{}://{}{port}{path}", url.scheme(), url.host_str().unwrap_or(""));
         }
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
@@ -1139,6 +1424,23 @@ impl<'a> Session<'a> {
         let provider_message = error::provider_message(&reply.body, &self.secrets);
         let url = display_url(&reply.url);
         Err(match status.as_u16() {
+            407 if self.target.proxy.is_some() => NetError::Proxy {
+                proxy: self
+                    .target
+                    .proxy
+                    .as_ref()
+                    .map(|proxy| {
+                        format!(
+                            "{}:{}",
+                            proxy.host_str().unwrap_or(""),
+                            proxy.port_or_known_default().unwrap_or(80)
+                        )
+                    })
+                    .unwrap_or_default(),
+                detail: "it asks for credentials (HTTP 407 Proxy Authentication Required)"
+                    .to_owned(),
+                status: Some(407),
+            },
             401 => NetError::Unauthorized { provider_message },
             403 => NetError::Forbidden { provider_message },
             404 => NetError::NotFound {
@@ -1296,6 +1598,38 @@ async fn read_first_event(
         }
     }
     Ok((buffer.freeze(), None))
+}
+
+/// Reads a proxy's answer to `CONNECT` up to the blank line, one byte at a
+/// time: the bytes after it belong to the tunnel (the TLS handshake) and
+/// must not be consumed here.
+async fn read_connect_head(stream: &mut Box<dyn Stream>) -> Result<Vec<u8>, String> {
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= CONNECT_HEAD_LIMIT {
+            return Err("its answer to CONNECT is too long".to_owned());
+        }
+        match stream.read_u8().await {
+            Ok(byte) => head.push(byte),
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err("it closed the connection without answering CONNECT".to_owned())
+            }
+            Err(error) => return Err(format!("the connection broke while waiting for it ({error})")),
+        }
+    }
+    Ok(head)
+}
+
+/// The status code of `HTTP/1.x NNN …`.
+fn connect_status(head: &[u8]) -> Option<u16> {
+    let line = head.split(|byte| *byte == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/1.") {
+        return None;
+    }
+    parts.next()?.parse().ok()
 }
 
 /// Maps a failed handshake to `tls` or `tls_untrusted`.

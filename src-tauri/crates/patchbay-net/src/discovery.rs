@@ -772,36 +772,15 @@ pub async fn fetch_models(
     session.models_from(&response)
 }
 
-/// Applies a refresh to the models a user chose: each keeps its place; one
-/// the server still lists gets the fresh metadata (when the server published
-/// any) and loses `missing_upstream`; one it no longer lists keeps its
-/// metadata and is marked `missing_upstream`, so the UI can say so instead of
-/// silently dropping or keeping it. Newly listed models are not added:
-/// choosing is the user's.
+/// Applies a refresh to the models a user chose: see
+/// [`patchbay_core::catalog::merge_refresh`] (each keeps its place; one the
+/// server still lists gets fresh metadata and loses `missing_upstream`; one
+/// it no longer lists is marked `missing_upstream`; new ones are not added).
+/// The rule lives in core so the store can apply it when it records a
+/// catalog.
 pub fn merge_refresh(current: &[ModelEntry], discovered: &[DiscoveredModel]) -> Vec<ModelEntry> {
-    let by_id: std::collections::HashMap<&str, &DiscoveredModel> = discovered
-        .iter()
-        .map(|model| (model.id.as_str(), model))
-        .collect();
-    current
-        .iter()
-        .map(|entry| match by_id.get(entry.id.as_str()) {
-            Some(found) => ModelEntry {
-                id: entry.id.clone(),
-                metadata: if found.metadata == ModelMetadata::default() {
-                    entry.metadata.clone()
-                } else {
-                    found.metadata.clone()
-                },
-                missing_upstream: false,
-            },
-            None => ModelEntry {
-                id: entry.id.clone(),
-                metadata: entry.metadata.clone(),
-                missing_upstream: true,
-            },
-        })
-        .collect()
+    let listed: Vec<ModelEntry> = discovered.iter().map(DiscoveredModel::to_entry).collect();
+    patchbay_core::catalog::merge_refresh(current, &listed)
 }
 
 #[cfg(test)]

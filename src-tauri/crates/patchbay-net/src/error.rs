@@ -58,6 +58,9 @@ pub enum FailureKind {
     Cancelled,
     ModelNotFound,
     InvalidRequest,
+    /// The provider's proxy failed: refused the connection, asked for
+    /// credentials (HTTP 407) or refused the tunnel.
+    Proxy,
 }
 
 impl FailureKind {
@@ -86,6 +89,7 @@ impl FailureKind {
             Self::Cancelled => "cancelled",
             Self::ModelNotFound => "model_not_found",
             Self::InvalidRequest => "invalid_request",
+            Self::Proxy => "proxy",
         }
     }
 }
@@ -234,6 +238,15 @@ pub enum NetError {
 
     #[error("The request could not be built: {detail}.")]
     InvalidRequest { detail: String },
+
+    /// `proxy` is the proxy's `host:port`; `status` the HTTP status it
+    /// answered with, when it answered.
+    #[error("The proxy {proxy} failed: {detail}.")]
+    Proxy {
+        proxy: String,
+        detail: String,
+        status: Option<u16>,
+    },
 }
 
 impl NetError {
@@ -262,6 +275,7 @@ impl NetError {
             Self::Cancelled => FailureKind::Cancelled,
             Self::ModelNotFound { .. } => FailureKind::ModelNotFound,
             Self::InvalidRequest { .. } => FailureKind::InvalidRequest,
+            Self::Proxy { .. } => FailureKind::Proxy,
         }
     }
 
@@ -307,6 +321,9 @@ impl NetError {
                 None => "Check the model id against the provider's model list.".to_owned(),
             },
             Self::InvalidRequest { .. } => "Check the custom headers of this provider.".to_owned(),
+            Self::Proxy { status: Some(407), .. } => "The proxy asks for credentials, which Patchbay does not support yet: use a proxy that needs none, or remove the proxy from this provider.".to_owned(),
+            Self::Proxy { status: Some(_), .. } => "The proxy refused to connect to the provider: check that it allows connections to this host and port, or remove the proxy from this provider.".to_owned(),
+            Self::Proxy { .. } => "Check the proxy's address and port in this provider's settings and that the proxy is running, or remove the proxy from this provider.".to_owned(),
         }
     }
 

@@ -42,7 +42,7 @@ use url::Url;
 pub use crate::client::Stage;
 use patchbay_core::base_url::endpoint;
 
-use crate::client::{display_url, HttpClient, ReadMode, Reply, Session};
+use crate::client::{display_url, HttpClient, ReadMode, Reply, Session, Stream};
 use crate::discovery::DiscoveredModel;
 use crate::error::{self, Failure, FailureKind, NetError, Resource};
 use crate::policy::{Lookup, SystemLookup};
@@ -71,6 +71,10 @@ pub struct Target {
     pub trusted_cert_sha256: Option<String>,
     /// The preset's name (`Ollama`), for hints like "is Ollama running?".
     pub display_name: Option<String>,
+    /// The provider's own proxy (`http://proxy.corp:3128`); `None` connects
+    /// directly. System proxy variables are never used. Loopback
+    /// destinations never go through it. See [`crate::client`].
+    pub proxy: Option<Url>,
 }
 
 impl Target {
@@ -83,6 +87,7 @@ impl Target {
             timeout: None,
             trusted_cert_sha256: None,
             display_name: None,
+            proxy: None,
         }
     }
 
@@ -107,6 +112,7 @@ impl Target {
                 .map(|seconds| Duration::from_secs(u64::from(seconds))),
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
             display_name: preset_name.map(str::to_owned),
+            proxy: provider.proxy.clone(),
         }
     }
 }
@@ -323,10 +329,7 @@ async fn run_stages(
 
     let started = Instant::now();
     if destination.is_literal() {
-        recorder.skipped(
-            Stage::Dns,
-            &format!("{} is an IP address; no lookup needed", destination.host()),
-        );
+        recorder.skipped(Stage::Dns, &destination.literal_detail());
     } else {
         match session.resolve(&mut destination).await {
             Ok(detail) => recorder.ok(Stage::Dns, started, detail),
@@ -339,10 +342,21 @@ async fn run_stages(
     }
 
     let started = Instant::now();
-    let (tcp, peer) = match session.connect_tcp(&destination).await {
-        Ok((tcp, peer)) => {
-            recorder.ok(Stage::TcpConnect, started, format!("connected to {peer}"));
-            (tcp, peer)
+    let connected = match session.connect_tcp(&destination).await {
+        Ok((tcp, peer)) => session
+            .through_proxy(&destination, tcp)
+            .await
+            .map(|(stream, via)| (stream, peer, via)),
+        Err(error) => Err(error),
+    };
+    let (stream, peer) = match connected {
+        Ok((stream, peer, via)) => {
+            let detail = match via {
+                Some(via) => format!("connected to {peer}; {via}"),
+                None => format!("connected to {peer}"),
+            };
+            recorder.ok(Stage::TcpConnect, started, detail);
+            (stream, peer)
         }
         Err(error) => {
             recorder.failed(Stage::TcpConnect, started, error.failure());
@@ -352,11 +366,11 @@ async fn run_stages(
     };
 
     let started = Instant::now();
-    let stream = if destination.is_https() {
-        match session.handshake_tls(&destination, tcp).await {
+    let stream: Box<dyn Stream> = if destination.is_https() {
+        match session.handshake_tls(&destination, stream).await {
             Ok((tls, detail)) => {
                 recorder.ok(Stage::Tls, started, detail);
-                Session::boxed_tls(tls)
+                Box::new(tls)
             }
             Err(error) => {
                 recorder.failed(Stage::Tls, started, error.failure());
@@ -366,7 +380,7 @@ async fn run_stages(
         }
     } else {
         recorder.skipped(Stage::Tls, "plain http: no TLS");
-        Session::boxed_tcp(tcp)
+        stream
     };
 
     let started = Instant::now();

@@ -114,6 +114,30 @@ pub struct LastTest {
     pub summary: String,
 }
 
+/// The model list discovery last fetched for a provider (everything the
+/// server listed, not only the chosen models), and how the last refresh
+/// went. A failed refresh keeps `models` and `fetched_at` and sets `stale`
+/// and `last_error`, so a picker can still offer the last good list and say
+/// how old it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// When `models` was fetched; `None` when no refresh has succeeded yet.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+    /// True when the last refresh failed (so `models` may be out of date).
+    #[serde(default)]
+    pub stale: bool,
+    /// Why the last refresh failed: a safe, short message (never a
+    /// provider's raw body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the last refresh ran, successful or not.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_attempt_at: OffsetDateTime,
+}
+
 /// The whole file.
 ///
 /// Provider entries that do not have the shape of a [`ProviderRecord`] (a
@@ -340,8 +364,15 @@ pub struct ProviderRecord {
     pub timeout_secs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_cert_sha256: Option<String>,
+    /// An http(s) proxy for this provider only (`http://proxy.corp:3128`),
+    /// without credentials. Loopback destinations never use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
+    /// The last model list discovery fetched, kept when a refresh fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<Catalog>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -387,6 +418,37 @@ mod tests {
         // Re-reading what was written gives the same document.
         let again = read_document(&document.to_bytes().expect("bytes")).expect("reread");
         assert_eq!(again, document);
+    }
+
+    #[test]
+    fn proxy_and_catalog_round_trip_and_are_omitted_when_absent() {
+        let plain = read_document(&serde_json::to_vec(&json!({"version": 1, "providers": [provider("a")]})).expect("ser"))
+            .expect("read");
+        let written: Value = serde_json::from_slice(&plain.to_bytes().expect("bytes")).expect("parse");
+        assert!(written["providers"][0].get("proxy").is_none());
+        assert!(written["providers"][0].get("catalog").is_none());
+
+        let mut with_both = provider("b");
+        with_both["proxy"] = json!("http://proxy.corp:3128");
+        with_both["catalog"] = json!({
+            "fetched_at": "2026-03-01T10:00:00Z",
+            "models": [{"id": "m/1:q"}, {"id": "gone", "missing_upstream": true}],
+            "stale": true,
+            "last_error": "This URL serves a web page, not an OpenAI-compatible API.",
+            "last_attempt_at": "2026-03-02T10:00:00Z"
+        });
+        let document = read_document(&serde_json::to_vec(&json!({"version": 1, "providers": [with_both.clone()]})).expect("ser"))
+            .expect("read");
+        let record = &document.providers[0];
+        assert_eq!(record.proxy.as_deref(), Some("http://proxy.corp:3128"));
+        let catalog = record.catalog.as_ref().expect("catalog");
+        assert!(catalog.stale);
+        assert_eq!(catalog.models.len(), 2);
+        assert!(catalog.models[1].missing_upstream);
+        assert!(record.extra.is_empty(), "known fields are not extra: {:?}", record.extra);
+        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(written["providers"][0]["catalog"], with_both["catalog"]);
+        assert_eq!(written["providers"][0]["proxy"], with_both["proxy"]);
     }
 
     #[test]

@@ -134,6 +134,8 @@ mod tests {
             headers: Vec::new(),
             timeout_secs: None,
             trusted_cert_sha256: None,
+            proxy: None,
+            catalog: None,
             last_test: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),

@@ -303,7 +303,9 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "headers",
             "timeout_secs",
             "trusted_cert_sha256",
+            "proxy",
             "last_test",
+            "catalog",
             "created_at",
             "updated_at"
         ]
@@ -320,4 +322,130 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
     let text = view.to_string();
     assert!(!text.contains("viewcanary"), "{text}");
     assert!(!file_text(&paths.file).contains("viewcanary"));
+}
+
+fn listed(ids: &[&str]) -> Vec<ModelEntry> {
+    ids.iter()
+        .map(|model| ModelEntry {
+            id: (*model).to_owned(),
+            metadata: ModelMetadata { context_window: Some(4096), ..ModelMetadata::default() },
+            missing_upstream: false,
+        })
+        .collect()
+}
+
+#[test]
+fn a_successful_refresh_replaces_the_catalog_and_marks_missing_models() {
+    let (_dir, _paths, _secrets, store) = setup();
+    let added = store.add(key_draft("Remote", "sk-test-0123456789abcdef")).expect("add");
+    let ollama = &added.provider.id;
+    assert!(added.provider.catalog.is_none());
+    let provider = store.record_catalog(ollama, Ok(listed(&["gpt-4o-mini", "o3-mini"]))).expect("record");
+    let catalog = provider.catalog.clone().expect("catalog");
+    assert!(!catalog.stale);
+    assert_eq!(catalog.last_error, None);
+    assert!(catalog.fetched_at.is_some());
+    assert_eq!(catalog.fetched_at, Some(catalog.last_attempt_at));
+    assert_eq!(catalog.models.iter().map(|model| model.id.as_str()).collect::<Vec<_>>(), ["gpt-4o-mini", "o3-mini"]);
+    // The chosen models: one still listed (fresh metadata), one gone.
+    let marks: Vec<(&str, bool, Option<u64>)> = provider
+        .models
+        .iter()
+        .map(|model| (model.id.as_str(), model.missing_upstream, model.metadata.context_window))
+        .collect();
+    assert_eq!(marks, [("gpt-4o-mini", false, Some(4096)), ("google/gemini-2.5-flash", true, None)]);
+    assert_eq!(store.catalog(ollama).expect("catalog"), Some(catalog.clone()));
+
+    // A second successful refresh replaces the list and clears the mark.
+    let provider =
+        store.record_catalog(ollama, Ok(listed(&["google/gemini-2.5-flash"]))).expect("record again");
+    let catalog = provider.catalog.clone().expect("catalog");
+    assert_eq!(catalog.models.len(), 1);
+    let marks: Vec<bool> = provider.models.iter().map(|model| model.missing_upstream).collect();
+    assert_eq!(marks, [true, false]);
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
+    let (_dir, _paths, _secrets, store) = setup();
+    let added = store.add(local_draft("Ollama")).expect("add");
+    let ollama = &added.provider.id;
+    let good = store.record_catalog(ollama, Ok(listed(&["qwen2.5:7b", "llama3.2:3b"]))).expect("good");
+    let good_catalog = good.catalog.clone().expect("catalog");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let failed = store
+        .record_catalog(ollama, Err("This URL serves a web page, not an OpenAI-compatible API.".to_owned()))
+        .expect("record failure");
+    let catalog = failed.catalog.clone().expect("catalog");
+    assert!(catalog.stale);
+    assert_eq!(catalog.models, good_catalog.models, "the last good list is kept");
+    assert_eq!(catalog.fetched_at, good_catalog.fetched_at, "fetched_at is the good list's");
+    assert!(catalog.last_attempt_at > good_catalog.last_attempt_at);
+    assert_eq!(catalog.last_error.as_deref(), Some("This URL serves a web page, not an OpenAI-compatible API."));
+    assert_eq!(failed.models, good.models, "a failure marks nothing missing");
+    assert_eq!(failed.updated_at, good.updated_at, "a refresh is not an edit");
+
+    // The view carries the summary, not the list.
+    let view = serde_json::to_value(ProviderView::from(&failed)).expect("json");
+    assert_eq!(view["catalog"]["count"], 2);
+    assert_eq!(view["catalog"]["stale"], true);
+    assert!(view["catalog"].get("models").is_none());
+    assert!(view["catalog"]["fetched_at"].is_string());
+
+    // A success afterwards clears the stale mark and the error.
+    let fresh = store.record_catalog(ollama, Ok(listed(&["qwen2.5:7b"]))).expect("fresh");
+    let catalog = fresh.catalog.expect("catalog");
+    assert!(!catalog.stale);
+    assert_eq!(catalog.last_error, None);
+}
+
+#[test]
+fn a_first_refresh_that_fails_records_the_reason_without_a_list() {
+    let (_dir, _paths, _secrets, store) = setup();
+    let added = store.add(local_draft("Ollama")).expect("add");
+    let failed = store.record_catalog(&added.provider.id, Err("Nothing is listening".to_owned())).expect("record");
+    let catalog = failed.catalog.expect("catalog");
+    assert_eq!((catalog.fetched_at, catalog.models.len(), catalog.stale), (None, 0, true));
+}
+
+#[test]
+fn catalog_and_proxy_round_trip_through_the_file_and_survive_an_edit() {
+    let (_dir, paths, _secrets, store) = setup();
+    let mut with_proxy = local_draft("Ollama");
+    with_proxy.proxy = Some("http://proxy.corp:3128/".to_owned());
+    let added = store.add(with_proxy).expect("add");
+    let ollama = added.provider.id.clone();
+    assert_eq!(added.provider.proxy.as_ref().map(|url| url.as_str()), Some("http://proxy.corp:3128/"));
+    store.record_catalog(&ollama, Ok(listed(&["qwen2.5:7b", "phi4"]))).expect("good");
+    store.record_catalog(&ollama, Err("The provider's server failed (HTTP 502).".to_owned())).expect("bad");
+
+    let on_disk: serde_json::Value = serde_json::from_str(&file_text(&paths.file)).expect("json file");
+    let record = &on_disk["providers"][0];
+    assert_eq!(record["proxy"], "http://proxy.corp:3128");
+    assert_eq!(record["catalog"]["stale"], true);
+    assert_eq!(record["catalog"]["models"][1]["id"], "phi4");
+    assert_eq!(record["catalog"]["last_error"], "The provider's server failed (HTTP 502).");
+
+    // Another process (a fresh store) reads the same thing back.
+    let again = ProviderStore::new(paths.clone(), Arc::new(MemoryStore::new()));
+    let reread = again.get(&ollama).expect("get");
+    assert_eq!(reread.catalog, store.get(&ollama).expect("get").catalog);
+    assert_eq!(reread.proxy, added.provider.proxy);
+
+    // Editing keeps the catalog; an empty proxy removes the proxy.
+    let mut edit = local_draft("Ollama");
+    edit.proxy = Some(String::new());
+    let edited = store.edit(&ollama, edit).expect("edit");
+    assert_eq!(edited.provider.proxy, None);
+    assert_eq!(edited.provider.catalog, reread.catalog);
+    let on_disk: serde_json::Value = serde_json::from_str(&file_text(&paths.file)).expect("json file");
+    assert!(on_disk["providers"][0].get("proxy").is_none());
+
+    // A hand-edited proxy with credentials is refused on load, not used.
+    let text = file_text(&paths.file).replacen("\"auth\"", "\"proxy\": \"http://u:p@proxy.corp:1\", \"auth\"", 1);
+    fs::write(&paths.file, text).expect("write");
+    let listing = store.list().expect("list");
+    assert!(listing.providers.is_empty());
+    assert!(listing.problems[0].message.contains("proxy"), "{}", listing.problems[0].message);
+    assert!(!listing.problems[0].message.contains("u:p@"));
 }

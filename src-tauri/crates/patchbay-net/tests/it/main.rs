@@ -7,5 +7,6 @@ mod discovery;
 mod egress;
 mod limits;
 mod probe_outcomes;
+mod proxy;
 mod support;
 mod tls;

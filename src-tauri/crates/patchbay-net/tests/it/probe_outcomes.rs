@@ -138,6 +138,8 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         headers: Vec::new(),
         timeout_secs: Some(7),
         trusted_cert_sha256: None,
+        proxy: None,
+        catalog: None,
         last_test: None,
         created_at: time::OffsetDateTime::now_utc(),
         updated_at: time::OffsetDateTime::now_utc(),
