@@ -22,7 +22,6 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 started=$(date +%s)
 echo "== build (one build of every crate, the app included)"
 cargo build --workspace --all-targets --locked
-cargo build -p patchbay-client --examples --locked
 
 sandbox=$(mktemp -d)
 trap 'rm -rf "$sandbox"' EXIT

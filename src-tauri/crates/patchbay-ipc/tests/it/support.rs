@@ -164,10 +164,10 @@ pub(crate) fn cargo_binary(package: &str, example: Option<&str>) -> PathBuf {
                 command.env_remove(name.as_ref());
             }
         }
-        command.args(["build", "--quiet", "-p", package]);
-        if let Some(example) = example {
-            command.args(["--example", example]);
-        }
+        // Exactly the build scripts/test.sh runs before the tests, so in CI
+        // this is a no-op: a `-p <package>` build would resolve features
+        // differently and recompile shared dependencies.
+        command.args(["build", "--quiet", "--workspace", "--all-targets"]);
         let status = command.status().expect("run cargo build");
         assert!(status.success(), "building {key} failed");
         built.push(key);
