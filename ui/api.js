@@ -39,7 +39,7 @@ export const api = {
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */
-  discoverModelsAt: (baseUrl, networkAllowance, key) => call('discover_models_at', { baseUrl, networkAllowance, key }),
+  discoverModelsAt: (baseUrl, networkAllowance, key, proxy = null) => call('discover_models_at', { baseUrl, networkAllowance, key, proxy }),
 };
 
 /** Calls `handler` whenever another process changes the shared config. */

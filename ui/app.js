@@ -239,6 +239,8 @@ async function showDetail() {
   $('#detail-network').textContent = NETWORK_TEXT[provider.network] ?? provider.network;
   $('#detail-timeout-row').hidden = !provider.timeout_secs;
   $('#detail-timeout').textContent = provider.timeout_secs ? `${provider.timeout_secs} s` : '';
+  $('#detail-proxy-row').hidden = !provider.proxy;
+  $('#detail-proxy').textContent = provider.proxy ?? '';
 
   if (provider.auth === 'none') {
     $('#detail-auth').textContent = 'No authentication — no Authorization header is sent.';

@@ -31,6 +31,7 @@ export function draftFromView(view, overrides = {}) {
       secret: Boolean(header.secret),
     })),
     timeout_secs: view.timeout_secs ?? null,
+    proxy: view.proxy ?? null,
     ...overrides,
   };
 }
@@ -180,6 +181,7 @@ export class ProviderForm {
     this.setRadio('network', editing ? provider.network : 'remote');
     $('#field-enabled').checked = editing ? provider.enabled : true;
     $('#field-timeout').value = editing && provider.timeout_secs ? String(provider.timeout_secs) : '';
+    $('#field-proxy').value = editing && provider.proxy ? provider.proxy : '';
     $('#field-api-key').value = '';
     $('#field-api-key').type = 'password';
     $('#toggle-key-visibility').textContent = 'Show';
@@ -196,7 +198,7 @@ export class ProviderForm {
           hint: header.hint ?? null,
         }))
       : [];
-    $('#advanced').open = this.headers.length > 0 || Boolean(editing && provider.timeout_secs);
+    $('#advanced').open = this.headers.length > 0 || Boolean(editing && (provider.timeout_secs || provider.proxy));
 
     this.storedKeyHint = editing ? provider.key_hint ?? null : null;
     this.keyAction = this.storedKeyHint && !replaceKey ? 'keep' : 'set';
@@ -229,13 +231,14 @@ export class ProviderForm {
     const auth = this.radioValue('auth');
     const typedKey = this.keyAction === 'set' ? $('#field-api-key').value : '';
     const saved = this.saved;
-    const matchesSaved = saved && baseUrl.trim() === saved.base_url && network === saved.network && auth === saved.auth && !typedKey;
+    const proxy = $('#field-proxy').value.trim() || null;
+    const matchesSaved = saved && baseUrl.trim() === saved.base_url && network === saved.network && auth === saved.auth && !typedKey && proxy === (saved.proxy ?? null);
     button.disabled = true;
     status.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Asking the server for its models…');
     try {
       const models = matchesSaved
         ? await api.discoverModels(saved.id)
-        : await api.discoverModelsAt(baseUrl, network, auth === 'none' || !typedKey ? null : typedKey);
+        : await api.discoverModelsAt(baseUrl, network, auth === 'none' || !typedKey ? null : typedKey, proxy);
       this.showPicker(models);
       $('#model-search').focus();
     } catch (error) {
@@ -512,6 +515,7 @@ export class ProviderForm {
         secret: header.secret,
       })),
       timeout_secs: timeout === '' ? null : Number(timeout),
+      proxy: $('#field-proxy').value.trim() || null,
     };
   }
 
@@ -567,6 +571,7 @@ export class ProviderForm {
       models: ['#field-new-model', '#error-models'],
       network: ['#network-remote', '#error-network'],
       timeout_secs: ['#field-timeout', '#error-timeout-secs'],
+      proxy: ['#field-proxy', '#error-proxy'],
       headers: ['#add-header', '#error-headers'],
     };
     if (simple[field]) return simple[field].map((selector) => $(selector, this.element));
@@ -594,7 +599,7 @@ export class ProviderForm {
         unplaced.push(message);
         continue;
       }
-      if (field === 'timeout_secs') $('#advanced').open = true;
+      if (field === 'timeout_secs' || field === 'proxy') $('#advanced').open = true;
       control.setAttribute('aria-invalid', 'true');
       messageElement.textContent = messageElement.textContent ? `${messageElement.textContent} ${message}` : message;
       messageElement.hidden = false;

@@ -1,7 +1,8 @@
 // "Check with the server" in a provider's Models card: refreshes the
-// server's model list in Rust, which marks chosen models the server no
-// longer lists (the chips then say so) and, when the refresh fails, hands
-// back the last good list marked stale with when it was fetched.
+// server's model list in Rust, which stores it as the provider's catalog and
+// marks chosen models the server no longer lists (the chips then say so);
+// when the refresh fails the stored last good list is kept, marked stale
+// with when it was fetched and why.
 
 import { call } from './api.js';
 import { $, relativeTime, formatDate, toast } from './dom.js';
@@ -10,31 +11,42 @@ const wiring = {
   selectedId: () => null,
   onUpdated: () => {},
 };
-/** provider id → the last catalog answer this session, for the status line. */
-const lastChecked = new Map();
+/** provider id → the catalog summary of the provider view last shown. */
+const shownCatalog = new Map();
+/** provider id → chosen models the server no longer lists. */
+const goneCount = new Map();
 let inFlight = null;
 
-function statusText(catalog) {
-  const count = catalog.models.length;
-  const listed = `${count} model${count === 1 ? '' : 's'}`;
-  const gone = (catalog.provider.models ?? []).filter((model) => model.missing_upstream).length;
+// The status comes from the catalog stored in the shared config (the
+// view's `catalog` summary), so it survives restarts and shows refreshes
+// made by the CLI: "Fetched …", or "Stale — last refresh failed: …".
+function statusText(catalog, gone) {
+  if (!catalog) return '';
+  const listed = `${catalog.count} model${catalog.count === 1 ? '' : 's'}`;
   const goneText = gone === 0 ? '' : ` ${gone} chosen model${gone === 1 ? ' is' : 's are'} no longer listed.`;
   if (catalog.stale) {
-    return `Could not refresh: ${catalog.error?.message ?? 'the server did not answer'} ` +
-      `Showing the list fetched ${relativeTime(catalog.fetched_at)} (${listed}, may be out of date).${goneText}`;
+    const kept = catalog.fetched_at
+      ? ` Showing the list fetched ${relativeTime(catalog.fetched_at)} (${listed}, may be out of date).`
+      : ' No list has been fetched yet.';
+    return `Stale — last refresh failed ${relativeTime(catalog.last_attempt_at)}: ${catalog.last_error ?? 'the server did not answer'}${kept}${goneText}`;
   }
-  return `The server lists ${listed} (checked ${relativeTime(catalog.fetched_at)}).${goneText}`;
+  return `Fetched ${relativeTime(catalog.fetched_at)}. The server lists ${listed}.${goneText}`;
 }
 
 function renderStatus(providerId) {
   const status = $('#refresh-models-status');
-  const catalog = lastChecked.get(providerId);
-  status.textContent = catalog ? statusText(catalog) : '';
-  status.title = catalog ? `Fetched ${formatDate(catalog.fetched_at)}` : '';
+  const catalog = shownCatalog.get(providerId);
+  status.textContent = statusText(catalog, goneCount.get(providerId) ?? 0);
+  status.title = catalog?.fetched_at ? `Fetched ${formatDate(catalog.fetched_at)}` : '';
   status.dataset.stale = catalog?.stale ? 'true' : 'false';
   const button = $('#refresh-models');
   button.disabled = inFlight === providerId;
   button.textContent = inFlight === providerId ? 'Checking…' : 'Check with the server';
+}
+
+function remember(provider) {
+  shownCatalog.set(provider.id, provider.catalog ?? null);
+  goneCount.set(provider.id, (provider.models ?? []).filter((model) => model.missing_upstream).length);
 }
 
 async function refresh() {
@@ -44,10 +56,18 @@ async function refresh() {
   renderStatus(id);
   try {
     const catalog = await call('refresh_models', { id });
-    lastChecked.set(id, catalog);
+    remember(catalog.provider);
     wiring.onUpdated(catalog.provider);
   } catch (error) {
     toast(`Could not fetch the models: ${error.message}`, { error: true });
+    // A failed first refresh is recorded too (stale, with its reason).
+    try {
+      const provider = await call('get_provider', { id });
+      remember(provider);
+      wiring.onUpdated(provider);
+    } catch (reload) {
+      console.warn('could not reload the provider after a failed refresh', reload);
+    }
   } finally {
     inFlight = null;
     if (wiring.selectedId() === id) renderStatus(id);
@@ -56,6 +76,7 @@ async function refresh() {
 
 /** Called whenever the details of `provider` are shown. */
 export function modelsShown(provider) {
+  remember(provider);
   renderStatus(provider.id);
 }
 

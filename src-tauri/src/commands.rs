@@ -183,7 +183,8 @@ pub(crate) async fn discover_models_at(
     base_url: String,
     network_allowance: NetworkAllowance,
     key: Option<ApiKey>,
+    proxy: Option<String>,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
     let client = network.client()?;
-    connection::discover_draft(&client, &base_url, network_allowance, key).await
+    connection::discover_draft(&client, &base_url, network_allowance, key, proxy.as_deref()).await
 }

@@ -156,9 +156,15 @@ pub(crate) async fn discover_draft(
     base: &str,
     network: NetworkAllowance,
     key: Option<ApiKey>,
+    proxy: Option<&str>,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
     let check = base_url::normalize(base, network).map_err(|field| patchbay_core::Error::Invalid(vec![field]))?;
     let mut target = Target::new(check.normalized, network);
     target.api_key = key.filter(|key| !key.expose().trim().is_empty());
+    // The form's proxy field, checked like a save would.
+    if let Some(raw) = proxy {
+        target.proxy = patchbay_core::validation::validate_proxy(raw)
+            .map_err(|message| patchbay_core::Error::invalid(patchbay_core::validation::PROXY_FIELD, message))?;
+    }
     Ok(patchbay_net::fetch_models(client, &target, &SystemLookup).await?)
 }

@@ -59,7 +59,6 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(connection::RunningTests::default())
         .manage(hosts::HostServer::default())
         .manage(probe::DraftTests::default())
-        .manage(probe::Catalogs::default())
         .setup(|app| {
             ui_state::restore_window_size(app);
             watch::start(app)?;

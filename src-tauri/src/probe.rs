@@ -7,9 +7,11 @@
 //!   Each stage goes to the window as a `connection-test-stage` event with
 //!   the window's test id; `cancel_connection_test` aborts the task, which
 //!   drops the connection at once.
-//! - `refresh_models` keeps the last good list when a refresh fails (marked
-//!   stale, with when it was fetched) and marks chosen models that
-//!   disappeared upstream (`patchbay_net::merge_refresh`).
+//! - `refresh_models` records every refresh in the provider's stored
+//!   catalog (`ProviderStore::record_catalog`): a success replaces the list
+//!   and marks chosen models that disappeared upstream; a failure keeps the
+//!   last good list, marked stale with when it was fetched and why — across
+//!   restarts and for the CLI too, since it lives in the shared config.
 
 // `#[tauri::command]` expands async commands into a `let _ = …` of the
 // result future's output; the lint fires on the macro's code, not ours.
@@ -21,10 +23,10 @@ use std::time::Duration;
 
 use patchbay_core::base_url;
 use patchbay_core::error::ErrorPayload;
-use patchbay_core::model::{Auth, Provider};
+use patchbay_core::model::{Auth, ModelEntry, Provider};
 use patchbay_core::presets;
 use patchbay_core::store::{ProviderStore, ProviderView};
-use patchbay_core::validation::{validate_api_key, KeyChange, ProviderDraft};
+use patchbay_core::validation::{validate_api_key, validate_proxy, KeyChange, ProviderDraft, PROXY_FIELD};
 use patchbay_core::{ApiKey, ProviderId};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::SystemLookup;
@@ -60,17 +62,6 @@ impl DraftTests {
     }
 }
 
-/// The last good model list of each provider this session, so a failed
-/// refresh still shows something (marked stale).
-#[derive(Debug, Default)]
-pub(crate) struct Catalogs(Mutex<HashMap<String, Catalog>>);
-
-#[derive(Debug, Clone)]
-struct Catalog {
-    models: Vec<DiscoveredModel>,
-    fetched_at: OffsetDateTime,
-}
-
 /// `refresh_models`: the server's list (or the last good one, `stale`), when
 /// it was fetched, why the refresh failed, and the provider with its chosen
 /// models marked `missing_upstream` where the server no longer lists them.
@@ -82,6 +73,9 @@ pub(crate) struct ModelCatalog {
     stale: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorPayload>,
+    /// When this refresh ran (`fetched_at` is older when `stale`).
+    #[serde(with = "time::serde::rfc3339")]
+    last_attempt_at: OffsetDateTime,
     provider: ProviderView,
 }
 
@@ -116,6 +110,10 @@ fn draft_target(store: &ProviderStore, draft: &ProviderDraft, id: Option<&Provid
         }
     }
     target.timeout = draft.timeout_secs.map(|seconds| Duration::from_secs(u64::from(seconds)));
+    target.proxy = match draft.proxy.as_deref() {
+        Some(raw) => validate_proxy(raw).map_err(|message| patchbay_core::Error::invalid(PROXY_FIELD, message))?,
+        None => None,
+    };
     // A certificate trusted for the saved provider stays trusted only for
     // the same base URL.
     target.trusted_cert_sha256 = saved
@@ -182,14 +180,15 @@ pub(crate) fn cancel_connection_test(tests: State<'_, DraftTests>, test_id: Stri
     }
 }
 
-/// Fetches a saved provider's models. On success the provider's chosen
-/// models are marked where the server no longer lists them; on failure the
-/// last good list of this session comes back `stale` with the error.
+/// Fetches a saved provider's models and records the outcome in its stored
+/// catalog. On success the provider's chosen models are marked where the
+/// server no longer lists them; on failure the last good list comes back
+/// `stale` with the error (or the error itself when no refresh ever
+/// succeeded).
 #[tauri::command]
 pub(crate) async fn refresh_models(
     providers: State<'_, Providers>,
     network: State<'_, Network>,
-    catalogs: State<'_, Catalogs>,
     id: String,
 ) -> Result<ModelCatalog, AppError> {
     let id = ProviderId::parse(&id)?;
@@ -201,36 +200,33 @@ pub(crate) async fn refresh_models(
     };
     match patchbay_net::fetch_models(&client, &target, &SystemLookup).await {
         Ok(models) => {
-            let fetched_at = OffsetDateTime::now_utc();
-            catalogs.remember(&id, Catalog { models: models.clone(), fetched_at });
-            let merged = models.clone();
-            let provider = blocking(move || {
-                store.update_models(&id, |entries| *entries = patchbay_net::merge_refresh(entries, &merged))
-            })
-            .await?;
-            Ok(ModelCatalog { models, fetched_at, stale: false, error: None, provider: ProviderView::from(&provider) })
+            let listed: Vec<ModelEntry> = models.iter().map(DiscoveredModel::to_entry).collect();
+            let provider = blocking(move || store.record_catalog(&id, Ok(listed))).await?;
+            let (fetched_at, last_attempt_at) = match &provider.catalog {
+                Some(catalog) => (catalog.fetched_at.unwrap_or(catalog.last_attempt_at), catalog.last_attempt_at),
+                None => (OffsetDateTime::now_utc(), OffsetDateTime::now_utc()),
+            };
+            Ok(ModelCatalog { models, fetched_at, stale: false, error: None, last_attempt_at, provider: ProviderView::from(&provider) })
         }
         Err(error) => {
-            let Some(last) = catalogs.last(&id) else { return Err(error.into()) };
+            // Patchbay's own sentence: a provider's raw body never gets here.
+            let reason = error.to_string();
+            let provider = blocking(move || store.record_catalog(&id, Err(reason))).await?;
+            let Some(catalog) = provider.catalog.as_ref() else { return Err(error.into()) };
+            let Some(fetched_at) = catalog.fetched_at else { return Err(error.into()) };
             tracing::info!(%error, "model refresh failed; showing the last good list");
-            let provider = blocking(move || store.get(&id)).await?;
             Ok(ModelCatalog {
-                models: last.models,
-                fetched_at: last.fetched_at,
+                models: catalog
+                    .models
+                    .iter()
+                    .map(|entry| DiscoveredModel { id: entry.id.clone(), metadata: entry.metadata.clone() })
+                    .collect(),
+                fetched_at,
                 stale: true,
                 error: Some(AppError::from(error).to_payload()),
+                last_attempt_at: catalog.last_attempt_at,
                 provider: ProviderView::from(&provider),
             })
         }
-    }
-}
-
-impl Catalogs {
-    fn remember(&self, id: &ProviderId, catalog: Catalog) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_string(), catalog);
-    }
-
-    fn last(&self, id: &ProviderId) -> Option<Catalog> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(id.as_str()).cloned()
     }
 }

@@ -157,7 +157,7 @@ fn checking_models_with_the_server_marks_retired_ones_and_keeps_the_last_list_wh
     session.click("#refresh-models");
     wait::until("the stale list", UI_TIMEOUT, || {
         let status = session.text("#refresh-models-status");
-        (status.contains("Could not refresh") && status.contains("2 models, may be out of date")).then_some(())
+        (status.contains("Stale — last refresh failed") && status.contains("2 models, may be out of date")).then_some(())
     });
     assert_eq!(session.attribute("#refresh-models-status", "data-stale").as_deref(), Some("true"));
 }

@@ -10,5 +10,6 @@ mod form_test;
 mod model_picker;
 mod pairing;
 mod provider_lifecycle;
+mod proxy_field;
 mod test_connection;
 mod ui_state;

@@ -198,6 +198,18 @@ fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_lis
     assert_eq!(stale["fetched_at"], fetched_at);
     assert_eq!(stale["models"].as_array().map(Vec::len), Some(2));
     assert!(stale["error"]["kind"].is_string(), "{stale}");
+    assert!(stale["last_attempt_at"].is_string(), "{stale}");
+
+    // The catalog is stored in the shared config, not kept in the session:
+    // a fresh app (or the CLI) sees the same stale list and its reason.
+    drop(app);
+    let reopened = TestApp::new(dir.path());
+    let view = reopened.invoke("get_provider", json!({"id": "local"})).expect("get");
+    assert_eq!(view["catalog"]["stale"], true, "{view}");
+    assert_eq!(view["catalog"]["count"], 2, "{view}");
+    assert_eq!(view["catalog"]["fetched_at"], fetched_at, "{view}");
+    assert!(view["catalog"]["last_error"].as_str().is_some_and(|reason| reason.contains("Nothing is listening")), "{view}");
+    assert_eq!(view["models"][1]["missing_upstream"], true, "the failed refresh kept the marks: {view}");
 }
 
 #[test]
@@ -212,4 +224,50 @@ fn refreshing_models_with_no_earlier_list_reports_the_failure() {
     app.invoke("add_provider", json!({"draft": draft})).expect("add");
     let error = app.invoke("refresh_models", json!({"id": "nothing"})).expect_err("nothing listens");
     assert_eq!(error["kind"], "connect_refused", "{error}");
+}
+
+#[test]
+fn a_proxy_is_saved_shown_and_checked_before_any_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let draft = json!({
+        "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
+        "models": ["m"], "proxy": "http://proxy.corp.example:3128/",
+    });
+    let saved = app.invoke("add_provider", json!({"draft": draft})).expect("add");
+    assert_eq!(saved["provider"]["proxy"], "http://proxy.corp.example:3128", "{saved}");
+
+    // An edit from a draft that carries the proxy keeps it; an empty field removes it.
+    let kept = json!({
+        "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
+        "models": ["m"], "proxy": "http://proxy.corp.example:3128",
+    });
+    let edited = app.invoke("edit_provider", json!({"id": "proxied", "draft": kept})).expect("edit");
+    assert_eq!(edited["provider"]["proxy"], "http://proxy.corp.example:3128");
+    let cleared = json!({
+        "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
+        "models": ["m"], "proxy": "",
+    });
+    let edited = app.invoke("edit_provider", json!({"id": "proxied", "draft": cleared})).expect("edit");
+    assert!(edited["provider"]["proxy"].is_null(), "{edited}");
+
+    // Credentials in a proxy URL are refused by field, before any request.
+    let error = app
+        .invoke(
+            "discover_models_at",
+            json!({"baseUrl": "https://api.example.com/v1", "networkAllowance": "remote", "key": null,
+                   "proxy": "http://user:hunter2@proxy.corp.example:3128"}),
+        )
+        .expect_err("credentials in the proxy");
+    assert_eq!(error["kind"], "invalid_input", "{error}");
+    assert_eq!(error["fields"][0]["field"], "proxy", "{error}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    let bad = json!({
+        "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
+        "models": ["m"], "proxy": "socks5://proxy.corp.example:1080",
+    });
+    let error = app
+        .invoke("test_draft_connection", json!({"testId": "proxy", "draft": bad}))
+        .expect_err("a socks proxy");
+    assert_eq!(error["fields"][0]["field"], "proxy", "{error}");
 }

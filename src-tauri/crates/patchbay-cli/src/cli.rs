@@ -156,6 +156,11 @@ pub(crate) struct CredentialFlags {
     /// Overall request timeout in seconds.
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u32>,
+    /// Go through this http(s) proxy (http://proxy.corp:3128; no
+    /// credentials). Loopback hosts never use it; proxy variables of the
+    /// environment are never used.
+    #[arg(long, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +253,9 @@ pub(crate) struct EditArgs {
     /// Remove the per-provider timeout (use the default again).
     #[arg(long, conflicts_with = "timeout")]
     pub(crate) no_timeout: bool,
+    /// Remove the provider's proxy (connect directly again).
+    #[arg(long, conflicts_with = "proxy")]
+    pub(crate) no_proxy: bool,
     #[command(flatten)]
     pub(crate) shared: SharedFlags,
 }
@@ -279,6 +287,11 @@ pub(crate) struct SharedFlags {
     /// Overall request timeout in seconds (for slow local models).
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u32>,
+    /// Send this provider's requests through an http(s) proxy
+    /// (http://proxy.corp:3128; no credentials). Loopback hosts never use
+    /// it; proxy variables of the environment are never used.
+    #[arg(long, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
 }
 
 /// The network allowance flags, shared by every command that judges or

@@ -10,7 +10,7 @@
 use patchbay_core::base_url;
 use patchbay_core::model::{Auth, Provider};
 use patchbay_core::presets::{self, Preset};
-use patchbay_core::validation::{HeaderDraft, KeyChange, ProviderDraft};
+use patchbay_core::validation::{display_proxy, HeaderDraft, KeyChange, ProviderDraft};
 use patchbay_core::ApiKey;
 
 use patchbay_net::policy::check_for_save;
@@ -33,6 +33,7 @@ pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderD
         network: Default::default(),
         headers: Vec::new(),
         timeout_secs: None,
+        proxy: None,
     };
     if let Some(preset) = preset {
         apply_preset(&mut draft, preset);
@@ -73,6 +74,9 @@ pub(crate) fn for_edit(
     }
     if args.no_timeout {
         draft.timeout_secs = None;
+    }
+    if args.no_proxy {
+        draft.proxy = None;
     }
     draft.headers.retain(|header| {
         !args
@@ -125,6 +129,7 @@ fn from_provider(provider: &Provider) -> ProviderDraft {
             })
             .collect(),
         timeout_secs: provider.timeout_secs,
+        proxy: provider.proxy.as_ref().map(display_proxy),
     }
 }
 
@@ -157,6 +162,9 @@ fn apply_shared(draft: &mut ProviderDraft, flags: &SharedFlags, secrets: StdinSe
     }
     if let Some(timeout) = flags.timeout {
         draft.timeout_secs = Some(timeout);
+    }
+    if let Some(proxy) = &flags.proxy {
+        draft.proxy = Some(proxy.clone());
     }
     if let Some(key) = secrets.api_key {
         draft.auth = Auth::ApiKey;

@@ -172,6 +172,7 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "timeout_secs" | "timeout" => "--timeout",
         "preset" => "--preset",
         "enabled" => "--enabled/--disabled",
+        "proxy" => "--proxy/--no-proxy",
         _ => "(no flag)",
     }
 }

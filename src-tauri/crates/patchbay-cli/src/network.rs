@@ -12,14 +12,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::CommandFactory;
+use patchbay_core::catalog::Catalog;
 use patchbay_core::model::{Auth, LastTest, ModelEntry, ModelMetadata, NetworkAllowance};
 use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::validate_api_key;
+use patchbay_core::validation::{validate_api_key, validate_proxy, PROXY_FIELD};
 use patchbay_core::{base_url, presets, ApiKey, Error as DomainError};
 use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
 use patchbay_net::{
-    fetch_models, merge_refresh, run_test, ClientOptions, DiscoveredModel, FailureKind, HttpClient,
-    StageReport, StageStatus, Target, TestOptions, TestReport,
+    fetch_models, run_test, ClientOptions, DiscoveredModel, FailureKind, HttpClient, StageReport,
+    StageStatus, Target, TestOptions, TestReport,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -237,9 +238,17 @@ pub(crate) fn models(
             }
             let provider = store.get(id)?;
             if !args.refresh {
-                let models: Vec<ModelJson<'_>> =
+                let chosen: Vec<ModelJson<'_>> =
                     provider.models.iter().map(ModelJson::from_entry).collect();
-                return print_models(&models, None, output);
+                let Some(catalog) = &provider.catalog else {
+                    output.notice(&format!(
+                        "note: the server's list was never fetched; these are the chosen models (run `patchbay models {id} --refresh`)"
+                    ));
+                    return print_models(&chosen, None, Freshness::default(), output);
+                };
+                let listed: Vec<ModelJson<'_>> =
+                    catalog.models.iter().map(ModelJson::from_entry).collect();
+                return print_models(&listed, Some(&chosen), Freshness::of(catalog), output);
             }
             let api_key = match provider.auth {
                 Auth::ApiKey => store.api_key(id)?,
@@ -252,10 +261,26 @@ pub(crate) fn models(
                 .and_then(presets::find)
                 .map(|preset| preset.name);
             let target = Target::from_provider(&provider, api_key, headers, preset_name);
-            // On failure the stored list is left exactly as it was.
-            let discovered = discover(&target)?;
-            let updated =
-                store.update_models(id, |models| *models = merge_refresh(models, &discovered))?;
+            // A failure is recorded (the last good list stays, marked stale,
+            // with the reason) and then reported; the chosen models are left
+            // exactly as they were.
+            let discovered = match discover(&target) {
+                Ok(discovered) => discovered,
+                Err(error) => {
+                    if let CliError::Net(net) = &error {
+                        if let Err(record) = store.record_catalog(id, Err(net.to_string())) {
+                            output.notice(&format!(
+                                "note: the failed refresh could not be recorded: {record}"
+                            ));
+                        }
+                    }
+                    return Err(error);
+                }
+            };
+            let updated = store.record_catalog(
+                id,
+                Ok(discovered.iter().map(DiscoveredModel::to_entry).collect()),
+            )?;
             for missing in updated.models.iter().filter(|model| model.missing_upstream) {
                 output.notice(&format!(
                     "note: {} is no longer listed by the server (kept, marked missing_upstream)",
@@ -266,14 +291,23 @@ pub(crate) fn models(
                 discovered.iter().map(ModelJson::from_discovered).collect();
             let chosen: Vec<ModelJson<'_>> =
                 updated.models.iter().map(ModelJson::from_entry).collect();
-            print_models(&listed, Some(&chosen), output)
+            let freshness = updated
+                .catalog
+                .as_ref()
+                .map(Freshness::of)
+                .unwrap_or_default();
+            print_models(&listed, Some(&chosen), freshness, output)
         }
         (None, Some(base_url), _) => {
             let target = adhoc_target(base_url, &args.credentials, &args.network, output)?;
             let discovered = discover(&target)?;
             let listed: Vec<ModelJson<'_>> =
                 discovered.iter().map(ModelJson::from_discovered).collect();
-            print_models(&listed, None, output)
+            let freshness = Freshness {
+                fetched_at: Some(OffsetDateTime::now_utc()),
+                ..Freshness::default()
+            };
+            print_models(&listed, None, freshness, output)
         }
         _ => Err(CliError::Domain(DomainError::invalid(
             "base_url",
@@ -289,17 +323,77 @@ fn discover(target: &Target) -> Result<Vec<DiscoveredModel>, CliError> {
         .map_err(CliError::Net)
 }
 
+/// When a model list was fetched and whether its last refresh failed
+/// (`--json`: `fetched_at`, `stale`, `last_error`, `last_attempt_at`).
+#[derive(Debug, Default, Serialize)]
+struct Freshness {
+    #[serde(with = "time::serde::rfc3339::option")]
+    fetched_at: Option<OffsetDateTime>,
+    stale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    last_attempt_at: Option<OffsetDateTime>,
+}
+
+impl Freshness {
+    fn of(catalog: &Catalog) -> Self {
+        Self {
+            fetched_at: catalog.fetched_at,
+            stale: catalog.stale,
+            last_error: catalog.last_error.clone(),
+            last_attempt_at: Some(catalog.last_attempt_at),
+        }
+    }
+
+    /// The lines under the table: "fetched …" and, when stale, why.
+    fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(fetched) = self.fetched_at {
+            lines.push(format!("fetched {}", rfc3339(fetched)));
+        }
+        if self.stale {
+            let at = self
+                .last_attempt_at
+                .map_or_else(|| "an unknown time".to_owned(), rfc3339);
+            let reason = self
+                .last_error
+                .as_deref()
+                .map(output::clean)
+                .unwrap_or_else(|| "no reason recorded".to_owned());
+            lines.push(format!("stale: last refresh failed at {at} ({reason})"));
+        }
+        lines
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
 fn print_models(
     models: &[ModelJson<'_>],
     chosen: Option<&[ModelJson<'_>]>,
+    freshness: Freshness,
     output: Output,
 ) -> Result<ExitCode, CliError> {
     if output.is_json() {
-        output.json(&ModelsJson { models, chosen })?;
+        output.json(&ModelsJson {
+            models,
+            chosen,
+            freshness,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     if models.is_empty() {
         output.text("No models listed.")?;
+        for line in freshness.describe() {
+            output.text(&line)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let chosen_ids: Vec<&str> = chosen
@@ -349,6 +443,9 @@ fn print_models(
         headers.push("STATUS");
     }
     output.text(&output::table(&headers, &rows))?;
+    for line in freshness.describe() {
+        output.text(&line)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -382,6 +479,10 @@ fn adhoc_target(
     target.timeout = credentials
         .timeout
         .map(|seconds| Duration::from_secs(u64::from(seconds)));
+    if let Some(raw) = &credentials.proxy {
+        target.proxy = validate_proxy(raw)
+            .map_err(|message| CliError::Domain(DomainError::invalid(PROXY_FIELD, message)))?;
+    }
     Ok(target)
 }
 
@@ -392,6 +493,7 @@ impl CredentialFlags {
             || self.api_key_env.is_some()
             || !self.headers.is_empty()
             || self.timeout.is_some()
+            || self.proxy.is_some()
     }
 
     /// The key the flags point at, validated like a saved key.
@@ -455,4 +557,6 @@ struct ModelsJson<'a> {
     models: &'a [ModelJson<'a>],
     #[serde(skip_serializing_if = "Option::is_none")]
     chosen: Option<&'a [ModelJson<'a>]>,
+    #[serde(flatten)]
+    freshness: Freshness,
 }

@@ -322,6 +322,22 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
     if let Some(fingerprint) = &provider.trusted_cert_sha256 {
         pairs.push(("trusted cert", format!("sha256 {fingerprint}")));
     }
+    if let Some(proxy) = &provider.proxy {
+        pairs.push(("proxy", patchbay_core::validation::display_proxy(proxy)));
+    }
+    if let Some(catalog) = &provider.catalog {
+        let fetched = catalog
+            .fetched_at
+            .map_or_else(|| "never".to_owned(), timestamp);
+        let mut line = format!("{} models, fetched {fetched}", catalog.models.len());
+        if catalog.stale {
+            line.push_str(&format!(
+                "; stale: last refresh failed at {}",
+                timestamp(catalog.last_attempt_at)
+            ));
+        }
+        pairs.push(("catalog", line));
+    }
     output.text(&output::fields(&pairs))
 }
 

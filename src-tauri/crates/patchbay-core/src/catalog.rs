@@ -53,8 +53,10 @@ impl From<&Catalog> for CatalogSummary {
 /// silently dropping or keeping it. Newly listed models are not added:
 /// choosing is the user's.
 pub fn merge_refresh(chosen: &[ModelEntry], listed: &[ModelEntry]) -> Vec<ModelEntry> {
-    let by_id: HashMap<&str, &ModelEntry> =
-        listed.iter().map(|model| (model.id.as_str(), model)).collect();
+    let by_id: HashMap<&str, &ModelEntry> = listed
+        .iter()
+        .map(|model| (model.id.as_str(), model))
+        .collect();
     chosen
         .iter()
         .map(|entry| match by_id.get(entry.id.as_str()) {
@@ -67,15 +69,31 @@ pub fn merge_refresh(chosen: &[ModelEntry], listed: &[ModelEntry]) -> Vec<ModelE
                 },
                 missing_upstream: false,
             },
-            None => ModelEntry { id: entry.id.clone(), metadata: entry.metadata.clone(), missing_upstream: true },
+            None => ModelEntry {
+                id: entry.id.clone(),
+                metadata: entry.metadata.clone(),
+                missing_upstream: true,
+            },
         })
         .collect()
 }
 
 /// The catalog after a successful refresh at `now`.
 pub fn record_success(listed: Vec<ModelEntry>, now: OffsetDateTime) -> Catalog {
-    let models = listed.into_iter().map(|model| ModelEntry { missing_upstream: false, ..model }).collect();
-    Catalog { fetched_at: Some(now), models, stale: false, last_error: None, last_attempt_at: now }
+    let models = listed
+        .into_iter()
+        .map(|model| ModelEntry {
+            missing_upstream: false,
+            ..model
+        })
+        .collect();
+    Catalog {
+        fetched_at: Some(now),
+        models,
+        stale: false,
+        last_error: None,
+        last_attempt_at: now,
+    }
 }
 
 /// The catalog after a failed refresh at `now`: the last good list and when
@@ -84,7 +102,13 @@ pub fn record_success(listed: Vec<ModelEntry>, now: OffsetDateTime) -> Catalog {
 pub fn record_failure(previous: Option<Catalog>, reason: &str, now: OffsetDateTime) -> Catalog {
     let mut cleaned: String = reason
         .chars()
-        .map(|character| if character.is_control() { ' ' } else { character })
+        .map(|character| {
+            if character.is_control() {
+                ' '
+            } else {
+                character
+            }
+        })
         .take(LAST_ERROR_LIMIT)
         .collect();
     if reason.chars().count() > LAST_ERROR_LIMIT {
@@ -94,7 +118,13 @@ pub fn record_failure(previous: Option<Catalog>, reason: &str, now: OffsetDateTi
         Some(catalog) => (catalog.fetched_at, catalog.models),
         None => (None, Vec::new()),
     };
-    Catalog { fetched_at, models, stale: true, last_error: Some(cleaned), last_attempt_at: now }
+    Catalog {
+        fetched_at,
+        models,
+        stale: true,
+        last_error: Some(cleaned),
+        last_attempt_at: now,
+    }
 }
 
 #[cfg(test)]
@@ -105,28 +135,62 @@ mod tests {
     fn entry(id: &str, context: Option<u64>, missing: bool) -> ModelEntry {
         ModelEntry {
             id: id.to_owned(),
-            metadata: ModelMetadata { context_window: context, ..ModelMetadata::default() },
+            metadata: ModelMetadata {
+                context_window: context,
+                ..ModelMetadata::default()
+            },
             missing_upstream: missing,
         }
     }
 
     #[test]
     fn merge_marks_missing_and_refreshes_metadata() {
-        let chosen = [entry("kept", Some(1), true), entry("gone", Some(2), false), entry("bare", Some(3), false)];
-        let listed = [entry("kept", Some(100), false), entry("bare", None, false), entry("new", None, false)];
+        let chosen = [
+            entry("kept", Some(1), true),
+            entry("gone", Some(2), false),
+            entry("bare", Some(3), false),
+        ];
+        let listed = [
+            entry("kept", Some(100), false),
+            entry("bare", None, false),
+            entry("new", None, false),
+        ];
         let merged = merge_refresh(&chosen, &listed);
         let summary: Vec<(&str, bool, Option<u64>)> = merged
             .iter()
-            .map(|model| (model.id.as_str(), model.missing_upstream, model.metadata.context_window))
+            .map(|model| {
+                (
+                    model.id.as_str(),
+                    model.missing_upstream,
+                    model.metadata.context_window,
+                )
+            })
             .collect();
-        assert_eq!(summary, [("kept", false, Some(100)), ("gone", true, Some(2)), ("bare", false, Some(3))]);
+        assert_eq!(
+            summary,
+            [
+                ("kept", false, Some(100)),
+                ("gone", true, Some(2)),
+                ("bare", false, Some(3))
+            ]
+        );
     }
 
     #[test]
     fn failure_keeps_the_last_good_list_and_cuts_the_reason() {
-        let first = record_success(vec![entry("a", None, true)], datetime!(2026-03-01 10:00 UTC));
-        assert!(!first.models[0].missing_upstream, "the catalog itself never marks missing");
-        let failed = record_failure(Some(first.clone()), &format!("bad\nnews {}", "x".repeat(400)), datetime!(2026-03-02 10:00 UTC));
+        let first = record_success(
+            vec![entry("a", None, true)],
+            datetime!(2026-03-01 10:00 UTC),
+        );
+        assert!(
+            !first.models[0].missing_upstream,
+            "the catalog itself never marks missing"
+        );
+        let failed = record_failure(
+            Some(first.clone()),
+            &format!("bad\nnews {}", "x".repeat(400)),
+            datetime!(2026-03-02 10:00 UTC),
+        );
         assert_eq!(failed.models, first.models);
         assert_eq!(failed.fetched_at, first.fetched_at);
         assert!(failed.stale);
@@ -135,6 +199,9 @@ mod tests {
         assert!(reason.starts_with("bad news"), "{reason}");
         assert_eq!(reason.chars().count(), LAST_ERROR_LIMIT + 1);
         let never = record_failure(None, "offline", datetime!(2026-03-02 10:00 UTC));
-        assert_eq!((never.fetched_at, never.models.len(), never.stale), (None, 0, true));
+        assert_eq!(
+            (never.fetched_at, never.models.len(), never.stale),
+            (None, 0, true)
+        );
     }
 }

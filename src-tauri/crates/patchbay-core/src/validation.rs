@@ -134,7 +134,16 @@ impl fmt::Debug for ProviderDraft {
             .field("network", &self.network)
             .field("headers", &self.headers)
             .field("timeout_secs", &self.timeout_secs)
-            .field("proxy", &self.proxy.as_deref().map(|proxy| if proxy.contains('@') { "[redacted: contains @]" } else { proxy }))
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(|proxy| {
+                    if proxy.contains('@') {
+                        "[redacted: contains @]"
+                    } else {
+                        proxy
+                    }
+                }),
+            )
             .finish()
     }
 }
@@ -336,8 +345,16 @@ pub fn validate_proxy(raw: &str) -> Result<Option<Url>, String> {
 
 /// A validated proxy as shown and stored: `http://proxy.example:3128`.
 pub fn display_proxy(url: &Url) -> String {
-    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), port)
+    let port = url
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        port
+    )
 }
 
 /// Checks one model id; the CLI and IPC server use it for ids given on
@@ -1477,7 +1494,10 @@ mod tests {
             ("", Ok(None)),
             ("   ", Ok(None)),
             ("http://proxy.corp:3128", Ok(Some("http://proxy.corp:3128"))),
-            ("  http://proxy.corp:3128/  ", Ok(Some("http://proxy.corp:3128"))),
+            (
+                "  http://proxy.corp:3128/  ",
+                Ok(Some("http://proxy.corp:3128")),
+            ),
             ("https://PROXY.corp", Ok(Some("https://proxy.corp"))),
             ("http://127.0.0.1:8080", Ok(Some("http://127.0.0.1:8080"))),
             ("http://[::1]:8080", Ok(Some("http://[::1]:8080"))),
@@ -1485,8 +1505,14 @@ mod tests {
             ("socks5://proxy.corp:1080", Err("http:// or https://")),
             ("proxy.corp:3128", Err("http:// or https://")),
             ("proxy.corp", Err("scheme")),
-            ("http://user:hunter2@proxy.corp:3128", Err("Credentials in proxy URLs are not supported")),
-            ("http://user@proxy.corp:3128", Err("Credentials in proxy URLs are not supported")),
+            (
+                "http://user:hunter2@proxy.corp:3128",
+                Err("Credentials in proxy URLs are not supported"),
+            ),
+            (
+                "http://user@proxy.corp:3128",
+                Err("Credentials in proxy URLs are not supported"),
+            ),
             ("http://proxy.corp:3128/path", Err("remove the path")),
             ("http://proxy.corp:3128/?q=1", Err("remove the path")),
             ("http://proxy.corp:99999", Err("scheme")),
@@ -1515,8 +1541,17 @@ mod tests {
         assert!(!message.contains("pw@"), "{message}");
         input.proxy = Some("http://proxy.corp:3128".to_owned());
         let valid = validate(&input, &[], None).expect("valid");
-        assert_eq!(valid.proxy.as_ref().map(display_proxy).as_deref(), Some("http://proxy.corp:3128"));
-        let debug = format!("{:?}", ProviderDraft { proxy: Some("http://a:secretpw@p:1".to_owned()), ..draft() });
+        assert_eq!(
+            valid.proxy.as_ref().map(display_proxy).as_deref(),
+            Some("http://proxy.corp:3128")
+        );
+        let debug = format!(
+            "{:?}",
+            ProviderDraft {
+                proxy: Some("http://a:secretpw@p:1".to_owned()),
+                ..draft()
+            }
+        );
         assert!(!debug.contains("secretpw"), "{debug}");
         let parsed: ProviderDraft = serde_json::from_value(serde_json::json!({
             "label": "x", "base_url": "https://api.example.com/v1", "auth": "none", "models": ["m"],

@@ -440,7 +440,11 @@ impl Destination {
     /// `host:port` as written in a `CONNECT` line or shown to a person
     /// (IPv6 in brackets).
     fn authority(&self) -> String {
-        format!("{}:{}", self.url.host_str().unwrap_or(&self.host), self.port)
+        format!(
+            "{}:{}",
+            self.url.host_str().unwrap_or(&self.host),
+            self.port
+        )
     }
 }
 
@@ -723,7 +727,8 @@ impl<'a> Session<'a> {
             detail: "its URL is not usable".to_owned(),
             status: None,
         };
-        let judged = Url::parse(&format!("{scheme}://{host_text}:{port}/")).map_err(|_unparsable| invalid())?;
+        let judged = Url::parse(&format!("{scheme}://{host_text}:{port}/"))
+            .map_err(|_unparsable| invalid())?;
         let verdict = policy::judge_url(judged.as_str(), self.target.network);
         if !verdict.allowed {
             return Err(NetError::PolicyDenied {
@@ -842,7 +847,10 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn connect_hop(&self, destination: &Destination) -> Result<(TcpStream, SocketAddr), NetError> {
+    async fn connect_hop(
+        &self,
+        destination: &Destination,
+    ) -> Result<(TcpStream, SocketAddr), NetError> {
         if destination.addresses.is_empty() {
             return Err(NetError::DnsFailed {
                 host: destination.host.clone(),
@@ -926,7 +934,9 @@ impl<'a> Session<'a> {
         if !destination.https {
             return Ok((
                 stream,
-                Some(format!("through the proxy {shown} (http: requests go to the proxy)")),
+                Some(format!(
+                    "through the proxy {shown} (http: requests go to the proxy)"
+                )),
             ));
         }
         let authority = destination.authority();
@@ -941,11 +951,20 @@ impl<'a> Session<'a> {
             status,
         };
         self.bounded(Stage::TcpConnect, Some(connect_timeout), async {
-            stream.write_all(request.as_bytes()).await.map_err(|error| {
-                proxy_failure(format!("the connection broke while asking for a tunnel ({error})"), None)
-            })?;
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|error| {
+                    proxy_failure(
+                        format!("the connection broke while asking for a tunnel ({error})"),
+                        None,
+                    )
+                })?;
             stream.flush().await.map_err(|error| {
-                proxy_failure(format!("the connection broke while asking for a tunnel ({error})"), None)
+                proxy_failure(
+                    format!("the connection broke while asking for a tunnel ({error})"),
+                    None,
+                )
             })?;
             let head = read_connect_head(&mut stream)
                 .await
@@ -1311,8 +1330,15 @@ impl<'a> Session<'a> {
         }
         if absolute_form {
             // RFC 9112 §3.2.2: a request to a proxy names the whole URL.
-            let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-            path = format!("{}://{}{port}{path}", url.scheme(), url.host_str().unwrap_or(""));
+            let port = url
+                .port()
+                .map(|port| format!(":{port}"))
+                .unwrap_or_default();
+            path = format!(
+                "{}://{}{port}{path}",
+                url.scheme(),
+                url.host_str().unwrap_or("")
+            );
         }
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
@@ -1614,7 +1640,11 @@ async fn read_connect_head(stream: &mut Box<dyn Stream>) -> Result<Vec<u8>, Stri
             Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
                 return Err("it closed the connection without answering CONNECT".to_owned())
             }
-            Err(error) => return Err(format!("the connection broke while waiting for it ({error})")),
+            Err(error) => {
+                return Err(format!(
+                    "the connection broke while waiting for it ({error})"
+                ))
+            }
         }
     }
     Ok(head)

@@ -28,6 +28,7 @@ fn draft(label: &str) -> ProviderDraft {
         network: NetworkAllowance::Local,
         headers: Vec::new(),
         timeout_secs: None,
+        proxy: None,
     }
 }
 

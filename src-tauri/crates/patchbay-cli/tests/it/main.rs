@@ -2,12 +2,14 @@
 //! directory and keychain service; keychain tests talk to a real Secret
 //! Service (see `docs/cli.md` for the command that starts one).
 
+mod catalog;
 mod concurrency;
 mod hosting;
 mod keychain;
 mod network;
 mod presets;
 mod provider;
+mod proxy;
 mod server;
 mod support;
 mod usage;

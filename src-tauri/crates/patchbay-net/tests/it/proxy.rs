@@ -44,7 +44,10 @@ impl NamedLookup {
     }
 
     fn asked(&self) -> Vec<String> {
-        self.asked.lock().map(|list| list.clone()).unwrap_or_default()
+        self.asked
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -57,11 +60,9 @@ impl Lookup for NamedLookup {
         if let Ok(mut asked) = self.asked.lock() {
             asked.push(host.to_owned());
         }
-        let answer = self
-            .table
-            .get(host)
-            .cloned()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such name in the test table"));
+        let answer = self.table.get(host).cloned().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no such name in the test table")
+        });
         Box::pin(async move { answer })
     }
 }
@@ -246,17 +247,34 @@ async fn an_https_target_goes_through_a_connect_tunnel_and_is_never_resolved_her
         proxy.request_lines(),
         [format!("CONNECT {PROXIED_HOST}:443 HTTP/1.1")]
     );
-    assert_eq!(lookup.asked(), ["proxy.corp.test"], "only the proxy is resolved here");
+    assert_eq!(
+        lookup.asked(),
+        ["proxy.corp.test"],
+        "only the proxy is resolved here"
+    );
     let url_policy = detail(&report, Stage::UrlPolicy);
-    assert!(url_policy.contains("resolved by the proxy proxy.corp.test:"), "{url_policy}");
+    assert!(
+        url_policy.contains("resolved by the proxy proxy.corp.test:"),
+        "{url_policy}"
+    );
     let dns = detail(&report, Stage::Dns);
     assert!(dns.contains("proxy.corp.test → 127.0.0.1"), "{dns}");
-    assert!(dns.contains(&format!("{PROXIED_HOST} is resolved by the proxy")), "{dns}");
+    assert!(
+        dns.contains(&format!("{PROXIED_HOST} is resolved by the proxy")),
+        "{dns}"
+    );
     let tcp = detail(&report, Stage::TcpConnect);
-    assert!(tcp.contains(&format!("tunnel to {PROXIED_HOST}:443")), "{tcp}");
+    assert!(
+        tcp.contains(&format!("tunnel to {PROXIED_HOST}:443")),
+        "{tcp}"
+    );
     assert!(detail(&report, Stage::Tls).contains("fingerprint"));
     assert_eq!(
-        server.seen().first().and_then(|seen| seen.header("host").map(str::to_owned)).as_deref(),
+        server
+            .seen()
+            .first()
+            .and_then(|seen| seen.header("host").map(str::to_owned))
+            .as_deref(),
         Some(PROXIED_HOST)
     );
 
@@ -270,7 +288,10 @@ async fn an_https_target_goes_through_a_connect_tunnel_and_is_never_resolved_her
 
 #[tokio::test]
 async fn an_http_target_is_sent_to_the_proxy_in_absolute_form() -> TestResult {
-    let server = Server::http(handler(|_| Canned::json(200, models_body(&["plain-model"])))).await?;
+    let server = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["plain-model"]))
+    }))
+    .await?;
     let proxy = Proxy::start(
         ProxyMode::Forward,
         HashMap::from([("llm.proxied.test:8080".to_owned(), server.address)]),
@@ -290,12 +311,18 @@ async fn an_http_target_is_sent_to_the_proxy_in_absolute_form() -> TestResult {
     );
     assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
     let seen = server.seen();
-    assert_eq!(seen.first().map(|seen| seen.path.as_str()), Some("/v1/models"));
+    assert_eq!(
+        seen.first().map(|seen| seen.path.as_str()),
+        Some("/v1/models")
+    );
     assert_eq!(
         seen.first().and_then(|seen| seen.header("host")),
         Some("llm.proxied.test:8080")
     );
-    assert_eq!(report.stage(Stage::Tls).map(|stage| stage.status), Some(StageStatus::Skipped));
+    assert_eq!(
+        report.stage(Stage::Tls).map(|stage| stage.status),
+        Some(StageStatus::Skipped)
+    );
     assert!(detail(&report, Stage::Dns).contains("resolved by the proxy"));
     Ok(())
 }
@@ -320,9 +347,17 @@ async fn loopback_targets_bypass_the_proxy() -> TestResult {
     let lookup = NamedLookup::new(&[("localhost", loopback())]);
     let report = run(&by_name, lookup.clone()).await?;
     assert!(report.ok, "{report:#?}");
-    assert_eq!(lookup.asked(), ["localhost"], "a loopback name is resolved and judged here");
+    assert_eq!(
+        lookup.asked(),
+        ["localhost"],
+        "a loopback name is resolved and judged here"
+    );
 
-    assert!(proxy.request_lines().is_empty(), "{:?}", proxy.request_lines());
+    assert!(
+        proxy.request_lines().is_empty(),
+        "{:?}",
+        proxy.request_lines()
+    );
     assert_eq!(server.seen().len(), 2);
     Ok(())
 }
@@ -334,10 +369,30 @@ async fn a_proxy_at_a_forbidden_address_is_refused_before_any_connection() -> Te
         (PROXIED_HOST, loopback()),
     ]);
     for (proxy, network, stage, reason) in [
-        ("http://169.254.169.254:3128", NetworkAllowance::Private, Stage::UrlPolicy, "metadata"),
-        ("http://[fe80::1]:3128", NetworkAllowance::Private, Stage::UrlPolicy, "link_local"),
-        ("http://127.0.0.1:3128", NetworkAllowance::Remote, Stage::UrlPolicy, "loopback_not_allowed"),
-        ("http://proxy.lan.test:3128", NetworkAllowance::Local, Stage::Dns, "resolved_to_forbidden"),
+        (
+            "http://169.254.169.254:3128",
+            NetworkAllowance::Private,
+            Stage::UrlPolicy,
+            "metadata",
+        ),
+        (
+            "http://[fe80::1]:3128",
+            NetworkAllowance::Private,
+            Stage::UrlPolicy,
+            "link_local",
+        ),
+        (
+            "http://127.0.0.1:3128",
+            NetworkAllowance::Remote,
+            Stage::UrlPolicy,
+            "loopback_not_allowed",
+        ),
+        (
+            "http://proxy.lan.test:3128",
+            NetworkAllowance::Local,
+            Stage::Dns,
+            "resolved_to_forbidden",
+        ),
     ] {
         let target = proxied_target(
             &format!("https://{PROXIED_HOST}/v1"),
@@ -347,9 +402,22 @@ async fn a_proxy_at_a_forbidden_address_is_refused_before_any_connection() -> Te
         let report = run(&target, lookup.clone()).await?;
         let failed = report.failed_stage().ok_or("the proxy must be refused")?;
         let failure = failed.failure.clone().ok_or("a failure")?;
-        assert_eq!((failed.stage, failure.kind.as_str()), (stage, "policy_denied"), "{proxy}");
-        assert_eq!(failure.reason.as_deref(), Some(reason), "{proxy}: {}", failure.message);
-        assert!(failure.message.starts_with("The proxy "), "{}", failure.message);
+        assert_eq!(
+            (failed.stage, failure.kind.as_str()),
+            (stage, "policy_denied"),
+            "{proxy}"
+        );
+        assert_eq!(
+            failure.reason.as_deref(),
+            Some(reason),
+            "{proxy}: {}",
+            failure.message
+        );
+        assert!(
+            failure.message.starts_with("The proxy "),
+            "{}",
+            failure.message
+        );
         assert_eq!(
             report.stage(Stage::TcpConnect).map(|stage| stage.status),
             Some(StageStatus::Skipped)
@@ -372,7 +440,10 @@ async fn a_proxy_that_asks_for_credentials_is_a_proxy_failure() -> TestResult {
         NetworkAllowance::Local,
     )?;
     let report = run(&https, Arc::new(NoLookup::default())).await?;
-    assert_eq!(failed_kind(&report), Some((Stage::TcpConnect, "proxy".to_owned())));
+    assert_eq!(
+        failed_kind(&report),
+        Some((Stage::TcpConnect, "proxy".to_owned()))
+    );
     let failure = report
         .failed_stage()
         .and_then(|stage| stage.failure.clone())
@@ -386,7 +457,10 @@ async fn a_proxy_that_asks_for_credentials_is_a_proxy_failure() -> TestResult {
         NetworkAllowance::Local,
     )?;
     let report = run(&http, Arc::new(NoLookup::default())).await?;
-    assert_eq!(failed_kind(&report), Some((Stage::Models, "proxy".to_owned())));
+    assert_eq!(
+        failed_kind(&report),
+        Some((Stage::Models, "proxy".to_owned()))
+    );
     assert_eq!(proxy.request_lines().len(), 2);
     Ok(())
 }
@@ -394,19 +468,32 @@ async fn a_proxy_that_asks_for_credentials_is_a_proxy_failure() -> TestResult {
 #[tokio::test]
 async fn a_proxy_that_refuses_the_connection_or_the_tunnel_is_a_proxy_failure() -> TestResult {
     // A port nothing listens on: bind, note it, close.
-    let closed = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?.local_addr()?;
+    let closed = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await?
+        .local_addr()?;
     let target = proxied_target(
         &format!("https://{PROXIED_HOST}/v1"),
         &Url::parse(&format!("http://{closed}"))?,
         NetworkAllowance::Local,
     )?;
     let report = run(&target, Arc::new(NoLookup::default())).await?;
-    assert_eq!(failed_kind(&report), Some((Stage::TcpConnect, "proxy".to_owned())));
+    assert_eq!(
+        failed_kind(&report),
+        Some((Stage::TcpConnect, "proxy".to_owned()))
+    );
     let message = report
         .failed_stage()
-        .and_then(|stage| stage.failure.as_ref().map(|failure| failure.message.clone()))
+        .and_then(|stage| {
+            stage
+                .failure
+                .as_ref()
+                .map(|failure| failure.message.clone())
+        })
         .unwrap_or_default();
-    assert!(message.contains(&format!("nothing is listening on {closed}")), "{message}");
+    assert!(
+        message.contains(&format!("nothing is listening on {closed}")),
+        "{message}"
+    );
 
     // A proxy with no route for the host answers CONNECT with 502.
     let proxy = Proxy::start(ProxyMode::Forward, HashMap::new()).await?;
@@ -416,10 +503,18 @@ async fn a_proxy_that_refuses_the_connection_or_the_tunnel_is_a_proxy_failure() 
         NetworkAllowance::Local,
     )?;
     let report = run(&target, Arc::new(NoLookup::default())).await?;
-    assert_eq!(failed_kind(&report), Some((Stage::TcpConnect, "proxy".to_owned())));
+    assert_eq!(
+        failed_kind(&report),
+        Some((Stage::TcpConnect, "proxy".to_owned()))
+    );
     let message = report
         .failed_stage()
-        .and_then(|stage| stage.failure.as_ref().map(|failure| failure.message.clone()))
+        .and_then(|stage| {
+            stage
+                .failure
+                .as_ref()
+                .map(|failure| failure.message.clone())
+        })
         .unwrap_or_default();
     assert!(message.contains("HTTP 502"), "{message}");
     Ok(())
@@ -435,7 +530,14 @@ async fn system_proxy_variables_are_ignored_without_a_provider_proxy() -> TestRe
     .await?;
     let recording = Proxy::start(ProxyMode::Forward, HashMap::new()).await?;
     let proxy_url = recording.url()?.to_string();
-    for variable in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"] {
+    for variable in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
         std::env::set_var(variable, &proxy_url);
     }
     let mut target = Target::new(
@@ -445,12 +547,100 @@ async fn system_proxy_variables_are_ignored_without_a_provider_proxy() -> TestRe
     target.trusted_cert_sha256 = Some(identity.fingerprint.clone());
     let lookup = NamedLookup::new(&[(PROXIED_HOST, loopback())]);
     let report = run(&target, lookup.clone()).await?;
-    for variable in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"] {
+    for variable in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ] {
         std::env::remove_var(variable);
     }
     assert!(report.ok, "{report:#?}");
-    assert!(recording.request_lines().is_empty(), "{:?}", recording.request_lines());
-    assert_eq!(lookup.asked(), [PROXIED_HOST], "resolved and judged here, not by a proxy");
+    assert!(
+        recording.request_lines().is_empty(),
+        "{:?}",
+        recording.request_lines()
+    );
+    assert_eq!(
+        lookup.asked(),
+        [PROXIED_HOST],
+        "resolved and judged here, not by a proxy"
+    );
     assert_eq!(server.seen().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
+    // llm.proxied.test → other.proxied.test (both through the proxy) →
+    // 127.0.0.1 (loopback: directly, never through the proxy).
+    let direct = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["after-redirects"]))
+    }))
+    .await?;
+    let to_loopback = direct.url("/v1/models")?.to_string();
+    let second = Server::http(handler(move |_| {
+        Canned::json(302, "{}").header("location", &to_loopback)
+    }))
+    .await?;
+    let first = Server::http(handler(|_| {
+        Canned::json(302, "{}").header("location", "http://other.proxied.test:8080/v1/models")
+    }))
+    .await?;
+    let proxy = Proxy::start(
+        ProxyMode::Forward,
+        HashMap::from([
+            ("llm.proxied.test:8080".to_owned(), first.address),
+            ("other.proxied.test:8080".to_owned(), second.address),
+        ]),
+    )
+    .await?;
+    let target = proxied_target(
+        "http://llm.proxied.test:8080/v1",
+        &proxy.url()?,
+        NetworkAllowance::Local,
+    )?;
+    let lookup = Arc::new(NoLookup::default());
+    let report = run(&target, lookup.clone()).await?;
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.redirects.len(), 2, "{:?}", report.redirects);
+    assert_eq!(
+        proxy.request_lines(),
+        [
+            "GET http://llm.proxied.test:8080/v1/models HTTP/1.1",
+            "GET http://other.proxied.test:8080/v1/models HTTP/1.1"
+        ]
+    );
+    assert_eq!(direct.seen().len(), 1, "the loopback hop went directly");
+    assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // A hop to a forbidden address is refused even through a proxy.
+    let to_metadata = Server::http(handler(|_| {
+        Canned::json(302, "{}").header("location", "http://169.254.169.254/latest/meta-data")
+    }))
+    .await?;
+    let proxy = Proxy::start(
+        ProxyMode::Forward,
+        HashMap::from([("llm.proxied.test:8080".to_owned(), to_metadata.address)]),
+    )
+    .await?;
+    let target = proxied_target(
+        "http://llm.proxied.test:8080/v1",
+        &proxy.url()?,
+        NetworkAllowance::Private,
+    )?;
+    let report = run(&target, Arc::new(NoLookup::default())).await?;
+    assert_eq!(
+        failed_kind(&report),
+        Some((Stage::Models, "policy_denied".to_owned()))
+    );
+    assert_eq!(
+        proxy.request_lines().len(),
+        1,
+        "{:?}",
+        proxy.request_lines()
+    );
     Ok(())
 }
