@@ -20,6 +20,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 started=$(date +%s)
+echo "== format (cargo fmt --check)"
+cargo fmt --all --check
+
 echo "== build (one build of every crate, the app included)"
 cargo build --workspace --all-targets --locked
 

@@ -12,8 +12,8 @@ use patchbay_core::base_url;
 use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
-use patchbay_core::{NetworkAllowance, ProviderId};
 use patchbay_core::ApiKey;
+use patchbay_core::{NetworkAllowance, ProviderId};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::{check_for_save, judge_url};
 use patchbay_net::probe::{StageReport, TestReport};
@@ -114,8 +114,14 @@ pub(crate) fn list_presets() -> &'static [Preset] {
 #[tauri::command]
 pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -> BaseUrlPreview {
     let check = base_url::normalize(&input, network);
-    let policy = check.as_ref().ok().map(|check| PolicyPreview::from(judge_url(check.normalized.as_str(), network)));
-    BaseUrlPreview { policy, ..BaseUrlPreview::from(check) }
+    let policy = check
+        .as_ref()
+        .ok()
+        .map(|check| PolicyPreview::from(judge_url(check.normalized.as_str(), network)));
+    BaseUrlPreview {
+        policy,
+        ..BaseUrlPreview::from(check)
+    }
 }
 
 /// Runs the staged connection test of a saved provider. Each stage is sent
@@ -137,7 +143,15 @@ pub(crate) async fn test_connection(
             tracing::warn!(%error, "could not send a test stage to the window");
         }
     };
-    let report = connection::test_provider(providers.store(), &client, id.clone(), model, test.token.clone(), &send).await;
+    let report = connection::test_provider(
+        providers.store(),
+        &client,
+        id.clone(),
+        model,
+        test.token.clone(),
+        &send,
+    )
+    .await;
     running.finish(&id, &test);
     report
 }

@@ -85,14 +85,22 @@ impl RunningTests {
     /// replaced it).
     pub(crate) fn finish(&self, id: &ProviderId, test: &RunningTest) {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if running.get(id.as_str()).is_some_and(|(generation, _)| *generation == test.generation) {
+        if running
+            .get(id.as_str())
+            .is_some_and(|(generation, _)| *generation == test.generation)
+        {
             running.remove(id.as_str());
         }
     }
 
     /// Cancels the running test of `id`; `false` when none was running.
     pub(crate) fn cancel(&self, id: &ProviderId) -> bool {
-        match self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(id.as_str()) {
+        match self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id.as_str())
+        {
             Some((_, token)) => {
                 token.cancel();
                 true
@@ -104,14 +112,21 @@ impl RunningTests {
 
 /// The target for a saved provider: its key (from the keychain, cached)
 /// only when it authenticates, its custom headers, its preset's name.
-pub(crate) fn target_for(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
+pub(crate) fn target_for(
+    store: &ProviderStore,
+    id: &ProviderId,
+) -> Result<Target, patchbay_core::Error> {
     let provider = store.get(id)?;
     let key = match provider.auth {
         Auth::ApiKey => store.api_key(id)?,
         Auth::None => None,
     };
     let headers = store.secret_headers(&provider)?;
-    let preset_name = provider.preset.as_deref().and_then(presets::find).map(|preset| preset.name);
+    let preset_name = provider
+        .preset
+        .as_deref()
+        .and_then(presets::find)
+        .map(|preset| preset.name);
     Ok(Target::from_provider(&provider, key, headers, preset_name))
 }
 
@@ -130,11 +145,22 @@ pub(crate) async fn test_provider(
         let (store, id) = (Arc::clone(&store), id.clone());
         blocking(move || target_for(&store, &id)).await?
     };
-    let options = TestOptions { chat_model, cancel: Some(cancel), ..TestOptions::default() };
+    let options = TestOptions {
+        chat_model,
+        cancel: Some(cancel),
+        ..TestOptions::default()
+    };
     let report = run_test(client, &target, &options, on_stage).await;
-    let cancelled = report.failed_stage().and_then(|stage| stage.failure.as_ref()).is_some_and(|failure| failure.kind == FailureKind::Cancelled);
+    let cancelled = report
+        .failed_stage()
+        .and_then(|stage| stage.failure.as_ref())
+        .is_some_and(|failure| failure.kind == FailureKind::Cancelled);
     if !cancelled {
-        let last_test = LastTest { ok: report.ok, at: OffsetDateTime::now_utc(), summary: report.summary.clone() };
+        let last_test = LastTest {
+            ok: report.ok,
+            at: OffsetDateTime::now_utc(),
+            summary: report.summary.clone(),
+        };
         if let Err(error) = blocking(move || store.record_test(&id, last_test)).await {
             // The report still reaches the person; only the list's badge is stale.
             tracing::warn!(%error, "could not record the test result");
@@ -144,7 +170,11 @@ pub(crate) async fn test_provider(
 }
 
 /// The models a saved provider's server lists.
-pub(crate) async fn discover_saved(store: Arc<ProviderStore>, client: &HttpClient, id: ProviderId) -> Result<Vec<DiscoveredModel>, AppError> {
+pub(crate) async fn discover_saved(
+    store: Arc<ProviderStore>,
+    client: &HttpClient,
+    id: ProviderId,
+) -> Result<Vec<DiscoveredModel>, AppError> {
     let target = blocking(move || target_for(&store, &id)).await?;
     Ok(patchbay_net::fetch_models(client, &target, &SystemLookup).await?)
 }
@@ -158,13 +188,15 @@ pub(crate) async fn discover_draft(
     key: Option<ApiKey>,
     proxy: Option<&str>,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
-    let check = base_url::normalize(base, network).map_err(|field| patchbay_core::Error::Invalid(vec![field]))?;
+    let check = base_url::normalize(base, network)
+        .map_err(|field| patchbay_core::Error::Invalid(vec![field]))?;
     let mut target = Target::new(check.normalized, network);
     target.api_key = key.filter(|key| !key.expose().trim().is_empty());
     // The form's proxy field, checked like a save would.
     if let Some(raw) = proxy {
-        target.proxy = patchbay_core::validation::validate_proxy(raw)
-            .map_err(|message| patchbay_core::Error::invalid(patchbay_core::validation::PROXY_FIELD, message))?;
+        target.proxy = patchbay_core::validation::validate_proxy(raw).map_err(|message| {
+            patchbay_core::Error::invalid(patchbay_core::validation::PROXY_FIELD, message)
+        })?;
     }
     Ok(patchbay_net::fetch_models(client, &target, &SystemLookup).await?)
 }

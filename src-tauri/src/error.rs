@@ -59,8 +59,16 @@ impl AppError {
             },
             Self::Net(error) => {
                 let hint = error.hint();
-                let message = if hint.is_empty() { error.to_string() } else { format!("{error} {hint}") };
-                ErrorPayload { kind: self.kind().to_owned(), message, fields: Vec::new() }
+                let message = if hint.is_empty() {
+                    error.to_string()
+                } else {
+                    format!("{error} {hint}")
+                };
+                ErrorPayload {
+                    kind: self.kind().to_owned(),
+                    message,
+                    fields: Vec::new(),
+                }
             }
             Self::NetworkUnavailable(_) | Self::Interrupted | Self::Ipc(_) => ErrorPayload {
                 kind: self.kind().to_owned(),
@@ -88,7 +96,9 @@ mod tests {
         assert_eq!(value["kind"], "invalid_input");
         assert_eq!(value["fields"][0]["field"], "base_url");
         assert_eq!(value["fields"][0]["message"], "Add a host.");
-        assert!(value["message"].as_str().is_some_and(|message| message.contains("Add a host.")));
+        assert!(value["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("Add a host.")));
     }
 
     #[test]

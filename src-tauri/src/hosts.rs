@@ -50,8 +50,13 @@ enum Serving {
     /// Kept for the app's lifetime: dropping the handle stops the server.
     Running(ServerHandle),
     /// Another Patchbay process holds the socket.
-    Elsewhere { endpoint: PathBuf, message: String },
-    Unavailable { message: String },
+    Elsewhere {
+        endpoint: PathBuf,
+        message: String,
+    },
+    Unavailable {
+        message: String,
+    },
 }
 
 /// Where pairing decisions go: this app's server or the one that holds the socket.
@@ -78,7 +83,11 @@ impl HostServer {
 
     fn status(&self) -> HostsStatus {
         match &*self.lock() {
-            Serving::Starting => HostsStatus { state: "starting", endpoint: None, message: None },
+            Serving::Starting => HostsStatus {
+                state: "starting",
+                endpoint: None,
+                message: None,
+            },
             Serving::Running(handle) => HostsStatus {
                 state: "running",
                 endpoint: Some(handle.endpoint().display().to_string()),
@@ -89,9 +98,11 @@ impl HostServer {
                 endpoint: Some(endpoint.display().to_string()),
                 message: Some(message.clone()),
             },
-            Serving::Unavailable { message } => {
-                HostsStatus { state: "unavailable", endpoint: None, message: Some(message.clone()) }
-            }
+            Serving::Unavailable { message } => HostsStatus {
+                state: "unavailable",
+                endpoint: None,
+                message: Some(message.clone()),
+            },
         }
     }
 
@@ -137,15 +148,22 @@ pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
                     }
                     Err(error @ IpcError::AlreadyRunning { .. }) => {
                         tracing::info!(%error, "another Patchbay serves host apps");
-                        Serving::Elsewhere { endpoint, message: error.to_string() }
+                        Serving::Elsewhere {
+                            endpoint,
+                            message: error.to_string(),
+                        }
                     }
                     Err(error) => {
                         tracing::warn!(%error, "could not start the IPC server");
-                        Serving::Unavailable { message: error.to_string() }
+                        Serving::Unavailable {
+                            message: error.to_string(),
+                        }
                     }
                 }
             }
-            Err(error) => Serving::Unavailable { message: error.to_string() },
+            Err(error) => Serving::Unavailable {
+                message: error.to_string(),
+            },
         };
         handle.state::<HostServer>().set(serving);
         changed(&handle, "status");
@@ -167,7 +185,10 @@ fn announce_request<R: Runtime>(handle: &AppHandle<R>, request: &PendingPairing)
 
 /// Relays decisions, expiries and revocations so an open prompt closes and
 /// the list reloads, whoever decided (this window or `patchbay hosts`).
-fn forward_events<R: Runtime>(handle: AppHandle<R>, mut events: tokio::sync::broadcast::Receiver<PairingEvent>) {
+fn forward_events<R: Runtime>(
+    handle: AppHandle<R>,
+    mut events: tokio::sync::broadcast::Receiver<PairingEvent>,
+) {
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
@@ -218,14 +239,18 @@ pub(crate) fn hosts_status(server: State<'_, HostServer>) -> HostsStatus {
 }
 
 #[tauri::command]
-pub(crate) async fn list_paired_hosts(providers: State<'_, Providers>) -> Result<Vec<PairedHost>, AppError> {
+pub(crate) async fn list_paired_hosts(
+    providers: State<'_, Providers>,
+) -> Result<Vec<PairedHost>, AppError> {
     let registry = registry(&providers);
     blocking(move || registry.list()).await
 }
 
 /// Requests waiting for the person, oldest first.
 #[tauri::command]
-pub(crate) async fn pending_pairings(server: State<'_, HostServer>) -> Result<Vec<PendingPairing>, AppError> {
+pub(crate) async fn pending_pairings(
+    server: State<'_, HostServer>,
+) -> Result<Vec<PendingPairing>, AppError> {
     match server.decider() {
         Decider::Here(pairings) => Ok(pairings.pending()),
         Decider::Elsewhere(endpoint) => Ok(patchbay_ipc::admin::pending(Some(&endpoint)).await?),
@@ -235,19 +260,29 @@ pub(crate) async fn pending_pairings(server: State<'_, HostServer>) -> Result<Ve
 
 /// Allows a pending request: the waiting host receives its token (never the window).
 #[tauri::command]
-pub(crate) async fn approve_pairing(server: State<'_, HostServer>, request_id: String) -> Result<PairedHost, AppError> {
+pub(crate) async fn approve_pairing(
+    server: State<'_, HostServer>,
+    request_id: String,
+) -> Result<PairedHost, AppError> {
     match server.decider() {
         Decider::Here(pairings) => blocking(move || pairings.approve(&request_id)).await,
-        Decider::Elsewhere(endpoint) => Ok(patchbay_ipc::admin::approve(Some(&endpoint), &request_id).await?),
+        Decider::Elsewhere(endpoint) => {
+            Ok(patchbay_ipc::admin::approve(Some(&endpoint), &request_id).await?)
+        }
         Decider::Nobody => Err(IpcError::NotPending { request_id }.into()),
     }
 }
 
 #[tauri::command]
-pub(crate) async fn deny_pairing(server: State<'_, HostServer>, request_id: String) -> Result<PendingPairing, AppError> {
+pub(crate) async fn deny_pairing(
+    server: State<'_, HostServer>,
+    request_id: String,
+) -> Result<PendingPairing, AppError> {
     match server.decider() {
         Decider::Here(pairings) => Ok(pairings.deny(&request_id)?),
-        Decider::Elsewhere(endpoint) => Ok(patchbay_ipc::admin::deny(Some(&endpoint), &request_id).await?),
+        Decider::Elsewhere(endpoint) => {
+            Ok(patchbay_ipc::admin::deny(Some(&endpoint), &request_id).await?)
+        }
         Decider::Nobody => Err(IpcError::NotPending { request_id }.into()),
     }
 }
@@ -272,7 +307,9 @@ pub(crate) async fn revoke_host(
 
 /// Which app resolved which entry, when; newest first for the window.
 #[tauri::command]
-pub(crate) async fn resolve_log(providers: State<'_, Providers>) -> Result<Vec<ResolveRecord>, AppError> {
+pub(crate) async fn resolve_log(
+    providers: State<'_, Providers>,
+) -> Result<Vec<ResolveRecord>, AppError> {
     let registry = registry(&providers);
     let mut log = blocking(move || registry.resolve_log()).await?;
     log.reverse();

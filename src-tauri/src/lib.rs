@@ -103,7 +103,11 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PATCHBAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    if let Err(error) = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init() {
+    if let Err(error) = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+    {
         eprintln!("logging is off: {error}");
     }
 }

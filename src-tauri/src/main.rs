@@ -1,1 +1,3 @@
-fn main() { patchbay_app_lib::run() }
+fn main() {
+    patchbay_app_lib::run()
+}

@@ -26,7 +26,9 @@ use patchbay_core::error::ErrorPayload;
 use patchbay_core::model::{Auth, ModelEntry, Provider};
 use patchbay_core::presets;
 use patchbay_core::store::{ProviderStore, ProviderView};
-use patchbay_core::validation::{validate_api_key, validate_proxy, KeyChange, ProviderDraft, PROXY_FIELD};
+use patchbay_core::validation::{
+    validate_api_key, validate_proxy, KeyChange, ProviderDraft, PROXY_FIELD,
+};
 use patchbay_core::{ApiKey, ProviderId};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::SystemLookup;
@@ -80,14 +82,20 @@ pub(crate) struct ModelCatalog {
 }
 
 /// What the form sends: the draft and, when editing, the saved provider's id.
-fn draft_target(store: &ProviderStore, draft: &ProviderDraft, id: Option<&ProviderId>) -> Result<Target, patchbay_core::Error> {
-    let check = base_url::normalize(&draft.base_url, draft.network).map_err(|field| patchbay_core::Error::Invalid(vec![field]))?;
+fn draft_target(
+    store: &ProviderStore,
+    draft: &ProviderDraft,
+    id: Option<&ProviderId>,
+) -> Result<Target, patchbay_core::Error> {
+    let check = base_url::normalize(&draft.base_url, draft.network)
+        .map_err(|field| patchbay_core::Error::Invalid(vec![field]))?;
     let saved: Option<Provider> = id.map(|id| store.get(id)).transpose()?;
     let mut target = Target::new(check.normalized, draft.network);
     target.api_key = match (&draft.auth, &draft.key) {
         (Auth::None, _) | (Auth::ApiKey, KeyChange::Remove) => None,
         (Auth::ApiKey, KeyChange::Set { value }) => {
-            let (key, _notice) = validate_api_key(value.expose()).map_err(|message| patchbay_core::Error::invalid("api_key", message))?;
+            let (key, _notice) = validate_api_key(value.expose())
+                .map_err(|message| patchbay_core::Error::invalid("api_key", message))?;
             Some(key)
         }
         (Auth::ApiKey, KeyChange::Keep) => match id {
@@ -103,15 +111,23 @@ fn draft_target(store: &ProviderStore, draft: &ProviderDraft, id: Option<&Provid
         let value = match &header.value {
             Some(value) => Some(ApiKey::new(value.expose())),
             // `None` keeps the stored secret value.
-            None => stored_headers.iter().find(|(name, _)| name.eq_ignore_ascii_case(&header.name)).map(|(_, value)| ApiKey::new(value.expose())),
+            None => stored_headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(&header.name))
+                .map(|(_, value)| ApiKey::new(value.expose())),
         };
-        if let Some(value) = value.filter(|value| !header.name.trim().is_empty() && !value.expose().is_empty()) {
+        if let Some(value) =
+            value.filter(|value| !header.name.trim().is_empty() && !value.expose().is_empty())
+        {
             target.headers.push((header.name.trim().to_owned(), value));
         }
     }
-    target.timeout = draft.timeout_secs.map(|seconds| Duration::from_secs(u64::from(seconds)));
+    target.timeout = draft
+        .timeout_secs
+        .map(|seconds| Duration::from_secs(u64::from(seconds)));
     target.proxy = match draft.proxy.as_deref() {
-        Some(raw) => validate_proxy(raw).map_err(|message| patchbay_core::Error::invalid(PROXY_FIELD, message))?,
+        Some(raw) => validate_proxy(raw)
+            .map_err(|message| patchbay_core::Error::invalid(PROXY_FIELD, message))?,
         None => None,
     };
     // A certificate trusted for the saved provider stays trusted only for
@@ -119,7 +135,11 @@ fn draft_target(store: &ProviderStore, draft: &ProviderDraft, id: Option<&Provid
     target.trusted_cert_sha256 = saved
         .filter(|provider| provider.base_url == target.base_url)
         .and_then(|provider| provider.trusted_cert_sha256);
-    target.display_name = draft.preset.as_deref().and_then(presets::find).map(|preset| preset.name.to_owned());
+    target.display_name = draft
+        .preset
+        .as_deref()
+        .and_then(presets::find)
+        .map(|preset| preset.name.to_owned());
     Ok(target)
 }
 
@@ -149,10 +169,16 @@ pub(crate) async fn test_draft_connection<R: Runtime>(
     let client = network.client()?;
     let store = providers.store();
     let target = blocking(move || draft_target(&store, &draft, id.as_ref())).await?;
-    let options = TestOptions { chat_model: model.filter(|model| !model.trim().is_empty()), ..TestOptions::default() };
+    let options = TestOptions {
+        chat_model: model.filter(|model| !model.trim().is_empty()),
+        ..TestOptions::default()
+    };
     let stage_test_id = test_id.clone();
     let task = tokio::spawn(async move {
-        run_test(&client, &target, &options, &|stage| send_stage(&app, &stage_test_id, stage)).await
+        run_test(&client, &target, &options, &|stage| {
+            send_stage(&app, &stage_test_id, stage)
+        })
+        .await
     });
     tests.lock().insert(test_id.clone(), task.abort_handle());
     let outcome = task.await;
@@ -203,23 +229,40 @@ pub(crate) async fn refresh_models(
             let listed: Vec<ModelEntry> = models.iter().map(DiscoveredModel::to_entry).collect();
             let provider = blocking(move || store.record_catalog(&id, Ok(listed))).await?;
             let (fetched_at, last_attempt_at) = match &provider.catalog {
-                Some(catalog) => (catalog.fetched_at.unwrap_or(catalog.last_attempt_at), catalog.last_attempt_at),
+                Some(catalog) => (
+                    catalog.fetched_at.unwrap_or(catalog.last_attempt_at),
+                    catalog.last_attempt_at,
+                ),
                 None => (OffsetDateTime::now_utc(), OffsetDateTime::now_utc()),
             };
-            Ok(ModelCatalog { models, fetched_at, stale: false, error: None, last_attempt_at, provider: ProviderView::from(&provider) })
+            Ok(ModelCatalog {
+                models,
+                fetched_at,
+                stale: false,
+                error: None,
+                last_attempt_at,
+                provider: ProviderView::from(&provider),
+            })
         }
         Err(error) => {
             // Patchbay's own sentence: a provider's raw body never gets here.
             let reason = error.to_string();
             let provider = blocking(move || store.record_catalog(&id, Err(reason))).await?;
-            let Some(catalog) = provider.catalog.as_ref() else { return Err(error.into()) };
-            let Some(fetched_at) = catalog.fetched_at else { return Err(error.into()) };
+            let Some(catalog) = provider.catalog.as_ref() else {
+                return Err(error.into());
+            };
+            let Some(fetched_at) = catalog.fetched_at else {
+                return Err(error.into());
+            };
             tracing::info!(%error, "model refresh failed; showing the last good list");
             Ok(ModelCatalog {
                 models: catalog
                     .models
                     .iter()
-                    .map(|entry| DiscoveredModel { id: entry.id.clone(), metadata: entry.metadata.clone() })
+                    .map(|entry| DiscoveredModel {
+                        id: entry.id.clone(),
+                        metadata: entry.metadata.clone(),
+                    })
                     .collect(),
                 fetched_at,
                 stale: true,

@@ -18,7 +18,10 @@ pub struct Providers {
 
 impl Providers {
     pub fn new(store: ProviderStore, paths: ConfigPaths) -> Self {
-        Self { store: Arc::new(store), paths }
+        Self {
+            store: Arc::new(store),
+            paths,
+        }
     }
 
     pub fn store(&self) -> Arc<ProviderStore> {
@@ -41,7 +44,10 @@ impl StartupNotice {
     }
 
     pub(crate) fn get(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -63,7 +63,10 @@ pub(crate) fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEven
         }
     };
     let logical = physical.to_logical::<f64>(scale);
-    let size = WindowSize { width: logical.width, height: logical.height };
+    let size = WindowSize {
+        width: logical.width,
+        height: logical.height,
+    };
     match (window.store(STORE_FILE), serde_json::to_value(size)) {
         (Ok(store), Ok(value)) => store.set(WINDOW_SIZE_KEY, value),
         (Err(error), _) => tracing::warn!(%error, "could not open the UI state store"),

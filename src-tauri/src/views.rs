@@ -45,7 +45,10 @@ pub(crate) struct SavedView {
 
 impl From<Saved> for SavedView {
     fn from(saved: Saved) -> Self {
-        Self { provider: ProviderView::from(&saved.provider), notices: saved.notices }
+        Self {
+            provider: ProviderView::from(&saved.provider),
+            notices: saved.notices,
+        }
     }
 }
 
@@ -79,7 +82,11 @@ pub(crate) struct PolicyPreview {
 
 impl From<patchbay_net::policy::Verdict> for PolicyPreview {
     fn from(verdict: patchbay_net::policy::Verdict) -> Self {
-        Self { allowed: verdict.allowed, reason: verdict.reason, message: verdict.message }
+        Self {
+            allowed: verdict.allowed,
+            reason: verdict.reason,
+            message: verdict.message,
+        }
     }
 }
 
@@ -95,7 +102,10 @@ impl From<Result<BaseUrlCheck, FieldError>> for BaseUrlPreview {
                 error: None,
                 policy: None,
             },
-            Err(problem) => Self { error: Some(problem.message), ..Self::default() },
+            Err(problem) => Self {
+                error: Some(problem.message),
+                ..Self::default()
+            },
         }
     }
 }

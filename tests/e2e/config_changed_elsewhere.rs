@@ -16,8 +16,22 @@ fn add_from_another_process(session: &AppSession) {
         cli.display()
     );
     let output = Command::new(&cli)
-        .args(["provider", "add", "--label", "Ollama (CLI)", "--base-url", "http://127.0.0.1:11434/v1"])
-        .args(["--model", "llama3.2:3b", "--no-auth", "--allow-local", "--preset", "ollama"])
+        .args([
+            "provider",
+            "add",
+            "--label",
+            "Ollama (CLI)",
+            "--base-url",
+            "http://127.0.0.1:11434/v1",
+        ])
+        .args([
+            "--model",
+            "llama3.2:3b",
+            "--no-auth",
+            "--allow-local",
+            "--preset",
+            "ollama",
+        ])
         .env("PATCHBAY_CONFIG_DIR", session.config_dir())
         .output()
         .expect("the patchbay CLI runs");

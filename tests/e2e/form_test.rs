@@ -36,11 +36,20 @@ fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
 
 /// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen for the docs.
 fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else { return };
+    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
+        return;
+    };
     std::thread::sleep(Duration::from_millis(600));
     let path = PathBuf::from(dir).join(name);
-    let status = Command::new("/usr/bin/import").args(["-window", "root"]).arg(&path).status();
-    assert!(matches!(status, Ok(status) if status.success()), "import failed for {}: {status:?}", path.display());
+    let status = Command::new("/usr/bin/import")
+        .args(["-window", "root"])
+        .arg(&path)
+        .status();
+    assert!(
+        matches!(status, Ok(status) if status.success()),
+        "import failed for {}: {status:?}",
+        path.display()
+    );
 }
 
 fn fill_local_form(session: &AppSession, label: &str, base_url: &str) {
@@ -54,41 +63,78 @@ fn fill_local_form(session: &AppSession, label: &str, base_url: &str) {
 
 #[test]
 fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picker() {
-    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let server = StubServer::start(HashMap::from([(
+        "GET /v1/models".to_owned(),
+        (200, MODELS.to_owned()),
+    )]));
     let session = AppSession::start();
 
     // The base URL lacks /v1: the models stage fails, and /v1 is offered, not applied.
     let without_version = format!("http://127.0.0.1:{}", server.port);
     fill_local_form(&session, "Local vLLM", &without_version);
     session.click("#form-test");
-    let failed = wait::until_or_none(UI_TIMEOUT, || (stage_status(&session, "models")? == "failed").then_some(()));
+    let failed = wait::until_or_none(UI_TIMEOUT, || {
+        (stage_status(&session, "models")? == "failed").then_some(())
+    });
     if failed.is_none() {
-        panic!("the models stage did not fail; the form shows:\n{}\nserver saw {:?}", session.text("#form-test-card"), server.seen());
+        panic!(
+            "the models stage did not fail; the form shows:\n{}\nserver saw {:?}",
+            session.text("#form-test-card"),
+            server.seen()
+        );
     }
     for stage in ["url_policy", "tcp_connect"] {
-        assert_eq!(stage_status(&session, stage).as_deref(), Some("ok"), "{stage}");
+        assert_eq!(
+            stage_status(&session, stage).as_deref(),
+            Some("ok"),
+            "{stage}"
+        );
     }
     session.wait_visible("[data-testid=\"form-offer-use-v1\"]");
     let typed = session.script("return document.getElementById('field-base-url').value;");
-    assert_eq!(typed, without_version.as_str(), "the URL is never changed silently");
+    assert_eq!(
+        typed,
+        without_version.as_str(),
+        "the URL is never changed silently"
+    );
     session.click("[data-testid=\"form-use-suggestion\"]");
     let filled = session.script("return document.getElementById('field-base-url').value;");
     assert_eq!(filled, format!("{without_version}/v1").as_str());
 
     // With /v1 every stage that applies passes, row by row.
     session.click("#form-test");
-    let passed = wait::until_or_none(UI_TIMEOUT, || (stage_status(&session, "models")? == "ok").then_some(()));
+    let passed = wait::until_or_none(UI_TIMEOUT, || {
+        (stage_status(&session, "models")? == "ok").then_some(())
+    });
     if passed.is_none() {
-        panic!("the models stage did not pass; the form shows:\n{}", session.text("#form-test-card"));
+        panic!(
+            "the models stage did not pass; the form shows:\n{}",
+            session.text("#form-test-card")
+        );
     }
-    assert_eq!(stage_status(&session, "dns").as_deref(), Some("skipped"), "an IP literal needs no DNS");
-    assert_eq!(stage_status(&session, "tls").as_deref(), Some("skipped"), "plain http has no TLS");
+    assert_eq!(
+        stage_status(&session, "dns").as_deref(),
+        Some("skipped"),
+        "an IP literal needs no DNS"
+    );
+    assert_eq!(
+        stage_status(&session, "tls").as_deref(),
+        Some("skipped"),
+        "plain http has no TLS"
+    );
     let summary = session.text("#form-test-summary");
     assert!(summary.starts_with("Connected"), "{summary}");
-    assert!(server.seen().iter().all(|request| !request.had_authorization), "no Authorization without auth");
+    assert!(
+        server
+            .seen()
+            .iter()
+            .all(|request| !request.had_authorization),
+        "no Authorization without auth"
+    );
     assert!(session.config_json().is_null(), "testing saves nothing");
     wait::until("the toasts to fade", Duration::from_secs(10), || {
-        (session.script("return document.getElementById('toasts').children.length;") == 0).then_some(())
+        (session.script("return document.getElementById('toasts').children.length;") == 0)
+            .then_some(())
     });
     screenshot("screenshot-test.png");
 
@@ -97,13 +143,24 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
     session.wait_visible("#model-picker");
     session.click("input[data-model-id=\"org/model-b:Q6_K\"]");
     session.click("#save-provider");
-    wait::until("the provider saved with the picked model", UI_TIMEOUT, || {
-        let config = session.config_json();
-        let provider = config["providers"].as_array()?.iter().find(|provider| provider["id"] == "local-vllm")?.clone();
-        let ids: Vec<String> =
-            provider["models"].as_array()?.iter().filter_map(|model| model["id"].as_str().map(str::to_owned)).collect();
-        (ids == ["org/model-b:Q6_K"]).then_some(())
-    });
+    wait::until(
+        "the provider saved with the picked model",
+        UI_TIMEOUT,
+        || {
+            let config = session.config_json();
+            let provider = config["providers"]
+                .as_array()?
+                .iter()
+                .find(|provider| provider["id"] == "local-vllm")?
+                .clone();
+            let ids: Vec<String> = provider["models"]
+                .as_array()?
+                .iter()
+                .filter_map(|model| model["id"].as_str().map(str::to_owned))
+                .collect();
+            (ids == ["org/model-b:Q6_K"]).then_some(())
+        },
+    );
 }
 
 #[test]
@@ -120,20 +177,34 @@ fn cancel_stops_a_form_test_stuck_on_a_server_that_never_answers() {
     fill_local_form(&session, "Stuck", &format!("http://127.0.0.1:{port}/v1"));
     session.click("#form-test");
     session.wait_visible("#form-test-cancel");
-    wait::until("the connect stage", UI_TIMEOUT, || (stage_status(&session, "tcp_connect")? == "ok").then_some(()));
+    wait::until("the connect stage", UI_TIMEOUT, || {
+        (stage_status(&session, "tcp_connect")? == "ok").then_some(())
+    });
     let started = Instant::now();
     session.click("#form-test-cancel");
-    wait::until("the cancelled summary", UI_TIMEOUT, || (session.text("#form-test-summary") == "Cancelled.").then_some(()));
-    assert!(started.elapsed() < Duration::from_secs(5), "cancel took {:?}", started.elapsed());
+    wait::until("the cancelled summary", UI_TIMEOUT, || {
+        (session.text("#form-test-summary") == "Cancelled.").then_some(())
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancel took {:?}",
+        started.elapsed()
+    );
     session.wait_visible("#form-test");
     session.wait_gone("#form-test-cancel");
 }
 
 #[test]
 fn checking_models_with_the_server_marks_retired_ones_and_keeps_the_last_list_when_it_goes_away() {
-    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let server = StubServer::start(HashMap::from([(
+        "GET /v1/models".to_owned(),
+        (200, MODELS.to_owned()),
+    )]));
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir.path()), Arc::new(MemoryStore::default()));
+    let store = ProviderStore::new(
+        ConfigPaths::in_dir(dir.path()),
+        Arc::new(MemoryStore::default()),
+    );
     let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
         "label": "Local vLLM", "base_url": server.base_url(), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
@@ -144,20 +215,39 @@ fn checking_models_with_the_server_marks_retired_ones_and_keeps_the_last_list_wh
     session.click("[data-testid=\"provider-select-local-vllm\"]");
     session.click("#refresh-models");
     let fresh = wait::until_or_none(UI_TIMEOUT, || {
-        session.text("#refresh-models-status").contains("The server lists 2 models").then_some(())
+        session
+            .text("#refresh-models-status")
+            .contains("The server lists 2 models")
+            .then_some(())
     });
     if fresh.is_none() {
-        panic!("no fresh list; the card shows:\n{}\nserver saw {:?}", session.text("#detail-models + .models-refresh"), server.seen());
+        panic!(
+            "no fresh list; the card shows:\n{}\nserver saw {:?}",
+            session.text("#detail-models + .models-refresh"),
+            server.seen()
+        );
     }
     let chips = session.text("#detail-models");
-    assert!(chips.contains("retired-model") && chips.contains("no longer listed"), "{chips}");
-    assert!(session.text("#refresh-models-status").contains("1 chosen model is no longer listed"));
+    assert!(
+        chips.contains("retired-model") && chips.contains("no longer listed"),
+        "{chips}"
+    );
+    assert!(session
+        .text("#refresh-models-status")
+        .contains("1 chosen model is no longer listed"));
 
     drop(server);
     session.click("#refresh-models");
     wait::until("the stale list", UI_TIMEOUT, || {
         let status = session.text("#refresh-models-status");
-        (status.contains("Stale — last refresh failed") && status.contains("2 models, may be out of date")).then_some(())
+        (status.contains("Stale — last refresh failed")
+            && status.contains("2 models, may be out of date"))
+        .then_some(())
     });
-    assert_eq!(session.attribute("#refresh-models-status", "data-stale").as_deref(), Some("true"));
+    assert_eq!(
+        session
+            .attribute("#refresh-models-status", "data-stale")
+            .as_deref(),
+        Some("true")
+    );
 }

@@ -15,20 +15,34 @@ use patchbay_tests::http::StubServer;
 
 fn catalog(count: usize) -> String {
     let entries: Vec<String> = (0..count)
-        .map(|index| format!(r#"{{"id":"vendor/model-{index:05}","object":"model","context_length":{}}}"#, 8192 + index))
+        .map(|index| {
+            format!(
+                r#"{{"id":"vendor/model-{index:05}","object":"model","context_length":{}}}"#,
+                8192 + index
+            )
+        })
         .collect();
     format!(r#"{{"object":"list","data":[{}]}}"#, entries.join(","))
 }
 
 fn rendered_options(session: &AppSession) -> u64 {
-    session.script("return document.querySelectorAll('#model-picker-list li').length;").as_u64().unwrap_or(0)
+    session
+        .script("return document.querySelectorAll('#model-picker-list li').length;")
+        .as_u64()
+        .unwrap_or(0)
 }
 
 #[test]
 fn ten_thousand_discovered_models_render_a_page_at_a_time_and_filter_while_typing() {
-    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, catalog(10_000)))]));
+    let server = StubServer::start(HashMap::from([(
+        "GET /v1/models".to_owned(),
+        (200, catalog(10_000)),
+    )]));
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir.path()), Arc::new(MemoryStore::default()));
+    let store = ProviderStore::new(
+        ConfigPaths::in_dir(dir.path()),
+        Arc::new(MemoryStore::default()),
+    );
     let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
         "label": "Big catalog", "base_url": server.base_url(), "auth": "none",
         "models": ["vendor/model-00000"], "network": "local",
@@ -40,17 +54,34 @@ fn ten_thousand_discovered_models_render_a_page_at_a_time_and_filter_while_typin
     session.select_provider("big-catalog");
     session.click("#edit-provider");
     session.click("#discover-models");
-    session.wait_until("the picker with every model", || (session.text("#model-picker-count") == "10000").then_some(()));
-    assert_eq!(rendered_options(&session), 200, "a page at a time, not 10,000 rows");
+    session.wait_until("the picker with every model", || {
+        (session.text("#model-picker-count") == "10000").then_some(())
+    });
+    assert_eq!(
+        rendered_options(&session),
+        200,
+        "a page at a time, not 10,000 rows"
+    );
 
     let typed = Instant::now();
     session.type_into("#model-search", "model-09999");
-    session.wait_until("the search to narrow the list", || (session.text("#model-picker-count") == "1 of 10000").then_some(()));
-    assert!(typed.elapsed() < Duration::from_secs(5), "filtering 10,000 models took {:?}", typed.elapsed());
+    session.wait_until("the search to narrow the list", || {
+        (session.text("#model-picker-count") == "1 of 10000").then_some(())
+    });
+    assert!(
+        typed.elapsed() < Duration::from_secs(5),
+        "filtering 10,000 models took {:?}",
+        typed.elapsed()
+    );
     assert_eq!(rendered_options(&session), 1);
 
     session.click("input[data-model-id=\"vendor/model-09999\"]");
-    session.wait_until("the model in the form", || session.text("#models-list").contains("vendor/model-09999").then_some(()));
+    session.wait_until("the model in the form", || {
+        session
+            .text("#models-list")
+            .contains("vendor/model-09999")
+            .then_some(())
+    });
     session.click("#save-provider");
     session.wait_until("the model saved", || {
         let config = session.config_json();

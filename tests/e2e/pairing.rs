@@ -32,33 +32,59 @@ fn seed(dir: &Path) {
 
 fn socket_of(session: &AppSession) -> PathBuf {
     let socket = session.runtime_dir().join("ipc.sock");
-    wait::until("the app's IPC socket", UI_TIMEOUT, || UnixStream::connect(&socket).ok().map(drop));
+    wait::until("the app's IPC socket", UI_TIMEOUT, || {
+        UnixStream::connect(&socket).ok().map(drop)
+    });
     socket
 }
 
 fn call(socket: &Path, method: &str, params: Value) -> Value {
-    let mut stream = UnixStream::connect(socket).unwrap_or_else(|error| panic!("connect {}: {error}", socket.display()));
-    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("read timeout");
+    let mut stream = UnixStream::connect(socket)
+        .unwrap_or_else(|error| panic!("connect {}: {error}", socket.display()));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
     let frame = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     writeln!(stream, "{frame}").expect("send a frame");
     let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).expect("read the answer");
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .expect("read the answer");
     serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
 }
 
-fn pair_in_background(socket: &Path, app_id: &'static str, app_name: &'static str) -> std::thread::JoinHandle<Value> {
+fn pair_in_background(
+    socket: &Path,
+    app_id: &'static str,
+    app_name: &'static str,
+) -> std::thread::JoinHandle<Value> {
     let socket = socket.to_owned();
-    std::thread::spawn(move || call(&socket, "host.pair", json!({"app_id": app_id, "app_name": app_name})))
+    std::thread::spawn(move || {
+        call(
+            &socket,
+            "host.pair",
+            json!({"app_id": app_id, "app_name": app_name}),
+        )
+    })
 }
 
 /// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen (the window and
 /// its dialog) with ImageMagick's `import`, for the docs.
 fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else { return };
+    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
+        return;
+    };
     std::thread::sleep(Duration::from_millis(600));
     let path = PathBuf::from(dir).join(name);
-    let status = Command::new("/usr/bin/import").args(["-window", "root"]).arg(&path).status();
-    assert!(matches!(status, Ok(status) if status.success()), "import failed for {}: {status:?}", path.display());
+    let status = Command::new("/usr/bin/import")
+        .args(["-window", "root"])
+        .arg(&path)
+        .status();
+    assert!(
+        matches!(status, Ok(status) if status.success()),
+        "import failed for {}: {status:?}",
+        path.display()
+    );
 }
 
 #[test]
@@ -72,35 +98,61 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
     session.wait_visible("#pairing-dialog");
     let title = session.text("#pairing-title");
     assert_eq!(title, "Allow Example Editor to use your AI endpoints?");
-    assert!(session.text("#pairing-dialog").contains("com.example.editor"));
+    assert!(session
+        .text("#pairing-dialog")
+        .contains("com.example.editor"));
     let focused = session.script("return document.activeElement && document.activeElement.id;");
     assert_eq!(focused, "pairing-deny", "Deny is the safe default");
-    assert_eq!(session.text("[data-testid=\"hosts-pending-count\"]"), "1", "the sidebar counts the waiting request");
+    assert_eq!(
+        session.text("[data-testid=\"hosts-pending-count\"]"),
+        "1",
+        "the sidebar counts the waiting request"
+    );
     screenshot("screenshot-pairing.png");
 
     session.click("#pairing-allow");
     session.wait_gone("#pairing-dialog");
     let answer = host.join().expect("the host thread");
-    let token = answer["result"]["token"].as_str().unwrap_or_else(|| panic!("no token: {answer}")).to_owned();
+    let token = answer["result"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {answer}"))
+        .to_owned();
     let page = session.script("return document.documentElement.outerHTML;");
-    assert!(!page.to_string().contains(&token), "the token never reaches the window");
+    assert!(
+        !page.to_string().contains(&token),
+        "the token never reaches the window"
+    );
 
     // Listed, with its use in the log.
-    let resolved = call(&socket, "entries.resolve", json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}));
+    let resolved = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+    );
     assert_eq!(resolved["result"]["model_id"], "llama3.2:3b", "{resolved}");
-    assert!(resolved["result"]["headers"].get("Authorization").is_none(), "no Authorization without a key: {resolved}");
+    assert!(
+        resolved["result"]["headers"].get("Authorization").is_none(),
+        "no Authorization without a key: {resolved}"
+    );
     session.click("#open-hosts");
     session.wait_visible("#hosts-view");
     let row = "[data-testid=\"paired-com.example.editor\"]";
     let listed = session.text(row);
-    assert!(listed.contains("Example Editor") && listed.contains("com.example.editor"), "{listed}");
+    assert!(
+        listed.contains("Example Editor") && listed.contains("com.example.editor"),
+        "{listed}"
+    );
     assert!(listed.contains("Paired"), "{listed}");
     wait::until("the resolve in the log and last used", UI_TIMEOUT, || {
         session.click("#hosts-refresh");
         let log = session.text("#hosts-view");
-        (log.contains("local-ollama/llama3.2:3b") && session.text(row).contains("Last used")).then_some(())
+        (log.contains("local-ollama/llama3.2:3b") && session.text(row).contains("Last used"))
+            .then_some(())
     });
-    assert!(session.text("#hosts-status").contains("ipc.sock"), "the status names the socket");
+    assert!(
+        session.text("#hosts-status").contains("ipc.sock"),
+        "the status names the socket"
+    );
     screenshot("screenshot-hosts.png");
 
     // Revoke asks first; Cancel keeps the app.
@@ -114,17 +166,36 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
     session.click("#confirm-ok");
     session.wait_gone(row);
     session.wait_visible("#hosts-paired-empty");
-    let refused = call(&socket, "entries.resolve", json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}));
-    assert_eq!(refused["error"]["data"]["kind"], "unauthorized", "{refused}");
+    let refused = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+    );
+    assert_eq!(
+        refused["error"]["data"]["kind"], "unauthorized",
+        "{refused}"
+    );
 
     // Deny: the host gets no token, nothing is listed.
     let denied_host = pair_in_background(&socket, "org.example.terminal", "Terminal");
     session.wait_visible("#pairing-dialog");
-    assert_eq!(session.text("#pairing-title"), "Allow Terminal to use your AI endpoints?");
+    assert_eq!(
+        session.text("#pairing-title"),
+        "Allow Terminal to use your AI endpoints?"
+    );
     session.click("#pairing-deny");
     session.wait_gone("#pairing-dialog");
     let denied = denied_host.join().expect("the host thread");
-    assert_eq!(denied["error"]["data"]["kind"], "pairing_denied", "{denied}");
+    assert_eq!(
+        denied["error"]["data"]["kind"], "pairing_denied",
+        "{denied}"
+    );
     session.wait_gone("[data-testid=\"hosts-pending-count\"]");
-    assert!(session.driver.find("[data-testid=\"paired-org.example.terminal\"]").is_err(), "a denied app is not listed");
+    assert!(
+        session
+            .driver
+            .find("[data-testid=\"paired-org.example.terminal\"]")
+            .is_err(),
+        "a denied app is not listed"
+    );
 }

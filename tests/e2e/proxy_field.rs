@@ -21,15 +21,23 @@ fn a_proxy_typed_in_advanced_is_saved_shown_and_kept_across_edits() {
     session.wait_visible("#field-proxy");
 
     // Credentials in the proxy URL: an inline error, nothing saved.
-    session.type_into("#field-proxy", "http://user:hunter2@proxy.corp.example:3128");
+    session.type_into(
+        "#field-proxy",
+        "http://user:hunter2@proxy.corp.example:3128",
+    );
     session.click("#save-provider");
     let message = session.wait_until("the proxy error", || {
         let text = session.text("#error-proxy");
         (!text.is_empty()).then_some(text)
     });
-    assert!(message.contains("Credentials in proxy URLs are not supported"), "{message}");
+    assert!(
+        message.contains("Credentials in proxy URLs are not supported"),
+        "{message}"
+    );
     assert!(!message.contains("hunter2"), "{message}");
-    assert!(session.config_json()["providers"].as_array().is_none_or(Vec::is_empty));
+    assert!(session.config_json()["providers"]
+        .as_array()
+        .is_none_or(Vec::is_empty));
 
     session.type_into("#field-proxy", "http://proxy.corp.example:3128");
     session.click("#save-provider");
@@ -41,12 +49,20 @@ fn a_proxy_typed_in_advanced_is_saved_shown_and_kept_across_edits() {
         (!text.is_empty()).then_some(text)
     });
     assert_eq!(shown, "http://proxy.corp.example:3128");
-    assert_eq!(session.config_json()["providers"][0]["proxy"], "http://proxy.corp.example:3128");
+    assert_eq!(
+        session.config_json()["providers"][0]["proxy"],
+        "http://proxy.corp.example:3128"
+    );
 
     // An edit of something else keeps the proxy.
     session.click("#edit-provider");
     session.type_into("#field-label", "Behind Proxy (EU)");
     session.click("#save-provider");
-    session.wait_until("the renamed provider", || session.text(row).contains("(EU)").then_some(()));
-    assert_eq!(session.config_json()["providers"][0]["proxy"], "http://proxy.corp.example:3128");
+    session.wait_until("the renamed provider", || {
+        session.text(row).contains("(EU)").then_some(())
+    });
+    assert_eq!(
+        session.config_json()["providers"][0]["proxy"],
+        "http://proxy.corp.example:3128"
+    );
 }

@@ -36,70 +36,139 @@ fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
 
 #[test]
 fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the_model_picker() {
-    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let server = StubServer::start(HashMap::from([(
+        "GET /v1/models".to_owned(),
+        (200, MODELS.to_owned()),
+    )]));
     let dead_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address").port()
     };
     let dir = tempfile::tempdir().expect("temp dir");
     seed(dir.path(), "Local vLLM", &server.base_url());
-    seed(dir.path(), "Dead port", &format!("http://127.0.0.1:{dead_port}/v1"));
+    seed(
+        dir.path(),
+        "Dead port",
+        &format!("http://127.0.0.1:{dead_port}/v1"),
+    );
     let session = AppSession::start_in(dir);
 
     session.select_provider("local-vllm");
     session.click("#test-connection");
-    session.wait_until("the models stage to pass", || (stage_status(&session, "models")? == "ok").then_some(()));
+    session.wait_until("the models stage to pass", || {
+        (stage_status(&session, "models")? == "ok").then_some(())
+    });
     for stage in ["url_policy", "tcp_connect"] {
-        assert_eq!(stage_status(&session, stage).as_deref(), Some("ok"), "{stage}");
+        assert_eq!(
+            stage_status(&session, stage).as_deref(),
+            Some("ok"),
+            "{stage}"
+        );
     }
-    assert_eq!(stage_status(&session, "dns").as_deref(), Some("skipped"), "an IP literal needs no DNS");
-    assert_eq!(stage_status(&session, "tls").as_deref(), Some("skipped"), "plain http has no TLS stage");
+    assert_eq!(
+        stage_status(&session, "dns").as_deref(),
+        Some("skipped"),
+        "an IP literal needs no DNS"
+    );
+    assert_eq!(
+        stage_status(&session, "tls").as_deref(),
+        Some("skipped"),
+        "plain http has no TLS stage"
+    );
     session.wait_until("the summary", || {
         (session.attribute("#test-summary", "class")?.contains("ok")).then_some(())
     });
     let seen = server.seen();
-    assert!(seen.iter().any(|request| request.request_line == "GET /v1/models HTTP/1.1"), "{seen:?}");
-    assert!(seen.iter().all(|request| !request.had_authorization), "no Authorization header without auth: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|request| request.request_line == "GET /v1/models HTTP/1.1"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|request| !request.had_authorization),
+        "no Authorization header without auth: {seen:?}"
+    );
 
     // The result reaches the list and the shared config.
     session.wait_until("the OK badge in the list", || {
-        session.text("[data-testid=\"provider-item-local-vllm\"]").contains("OK").then_some(())
+        session
+            .text("[data-testid=\"provider-item-local-vllm\"]")
+            .contains("OK")
+            .then_some(())
     });
     let config = session.config_json();
-    let saved = config["providers"].as_array().and_then(|providers| providers.iter().find(|provider| provider["id"] == "local-vllm")).cloned();
-    assert_eq!(saved.as_ref().map(|provider| provider["last_test"]["ok"].clone()), Some(serde_json::Value::Bool(true)));
+    let saved = config["providers"]
+        .as_array()
+        .and_then(|providers| {
+            providers
+                .iter()
+                .find(|provider| provider["id"] == "local-vllm")
+        })
+        .cloned();
+    assert_eq!(
+        saved
+            .as_ref()
+            .map(|provider| provider["last_test"]["ok"].clone()),
+        Some(serde_json::Value::Bool(true))
+    );
 
     // Pick a discovered model into the provider.
     session.click("[data-testid=\"choose-models\"]");
     session.wait_visible("#model-picker");
     session.type_into("#model-search", "model-c");
     // The search filters after a short debounce; click once the list settled.
-    session.wait_until("the search to filter the list", || (session.text("#model-picker-count") == "1 of 3").then_some(()));
+    session.wait_until("the search to filter the list", || {
+        (session.text("#model-picker-count") == "1 of 3").then_some(())
+    });
     session.click("input[data-model-id=\"model-c\"]");
-    session.wait_until("model-c in the form's models", || session.text("#models-list").contains("model-c").then_some(()));
+    session.wait_until("model-c in the form's models", || {
+        session
+            .text("#models-list")
+            .contains("model-c")
+            .then_some(())
+    });
     session.click("#save-provider");
     session.wait_until("model-c saved", || {
         let config = session.config_json();
-        let provider = config["providers"].as_array()?.iter().find(|provider| provider["id"] == "local-vllm")?.clone();
-        let ids: Vec<String> = provider["models"].as_array()?.iter().filter_map(|model| model["id"].as_str().map(str::to_owned)).collect();
+        let provider = config["providers"]
+            .as_array()?
+            .iter()
+            .find(|provider| provider["id"] == "local-vllm")?
+            .clone();
+        let ids: Vec<String> = provider["models"]
+            .as_array()?
+            .iter()
+            .filter_map(|model| model["id"].as_str().map(str::to_owned))
+            .collect();
         (ids == ["model-a", "model-c"]).then_some(())
     });
 
     // Nothing listening: the connect stage fails with a hint, later stages are skipped.
     session.select_provider("dead-port");
     session.click("#test-connection");
-    session.wait_until("the connect stage to fail", || (stage_status(&session, "tcp_connect")? == "failed").then_some(()));
+    session.wait_until("the connect stage to fail", || {
+        (stage_status(&session, "tcp_connect")? == "failed").then_some(())
+    });
     assert_eq!(stage_status(&session, "models").as_deref(), Some("skipped"));
     let stages = session.text("#test-stages");
-    assert!(stages.contains(&dead_port.to_string()), "the failure names the address: {stages}");
+    assert!(
+        stages.contains(&dead_port.to_string()),
+        "the failure names the address: {stages}"
+    );
     session.wait_until("the failed badge", || {
-        session.text("[data-testid=\"provider-item-dead-port\"]").contains("Failed").then_some(())
+        session
+            .text("[data-testid=\"provider-item-dead-port\"]")
+            .contains("Failed")
+            .then_some(())
     });
 }
 
 #[test]
 fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
-    let server = StubServer::start(HashMap::from([("GET /v1/models".to_owned(), (200, MODELS.to_owned()))]));
+    let server = StubServer::start(HashMap::from([(
+        "GET /v1/models".to_owned(),
+        (200, MODELS.to_owned()),
+    )]));
     let dir = tempfile::tempdir().expect("temp dir");
     let bare = format!("http://127.0.0.1:{}", server.port);
     seed(dir.path(), "Gateway", &bare);
@@ -107,15 +176,24 @@ fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
 
     session.select_provider("gateway");
     session.click("#test-connection");
-    session.wait_until("the models stage to fail", || (stage_status(&session, "models")? == "failed").then_some(()));
+    session.wait_until("the models stage to fail", || {
+        (stage_status(&session, "models")? == "failed").then_some(())
+    });
     let offer = session.text("[data-testid=\"offer-use-v1\"]");
     assert!(offer.contains(&format!("{bare}/v1")), "{offer}");
     let unchanged = session.config_json();
-    assert_eq!(unchanged["providers"][0]["base_url"], bare.as_str(), "never changed silently");
+    assert_eq!(
+        unchanged["providers"][0]["base_url"],
+        bare.as_str(),
+        "never changed silently"
+    );
 
     session.click("[data-testid=\"use-suggestion\"]");
     session.wait_until("the /v1 base URL saved", || {
-        (session.config_json()["providers"][0]["base_url"] == format!("{bare}/v1").as_str()).then_some(())
+        (session.config_json()["providers"][0]["base_url"] == format!("{bare}/v1").as_str())
+            .then_some(())
     });
-    session.wait_until("the test to pass with /v1", || (stage_status(&session, "models")? == "ok").then_some(()));
+    session.wait_until("the test to pass with /v1", || {
+        (stage_status(&session, "models")? == "ok").then_some(())
+    });
 }

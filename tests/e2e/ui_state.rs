@@ -27,20 +27,46 @@ fn the_theme_choice_and_the_last_selected_provider_survive_a_restart() {
     seed(dir.path(), "Zulu", 8002);
     let session = AppSession::start_in(dir);
     // With nothing remembered, the first provider is shown and the theme follows the system.
-    session.wait_until("Alpha selected", || session.text("#detail-subtitle").ends_with("ID alpha").then_some(()));
-    assert_eq!(session.script("return document.documentElement.dataset.theme || 'system';"), "system");
+    session.wait_until("Alpha selected", || {
+        session
+            .text("#detail-subtitle")
+            .ends_with("ID alpha")
+            .then_some(())
+    });
+    assert_eq!(
+        session.script("return document.documentElement.dataset.theme || 'system';"),
+        "system"
+    );
     let config_before = std::fs::read(session.config_file()).expect("providers.json");
 
     session.select_provider("zulu");
     // Picking from the select, as its change event would report it.
     session.script("const choice = document.getElementById('theme-choice'); choice.value = 'dark'; choice.dispatchEvent(new Event('change')); return true;");
-    session.wait_until("the dark theme", || (session.script("return document.documentElement.dataset.theme || null;") == "dark").then_some(()));
+    session.wait_until("the dark theme", || {
+        (session.script("return document.documentElement.dataset.theme || null;") == "dark")
+            .then_some(())
+    });
     // The store saves debounced; give it a moment before closing.
     std::thread::sleep(std::time::Duration::from_millis(600));
 
     let session = session.restart();
-    session.wait_until("Zulu selected again", || session.text("#detail-subtitle").ends_with("ID zulu").then_some(()));
-    assert_eq!(session.script("return document.documentElement.dataset.theme || null;"), "dark");
-    assert_eq!(session.script("return document.getElementById('theme-choice').value;"), "dark");
-    assert_eq!(std::fs::read(session.config_file()).expect("providers.json"), config_before, "UI state never goes into the shared config");
+    session.wait_until("Zulu selected again", || {
+        session
+            .text("#detail-subtitle")
+            .ends_with("ID zulu")
+            .then_some(())
+    });
+    assert_eq!(
+        session.script("return document.documentElement.dataset.theme || null;"),
+        "dark"
+    );
+    assert_eq!(
+        session.script("return document.getElementById('theme-choice').value;"),
+        "dark"
+    );
+    assert_eq!(
+        std::fs::read(session.config_file()).expect("providers.json"),
+        config_before,
+        "UI state never goes into the shared config"
+    );
 }

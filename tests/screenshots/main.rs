@@ -32,14 +32,20 @@ fn main() {
     let config_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     seed(config_dir.path());
     // Stands in for Ollama, answering its OpenAI-compatible model list.
-    let ollama = StubServer::start_on(11434, HashMap::from([("GET /v1/models".to_owned(), (200, OLLAMA_MODELS.to_owned()))]))
-        .unwrap_or_else(|error| panic!("127.0.0.1:11434 must be free for the screenshot ({error})"));
+    let ollama = StubServer::start_on(
+        11434,
+        HashMap::from([("GET /v1/models".to_owned(), (200, OLLAMA_MODELS.to_owned()))]),
+    )
+    .unwrap_or_else(|error| panic!("127.0.0.1:11434 must be free for the screenshot ({error})"));
 
     let session = AppSession::start_in(config_dir);
     session.select_provider("ollama");
     session.click("#test-connection");
     session.wait_until("the test to finish", || {
-        session.attribute("#test-summary", "class").filter(|class| class.contains("ok")).map(drop)
+        session
+            .attribute("#test-summary", "class")
+            .filter(|class| class.contains("ok"))
+            .map(drop)
     });
     settle();
     capture(&out_dir.join("screenshot.png"));
@@ -48,7 +54,10 @@ fn main() {
     session.select_provider("openrouter");
     session.click("#edit-provider");
     session.wait_visible("#provider-form");
-    session.type_into("#field-base-url", "https://openrouter.ai/api/v1/chat/completions");
+    session.type_into(
+        "#field-base-url",
+        "https://openrouter.ai/api/v1/chat/completions",
+    );
     settle();
     capture(&out_dir.join("screenshot-form.png"));
 }
@@ -80,7 +89,8 @@ fn seed(dir: &Path) {
         }),
     ];
     for draft in drafts {
-        let draft: ProviderDraft = serde_json::from_value(draft).unwrap_or_else(|error| panic!("bad draft: {error}"));
+        let draft: ProviderDraft =
+            serde_json::from_value(draft).unwrap_or_else(|error| panic!("bad draft: {error}"));
         if let Err(error) = store.add(draft) {
             panic!("could not seed a provider: {error}");
         }

@@ -46,7 +46,8 @@ impl AppSession {
 
     /// Starts the app on an existing config directory (pre-filled by the test).
     pub fn start_in(config_dir: TempDir) -> Self {
-        let private_home = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let private_home =
+            tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
         Self::launch(config_dir, private_home)
     }
 
@@ -61,7 +62,9 @@ impl AppSession {
     }
 
     fn launch(config_dir: TempDir, private_home: TempDir) -> Self {
-        let one_window = ONE_WINDOW_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let one_window = ONE_WINDOW_AT_A_TIME
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let application = app_binary();
         let tauri_driver_binary = tauri_driver();
         let native_driver = native_driver();
@@ -71,7 +74,8 @@ impl AppSession {
         let runtime_dir = private_home.path().join("runtime");
         let data_home = private_home.path().join("data");
         for dir in [&runtime_dir, &data_home] {
-            std::fs::create_dir_all(dir).unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+            std::fs::create_dir_all(dir)
+                .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
         }
 
         let port = free_port();
@@ -88,7 +92,9 @@ impl AppSession {
             .env("XDG_DATA_HOME", &data_home)
             .stdout(Stdio::null())
             .spawn()
-            .unwrap_or_else(|error| panic!("could not start {}: {error}", tauri_driver_binary.display()));
+            .unwrap_or_else(|error| {
+                panic!("could not start {}: {error}", tauri_driver_binary.display())
+            });
 
         let mut session = Self {
             driver: WebDriver::new(port),
@@ -99,15 +105,25 @@ impl AppSession {
         };
         session.wait_for_driver();
         if let Err(error) = session.driver.start_session(&application) {
-            panic!("tauri-driver could not open {}: {error}", application.display());
+            panic!(
+                "tauri-driver could not open {}: {error}",
+                application.display()
+            );
         }
-        wait::until("the panel to finish loading", Duration::from_secs(30), || {
-            session
-                .driver
-                .execute("return document.body && document.body.dataset.ready === 'true';", Vec::new())
-                .ok()
-                .filter(|ready| ready == &Value::Bool(true))
-        });
+        wait::until(
+            "the panel to finish loading",
+            Duration::from_secs(30),
+            || {
+                session
+                    .driver
+                    .execute(
+                        "return document.body && document.body.dataset.ready === 'true';",
+                        Vec::new(),
+                    )
+                    .ok()
+                    .filter(|ready| ready == &Value::Bool(true))
+            },
+        );
         session
     }
 
@@ -170,14 +186,20 @@ impl AppSession {
     pub fn wait_gone(&self, css: &str) {
         self.wait_until(&format!("`{css}` to disappear"), || {
             let elements = self.driver.find_all(css).ok()?;
-            elements.iter().all(|element| !self.is_visible(element)).then_some(())
+            elements
+                .iter()
+                .all(|element| !self.is_visible(element))
+                .then_some(())
         })
     }
 
     /// Whether the element takes up space (not `hidden`, not in a hidden ancestor).
     pub fn is_visible(&self, element: &Element) -> bool {
         let script = "const el = arguments[0]; return !!(el && el.getClientRects().length > 0);";
-        matches!(self.driver.execute(script, vec![element.to_json()]), Ok(Value::Bool(true)))
+        matches!(
+            self.driver.execute(script, vec![element.to_json()]),
+            Ok(Value::Bool(true))
+        )
     }
 
     /// Clicks the element matching `css` once it is visible. The list is
@@ -200,7 +222,9 @@ impl AppSession {
             }
         });
         if clicked.is_none() {
-            self.fail(&format!("could not click `{css}` within {UI_TIMEOUT:?}: {last_error}"));
+            self.fail(&format!(
+                "could not click `{css}` within {UI_TIMEOUT:?}: {last_error}"
+            ));
         }
     }
 
@@ -209,7 +233,9 @@ impl AppSession {
     pub fn wait_until<T>(&self, what: &str, probe: impl FnMut() -> Option<T>) -> T {
         match wait::until_or_none(UI_TIMEOUT, probe) {
             Some(value) => value,
-            None => self.fail(&format!("timed out after {UI_TIMEOUT:?} waiting for {what}")),
+            None => self.fail(&format!(
+                "timed out after {UI_TIMEOUT:?} waiting for {what}"
+            )),
         }
     }
 
@@ -245,7 +271,11 @@ impl AppSession {
              && document.getElementById('detail-subtitle').textContent.endsWith('ID {id}');"
         );
         self.wait_until(&format!("the details of `{id}`"), || {
-            matches!(self.driver.execute(&script, Vec::new()), Ok(Value::Bool(true))).then_some(())
+            matches!(
+                self.driver.execute(&script, Vec::new()),
+                Ok(Value::Bool(true))
+            )
+            .then_some(())
         });
     }
 
@@ -267,7 +297,10 @@ impl AppSession {
         let script = "const el = document.querySelector(arguments[0]); \
                       return el && el.getClientRects().length > 0 ? el.innerText : null;";
         self.wait_until(&format!("`{css}` to be visible"), || {
-            match self.driver.execute(script, vec![Value::String(css.to_owned())]) {
+            match self
+                .driver
+                .execute(script, vec![Value::String(css.to_owned())])
+            {
                 Ok(Value::String(text)) => Some(text),
                 _ => None,
             }
@@ -276,20 +309,28 @@ impl AppSession {
 
     pub fn attribute(&self, css: &str, name: &str) -> Option<String> {
         let element = self.wait_visible(css);
-        self.driver.attribute(&element, name).unwrap_or_else(|error| panic!("no attribute {name} on `{css}`: {error}"))
+        self.driver
+            .attribute(&element, name)
+            .unwrap_or_else(|error| panic!("no attribute {name} on `{css}`: {error}"))
     }
 
     /// Runs a script and returns its value; panics on a script error.
     pub fn script(&self, script: &str) -> Value {
-        self.driver.execute(script, Vec::new()).unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
+        self.driver
+            .execute(script, Vec::new())
+            .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
     }
 
     /// The DOM `checked` state of the checkbox matching `css` (which may be
     /// visually replaced by a switch track, so only presence is required).
     pub fn is_checked(&self, css: &str) -> bool {
-        let script = "const el = document.querySelector(arguments[0]); return el ? el.checked : null;";
+        let script =
+            "const el = document.querySelector(arguments[0]); return el ? el.checked : null;";
         wait::until(&format!("`{css}` to exist"), UI_TIMEOUT, || {
-            match self.driver.execute(script, vec![Value::String(css.to_owned())]) {
+            match self
+                .driver
+                .execute(script, vec![Value::String(css.to_owned())])
+            {
                 Ok(Value::Bool(checked)) => Some(checked),
                 _ => None,
             }
@@ -303,7 +344,11 @@ impl Drop for AppSession {
             eprintln!("could not end the WebDriver session: {error}");
         }
         // SIGTERM lets tauri-driver stop WebKitWebDriver too; SIGKILL would orphan it.
-        match Command::new("kill").arg("-TERM").arg(self.tauri_driver.id().to_string()).status() {
+        match Command::new("kill")
+            .arg("-TERM")
+            .arg(self.tauri_driver.id().to_string())
+            .status()
+        {
             Ok(status) if status.success() => {}
             Ok(status) => eprintln!("kill -TERM tauri-driver exited with {status}"),
             Err(error) => eprintln!("could not signal tauri-driver: {error}"),
@@ -312,7 +357,9 @@ impl Drop for AppSession {
         loop {
             match self.tauri_driver.try_wait() {
                 Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
                 Ok(None) | Err(_) => {
                     if let Err(error) = self.tauri_driver.kill() {
                         eprintln!("could not kill tauri-driver: {error}");
@@ -328,15 +375,22 @@ impl Drop for AppSession {
 }
 
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("no free port: {error}"));
-    listener.local_addr().map(|address| address.port()).unwrap_or_else(|error| panic!("no port: {error}"))
+    let listener =
+        TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("no free port: {error}"));
+    listener
+        .local_addr()
+        .map(|address| address.port())
+        .unwrap_or_else(|error| panic!("no port: {error}"))
 }
 
 /// `target/debug/patchbay-app`, which `cargo build -p patchbay-app` produces.
 pub fn app_binary() -> PathBuf {
     let path = crate::target_debug_dir().join("patchbay-app");
     if !path.is_file() {
-        panic!("{} is missing: run `cargo build -p patchbay-app` before the end-to-end tests", path.display());
+        panic!(
+            "{} is missing: run `cargo build -p patchbay-app` before the end-to-end tests",
+            path.display()
+        );
     }
     path
 }
@@ -346,11 +400,18 @@ fn tauri_driver() -> PathBuf {
         return PathBuf::from(path);
     }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).map(|dir| dir.join("tauri-driver")).collect())
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("tauri-driver"))
+                .collect()
+        })
         .unwrap_or_default();
-    for home in [std::env::var_os("CARGO_HOME").map(PathBuf::from), std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo"))]
-        .into_iter()
-        .flatten()
+    for home in [
+        std::env::var_os("CARGO_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")),
+    ]
+    .into_iter()
+    .flatten()
     {
         candidates.push(home.join("bin").join("tauri-driver"));
     }
@@ -361,7 +422,9 @@ fn tauri_driver() -> PathBuf {
 }
 
 fn native_driver() -> PathBuf {
-    let path = std::env::var_os("WEBKIT_WEBDRIVER").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/WebKitWebDriver"));
+    let path = std::env::var_os("WEBKIT_WEBDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/WebKitWebDriver"));
     if !path.is_file() {
         panic!("{} is missing: install `webkit2gtk-driver`", path.display());
     }

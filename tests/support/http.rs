@@ -35,7 +35,10 @@ impl StubServer {
     /// Like [`StubServer::start`] on a given port of 127.0.0.1 (0: any).
     pub fn start_on(port: u16, routes: HashMap<String, (u16, String)>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
-        let port = listener.local_addr().map(|address| address.port()).unwrap_or_else(|error| panic!("no port: {error}"));
+        let port = listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_else(|error| panic!("no port: {error}"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -52,7 +55,12 @@ impl StubServer {
                 }
             })
         };
-        Ok(Self { port, seen, stop, thread: Some(thread) })
+        Ok(Self {
+            port,
+            seen,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     pub fn base_url(&self) -> String {
@@ -60,7 +68,10 @@ impl StubServer {
     }
 
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -109,8 +120,16 @@ fn serve(stream: TcpStream, routes: &HashMap<String, (u16, String)>, seen: &Mute
         return;
     }
     let request_line = request_line.trim_end().to_owned();
-    let route = request_line.rsplit_once(' ').map(|(route, _version)| route.to_owned()).unwrap_or_default();
-    seen.lock().unwrap_or_else(PoisonError::into_inner).push(Seen { request_line, had_authorization });
+    let route = request_line
+        .rsplit_once(' ')
+        .map(|(route, _version)| route.to_owned())
+        .unwrap_or_default();
+    seen.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Seen {
+            request_line,
+            had_authorization,
+        });
     let (status, body) = routes
         .get(&route)
         .cloned()

@@ -11,7 +11,10 @@ pub mod webdriver;
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> std::path::PathBuf {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| manifest.to_path_buf())
+    manifest
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| manifest.to_path_buf())
 }
 
 /// Where cargo puts binaries for this workspace (`CARGO_TARGET_DIR` honoured).

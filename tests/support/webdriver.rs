@@ -54,7 +54,11 @@ impl WebDriver {
             .no_proxy()
             .build()
             .unwrap_or_else(|error| panic!("could not build the WebDriver HTTP client: {error}"));
-        Self { http, base: format!("http://127.0.0.1:{port}"), session: None }
+        Self {
+            http,
+            base: format!("http://127.0.0.1:{port}"),
+            session: None,
+        }
     }
 
     fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
@@ -77,14 +81,21 @@ impl WebDriver {
             Ok(value)
         } else {
             Err(WebDriverError {
-                error: value["error"].as_str().unwrap_or("unknown error").to_owned(),
+                error: value["error"]
+                    .as_str()
+                    .unwrap_or("unknown error")
+                    .to_owned(),
                 message: value["message"].as_str().unwrap_or("").to_owned(),
             })
         }
     }
 
     fn session_path(&self, rest: &str) -> String {
-        format!("/session/{}{}", self.session.as_deref().unwrap_or("none"), rest)
+        format!(
+            "/session/{}{}",
+            self.session.as_deref().unwrap_or("none"),
+            rest
+        )
     }
 
     /// Whether the remote end answers `/status` with `ready: true`.
@@ -135,17 +146,28 @@ impl WebDriver {
             &self.session_path("/elements"),
             Some(json!({"using": "css selector", "value": css})),
         )?;
-        value.as_array().map(|items| items.iter().map(element_of).collect()).unwrap_or_else(|| Ok(Vec::new()))
+        value
+            .as_array()
+            .map(|items| items.iter().map(element_of).collect())
+            .unwrap_or_else(|| Ok(Vec::new()))
     }
 
     pub fn click(&self, element: &Element) -> Result<()> {
-        self.request(reqwest::Method::POST, &self.session_path(&format!("/element/{}/click", element.0)), Some(json!({})))
-            .map(drop)
+        self.request(
+            reqwest::Method::POST,
+            &self.session_path(&format!("/element/{}/click", element.0)),
+            Some(json!({})),
+        )
+        .map(drop)
     }
 
     pub fn clear(&self, element: &Element) -> Result<()> {
-        self.request(reqwest::Method::POST, &self.session_path(&format!("/element/{}/clear", element.0)), Some(json!({})))
-            .map(drop)
+        self.request(
+            reqwest::Method::POST,
+            &self.session_path(&format!("/element/{}/clear", element.0)),
+            Some(json!({})),
+        )
+        .map(drop)
     }
 
     pub fn send_keys(&self, element: &Element, text: &str) -> Result<()> {
@@ -158,7 +180,11 @@ impl WebDriver {
     }
 
     pub fn text(&self, element: &Element) -> Result<String> {
-        let value = self.request(reqwest::Method::GET, &self.session_path(&format!("/element/{}/text", element.0)), None)?;
+        let value = self.request(
+            reqwest::Method::GET,
+            &self.session_path(&format!("/element/{}/text", element.0)),
+            None,
+        )?;
         Ok(value.as_str().unwrap_or("").to_owned())
     }
 
@@ -174,24 +200,39 @@ impl WebDriver {
 
     /// The element's DOM property (e.g. `checked`, `value`, `open`).
     pub fn property(&self, element: &Element, name: &str) -> Result<Value> {
-        self.request(reqwest::Method::GET, &self.session_path(&format!("/element/{}/property/{name}", element.0)), None)
+        self.request(
+            reqwest::Method::GET,
+            &self.session_path(&format!("/element/{}/property/{name}", element.0)),
+            None,
+        )
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page.
     pub fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
-        self.request(reqwest::Method::POST, &self.session_path("/execute/sync"), Some(json!({"script": script, "args": args})))
+        self.request(
+            reqwest::Method::POST,
+            &self.session_path("/execute/sync"),
+            Some(json!({"script": script, "args": args})),
+        )
     }
 
     /// A PNG of the window, as the webview renders it.
     pub fn screenshot_base64(&self) -> Result<String> {
-        let value = self.request(reqwest::Method::GET, &self.session_path("/screenshot"), None)?;
+        let value = self.request(
+            reqwest::Method::GET,
+            &self.session_path("/screenshot"),
+            None,
+        )?;
         Ok(value.as_str().unwrap_or("").to_owned())
     }
 }
 
 fn element_of(value: &Value) -> Result<Element> {
-    value[ELEMENT_KEY].as_str().map(|id| Element(id.to_owned())).ok_or_else(|| WebDriverError {
-        error: "bad response".into(),
-        message: format!("no element reference in {value}"),
-    })
+    value[ELEMENT_KEY]
+        .as_str()
+        .map(|id| Element(id.to_owned()))
+        .ok_or_else(|| WebDriverError {
+            error: "bad response".into(),
+            message: format!("no element reference in {value}"),
+        })
 }

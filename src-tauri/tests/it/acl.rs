@@ -8,7 +8,9 @@ use crate::support::{invoke_in, TestApp};
 fn commands_are_granted_to_the_settings_window() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    let answer = app.invoke("list_presets", json!({})).expect("settings may list presets");
+    let answer = app
+        .invoke("list_presets", json!({}))
+        .expect("settings may list presets");
     assert!(answer.as_array().is_some_and(|presets| !presets.is_empty()));
 }
 
@@ -22,8 +24,12 @@ fn another_window_cannot_call_the_commands() {
         // The ACL answers with a plain string before the command runs; a
         // `{kind, message}` object would mean the command itself ran.
         match refused {
-            Err(serde_json::Value::String(message)) => assert!(message.contains("not allowed"), "{message}"),
-            other_answer => panic!("{command} must be refused outside the settings window, got {other_answer:?}"),
+            Err(serde_json::Value::String(message)) => {
+                assert!(message.contains("not allowed"), "{message}")
+            }
+            other_answer => panic!(
+                "{command} must be refused outside the settings window, got {other_answer:?}"
+            ),
         }
     }
 }

@@ -37,13 +37,17 @@ impl ModelServer {
                         Ok(0) | Err(_) => break,
                         Ok(_) if line == "\r\n" => break,
                         Ok(_) => {
-                            if let Some(value) = line.to_ascii_lowercase().strip_prefix("authorization:") {
+                            if let Some(value) =
+                                line.to_ascii_lowercase().strip_prefix("authorization:")
+                            {
                                 header = Some(value.trim().to_owned());
                             }
                         }
                     }
                 }
-                seen.lock().unwrap_or_else(PoisonError::into_inner).push(header);
+                seen.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(header);
                 let answer = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{MODELS}",
                     MODELS.len()
@@ -54,7 +58,11 @@ impl ModelServer {
                 }
             }
         });
-        Self { port, authorization, _thread: thread }
+        Self {
+            port,
+            authorization,
+            _thread: thread,
+        }
     }
 
     fn base_url(&self) -> String {
@@ -62,7 +70,10 @@ impl ModelServer {
     }
 
     fn authorization(&self) -> Vec<Option<String>> {
-        self.authorization.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.authorization
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -86,7 +97,9 @@ fn local(app: &TestApp, label: &str, base_url: &str, key: Option<&str>) -> Value
         draft["auth"] = json!("api_key");
         draft["key"] = json!({"action": "set", "value": key});
     }
-    app.invoke("add_provider", json!({"draft": draft})).expect("add_provider")["provider"].clone()
+    app.invoke("add_provider", json!({"draft": draft}))
+        .expect("add_provider")["provider"]
+        .clone()
 }
 
 #[test]
@@ -94,48 +107,102 @@ fn a_saved_provider_is_tested_with_its_stored_key_and_the_result_is_recorded() {
     let server = ModelServer::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Gateway", &server.base_url(), Some("sk-test-0123456789abcdef9f3a"));
+    local(
+        &app,
+        "Gateway",
+        &server.base_url(),
+        Some("sk-test-0123456789abcdef9f3a"),
+    );
 
     // The webview passes a channel as `__CHANNEL__:<id>`; the mock runtime accepts any id.
     let report = app
-        .invoke("test_connection", json!({"id": "gateway", "model": null, "onStage": "__CHANNEL__:7"}))
+        .invoke(
+            "test_connection",
+            json!({"id": "gateway", "model": null, "onStage": "__CHANNEL__:7"}),
+        )
         .expect("test_connection");
     assert_eq!(report["ok"], true, "{report}");
     let models = report["models"].as_array().expect("models");
-    assert_eq!(models.iter().map(|model| model["id"].clone()).collect::<Vec<_>>(), [json!("model-a"), json!("org/model-b:Q6_K")]);
-    assert!(!report.to_string().contains("sk-test-0123456789abcdef9f3a"), "no key in the report");
-    assert_eq!(server.authorization(), [Some("bearer sk-test-0123456789abcdef9f3a".to_owned())]);
+    assert_eq!(
+        models
+            .iter()
+            .map(|model| model["id"].clone())
+            .collect::<Vec<_>>(),
+        [json!("model-a"), json!("org/model-b:Q6_K")]
+    );
+    assert!(
+        !report.to_string().contains("sk-test-0123456789abcdef9f3a"),
+        "no key in the report"
+    );
+    assert_eq!(
+        server.authorization(),
+        [Some("bearer sk-test-0123456789abcdef9f3a".to_owned())]
+    );
 
-    let provider = app.invoke("get_provider", json!({"id": "gateway"})).expect("get_provider");
-    assert_eq!(provider["last_test"]["ok"], true, "the result is kept for the list: {provider}");
-    assert!(provider["last_test"]["summary"].as_str().is_some_and(|summary| !summary.is_empty()));
+    let provider = app
+        .invoke("get_provider", json!({"id": "gateway"}))
+        .expect("get_provider");
+    assert_eq!(
+        provider["last_test"]["ok"], true,
+        "the result is kept for the list: {provider}"
+    );
+    assert!(provider["last_test"]["summary"]
+        .as_str()
+        .is_some_and(|summary| !summary.is_empty()));
 }
 
 #[test]
 fn a_dead_port_fails_at_the_connect_stage_and_is_recorded_as_failed() {
-    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     local(&app, "Dead", &format!("http://127.0.0.1:{dead}/v1"), None);
     let report = app
-        .invoke("test_connection", json!({"id": "dead", "onStage": "__CHANNEL__:8"}))
+        .invoke(
+            "test_connection",
+            json!({"id": "dead", "onStage": "__CHANNEL__:8"}),
+        )
         .expect("a failed test is still a report");
     assert_eq!(report["ok"], false);
-    let failed: Vec<&Value> = report["stages"].as_array().expect("stages").iter().filter(|stage| stage["status"] == "failed").collect();
+    let failed: Vec<&Value> = report["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .filter(|stage| stage["status"] == "failed")
+        .collect();
     assert_eq!(failed.len(), 1, "{report}");
     assert_eq!(failed[0]["stage"], "tcp_connect");
     assert_eq!(failed[0]["failure"]["kind"], "connect_refused");
-    assert_eq!(app.invoke("get_provider", json!({"id": "dead"})).expect("get")["last_test"]["ok"], false);
+    assert_eq!(
+        app.invoke("get_provider", json!({"id": "dead"}))
+            .expect("get")["last_test"]["ok"],
+        false
+    );
 }
 
 #[test]
 fn cancel_with_nothing_running_says_so_and_unknown_ids_are_not_found() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    assert_eq!(app.invoke("cancel_test", json!({"id": "nobody"})).expect("cancel_test"), json!(false));
-    let error = app.invoke("test_connection", json!({"id": "nobody", "onStage": "__CHANNEL__:9"})).expect_err("unknown");
+    assert_eq!(
+        app.invoke("cancel_test", json!({"id": "nobody"}))
+            .expect("cancel_test"),
+        json!(false)
+    );
+    let error = app
+        .invoke(
+            "test_connection",
+            json!({"id": "nobody", "onStage": "__CHANNEL__:9"}),
+        )
+        .expect_err("unknown");
     assert_eq!(error["kind"], "not_found");
-    let error = app.invoke("discover_models", json!({"id": "nobody"})).expect_err("unknown");
+    let error = app
+        .invoke("discover_models", json!({"id": "nobody"}))
+        .expect_err("unknown");
     assert_eq!(error["kind"], "not_found");
 }
 
@@ -144,14 +211,23 @@ fn a_certificate_is_trusted_by_its_fingerprint_only_when_well_formed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     local(&app, "Box", "https://127.0.0.1:8443/v1", None);
-    let error = app.invoke("trust_certificate", json!({"id": "box", "sha256": "AB:CD"})).expect_err("malformed");
+    let error = app
+        .invoke("trust_certificate", json!({"id": "box", "sha256": "AB:CD"}))
+        .expect_err("malformed");
     assert_eq!(error["kind"], "invalid_input");
     assert_eq!(error["fields"][0]["field"], "trusted_cert_sha256");
 
     let fingerprint = "ab".repeat(32);
-    let trusted = app.invoke("trust_certificate", json!({"id": "box", "sha256": fingerprint})).expect("trust");
+    let trusted = app
+        .invoke(
+            "trust_certificate",
+            json!({"id": "box", "sha256": fingerprint}),
+        )
+        .expect("trust");
     assert_eq!(trusted["trusted_cert_sha256"], fingerprint.as_str());
-    let cleared = app.invoke("trust_certificate", json!({"id": "box", "sha256": null})).expect("untrust");
+    let cleared = app
+        .invoke("trust_certificate", json!({"id": "box", "sha256": null}))
+        .expect("untrust");
     assert!(cleared["trusted_cert_sha256"].is_null());
 }
 
@@ -162,17 +238,29 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
     let app = TestApp::new(dir.path());
     local(&app, "Local", &server.base_url(), None);
 
-    let saved = app.invoke("discover_models", json!({"id": "local"})).expect("discover_models");
+    let saved = app
+        .invoke("discover_models", json!({"id": "local"}))
+        .expect("discover_models");
     assert_eq!(saved.as_array().map(Vec::len), Some(2), "{saved}");
 
     let typed = app
         .invoke("discover_models_at", json!({"baseUrl": format!("{}/", server.base_url()), "networkAllowance": "local", "key": null}))
         .expect("discover_models_at");
-    assert_eq!(typed[1]["id"], "org/model-b:Q6_K", "ids byte for byte: {typed}");
-    assert_eq!(server.authorization(), [None, None], "no key, no Authorization header");
+    assert_eq!(
+        typed[1]["id"], "org/model-b:Q6_K",
+        "ids byte for byte: {typed}"
+    );
+    assert_eq!(
+        server.authorization(),
+        [None, None],
+        "no key, no Authorization header"
+    );
 
     let refused = app
-        .invoke("discover_models_at", json!({"baseUrl": server.base_url(), "networkAllowance": "remote", "key": null}))
+        .invoke(
+            "discover_models_at",
+            json!({"baseUrl": server.base_url(), "networkAllowance": "remote", "key": null}),
+        )
         .expect_err("plain http to loopback needs the local allowance");
     assert_eq!(refused["kind"], "invalid_input");
     assert_eq!(refused["fields"][0]["field"], "base_url");
@@ -191,18 +279,44 @@ fn cancel_aborts_a_test_stuck_on_a_server_that_never_answers_and_records_nothing
     let window = app.settings();
     let started = std::time::Instant::now();
     let test = std::thread::spawn(move || {
-        crate::support::invoke_in(&window, "test_connection", json!({"id": "silent", "onStage": "__CHANNEL__:10"}))
+        crate::support::invoke_in(
+            &window,
+            "test_connection",
+            json!({"id": "silent", "onStage": "__CHANNEL__:10"}),
+        )
     });
     let cancelled = wait_for(|| {
-        app.invoke("cancel_test", json!({"id": "silent"})).ok().filter(|answer| answer == &json!(true))
+        app.invoke("cancel_test", json!({"id": "silent"}))
+            .ok()
+            .filter(|answer| answer == &json!(true))
     });
     assert!(cancelled.is_some(), "the running test could be cancelled");
-    let report = test.join().expect("the test thread").expect("a cancelled test is still a report");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "cancel is prompt, not the 20 s timeout");
+    let report = test
+        .join()
+        .expect("the test thread")
+        .expect("a cancelled test is still a report");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "cancel is prompt, not the 20 s timeout"
+    );
     assert_eq!(report["ok"], false);
-    let failure = report["stages"].as_array().expect("stages").iter().find(|stage| stage["status"] == "failed").cloned();
-    assert_eq!(failure.map(|stage| stage["failure"]["kind"].clone()), Some(json!("cancelled")), "{report}");
-    let provider = app.invoke("get_provider", json!({"id": "silent"})).expect("get_provider");
-    assert!(provider["last_test"].is_null(), "a cancelled test says nothing about the endpoint: {provider}");
+    let failure = report["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|stage| stage["status"] == "failed")
+        .cloned();
+    assert_eq!(
+        failure.map(|stage| stage["failure"]["kind"].clone()),
+        Some(json!("cancelled")),
+        "{report}"
+    );
+    let provider = app
+        .invoke("get_provider", json!({"id": "silent"}))
+        .expect("get_provider");
+    assert!(
+        provider["last_test"].is_null(),
+        "a cancelled test says nothing about the endpoint: {provider}"
+    );
     drop(held);
 }

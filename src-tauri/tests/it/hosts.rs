@@ -41,7 +41,9 @@ impl HostsApp {
         let seen = Arc::clone(&requested);
         app.listen_any(PAIRING_REQUESTED, move |event| {
             let payload = serde_json::from_str(event.payload()).unwrap_or(Value::Null);
-            seen.lock().unwrap_or_else(PoisonError::into_inner).push(payload);
+            seen.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(payload);
         });
         // Setup (and with it the IPC server's start) runs on the first turn.
         #[allow(deprecated)]
@@ -50,7 +52,10 @@ impl HostsApp {
     }
 
     fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
-        let window = self.app.get_webview_window("settings").expect("the settings window");
+        let window = self
+            .app
+            .get_webview_window("settings")
+            .expect("the settings window");
         invoke_in(&window, command, args)
     }
 
@@ -77,22 +82,40 @@ fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 /// language would make it.
 fn call(socket: &Path, method: &str, params: Value) -> Value {
     let mut stream = UnixStream::connect(socket).expect("connect to the app's socket");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
     let frame = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     writeln!(stream, "{frame}").expect("send a frame");
     let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).expect("read the answer");
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .expect("read the answer");
     serde_json::from_str(&line).expect("the answer is JSON")
 }
 
-fn pair_in_background(socket: PathBuf, app_id: &'static str, app_name: &'static str) -> std::thread::JoinHandle<Value> {
-    std::thread::spawn(move || call(&socket, "host.pair", json!({"app_id": app_id, "app_name": app_name})))
+fn pair_in_background(
+    socket: PathBuf,
+    app_id: &'static str,
+    app_name: &'static str,
+) -> std::thread::JoinHandle<Value> {
+    std::thread::spawn(move || {
+        call(
+            &socket,
+            "host.pair",
+            json!({"app_id": app_id, "app_name": app_name}),
+        )
+    })
 }
 
 fn wait_for_pending(app: &HostsApp, app_id: &str) -> Value {
     poll(&format!("a pending request from {app_id}"), || {
         let pending = app.invoke("pending_pairings", json!({})).ok()?;
-        pending.as_array()?.iter().find(|request| request["app_id"] == app_id).cloned()
+        pending
+            .as_array()?
+            .iter()
+            .find(|request| request["app_id"] == app_id)
+            .cloned()
     })
 }
 
@@ -104,43 +127,96 @@ fn allow_pairs_the_host_lists_it_logs_its_resolves_and_revoke_refuses_its_token(
     let app = HostsApp::new(config.path(), &socket);
     let status = app.wait_for_state("running");
     assert_eq!(status["endpoint"], socket.display().to_string());
-    app.invoke("add_provider", json!({"draft": draft("Team Gateway", "https://api.example.com/v1")})).expect("add");
+    app.invoke(
+        "add_provider",
+        json!({"draft": draft("Team Gateway", "https://api.example.com/v1")}),
+    )
+    .expect("add");
 
     let host = pair_in_background(socket.clone(), "com.example.editor", "Example Editor");
     let request = wait_for_pending(&app, "com.example.editor");
     assert_eq!(request["app_name"], "Example Editor");
     let announced = poll("the pairing-requested event", || {
-        app.requested.lock().unwrap_or_else(PoisonError::into_inner).first().cloned()
+        app.requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first()
+            .cloned()
     });
     assert_eq!(announced["request_id"], request["request_id"]);
     assert_eq!(announced["app_name"], "Example Editor");
 
-    let paired = app.invoke("approve_pairing", json!({"requestId": request["request_id"]})).expect("approve");
+    let paired = app
+        .invoke(
+            "approve_pairing",
+            json!({"requestId": request["request_id"]}),
+        )
+        .expect("approve");
     assert_eq!(paired["app_id"], "com.example.editor");
-    assert!(paired.get("token").is_none(), "the window never sees the token: {paired}");
+    assert!(
+        paired.get("token").is_none(),
+        "the window never sees the token: {paired}"
+    );
     let answer = host.join().expect("the host thread");
-    let token = answer["result"]["token"].as_str().expect("the host received a token").to_owned();
-    assert!(app.invoke("pending_pairings", json!({})).expect("pending").as_array().is_some_and(Vec::is_empty));
+    let token = answer["result"]["token"]
+        .as_str()
+        .expect("the host received a token")
+        .to_owned();
+    assert!(app
+        .invoke("pending_pairings", json!({}))
+        .expect("pending")
+        .as_array()
+        .is_some_and(Vec::is_empty));
 
     let listed = app.invoke("list_paired_hosts", json!({})).expect("list");
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(listed[0]["app_name"], "Example Editor");
     assert!(!listed.to_string().contains(&token), "no token in the list");
 
-    let resolved = call(&socket, "entries.resolve", json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini"}));
-    assert_eq!(resolved["result"]["headers"]["Authorization"], format!("Bearer {KEY}"), "{resolved}");
+    let resolved = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini"}),
+    );
+    assert_eq!(
+        resolved["result"]["headers"]["Authorization"],
+        format!("Bearer {KEY}"),
+        "{resolved}"
+    );
     let log = app.invoke("resolve_log", json!({})).expect("resolve_log");
     assert_eq!(log[0]["app_id"], "com.example.editor", "{log}");
     assert_eq!(log[0]["entry_id"], "team-gateway/gpt-4o-mini");
     assert!(!log.to_string().contains(KEY), "the log holds no key");
     let used = app.invoke("list_paired_hosts", json!({})).expect("list");
-    assert!(used[0]["last_used"].is_string(), "the resolve updates last used: {used}");
+    assert!(
+        used[0]["last_used"].is_string(),
+        "the resolve updates last used: {used}"
+    );
 
-    assert_eq!(app.invoke("revoke_host", json!({"appId": "com.example.editor"})).expect("revoke"), json!(true));
-    assert!(app.invoke("list_paired_hosts", json!({})).expect("list").as_array().is_some_and(Vec::is_empty));
-    let refused = call(&socket, "entries.resolve", json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini"}));
-    assert_eq!(refused["error"]["data"]["kind"], "unauthorized", "{refused}");
-    assert_eq!(app.invoke("revoke_host", json!({"appId": "com.example.editor"})).expect("revoke again"), json!(false));
+    assert_eq!(
+        app.invoke("revoke_host", json!({"appId": "com.example.editor"}))
+            .expect("revoke"),
+        json!(true)
+    );
+    assert!(app
+        .invoke("list_paired_hosts", json!({}))
+        .expect("list")
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    let refused = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini"}),
+    );
+    assert_eq!(
+        refused["error"]["data"]["kind"], "unauthorized",
+        "{refused}"
+    );
+    assert_eq!(
+        app.invoke("revoke_host", json!({"appId": "com.example.editor"}))
+            .expect("revoke again"),
+        json!(false)
+    );
 }
 
 #[test]
@@ -153,16 +229,32 @@ fn deny_gives_the_host_no_token_and_a_decided_request_cannot_be_approved() {
 
     let host = pair_in_background(socket.clone(), "org.example.terminal", "Terminal");
     let request = wait_for_pending(&app, "org.example.terminal");
-    let denied = app.invoke("deny_pairing", json!({"requestId": request["request_id"]})).expect("deny");
+    let denied = app
+        .invoke("deny_pairing", json!({"requestId": request["request_id"]}))
+        .expect("deny");
     assert_eq!(denied["app_id"], "org.example.terminal");
     let answer = host.join().expect("the host thread");
-    assert_eq!(answer["error"]["data"]["kind"], "pairing_denied", "{answer}");
+    assert_eq!(
+        answer["error"]["data"]["kind"], "pairing_denied",
+        "{answer}"
+    );
     assert!(answer.get("result").is_none());
-    assert!(app.invoke("list_paired_hosts", json!({})).expect("list").as_array().is_some_and(Vec::is_empty));
+    assert!(app
+        .invoke("list_paired_hosts", json!({}))
+        .expect("list")
+        .as_array()
+        .is_some_and(Vec::is_empty));
 
-    let late = app.invoke("approve_pairing", json!({"requestId": request["request_id"]})).expect_err("already decided");
+    let late = app
+        .invoke(
+            "approve_pairing",
+            json!({"requestId": request["request_id"]}),
+        )
+        .expect_err("already decided");
     assert_eq!(late["kind"], "not_pending", "{late}");
-    assert!(late["message"].as_str().is_some_and(|message| !message.is_empty()));
+    assert!(late["message"]
+        .as_str()
+        .is_some_and(|message| !message.is_empty()));
 }
 
 #[test]
@@ -174,13 +266,25 @@ fn a_second_app_on_a_served_socket_reports_elsewhere_and_decides_through_the_fir
     first.wait_for_state("running");
     let second = HostsApp::new(config.path(), &socket);
     let status = second.wait_for_state("elsewhere");
-    assert!(status["message"].as_str().is_some_and(|message| message.contains("already serving")), "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("already serving")),
+        "{status}"
+    );
 
     let host = pair_in_background(socket.clone(), "com.example.chat", "Chat");
     let request = wait_for_pending(&second, "com.example.chat");
-    second.invoke("approve_pairing", json!({"requestId": request["request_id"]})).expect("approve through the first app");
+    second
+        .invoke(
+            "approve_pairing",
+            json!({"requestId": request["request_id"]}),
+        )
+        .expect("approve through the first app");
     let answer = host.join().expect("the host thread");
     assert!(answer["result"]["token"].is_string(), "{answer}");
-    let listed = second.invoke("list_paired_hosts", json!({})).expect("list from hosts.json");
+    let listed = second
+        .invoke("list_paired_hosts", json!({}))
+        .expect("list from hosts.json");
     assert_eq!(listed[0]["app_id"], "com.example.chat", "{listed}");
 }

@@ -37,7 +37,10 @@ impl Upstream {
                 serve(stream, body, &seen);
             }
         });
-        Self { port, authorization }
+        Self {
+            port,
+            authorization,
+        }
     }
 
     fn base_url(&self) -> String {
@@ -45,7 +48,10 @@ impl Upstream {
     }
 
     fn authorization(&self) -> Vec<Option<String>> {
-        self.authorization.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.authorization
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -70,8 +76,14 @@ fn serve(stream: TcpStream, body: &str, seen: &Mutex<Vec<Option<String>>>) {
             }
         }
     }
-    seen.lock().unwrap_or_else(PoisonError::into_inner).push(authorization);
-    let (status, body) = if request_line.starts_with("GET /v1/models ") { ("200 OK", body) } else { ("404 Not Found", "{}") };
+    seen.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(authorization);
+    let (status, body) = if request_line.starts_with("GET /v1/models ") {
+        ("200 OK", body)
+    } else {
+        ("404 Not Found", "{}")
+    };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -101,23 +113,48 @@ fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_save
     let seen = Arc::clone(&stages);
     app.app.listen_any(CONNECTION_TEST_STAGE, move |event| {
         let payload: Value = serde_json::from_str(event.payload()).unwrap_or(Value::Null);
-        seen.lock().unwrap_or_else(PoisonError::into_inner).push(payload);
+        seen.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(payload);
     });
 
     let report = app
-        .invoke("test_draft_connection", json!({"testId": "t-1", "draft": local_draft(&upstream.base_url())}))
+        .invoke(
+            "test_draft_connection",
+            json!({"testId": "t-1", "draft": local_draft(&upstream.base_url())}),
+        )
         .expect("the test runs");
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["models_count"], 2);
     assert!(!report.to_string().contains(KEY), "no key in the report");
-    assert_eq!(upstream.authorization(), vec![Some(format!("Bearer {KEY}"))], "the typed key, trimmed");
+    assert_eq!(
+        upstream.authorization(),
+        vec![Some(format!("Bearer {KEY}"))],
+        "the typed key, trimmed"
+    );
 
-    let stages = stages.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let names: Vec<&str> = stages.iter().filter_map(|event| event["stage"]["stage"].as_str()).collect();
-    assert!(names.contains(&"url_policy") && names.contains(&"models"), "{stages:?}");
-    assert!(stages.iter().all(|event| event["test_id"] == "t-1"), "{stages:?}");
+    let stages = stages
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let names: Vec<&str> = stages
+        .iter()
+        .filter_map(|event| event["stage"]["stage"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"url_policy") && names.contains(&"models"),
+        "{stages:?}"
+    );
+    assert!(
+        stages.iter().all(|event| event["test_id"] == "t-1"),
+        "{stages:?}"
+    );
     let listing = app.invoke("list_providers", json!({})).expect("list");
-    assert_eq!(listing["providers"], json!([]), "a draft test saves nothing");
+    assert_eq!(
+        listing["providers"],
+        json!([]),
+        "a draft test saves nothing"
+    );
 }
 
 #[test]
@@ -127,12 +164,20 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
     let app = TestApp::new(dir.path());
     let mut draft = local_draft(&upstream.base_url());
     draft["auth"] = json!("none");
-    let report = app.invoke("test_draft_connection", json!({"testId": "t-2", "draft": draft})).expect("runs");
+    let report = app
+        .invoke(
+            "test_draft_connection",
+            json!({"testId": "t-2", "draft": draft}),
+        )
+        .expect("runs");
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(upstream.authorization(), vec![None]);
 
     let error = app
-        .invoke("test_draft_connection", json!({"testId": "t-3", "draft": local_draft("ftp://example.com")}))
+        .invoke(
+            "test_draft_connection",
+            json!({"testId": "t-3", "draft": local_draft("ftp://example.com")}),
+        )
         .expect_err("not a base URL");
     assert_eq!(error["kind"], "invalid_input", "{error}");
     assert_eq!(error["fields"][0]["field"], "base_url", "{error}");
@@ -147,25 +192,47 @@ fn cancelling_a_draft_test_aborts_it_at_once() {
     let draft = local_draft(&upstream.base_url());
     let started = Instant::now();
     let running = std::thread::spawn(move || {
-        let window = handle.get_webview_window("settings").expect("the settings window");
-        invoke_in(&window, "test_draft_connection", json!({"testId": "slow", "draft": draft}))
+        let window = handle
+            .get_webview_window("settings")
+            .expect("the settings window");
+        invoke_in(
+            &window,
+            "test_draft_connection",
+            json!({"testId": "slow", "draft": draft}),
+        )
     });
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if app.invoke("cancel_connection_test", json!({"testId": "slow"})).expect("cancel") == json!(true) {
+        if app
+            .invoke("cancel_connection_test", json!({"testId": "slow"}))
+            .expect("cancel")
+            == json!(true)
+        {
             break;
         }
         assert!(Instant::now() < deadline, "the test never registered");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let error = running.join().expect("the invoking thread").expect_err("a cancelled test is an error");
+    let error = running
+        .join()
+        .expect("the invoking thread")
+        .expect_err("a cancelled test is an error");
     assert_eq!(error["kind"], "cancelled", "{error}");
-    assert!(started.elapsed() < Duration::from_secs(5), "cancel did not wait for the timeout: {:?}", started.elapsed());
-    assert_eq!(app.invoke("cancel_connection_test", json!({"testId": "slow"})).expect("cancel"), json!(false));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancel did not wait for the timeout: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.invoke("cancel_connection_test", json!({"testId": "slow"}))
+            .expect("cancel"),
+        json!(false)
+    );
 }
 
 #[test]
-fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_list_when_the_server_fails() {
+fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_list_when_the_server_fails(
+) {
     let upstream = Upstream::start(TWO_MODELS, false);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
@@ -173,27 +240,45 @@ fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_lis
         "label": "Local", "base_url": upstream.base_url(), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
     });
-    app.invoke("add_provider", json!({"draft": draft})).expect("add");
+    app.invoke("add_provider", json!({"draft": draft}))
+        .expect("add");
 
-    let catalog = app.invoke("refresh_models", json!({"id": "local"})).expect("refresh");
+    let catalog = app
+        .invoke("refresh_models", json!({"id": "local"}))
+        .expect("refresh");
     assert_eq!(catalog["stale"], false, "{catalog}");
-    let ids: Vec<&str> = catalog["models"].as_array().expect("models").iter().filter_map(|model| model["id"].as_str()).collect();
+    let ids: Vec<&str> = catalog["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
     assert_eq!(ids, ["model-a", "org/model-b:Q6_K"]);
     let chosen = &catalog["provider"]["models"];
     assert_eq!(chosen[0]["id"], "model-a");
-    assert_ne!(chosen[0]["missing_upstream"], true, "still listed upstream: {chosen}");
+    assert_ne!(
+        chosen[0]["missing_upstream"], true,
+        "still listed upstream: {chosen}"
+    );
     assert_eq!(chosen[1]["id"], "retired-model");
     assert_eq!(chosen[1]["missing_upstream"], true, "{chosen}");
     let fetched_at = catalog["fetched_at"].clone();
 
     // The server goes away: the last good list comes back, marked stale.
-    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
     let moved = json!({
         "label": "Local", "base_url": format!("http://127.0.0.1:{dead}/v1"), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
     });
-    app.invoke("edit_provider", json!({"id": "local", "draft": moved})).expect("edit");
-    let stale = app.invoke("refresh_models", json!({"id": "local"})).expect("the last good list");
+    app.invoke("edit_provider", json!({"id": "local", "draft": moved}))
+        .expect("edit");
+    let stale = app
+        .invoke("refresh_models", json!({"id": "local"}))
+        .expect("the last good list");
     assert_eq!(stale["stale"], true, "{stale}");
     assert_eq!(stale["fetched_at"], fetched_at);
     assert_eq!(stale["models"].as_array().map(Vec::len), Some(2));
@@ -204,25 +289,42 @@ fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_lis
     // a fresh app (or the CLI) sees the same stale list and its reason.
     drop(app);
     let reopened = TestApp::new(dir.path());
-    let view = reopened.invoke("get_provider", json!({"id": "local"})).expect("get");
+    let view = reopened
+        .invoke("get_provider", json!({"id": "local"}))
+        .expect("get");
     assert_eq!(view["catalog"]["stale"], true, "{view}");
     assert_eq!(view["catalog"]["count"], 2, "{view}");
     assert_eq!(view["catalog"]["fetched_at"], fetched_at, "{view}");
-    assert!(view["catalog"]["last_error"].as_str().is_some_and(|reason| reason.contains("Nothing is listening")), "{view}");
-    assert_eq!(view["models"][1]["missing_upstream"], true, "the failed refresh kept the marks: {view}");
+    assert!(
+        view["catalog"]["last_error"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("Nothing is listening")),
+        "{view}"
+    );
+    assert_eq!(
+        view["models"][1]["missing_upstream"], true,
+        "the failed refresh kept the marks: {view}"
+    );
 }
 
 #[test]
 fn refreshing_models_with_no_earlier_list_reports_the_failure() {
-    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     let draft = json!({
         "label": "Nothing", "base_url": format!("http://127.0.0.1:{dead}/v1"), "auth": "none",
         "models": ["m"], "network": "local",
     });
-    app.invoke("add_provider", json!({"draft": draft})).expect("add");
-    let error = app.invoke("refresh_models", json!({"id": "nothing"})).expect_err("nothing listens");
+    app.invoke("add_provider", json!({"draft": draft}))
+        .expect("add");
+    let error = app
+        .invoke("refresh_models", json!({"id": "nothing"}))
+        .expect_err("nothing listens");
     assert_eq!(error["kind"], "connect_refused", "{error}");
 }
 
@@ -234,21 +336,33 @@ fn a_proxy_is_saved_shown_and_checked_before_any_request() {
         "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
         "models": ["m"], "proxy": "http://proxy.corp.example:3128/",
     });
-    let saved = app.invoke("add_provider", json!({"draft": draft})).expect("add");
-    assert_eq!(saved["provider"]["proxy"], "http://proxy.corp.example:3128", "{saved}");
+    let saved = app
+        .invoke("add_provider", json!({"draft": draft}))
+        .expect("add");
+    assert_eq!(
+        saved["provider"]["proxy"], "http://proxy.corp.example:3128",
+        "{saved}"
+    );
 
     // An edit from a draft that carries the proxy keeps it; an empty field removes it.
     let kept = json!({
         "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
         "models": ["m"], "proxy": "http://proxy.corp.example:3128",
     });
-    let edited = app.invoke("edit_provider", json!({"id": "proxied", "draft": kept})).expect("edit");
-    assert_eq!(edited["provider"]["proxy"], "http://proxy.corp.example:3128");
+    let edited = app
+        .invoke("edit_provider", json!({"id": "proxied", "draft": kept}))
+        .expect("edit");
+    assert_eq!(
+        edited["provider"]["proxy"],
+        "http://proxy.corp.example:3128"
+    );
     let cleared = json!({
         "label": "Proxied", "base_url": "https://api.example.com/v1", "auth": "none",
         "models": ["m"], "proxy": "",
     });
-    let edited = app.invoke("edit_provider", json!({"id": "proxied", "draft": cleared})).expect("edit");
+    let edited = app
+        .invoke("edit_provider", json!({"id": "proxied", "draft": cleared}))
+        .expect("edit");
     assert!(edited["provider"]["proxy"].is_null(), "{edited}");
 
     // Credentials in a proxy URL are refused by field, before any request.
@@ -267,7 +381,10 @@ fn a_proxy_is_saved_shown_and_checked_before_any_request() {
         "models": ["m"], "proxy": "socks5://proxy.corp.example:1080",
     });
     let error = app
-        .invoke("test_draft_connection", json!({"testId": "proxy", "draft": bad}))
+        .invoke(
+            "test_draft_connection",
+            json!({"testId": "proxy", "draft": bad}),
+        )
         .expect_err("a socks proxy");
     assert_eq!(error["fields"][0]["field"], "proxy", "{error}");
 }

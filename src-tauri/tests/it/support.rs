@@ -41,12 +41,16 @@ impl TestApp {
 
     /// The `settings` window, opened from `tauri.conf.json`.
     pub(crate) fn settings(&self) -> WebviewWindow<MockRuntime> {
-        self.app.get_webview_window("settings").expect("tauri.conf.json opens the settings window")
+        self.app
+            .get_webview_window("settings")
+            .expect("tauri.conf.json opens the settings window")
     }
 
     /// Another window, which the capability file does not cover.
     pub(crate) fn other_window(&self) -> WebviewWindow<MockRuntime> {
-        WebviewWindowBuilder::new(&self.app, "other", Default::default()).build().expect("a second window")
+        WebviewWindowBuilder::new(&self.app, "other", Default::default())
+            .build()
+            .expect("a second window")
     }
 
     pub(crate) fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
@@ -54,7 +58,11 @@ impl TestApp {
     }
 }
 
-pub(crate) fn invoke_in(window: &WebviewWindow<MockRuntime>, command: &str, args: Value) -> Result<Value, Value> {
+pub(crate) fn invoke_in(
+    window: &WebviewWindow<MockRuntime>,
+    command: &str,
+    args: Value,
+) -> Result<Value, Value> {
     let request = InvokeRequest {
         cmd: command.into(),
         callback: CallbackFn(0),

@@ -38,10 +38,10 @@ pub use patchbay_protocol::config::{ConfigDocument, RejectedRecord};
 use patchbay_protocol::paths;
 
 use crate::base_url;
-use crate::validation;
 use crate::error::{Error, Result};
 use crate::id::ProviderId;
 use crate::model::Provider;
+use crate::validation;
 
 /// How long a writer waits for another process's lock before giving up with
 /// [`Error::ConfigBusy`]. Longer than the keychain timeout, because a writer
@@ -123,25 +123,40 @@ impl Loaded {
         for record in &document.providers {
             // Rejected entries occupy their original indexes; skip over them
             // so problems point at the entry's real position in the file.
-            while document.rejected.iter().any(|rejected| rejected.index == file_index) {
+            while document
+                .rejected
+                .iter()
+                .any(|rejected| rejected.index == file_index)
+            {
                 file_index += 1;
             }
-            let duplicate = providers.iter().any(|existing: &Provider| existing.id.as_str() == record.id);
+            let duplicate = providers
+                .iter()
+                .any(|existing: &Provider| existing.id.as_str() == record.id);
             let outcome = if duplicate {
-                Err(format!("the id `{}` is used by an earlier entry", record.id))
+                Err(format!(
+                    "the id `{}` is used by an earlier entry",
+                    record.id
+                ))
             } else {
                 provider_from_record(record)
             };
             match outcome {
                 Ok(provider) => providers.push(provider),
-                Err(message) => {
-                    problems.push(LoadProblem { index: file_index, id: Some(record.id.clone()), message })
-                }
+                Err(message) => problems.push(LoadProblem {
+                    index: file_index,
+                    id: Some(record.id.clone()),
+                    message,
+                }),
             }
             file_index += 1;
         }
         problems.sort_by_key(|problem| problem.index);
-        Self { document, providers, problems }
+        Self {
+            document,
+            providers,
+            problems,
+        }
     }
 }
 
@@ -162,7 +177,10 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
     for (position, model) in record.models.iter().enumerate() {
         let valid = !model.id.is_empty()
             && model.id.chars().count() <= 256
-            && !model.id.chars().any(|character| character.is_whitespace() || character.is_control());
+            && !model
+                .id
+                .chars()
+                .any(|character| character.is_whitespace() || character.is_control());
         if !valid {
             return Err(format!(
                 "`models[{position}].id` must be 1–256 characters with no spaces or control characters"
@@ -171,7 +189,9 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
     }
     for (position, header) in record.headers.iter().enumerate() {
         if header.name.is_empty() || !header.name.bytes().all(is_header_name_byte) {
-            return Err(format!("`headers[{position}].name` is not a valid HTTP header name"));
+            return Err(format!(
+                "`headers[{position}].name` is not a valid HTTP header name"
+            ));
         }
         if header.secret && header.value.is_some() {
             // A secret value in the plain-text file is a leak: refuse to use
@@ -185,7 +205,9 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         }
     }
     let proxy = match &record.proxy {
-        Some(raw) => validation::validate_proxy(raw).map_err(|message| format!("`proxy`: {message}"))?,
+        Some(raw) => {
+            validation::validate_proxy(raw).map_err(|message| format!("`proxy`: {message}"))?
+        }
         None => None,
     };
     Ok(Provider {
@@ -211,7 +233,10 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
 
 /// The stored form of a provider. `extra` carries the fields this version
 /// does not know, taken from the record being replaced.
-pub fn record_from_provider(provider: &Provider, extra: Map<String, serde_json::Value>) -> ProviderRecord {
+pub fn record_from_provider(
+    provider: &Provider,
+    extra: Map<String, serde_json::Value>,
+) -> ProviderRecord {
     ProviderRecord {
         id: provider.id.as_str().to_owned(),
         label: provider.label.clone(),
@@ -253,7 +278,10 @@ pub fn load(paths: &ConfigPaths) -> Result<Loaded> {
 /// Locks, loads fresh, lets `mutate` change the document, checks the result
 /// still reads back, and writes it atomically if it changed. `mutate`'s error
 /// aborts the write. This is the only way `providers.json` is written.
-pub fn update<T>(paths: &ConfigPaths, mutate: impl FnOnce(&mut ConfigDocument) -> Result<T>) -> Result<T> {
+pub fn update<T>(
+    paths: &ConfigPaths,
+    mutate: impl FnOnce(&mut ConfigDocument) -> Result<T>,
+) -> Result<T> {
     with_lock(&paths.lock, || {
         let loaded = load_locked(paths)?;
         let before = loaded.document.clone();
@@ -307,7 +335,11 @@ fn load_locked(paths: &ConfigPaths) -> Result<Loaded> {
     if let Err(ReadOutcome::Corrupt(detail)) = outcome {
         let moved_to = move_aside(paths)?;
         tracing::warn!(path = %paths.file.display(), moved_to = %moved_to.display(), "config file was corrupt and was moved aside");
-        return Err(Error::ConfigCorrupt { path: paths.file.clone(), moved_to, detail });
+        return Err(Error::ConfigCorrupt {
+            path: paths.file.clone(),
+            moved_to,
+            detail,
+        });
     }
     finish_read(paths, outcome)
 }
@@ -320,7 +352,9 @@ enum ReadOutcome {
 fn read_file(paths: &ConfigPaths) -> std::result::Result<ConfigDocument, ReadOutcome> {
     let bytes = match fs::read(&paths.file) {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(ConfigDocument::default()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Ok(ConfigDocument::default())
+        }
         Err(source) => {
             return Err(ReadOutcome::Failed(Error::ConfigIo {
                 action: "read",
@@ -349,9 +383,11 @@ fn finish_read(
         Err(ReadOutcome::Failed(error)) => Err(error),
         // Reached only if the file turned corrupt between two reads inside
         // the lock, which atomic writers cannot cause; report it unmoved.
-        Err(ReadOutcome::Corrupt(detail)) => {
-            Err(Error::ConfigCorrupt { path: paths.file.clone(), moved_to: paths.file.clone(), detail })
-        }
+        Err(ReadOutcome::Corrupt(detail)) => Err(Error::ConfigCorrupt {
+            path: paths.file.clone(),
+            moved_to: paths.file.clone(),
+            detail,
+        }),
     }
 }
 
@@ -400,11 +436,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&dir)?;
-    let Some(name) = path.file_name().map(|name| name.to_string_lossy().into_owned()) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"));
+    let Some(name) = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+    else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path has no file name",
+        ));
     };
-    let temp =
-        dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let temp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = write_then_rename(&temp, path, bytes);
     if result.is_err() {
         if let Err(error) = fs::remove_file(&temp) {
@@ -458,11 +503,22 @@ pub fn with_lock<T>(lock_path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T
 }
 
 /// [`with_lock`] with an explicit wait.
-pub fn with_lock_waiting<T>(lock_path: &Path, wait: Duration, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn with_lock_waiting<T>(
+    lock_path: &Path,
+    wait: Duration,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     let io_error = |action: &'static str| {
-        move |source: io::Error| Error::ConfigIo { action, path: lock_path.to_path_buf(), source }
+        move |source: io::Error| Error::ConfigIo {
+            action,
+            path: lock_path.to_path_buf(),
+            source,
+        }
     };
-    if let Some(parent) = lock_path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = lock_path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         fs::create_dir_all(parent).map_err(io_error("create the directory of"))?;
     }
     let file = OpenOptions::new()
@@ -479,7 +535,9 @@ pub fn with_lock_waiting<T>(lock_path: &Path, wait: Duration, f: impl FnOnce() -
             Ok(()) => break,
             Err(fs::TryLockError::WouldBlock) => {
                 if Instant::now() >= deadline {
-                    return Err(Error::ConfigBusy { path: lock_path.to_path_buf() });
+                    return Err(Error::ConfigBusy {
+                        path: lock_path.to_path_buf(),
+                    });
                 }
                 thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(25));
@@ -527,7 +585,10 @@ pub fn watch(paths: &ConfigPaths, callback: impl Fn() + Send + 'static) -> Resul
     let file_name = paths.file.file_name().map(|name| name.to_os_string());
     let handler = move |event: notify::Result<notify::Event>| {
         let relevant = match &event {
-            Ok(event) => event.paths.iter().any(|path| path.file_name() == file_name.as_deref()),
+            Ok(event) => event
+                .paths
+                .iter()
+                .any(|path| path.file_name() == file_name.as_deref()),
             // The watcher lost events (e.g. queue overflow): assume a change.
             Err(_) => true,
         };
@@ -544,8 +605,16 @@ pub fn watch(paths: &ConfigPaths, callback: impl Fn() + Send + 'static) -> Resul
             thread::Builder::new()
                 .name("patchbay-config-watch".to_owned())
                 .spawn(move || debounce(&receiver, &callback))
-                .map_err(|source| Error::ConfigIo { action: "watch", path: paths.dir.clone(), source })?;
-            Ok(ConfigWatcher { _watcher: Some(watcher), _stop_polling: None, polling: false })
+                .map_err(|source| Error::ConfigIo {
+                    action: "watch",
+                    path: paths.dir.clone(),
+                    source,
+                })?;
+            Ok(ConfigWatcher {
+                _watcher: Some(watcher),
+                _stop_polling: None,
+                polling: false,
+            })
         }
         Err(error) => {
             tracing::warn!(%error, "file notifications unavailable; polling the config file every second");
@@ -556,14 +625,25 @@ pub fn watch(paths: &ConfigPaths, callback: impl Fn() + Send + 'static) -> Resul
 
 /// The fallback of [`watch`]: compares the file's mtime and length once a
 /// second. Public so the fallback itself can be tested.
-pub fn watch_by_polling(paths: &ConfigPaths, callback: impl Fn() + Send + 'static) -> Result<ConfigWatcher> {
+pub fn watch_by_polling(
+    paths: &ConfigPaths,
+    callback: impl Fn() + Send + 'static,
+) -> Result<ConfigWatcher> {
     let (stop, stopped) = mpsc::channel::<()>();
     let file = paths.file.clone();
     thread::Builder::new()
         .name("patchbay-config-poll".to_owned())
         .spawn(move || poll(&file, &stopped, &callback))
-        .map_err(|source| Error::ConfigIo { action: "watch", path: paths.dir.clone(), source })?;
-    Ok(ConfigWatcher { _watcher: None, _stop_polling: Some(stop), polling: true })
+        .map_err(|source| Error::ConfigIo {
+            action: "watch",
+            path: paths.dir.clone(),
+            source,
+        })?;
+    Ok(ConfigWatcher {
+        _watcher: None,
+        _stop_polling: Some(stop),
+        polling: true,
+    })
 }
 
 fn debounce(receiver: &mpsc::Receiver<()>, callback: &dyn Fn()) {

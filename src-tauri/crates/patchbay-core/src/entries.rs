@@ -13,7 +13,9 @@ use crate::model::Provider;
 /// One entry per enabled provider × model, in order; each provider's first
 /// model is its default. Contains no secret.
 pub fn picker_entries(providers: &[Provider]) -> Vec<PickerEntry> {
-    let records: Vec<ProviderRecord> =
-        providers.iter().map(|provider| record_from_provider(provider, Map::new())).collect();
+    let records: Vec<ProviderRecord> = providers
+        .iter()
+        .map(|provider| record_from_provider(provider, Map::new()))
+        .collect();
     patchbay_protocol::entries::entries_from_records(&records)
 }

@@ -19,7 +19,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -88,12 +91,22 @@ pub enum Error {
     },
 
     #[error("{path} could not be read ({detail}). It was moved aside to {moved_to} so nothing in it is lost; Patchbay started with an empty provider list.")]
-    ConfigCorrupt { path: PathBuf, moved_to: PathBuf, detail: String },
+    ConfigCorrupt {
+        path: PathBuf,
+        moved_to: PathBuf,
+        detail: String,
+    },
 
     #[error("{path} was written by a newer Patchbay (config version {found}; this one understands {supported}). Update Patchbay; the file was left untouched.")]
-    ConfigVersion { path: PathBuf, found: u64, supported: u64 },
+    ConfigVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
 
-    #[error("Another Patchbay process is holding the config lock on {path}; try again in a moment.")]
+    #[error(
+        "Another Patchbay process is holding the config lock on {path}; try again in a moment."
+    )]
     ConfigBusy { path: PathBuf },
 }
 
@@ -148,7 +161,12 @@ fn summarize(fields: &[FieldError]) -> String {
     match fields {
         [] => "The form is invalid.".to_owned(),
         [only] => format!("{}: {}", only.field, only.message),
-        [first, rest @ ..] => format!("{}: {} (and {} more)", first.field, first.message, rest.len()),
+        [first, rest @ ..] => format!(
+            "{}: {} (and {} more)",
+            first.field,
+            first.message,
+            rest.len()
+        ),
     }
 }
 

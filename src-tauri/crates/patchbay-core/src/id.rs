@@ -44,7 +44,9 @@ impl ProviderId {
         for character in label.chars() {
             let folded = fold(character);
             match folded {
-                Some(ascii) if ascii.is_ascii_alphanumeric() => slug.push(ascii.to_ascii_lowercase()),
+                Some(ascii) if ascii.is_ascii_alphanumeric() => {
+                    slug.push(ascii.to_ascii_lowercase())
+                }
                 _ => {
                     if !slug.is_empty() && !slug.ends_with('-') {
                         slug.push('-');
@@ -124,9 +126,18 @@ mod tests {
     #[test]
     fn slugs() {
         let none: Vec<ProviderId> = Vec::new();
-        assert_eq!(ProviderId::generate("OpenRouter", &none).as_str(), "openrouter");
-        assert_eq!(ProviderId::generate("My Company Gateway!", &none).as_str(), "my-company-gateway");
-        assert_eq!(ProviderId::generate("Société Générale", &none).as_str(), "societe-generale");
+        assert_eq!(
+            ProviderId::generate("OpenRouter", &none).as_str(),
+            "openrouter"
+        );
+        assert_eq!(
+            ProviderId::generate("My Company Gateway!", &none).as_str(),
+            "my-company-gateway"
+        );
+        assert_eq!(
+            ProviderId::generate("Société Générale", &none).as_str(),
+            "societe-generale"
+        );
         assert_eq!(ProviderId::generate("日本語", &none).as_str(), "provider");
         assert_eq!(ProviderId::generate("  --  ", &none).as_str(), "provider");
     }

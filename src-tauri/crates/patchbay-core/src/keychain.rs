@@ -54,7 +54,11 @@ pub fn key_account(id: &ProviderId) -> String {
 /// The account of a provider's secret header value. Header names are
 /// case-insensitive, so the name is lowercased.
 pub fn header_account(id: &ProviderId, header_name: &str) -> String {
-    format!("{}#header:{}", id.as_str(), header_name.to_ascii_lowercase())
+    format!(
+        "{}#header:{}",
+        id.as_str(),
+        header_name.to_ascii_lowercase()
+    )
 }
 
 /// The OS keychain through the `keyring` ecosystem: the Secret Service on
@@ -135,12 +139,12 @@ impl KeyringStore {
             })?;
         match receiver.recv_timeout(self.timeout) {
             Ok(outcome) => outcome,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                Err(Error::KeychainTimeout { seconds: self.timeout.as_secs().max(1) })
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(Error::Keychain { detail: "the keychain thread stopped unexpectedly".to_owned() })
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::KeychainTimeout {
+                seconds: self.timeout.as_secs().max(1),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Keychain {
+                detail: "the keychain thread stopped unexpectedly".to_owned(),
+            }),
         }
     }
 }
@@ -195,20 +199,25 @@ fn map_error(error: keyring_core::Error) -> Error {
     use keyring_core::Error as KeyringError;
     match error {
         KeyringError::NoStorageAccess(_) => Error::KeychainLocked,
-        KeyringError::NoDefaultStore => {
-            Error::KeychainUnavailable { detail: "no credential store".to_owned() }
-        }
-        KeyringError::PlatformFailure(platform) => classify_platform(&platform.to_string()),
-        KeyringError::BadEncoding(_) => {
-            Error::Keychain { detail: "the stored item is not UTF-8 text".to_owned() }
-        }
-        KeyringError::BadDataFormat(_, _) => {
-            Error::Keychain { detail: "the stored item is not in the expected format".to_owned() }
-        }
-        KeyringError::Ambiguous(entries) => Error::Keychain {
-            detail: format!("{} keychain items match; delete the duplicates and try again", entries.len()),
+        KeyringError::NoDefaultStore => Error::KeychainUnavailable {
+            detail: "no credential store".to_owned(),
         },
-        other => Error::Keychain { detail: other.to_string() },
+        KeyringError::PlatformFailure(platform) => classify_platform(&platform.to_string()),
+        KeyringError::BadEncoding(_) => Error::Keychain {
+            detail: "the stored item is not UTF-8 text".to_owned(),
+        },
+        KeyringError::BadDataFormat(_, _) => Error::Keychain {
+            detail: "the stored item is not in the expected format".to_owned(),
+        },
+        KeyringError::Ambiguous(entries) => Error::Keychain {
+            detail: format!(
+                "{} keychain items match; delete the duplicates and try again",
+                entries.len()
+            ),
+        },
+        other => Error::Keychain {
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -221,12 +230,19 @@ fn classify_platform(detail: &str) -> Error {
         .iter()
         .any(|marker| detail.contains(marker) || lower.contains(&marker.to_ascii_lowercase()))
     {
-        return Error::KeychainUnavailable { detail: detail.to_owned() };
+        return Error::KeychainUnavailable {
+            detail: detail.to_owned(),
+        };
     }
-    Error::Keychain { detail: detail.to_owned() }
+    Error::Keychain {
+        detail: detail.to_owned(),
+    }
 }
 
-#[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
 mod backend {
     //! The Secret Service store, connected on first use and reconnected
     //! after a failed connection.
@@ -246,14 +262,15 @@ mod backend {
     impl Backend {
         pub(super) fn entry(&self, service: &str, account: &str) -> Result<keyring_core::Entry> {
             let store = self.connect()?;
-            store.build(service, account, None).map_err(super::map_error)
+            store
+                .build(service, account, None)
+                .map_err(super::map_error)
         }
 
         fn connect(&self) -> Result<Arc<Store>> {
-            let mut slot = self
-                .store
-                .lock()
-                .map_err(|_| Error::Keychain { detail: "a previous keychain call crashed".to_owned() })?;
+            let mut slot = self.store.lock().map_err(|_| Error::Keychain {
+                detail: "a previous keychain call crashed".to_owned(),
+            })?;
             if let Some(store) = slot.as_ref() {
                 return Ok(Arc::clone(store));
             }
@@ -280,15 +297,22 @@ mod backend {
     impl Backend {
         pub(super) fn entry(&self, service: &str, account: &str) -> Result<keyring_core::Entry> {
             if let Err(error) = keyring::Entry::store_status() {
-                return Err(Error::KeychainUnavailable { detail: error.to_string() });
+                return Err(Error::KeychainUnavailable {
+                    detail: error.to_string(),
+                });
             }
-            keyring::Entry::new(service, account).map(|entry| entry.inner).map_err(super::map_error)
+            keyring::Entry::new(service, account)
+                .map(|entry| entry.inner)
+                .map_err(super::map_error)
         }
     }
 }
 
 #[cfg(not(any(
-    all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
+    all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ),
     target_os = "macos",
     target_os = "windows"
 )))]
@@ -302,7 +326,9 @@ mod backend {
 
     impl Backend {
         pub(super) fn entry(&self, _service: &str, _account: &str) -> Result<keyring_core::Entry> {
-            Err(Error::KeychainUnavailable { detail: "no keychain is supported on this platform".to_owned() })
+            Err(Error::KeychainUnavailable {
+                detail: "no keychain is supported on this platform".to_owned(),
+            })
         }
     }
 }
@@ -333,8 +359,10 @@ impl MemoryStore {
 
     /// The accounts currently stored, sorted.
     pub fn accounts(&self) -> Vec<String> {
-        let mut accounts: Vec<String> =
-            self.lock().map(|items| items.keys().cloned().collect()).unwrap_or_default();
+        let mut accounts: Vec<String> = self
+            .lock()
+            .map(|items| items.keys().cloned().collect())
+            .unwrap_or_default();
         accounts.sort();
         accounts
     }
@@ -342,15 +370,18 @@ impl MemoryStore {
     fn check(&self) -> Result<()> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(Error::KeychainUnavailable {
-                detail: "org.freedesktop.secrets was not provided by any .service files (simulated)"
-                    .to_owned(),
+                detail:
+                    "org.freedesktop.secrets was not provided by any .service files (simulated)"
+                        .to_owned(),
             });
         }
         Ok(())
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, ApiKey>>> {
-        self.items.lock().map_err(|_| Error::Keychain { detail: "memory store poisoned".to_owned() })
+        self.items.lock().map_err(|_| Error::Keychain {
+            detail: "memory store poisoned".to_owned(),
+        })
     }
 }
 
@@ -395,22 +426,39 @@ mod tests {
             "D-Bus error: org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files",
         );
         assert_eq!(unavailable.kind(), ErrorKind::KeychainUnavailable);
-        assert!(unavailable.to_string().contains("No keychain service is running"));
+        assert!(unavailable
+            .to_string()
+            .contains("No keychain service is running"));
         let no_bus = classify_platform("I/O error: No such file or directory (os error 2)");
         assert_eq!(no_bus.kind(), ErrorKind::KeychainUnavailable);
-        assert_eq!(classify_platform("Prompt dismissed").kind(), ErrorKind::KeychainLocked);
-        assert_eq!(classify_platform("something odd").kind(), ErrorKind::Keychain);
+        assert_eq!(
+            classify_platform("Prompt dismissed").kind(),
+            ErrorKind::KeychainLocked
+        );
+        assert_eq!(
+            classify_platform("something odd").kind(),
+            ErrorKind::Keychain
+        );
         let secret_bytes = b"sk-canary-1234567890".to_vec();
         let bad = map_error(keyring_core::Error::BadEncoding(secret_bytes));
         assert!(!format!("{bad} {bad:?}").contains("canary"));
-        assert_eq!(map_error(keyring_core::Error::NoDefaultStore).kind(), ErrorKind::KeychainUnavailable);
+        assert_eq!(
+            map_error(keyring_core::Error::NoDefaultStore).kind(),
+            ErrorKind::KeychainUnavailable
+        );
     }
 
     #[test]
     fn memory_store_round_trip_and_unavailable_switch() {
         let store = MemoryStore::new();
         store.set("a", &ApiKey::new("one")).expect("set");
-        assert_eq!(store.get("a").expect("get").map(|key| key.expose().to_owned()), Some("one".to_owned()));
+        assert_eq!(
+            store
+                .get("a")
+                .expect("get")
+                .map(|key| key.expose().to_owned()),
+            Some("one".to_owned())
+        );
         store.delete("a").expect("delete");
         store.delete("a").expect("delete again is fine");
         assert_eq!(store.get("a").expect("get"), None);

@@ -52,7 +52,10 @@ pub struct Provider {
 
 impl Provider {
     pub fn default_model(&self) -> &str {
-        self.models.first().map(|model| model.id.as_str()).unwrap_or("")
+        self.models
+            .first()
+            .map(|model| model.id.as_str())
+            .unwrap_or("")
     }
     pub fn host(&self) -> &str {
         self.base_url.host_str().unwrap_or("")

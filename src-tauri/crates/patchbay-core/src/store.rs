@@ -39,7 +39,9 @@ use crate::config::{self, ConfigDocument, ConfigPaths, LoadProblem, Loaded};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, SecretStore};
-use crate::model::{Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider};
+use crate::model::{
+    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider,
+};
 use crate::secret::ApiKey;
 use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};
 
@@ -85,7 +87,11 @@ type Written = Vec<(String, Option<ApiKey>)>;
 
 impl ProviderStore {
     pub fn new(paths: ConfigPaths, secrets: Arc<dyn SecretStore>) -> Self {
-        Self { paths, secrets, cache: Mutex::new(HashMap::new()) }
+        Self {
+            paths,
+            secrets,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn paths(&self) -> &ConfigPaths {
@@ -97,12 +103,18 @@ impl ProviderStore {
     /// the keychain.
     pub fn list(&self) -> Result<Listing> {
         match config::load(&self.paths) {
-            Ok(loaded) => {
-                Ok(Listing { providers: loaded.providers, problems: loaded.problems, notice: None })
-            }
+            Ok(loaded) => Ok(Listing {
+                providers: loaded.providers,
+                problems: loaded.problems,
+                notice: None,
+            }),
             Err(error @ Error::ConfigCorrupt { .. }) => {
                 tracing::warn!(%error, "starting with an empty provider list");
-                Ok(Listing { providers: Vec::new(), problems: Vec::new(), notice: Some(error.to_string()) })
+                Ok(Listing {
+                    providers: Vec::new(),
+                    problems: Vec::new(),
+                    notice: Some(error.to_string()),
+                })
             }
             Err(error) => Err(error),
         }
@@ -152,8 +164,13 @@ impl ProviderStore {
             };
             // The keychain last: after this only the file write can fail.
             self.write_secrets(&to_write, false, &mut written)?;
-            document.providers.push(config::record_from_provider(&provider, Map::new()));
-            Ok(Saved { provider, notices: validated.notices })
+            document
+                .providers
+                .push(config::record_from_provider(&provider, Map::new()));
+            Ok(Saved {
+                provider,
+                notices: validated.notices,
+            })
         });
         self.finish_write(outcome, written)
     }
@@ -183,8 +200,9 @@ impl ProviderStore {
             let headers = build_headers(id, &validated.headers, Some(&existing), &mut to_write)?;
             for old in existing.headers.iter().filter(|header| header.secret) {
                 let account = header_account(id, &old.name);
-                let still_secret =
-                    headers.iter().any(|header| header.secret && header_account(id, &header.name) == account);
+                let still_secret = headers
+                    .iter()
+                    .any(|header| header.secret && header_account(id, &header.name) == account);
                 if !still_secret {
                     to_delete.push(account);
                 }
@@ -210,7 +228,10 @@ impl ProviderStore {
             };
             self.write_secrets(&to_write, true, &mut written)?;
             replace_record(document, &provider)?;
-            Ok(Saved { provider, notices: validated.notices })
+            Ok(Saved {
+                provider,
+                notices: validated.notices,
+            })
         });
         let mut saved = self.finish_write(outcome, written)?;
         for failure in self.delete_secrets(&to_delete) {
@@ -235,8 +256,8 @@ impl ProviderStore {
     /// provider with no authentication is switched to API key auth, with a
     /// notice.
     pub fn set_key(&self, id: &ProviderId, key: ApiKey) -> Result<Saved> {
-        let (key, trim_notice) =
-            validation::validate_api_key(key.expose()).map_err(|message| Error::invalid("key", message))?;
+        let (key, trim_notice) = validation::validate_api_key(key.expose())
+            .map_err(|message| Error::invalid("key", message))?;
         let mut notices: Vec<Notice> = trim_notice.into_iter().collect();
         let mut written = Written::new();
         let outcome = config::update(&self.paths, |document| {
@@ -270,7 +291,10 @@ impl ProviderStore {
         let failures = self.delete_secrets(&[key_account(id)]);
         if !failures.is_empty() {
             return Err(Error::Keychain {
-                detail: format!("the key was removed from the config, but {}", failures.join("; ")),
+                detail: format!(
+                    "the key was removed from the config, but {}",
+                    failures.join("; ")
+                ),
             });
         }
         Ok(provider)
@@ -282,7 +306,11 @@ impl ProviderStore {
         let mut accounts = vec![key_account(id)];
         config::update(&self.paths, |document| {
             let before = document.providers.len() + document.rejected.len();
-            for record in document.providers.iter().filter(|record| record.id == id.as_str()) {
+            for record in document
+                .providers
+                .iter()
+                .filter(|record| record.id == id.as_str())
+            {
                 accounts.extend(
                     record
                         .headers
@@ -292,7 +320,9 @@ impl ProviderStore {
                 );
             }
             document.providers.retain(|record| record.id != id.as_str());
-            document.rejected.retain(|record| record.id.as_deref() != Some(id.as_str()));
+            document
+                .rejected
+                .retain(|record| record.id.as_deref() != Some(id.as_str()));
             if document.providers.len() + document.rejected.len() == before {
                 return Err(Error::NotFound { id: id.to_string() });
             }
@@ -301,7 +331,10 @@ impl ProviderStore {
         let failures = self.delete_secrets(&accounts);
         if !failures.is_empty() {
             return Err(Error::Keychain {
-                detail: format!("provider `{id}` was deleted from the config, but {}", failures.join("; ")),
+                detail: format!(
+                    "provider `{id}` was deleted from the config, but {}",
+                    failures.join("; ")
+                ),
             });
         }
         Ok(())
@@ -315,7 +348,10 @@ impl ProviderStore {
         if provider.auth == Auth::None || provider.key_hint.is_none() {
             return Ok(None);
         }
-        self.cached_secret(&key_account(id), (provider.key_hint.clone(), provider.updated_at))
+        self.cached_secret(
+            &key_account(id),
+            (provider.key_hint.clone(), provider.updated_at),
+        )
     }
 
     /// Every custom header of `provider` with its value, secret ones read
@@ -353,7 +389,11 @@ impl ProviderStore {
 
     /// Changes the model list (discovery refreshes metadata and marks models
     /// missing upstream). The result is checked like the form's models.
-    pub fn update_models(&self, id: &ProviderId, f: impl FnOnce(&mut Vec<ModelEntry>)) -> Result<Provider> {
+    pub fn update_models(
+        &self,
+        id: &ProviderId,
+        f: impl FnOnce(&mut Vec<ModelEntry>),
+    ) -> Result<Provider> {
         self.change(id, |provider| {
             let before = provider.models.clone();
             f(&mut provider.models);
@@ -392,7 +432,11 @@ impl ProviderStore {
                     provider.catalog = Some(fresh);
                 }
                 Err(reason) => {
-                    provider.catalog = Some(catalog::record_failure(provider.catalog.take(), &reason, now));
+                    provider.catalog = Some(catalog::record_failure(
+                        provider.catalog.take(),
+                        &reason,
+                        now,
+                    ));
                 }
             }
             Ok(())
@@ -409,7 +453,9 @@ impl ProviderStore {
     pub fn set_trusted_cert(&self, id: &ProviderId, sha256: Option<String>) -> Result<Provider> {
         if let Some(fingerprint) = &sha256 {
             let valid = fingerprint.len() == 64
-                && fingerprint.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+                && fingerprint
+                    .bytes()
+                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
             if !valid {
                 return Err(Error::invalid(
                     "trusted_cert_sha256",
@@ -425,7 +471,11 @@ impl ProviderStore {
     }
 
     /// Loads, changes one provider (no keychain), validates and writes.
-    fn change(&self, id: &ProviderId, f: impl FnOnce(&mut Provider) -> Result<()>) -> Result<Provider> {
+    fn change(
+        &self,
+        id: &ProviderId,
+        f: impl FnOnce(&mut Provider) -> Result<()>,
+    ) -> Result<Provider> {
         config::update(&self.paths, |document| {
             let providers = Loaded::from_document(document.clone()).providers;
             let mut provider = find(&providers, id)?.clone();
@@ -444,7 +494,11 @@ impl ProviderStore {
         written: &mut Written,
     ) -> Result<()> {
         for (account, secret) in to_write {
-            let previous = if remember_previous { self.secrets.get(account)? } else { None };
+            let previous = if remember_previous {
+                self.secrets.get(account)?
+            } else {
+                None
+            };
             self.secrets.set(account, secret)?;
             written.push((account.clone(), previous));
         }
@@ -500,7 +554,13 @@ impl ProviderStore {
         let value = self.secrets.get(account)?;
         if let Some(value) = &value {
             if let Ok(mut cache) = self.cache.lock() {
-                cache.insert(account.to_owned(), Cached { stamp, value: value.clone() });
+                cache.insert(
+                    account.to_owned(),
+                    Cached {
+                        stamp,
+                        value: value.clone(),
+                    },
+                );
             }
         }
         Ok(value)
@@ -525,7 +585,10 @@ fn describe(error: &Error) -> &'static str {
 }
 
 fn find<'a>(providers: &'a [Provider], id: &ProviderId) -> Result<&'a Provider> {
-    providers.iter().find(|provider| &provider.id == id).ok_or_else(|| Error::NotFound { id: id.to_string() })
+    providers
+        .iter()
+        .find(|provider| &provider.id == id)
+        .ok_or_else(|| Error::NotFound { id: id.to_string() })
 }
 
 /// Every id in the file, valid or not, so a generated id never collides
@@ -535,7 +598,12 @@ fn taken_ids(document: &ConfigDocument) -> Vec<ProviderId> {
         .providers
         .iter()
         .map(|record| record.id.as_str())
-        .chain(document.rejected.iter().filter_map(|record| record.id.as_deref()))
+        .chain(
+            document
+                .rejected
+                .iter()
+                .filter_map(|record| record.id.as_deref()),
+        )
         .filter_map(|id| ProviderId::parse(id).ok())
         .collect()
 }
@@ -547,7 +615,9 @@ fn replace_record(document: &mut ConfigDocument, provider: &Provider) -> Result<
         .providers
         .iter_mut()
         .find(|record| record.id == provider.id.as_str())
-        .ok_or_else(|| Error::NotFound { id: provider.id.to_string() })?;
+        .ok_or_else(|| Error::NotFound {
+            id: provider.id.to_string(),
+        })?;
     let new_record = config::record_from_provider(provider, record.extra.clone());
     if let Err(message) = config::provider_from_record(&new_record) {
         return Err(Error::invalid("provider", message));
@@ -557,7 +627,11 @@ fn replace_record(document: &mut ConfigDocument, provider: &Provider) -> Result<
 }
 
 fn model_entry(id: String) -> ModelEntry {
-    ModelEntry { id, metadata: ModelMetadata::default(), missing_upstream: false }
+    ModelEntry {
+        id,
+        metadata: ModelMetadata::default(),
+        missing_upstream: false,
+    }
 }
 
 /// The edited model list, keeping the metadata discovery already learnt for
@@ -573,13 +647,22 @@ fn merge_models(existing: &[ModelEntry], ids: Vec<String>) -> Vec<ModelEntry> {
 
 fn check_models(models: &[ModelEntry]) -> Result<()> {
     if models.is_empty() {
-        return Err(Error::invalid("models", "Keep at least one model: the first one is the default."));
+        return Err(Error::invalid(
+            "models",
+            "Keep at least one model: the first one is the default.",
+        ));
     }
     let mut problems = Vec::new();
     for (position, model) in models.iter().enumerate() {
         if let Err(message) = validation::validate_model_id(&model.id) {
-            problems.push(crate::error::FieldError::new(format!("models[{position}]"), message));
-        } else if models[..position].iter().any(|earlier| earlier.id == model.id) {
+            problems.push(crate::error::FieldError::new(
+                format!("models[{position}]"),
+                message,
+            ));
+        } else if models[..position]
+            .iter()
+            .any(|earlier| earlier.id == model.id)
+        {
             problems.push(crate::error::FieldError::new(
                 format!("models[{position}]"),
                 "This model is listed twice.",
@@ -604,8 +687,12 @@ fn build_headers(
 ) -> Result<Vec<CustomHeader>> {
     let mut headers = Vec::with_capacity(valid.len());
     for (position, header) in valid.iter().enumerate() {
-        let missing_value =
-            || Error::invalid(format!("headers[{position}].value"), "Enter a value for this header.");
+        let missing_value = || {
+            Error::invalid(
+                format!("headers[{position}].value"),
+                "Enter a value for this header.",
+            )
+        };
         let stored = if header.secret {
             let hint = match &header.value {
                 Some(value) => {
@@ -623,7 +710,12 @@ fn build_headers(
                     .hint
                     .clone(),
             };
-            CustomHeader { name: header.name.clone(), value: None, secret: true, hint }
+            CustomHeader {
+                name: header.name.clone(),
+                value: None,
+                secret: true,
+                hint,
+            }
         } else {
             let value = header.value.as_ref().ok_or_else(missing_value)?;
             CustomHeader {
@@ -701,7 +793,11 @@ impl From<&Provider> for ProviderView {
                 .iter()
                 .map(|header| CustomHeader {
                     name: header.name.clone(),
-                    value: if header.secret { None } else { header.value.clone() },
+                    value: if header.secret {
+                        None
+                    } else {
+                        header.value.clone()
+                    },
                     secret: header.secret,
                     hint: header.hint.clone(),
                 })

@@ -163,10 +163,18 @@ pub struct Verdict {
 impl Verdict {
     /// The denial, when the verdict is one.
     pub fn denial(&self) -> Option<Denial> {
-        (!self.allowed).then(|| Denial { reason: self.reason, message: self.message.clone() })
+        (!self.allowed).then(|| Denial {
+            reason: self.reason,
+            message: self.message.clone(),
+        })
     }
 
-    fn denied(denial: Denial, normalized: Option<String>, addresses: Vec<IpAddr>, resolved: bool) -> Self {
+    fn denied(
+        denial: Denial,
+        normalized: Option<String>,
+        addresses: Vec<IpAddr>,
+        resolved: bool,
+    ) -> Self {
         Self {
             allowed: false,
             reason: denial.reason,
@@ -187,7 +195,10 @@ pub struct Denial {
 
 impl Denial {
     fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -221,9 +232,11 @@ impl Lookup for SystemLookup {
     ) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
         Box::pin(async move {
             let answer =
-                tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port))).await.map_err(
-                    |_elapsed| io::Error::new(io::ErrorKind::TimedOut, "the DNS lookup timed out"),
-                )??;
+                tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port)))
+                    .await
+                    .map_err(|_elapsed| {
+                        io::Error::new(io::ErrorKind::TimedOut, "the DNS lookup timed out")
+                    })??;
             Ok(answer.map(|socket| socket.ip()).collect())
         })
     }
@@ -326,7 +339,10 @@ fn admit_ip(ip: IpAddr, network: NetworkAllowance) -> Result<Zone, Denial> {
             // A dual-stack socket connects to the IPv4 address itself.
             return admit_ip(IpAddr::V4(mapped), network).map_err(|denial| Denial {
                 reason: denial.reason,
-                message: format!("{ip} is the IPv4 address {mapped} written as IPv6; {}", denial.message),
+                message: format!(
+                    "{ip} is the IPv4 address {mapped} written as IPv6; {}",
+                    denial.message
+                ),
             });
         }
         if NAT64.contains(ip) {
@@ -376,7 +392,10 @@ pub fn judge_ip(ip: IpAddr, network: NetworkAllowance) -> Result<(), Denial> {
 /// it (`localhost`), `None` when only DNS can tell.
 fn admit_host_name(host: &str, network: NetworkAllowance) -> Result<Option<Zone>, Denial> {
     // A bracketed or bare IP literal handed in as a "name" is judged as an address.
-    let unbracketed = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).unwrap_or(host);
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = unbracketed.parse::<IpAddr>() {
         return admit_ip(ip, network).map(Some);
     }
@@ -411,8 +430,14 @@ fn admit_host_name(host: &str, network: NetworkAllowance) -> Result<Option<Zone>
             ));
         }
     }
-    if METADATA_NAMES.iter().any(|metadata| name == *metadata || name.ends_with(&format!(".{metadata}"))) {
-        return Err(Denial::new(Reason::Metadata, format!("{name} is a cloud metadata service; {NEVER}")));
+    if METADATA_NAMES
+        .iter()
+        .any(|metadata| name == *metadata || name.ends_with(&format!(".{metadata}")))
+    {
+        return Err(Denial::new(
+            Reason::Metadata,
+            format!("{name} is a cloud metadata service; {NEVER}"),
+        ));
     }
     // RFC 6761 §6.3: localhost names are loopback.
     if name == "localhost" || name.ends_with(".localhost") {
@@ -449,8 +474,9 @@ struct Parsed {
 
 /// The checks that need no host decision: raw input, parsing, scheme, userinfo.
 fn parse(raw: &str) -> Result<Parsed, Verdict> {
-    let fail =
-        |denial: Denial, normalized: Option<String>| Verdict::denied(denial, normalized, Vec::new(), false);
+    let fail = |denial: Denial, normalized: Option<String>| {
+        Verdict::denied(denial, normalized, Vec::new(), false)
+    };
     let length = raw.chars().count();
     if length > MAX_URL_CHARS {
         return Err(fail(
@@ -473,7 +499,10 @@ fn parse(raw: &str) -> Result<Parsed, Verdict> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(fail(
-            Denial::new(Reason::InvalidUrl, "Enter a URL, such as https://api.openai.com/v1."),
+            Denial::new(
+                Reason::InvalidUrl,
+                "Enter a URL, such as https://api.openai.com/v1.",
+            ),
             None,
         ));
     }
@@ -529,8 +558,17 @@ fn parse(raw: &str) -> Result<Parsed, Verdict> {
 /// The URL for display: without userinfo, query or fragment. Built from the
 /// parsed parts (which WHATWG already normalised) rather than by editing a copy.
 fn display_form(url: &Url) -> String {
-    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-    format!("{}://{}{}{}", url.scheme(), url.host_str().unwrap_or(""), port, url.path())
+    let port = url
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    format!(
+        "{}://{}{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        port,
+        url.path()
+    )
 }
 
 /// Judges a URL without DNS: the form calls this as the user types, and the
@@ -548,13 +586,19 @@ pub fn judge_url(raw: &str, network: NetworkAllowance) -> Verdict {
 /// name to a resolver; every address is judged again when connecting. A
 /// base URL that does not normalise is left to the domain validation, which
 /// reports it together with every other field.
-pub fn check_for_save(base_url: &str, network: NetworkAllowance) -> Result<(), patchbay_core::Error> {
+pub fn check_for_save(
+    base_url: &str,
+    network: NetworkAllowance,
+) -> Result<(), patchbay_core::Error> {
     let Ok(check) = patchbay_core::base_url::normalize(base_url, network) else {
         return Ok(());
     };
     match judge_url(check.normalized.as_str(), network).denial() {
         None => Ok(()),
-        Some(denial) => Err(patchbay_core::Error::invalid(patchbay_core::base_url::FIELD, denial.message)),
+        Some(denial) => Err(patchbay_core::Error::invalid(
+            patchbay_core::base_url::FIELD,
+            denial.message,
+        )),
     }
 }
 
@@ -611,7 +655,9 @@ fn remote_needs_https() -> Denial {
 fn judge_literal(url: &Url, ip: IpAddr, network: NetworkAllowance, normalized: String) -> Verdict {
     match admit_ip(ip, network) {
         Err(denial) => Verdict::denied(denial, Some(normalized), vec![ip], true),
-        Ok(zone) => allowed_literal_or_local(url, &ip.to_string(), zone, normalized, vec![ip], true),
+        Ok(zone) => {
+            allowed_literal_or_local(url, &ip.to_string(), zone, normalized, vec![ip], true)
+        }
     }
 }
 
@@ -626,7 +672,12 @@ fn allowed_literal_or_local(
 ) -> Verdict {
     let shown = shown.strip_suffix('.').unwrap_or(shown);
     if zone == Zone::Internet && url.scheme() == "http" {
-        return Verdict::denied(http_to_internet(shown), Some(normalized), addresses, resolved);
+        return Verdict::denied(
+            http_to_internet(shown),
+            Some(normalized),
+            addresses,
+            resolved,
+        );
     }
     Verdict {
         allowed: true,
@@ -642,7 +693,9 @@ fn zone_message(shown: &str, zone: Zone) -> String {
     match zone {
         Zone::Internet => format!("{shown} is an internet address; requests are allowed."),
         Zone::Loopback => format!("{shown} is this computer; Local network access allows it."),
-        Zone::Private => format!("{shown} is on your local network; Private network access allows it."),
+        Zone::Private => {
+            format!("{shown} is on your local network; Private network access allows it.")
+        }
     }
 }
 
@@ -650,7 +703,11 @@ fn zone_message(shown: &str, zone: Zone) -> String {
 /// address: one forbidden address denies the URL (`resolved_to_forbidden`,
 /// naming it), because a connection may use any of them. Used when testing
 /// or saving a provider and by `patchbay check-url` without `--no-dns`.
-pub async fn judge_url_resolved(raw: &str, network: NetworkAllowance, lookup: &dyn Lookup) -> Verdict {
+pub async fn judge_url_resolved(
+    raw: &str,
+    network: NetworkAllowance,
+    lookup: &dyn Lookup,
+) -> Verdict {
     let (verdict, url) = judge_parsed(raw, network);
     // Denied, or an IP literal (already judged completely): nothing to resolve.
     if !verdict.allowed || verdict.resolved {
@@ -711,7 +768,10 @@ pub async fn judge_url_resolved(raw: &str, network: NetworkAllowance, lookup: &d
             }
         }
     }
-    let internet = zones.iter().find(|(_, zone)| *zone == Zone::Internet).map(|(address, _)| *address);
+    let internet = zones
+        .iter()
+        .find(|(_, zone)| *zone == Zone::Internet)
+        .map(|(address, _)| *address);
     if let (Some(address), "http") = (internet, url.scheme()) {
         let denial = Denial::new(
             Reason::NotHttps,
@@ -719,7 +779,11 @@ pub async fn judge_url_resolved(raw: &str, network: NetworkAllowance, lookup: &d
         );
         return Verdict::denied(denial, Some(normalized), addresses, true);
     }
-    let listed = addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+    let listed = addresses
+        .iter()
+        .map(IpAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let message = if zones.iter().all(|(_, zone)| *zone == Zone::Internet) {
         format!("{shown} resolves to {listed}; every address is on the internet, so requests are allowed.")
     } else {

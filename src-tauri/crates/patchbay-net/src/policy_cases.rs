@@ -14,7 +14,12 @@ pub(super) struct Case {
 }
 
 fn case(url: impl Into<String>, remote: Reason, local: Reason, private: Reason) -> Case {
-    Case { url: url.into(), remote, local, private }
+    Case {
+        url: url.into(),
+        remote,
+        local,
+        private,
+    }
 }
 
 /// The same reason under every allowance.
@@ -164,7 +169,10 @@ pub(super) fn cases() -> Vec<Case> {
         all("http://169.254.43518/", Metadata),
         all("http://１６９。２５４。１６９。２５４/", Metadata),
         all("http://%31%36%39.254.169.254/", Metadata),
-        all("http://metadata.google.internal/computeMetadata/v1/", Metadata),
+        all(
+            "http://metadata.google.internal/computeMetadata/v1/",
+            Metadata,
+        ),
         all("http://metadata.google.internal./", Metadata),
         all("http://METADATA.GOOGLE.INTERNAL/", Metadata),
         all("https://ｍｅｔａｄａｔａ.google.internal/", Metadata),
@@ -257,7 +265,10 @@ pub(super) fn cases() -> Vec<Case> {
         all("https://[2002:808:808::1]/", EmbeddedIpv4),
         all("http://[2002:7f00:1::]/", EmbeddedIpv4),
         all("https://[2001::1]/", EmbeddedIpv4),
-        all("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", EmbeddedIpv4),
+        all(
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            EmbeddedIpv4,
+        ),
         all("http://[64:ff9b::7f00:1]/", EmbeddedIpv4),
         all("http://[64:ff9b::127.0.0.1]/", EmbeddedIpv4),
         all("https://[64:ff9b::c0a8:114]/", EmbeddedIpv4),

@@ -15,8 +15,11 @@ use super::cases::cases;
 use super::ranges::SPECIAL_RANGES;
 use super::*;
 
-const ALLOWANCES: [NetworkAllowance; 3] =
-    [NetworkAllowance::Remote, NetworkAllowance::Local, NetworkAllowance::Private];
+const ALLOWANCES: [NetworkAllowance; 3] = [
+    NetworkAllowance::Remote,
+    NetworkAllowance::Local,
+    NetworkAllowance::Private,
+];
 
 fn ip(text: &str) -> IpAddr {
     match text.parse() {
@@ -29,8 +32,10 @@ fn ip(text: &str) -> IpAddr {
 fn policy_table_has_at_least_150_cases_covering_every_url_reason() {
     let table = cases();
     assert!(table.len() >= 150, "only {} cases", table.len());
-    let seen: HashSet<Reason> =
-        table.iter().flat_map(|case| [case.remote, case.local, case.private]).collect();
+    let seen: HashSet<Reason> = table
+        .iter()
+        .flat_map(|case| [case.remote, case.local, case.private])
+        .collect();
     let url_reasons = [
         Reason::Allowed,
         Reason::InvalidUrl,
@@ -64,7 +69,11 @@ fn policy_table_has_at_least_150_cases_covering_every_url_reason() {
 fn policy_table_every_case_under_every_allowance() {
     let mut failures = Vec::new();
     for case in cases() {
-        for (network, expected) in ALLOWANCES.into_iter().zip([case.remote, case.local, case.private]) {
+        for (network, expected) in
+            ALLOWANCES
+                .into_iter()
+                .zip([case.remote, case.local, case.private])
+        {
             let verdict = judge_url(&case.url, network);
             if verdict.reason != expected || verdict.allowed != (expected == Reason::Allowed) {
                 let shown: String = case.url.chars().take(80).collect();
@@ -75,18 +84,36 @@ fn policy_table_every_case_under_every_allowance() {
                     verdict.message
                 ));
             }
-            assert!(verdict.message.ends_with('.'), "not a sentence: {:?}", verdict.message);
-            assert!(verdict.message.len() < 400, "message too long: {:?}", verdict.message);
+            assert!(
+                verdict.message.ends_with('.'),
+                "not a sentence: {:?}",
+                verdict.message
+            );
+            assert!(
+                verdict.message.len() < 400,
+                "message too long: {:?}",
+                verdict.message
+            );
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn policy_special_ranges_are_written_as_network_addresses() {
     // A row like 169.254.169.254/16 would silently mean something else.
     for special in SPECIAL_RANGES {
-        assert_eq!(special.network.ip(), special.network.network(), "{} has host bits set", special.network);
+        assert_eq!(
+            special.network.ip(),
+            special.network.network(),
+            "{} has host bits set",
+            special.network
+        );
         assert!(!special.source.is_empty() && !special.name.is_empty());
     }
 }
@@ -98,10 +125,19 @@ fn policy_every_table_row_is_denied_somewhere_inside() {
     for special in SPECIAL_RANGES {
         let first = special.network.network();
         let remote = judge_ip(first, NetworkAllowance::Remote);
-        assert!(remote.is_err(), "{first} ({}) allowed under remote", special.name);
+        assert!(
+            remote.is_err(),
+            "{first} ({}) allowed under remote",
+            special.name
+        );
         let private = judge_ip(first, NetworkAllowance::Private);
         let granted = matches!(special.class, Class::Loopback | Class::Private);
-        assert_eq!(private.is_ok(), granted, "{first} ({}) under private", special.name);
+        assert_eq!(
+            private.is_ok(),
+            granted,
+            "{first} ({}) under private",
+            special.name
+        );
     }
 }
 
@@ -118,35 +154,69 @@ fn policy_messages_say_what_to_do() {
         "192.168.1.20 is on your local network; allow Private network access for this provider to use it."
     );
     let loopback = judge_url("http://localhost:11434/v1", NetworkAllowance::Remote);
-    assert!(loopback.message.contains("allow Local network access"), "{}", loopback.message);
-    let teredo = judge_url("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", NetworkAllowance::Remote);
+    assert!(
+        loopback.message.contains("allow Local network access"),
+        "{}",
+        loopback.message
+    );
+    let teredo = judge_url(
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        NetworkAllowance::Remote,
+    );
     // RFC 4380 §4's example: the client's address is 192.0.2.45, obfuscated.
     assert!(teredo.message.contains("192.0.2.45"), "{}", teredo.message);
     let six_to_four = judge_url("https://[2002:a9fe:a9fe::1]/", NetworkAllowance::Remote);
-    assert!(six_to_four.message.contains("169.254.169.254"), "{}", six_to_four.message);
+    assert!(
+        six_to_four.message.contains("169.254.169.254"),
+        "{}",
+        six_to_four.message
+    );
     let nat64 = judge_url("http://[64:ff9b::7f00:1]/", NetworkAllowance::Private);
-    assert!(nat64.message.contains("127.0.0.1") && nat64.message.contains("NAT64"), "{}", nat64.message);
+    assert!(
+        nat64.message.contains("127.0.0.1") && nat64.message.contains("NAT64"),
+        "{}",
+        nat64.message
+    );
     let mapped = judge_url("http://[::ffff:a9fe:a9fe]/", NetworkAllowance::Private);
-    assert!(mapped.message.contains("169.254.169.254 written as IPv6"), "{}", mapped.message);
+    assert!(
+        mapped.message.contains("169.254.169.254 written as IPv6"),
+        "{}",
+        mapped.message
+    );
 }
 
 #[test]
 fn policy_normalized_shows_the_host_that_was_judged() {
     let decimal = judge_url("http://2130706433:11434/v1", NetworkAllowance::Local);
-    assert_eq!(decimal.normalized.as_deref(), Some("http://127.0.0.1:11434/v1"));
+    assert_eq!(
+        decimal.normalized.as_deref(),
+        Some("http://127.0.0.1:11434/v1")
+    );
     assert_eq!(decimal.addresses, vec![ip("127.0.0.1")]);
     assert!(decimal.resolved);
     let ideographic = judge_url("http://１２７。０。０。１/", NetworkAllowance::Remote);
     assert_eq!(ideographic.normalized.as_deref(), Some("http://127.0.0.1/"));
-    let backslash = judge_url("https://api.openai.com\\@169.254.169.254/", NetworkAllowance::Remote);
-    assert_eq!(backslash.normalized.as_deref(), Some("https://api.openai.com/@169.254.169.254/"));
+    let backslash = judge_url(
+        "https://api.openai.com\\@169.254.169.254/",
+        NetworkAllowance::Remote,
+    );
+    assert_eq!(
+        backslash.normalized.as_deref(),
+        Some("https://api.openai.com/@169.254.169.254/")
+    );
     let mapped = judge_url("http://[::ffff:127.0.0.1]/", NetworkAllowance::Local);
-    assert_eq!(mapped.normalized.as_deref(), Some("http://[::ffff:7f00:1]/"));
+    assert_eq!(
+        mapped.normalized.as_deref(),
+        Some("http://[::ffff:7f00:1]/")
+    );
     let name = judge_url("https://API.OpenAI.com./v1", NetworkAllowance::Remote);
     assert!(name.allowed);
     assert!(!name.resolved, "a name judged without DNS is not resolved");
     assert!(name.addresses.is_empty());
-    assert_eq!(name.normalized.as_deref(), Some("https://api.openai.com./v1"));
+    assert_eq!(
+        name.normalized.as_deref(),
+        Some("https://api.openai.com./v1")
+    );
 }
 
 #[test]
@@ -177,15 +247,27 @@ fn policy_judge_ip_unwraps_ipv4_mapped_and_nat64() {
     let local = NetworkAllowance::Local;
     assert_eq!(judge_ip(ip("::ffff:8.8.8.8"), remote), Ok(()));
     assert_eq!(judge_ip(ip("::ffff:127.0.0.1"), local), Ok(()));
-    let denied = judge_ip(ip("::ffff:127.0.0.1"), remote).err().map(|denial| denial.reason);
+    let denied = judge_ip(ip("::ffff:127.0.0.1"), remote)
+        .err()
+        .map(|denial| denial.reason);
     assert_eq!(denied, Some(Reason::LoopbackNotAllowed));
     assert_eq!(judge_ip(ip("64:ff9b::1.1.1.1"), remote), Ok(()));
     for network in ALLOWANCES {
-        let nat64_lan = judge_ip(ip("64:ff9b::10.0.0.1"), network).err().map(|denial| denial.reason);
-        assert_eq!(nat64_lan, Some(Reason::EmbeddedIpv4), "under {}", network.as_str());
+        let nat64_lan = judge_ip(ip("64:ff9b::10.0.0.1"), network)
+            .err()
+            .map(|denial| denial.reason);
+        assert_eq!(
+            nat64_lan,
+            Some(Reason::EmbeddedIpv4),
+            "under {}",
+            network.as_str()
+        );
     }
     let nat64_cgnat = judge_ip(ip("64:ff9b::100.64.0.1"), NetworkAllowance::Private);
-    assert_eq!(nat64_cgnat.err().map(|denial| denial.reason), Some(Reason::Cgnat));
+    assert_eq!(
+        nat64_cgnat.err().map(|denial| denial.reason),
+        Some(Reason::Cgnat)
+    );
 }
 
 #[test]
@@ -195,7 +277,8 @@ fn policy_judge_ip_matches_std_for_the_stable_predicates() {
     // must never pass under `remote`.
     let samples: Vec<IpAddr> = (0u32..=255)
         .flat_map(|first| {
-            [0u32, 1, 64, 127, 128, 168, 254, 255].map(move |second| (first << 24) | (second << 16) | 0x0101)
+            [0u32, 1, 64, 127, 128, 168, 254, 255]
+                .map(move |second| (first << 24) | (second << 16) | 0x0101)
         })
         .map(|bits| IpAddr::V4(Ipv4Addr::from(bits)))
         .collect();
@@ -209,13 +292,23 @@ fn policy_judge_ip_matches_std_for_the_stable_predicates() {
             || v4.is_broadcast()
             || v4.is_documentation();
         if std_special {
-            assert!(judge_ip(address, NetworkAllowance::Remote).is_err(), "{address} allowed under remote");
+            assert!(
+                judge_ip(address, NetworkAllowance::Remote).is_err(),
+                "{address} allowed under remote"
+            );
         }
     }
-    for v6 in
-        [Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED, ip_v6("ff02::1"), ip_v6("fe80::1"), ip_v6("fd00::1")]
-    {
-        assert!(judge_ip(IpAddr::V6(v6), NetworkAllowance::Remote).is_err(), "{v6} allowed under remote");
+    for v6 in [
+        Ipv6Addr::LOCALHOST,
+        Ipv6Addr::UNSPECIFIED,
+        ip_v6("ff02::1"),
+        ip_v6("fe80::1"),
+        ip_v6("fd00::1"),
+    ] {
+        assert!(
+            judge_ip(IpAddr::V6(v6), NetworkAllowance::Remote).is_err(),
+            "{v6} allowed under remote"
+        );
     }
 }
 
@@ -230,23 +323,54 @@ fn ip_v6(text: &str) -> Ipv6Addr {
 fn policy_judge_host_name_rules() {
     let remote = NetworkAllowance::Remote;
     let local = NetworkAllowance::Local;
-    let reason = |host: &str, network| judge_host_name(host, network).err().map(|denial| denial.reason);
+    let reason = |host: &str, network| {
+        judge_host_name(host, network)
+            .err()
+            .map(|denial| denial.reason)
+    };
     assert_eq!(reason("api.openai.com", remote), None);
-    assert_eq!(reason("localhost", remote), Some(Reason::LoopbackNotAllowed));
-    assert_eq!(reason("localhost.", remote), Some(Reason::LoopbackNotAllowed));
-    assert_eq!(reason("LOCALHOST", remote), Some(Reason::LoopbackNotAllowed));
+    assert_eq!(
+        reason("localhost", remote),
+        Some(Reason::LoopbackNotAllowed)
+    );
+    assert_eq!(
+        reason("localhost.", remote),
+        Some(Reason::LoopbackNotAllowed)
+    );
+    assert_eq!(
+        reason("LOCALHOST", remote),
+        Some(Reason::LoopbackNotAllowed)
+    );
     assert_eq!(reason("x.localhost", local), None);
-    assert_eq!(reason("metadata.google.internal.", local), Some(Reason::Metadata));
-    assert_eq!(reason("Metadata.Google.Internal", NetworkAllowance::Private), Some(Reason::Metadata));
-    assert_eq!(reason("[fd00:ec2::254]", NetworkAllowance::Private), Some(Reason::Metadata));
-    assert_eq!(reason("169.254.169.254", NetworkAllowance::Private), Some(Reason::Metadata));
+    assert_eq!(
+        reason("metadata.google.internal.", local),
+        Some(Reason::Metadata)
+    );
+    assert_eq!(
+        reason("Metadata.Google.Internal", NetworkAllowance::Private),
+        Some(Reason::Metadata)
+    );
+    assert_eq!(
+        reason("[fd00:ec2::254]", NetworkAllowance::Private),
+        Some(Reason::Metadata)
+    );
+    assert_eq!(
+        reason("169.254.169.254", NetworkAllowance::Private),
+        Some(Reason::Metadata)
+    );
     assert_eq!(reason("127.0.0.1", local), None);
     assert_eq!(reason("", remote), Some(Reason::NoHost));
     assert_eq!(reason(".", remote), Some(Reason::NoHost));
     assert_eq!(reason("a..b", remote), Some(Reason::InvalidUrl));
     assert_eq!(reason(&"a".repeat(64), remote), Some(Reason::LabelTooLong));
     assert_eq!(reason(&"a".repeat(63), remote), None);
-    let long_name = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(62)].join(".");
+    let long_name = [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(62),
+    ]
+    .join(".");
     assert_eq!(long_name.len(), 254);
     assert_eq!(reason(&long_name, remote), Some(Reason::HostTooLong));
     assert_eq!(reason(&format!("{}.", &long_name[..253]), remote), None);
@@ -304,13 +428,22 @@ struct FakeLookup {
 
 impl FakeLookup {
     fn answering(addresses: &[&str]) -> Self {
-        Self { answer: Ok(addresses.iter().map(|text| ip(text)).collect()), asked: Mutex::new(Vec::new()) }
+        Self {
+            answer: Ok(addresses.iter().map(|text| ip(text)).collect()),
+            asked: Mutex::new(Vec::new()),
+        }
     }
     fn failing(kind: io::ErrorKind) -> Self {
-        Self { answer: Err(io::Error::new(kind, "no such host")), asked: Mutex::new(Vec::new()) }
+        Self {
+            answer: Err(io::Error::new(kind, "no such host")),
+            asked: Mutex::new(Vec::new()),
+        }
     }
     fn asked(&self) -> Vec<(String, u16)> {
-        self.asked.lock().map(|asked| asked.clone()).unwrap_or_default()
+        self.asked
+            .lock()
+            .map(|asked| asked.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -334,11 +467,19 @@ impl Lookup for FakeLookup {
 #[tokio::test]
 async fn policy_resolved_public_addresses_pass() {
     let lookup = FakeLookup::answering(&["104.18.6.192", "2606:4700::6812:6c0"]);
-    let verdict = judge_url_resolved("https://api.example.com/v1", NetworkAllowance::Remote, &lookup).await;
+    let verdict = judge_url_resolved(
+        "https://api.example.com/v1",
+        NetworkAllowance::Remote,
+        &lookup,
+    )
+    .await;
     assert!(verdict.allowed, "{}", verdict.message);
     assert_eq!(verdict.reason, Reason::Allowed);
     assert!(verdict.resolved);
-    assert_eq!(verdict.addresses, vec![ip("104.18.6.192"), ip("2606:4700::6812:6c0")]);
+    assert_eq!(
+        verdict.addresses,
+        vec![ip("104.18.6.192"), ip("2606:4700::6812:6c0")]
+    );
     assert_eq!(lookup.asked(), vec![("api.example.com".to_owned(), 443)]);
 }
 
@@ -354,13 +495,25 @@ async fn policy_resolved_any_forbidden_address_denies() {
         "0.0.0.0",
     ] {
         let lookup = FakeLookup::answering(&["104.18.6.192", forbidden]);
-        let verdict =
-            judge_url_resolved("https://rebind.example.com/v1", NetworkAllowance::Remote, &lookup).await;
+        let verdict = judge_url_resolved(
+            "https://rebind.example.com/v1",
+            NetworkAllowance::Remote,
+            &lookup,
+        )
+        .await;
         assert!(!verdict.allowed, "{forbidden} passed");
         assert_eq!(verdict.reason, Reason::ResolvedToForbidden, "{forbidden}");
-        assert!(verdict.message.contains("rebind.example.com resolves to"), "{}", verdict.message);
+        assert!(
+            verdict.message.contains("rebind.example.com resolves to"),
+            "{}",
+            verdict.message
+        );
         let shown = ip(forbidden).to_string();
-        assert!(verdict.message.contains(&shown), "{forbidden} not named: {}", verdict.message);
+        assert!(
+            verdict.message.contains(&shown),
+            "{forbidden} not named: {}",
+            verdict.message
+        );
         assert_eq!(verdict.addresses.len(), 2, "every address is reported");
     }
 }
@@ -368,23 +521,42 @@ async fn policy_resolved_any_forbidden_address_denies() {
 #[tokio::test]
 async fn policy_resolved_metadata_behind_a_name_is_denied_even_under_private() {
     let lookup = FakeLookup::answering(&["169.254.169.254"]);
-    let verdict = judge_url_resolved("http://innocent.example/", NetworkAllowance::Private, &lookup).await;
+    let verdict = judge_url_resolved(
+        "http://innocent.example/",
+        NetworkAllowance::Private,
+        &lookup,
+    )
+    .await;
     assert_eq!(verdict.reason, Reason::ResolvedToForbidden);
-    assert!(verdict.message.contains("cloud metadata address"), "{}", verdict.message);
+    assert!(
+        verdict.message.contains("cloud metadata address"),
+        "{}",
+        verdict.message
+    );
 }
 
 #[tokio::test]
 async fn policy_resolved_allowance_grants_lan_and_loopback_names() {
     let lan = FakeLookup::answering(&["192.168.1.20"]);
-    let verdict = judge_url_resolved("http://llm.lan:8000/v1", NetworkAllowance::Private, &lan).await;
+    let verdict =
+        judge_url_resolved("http://llm.lan:8000/v1", NetworkAllowance::Private, &lan).await;
     assert!(verdict.allowed, "{}", verdict.message);
     assert_eq!(lan.asked(), vec![("llm.lan".to_owned(), 8000)]);
     let denied = judge_url_resolved("http://llm.lan:8000/v1", NetworkAllowance::Local, &lan).await;
     assert_eq!(denied.reason, Reason::ResolvedToForbidden);
-    assert!(denied.message.contains("allow Private network access"), "{}", denied.message);
+    assert!(
+        denied.message.contains("allow Private network access"),
+        "{}",
+        denied.message
+    );
 
     let loopback = FakeLookup::answering(&["127.0.0.1", "::1"]);
-    let verdict = judge_url_resolved("http://localhost:11434/v1", NetworkAllowance::Local, &loopback).await;
+    let verdict = judge_url_resolved(
+        "http://localhost:11434/v1",
+        NetworkAllowance::Local,
+        &loopback,
+    )
+    .await;
     assert!(verdict.allowed, "{}", verdict.message);
     assert_eq!(verdict.addresses, vec![ip("127.0.0.1"), ip("::1")]);
 }
@@ -393,17 +565,28 @@ async fn policy_resolved_allowance_grants_lan_and_loopback_names() {
 async fn policy_resolved_localhost_name_pointing_elsewhere_is_denied() {
     // A hostile resolver (or hosts file) must not turn `localhost` into a LAN host.
     let lookup = FakeLookup::answering(&["10.0.0.7"]);
-    let verdict = judge_url_resolved("http://ollama.localhost/", NetworkAllowance::Local, &lookup).await;
+    let verdict =
+        judge_url_resolved("http://ollama.localhost/", NetworkAllowance::Local, &lookup).await;
     assert_eq!(verdict.reason, Reason::ResolvedToForbidden);
 }
 
 #[tokio::test]
 async fn policy_resolved_plain_http_to_an_internet_address_is_denied() {
     let lookup = FakeLookup::answering(&["104.18.6.192"]);
-    let verdict = judge_url_resolved("http://llm.example.com/v1", NetworkAllowance::Private, &lookup).await;
+    let verdict = judge_url_resolved(
+        "http://llm.example.com/v1",
+        NetworkAllowance::Private,
+        &lookup,
+    )
+    .await;
     assert_eq!(verdict.reason, Reason::NotHttps);
     assert!(verdict.message.contains("https://"), "{}", verdict.message);
-    let https = judge_url_resolved("https://llm.example.com/v1", NetworkAllowance::Private, &lookup).await;
+    let https = judge_url_resolved(
+        "https://llm.example.com/v1",
+        NetworkAllowance::Private,
+        &lookup,
+    )
+    .await;
     assert!(https.allowed, "{}", https.message);
 }
 
@@ -411,26 +594,50 @@ async fn policy_resolved_plain_http_to_an_internet_address_is_denied() {
 async fn policy_resolved_forbidden_address_outranks_plain_http() {
     // Regression: the http check once returned before the metadata address was judged.
     let lookup = FakeLookup::answering(&["104.18.6.192", "169.254.169.254"]);
-    let verdict = judge_url_resolved("http://llm.example.com/v1", NetworkAllowance::Local, &lookup).await;
+    let verdict = judge_url_resolved(
+        "http://llm.example.com/v1",
+        NetworkAllowance::Local,
+        &lookup,
+    )
+    .await;
     assert_eq!(verdict.reason, Reason::ResolvedToForbidden);
-    assert!(verdict.message.contains("169.254.169.254"), "{}", verdict.message);
+    assert!(
+        verdict.message.contains("169.254.169.254"),
+        "{}",
+        verdict.message
+    );
 }
 
 #[tokio::test]
 async fn policy_resolved_lookup_error_is_dns_failed() {
     let lookup = FakeLookup::failing(io::ErrorKind::NotFound);
-    let verdict =
-        judge_url_resolved("https://no-such-host.example/v1", NetworkAllowance::Remote, &lookup).await;
+    let verdict = judge_url_resolved(
+        "https://no-such-host.example/v1",
+        NetworkAllowance::Remote,
+        &lookup,
+    )
+    .await;
     assert!(!verdict.allowed);
     assert_eq!(verdict.reason, Reason::DnsFailed);
-    assert!(verdict.message.contains("could not look up no-such-host.example"), "{}", verdict.message);
+    assert!(
+        verdict
+            .message
+            .contains("could not look up no-such-host.example"),
+        "{}",
+        verdict.message
+    );
     assert!(!verdict.resolved);
 }
 
 #[tokio::test]
 async fn policy_resolved_empty_answer_is_no_addresses() {
     let lookup = FakeLookup::answering(&[]);
-    let verdict = judge_url_resolved("https://empty.example/v1", NetworkAllowance::Remote, &lookup).await;
+    let verdict = judge_url_resolved(
+        "https://empty.example/v1",
+        NetworkAllowance::Remote,
+        &lookup,
+    )
+    .await;
     assert!(!verdict.allowed);
     assert_eq!(verdict.reason, Reason::NoAddresses);
 }
@@ -438,8 +645,16 @@ async fn policy_resolved_empty_answer_is_no_addresses() {
 #[tokio::test]
 async fn policy_resolved_duplicate_addresses_are_reported_once() {
     let lookup = FakeLookup::answering(&["104.18.6.192", "104.18.6.192", "104.18.7.192"]);
-    let verdict = judge_url_resolved("https://api.example.com/", NetworkAllowance::Remote, &lookup).await;
-    assert_eq!(verdict.addresses, vec![ip("104.18.6.192"), ip("104.18.7.192")]);
+    let verdict = judge_url_resolved(
+        "https://api.example.com/",
+        NetworkAllowance::Remote,
+        &lookup,
+    )
+    .await;
+    assert_eq!(
+        verdict.addresses,
+        vec![ip("104.18.6.192"), ip("104.18.7.192")]
+    );
 }
 
 #[tokio::test]
@@ -456,18 +671,28 @@ async fn policy_resolved_skips_dns_for_literals_and_denied_urls() {
         let verdict = judge_url_resolved(raw, NetworkAllowance::Remote, &lookup).await;
         assert_eq!(verdict.reason, reason, "{raw}");
     }
-    assert!(lookup.asked().is_empty(), "asked the resolver: {:?}", lookup.asked());
+    assert!(
+        lookup.asked().is_empty(),
+        "asked the resolver: {:?}",
+        lookup.asked()
+    );
 }
 
 #[tokio::test]
 async fn policy_resolved_trailing_dot_name_is_looked_up_as_written() {
     let lookup = FakeLookup::answering(&["169.254.169.254"]);
-    let verdict =
-        judge_url_resolved("https://api.example.com.:8443/", NetworkAllowance::Remote, &lookup).await;
+    let verdict = judge_url_resolved(
+        "https://api.example.com.:8443/",
+        NetworkAllowance::Remote,
+        &lookup,
+    )
+    .await;
     assert_eq!(verdict.reason, Reason::ResolvedToForbidden);
     assert_eq!(lookup.asked(), vec![("api.example.com.".to_owned(), 8443)]);
     assert!(
-        verdict.message.starts_with("api.example.com resolves to 169.254.169.254"),
+        verdict
+            .message
+            .starts_with("api.example.com resolves to 169.254.169.254"),
         "{}",
         verdict.message
     );
@@ -483,8 +708,12 @@ async fn policy_system_lookup_resolves_localhost_to_loopback() {
     };
     assert!(!addresses.is_empty());
     assert!(addresses.iter().all(IpAddr::is_loopback), "{addresses:?}");
-    let verdict =
-        judge_url_resolved("http://localhost:11434/v1", NetworkAllowance::Local, &SystemLookup).await;
+    let verdict = judge_url_resolved(
+        "http://localhost:11434/v1",
+        NetworkAllowance::Local,
+        &SystemLookup,
+    )
+    .await;
     assert!(verdict.allowed, "{}", verdict.message);
     assert!(verdict.resolved);
 }
@@ -500,7 +729,11 @@ fn check_for_save_refuses_a_metadata_base_url_on_the_base_url_field() {
     let payload = error.to_payload();
     assert_eq!(payload.fields.len(), 1);
     assert_eq!(payload.fields[0].field, "base_url");
-    assert!(payload.fields[0].message.contains("metadata"), "{}", payload.fields[0].message);
+    assert!(
+        payload.fields[0].message.contains("metadata"),
+        "{}",
+        payload.fields[0].message
+    );
 }
 
 #[test]
@@ -514,6 +747,8 @@ fn check_for_save_accepts_allowed_urls_and_leaves_malformed_ones_to_validation()
 #[test]
 fn check_for_save_refuses_a_lan_address_without_the_private_allowance() {
     let refused = check_for_save("https://10.0.0.5/v1", NetworkAllowance::Remote);
-    assert!(refused.is_err_and(|error| error.fields().iter().any(|field| field.field == "base_url")));
+    assert!(
+        refused.is_err_and(|error| error.fields().iter().any(|field| field.field == "base_url"))
+    );
     assert!(check_for_save("https://10.0.0.5/v1", NetworkAllowance::Private).is_ok());
 }

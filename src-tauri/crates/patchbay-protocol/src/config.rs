@@ -122,7 +122,11 @@ pub struct LastTest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     /// When `models` was fetched; `None` when no refresh has succeeded yet.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fetched_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub models: Vec<ModelEntry>,
@@ -156,7 +160,12 @@ pub struct ConfigDocument {
 
 impl Default for ConfigDocument {
     fn default() -> Self {
-        Self { version: CONFIG_VERSION, providers: Vec::new(), rejected: Vec::new(), extra: Map::new() }
+        Self {
+            version: CONFIG_VERSION,
+            providers: Vec::new(),
+            rejected: Vec::new(),
+            extra: Map::new(),
+        }
     }
 }
 
@@ -198,7 +207,10 @@ impl std::fmt::Display for ReadError {
         match self {
             Self::Malformed(detail) => f.write_str(detail),
             Self::NewerVersion { found } => {
-                write!(f, "config version {found} is newer than the supported version {CONFIG_VERSION}")
+                write!(
+                    f,
+                    "config version {found} is newer than the supported version {CONFIG_VERSION}"
+                )
             }
         }
     }
@@ -223,12 +235,14 @@ pub fn read_document(bytes: &[u8]) -> Result<ConfigDocument, ReadError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|error| ReadError::Malformed(format!("not valid JSON: {error}")))?;
     let Value::Object(object) = value else {
-        return Err(ReadError::Malformed("the top level is not a JSON object".to_owned()));
+        return Err(ReadError::Malformed(
+            "the top level is not a JSON object".to_owned(),
+        ));
     };
     let version = match object.get("version") {
-        Some(Value::Number(number)) => number
-            .as_u64()
-            .ok_or_else(|| ReadError::Malformed("`version` is not a positive integer".to_owned()))?,
+        Some(Value::Number(number)) => number.as_u64().ok_or_else(|| {
+            ReadError::Malformed("`version` is not a positive integer".to_owned())
+        })?,
         Some(_) => return Err(ReadError::Malformed("`version` is not a number".to_owned())),
         None => return Err(ReadError::Malformed("`version` is missing".to_owned())),
     };
@@ -236,9 +250,14 @@ pub fn read_document(bytes: &[u8]) -> Result<ConfigDocument, ReadError> {
         return Err(ReadError::NewerVersion { found: version });
     }
     if version < CONFIG_VERSION {
-        return Err(ReadError::Malformed(format!("unknown config version {version}")));
+        return Err(ReadError::Malformed(format!(
+            "unknown config version {version}"
+        )));
     }
-    let mut document = ConfigDocument { version, ..ConfigDocument::default() };
+    let mut document = ConfigDocument {
+        version,
+        ..ConfigDocument::default()
+    };
     for (key, value) in object {
         match key.as_str() {
             "version" => {}
@@ -255,7 +274,11 @@ fn read_providers(value: Value, document: &mut ConfigDocument) -> Result<(), Rea
     let entries = match value {
         Value::Array(entries) => entries,
         Value::Null => Vec::new(),
-        _ => return Err(ReadError::Malformed("`providers` is not an array".to_owned())),
+        _ => {
+            return Err(ReadError::Malformed(
+                "`providers` is not an array".to_owned(),
+            ))
+        }
     };
     for (index, raw) in entries.into_iter().enumerate() {
         match serde_json::from_value::<ProviderRecord>(raw.clone()) {
@@ -314,7 +337,10 @@ impl Serialize for MergedProviders<'_> {
         rejected.sort_by_key(|record| record.index);
         let mut rejected = rejected.into_iter().peekable();
         for position in 0..total {
-            if rejected.peek().is_some_and(|record| record.index <= position) {
+            if rejected
+                .peek()
+                .is_some_and(|record| record.index <= position)
+            {
                 if let Some(record) = rejected.next() {
                     sequence.serialize_element(&record.raw)?;
                     continue;
@@ -409,11 +435,18 @@ mod tests {
         let document = read_document(&bytes).expect("read");
         assert_eq!(document.providers.len(), 1);
         assert_eq!(document.extra["ui_hint"], "keep me");
-        assert_eq!(document.providers[0].extra["future_field"], json!({"nested": [1, 2, 3]}));
-        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(
+            document.providers[0].extra["future_field"],
+            json!({"nested": [1, 2, 3]})
+        );
+        let written: Value =
+            serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
         assert_eq!(written["ui_hint"], "keep me");
         assert_eq!(written["version"], 1);
-        assert_eq!(written["providers"][0]["future_field"], json!({"nested": [1, 2, 3]}));
+        assert_eq!(
+            written["providers"][0]["future_field"],
+            json!({"nested": [1, 2, 3]})
+        );
         assert_eq!(written["providers"][0]["models"][0]["id"], "m/1:q");
         // Re-reading what was written gives the same document.
         let again = read_document(&document.to_bytes().expect("bytes")).expect("reread");
@@ -422,9 +455,12 @@ mod tests {
 
     #[test]
     fn proxy_and_catalog_round_trip_and_are_omitted_when_absent() {
-        let plain = read_document(&serde_json::to_vec(&json!({"version": 1, "providers": [provider("a")]})).expect("ser"))
-            .expect("read");
-        let written: Value = serde_json::from_slice(&plain.to_bytes().expect("bytes")).expect("parse");
+        let plain = read_document(
+            &serde_json::to_vec(&json!({"version": 1, "providers": [provider("a")]})).expect("ser"),
+        )
+        .expect("read");
+        let written: Value =
+            serde_json::from_slice(&plain.to_bytes().expect("bytes")).expect("parse");
         assert!(written["providers"][0].get("proxy").is_none());
         assert!(written["providers"][0].get("catalog").is_none());
 
@@ -437,23 +473,32 @@ mod tests {
             "last_error": "This URL serves a web page, not an OpenAI-compatible API.",
             "last_attempt_at": "2026-03-02T10:00:00Z"
         });
-        let document = read_document(&serde_json::to_vec(&json!({"version": 1, "providers": [with_both.clone()]})).expect("ser"))
-            .expect("read");
+        let document = read_document(
+            &serde_json::to_vec(&json!({"version": 1, "providers": [with_both.clone()]}))
+                .expect("ser"),
+        )
+        .expect("read");
         let record = &document.providers[0];
         assert_eq!(record.proxy.as_deref(), Some("http://proxy.corp:3128"));
         let catalog = record.catalog.as_ref().expect("catalog");
         assert!(catalog.stale);
         assert_eq!(catalog.models.len(), 2);
         assert!(catalog.models[1].missing_upstream);
-        assert!(record.extra.is_empty(), "known fields are not extra: {:?}", record.extra);
-        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert!(
+            record.extra.is_empty(),
+            "known fields are not extra: {:?}",
+            record.extra
+        );
+        let written: Value =
+            serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
         assert_eq!(written["providers"][0]["catalog"], with_both["catalog"]);
         assert_eq!(written["providers"][0]["proxy"], with_both["proxy"]);
     }
 
     #[test]
     fn newer_version_is_refused() {
-        let error = read_document(br#"{"version": 2, "providers": {"new": "shape"}}"#).expect_err("newer");
+        let error =
+            read_document(br#"{"version": 2, "providers": {"new": "shape"}}"#).expect_err("newer");
         assert_eq!(error, ReadError::NewerVersion { found: 2 });
         assert_eq!(error.kind(), "newer_version");
     }
@@ -470,9 +515,17 @@ mod tests {
             b"{\"version\": 1, \"providers\": 3}",
         ] {
             let error = read_document(bytes).expect_err("malformed");
-            assert_eq!(error.kind(), "malformed", "{}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                error.kind(),
+                "malformed",
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
         }
-        assert!(read_document(b"{\"version\": 1}").expect("no providers").providers.is_empty());
+        assert!(read_document(b"{\"version\": 1}")
+            .expect("no providers")
+            .providers
+            .is_empty());
     }
 
     #[test]
@@ -480,23 +533,33 @@ mod tests {
         let mut broken = provider("b");
         broken["models"] = json!("not-a-list");
         let secretish = json!({"id": 7, "label": "x", "auth": "sk-secret-value-in-wrong-field"});
-        let file = json!({"version": 1, "providers": [provider("a"), broken, provider("c"), secretish]});
+        let file =
+            json!({"version": 1, "providers": [provider("a"), broken, provider("c"), secretish]});
         let document = read_document(&serde_json::to_vec(&file).expect("ser")).expect("read");
         assert_eq!(document.providers.len(), 2);
         assert_eq!(document.rejected.len(), 2);
         assert_eq!(document.rejected[0].index, 1);
         assert_eq!(document.rejected[0].id.as_deref(), Some("b"));
         assert_eq!(document.rejected[1].id, None);
-        assert!(!document.rejected[1].message.contains("sk-secret"), "{}", document.rejected[1].message);
-        let written: Value = serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
+        assert!(
+            !document.rejected[1].message.contains("sk-secret"),
+            "{}",
+            document.rejected[1].message
+        );
+        let written: Value =
+            serde_json::from_slice(&document.to_bytes().expect("bytes")).expect("parse");
         assert_eq!(written["providers"], file["providers"]);
 
         // A valid record removed before the rejected one: the rejected
         // entries still all come back.
         let mut shrunk = document.clone();
         shrunk.providers.clear();
-        let written: Value = serde_json::from_slice(&shrunk.to_bytes().expect("bytes")).expect("parse");
-        assert_eq!(written["providers"], json!([file["providers"][1], file["providers"][3]]));
+        let written: Value =
+            serde_json::from_slice(&shrunk.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(
+            written["providers"],
+            json!([file["providers"][1], file["providers"][3]])
+        );
     }
 
     #[test]

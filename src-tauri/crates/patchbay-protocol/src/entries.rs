@@ -68,30 +68,34 @@ pub fn entries_from_records(records: &[ProviderRecord]) -> Vec<PickerEntry> {
         .iter()
         .filter(|record| record.enabled && is_provider_id(&record.id))
         .flat_map(|record| {
-            record.models.iter().enumerate().map(move |(position, model)| {
-                let name = model.metadata.name.as_deref().unwrap_or(&model.id);
-                PickerEntry {
-                    id: format!("{}/{}", record.id, model.id),
-                    label: format!("{name} · {}", record.label),
-                    provider: EntryProvider {
-                        id: record.id.clone(),
-                        label: record.label.clone(),
-                        base_url: record.base_url.clone(),
-                    },
-                    model_id: model.id.clone(),
-                    is_default: position == 0,
-                    byok: true,
-                    auth: record.auth,
-                    context_window: model.metadata.context_window,
-                    max_output_tokens: model.metadata.max_output_tokens,
-                    input_modalities: model.metadata.input_modalities.clone(),
-                    supports_tools: model.metadata.supports_tools,
-                    last_test: record
-                        .last_test
-                        .as_ref()
-                        .map(|test| EntryLastTest { ok: test.ok, at: test.at }),
-                }
-            })
+            record
+                .models
+                .iter()
+                .enumerate()
+                .map(move |(position, model)| {
+                    let name = model.metadata.name.as_deref().unwrap_or(&model.id);
+                    PickerEntry {
+                        id: format!("{}/{}", record.id, model.id),
+                        label: format!("{name} · {}", record.label),
+                        provider: EntryProvider {
+                            id: record.id.clone(),
+                            label: record.label.clone(),
+                            base_url: record.base_url.clone(),
+                        },
+                        model_id: model.id.clone(),
+                        is_default: position == 0,
+                        byok: true,
+                        auth: record.auth,
+                        context_window: model.metadata.context_window,
+                        max_output_tokens: model.metadata.max_output_tokens,
+                        input_modalities: model.metadata.input_modalities.clone(),
+                        supports_tools: model.metadata.supports_tools,
+                        last_test: record.last_test.as_ref().map(|test| EntryLastTest {
+                            ok: test.ok,
+                            at: test.at,
+                        }),
+                    }
+                })
         })
         .collect()
 }
@@ -105,7 +109,9 @@ pub fn split_entry_id(entry_id: &str) -> Option<(&str, &str)> {
 /// `[a-z0-9][a-z0-9-]{0,47}`, the id grammar `patchbay-core` enforces.
 fn is_provider_id(value: &str) -> bool {
     (1..=48).contains(&value.len())
-        && value.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
         && value.bytes().next().is_some_and(|byte| byte != b'-')
 }
 
@@ -117,7 +123,11 @@ mod tests {
     use time::macros::datetime;
 
     fn model(id: &str) -> ModelEntry {
-        ModelEntry { id: id.to_owned(), metadata: ModelMetadata::default(), missing_upstream: false }
+        ModelEntry {
+            id: id.to_owned(),
+            metadata: ModelMetadata::default(),
+            missing_upstream: false,
+        }
     }
 
     fn record(id: &str, label: &str, enabled: bool, models: &[&str]) -> ProviderRecord {
@@ -159,7 +169,10 @@ mod tests {
         assert_eq!(entries[1].id, "openrouter/hf.co/org/model-GGUF:Q6_K");
         assert_eq!(entries[1].model_id, "hf.co/org/model-GGUF:Q6_K");
         assert!(!entries[1].is_default);
-        assert_eq!(split_entry_id(&entries[1].id), Some(("openrouter", "hf.co/org/model-GGUF:Q6_K")));
+        assert_eq!(
+            split_entry_id(&entries[1].id),
+            Some(("openrouter", "hf.co/org/model-GGUF:Q6_K"))
+        );
         assert_eq!(entries[0].label, "google/gemini-2.5-flash · OpenRouter");
         assert!(entries.iter().all(|entry| entry.byok));
     }
@@ -171,20 +184,28 @@ mod tests {
             record("ollama", "Ollama", false, &["qwen2.5:7b"]),
         ];
         let ids = |records: &[ProviderRecord]| -> Vec<String> {
-            entries_from_records(records).into_iter().map(|entry| entry.id).collect()
+            entries_from_records(records)
+                .into_iter()
+                .map(|entry| entry.id)
+                .collect()
         };
         assert_eq!(ids(&records), ["groq/llama-3.3-70b"]);
         records[1].enabled = true;
         assert_eq!(ids(&records), ["groq/llama-3.3-70b", "ollama/qwen2.5:7b"]);
         records[1].label = "My Ollama".to_owned();
         assert_eq!(ids(&records), ["groq/llama-3.3-70b", "ollama/qwen2.5:7b"]);
-        assert_eq!(entries_from_records(&records)[1].label, "qwen2.5:7b · My Ollama");
+        assert_eq!(
+            entries_from_records(&records)[1].label,
+            "qwen2.5:7b · My Ollama"
+        );
     }
 
     #[test]
     fn two_providers_with_the_same_model_get_distinct_ids() {
-        let records =
-            [record("openai", "OpenAI", true, &["gpt-4o"]), record("azure", "Azure", true, &["gpt-4o"])];
+        let records = [
+            record("openai", "OpenAI", true, &["gpt-4o"]),
+            record("azure", "Azure", true, &["gpt-4o"]),
+        ];
         let entries = entries_from_records(&records);
         assert_eq!(entries[0].id, "openai/gpt-4o");
         assert_eq!(entries[1].id, "azure/gpt-4o");

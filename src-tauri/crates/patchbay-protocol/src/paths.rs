@@ -68,7 +68,9 @@ fn non_empty_env(name: &str) -> Option<OsString> {
 /// values are invalid and must be ignored).
 #[cfg(all(unix, not(target_os = "macos")))]
 fn xdg_dir(name: &str) -> Option<PathBuf> {
-    non_empty_env(name).map(PathBuf::from).filter(|path| path.is_absolute())
+    non_empty_env(name)
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
 }
 
 fn home_dir() -> Option<PathBuf> {
@@ -151,13 +153,22 @@ mod tests {
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
     fn overrides_xdg_and_fallbacks() {
-        let names = [CONFIG_DIR_ENV, RUNTIME_DIR_ENV, "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "HOME"];
+        let names = [
+            CONFIG_DIR_ENV,
+            RUNTIME_DIR_ENV,
+            "XDG_CONFIG_HOME",
+            "XDG_RUNTIME_DIR",
+            "HOME",
+        ];
         let saved: Vec<Option<OsString>> = names.iter().map(env::var_os).collect();
 
         env::set_var(CONFIG_DIR_ENV, "/custom/config");
         env::set_var(RUNTIME_DIR_ENV, "/custom/run");
         assert_eq!(config_dir(), Some(PathBuf::from("/custom/config")));
-        assert_eq!(config_file(), Some(PathBuf::from("/custom/config/providers.json")));
+        assert_eq!(
+            config_file(),
+            Some(PathBuf::from("/custom/config/providers.json"))
+        );
         assert_eq!(socket_path(), Some(PathBuf::from("/custom/run/ipc.sock")));
 
         env::set_var(CONFIG_DIR_ENV, "");
@@ -166,15 +177,27 @@ mod tests {
         env::set_var("XDG_RUNTIME_DIR", "/run/user/4242");
         env::set_var("HOME", "/home/someone");
         assert_eq!(config_dir(), Some(PathBuf::from("/xdg/config/patchbay")));
-        assert_eq!(runtime_dir(), Some(PathBuf::from("/run/user/4242/patchbay")));
-        assert_eq!(socket_path(), Some(PathBuf::from("/run/user/4242/patchbay/ipc.sock")));
+        assert_eq!(
+            runtime_dir(),
+            Some(PathBuf::from("/run/user/4242/patchbay"))
+        );
+        assert_eq!(
+            socket_path(),
+            Some(PathBuf::from("/run/user/4242/patchbay/ipc.sock"))
+        );
 
         // Relative XDG values are invalid and ignored (XDG spec).
         env::set_var("XDG_CONFIG_HOME", "relative/dir");
         env::remove_var("XDG_RUNTIME_DIR");
-        assert_eq!(config_dir(), Some(PathBuf::from("/home/someone/.config/patchbay")));
+        assert_eq!(
+            config_dir(),
+            Some(PathBuf::from("/home/someone/.config/patchbay"))
+        );
         let uid = current_uid().expect("uid");
-        assert_eq!(runtime_dir(), Some(PathBuf::from(format!("/tmp/patchbay-{uid}"))));
+        assert_eq!(
+            runtime_dir(),
+            Some(PathBuf::from(format!("/tmp/patchbay-{uid}")))
+        );
         {
             // The uid is the owner of files this process creates.
             use std::os::unix::fs::MetadataExt;

@@ -41,7 +41,9 @@ fn read_json(paths: &ConfigPaths) -> Value {
 fn a_missing_file_is_an_empty_list() {
     let (_dir, paths) = temp_paths();
     let listing = memory_store(&paths).list().expect("list");
-    assert!(listing.providers.is_empty() && listing.problems.is_empty() && listing.notice.is_none());
+    assert!(
+        listing.providers.is_empty() && listing.problems.is_empty() && listing.notice.is_none()
+    );
     assert!(!paths.file.exists(), "listing never creates the file");
 }
 
@@ -50,13 +52,21 @@ fn unknown_fields_survive_a_write_at_both_levels() {
     let (_dir, paths) = temp_paths();
     let mut first = record("alpha");
     first["from_the_future"] = json!({"keep": [1, 2]});
-    write_json(&paths, &json!({"version": 1, "providers": [first], "top_level_future": "yes"}));
+    write_json(
+        &paths,
+        &json!({"version": 1, "providers": [first], "top_level_future": "yes"}),
+    );
     let store = memory_store(&paths);
-    store.set_enabled(&ProviderId::parse("alpha").expect("id"), false).expect("disable");
+    store
+        .set_enabled(&ProviderId::parse("alpha").expect("id"), false)
+        .expect("disable");
     store.add(local_draft("Ollama")).expect("add");
     let written = read_json(&paths);
     assert_eq!(written["top_level_future"], "yes");
-    assert_eq!(written["providers"][0]["from_the_future"], json!({"keep": [1, 2]}));
+    assert_eq!(
+        written["providers"][0]["from_the_future"],
+        json!({"keep": [1, 2]})
+    );
     assert_eq!(written["providers"][0]["enabled"], false);
     assert_eq!(written["providers"][1]["id"], "ollama");
     assert_eq!(written["version"], 1);
@@ -77,12 +87,30 @@ fn invalid_entries_are_reported_and_kept_on_later_writes() {
     );
     let store = memory_store(&paths);
     let listing = store.list().expect("list");
-    let ids: Vec<&str> = listing.providers.iter().map(|provider| provider.id.as_str()).collect();
+    let ids: Vec<&str> = listing
+        .providers
+        .iter()
+        .map(|provider| provider.id.as_str())
+        .collect();
     assert_eq!(ids, ["good"]);
-    let problems: Vec<(usize, Option<&str>)> =
-        listing.problems.iter().map(|problem| (problem.index, problem.id.as_deref())).collect();
-    assert_eq!(problems, [(1, Some("bad-url")), (2, Some("wrong-shape")), (3, Some("no-models"))]);
-    assert!(listing.problems[0].message.contains("base_url"), "{}", listing.problems[0].message);
+    let problems: Vec<(usize, Option<&str>)> = listing
+        .problems
+        .iter()
+        .map(|problem| (problem.index, problem.id.as_deref()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            (1, Some("bad-url")),
+            (2, Some("wrong-shape")),
+            (3, Some("no-models"))
+        ]
+    );
+    assert!(
+        listing.problems[0].message.contains("base_url"),
+        "{}",
+        listing.problems[0].message
+    );
 
     // A write through the store keeps every one of them, in place.
     store.add(local_draft("Added")).expect("add");
@@ -93,7 +121,10 @@ fn invalid_entries_are_reported_and_kept_on_later_writes() {
         .iter()
         .map(|entry| entry["id"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(written_ids, ["good", "bad-url", "wrong-shape", "no-models", "added"]);
+    assert_eq!(
+        written_ids,
+        ["good", "bad-url", "wrong-shape", "no-models", "added"]
+    );
     assert_eq!(written["providers"][2]["models"], "m1");
     // The taken ids of broken entries are not reused.
     let saved = store.add(local_draft("Bad URL")).expect("add");
@@ -122,8 +153,15 @@ fn a_corrupt_file_is_moved_aside_and_reported() {
         })
         .collect();
     assert_eq!(moved.len(), 1, "{moved:?}");
-    assert!(notice.contains(&moved[0].display().to_string()), "the notice names where: {notice}");
-    assert_eq!(fs::read(&moved[0]).expect("read moved"), garbage, "kept byte-for-byte");
+    assert!(
+        notice.contains(&moved[0].display().to_string()),
+        "the notice names where: {notice}"
+    );
+    assert_eq!(
+        fs::read(&moved[0]).expect("read moved"),
+        garbage,
+        "kept byte-for-byte"
+    );
     assert!(!paths.file.exists());
 
     // Through load() directly it is a ConfigCorrupt error.
@@ -153,7 +191,12 @@ fn a_newer_version_is_left_untouched_and_never_written() {
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name())
         .collect();
-    assert!(entries.iter().all(|name| !name.to_string_lossy().contains("corrupt")), "{entries:?}");
+    assert!(
+        entries
+            .iter()
+            .all(|name| !name.to_string_lossy().contains("corrupt")),
+        "{entries:?}"
+    );
 }
 
 #[test]
@@ -170,13 +213,14 @@ fn the_lock_is_exclusive_and_bounded() {
     });
     held.1.recv().expect("held");
     let started = Instant::now();
-    let error =
-        config::with_lock_waiting(&paths.lock, Duration::from_millis(300), || Ok(())).expect_err("busy");
+    let error = config::with_lock_waiting(&paths.lock, Duration::from_millis(300), || Ok(()))
+        .expect_err("busy");
     assert_eq!(error.kind(), ErrorKind::ConfigBusy);
     assert!(started.elapsed() >= Duration::from_millis(300));
     release.0.send(()).expect("release");
     holder.join().expect("join").expect("holder");
-    config::with_lock_waiting(&paths.lock, Duration::from_millis(300), || Ok(())).expect("free again");
+    config::with_lock_waiting(&paths.lock, Duration::from_millis(300), || Ok(()))
+        .expect("free again");
 }
 
 const WRITER_DIR: &str = "PATCHBAY_TEST_WRITER_DIR";
@@ -190,10 +234,15 @@ fn concurrent_writers_in_threads_and_processes_lose_nothing() {
     if let Ok(dir) = std::env::var(WRITER_DIR) {
         // Child role: add COUNT providers labelled PREFIX-i.
         let prefix = std::env::var(WRITER_PREFIX).expect("prefix");
-        let count: usize = std::env::var(WRITER_COUNT).expect("count").parse().expect("number");
+        let count: usize = std::env::var(WRITER_COUNT)
+            .expect("count")
+            .parse()
+            .expect("number");
         let store = memory_store(&ConfigPaths::in_dir(dir));
         for index in 0..count {
-            store.add(local_draft(&format!("{prefix} {index}"))).expect("child add");
+            store
+                .add(local_draft(&format!("{prefix} {index}")))
+                .expect("child add");
         }
         return;
     }
@@ -212,7 +261,9 @@ fn concurrent_writers_in_threads_and_processes_lose_nothing() {
             let store = memory_store(&paths);
             std::thread::spawn(move || {
                 for index in 0..PER_WRITER {
-                    store.add(local_draft(&format!("{prefix} {index}"))).expect("thread add");
+                    store
+                        .add(local_draft(&format!("{prefix} {index}")))
+                        .expect("thread add");
                 }
             })
         })
@@ -224,7 +275,11 @@ fn concurrent_writers_in_threads_and_processes_lose_nothing() {
     assert!(status.success(), "writer process failed");
     let listing = memory_store(&paths).list().expect("list");
     assert!(listing.problems.is_empty());
-    let mut labels: Vec<String> = listing.providers.iter().map(|provider| provider.label.clone()).collect();
+    let mut labels: Vec<String> = listing
+        .providers
+        .iter()
+        .map(|provider| provider.label.clone())
+        .collect();
     labels.sort();
     let mut expected: Vec<String> = ["process", "thread a", "thread b"]
         .iter()
@@ -248,17 +303,24 @@ fn a_writer_killed_mid_save_never_leaves_a_torn_file() {
         let versions: Vec<Vec<u8>> = [("a", 4 * 1024 * 1024), ("b", 3 * 1024 * 1024)]
             .iter()
             .map(|(tag, size)| {
-                let providers: Vec<Value> = (0..400).map(|index| record(&format!("p{index}"))).collect();
+                let providers: Vec<Value> =
+                    (0..400).map(|index| record(&format!("p{index}"))).collect();
                 let padding = tag.repeat(*size);
-                serde_json::to_vec(&json!({"version": 1, "providers": providers, "padding": padding}))
-                    .expect("json")
+                serde_json::to_vec(
+                    &json!({"version": 1, "providers": providers, "padding": padding}),
+                )
+                .expect("json")
             })
             .collect();
         let mut round: usize = 0;
         loop {
             config::with_lock(&paths.lock, || {
                 config::write_atomic(&paths.file, &versions[round % 2]).map_err(|source| {
-                    patchbay_core::Error::ConfigIo { action: "write", path: paths.file.clone(), source }
+                    patchbay_core::Error::ConfigIo {
+                        action: "write",
+                        path: paths.file.clone(),
+                        source,
+                    }
                 })
             })
             .expect("save");
@@ -288,13 +350,21 @@ fn a_writer_killed_mid_save_never_leaves_a_torn_file() {
         writer.wait().expect("reap");
         drop(lines);
         let bytes = fs::read(&paths.file).expect("read");
-        let document = read_document(&bytes)
-            .unwrap_or_else(|error| panic!("attempt {attempt}: torn file ({error}), {} bytes", bytes.len()));
+        let document = read_document(&bytes).unwrap_or_else(|error| {
+            panic!(
+                "attempt {attempt}: torn file ({error}), {} bytes",
+                bytes.len()
+            )
+        });
         assert_eq!(document.providers.len(), 400, "attempt {attempt}");
         // The dead writer's lock was released by the kernel.
-        config::with_lock_waiting(&paths.lock, Duration::from_secs(2), || Ok(())).expect("lock released");
+        config::with_lock_waiting(&paths.lock, Duration::from_secs(2), || Ok(()))
+            .expect("lock released");
     }
-    assert!(kills_mid_run >= 15, "the writer must be killed while running ({kills_mid_run})");
+    assert!(
+        kills_mid_run >= 15,
+        "the writer must be killed while running ({kills_mid_run})"
+    );
     // Left-over temp files do not confuse readers, and the next write
     // (which holds the lock, so no temp file can be live) removes them.
     let store = memory_store(&paths);
@@ -319,22 +389,37 @@ fn watch_fires_on_an_external_write() {
     })
     .expect("watch");
     // A hand edit (plain write) is seen.
-    write_json(&paths, &json!({"version": 1, "providers": [record("hand")]}));
-    receiver.recv_timeout(Duration::from_secs(5)).expect("fired on a plain write");
+    write_json(
+        &paths,
+        &json!({"version": 1, "providers": [record("hand")]}),
+    );
+    receiver
+        .recv_timeout(Duration::from_secs(5))
+        .expect("fired on a plain write");
     // A burst of writes is debounced into few callbacks, then quiet.
     while receiver.recv_timeout(Duration::from_millis(400)).is_ok() {}
     // An atomic replace by another writer (the CLI) is seen too.
-    memory_store(&paths).add(local_draft("From the CLI")).expect("add");
-    receiver.recv_timeout(Duration::from_secs(5)).expect("fired on an atomic replace");
+    memory_store(&paths)
+        .add(local_draft("From the CLI"))
+        .expect("add");
+    receiver
+        .recv_timeout(Duration::from_secs(5))
+        .expect("fired on an atomic replace");
     while receiver.recv_timeout(Duration::from_millis(400)).is_ok() {}
     // Other files in the directory are ignored.
     fs::write(paths.dir.join("unrelated.txt"), b"x").expect("write");
-    assert!(receiver.recv_timeout(Duration::from_millis(600)).is_err(), "unrelated file fired");
+    assert!(
+        receiver.recv_timeout(Duration::from_millis(600)).is_err(),
+        "unrelated file fired"
+    );
     // Dropping the watcher stops it.
     drop(watcher);
     std::thread::sleep(Duration::from_millis(100));
     write_json(&paths, &json!({"version": 1, "providers": []}));
-    assert!(receiver.recv_timeout(Duration::from_millis(600)).is_err(), "fired after drop");
+    assert!(
+        receiver.recv_timeout(Duration::from_millis(600)).is_err(),
+        "fired after drop"
+    );
 }
 
 #[test]
@@ -348,7 +433,10 @@ fn the_polling_fallback_fires_on_a_change() {
     .expect("poll");
     assert!(watcher.polling);
     std::thread::sleep(Duration::from_millis(200));
-    write_json(&paths, &json!({"version": 1, "providers": [record("polled")]}));
+    write_json(
+        &paths,
+        &json!({"version": 1, "providers": [record("polled")]}),
+    );
     let deadline = Instant::now() + Duration::from_secs(4);
     while fired.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -371,8 +459,13 @@ fn write_atomic_replaces_and_keeps_permissions() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
     config::write_atomic(&path, b"two").expect("replace");
     assert_eq!(fs::read(&path).expect("read"), b"two");
-    assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o644);
-    let leftovers: Vec<_> = fs::read_dir(path.parent().expect("parent")).expect("dir").collect();
+    assert_eq!(
+        fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+        0o644
+    );
+    let leftovers: Vec<_> = fs::read_dir(path.parent().expect("parent"))
+        .expect("dir")
+        .collect();
     assert_eq!(leftovers.len(), 1, "no temp files left behind");
 }
 
@@ -397,7 +490,10 @@ fn paths_from_env_honour_the_override() {
         .output()
         .expect("run child");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && stdout.contains("CHILD-OK paths"), "{stdout}");
+    assert!(
+        output.status.success() && stdout.contains("CHILD-OK paths"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -26,7 +26,10 @@ fn entry_ids_survive_label_changes_and_disable_enable() {
         .expect("add");
     store.add(local_draft("Ollama")).expect("add");
     let ids = |store: &ProviderStore| -> Vec<String> {
-        picker_entries(&store.list().expect("list").providers).into_iter().map(|entry| entry.id).collect()
+        picker_entries(&store.list().expect("list").providers)
+            .into_iter()
+            .map(|entry| entry.id)
+            .collect()
     };
     let all = [
         "openrouter/qwen/qwen-2.5-72b-instruct",
@@ -38,10 +41,16 @@ fn entry_ids_survive_label_changes_and_disable_enable() {
     let entries = picker_entries(&store.list().expect("list").providers);
     assert_eq!(entries[0].label, "qwen/qwen-2.5-72b-instruct · OpenRouter");
     assert_eq!(entries[1].model_id, "hf.co/org/model-GGUF:Q6_K");
-    assert_eq!(split_entry_id(&entries[1].id), Some(("openrouter", "hf.co/org/model-GGUF:Q6_K")));
+    assert_eq!(
+        split_entry_id(&entries[1].id),
+        Some(("openrouter", "hf.co/org/model-GGUF:Q6_K"))
+    );
     assert!(entries[0].is_default && !entries[1].is_default && entries[2].is_default);
     let text = serde_json::to_string(&entries).expect("json");
-    assert!(!text.contains("entries-secret") && !text.contains("key_hint"), "{text}");
+    assert!(
+        !text.contains("entries-secret") && !text.contains("key_hint"),
+        "{text}"
+    );
 
     let openrouter = ProviderId::parse("openrouter").expect("id");
     store.set_enabled(&openrouter, false).expect("disable");

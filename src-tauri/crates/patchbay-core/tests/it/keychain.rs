@@ -28,7 +28,10 @@ fn lookup(service: &str, account: &str) -> Option<String> {
         .args(["lookup", "service", service, "username", account])
         .output()
         .expect("run secret-tool (package libsecret-tools)");
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Everything `secret-tool search --all service S` reports.
@@ -37,7 +40,11 @@ fn search(service: &str) -> String {
         .args(["search", "--all", "service", service])
         .output()
         .expect("run secret-tool");
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn id(value: &str) -> ProviderId {
@@ -58,23 +65,45 @@ fn add_puts_the_key_in_the_keychain_and_no_byte_of_it_in_the_config() {
     assert_eq!(saved.provider.id.as_str(), "openai");
     assert_eq!(lookup(&service, "openai").as_deref(), Some(key.as_str()));
     let listing = search(&service);
-    assert!(listing.contains("attribute.service = ") && listing.contains(&service), "{listing}");
+    assert!(
+        listing.contains("attribute.service = ") && listing.contains(&service),
+        "{listing}"
+    );
     assert!(listing.contains("attribute.username = openai"), "{listing}");
     // What docs/config.md documents: the label and the generic schema.
-    assert!(listing.contains(&format!("label = keyring:openai@{service}")), "{listing}");
-    assert!(listing.contains("schema = org.freedesktop.Secret.Generic"), "{listing}");
+    assert!(
+        listing.contains(&format!("label = keyring:openai@{service}")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("schema = org.freedesktop.Secret.Generic"),
+        "{listing}"
+    );
 
     let config = file_text(&paths.file);
     assert!(config.contains("\"key_hint\""), "{config}");
-    assert!(!contains_any_part(&config, &key), "the config file holds part of the key:\n{config}");
+    assert!(
+        !contains_any_part(&config, &key),
+        "the config file holds part of the key:\n{config}"
+    );
     // Nothing else in the config directory holds it either.
     for entry in std::fs::read_dir(&paths.dir).expect("read dir") {
         let path = entry.expect("entry").path();
-        assert!(!contains_any_part(&file_text(&path), &key), "{} holds the key", path.display());
+        assert!(
+            !contains_any_part(&file_text(&path), &key),
+            "{} holds the key",
+            path.display()
+        );
     }
     // A fresh process (a new store) reads it back from the keychain.
     let fresh = ProviderStore::new(paths, keyring(&service));
-    assert_eq!(fresh.api_key(&id("openai")).expect("api_key").map(|key| key.expose().to_owned()), Some(key));
+    assert_eq!(
+        fresh
+            .api_key(&id("openai"))
+            .expect("api_key")
+            .map(|key| key.expose().to_owned()),
+        Some(key)
+    );
     store.remove(&id("openai")).expect("clean up");
 }
 
@@ -86,20 +115,35 @@ fn replacing_the_key_replaces_the_item() {
     let first = canary();
     store.add(key_draft("Groq", &first)).expect("add");
     assert_eq!(
-        store.api_key(&id("groq")).expect("read").map(|key| key.expose().to_owned()),
+        store
+            .api_key(&id("groq"))
+            .expect("read")
+            .map(|key| key.expose().to_owned()),
         Some(first.clone())
     );
 
     let second = canary();
-    let saved = store.set_key(&id("groq"), ApiKey::new(format!("{second}\n"))).expect("set key");
-    assert_eq!(saved.notices.len(), 1, "the trailing newline is trimmed with a notice");
+    let saved = store
+        .set_key(&id("groq"), ApiKey::new(format!("{second}\n")))
+        .expect("set key");
+    assert_eq!(
+        saved.notices.len(),
+        1,
+        "the trailing newline is trimmed with a notice"
+    );
     assert_eq!(lookup(&service, "groq").as_deref(), Some(second.as_str()));
     // The cache was invalidated by our own change.
     assert_eq!(
-        store.api_key(&id("groq")).expect("read").map(|key| key.expose().to_owned()),
+        store
+            .api_key(&id("groq"))
+            .expect("read")
+            .map(|key| key.expose().to_owned()),
         Some(second.clone())
     );
-    assert_eq!(saved.provider.key_hint, Some(ApiKey::new(second.clone()).hint()));
+    assert_eq!(
+        saved.provider.key_hint,
+        Some(ApiKey::new(second.clone()).hint())
+    );
 
     // Replacing through the edit form works the same way.
     let third = canary();
@@ -159,17 +203,29 @@ fn deleting_a_provider_deletes_its_key_and_secret_header_items() {
     assert!(!contains_any_part(&file_text(&paths.file), &header_secret));
     let provider = store.get(&id("gateway")).expect("get");
     let headers = store.secret_headers(&provider).expect("headers");
-    let values: Vec<(&str, &str)> =
-        headers.iter().map(|(name, value)| (name.as_str(), value.expose())).collect();
+    let values: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.expose()))
+        .collect();
     assert_eq!(
         values,
-        [("CF-Access-Client-Secret", header_secret.as_str()), ("HTTP-Referer", "https://example.org")]
+        [
+            ("CF-Access-Client-Secret", header_secret.as_str()),
+            ("HTTP-Referer", "https://example.org")
+        ]
     );
 
     store.remove(&id("gateway")).expect("remove");
     assert_eq!(lookup(&service, "gateway"), None);
-    assert_eq!(lookup(&service, "gateway#header:cf-access-client-secret"), None);
-    assert!(!search(&service).contains("attribute.username"), "{}", search(&service));
+    assert_eq!(
+        lookup(&service, "gateway#header:cf-access-client-secret"),
+        None
+    );
+    assert!(
+        !search(&service).contains("attribute.username"),
+        "{}",
+        search(&service)
+    );
     assert!(store.list().expect("list").providers.is_empty());
 }
 
@@ -179,12 +235,27 @@ fn two_providers_with_the_same_base_url_keep_separate_keys() {
     let (_dir, paths) = temp_paths();
     let store = ProviderStore::new(paths.clone(), keyring(&service));
     let (work, personal) = (canary(), canary());
-    store.add(key_draft("OpenAI work", &work)).expect("add work");
-    store.add(key_draft("OpenAI personal", &personal)).expect("add personal");
-    assert_eq!(lookup(&service, "openai-work").as_deref(), Some(work.as_str()));
-    assert_eq!(lookup(&service, "openai-personal").as_deref(), Some(personal.as_str()));
+    store
+        .add(key_draft("OpenAI work", &work))
+        .expect("add work");
+    store
+        .add(key_draft("OpenAI personal", &personal))
+        .expect("add personal");
+    assert_eq!(
+        lookup(&service, "openai-work").as_deref(),
+        Some(work.as_str())
+    );
+    assert_eq!(
+        lookup(&service, "openai-personal").as_deref(),
+        Some(personal.as_str())
+    );
     let fresh = ProviderStore::new(paths, keyring(&service));
-    let read = |value: &str| fresh.api_key(&id(value)).expect("read").map(|key| key.expose().to_owned());
+    let read = |value: &str| {
+        fresh
+            .api_key(&id(value))
+            .expect("read")
+            .map(|key| key.expose().to_owned())
+    };
     assert_eq!(read("openai-work"), Some(work));
     assert_eq!(read("openai-personal"), Some(personal));
     store.remove(&id("openai-work")).expect("clean up");
@@ -198,15 +269,24 @@ fn keyring_store_get_and_delete_of_a_missing_item() {
     let service = unique("patchbay-test-missing");
     let store = KeyringStore::with_service(&service);
     assert_eq!(store.get("nobody").expect("get"), None);
-    store.delete("nobody").expect("deleting a missing item is fine");
+    store
+        .delete("nobody")
+        .expect("deleting a missing item is fine");
     store.set("somebody", &ApiKey::new("value-1")).expect("set");
-    store.set("somebody", &ApiKey::new("value-2")).expect("replace");
+    store
+        .set("somebody", &ApiKey::new("value-2"))
+        .expect("replace");
     assert_eq!(
-        store.get("somebody").expect("get").map(|key| key.expose().to_owned()),
+        store
+            .get("somebody")
+            .expect("get")
+            .map(|key| key.expose().to_owned()),
         Some("value-2".to_owned())
     );
     assert_eq!(
-        search(&service).matches("attribute.username = somebody").count(),
+        search(&service)
+            .matches("attribute.username = somebody")
+            .count(),
         1,
         "replaced, not duplicated"
     );
@@ -227,7 +307,9 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
         let paths = ConfigPaths::in_dir(dir);
         let service = unique("patchbay-test-unavailable");
         let store = ProviderStore::new(paths.clone(), keyring(&service));
-        let error = store.add(key_draft("OpenAI", "sk-unavailable-0123456789")).expect_err("no keychain");
+        let error = store
+            .add(key_draft("OpenAI", "sk-unavailable-0123456789"))
+            .expect_err("no keychain");
         assert_eq!(error.kind(), ErrorKind::KeychainUnavailable, "{error}");
         let message = error.to_string();
         assert!(
@@ -235,10 +317,15 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
             "{message}"
         );
         assert!(!message.contains("sk-unavailable"));
-        assert!(store.list().expect("list").providers.is_empty(), "nothing saved");
+        assert!(
+            store.list().expect("list").providers.is_empty(),
+            "nothing saved"
+        );
         assert!(!file_text(&paths.file).contains("openai"));
         // A provider without a key needs no keychain and still saves.
-        store.add(crate::support::local_draft("Ollama")).expect("no-auth add works without a keychain");
+        store
+            .add(crate::support::local_draft("Ollama"))
+            .expect("no-auth add works without a keychain");
         println!("CHILD-OK unavailable");
         return;
     }
@@ -246,7 +333,10 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
     let output = child("keychain::keychain_unavailable_is_a_clear_error_and_nothing_is_saved")
         .env(CHILD_MODE, "unavailable")
         .env("PATCHBAY_TEST_CONFIG_DIR", &paths.dir)
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/patchbay-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/patchbay-test-bus",
+        )
         .output()
         .expect("run child");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -255,9 +345,14 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
         "child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let listing =
-        ProviderStore::new(paths, Arc::new(KeyringStore::with_service("unused"))).list().expect("list");
-    let ids: Vec<&str> = listing.providers.iter().map(|provider| provider.id.as_str()).collect();
+    let listing = ProviderStore::new(paths, Arc::new(KeyringStore::with_service("unused")))
+        .list()
+        .expect("list");
+    let ids: Vec<&str> = listing
+        .providers
+        .iter()
+        .map(|provider| provider.id.as_str())
+        .collect();
     assert_eq!(ids, ["ollama"]);
 }
 
@@ -266,12 +361,16 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
 #[test]
 fn a_hung_keychain_times_out() {
     if std::env::var(CHILD_MODE).as_deref() == Ok("hung") {
-        let store =
-            KeyringStore::with_service(unique("patchbay-test-hung")).with_timeout(Duration::from_millis(800));
+        let store = KeyringStore::with_service(unique("patchbay-test-hung"))
+            .with_timeout(Duration::from_millis(800));
         let started = Instant::now();
         let error = store.get("anything").expect_err("hung bus");
         assert_eq!(error.kind(), ErrorKind::KeychainTimeout, "{error}");
-        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
         println!("CHILD-OK hung");
         // The helper thread is still stuck on the silent bus; exit without
         // waiting for it.
@@ -294,7 +393,10 @@ fn a_hung_keychain_times_out() {
     });
     let output = child("keychain::a_hung_keychain_times_out")
         .env(CHILD_MODE, "hung")
-        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", socket.display()))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
         .output()
         .expect("run child");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -313,9 +415,11 @@ fn a_hung_keychain_times_out() {
 #[test]
 fn a_locked_keychain_is_reported_as_locked() {
     if std::env::var(CHILD_MODE).as_deref() == Ok("locked") {
-        let store =
-            KeyringStore::with_service(unique("patchbay-test-locked")).with_timeout(Duration::from_secs(10));
-        store.set("provider", &ApiKey::new("sk-locked-0123456789")).expect("set while unlocked");
+        let store = KeyringStore::with_service(unique("patchbay-test-locked"))
+            .with_timeout(Duration::from_secs(10));
+        store
+            .set("provider", &ApiKey::new("sk-locked-0123456789"))
+            .expect("set while unlocked");
         let status = Command::new("busctl")
             .args([
                 "--user",
@@ -333,7 +437,10 @@ fn a_locked_keychain_is_reported_as_locked() {
         assert!(status.success(), "could not lock the collection");
         let error = store.get("provider").expect_err("locked");
         assert_eq!(error.kind(), ErrorKind::KeychainLocked, "{error}");
-        assert!(error.to_string().contains("unlock your login keyring"), "{error}");
+        assert!(
+            error.to_string().contains("unlock your login keyring"),
+            "{error}"
+        );
         assert!(!error.to_string().contains("sk-locked"));
         println!("CHILD-OK locked");
         return;

@@ -20,7 +20,12 @@ fn id(value: &str) -> ProviderId {
     ProviderId::parse(value).expect("id")
 }
 
-fn setup() -> (tempfile::TempDir, ConfigPaths, Arc<MemoryStore>, ProviderStore) {
+fn setup() -> (
+    tempfile::TempDir,
+    ConfigPaths,
+    Arc<MemoryStore>,
+    ProviderStore,
+) {
     let (dir, paths) = temp_paths();
     let secrets = Arc::new(MemoryStore::new());
     let store = ProviderStore::new(paths.clone(), secrets.clone());
@@ -31,7 +36,9 @@ fn setup() -> (tempfile::TempDir, ConfigPaths, Arc<MemoryStore>, ProviderStore) 
 fn keychain_unavailable_saves_nothing() {
     let (_dir, paths, secrets, store) = setup();
     secrets.set_unavailable(true);
-    let error = store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect_err("unavailable");
+    let error = store
+        .add(key_draft("OpenAI", "sk-test-0123456789abcdef"))
+        .expect_err("unavailable");
     assert_eq!(error.kind(), ErrorKind::KeychainUnavailable);
     assert!(!paths.file.exists() || store.list().expect("list").providers.is_empty());
     assert_eq!(error.to_payload().kind, "keychain_unavailable");
@@ -74,27 +81,43 @@ fn a_failed_config_write_after_add_rolls_the_key_back() {
         armed: AtomicBool::new(true),
     });
     let store = ProviderStore::new(paths, secrets.clone());
-    let error = store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect_err("write fails");
+    let error = store
+        .add(key_draft("OpenAI", "sk-test-0123456789abcdef"))
+        .expect_err("write fails");
     assert_eq!(error.kind(), ErrorKind::ConfigIo, "{error}");
-    assert!(secrets.inner.accounts().is_empty(), "orphaned: {:?}", secrets.inner.accounts());
+    assert!(
+        secrets.inner.accounts().is_empty(),
+        "orphaned: {:?}",
+        secrets.inner.accounts()
+    );
 }
 
 #[test]
 fn a_failed_config_write_after_a_key_replace_restores_the_old_key() {
     let (_dir, paths) = temp_paths();
     let memory = MemoryStore::new();
-    ProviderStore::new(paths.clone(), Arc::new(MemoryStore::new())).add(local_draft("Seed")).expect("seed");
-    memory.set("seed", &ApiKey::new("old-key-value-1234")).expect("preset old key");
+    ProviderStore::new(paths.clone(), Arc::new(MemoryStore::new()))
+        .add(local_draft("Seed"))
+        .expect("seed");
+    memory
+        .set("seed", &ApiKey::new("old-key-value-1234"))
+        .expect("preset old key");
     let secrets = Arc::new(SabotagingStore {
         inner: memory,
         config_dir: paths.dir.clone(),
         armed: AtomicBool::new(true),
     });
     let store = ProviderStore::new(paths, secrets.clone());
-    let error = store.set_key(&id("seed"), ApiKey::new("new-key-value-5678")).expect_err("write fails");
+    let error = store
+        .set_key(&id("seed"), ApiKey::new("new-key-value-5678"))
+        .expect_err("write fails");
     assert_eq!(error.kind(), ErrorKind::ConfigIo);
     assert_eq!(
-        secrets.inner.get("seed").expect("get").map(|key| key.expose().to_owned()),
+        secrets
+            .inner
+            .get("seed")
+            .expect("get")
+            .map(|key| key.expose().to_owned()),
         Some("old-key-value-1234".to_owned())
     );
 }
@@ -102,9 +125,14 @@ fn a_failed_config_write_after_a_key_replace_restores_the_old_key() {
 #[test]
 fn the_key_is_read_once_per_process_and_reread_when_it_changes_on_disk() {
     let (_dir, paths, secrets, store) = setup();
-    store.add(key_draft("OpenAI", "sk-first-0123456789aaaa")).expect("add");
+    store
+        .add(key_draft("OpenAI", "sk-first-0123456789aaaa"))
+        .expect("add");
     let read = |store: &ProviderStore| {
-        store.api_key(&id("openai")).expect("read").map(|key| key.expose().to_owned())
+        store
+            .api_key(&id("openai"))
+            .expect("read")
+            .map(|key| key.expose().to_owned())
     };
     // Listing never reads the keychain.
     store.list().expect("list");
@@ -116,11 +144,17 @@ fn the_key_is_read_once_per_process_and_reread_when_it_changes_on_disk() {
     // A second process (another store on the same file and keychain)
     // replaces the key; this process sees the new hint and reads again.
     let other = ProviderStore::new(paths, secrets.clone());
-    other.set_key(&id("openai"), ApiKey::new("sk-second-0123456789bbbb")).expect("set key");
+    other
+        .set_key(&id("openai"), ApiKey::new("sk-second-0123456789bbbb"))
+        .expect("set key");
     let reads_before = secrets.reads();
     assert_eq!(read(&store), Some("sk-second-0123456789bbbb".to_owned()));
     assert_eq!(read(&store), Some("sk-second-0123456789bbbb".to_owned()));
-    assert_eq!(secrets.reads(), reads_before + 1, "one read for the new key, then cached");
+    assert_eq!(
+        secrets.reads(),
+        reads_before + 1,
+        "one read for the new key, then cached"
+    );
 }
 
 #[test]
@@ -138,7 +172,9 @@ fn disabling_keeps_everything_and_enabling_brings_it_back() {
         })))
         .expect("add");
     assert_eq!(saved.provider.key_hint.as_deref(), Some("sk-or-…9f3a"));
-    let disabled = store.set_enabled(&id("openrouter"), false).expect("disable");
+    let disabled = store
+        .set_enabled(&id("openrouter"), false)
+        .expect("disable");
     assert!(!disabled.enabled);
     assert_eq!(secrets.accounts(), ["openrouter"]);
     let enabled = store.set_enabled(&id("openrouter"), true).expect("enable");
@@ -202,9 +238,13 @@ fn edit_keeps_the_id_and_cleans_up_secrets_it_no_longer_needs() {
 #[test]
 fn a_failed_keychain_delete_after_remove_is_reported() {
     let (_dir, _paths, secrets, store) = setup();
-    store.add(key_draft("OpenAI", "sk-test-0123456789abcdef")).expect("add");
+    store
+        .add(key_draft("OpenAI", "sk-test-0123456789abcdef"))
+        .expect("add");
     secrets.set_unavailable(true);
-    let error = store.remove(&id("openai")).expect_err("reported, not hidden");
+    let error = store
+        .remove(&id("openai"))
+        .expect_err("reported, not hidden");
     assert_eq!(error.kind(), ErrorKind::Keychain);
     let message = error.to_string();
     assert!(
@@ -212,25 +252,46 @@ fn a_failed_keychain_delete_after_remove_is_reported() {
         "{message}"
     );
     secrets.set_unavailable(false);
-    assert!(store.list().expect("list").providers.is_empty(), "the config change stands");
-    assert_eq!(store.remove(&id("openai")).expect_err("gone").kind(), ErrorKind::NotFound);
+    assert!(
+        store.list().expect("list").providers.is_empty(),
+        "the config change stands"
+    );
+    assert_eq!(
+        store.remove(&id("openai")).expect_err("gone").kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
 fn record_test_and_update_models() {
     let (_dir, _paths, _secrets, store) = setup();
     let added = store.add(local_draft("Ollama")).expect("add");
-    let at = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("time");
+    let at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
     store
-        .record_test(&id("ollama"), LastTest { ok: true, at, summary: "3 models, 4 ms".to_owned() })
+        .record_test(
+            &id("ollama"),
+            LastTest {
+                ok: true,
+                at,
+                summary: "3 models, 4 ms".to_owned(),
+            },
+        )
         .expect("record");
     let provider = store.get(&id("ollama")).expect("get");
     assert_eq!(provider.last_test.as_ref().map(|test| test.ok), Some(true));
-    assert_eq!(provider.updated_at, added.provider.updated_at, "a test result is not an edit");
+    assert_eq!(
+        provider.updated_at, added.provider.updated_at,
+        "a test result is not an edit"
+    );
 
     let provider = store
         .update_models(&id("ollama"), |models| {
-            models[0].metadata = ModelMetadata { context_window: Some(32_768), ..ModelMetadata::default() };
+            models[0].metadata = ModelMetadata {
+                context_window: Some(32_768),
+                ..ModelMetadata::default()
+            };
             models.push(ModelEntry {
                 id: "llama3.2:3b".to_owned(),
                 metadata: ModelMetadata::default(),
@@ -239,25 +300,49 @@ fn record_test_and_update_models() {
         })
         .expect("update models");
     assert_eq!(provider.models.len(), 2);
-    assert_eq!(store.get(&id("ollama")).expect("get").models[0].metadata.context_window, Some(32_768));
-    let error = store.update_models(&id("ollama"), |models| models.clear()).expect_err("empty");
+    assert_eq!(
+        store.get(&id("ollama")).expect("get").models[0]
+            .metadata
+            .context_window,
+        Some(32_768)
+    );
+    let error = store
+        .update_models(&id("ollama"), |models| models.clear())
+        .expect_err("empty");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     let error = store
-        .update_models(&id("ollama"), |models| models[0].id = "has space".to_owned())
+        .update_models(&id("ollama"), |models| {
+            models[0].id = "has space".to_owned()
+        })
         .expect_err("bad id");
     assert!(matches!(error, Error::Invalid(_)));
-    assert_eq!(store.get(&id("ollama")).expect("get").models.len(), 2, "nothing saved");
+    assert_eq!(
+        store.get(&id("ollama")).expect("get").models.len(),
+        2,
+        "nothing saved"
+    );
 }
 
 #[test]
 fn not_found_and_id_generation() {
     let (_dir, _paths, _secrets, store) = setup();
-    assert_eq!(store.get(&id("nope")).expect_err("missing").kind(), ErrorKind::NotFound);
-    assert_eq!(store.set_enabled(&id("nope"), true).expect_err("missing").kind(), ErrorKind::NotFound);
+    assert_eq!(
+        store.get(&id("nope")).expect_err("missing").kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        store
+            .set_enabled(&id("nope"), true)
+            .expect_err("missing")
+            .kind(),
+        ErrorKind::NotFound
+    );
     let first = store.add(local_draft("LM Studio")).expect("add");
     assert_eq!(first.provider.id.as_str(), "lm-studio");
     // Labels are unique ignoring case.
-    let error = store.add(local_draft("lm studio")).expect_err("duplicate label");
+    let error = store
+        .add(local_draft("lm studio"))
+        .expect_err("duplicate label");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     let second = store.add(local_draft("LM-Studio!")).expect("add");
     assert_eq!(second.provider.id.as_str(), "lm-studio-2");
@@ -281,11 +366,19 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
         })))
         .expect("add");
     assert!(
-        saved.notices.iter().any(|notice| notice.field == "base_url"),
+        saved
+            .notices
+            .iter()
+            .any(|notice| notice.field == "base_url"),
         "the pasted endpoint was reduced, with a notice"
     );
     let view = serde_json::to_value(ProviderView::from(&saved.provider)).expect("json");
-    let fields: Vec<&str> = view.as_object().expect("object").keys().map(String::as_str).collect();
+    let fields: Vec<&str> = view
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         fields,
         [
@@ -328,7 +421,10 @@ fn listed(ids: &[&str]) -> Vec<ModelEntry> {
     ids.iter()
         .map(|model| ModelEntry {
             id: (*model).to_owned(),
-            metadata: ModelMetadata { context_window: Some(4096), ..ModelMetadata::default() },
+            metadata: ModelMetadata {
+                context_window: Some(4096),
+                ..ModelMetadata::default()
+            },
             missing_upstream: false,
         })
         .collect()
@@ -337,31 +433,62 @@ fn listed(ids: &[&str]) -> Vec<ModelEntry> {
 #[test]
 fn a_successful_refresh_replaces_the_catalog_and_marks_missing_models() {
     let (_dir, _paths, _secrets, store) = setup();
-    let added = store.add(key_draft("Remote", "sk-test-0123456789abcdef")).expect("add");
+    let added = store
+        .add(key_draft("Remote", "sk-test-0123456789abcdef"))
+        .expect("add");
     let ollama = &added.provider.id;
     assert!(added.provider.catalog.is_none());
-    let provider = store.record_catalog(ollama, Ok(listed(&["gpt-4o-mini", "o3-mini"]))).expect("record");
+    let provider = store
+        .record_catalog(ollama, Ok(listed(&["gpt-4o-mini", "o3-mini"])))
+        .expect("record");
     let catalog = provider.catalog.clone().expect("catalog");
     assert!(!catalog.stale);
     assert_eq!(catalog.last_error, None);
     assert!(catalog.fetched_at.is_some());
     assert_eq!(catalog.fetched_at, Some(catalog.last_attempt_at));
-    assert_eq!(catalog.models.iter().map(|model| model.id.as_str()).collect::<Vec<_>>(), ["gpt-4o-mini", "o3-mini"]);
+    assert_eq!(
+        catalog
+            .models
+            .iter()
+            .map(|model| model.id.as_str())
+            .collect::<Vec<_>>(),
+        ["gpt-4o-mini", "o3-mini"]
+    );
     // The chosen models: one still listed (fresh metadata), one gone.
     let marks: Vec<(&str, bool, Option<u64>)> = provider
         .models
         .iter()
-        .map(|model| (model.id.as_str(), model.missing_upstream, model.metadata.context_window))
+        .map(|model| {
+            (
+                model.id.as_str(),
+                model.missing_upstream,
+                model.metadata.context_window,
+            )
+        })
         .collect();
-    assert_eq!(marks, [("gpt-4o-mini", false, Some(4096)), ("google/gemini-2.5-flash", true, None)]);
-    assert_eq!(store.catalog(ollama).expect("catalog"), Some(catalog.clone()));
+    assert_eq!(
+        marks,
+        [
+            ("gpt-4o-mini", false, Some(4096)),
+            ("google/gemini-2.5-flash", true, None)
+        ]
+    );
+    assert_eq!(
+        store.catalog(ollama).expect("catalog"),
+        Some(catalog.clone())
+    );
 
     // A second successful refresh replaces the list and clears the mark.
-    let provider =
-        store.record_catalog(ollama, Ok(listed(&["google/gemini-2.5-flash"]))).expect("record again");
+    let provider = store
+        .record_catalog(ollama, Ok(listed(&["google/gemini-2.5-flash"])))
+        .expect("record again");
     let catalog = provider.catalog.clone().expect("catalog");
     assert_eq!(catalog.models.len(), 1);
-    let marks: Vec<bool> = provider.models.iter().map(|model| model.missing_upstream).collect();
+    let marks: Vec<bool> = provider
+        .models
+        .iter()
+        .map(|model| model.missing_upstream)
+        .collect();
     assert_eq!(marks, [true, false]);
 }
 
@@ -370,20 +497,40 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
     let (_dir, _paths, _secrets, store) = setup();
     let added = store.add(local_draft("Ollama")).expect("add");
     let ollama = &added.provider.id;
-    let good = store.record_catalog(ollama, Ok(listed(&["qwen2.5:7b", "llama3.2:3b"]))).expect("good");
+    let good = store
+        .record_catalog(ollama, Ok(listed(&["qwen2.5:7b", "llama3.2:3b"])))
+        .expect("good");
     let good_catalog = good.catalog.clone().expect("catalog");
     std::thread::sleep(std::time::Duration::from_millis(5));
     let failed = store
-        .record_catalog(ollama, Err("This URL serves a web page, not an OpenAI-compatible API.".to_owned()))
+        .record_catalog(
+            ollama,
+            Err("This URL serves a web page, not an OpenAI-compatible API.".to_owned()),
+        )
         .expect("record failure");
     let catalog = failed.catalog.clone().expect("catalog");
     assert!(catalog.stale);
-    assert_eq!(catalog.models, good_catalog.models, "the last good list is kept");
-    assert_eq!(catalog.fetched_at, good_catalog.fetched_at, "fetched_at is the good list's");
+    assert_eq!(
+        catalog.models, good_catalog.models,
+        "the last good list is kept"
+    );
+    assert_eq!(
+        catalog.fetched_at, good_catalog.fetched_at,
+        "fetched_at is the good list's"
+    );
     assert!(catalog.last_attempt_at > good_catalog.last_attempt_at);
-    assert_eq!(catalog.last_error.as_deref(), Some("This URL serves a web page, not an OpenAI-compatible API."));
-    assert_eq!(failed.models, good.models, "a failure marks nothing missing");
-    assert_eq!(failed.updated_at, good.updated_at, "a refresh is not an edit");
+    assert_eq!(
+        catalog.last_error.as_deref(),
+        Some("This URL serves a web page, not an OpenAI-compatible API.")
+    );
+    assert_eq!(
+        failed.models, good.models,
+        "a failure marks nothing missing"
+    );
+    assert_eq!(
+        failed.updated_at, good.updated_at,
+        "a refresh is not an edit"
+    );
 
     // The view carries the summary, not the list.
     let view = serde_json::to_value(ProviderView::from(&failed)).expect("json");
@@ -393,7 +540,9 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
     assert!(view["catalog"]["fetched_at"].is_string());
 
     // A success afterwards clears the stale mark and the error.
-    let fresh = store.record_catalog(ollama, Ok(listed(&["qwen2.5:7b"]))).expect("fresh");
+    let fresh = store
+        .record_catalog(ollama, Ok(listed(&["qwen2.5:7b"])))
+        .expect("fresh");
     let catalog = fresh.catalog.expect("catalog");
     assert!(!catalog.stale);
     assert_eq!(catalog.last_error, None);
@@ -403,9 +552,14 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
 fn a_first_refresh_that_fails_records_the_reason_without_a_list() {
     let (_dir, _paths, _secrets, store) = setup();
     let added = store.add(local_draft("Ollama")).expect("add");
-    let failed = store.record_catalog(&added.provider.id, Err("Nothing is listening".to_owned())).expect("record");
+    let failed = store
+        .record_catalog(&added.provider.id, Err("Nothing is listening".to_owned()))
+        .expect("record");
     let catalog = failed.catalog.expect("catalog");
-    assert_eq!((catalog.fetched_at, catalog.models.len(), catalog.stale), (None, 0, true));
+    assert_eq!(
+        (catalog.fetched_at, catalog.models.len(), catalog.stale),
+        (None, 0, true)
+    );
 }
 
 #[test]
@@ -415,16 +569,30 @@ fn catalog_and_proxy_round_trip_through_the_file_and_survive_an_edit() {
     with_proxy.proxy = Some("http://proxy.corp:3128/".to_owned());
     let added = store.add(with_proxy).expect("add");
     let ollama = added.provider.id.clone();
-    assert_eq!(added.provider.proxy.as_ref().map(|url| url.as_str()), Some("http://proxy.corp:3128/"));
-    store.record_catalog(&ollama, Ok(listed(&["qwen2.5:7b", "phi4"]))).expect("good");
-    store.record_catalog(&ollama, Err("The provider's server failed (HTTP 502).".to_owned())).expect("bad");
+    assert_eq!(
+        added.provider.proxy.as_ref().map(|url| url.as_str()),
+        Some("http://proxy.corp:3128/")
+    );
+    store
+        .record_catalog(&ollama, Ok(listed(&["qwen2.5:7b", "phi4"])))
+        .expect("good");
+    store
+        .record_catalog(
+            &ollama,
+            Err("The provider's server failed (HTTP 502).".to_owned()),
+        )
+        .expect("bad");
 
-    let on_disk: serde_json::Value = serde_json::from_str(&file_text(&paths.file)).expect("json file");
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&file_text(&paths.file)).expect("json file");
     let record = &on_disk["providers"][0];
     assert_eq!(record["proxy"], "http://proxy.corp:3128");
     assert_eq!(record["catalog"]["stale"], true);
     assert_eq!(record["catalog"]["models"][1]["id"], "phi4");
-    assert_eq!(record["catalog"]["last_error"], "The provider's server failed (HTTP 502).");
+    assert_eq!(
+        record["catalog"]["last_error"],
+        "The provider's server failed (HTTP 502)."
+    );
 
     // Another process (a fresh store) reads the same thing back.
     let again = ProviderStore::new(paths.clone(), Arc::new(MemoryStore::new()));
@@ -438,14 +606,23 @@ fn catalog_and_proxy_round_trip_through_the_file_and_survive_an_edit() {
     let edited = store.edit(&ollama, edit).expect("edit");
     assert_eq!(edited.provider.proxy, None);
     assert_eq!(edited.provider.catalog, reread.catalog);
-    let on_disk: serde_json::Value = serde_json::from_str(&file_text(&paths.file)).expect("json file");
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&file_text(&paths.file)).expect("json file");
     assert!(on_disk["providers"][0].get("proxy").is_none());
 
     // A hand-edited proxy with credentials is refused on load, not used.
-    let text = file_text(&paths.file).replacen("\"auth\"", "\"proxy\": \"http://u:p@proxy.corp:1\", \"auth\"", 1);
+    let text = file_text(&paths.file).replacen(
+        "\"auth\"",
+        "\"proxy\": \"http://u:p@proxy.corp:1\", \"auth\"",
+        1,
+    );
     fs::write(&paths.file, text).expect("write");
     let listing = store.list().expect("list");
     assert!(listing.providers.is_empty());
-    assert!(listing.problems[0].message.contains("proxy"), "{}", listing.problems[0].message);
+    assert!(
+        listing.problems[0].message.contains("proxy"),
+        "{}",
+        listing.problems[0].message
+    );
     assert!(!listing.problems[0].message.contains("u:p@"));
 }

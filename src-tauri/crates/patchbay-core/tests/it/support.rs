@@ -45,14 +45,23 @@ pub(crate) fn local_draft(label: &str) -> ProviderDraft {
 /// Unique per call within a run and across runs.
 pub(crate) fn unique(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or(0);
-    format!("{name}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{name}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A random-ish number without a rand dependency.
 pub(crate) fn jitter(modulo: u64) -> u64 {
-    let nanos =
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.subsec_nanos()).unwrap_or(7);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(7);
     u64::from(nanos.wrapping_mul(2_654_435_761)) % modulo.max(1)
 }
 
@@ -73,8 +82,10 @@ pub(crate) fn file_text(path: &Path) -> String {
 /// `true` when any 8-byte window of `secret` occurs in `haystack`.
 pub(crate) fn contains_any_part(haystack: &str, secret: &str) -> bool {
     secret.len() >= 8
-        && secret
-            .as_bytes()
-            .windows(8)
-            .any(|window| haystack.as_bytes().windows(8).any(|candidate| candidate == window))
+        && secret.as_bytes().windows(8).any(|window| {
+            haystack
+                .as_bytes()
+                .windows(8)
+                .any(|candidate| candidate == window)
+        })
 }
