@@ -3,13 +3,16 @@
 # that is already there. Idempotent: both README commands call it first.
 #
 #   scripts/setup.sh app    packages to build and run the app
-#   scripts/setup.sh test   also Xvfb, a Secret Service, WebKitWebDriver, tauri-driver
+#   scripts/setup.sh test   also Xvfb, a Secret Service, WebKitWebDriver, tauri-driver,
+#                           and for the Windows step (named pipes, under Wine): MinGW,
+#                           Wine, the x86_64-pc-windows-gnu Rust target
 set -euo pipefail
 
 mode=${1:-app}
 
 build_packages=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev)
-test_packages=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus imagemagick)
+test_packages=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus imagemagick
+  gcc-mingw-w64-x86-64 wine64 wine)
 
 packages=("${build_packages[@]}")
 if [ "$mode" = test ]; then
@@ -38,6 +41,16 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: Rust is not installed. Install it from https://rustup.rs (Rust 1.90 or newer), then run this again." >&2
     exit 1
   fi
+fi
+
+windows_target=x86_64-pc-windows-gnu
+if [ "$mode" = test ] && ! rustup target list --installed 2>/dev/null | grep -qx "$windows_target"; then
+  if ! command -v rustup >/dev/null 2>&1; then
+    echo "setup: the Windows tests need the $windows_target Rust target, and rustup is not installed to add it." >&2
+    exit 1
+  fi
+  echo "setup: adding the Rust target $windows_target"
+  rustup target add "$windows_target"
 fi
 
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null 2>&1; then

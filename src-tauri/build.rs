@@ -25,8 +25,6 @@ const COMMANDS: &[&str] = &[
     "deny_pairing",
     "revoke_host",
     "resolve_log",
-    "test_draft_connection",
-    "cancel_connection_test",
     "refresh_models",
 ];
 

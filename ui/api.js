@@ -29,18 +29,32 @@ export const api = {
   deleteProvider: (id) => call('delete_provider', { id }),
   listPresets: () => call('list_presets'),
   previewBaseUrl: (input, network) => call('preview_base_url', { input, network }),
-  /** Runs the staged test; `onStage` gets each stage as it completes. */
-  testConnection: (id, model, onStage) => {
+  /**
+   * Runs the staged test of `target` — `{ kind: 'saved', id }` (the result is
+   * recorded as the provider's last test) or `{ kind: 'draft', draft, id }`
+   * (the form's typed values, `id` when editing; nothing recorded) — under
+   * `testId` (see `newTestId`). `onStage` gets each stage as it completes.
+   * `cancelTest(testId)` ends it; the call then rejects with kind `cancelled`.
+   */
+  testConnection: (testId, target, model, onStage) => {
     const channel = new tauri.core.Channel();
     channel.onmessage = onStage;
-    return call('test_connection', { id, model, onStage: channel });
+    return call('test_connection', { testId, target, model, onStage: channel });
   },
-  cancelTest: (id) => call('cancel_test', { id }),
+  cancelTest: (testId) => call('cancel_test', { testId }),
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */
   discoverModelsAt: (baseUrl, networkAllowance, key, proxy = null) => call('discover_models_at', { baseUrl, networkAllowance, key, proxy }),
 };
+
+let testCounter = 0;
+
+/** A fresh id for one connection test, so Cancel ends that test and no other. */
+export function newTestId(scope) {
+  testCounter += 1;
+  return `${scope}-${Date.now().toString(36)}-${testCounter}`;
+}
 
 /** Calls `handler` whenever another process changes the shared config. */
 export function onProvidersChanged(handler) {

@@ -1,7 +1,7 @@
 // Settings › AI: the provider list, the details pane and the wiring between
 // them. Rust owns the data; this file only shows it and sends commands.
 
-import { api, onProvidersChanged, loadUiState } from './api.js';
+import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
 import { ProviderForm, draftFromView } from './form.js';
 import { initHosts, hostsClosed } from './hosts.js';
@@ -27,7 +27,7 @@ const STAGE_NAMES = {
 const STAGE_ICONS = { ok: '✓', failed: '✕', skipped: '–' };
 
 const state = {
-  tests: new Map(), // provider id → {running, chat, stages: Map, report, error}
+  tests: new Map(), // provider id → {testId, running, chat, stages: Map, report, error}
   providers: [],
   problems: [],
   notice: null,
@@ -348,7 +348,7 @@ function renderTest() {
     summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
   } else if (entry.error) {
     summary.classList.add('failed');
-    summary.textContent = entry.error.message;
+    summary.textContent = entry.error.kind === 'cancelled' ? 'Cancelled.' : entry.error.message;
   } else if (entry.report) {
     summary.classList.add(entry.report.ok ? 'ok' : 'failed');
     summary.textContent = entry.report.summary;
@@ -410,12 +410,14 @@ async function runTest() {
   const provider = findProvider(state.selectedId);
   if (!provider || state.tests.get(provider.id)?.running) return;
   const chat = $('#test-chat').checked;
-  const entry = { running: true, chat, stages: new Map(), report: null, error: null };
+  const entry = { testId: newTestId('list'), running: true, chat, stages: new Map(), report: null, error: null };
   state.tests.set(provider.id, entry);
   renderTest();
   $('#cancel-test').focus();
   try {
-    entry.report = await api.testConnection(provider.id, chat ? provider.default_model : null, (stage) => {
+    const target = { kind: 'saved', id: provider.id };
+    entry.report = await api.testConnection(entry.testId, target, chat ? provider.default_model : null, (stage) => {
+      if (!entry.running) return;
       entry.stages.set(stage.stage, stage);
       if (state.selectedId === provider.id && state.view === 'detail') renderTest();
     });
@@ -432,9 +434,10 @@ async function runTest() {
 }
 
 async function cancelTest() {
-  const id = state.selectedId;
+  const entry = state.tests.get(state.selectedId);
+  if (!entry?.running) return;
   try {
-    await api.cancelTest(id);
+    await api.cancelTest(entry.testId);
   } catch (error) {
     toast(error.message, { error: true });
   }
@@ -617,7 +620,7 @@ async function start() {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
   try {
-    await initFormTest(form);
+    initFormTest(form);
     initModels({
       selectedId: () => state.selectedId,
       onUpdated: (provider) => { upsert(provider); if (state.selectedId === provider.id && state.view === 'detail') showDetail(); },

@@ -565,7 +565,6 @@ export class ProviderForm {
       label: ['#field-label', '#error-label'],
       preset: ['#field-preset', '#error-preset'],
       base_url: ['#field-base-url', '#error-base-url'],
-      api_key: ['#field-api-key', '#error-api-key'],
       key: ['#field-api-key', '#error-api-key'],
       auth: ['#auth-api-key', '#error-api-key'],
       models: ['#field-new-model', '#error-models'],

@@ -125,7 +125,8 @@ function renderStatus() {
     );
     $('#hosts-elsewhere-text').textContent =
       `${status.message ?? 'Patchbay is already serving.'} That process (for example \`patchbay serve\`) answers apps while it runs; ` +
-      'requests it receives are listed here, and you can allow, deny and revoke from this window.';
+      'requests it receives are prompted and listed here, and you can allow, deny and revoke from this window. ' +
+      'If it stops, this window takes over.';
   } else {
     line.replaceChildren(h('span', { class: 'status-dot status-dot-fail', 'aria-hidden': 'true' }), 'Apps cannot connect right now.');
     $('#hosts-elsewhere-text').textContent = status.message ?? 'The connection point for apps could not start.';

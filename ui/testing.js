@@ -1,14 +1,12 @@
 // "Test connection" inside the add/edit form: tests what is typed, before
 // saving, with the key typed there (it only travels inward). Each stage
-// arrives as a `connection-test-stage` event and appears as it completes;
-// Cancel aborts the request in Rust. Offers (use …/v1, choose discovered
+// arrives on the test's own channel and appears as it completes; Cancel
+// ends the request in Rust. Offers (use …/v1, choose discovered
 // models, trust a self-signed certificate) are buttons — nothing in the
 // form changes unless the person clicks one.
 
-import { call } from './api.js';
+import { api, newTestId } from './api.js';
 import { $, h, toast } from './dom.js';
-
-const tauri = window.__TAURI__;
 
 const STAGES = [
   ['url_policy', 'URL policy'],
@@ -28,13 +26,7 @@ const run = {
   report: null,
   error: null,
   running: false,
-  counter: 0,
 };
-
-function newTestId() {
-  run.counter += 1;
-  return `form-${Date.now().toString(36)}-${run.counter}`;
-}
 
 function render() {
   const started = run.running || run.report || run.error;
@@ -123,7 +115,7 @@ function renderOffers() {
 
 async function trust(sha256) {
   try {
-    await call('trust_certificate', { id: run.form.id, sha256 });
+    await api.trustCertificate(run.form.id, sha256);
     toast('The certificate is trusted for this provider only.');
     await start();
   } catch (error) {
@@ -134,7 +126,7 @@ async function trust(sha256) {
 async function start() {
   if (run.running) return;
   const draft = run.form.draft();
-  const testId = newTestId();
+  const testId = newTestId('form');
   Object.assign(run, {
     testId, chat: $('#form-test-chat').checked, stages: new Map(), report: null, error: null, running: true,
   });
@@ -143,11 +135,12 @@ async function start() {
   $('#form-test-card').scrollIntoView({ block: 'nearest' });
   $('#form-test-cancel').focus({ preventScroll: true });
   try {
-    const report = await call('test_draft_connection', {
-      testId,
-      draft,
-      id: run.form.mode === 'edit' ? run.form.id : null,
-      model: run.chat ? (draft.models[0] ?? null) : null,
+    const target = { kind: 'draft', draft, id: run.form.mode === 'edit' ? run.form.id : null };
+    const model = run.chat ? (draft.models[0] ?? null) : null;
+    const report = await api.testConnection(testId, target, model, (stage) => {
+      if (run.testId !== testId || !run.running) return;
+      run.stages.set(stage.stage, stage);
+      render();
     });
     if (run.testId !== testId) return;
     run.report = report;
@@ -172,7 +165,7 @@ async function start() {
 async function cancel() {
   if (!run.testId) return;
   try {
-    await call('cancel_connection_test', { testId: run.testId });
+    await api.cancelTest(run.testId);
   } catch (error) {
     toast(error.message, { error: true });
   }
@@ -180,21 +173,17 @@ async function cancel() {
 
 /** Forgets the last report: a new form (or another provider) starts clean. */
 export function resetFormTest() {
+  // A test of what the form held before is of no use any more.
+  if (run.running) cancel();
   Object.assign(run, { testId: null, stages: new Map(), report: null, error: null, running: false });
   $('#form-test-chat').checked = false;
   render();
 }
 
 /** Wires the form's "Test connection" card to `form` (a ProviderForm). */
-export async function initFormTest(form) {
+export function initFormTest(form) {
   run.form = form;
   $('#form-test').addEventListener('click', start);
   $('#form-test-cancel').addEventListener('click', cancel);
-  await tauri.event.listen('connection-test-stage', (event) => {
-    const { test_id: testId, stage } = event.payload ?? {};
-    if (!stage || testId !== run.testId || !run.running) return;
-    run.stages.set(stage.stage, stage);
-    render();
-  });
   render();
 }

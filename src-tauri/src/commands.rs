@@ -21,9 +21,9 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::background::blocking;
-use crate::connection::{self, Network, RunningTests};
+use crate::connection::{self, ModelCatalog, Network, TestTarget};
 use crate::error::AppError;
-use crate::state::{Providers, StartupNotice};
+use crate::state::{Providers, RunningTests, StartupNotice};
 use crate::views::{BaseUrlPreview, PolicyPreview, ProviderList, SavedView};
 
 #[tauri::command]
@@ -124,43 +124,36 @@ pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -
     }
 }
 
-/// Runs the staged connection test of a saved provider. Each stage is sent
-/// on `on_stage` as it completes; `cancel_test` aborts it.
+/// Runs the staged connection test of a saved provider or of the form's
+/// typed values (`target`, see [`TestTarget`]) under the window's
+/// `test_id`. Each stage is sent on `on_stage` as it completes;
+/// `cancel_test` ends the test, which then fails with `cancelled`. Only a
+/// saved provider's result is recorded, as its last test.
 #[tauri::command]
 pub(crate) async fn test_connection(
     providers: State<'_, Providers>,
     network: State<'_, Network>,
-    running: State<'_, RunningTests>,
-    id: String,
+    tests: State<'_, RunningTests>,
+    test_id: String,
+    target: TestTarget,
     model: Option<String>,
     on_stage: Channel<StageReport>,
 ) -> Result<TestReport, AppError> {
-    let id = ProviderId::parse(&id)?;
     let client = network.client()?;
-    let test = running.start(&id);
     let send = |stage: &StageReport| {
         if let Err(error) = on_stage.send(stage.clone()) {
             tracing::warn!(%error, "could not send a test stage to the window");
         }
     };
-    let report = connection::test_provider(
-        providers.store(),
-        &client,
-        id.clone(),
-        model,
-        test.token.clone(),
-        &send,
-    )
-    .await;
-    running.finish(&id, &test);
-    report
+    let store = providers.store();
+    connection::test_connection(store, &client, &tests, &test_id, target, model, &send).await
 }
 
-/// Aborts the running test of a provider; `false` when none was running.
+/// Cancels the test running under `test_id`: its connection is dropped at
+/// once. `false` when none is running (it already finished).
 #[tauri::command]
-pub(crate) fn cancel_test(running: State<'_, RunningTests>, id: String) -> Result<bool, AppError> {
-    let id = ProviderId::parse(&id)?;
-    Ok(running.cancel(&id))
+pub(crate) fn cancel_test(tests: State<'_, RunningTests>, test_id: String) -> bool {
+    tests.cancel(&test_id)
 }
 
 /// Trusts (or, with `null`, stops trusting) a self-signed certificate for
@@ -201,4 +194,20 @@ pub(crate) async fn discover_models_at(
 ) -> Result<Vec<DiscoveredModel>, AppError> {
     let client = network.client()?;
     connection::discover_draft(&client, &base_url, network_allowance, key, proxy.as_deref()).await
+}
+
+/// Fetches a saved provider's models and records the outcome in its stored
+/// catalog. On success the provider's chosen models are marked where the
+/// server no longer lists them; on failure the last good list comes back
+/// `stale` with the error (or the error itself when no refresh ever
+/// succeeded).
+#[tauri::command]
+pub(crate) async fn refresh_models(
+    providers: State<'_, Providers>,
+    network: State<'_, Network>,
+    id: String,
+) -> Result<ModelCatalog, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let client = network.client()?;
+    connection::refresh_models(providers.store(), &client, id).await
 }

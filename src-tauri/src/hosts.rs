@@ -4,9 +4,14 @@
 //! (pending requests, approve, deny, paired apps, revoke, the resolve log).
 //!
 //! When another Patchbay process already serves the socket (`patchbay
-//! serve`, a second window), the app does not fail: it says so, decides that
-//! server's pending requests over its admin methods, and reads and revokes
-//! paired apps in `hosts.json`, which every server re-reads on each resolve.
+//! serve`, a second window), the app does not fail: it says so, subscribes
+//! to that server's pairing events (`hosts.subscribe`) and turns them into
+//! the same `pairing-requested` / `hosts-changed` events, so the prompt
+//! appears as in its own server; it decides that server's pending requests
+//! over its admin methods, and reads and revokes paired apps in
+//! `hosts.json`, which every server re-reads on each resolve. When that
+//! process stops (the subscription ends), the app takes the socket over and
+//! serves host apps itself.
 
 // `#[tauri::command]` expands async commands into a `let _ = …` of the
 // result future's output; the lint fires on the macro's code, not ours.
@@ -14,7 +19,10 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use patchbay_core::store::ProviderStore;
+use patchbay_ipc::admin::PairingNotice;
 use patchbay_ipc::pairing::{PairingEvent, Pairings};
 use patchbay_ipc::{HostRegistry, IpcError, Server, ServerHandle, ServerOptions};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
@@ -119,6 +127,12 @@ impl HostServer {
     }
 }
 
+/// A subscription to another server that ends sooner than this counts as
+/// a quick end; after [`MAX_QUICK_HANDOVERS`] in a row the app stops trying
+/// to take over (it stays "elsewhere", and the section still works on open).
+const QUICK_END: Duration = Duration::from_secs(2);
+const MAX_QUICK_HANDOVERS: u32 = 10;
+
 /// Starts the IPC server on the async runtime; `setup` does not wait for it.
 /// The outcome (serving, someone else serves, unavailable) reaches the
 /// window as [`HOSTS_CHANGED`] and through `hosts_status`.
@@ -131,43 +145,107 @@ pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
     };
     let http = app.state::<Network>().client().ok();
     tauri::async_runtime::spawn(async move {
-        let serving = match endpoint {
-            Ok(endpoint) => {
-                let mut options = ServerOptions::at(endpoint.clone(), store);
-                if let Some(http) = http {
-                    options = options.with_http(http);
-                }
-                let requested = handle.clone();
-                options.on_pairing_request = Some(Arc::new(move |request: &PendingPairing| {
-                    announce_request(&requested, request);
-                }));
-                match Server::start(options).await {
-                    Ok(server) => {
-                        forward_events(handle.clone(), server.pairings().subscribe());
-                        Serving::Running(server)
-                    }
-                    Err(error @ IpcError::AlreadyRunning { .. }) => {
-                        tracing::info!(%error, "another Patchbay serves host apps");
-                        Serving::Elsewhere {
-                            endpoint,
-                            message: error.to_string(),
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "could not start the IPC server");
-                        Serving::Unavailable {
-                            message: error.to_string(),
-                        }
-                    }
-                }
+        match endpoint {
+            Ok(endpoint) => serve_or_follow(handle, store, endpoint, http).await,
+            Err(error) => {
+                handle.state::<HostServer>().set(Serving::Unavailable {
+                    message: error.to_string(),
+                });
+                changed(&handle, "status");
             }
-            Err(error) => Serving::Unavailable {
-                message: error.to_string(),
-            },
-        };
-        handle.state::<HostServer>().set(serving);
-        changed(&handle, "status");
+        }
     });
+}
+
+/// Serves the socket; while another process serves it, relays that
+/// server's pairing events, and when it stops, takes the socket over.
+async fn serve_or_follow<R: Runtime>(
+    handle: AppHandle<R>,
+    store: Arc<ProviderStore>,
+    endpoint: PathBuf,
+    http: Option<Arc<patchbay_net::HttpClient>>,
+) {
+    let mut quick_ends = 0;
+    loop {
+        let mut options = ServerOptions::at(endpoint.clone(), Arc::clone(&store));
+        if let Some(http) = &http {
+            options = options.with_http(Arc::clone(http));
+        }
+        let requested = handle.clone();
+        options.on_pairing_request = Some(Arc::new(move |request: &PendingPairing| {
+            announce_request(&requested, request);
+        }));
+        let error = match Server::start(options).await {
+            Ok(server) => {
+                forward_events(handle.clone(), server.pairings().subscribe());
+                handle.state::<HostServer>().set(Serving::Running(server));
+                changed(&handle, "status");
+                return;
+            }
+            Err(error @ IpcError::AlreadyRunning { .. }) => error,
+            Err(error) => {
+                tracing::warn!(%error, "could not start the IPC server");
+                handle.state::<HostServer>().set(Serving::Unavailable {
+                    message: error.to_string(),
+                });
+                changed(&handle, "status");
+                return;
+            }
+        };
+        tracing::info!(%error, "another Patchbay serves host apps");
+        handle.state::<HostServer>().set(Serving::Elsewhere {
+            endpoint: endpoint.clone(),
+            message: error.to_string(),
+        });
+        changed(&handle, "status");
+        let followed_since = Instant::now();
+        if !follow(&handle, &endpoint).await {
+            return;
+        }
+        if followed_since.elapsed() >= QUICK_END {
+            quick_ends = 0;
+            continue;
+        }
+        // It keeps vanishing as soon as we follow it (it is stopping, or it
+        // drops us): back off, and give up after a few rounds.
+        quick_ends += 1;
+        if quick_ends > MAX_QUICK_HANDOVERS {
+            tracing::warn!(
+                "the other Patchbay keeps closing the pairing feed; not following it any more"
+            );
+            return;
+        }
+        tokio::time::sleep((Duration::from_millis(200) * quick_ends).min(Duration::from_secs(1)))
+            .await;
+    }
+}
+
+/// Relays the pairing feed of the server at `endpoint` until it ends.
+/// `true` when that server went away (take the socket over), `false` when
+/// it cannot be followed (a server older than `hosts.subscribe`): then the
+/// section still shows its requests when opened, and nothing more is tried.
+async fn follow<R: Runtime>(handle: &AppHandle<R>, endpoint: &std::path::Path) -> bool {
+    let mut feed = match patchbay_ipc::admin::subscribe(Some(endpoint)).await {
+        Ok(feed) => feed,
+        Err(error) if patchbay_ipc::admin::server_gone(&error) => return true,
+        Err(error) => {
+            tracing::warn!(%error, "cannot follow the other Patchbay's pairing requests");
+            return false;
+        }
+    };
+    if !feed.pending().is_empty() {
+        // The page prompts for waiting requests whenever it re-reads them.
+        changed(handle, "pending");
+    }
+    while let Some(notice) = feed.next().await {
+        match notice {
+            PairingNotice::Requested(request) => announce_request(handle, &request),
+            PairingNotice::Changed(change) => changed(handle, &change.reason),
+            _ => changed(handle, "other"),
+        }
+    }
+    tracing::info!("the Patchbay process that served host apps stopped; taking over");
+    true
 }
 
 /// Shows the prompt: the event for the page, and the taskbar's attention

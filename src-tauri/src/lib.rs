@@ -8,7 +8,6 @@ mod commands;
 mod connection;
 mod error;
 mod hosts;
-mod probe;
 mod state;
 mod ui_state;
 mod views;
@@ -24,7 +23,6 @@ use tauri::{Builder, Runtime};
 pub use crate::connection::Network;
 pub use crate::error::AppError;
 pub use crate::hosts::{IpcEndpoint, HOSTS_CHANGED, PAIRING_REQUESTED};
-pub use crate::probe::CONNECTION_TEST_STAGE;
 pub use crate::state::Providers;
 pub use crate::watch::PROVIDERS_CHANGED;
 
@@ -56,9 +54,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(state::StartupNotice::default())
         .manage(state::ConfigWatch::default())
         .manage(Network::new())
-        .manage(connection::RunningTests::default())
+        .manage(state::RunningTests::default())
         .manage(hosts::HostServer::default())
-        .manage(probe::DraftTests::default())
         .setup(|app| {
             ui_state::restore_window_size(app);
             watch::start(app)?;
@@ -88,9 +85,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             hosts::deny_pairing,
             hosts::revoke_host,
             hosts::resolve_log,
-            probe::test_draft_connection,
-            probe::cancel_connection_test,
-            probe::refresh_models,
+            commands::refresh_models,
         ])
 }
 

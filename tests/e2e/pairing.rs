@@ -199,3 +199,140 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
         "a denied app is not listed"
     );
 }
+
+/// `patchbay serve` (the real CLI binary) on the socket the app would use,
+/// stopped with SIGTERM as Ctrl-C would, or killed if the test fails first.
+struct Serve {
+    child: std::process::Child,
+}
+
+impl Serve {
+    fn start(config_dir: &Path, runtime_dir: &Path) -> Self {
+        let cli = patchbay_tests::target_debug_dir().join("patchbay");
+        assert!(
+            cli.is_file(),
+            "{} is missing: build it first (`cargo build --workspace`; scripts/test.sh does)",
+            cli.display()
+        );
+        let child = Command::new(&cli)
+            .arg("serve")
+            .env("PATCHBAY_CONFIG_DIR", config_dir)
+            .env("PATCHBAY_RUNTIME_DIR", runtime_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {}: {error}", cli.display()));
+        let socket = runtime_dir.join("ipc.sock");
+        wait::until("patchbay serve to answer", UI_TIMEOUT, || {
+            UnixStream::connect(&socket).ok().map(drop)
+        });
+        Self { child }
+    }
+
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(
+            matches!(status, Ok(status) if status.success()),
+            "could not signal patchbay serve: {status:?}"
+        );
+        let exited = wait::until("patchbay serve to exit", UI_TIMEOUT, || {
+            self.child.try_wait().ok().flatten()
+        });
+        assert!(exited.success(), "patchbay serve exited with {exited}");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            if let Err(error) = self.child.kill() {
+                eprintln!("could not kill patchbay serve: {error}");
+            }
+            if let Err(error) = self.child.wait() {
+                eprintln!("could not reap patchbay serve: {error}");
+            }
+        }
+    }
+}
+
+fn hosts_state(session: &AppSession) -> Value {
+    session.script("return document.getElementById('hosts-status').dataset.state || null;")
+}
+
+#[test]
+fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_over_when_it_stops()
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(dir.path());
+    let private_home = tempfile::tempdir().expect("temp dir");
+    let runtime_dir = AppSession::runtime_dir_in(private_home.path());
+    let serve = Serve::start(dir.path(), &runtime_dir);
+    let socket = runtime_dir.join("ipc.sock");
+
+    let session = AppSession::start_with_home(dir, private_home);
+    session.wait_until("the window to see the other server", || {
+        (hosts_state(&session) == "elsewhere").then_some(())
+    });
+
+    // The host asks the serve process, not the window; the prompt appears
+    // without anyone opening Connected apps.
+    let host = pair_in_background(&socket, "com.example.notes", "Example Notes");
+    session.wait_visible("#pairing-dialog");
+    assert_eq!(
+        session.text("#pairing-title"),
+        "Allow Example Notes to use your AI endpoints?"
+    );
+    assert!(
+        !session.is_visible(&session.driver.find("#hosts-view").expect("the section")),
+        "Connected apps was never opened"
+    );
+    session.click("#pairing-allow");
+    session.wait_gone("#pairing-dialog");
+    let answer = host.join().expect("the host thread");
+    let token = answer["result"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {answer}"))
+        .to_owned();
+    let resolved = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+    );
+    assert_eq!(resolved["result"]["model_id"], "llama3.2:3b", "{resolved}");
+    assert_eq!(
+        resolved["result"]["base_url"], "http://127.0.0.1:11434/v1",
+        "{resolved}"
+    );
+
+    // The serve process stops: the window takes the socket over, and a host
+    // asking now is prompted by the window's own server.
+    serve.stop();
+    session.wait_until("the window to serve host apps itself", || {
+        (hosts_state(&session) == "running").then_some(())
+    });
+    let second = pair_in_background(&socket, "org.example.shell", "Shell");
+    session.wait_visible("#pairing-dialog");
+    assert_eq!(
+        session.text("#pairing-title"),
+        "Allow Shell to use your AI endpoints?"
+    );
+    session.click("#pairing-deny");
+    session.wait_gone("#pairing-dialog");
+    let denied = second.join().expect("the host thread");
+    assert_eq!(
+        denied["error"]["data"]["kind"], "pairing_denied",
+        "{denied}"
+    );
+    // The token from the other server's pairing still works here: both
+    // servers share hosts.json.
+    let again = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+    );
+    assert_eq!(again["result"]["model_id"], "llama3.2:3b", "{again}");
+}

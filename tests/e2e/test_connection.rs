@@ -1,10 +1,12 @@
 //! "Test connection" in the window against a server on 127.0.0.1: the stages
 //! appear, the result lands in the list and the config, a dead port fails at
-//! the connect stage with a hint, and models discovered by the test can be
-//! picked into the provider.
+//! the connect stage with a hint, models discovered by the test can be
+//! picked into the provider, and Cancel stops a test stuck on a server that
+//! never answers without recording anything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
@@ -196,4 +198,38 @@ fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
     session.wait_until("the test to pass with /v1", || {
         (stage_status(&session, "models")? == "ok").then_some(())
     });
+}
+
+#[test]
+fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || listener.incoming().flatten().collect::<Vec<_>>());
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(dir.path(), "Stuck", &format!("http://127.0.0.1:{port}/v1"));
+    let session = AppSession::start_in(dir);
+
+    session.select_provider("stuck");
+    session.click("#test-connection");
+    session.wait_visible("#cancel-test");
+    session.wait_until("the connect stage", || {
+        (stage_status(&session, "tcp_connect")? == "ok").then_some(())
+    });
+    let started = Instant::now();
+    session.click("#cancel-test");
+    session.wait_until("the cancelled summary", || {
+        (session.text("#test-summary") == "Cancelled.").then_some(())
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancel took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stage_status(&session, "models").as_deref(), Some("failed"));
+    session.wait_visible("#test-connection");
+    session.wait_gone("#cancel-test");
+    assert!(
+        session.config_json()["providers"][0]["last_test"].is_null(),
+        "a cancelled test records nothing"
+    );
 }

@@ -51,6 +51,19 @@ impl AppSession {
         Self::launch(config_dir, private_home)
     }
 
+    /// Starts the app on a config directory and a private home the test
+    /// prepared: its runtime directory ([`AppSession::runtime_dir_in`])
+    /// and data directory live there, so a test can start `patchbay serve`
+    /// on the app's socket before the window opens.
+    pub fn start_with_home(config_dir: TempDir, private_home: TempDir) -> Self {
+        Self::launch(config_dir, private_home)
+    }
+
+    /// `PATCHBAY_RUNTIME_DIR` of a session started on `private_home`.
+    pub fn runtime_dir_in(private_home: &Path) -> PathBuf {
+        private_home.join("runtime")
+    }
+
     /// Closes the window and opens it again on the same config, data and
     /// runtime directories, as a person quitting and reopening the app.
     pub fn restart(mut self) -> Self {
@@ -71,7 +84,7 @@ impl AppSession {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             panic!("no display: run the end-to-end tests under `xvfb-run -a` (see README / scripts/test.sh)");
         }
-        let runtime_dir = private_home.path().join("runtime");
+        let runtime_dir = Self::runtime_dir_in(private_home.path());
         let data_home = private_home.path().join("data");
         for dir in [&runtime_dir, &data_home] {
             std::fs::create_dir_all(dir)
@@ -146,7 +159,40 @@ impl AppSession {
 
     /// `PATCHBAY_RUNTIME_DIR` of the app: where its IPC socket (`ipc.sock`) lives.
     pub fn runtime_dir(&self) -> PathBuf {
-        self._private_home.path().join("runtime")
+        Self::runtime_dir_in(self._private_home.path())
+    }
+
+    /// `XDG_DATA_HOME` of the app: its own UI state lives in
+    /// `dev.patchbay.settings/ui-state.json` there.
+    pub fn data_home(&self) -> PathBuf {
+        self._private_home.path().join("data")
+    }
+
+    /// Presses keys on whatever has focus (see [`WebDriver::press`]).
+    pub fn press(&self, keys: &[&str]) {
+        if let Err(error) = self.driver.press(&[], keys) {
+            self.fail(&format!("could not press {keys:?}: {error}"));
+        }
+    }
+
+    /// Shift+Tab.
+    pub fn press_shift_tab(&self) {
+        let tab = crate::webdriver::keys::TAB;
+        if let Err(error) = self.driver.press(&[crate::webdriver::keys::SHIFT], &[tab]) {
+            self.fail(&format!("could not press Shift+Tab: {error}"));
+        }
+    }
+
+    /// What has keyboard focus: its `id`, else its `data-testid`, else its
+    /// tag name; `body` when nothing does.
+    pub fn focused(&self) -> String {
+        let script = "const el = document.activeElement; \
+                      if (!el || el === document.body) return 'body'; \
+                      return el.id || el.dataset.testid || el.tagName.toLowerCase();";
+        match self.script(script) {
+            Value::String(name) => name,
+            other => self.fail(&format!("unexpected focus answer {other}")),
+        }
     }
 
     pub fn config_file(&self) -> PathBuf {

@@ -216,6 +216,57 @@ impl WebDriver {
         )
     }
 
+    /// Presses and releases each key in turn on whatever has focus, as a
+    /// person at the keyboard would (W3C Actions). Keys are characters or
+    /// the WebDriver codes in [`keys`]; `chord` keys (e.g. [`keys::SHIFT`])
+    /// are held down around the whole sequence.
+    pub fn press(&self, chord: &[&str], sequence: &[&str]) -> Result<()> {
+        let mut actions = Vec::new();
+        for key in chord {
+            actions.push(json!({"type": "keyDown", "value": key}));
+        }
+        for key in sequence {
+            actions.push(json!({"type": "keyDown", "value": key}));
+            actions.push(json!({"type": "keyUp", "value": key}));
+        }
+        for key in chord.iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": key}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.request(
+            reqwest::Method::POST,
+            &self.session_path("/actions"),
+            Some(body),
+        )?;
+        self.request(
+            reqwest::Method::DELETE,
+            &self.session_path("/actions"),
+            None,
+        )
+        .map(drop)
+    }
+
+    /// The window's outer size and position: `(x, y, width, height)`.
+    pub fn window_rect(&self) -> Result<(i64, i64, i64, i64)> {
+        let value = self.request(
+            reqwest::Method::GET,
+            &self.session_path("/window/rect"),
+            None,
+        )?;
+        let number = |name: &str| value[name].as_f64().map(|n| n.round() as i64).unwrap_or(0);
+        Ok((number("x"), number("y"), number("width"), number("height")))
+    }
+
+    /// Resizes the window (WebDriver "Set Window Rect").
+    pub fn set_window_size(&self, width: i64, height: i64) -> Result<()> {
+        self.request(
+            reqwest::Method::POST,
+            &self.session_path("/window/rect"),
+            Some(json!({"width": width, "height": height})),
+        )
+        .map(drop)
+    }
+
     /// A PNG of the window, as the webview renders it.
     pub fn screenshot_base64(&self) -> Result<String> {
         let value = self.request(
@@ -235,4 +286,14 @@ fn element_of(value: &Value) -> Result<Element> {
             error: "bad response".into(),
             message: format!("no element reference in {value}"),
         })
+}
+
+/// WebDriver codes of the special keys the tests press.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const SPACE: &str = "\u{E00D}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }

@@ -1,7 +1,8 @@
 //! The saved-provider network commands through the IPC layer: the staged
-//! test (stages on a channel, the result recorded for the list), Cancel with
-//! nothing running, trusting a certificate fingerprint, and discovery for a
-//! saved provider and for a typed base URL. Servers run on 127.0.0.1 only.
+//! test (stages on a channel, the result recorded for the list), Cancel and
+//! the registry of running tests, trusting a certificate fingerprint, and
+//! discovery for a saved provider and for a typed base URL. Servers run on
+//! 127.0.0.1 only.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -10,7 +11,7 @@ use std::thread::JoinHandle;
 
 use serde_json::{json, Value};
 
-use crate::support::TestApp;
+use crate::support::{invoke_in, saved, TestApp};
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"model-a"},{"id":"org/model-b:Q6_K"}]}"#;
 
@@ -77,16 +78,30 @@ impl ModelServer {
     }
 }
 
-/// Polls `probe` every 50 ms for up to 10 s.
-fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if let Some(value) = probe() {
-            return Some(value);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+/// Accepts connections and never answers; holds them until dropped.
+struct Silent {
+    port: u16,
+}
+
+impl Silent {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || listener.incoming().flatten().collect::<Vec<_>>());
+        Self { port }
     }
-    None
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+}
+
+/// The failure kind of the first failed stage sent on channel `id`.
+fn failed_kind(app: &TestApp, id: u32) -> Option<Value> {
+    app.channel(id)
+        .into_iter()
+        .find(|stage| stage["status"] == "failed")
+        .map(|stage| stage["failure"]["kind"].clone())
 }
 
 fn local(app: &TestApp, label: &str, base_url: &str, key: Option<&str>) -> Value {
@@ -118,10 +133,26 @@ fn a_saved_provider_is_tested_with_its_stored_key_and_the_result_is_recorded() {
     let report = app
         .invoke(
             "test_connection",
-            json!({"id": "gateway", "model": null, "onStage": "__CHANNEL__:7"}),
+            json!({"testId": "list-1", "target": saved("gateway"), "model": null, "onStage": "__CHANNEL__:7"}),
         )
         .expect("test_connection");
     assert_eq!(report["ok"], true, "{report}");
+    let streamed: Vec<Value> = app
+        .channel(7)
+        .iter()
+        .map(|stage| stage["stage"].clone())
+        .collect();
+    assert_eq!(
+        streamed,
+        ["url_policy", "dns", "tcp_connect", "tls", "models", "chat"],
+        "each stage is sent on the call's channel as it completes"
+    );
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "list-1"}))
+            .expect("cancel_test"),
+        json!(false),
+        "a finished test is no longer registered"
+    );
     let models = report["models"].as_array().expect("models");
     assert_eq!(
         models
@@ -164,7 +195,7 @@ fn a_dead_port_fails_at_the_connect_stage_and_is_recorded_as_failed() {
     let report = app
         .invoke(
             "test_connection",
-            json!({"id": "dead", "onStage": "__CHANNEL__:8"}),
+            json!({"testId": "list-2", "target": saved("dead"), "onStage": "__CHANNEL__:8"}),
         )
         .expect("a failed test is still a report");
     assert_eq!(report["ok"], false);
@@ -189,17 +220,31 @@ fn cancel_with_nothing_running_says_so_and_unknown_ids_are_not_found() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     assert_eq!(
-        app.invoke("cancel_test", json!({"id": "nobody"}))
+        app.invoke("cancel_test", json!({"testId": "nobody"}))
             .expect("cancel_test"),
         json!(false)
     );
     let error = app
         .invoke(
             "test_connection",
-            json!({"id": "nobody", "onStage": "__CHANNEL__:9"}),
+            json!({"testId": "list-3", "target": saved("nobody"), "onStage": "__CHANNEL__:9"}),
         )
         .expect_err("unknown");
     assert_eq!(error["kind"], "not_found");
+    let error = app
+        .invoke(
+            "test_connection",
+            json!({"testId": "list-4", "target": saved("Not An Id"), "onStage": "__CHANNEL__:9"}),
+        )
+        .expect_err("not an id");
+    assert_eq!(error["kind"], "invalid_input");
+    assert_eq!(error["fields"][0]["field"], "id");
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "list-3"}))
+            .expect("cancel_test"),
+        json!(false),
+        "a test that failed to start is not left registered"
+    );
     let error = app
         .invoke("discover_models", json!({"id": "nobody"}))
         .expect_err("unknown");
@@ -267,49 +312,41 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
 }
 
 #[test]
-fn cancel_aborts_a_test_stuck_on_a_server_that_never_answers_and_records_nothing() {
-    // Accepts connections and never answers.
-    let silent = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
-    let port = silent.local_addr().expect("address").port();
-    let held = std::thread::spawn(move || silent.incoming().flatten().take(4).collect::<Vec<_>>());
+fn cancel_ends_a_test_stuck_on_a_server_that_never_answers_and_records_nothing() {
+    let silent = Silent::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Silent", &format!("http://127.0.0.1:{port}/v1"), None);
+    local(&app, "Silent", &silent.base_url(), None);
 
     let window = app.settings();
     let started = std::time::Instant::now();
     let test = std::thread::spawn(move || {
-        crate::support::invoke_in(
+        invoke_in(
             &window,
             "test_connection",
-            json!({"id": "silent", "onStage": "__CHANNEL__:10"}),
+            json!({"testId": "list-5", "target": saved("silent"), "onStage": "__CHANNEL__:10"}),
         )
     });
-    let cancelled = wait_for(|| {
-        app.invoke("cancel_test", json!({"id": "silent"}))
-            .ok()
-            .filter(|answer| answer == &json!(true))
-    });
-    assert!(cancelled.is_some(), "the running test could be cancelled");
-    let report = test
+    // Connected, and now waiting for an answer that never comes.
+    app.wait_for_stage(10, "tcp_connect");
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "list-5"}))
+            .expect("cancel_test"),
+        json!(true)
+    );
+    let error = test
         .join()
         .expect("the test thread")
-        .expect("a cancelled test is still a report");
+        .expect_err("a cancelled test answers `cancelled`");
+    assert_eq!(error["kind"], "cancelled", "{error}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
         "cancel is prompt, not the 20 s timeout"
     );
-    assert_eq!(report["ok"], false);
-    let failure = report["stages"]
-        .as_array()
-        .expect("stages")
-        .iter()
-        .find(|stage| stage["status"] == "failed")
-        .cloned();
     assert_eq!(
-        failure.map(|stage| stage["failure"]["kind"].clone()),
+        failed_kind(&app, 10),
         Some(json!("cancelled")),
-        "{report}"
+        "the stages sent say where it stopped"
     );
     let provider = app
         .invoke("get_provider", json!({"id": "silent"}))
@@ -318,5 +355,76 @@ fn cancel_aborts_a_test_stuck_on_a_server_that_never_answers_and_records_nothing
         provider["last_test"].is_null(),
         "a cancelled test says nothing about the endpoint: {provider}"
     );
-    drop(held);
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "list-5"}))
+            .expect("cancel_test"),
+        json!(false)
+    );
+}
+
+#[test]
+fn a_second_test_of_the_same_provider_cancels_the_first_but_not_a_form_test_of_it() {
+    let silent = Silent::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    local(&app, "Silent", &silent.base_url(), None);
+    let start = |test_id: &'static str, target: Value, channel: u32| {
+        let window = app.settings();
+        std::thread::spawn(move || {
+            invoke_in(
+                &window,
+                "test_connection",
+                json!({"testId": test_id, "target": target, "onStage": format!("__CHANNEL__:{channel}")}),
+            )
+        })
+    };
+
+    let form_draft = json!({
+        "label": "Silent", "base_url": silent.base_url(), "auth": "none", "models": [], "network": "local",
+    });
+    let form = start(
+        "form-1",
+        crate::support::typed(form_draft, Some("silent")),
+        20,
+    );
+    app.wait_for_stage(20, "tcp_connect");
+    let first = start("list-6", saved("silent"), 21);
+    app.wait_for_stage(21, "tcp_connect");
+    let second = start("list-7", saved("silent"), 22);
+    app.wait_for_stage(22, "tcp_connect");
+
+    let error = first
+        .join()
+        .expect("the first test's thread")
+        .expect_err("replaced by the second test");
+    assert_eq!(error["kind"], "cancelled", "{error}");
+    assert_eq!(failed_kind(&app, 21), Some(json!("cancelled")));
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "list-6"}))
+            .expect("cancel_test"),
+        json!(false),
+        "the first is no longer registered"
+    );
+    for test_id in ["list-7", "form-1"] {
+        assert_eq!(
+            app.invoke("cancel_test", json!({"testId": test_id}))
+                .expect("cancel_test"),
+            json!(true),
+            "{test_id} was still running"
+        );
+    }
+    for (name, thread) in [("second", second), ("form", form)] {
+        let error = thread
+            .join()
+            .expect("the test's thread")
+            .expect_err("cancelled");
+        assert_eq!(error["kind"], "cancelled", "{name}: {error}");
+    }
+    let provider = app
+        .invoke("get_provider", json!({"id": "silent"}))
+        .expect("get_provider");
+    assert!(
+        provider["last_test"].is_null(),
+        "no cancelled test recorded anything: {provider}"
+    );
 }

@@ -1,16 +1,16 @@
-//! Testing an unsaved form draft and refreshing a provider's models, through
-//! the IPC layer, against servers on 127.0.0.1 started by each test.
+//! Testing an unsaved form draft (`test_connection` with a `draft` target)
+//! and refreshing a provider's models, through the IPC layer, against
+//! servers on 127.0.0.1 started by each test.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use patchbay_app_lib::CONNECTION_TEST_STAGE;
 use serde_json::{json, Value};
-use tauri::{Listener, Manager};
+use tauri::Manager;
 
-use crate::support::{invoke_in, TestApp};
+use crate::support::{invoke_in, typed, TestApp};
 
 const KEY: &str = "sk-draft-0123456789abcdef7c1d";
 
@@ -109,19 +109,11 @@ fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_save
     let upstream = Upstream::start(TWO_MODELS, false);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    let stages = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&stages);
-    app.app.listen_any(CONNECTION_TEST_STAGE, move |event| {
-        let payload: Value = serde_json::from_str(event.payload()).unwrap_or(Value::Null);
-        seen.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(payload);
-    });
 
     let report = app
         .invoke(
-            "test_draft_connection",
-            json!({"testId": "t-1", "draft": local_draft(&upstream.base_url())}),
+            "test_connection",
+            json!({"testId": "t-1", "target": typed(local_draft(&upstream.base_url()), None), "onStage": "__CHANNEL__:1"}),
         )
         .expect("the test runs");
     assert_eq!(report["ok"], true, "{report}");
@@ -133,20 +125,13 @@ fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_save
         "the typed key, trimmed"
     );
 
-    let stages = stages
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let stages = app.channel(1);
     let names: Vec<&str> = stages
         .iter()
-        .filter_map(|event| event["stage"]["stage"].as_str())
+        .filter_map(|stage| stage["stage"].as_str())
         .collect();
     assert!(
         names.contains(&"url_policy") && names.contains(&"models"),
-        "{stages:?}"
-    );
-    assert!(
-        stages.iter().all(|event| event["test_id"] == "t-1"),
         "{stages:?}"
     );
     let listing = app.invoke("list_providers", json!({})).expect("list");
@@ -158,6 +143,43 @@ fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_save
 }
 
 #[test]
+fn a_draft_of_a_saved_provider_uses_the_stored_key_it_keeps_and_records_nothing() {
+    let upstream = Upstream::start(TWO_MODELS, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::new(dir.path());
+    let mut stored = local_draft(&upstream.base_url());
+    stored["label"] = json!("Gateway");
+    stored["models"] = json!(["model-a"]);
+    app.invoke("add_provider", json!({"draft": stored}))
+        .expect("add");
+
+    // The form keeps the stored key and changes only the label.
+    let mut edited = local_draft(&upstream.base_url());
+    edited["label"] = json!("Renamed, not saved");
+    edited["key"] = json!({"action": "keep"});
+    let report = app
+        .invoke(
+            "test_connection",
+            json!({"testId": "t-4", "target": typed(edited, Some("gateway")), "onStage": "__CHANNEL__:4"}),
+        )
+        .expect("the test runs");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        upstream.authorization(),
+        vec![Some(format!("Bearer {KEY}"))],
+        "the stored key"
+    );
+    let provider = app
+        .invoke("get_provider", json!({"id": "gateway"}))
+        .expect("get");
+    assert!(
+        provider["last_test"].is_null(),
+        "a draft's result is not the saved provider's: {provider}"
+    );
+    assert_eq!(provider["label"], "Gateway");
+}
+
+#[test]
 fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the_field() {
     let upstream = Upstream::start(TWO_MODELS, false);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -166,8 +188,8 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
     draft["auth"] = json!("none");
     let report = app
         .invoke(
-            "test_draft_connection",
-            json!({"testId": "t-2", "draft": draft}),
+            "test_connection",
+            json!({"testId": "t-2", "target": typed(draft, None), "onStage": "__CHANNEL__:2"}),
         )
         .expect("runs");
     assert_eq!(report["ok"], true, "{report}");
@@ -175,16 +197,37 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
 
     let error = app
         .invoke(
-            "test_draft_connection",
-            json!({"testId": "t-3", "draft": local_draft("ftp://example.com")}),
+            "test_connection",
+            json!({"testId": "t-3", "target": typed(local_draft("ftp://example.com"), None), "onStage": "__CHANNEL__:3"}),
         )
         .expect_err("not a base URL");
     assert_eq!(error["kind"], "invalid_input", "{error}");
     assert_eq!(error["fields"][0]["field"], "base_url", "{error}");
+    assert!(
+        app.channel(3).is_empty(),
+        "nothing was sent: {:?}",
+        app.channel(3)
+    );
+
+    // A typed key no provider would accept is reported on the form's key
+    // field, as a save would, and nothing is sent.
+    let mut bad_key = local_draft(&upstream.base_url());
+    bad_key["key"] = json!({"action": "set", "value": "Bearer sk-test-bad"});
+    let error = app
+        .invoke(
+            "test_connection",
+            json!({"testId": "t-4", "target": typed(bad_key, None), "onStage": "__CHANNEL__:4"}),
+        )
+        .expect_err("a key with the Bearer prefix");
+    assert_eq!(error["kind"], "invalid_input", "{error}");
+    assert_eq!(error["fields"][0]["field"], "key", "{error}");
+    assert!(!error.to_string().contains("sk-test-bad"), "{error}");
+    assert!(app.channel(4).is_empty());
+    assert_eq!(upstream.authorization(), vec![None]);
 }
 
 #[test]
-fn cancelling_a_draft_test_aborts_it_at_once() {
+fn cancelling_a_draft_test_ends_it_at_once() {
     let upstream = Upstream::start(TWO_MODELS, true);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
@@ -197,22 +240,16 @@ fn cancelling_a_draft_test_aborts_it_at_once() {
             .expect("the settings window");
         invoke_in(
             &window,
-            "test_draft_connection",
-            json!({"testId": "slow", "draft": draft}),
+            "test_connection",
+            json!({"testId": "slow", "target": typed(draft, None), "onStage": "__CHANNEL__:5"}),
         )
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if app
-            .invoke("cancel_connection_test", json!({"testId": "slow"}))
-            .expect("cancel")
-            == json!(true)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the test never registered");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    app.wait_for_stage(5, "tcp_connect");
+    assert_eq!(
+        app.invoke("cancel_test", json!({"testId": "slow"}))
+            .expect("cancel"),
+        json!(true)
+    );
     let error = running
         .join()
         .expect("the invoking thread")
@@ -224,7 +261,7 @@ fn cancelling_a_draft_test_aborts_it_at_once() {
         started.elapsed()
     );
     assert_eq!(
-        app.invoke("cancel_connection_test", json!({"testId": "slow"}))
+        app.invoke("cancel_test", json!({"testId": "slow"}))
             .expect("cancel"),
         json!(false)
     );
@@ -382,8 +419,8 @@ fn a_proxy_is_saved_shown_and_checked_before_any_request() {
     });
     let error = app
         .invoke(
-            "test_draft_connection",
-            json!({"testId": "proxy", "draft": bad}),
+            "test_connection",
+            json!({"testId": "proxy", "target": typed(bad, None), "onStage": "__CHANNEL__:6"}),
         )
         .expect_err("a socks proxy");
     assert_eq!(error["fields"][0]["field"], "proxy", "{error}");

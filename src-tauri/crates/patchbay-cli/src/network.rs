@@ -15,7 +15,7 @@ use clap::CommandFactory;
 use patchbay_core::catalog::Catalog;
 use patchbay_core::model::{Auth, LastTest, ModelEntry, ModelMetadata, NetworkAllowance};
 use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::{validate_api_key, validate_proxy, PROXY_FIELD};
+use patchbay_core::validation::{validate_api_key, validate_proxy};
 use patchbay_core::{base_url, presets, ApiKey, Error as DomainError};
 use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
 use patchbay_net::{
@@ -481,7 +481,7 @@ fn adhoc_target(
         .map(|seconds| Duration::from_secs(u64::from(seconds)));
     if let Some(raw) = &credentials.proxy {
         target.proxy = validate_proxy(raw)
-            .map_err(|message| CliError::Domain(DomainError::invalid(PROXY_FIELD, message)))?;
+            .map_err(|problem| CliError::Domain(DomainError::Invalid(vec![problem])))?;
     }
     Ok(target)
 }
@@ -515,7 +515,7 @@ impl CredentialFlags {
         };
         let Some(raw) = raw else { return Ok(None) };
         let (key, notice) = validate_api_key(raw.expose())
-            .map_err(|message| CliError::Domain(DomainError::invalid("key", message)))?;
+            .map_err(|problem| CliError::Domain(DomainError::Invalid(vec![problem])))?;
         if let Some(notice) = notice {
             output.notice(&format!("note: {}", notice.message));
         }

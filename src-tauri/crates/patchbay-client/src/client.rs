@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use patchbay_protocol::entries::PickerEntry;
 use patchbay_protocol::rpc::{
-    methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult, PairParams,
-    PairResult, PairedHost, PendingPairing, PendingResult, ProviderTestParams, ProvidersResult,
-    Request, RequestId, ResolveLogResult, ResolveParams, ResolveRecord, ResolveResult,
-    RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult, ListParams,
+    PairParams, PairResult, PairedHost, PendingPairing, PendingResult, ProviderTestParams,
+    ProvidersResult, Request, RequestId, ResolveLogResult, ResolveParams, ResolveRecord,
+    ResolveResult, RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -25,8 +25,10 @@ use tokio::io::{AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::entry_list::EntryList;
 use crate::error::ClientError;
 use crate::frame::{read_frame, FrameRead};
+use crate::pairing_feed::PairingSubscription;
 use crate::transport::{self, Stream};
 
 /// How long an ordinary call may take before [`ClientError::Timeout`].
@@ -40,7 +42,10 @@ pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// The raw `result` JSON: decoded straight into the caller's type, with no
 /// intermediate `Value` tree (a 2,000-entry list decodes several times faster).
 type Reply = Result<Box<RawValue>, ClientError>;
-type EntriesSlot = Option<Arc<Vec<PickerEntry>>>;
+type EntriesSlot = Option<EntryList>;
+/// The newest list this connection has seen, from an answer or a
+/// notification: `entries.list` sends its tag and reuses it when unchanged.
+type Latest = Arc<Mutex<Option<EntryList>>>;
 
 /// Calls waiting for their response, keyed by request id. `None` once the
 /// connection has closed, so late callers fail fast.
@@ -59,6 +64,7 @@ struct Shared {
     pending: PendingCalls,
     next_id: AtomicI64,
     entries: watch::Receiver<EntriesSlot>,
+    latest: Latest,
     reader: JoinHandle<()>,
     timeout: Duration,
 }
@@ -93,7 +99,13 @@ impl Client {
         let (read_half, write_half) = tokio::io::split(stream);
         let pending: PendingCalls = Arc::new(Mutex::new(Some(HashMap::new())));
         let (entries_sender, entries_receiver) = watch::channel(None);
-        let reader = tokio::spawn(read_loop(read_half, Arc::clone(&pending), entries_sender));
+        let latest: Latest = Arc::new(Mutex::new(None));
+        let reader = tokio::spawn(read_loop(
+            read_half,
+            Arc::clone(&pending),
+            entries_sender,
+            Arc::clone(&latest),
+        ));
         Ok(Self {
             shared: Arc::new(Shared {
                 endpoint: endpoint.to_owned(),
@@ -101,6 +113,7 @@ impl Client {
                 pending,
                 next_id: AtomicI64::new(1),
                 entries: entries_receiver,
+                latest,
                 reader,
                 timeout: DEFAULT_TIMEOUT,
             }),
@@ -189,13 +202,38 @@ impl Client {
         Ok(hello)
     }
 
-    /// `entries.list`: the current picker entries.
-    pub async fn list_entries(&self) -> Result<Vec<PickerEntry>, ClientError> {
-        let result: EntriesResult = decode(
+    /// `entries.list`: the current picker entries. When this connection
+    /// already holds a list (from an earlier call or a notification), its
+    /// tag goes along as `if_none_match`, and an unchanged list costs the
+    /// server a few bytes and this call no decoding: the held list comes
+    /// back, shared, not copied.
+    pub async fn list_entries(&self) -> Result<EntryList, ClientError> {
+        let known = lock(&self.shared.latest)
+            .clone()
+            .filter(|list| !list.etag().is_empty());
+        let params = match &known {
+            Some(list) => Some(encode(&ListParams {
+                if_none_match: Some(list.etag().to_owned()),
+            })?),
+            None => None,
+        };
+        let answer: ListAnswer = decode(
             methods::ENTRIES_LIST,
-            &self.call_raw(methods::ENTRIES_LIST, None).await?,
+            &self.call_raw(methods::ENTRIES_LIST, params).await?,
         )?;
-        Ok(result.entries)
+        let list =
+            match (answer.entries, known) {
+                (Some(entries), _) => EntryList::from_result(EntriesResult {
+                    etag: answer.etag,
+                    entries,
+                }),
+                (None, Some(known)) if answer.unchanged && answer.etag == known.etag() => known,
+                (None, _) => return Err(ClientError::protocol(
+                    "entries.list answered without entries for a list this client does not hold",
+                )),
+            };
+        *lock(&self.shared.latest) = Some(list.clone());
+        Ok(list)
     }
 
     /// `entries.subscribe`: the entries now, then every change.
@@ -207,8 +245,10 @@ impl Client {
             methods::ENTRIES_SUBSCRIBE,
             &self.call_raw(methods::ENTRIES_SUBSCRIBE, None).await?,
         )?;
+        let initial = EntryList::from_result(result);
+        *lock(&self.shared.latest) = Some(initial.clone());
         Ok(Subscription {
-            initial: result.entries,
+            initial,
             receiver,
             _client: self.clone(),
         })
@@ -340,13 +380,22 @@ impl Client {
         )?;
         Ok(result.records)
     }
+
+    /// Admin (`hosts.subscribe`): the pairing requests waiting now, then a
+    /// notice for every new request, decision, expiry, revocation and use.
+    /// Runs on a connection of its own (to this client's endpoint), which
+    /// closes when the subscription is dropped; when the server goes away,
+    /// [`PairingSubscription::next`] returns `None`.
+    pub async fn subscribe_pairings(&self) -> Result<PairingSubscription, ClientError> {
+        PairingSubscription::open(&self.shared.endpoint, self.shared.timeout).await
+    }
 }
 
 /// Live entry lists after `entries.subscribe`. When the host reads slowly,
 /// intermediate lists are skipped: [`Subscription::next`] always returns the
 /// newest full list, so memory stays bounded and nothing stale is shown.
 pub struct Subscription {
-    initial: Vec<PickerEntry>,
+    initial: EntryList,
     receiver: watch::Receiver<EntriesSlot>,
     _client: Client,
 }
@@ -361,17 +410,17 @@ impl fmt::Debug for Subscription {
 
 impl Subscription {
     /// The entries at the moment of subscribing.
-    pub fn initial(&self) -> &[PickerEntry] {
+    pub fn initial(&self) -> &EntryList {
         &self.initial
     }
 
     /// Waits for the next change and returns the full new list; `None` once
     /// the connection has closed.
-    pub async fn next(&mut self) -> Option<Vec<PickerEntry>> {
+    pub async fn next(&mut self) -> Option<EntryList> {
         loop {
             self.receiver.changed().await.ok()?;
             if let Some(entries) = self.receiver.borrow_and_update().as_ref() {
-                return Some(entries.as_ref().clone());
+                return Some(entries.clone());
             }
         }
     }
@@ -381,12 +430,14 @@ async fn read_loop(
     read_half: ReadHalf<Box<dyn Stream>>,
     pending: PendingCalls,
     entries: watch::Sender<EntriesSlot>,
+    latest: Latest,
 ) {
-    let mut reader = BufReader::new(read_half);
+    // Large enough that a whole entry list arrives in a few reads.
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut buffer = Vec::new();
     loop {
         match read_frame(&mut reader, &mut buffer, MAX_FRAME_BYTES).await {
-            Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &entries),
+            Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &entries, &latest),
             // The server never sends such frames; skipping one keeps the
             // connection usable, and the caller whose answer it was times out.
             Ok(FrameRead::TooLarge) => continue,
@@ -412,7 +463,12 @@ struct Incoming<'a> {
     params: Option<&'a RawValue>,
 }
 
-fn dispatch(frame: &[u8], pending: &PendingCalls, entries: &watch::Sender<EntriesSlot>) {
+fn dispatch(
+    frame: &[u8],
+    pending: &PendingCalls,
+    entries: &watch::Sender<EntriesSlot>,
+    latest: &Latest,
+) {
     // Unparseable frames can't be routed to a caller; the caller times out.
     let Ok(incoming) = serde_json::from_slice::<Incoming<'_>>(frame) else {
         return;
@@ -439,13 +495,28 @@ fn dispatch(frame: &[u8], pending: &PendingCalls, entries: &watch::Sender<Entrie
                 .params
                 .map(|params| serde_json::from_str::<EntriesResult>(params.get()));
             if let Some(Ok(result)) = parsed {
-                entries.send_replace(Some(Arc::new(result.entries)));
+                let list = EntryList::from_result(result);
+                *lock(latest) = Some(list.clone());
+                entries.send_replace(Some(list));
             }
         }
         // Unknown notifications are from a newer server: ignored, as
         // documented. Answers with ids we never use are ignored too.
         _ => {}
     }
+}
+
+/// An `entries.list` result: the full list, or `{"etag","unchanged":true}`.
+/// One struct rather than an untagged enum, so a large list is decoded in a
+/// single pass without buffering.
+#[derive(Deserialize)]
+struct ListAnswer {
+    #[serde(default)]
+    etag: String,
+    #[serde(default)]
+    unchanged: bool,
+    #[serde(default)]
+    entries: Option<Vec<PickerEntry>>,
 }
 
 /// serde_json's default raw value is `null`.

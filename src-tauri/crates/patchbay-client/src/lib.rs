@@ -8,7 +8,7 @@
 //! # async fn run() -> Result<(), patchbay_client::ClientError> {
 //! let client = patchbay_client::Client::connect().await?;
 //! client.hello().await?;
-//! for entry in client.list_entries().await? {
+//! for entry in &client.list_entries().await? {
 //!     println!("{} — {}", entry.id, entry.label);
 //! }
 //! # Ok(()) }
@@ -18,20 +18,24 @@
 //! `patchbay-protocol`, tokio (sockets only), serde_json and thiserror.
 
 mod client;
+mod entry_list;
 mod error;
 mod frame;
+mod pairing_feed;
 mod shared_config;
 mod transport;
 
 pub use client::{Client, Subscription, DEFAULT_TIMEOUT, PAIR_TIMEOUT, TEST_TIMEOUT};
+pub use entry_list::EntryList;
 pub use error::{ClientError, ErrorKind};
 pub use frame::{read_frame, FrameRead};
+pub use pairing_feed::{PairingNotice, PairingSubscription};
 pub use shared_config::{read_shared_config, read_shared_config_from, SharedConfig};
 pub use transport::default_endpoint;
 
 /// The wire types, re-exported so hosts need no second dependency.
 pub use patchbay_protocol::entries::{split_entry_id, EntryLastTest, EntryProvider, PickerEntry};
 pub use patchbay_protocol::rpc::{
-    HelloResult, PairResult, PairedHost, PendingPairing, ResolveRecord, ResolveResult,
-    PROTOCOL_VERSION,
+    HelloResult, HostsChanged, PairResult, PairedHost, PendingPairing, ResolveRecord,
+    ResolveResult, PROTOCOL_VERSION,
 };

@@ -56,6 +56,9 @@ pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientEr
 
     // ERROR_PIPE_BUSY: every server instance is taken for a moment; the
     // server creates the next one right after accepting, so retry briefly.
+    // ERROR_FILE_NOT_FOUND (no such pipe) is `NotFound`: not running.
+    // tokio opens with SECURITY_IDENTIFICATION, so whoever serves the pipe
+    // can identify this process but never impersonate it.
     const ERROR_PIPE_BUSY: i32 = 231;
     let mut attempts = 0;
     loop {

@@ -21,7 +21,7 @@
 //! `fs4`'s: std has had the same API since Rust 1.89 and its inherent methods
 //! would shadow fs4's trait methods anyway.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,9 +205,7 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         }
     }
     let proxy = match &record.proxy {
-        Some(raw) => {
-            validation::validate_proxy(raw).map_err(|message| format!("`proxy`: {message}"))?
-        }
+        Some(raw) => validation::validate_proxy(raw).map_err(|problem| problem.to_string())?,
         None => None,
     };
     Ok(Provider {
@@ -485,7 +483,7 @@ fn write_then_rename(temp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
 fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
-        File::open(dir)?.sync_all()
+        fs::File::open(dir)?.sync_all()
     }
     #[cfg(not(unix))]
     {

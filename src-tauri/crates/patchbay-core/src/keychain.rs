@@ -97,6 +97,8 @@ impl KeyringStore {
         Self::with_service(service)
     }
 
+    // The backend is a unit struct except on Linux, where it has state.
+    #[allow(clippy::default_constructed_unit_structs)]
     pub fn with_service(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),

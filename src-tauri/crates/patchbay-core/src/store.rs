@@ -257,7 +257,7 @@ impl ProviderStore {
     /// notice.
     pub fn set_key(&self, id: &ProviderId, key: ApiKey) -> Result<Saved> {
         let (key, trim_notice) = validation::validate_api_key(key.expose())
-            .map_err(|message| Error::invalid("key", message))?;
+            .map_err(|problem| Error::Invalid(vec![problem]))?;
         let mut notices: Vec<Notice> = trim_notice.into_iter().collect();
         let mut written = Written::new();
         let outcome = config::update(&self.paths, |document| {
@@ -654,11 +654,11 @@ fn check_models(models: &[ModelEntry]) -> Result<()> {
     }
     let mut problems = Vec::new();
     for (position, model) in models.iter().enumerate() {
-        if let Err(message) = validation::validate_model_id(&model.id) {
-            problems.push(crate::error::FieldError::new(
-                format!("models[{position}]"),
-                message,
-            ));
+        if let Err(problem) = validation::validate_model_id(&model.id) {
+            problems.push(crate::error::FieldError {
+                field: format!("models[{position}]"),
+                ..problem
+            });
         } else if models[..position]
             .iter()
             .any(|earlier| earlier.id == model.id)

@@ -277,8 +277,8 @@ pub fn validate(
     let proxy = match draft.proxy.as_deref().map(validate_proxy) {
         None => None,
         Some(Ok(proxy)) => proxy,
-        Some(Err(message)) => {
-            problems.push(FieldError::new(PROXY_FIELD, message));
+        Some(Err(problem)) => {
+            problems.push(problem);
             None
         }
     };
@@ -304,6 +304,11 @@ pub fn validate(
 
 /// The field name of the proxy in errors and notices.
 pub const PROXY_FIELD: &str = "proxy";
+/// The draft field of the API key ([`ProviderDraft::key`]).
+pub const KEY_FIELD: &str = "key";
+/// The field [`validate_model_id`] reports on its own; a draft's models are
+/// reported as `models[<index>]`.
+pub const MODEL_FIELD: &str = "model";
 
 /// Longest proxy URL accepted, in bytes.
 pub const MAX_PROXY_CHARS: usize = 2048;
@@ -312,33 +317,39 @@ pub const MAX_PROXY_CHARS: usize = 2048;
 /// `Ok(None)` for an empty value (no proxy); `Ok(Some(url))` normalised to
 /// `scheme://host[:port]/`. The message says what is wrong and how to fix
 /// it and never repeats the input (it may carry a pasted password).
-pub fn validate_proxy(raw: &str) -> Result<Option<Url>, String> {
+pub fn validate_proxy(raw: &str) -> Result<Option<Url>, FieldError> {
+    let invalid = |message: String| FieldError::new(PROXY_FIELD, message);
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     if trimmed.len() > MAX_PROXY_CHARS || trimmed.chars().any(char::is_control) {
-        return Err(format!(
+        return Err(invalid(format!(
             "Enter a proxy URL of at most {MAX_PROXY_CHARS} characters with no control characters, such as http://proxy.example:3128."
-        ));
+        )));
     }
     let url = Url::parse(trimmed).map_err(|_unparsable| {
-        "Enter the proxy as a URL with its scheme, such as http://proxy.example:3128.".to_owned()
+        invalid(
+            "Enter the proxy as a URL with its scheme, such as http://proxy.example:3128."
+                .to_owned(),
+        )
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
+        return Err(invalid(format!(
             "Proxies must start with http:// or https:// (`{}` proxies are not supported).",
             url.scheme()
-        ));
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned());
+        return Err(invalid("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("Add the proxy's host, such as http://proxy.example:3128.".to_owned());
+        return Err(invalid(
+            "Add the proxy's host, such as http://proxy.example:3128.".to_owned(),
+        ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err("A proxy URL is only a scheme, a host and a port (http://proxy.example:3128): remove the path, query or fragment.".to_owned());
+        return Err(invalid("A proxy URL is only a scheme, a host and a port (http://proxy.example:3128): remove the path, query or fragment.".to_owned()));
     }
     Ok(Some(url))
 }
@@ -359,26 +370,29 @@ pub fn display_proxy(url: &Url) -> String {
 
 /// Checks one model id; the CLI and IPC server use it for ids given on
 /// their own. Returns the message for the person.
-pub fn validate_model_id(id: &str) -> Result<(), String> {
+pub fn validate_model_id(id: &str) -> Result<(), FieldError> {
+    let invalid = |message: String| FieldError::new(MODEL_FIELD, message);
     if id.trim().is_empty() {
-        return Err(
+        return Err(invalid(
             "Enter a model ID, for example gpt-4o-mini or google/gemini-2.5-flash.".to_owned(),
-        );
+        ));
     }
     let length = id.chars().count();
     if length > MAX_MODEL_ID_CHARS {
-        return Err(format!(
+        return Err(invalid(format!(
             "A model ID is at most {MAX_MODEL_ID_CHARS} characters; this one has {length}. Check that you pasted only the ID."
-        ));
+        )));
     }
     if id.chars().any(char::is_whitespace) {
-        return Err(
+        return Err(invalid(
             "Model IDs cannot contain spaces, tabs or line breaks; remove them (IDs look like gpt-4o-mini or hf.co/org/model-GGUF:Q6_K)."
                 .to_owned(),
-        );
+        ));
     }
     if id.chars().any(char::is_control) {
-        return Err("The model ID contains a control character; type it again.".to_owned());
+        return Err(invalid(
+            "The model ID contains a control character; type it again.".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -387,19 +401,20 @@ pub fn validate_model_id(id: &str) -> Result<(), String> {
 /// a notice when it did) and refuses what no provider would accept. The CLI
 /// (`set-key --api-key-stdin`) and IPC use it too. Messages never contain
 /// the key.
-pub fn validate_api_key(raw: &str) -> Result<(ApiKey, Option<Notice>), String> {
+pub fn validate_api_key(raw: &str) -> Result<(ApiKey, Option<Notice>), FieldError> {
+    let invalid = |message: String| FieldError::new(KEY_FIELD, message);
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(
+        return Err(invalid(
             "Enter the API key (the field is empty). Copy it from the provider's key page."
                 .to_owned(),
-        );
+        ));
     }
     if trimmed.len() > MAX_KEY_BYTES {
-        return Err(format!(
+        return Err(invalid(format!(
             "The key is {} bytes long; keys are at most 4 KiB ({MAX_KEY_BYTES} bytes). Check that you pasted only the key.",
             trimmed.len()
-        ));
+        )));
     }
     let lowercase_start: String = trimmed
         .chars()
@@ -409,31 +424,25 @@ pub fn validate_api_key(raw: &str) -> Result<(ApiKey, Option<Notice>), String> {
     if lowercase_start.starts_with("bearer")
         && trimmed.chars().nth(6).is_some_and(char::is_whitespace)
     {
-        return Err(
+        return Err(invalid(
             "Paste only the key, without the word \"Bearer\": Patchbay adds it itself.".to_owned(),
-        );
+        ));
     }
     if trimmed.chars().any(char::is_whitespace) {
-        return Err(
-            "The key contains a space or line break in the middle; copy it again from the provider's key page."
-                .to_owned(),
-        );
+        return Err(invalid("The key contains a space or line break in the middle; copy it again from the provider's key page.".to_owned()));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(
+        return Err(invalid(
             "The key contains a control character; copy it again from the provider's key page."
                 .to_owned(),
-        );
+        ));
     }
     if !trimmed.is_ascii() {
-        return Err(
-            "The key contains a character that is not plain ASCII (for example a curly quote or a look-alike letter); copy it again from the provider's key page."
-                .to_owned(),
-        );
+        return Err(invalid("The key contains a character that is not plain ASCII (for example a curly quote or a look-alike letter); copy it again from the provider's key page.".to_owned()));
     }
     let notice = (trimmed.len() != raw.len()).then(|| {
         Notice::new(
-            "key",
+            KEY_FIELD,
             "Removed spaces or line breaks around the pasted key.",
         )
     });
@@ -521,8 +530,8 @@ fn check_models(raw: &[String], problems: &mut Vec<FieldError>) -> Vec<String> {
     }
     for (index, id) in raw.iter().enumerate() {
         let field = format!("models[{index}]");
-        if let Err(message) = validate_model_id(id) {
-            problems.push(FieldError::new(field, message));
+        if let Err(problem) = validate_model_id(id) {
+            problems.push(FieldError { field, ..problem });
         } else if let Some(first) = raw[..index].iter().position(|earlier| earlier == id) {
             problems.push(FieldError::new(
                 field,
@@ -548,8 +557,8 @@ fn check_key(
                 notices.extend(notice);
                 Some(ValidKeyChange::Set(key))
             }
-            Err(message) => {
-                problems.push(FieldError::new("key", message));
+            Err(problem) => {
+                problems.push(problem);
                 None
             }
         },
@@ -1091,7 +1100,9 @@ mod tests {
                         assert_eq!(notice.field, "key");
                     }
                 }
-                (Err(message), Err(needle)) => {
+                (Err(problem), Err(needle)) => {
+                    assert_eq!(problem.field, KEY_FIELD);
+                    let message = problem.message;
                     assert!(message.contains(needle), "{raw:?}: {message}");
                     let secret_part = raw.trim().trim_start_matches("Bearer ");
                     assert!(
@@ -1520,7 +1531,12 @@ mod tests {
             ("http://proxy.corp\u{7}:3128", Err("control characters")),
         ] {
             let raw = raw.to_owned();
-            let outcome = validate_proxy(&raw).map(|proxy| proxy.as_ref().map(display_proxy));
+            let outcome = validate_proxy(&raw)
+                .map(|proxy| proxy.as_ref().map(display_proxy))
+                .map_err(|problem| {
+                    assert_eq!(problem.field, PROXY_FIELD);
+                    problem.message
+                });
             match expected {
                 Ok(shown) => assert_eq!(outcome, Ok(shown.map(str::to_owned)), "{raw:?}"),
                 Err(fragment) => {

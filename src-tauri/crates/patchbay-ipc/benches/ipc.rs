@@ -1,3 +1,5 @@
+#![cfg_attr(not(unix), no_main)] // a Unix-socket bench: an empty crate on Windows
+#![cfg(unix)]
 //! IPC latency: `patchbay.hello` and `entries.list` round trips against a
 //! real server on a Unix socket, with 100 providers × 20 models (2,000
 //! entries). Records every request's latency and prints p50/p90/p99.
@@ -6,7 +8,11 @@
 //!
 //! "raw" = write the request line, read the whole response line (what any
 //! host pays on the wire); "client" = the same through `patchbay-client`,
-//! including decoding the JSON into `PickerEntry` values.
+//! including decoding the JSON into `PickerEntry` values. "unchanged" =
+//! `entries.list` with `if_none_match` set to the current tag, what a host
+//! that already holds the list pays (the client crate does it by itself).
+//! "bare socket" rows are the floor: a peer that answers each line with
+//! the same bytes from memory and does no JSON-RPC work at all.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -69,14 +75,26 @@ async fn run() -> Result<(), String> {
     let list_bytes = raw
         .round_trip(r#"{"jsonrpc":"2.0","id":1,"method":"entries.list"}"#)
         .await?;
+    let full_answer = raw.last_answer();
     println!(
-        "entries: {} ({} bytes per entries.list answer)",
+        "entries: {} ({} bytes per entries.list answer, etag {})",
         entries.len(),
-        list_bytes
+        list_bytes,
+        entries.etag()
     );
 
     let hello = r#"{"jsonrpc":"2.0","id":1,"method":"patchbay.hello"}"#;
     let list = r#"{"jsonrpc":"2.0","id":2,"method":"entries.list"}"#;
+    let unchanged = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"entries.list","params":{{"if_none_match":"{}"}}}}"#,
+        entries.etag()
+    );
+    let unchanged_bytes = raw.round_trip(&unchanged).await?;
+    if unchanged_bytes > 200 {
+        return Err(format!(
+            "if_none_match with the current tag still sent {unchanged_bytes} bytes"
+        ));
+    }
     report(
         "patchbay.hello  raw   ",
         &measure_raw(&mut raw, hello, 2_000, 20_000).await?,
@@ -86,19 +104,22 @@ async fn run() -> Result<(), String> {
         &measure_raw(&mut raw, list, 200, 3_000).await?,
     );
     report(
+        "entries.list    raw,    unchanged",
+        &measure_raw(&mut raw, &unchanged, 2_000, 20_000).await?,
+    );
+    report(
         "patchbay.hello  client",
         &measure(2_000, 20_000, || client.hello()).await?,
     );
+    report(
+        "entries.list    client, unchanged",
+        &measure(2_000, 20_000, || client.list_entries()).await?,
+    );
     // The floor: a bare socket peer that answers each line with the same
     // bytes, already in memory, and no JSON-RPC work at all.
-    let answer = format!(
-        r#"{{"jsonrpc":"2.0","id":1,"result":{}}}"#,
-        serde_json::to_string(&serde_json::json!({ "entries": entries }))
-            .map_err(|error| error.to_string())?
-    );
     let small = r#"{"jsonrpc":"2.0","id":1,"result":{"protocol":1}}"#.to_owned();
     let floor_socket = root.path().join("floor.sock");
-    spawn_floor(&floor_socket, small, answer)?;
+    spawn_floor(&floor_socket, small, full_answer)?;
     let mut floor = Raw::connect(&floor_socket).await?;
     report(
         "bare socket, small line   ",
@@ -108,9 +129,14 @@ async fn run() -> Result<(), String> {
         "bare socket, same 590 KB  ",
         &measure_raw(&mut floor, "large", 200, 3_000).await?,
     );
+    // A fresh connection each time holds no list, so it decodes all of it.
     report(
-        "entries.list    client",
-        &measure(100, 1_000, || client.list_entries()).await?,
+        "entries.list    client, new connection + full decode",
+        &measure(50, 500, || async {
+            let fresh = Client::connect_to(server.endpoint()).await?;
+            fresh.list_entries().await
+        })
+        .await?,
     );
     server.shutdown().await;
     Ok(())
@@ -126,7 +152,11 @@ fn spawn_floor(socket: &Path, small: String, large: String) -> Result<(), String
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
         let small = format!("{small}\n");
-        let large = format!("{large}\n");
+        let large = if large.ends_with('\n') {
+            large
+        } else {
+            format!("{large}\n")
+        };
         while let Ok(Some(line)) = lines.next_line().await {
             let answer = if line == "small" { &small } else { &large };
             if write.write_all(answer.as_bytes()).await.is_err() {
@@ -197,6 +227,11 @@ impl Raw {
             ));
         }
         Ok(read)
+    }
+
+    /// The last answer, newline included.
+    fn last_answer(&self) -> String {
+        String::from_utf8_lossy(&self.buffer).into_owned()
     }
 }
 

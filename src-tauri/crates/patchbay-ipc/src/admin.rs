@@ -1,6 +1,8 @@
-//! What `patchbay hosts …` needs, in one place. Pending requests live in the
-//! running server's memory (a host is waiting on its `host.pair` call), so
-//! `pending`, `approve` and `deny` go over the socket as admin methods;
+//! What `patchbay hosts …` (and a window whose socket another process
+//! serves) needs, in one place. Pending requests live in the running
+//! server's memory (a host is waiting on its `host.pair` call), so
+//! `pending`, `approve`, `deny` and `subscribe` go over the socket as admin
+//! methods;
 //! `list` and `revoke` work on `hosts.json` directly, with or without a
 //! server, because the server re-reads that file on every resolve.
 //!
@@ -12,10 +14,11 @@
 
 use std::path::Path;
 
-use patchbay_client::Client;
+use patchbay_client::{Client, ErrorKind as ClientErrorKind};
+pub use patchbay_client::{HostsChanged, PairingNotice, PairingSubscription};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 
-use crate::error::Result;
+use crate::error::{IpcError, Result};
 use crate::hosts::HostRegistry;
 
 async fn connect(endpoint: Option<&Path>) -> Result<Client> {
@@ -41,6 +44,27 @@ pub async fn approve(endpoint: Option<&Path>, request_id: &str) -> Result<Paired
 /// Denies a pending request on the running server.
 pub async fn deny(endpoint: Option<&Path>, request_id: &str) -> Result<PendingPairing> {
     Ok(connect(endpoint).await?.deny_pairing(request_id).await?)
+}
+
+/// `hosts.subscribe` on the running server: the requests waiting now, then
+/// a [`PairingNotice`] for each new request, decision, expiry, revocation
+/// and use. The subscription ends (`next()` gives `None`) when that server
+/// stops. Fails with a `not_running` client error when no server runs, and
+/// with an `rpc` error of kind `method_not_found` from a server older than
+/// the method.
+pub async fn subscribe(endpoint: Option<&Path>) -> Result<PairingSubscription> {
+    Ok(connect(endpoint).await?.subscribe_pairings().await?)
+}
+
+/// Whether `error` means no server answers at the endpoint (any more): it
+/// was never started, it stopped, or it closed the connection. The app
+/// then takes the socket over instead of reporting a failure.
+pub fn server_gone(error: &IpcError) -> bool {
+    matches!(
+        error,
+        IpcError::Client(client)
+            if matches!(client.kind(), ClientErrorKind::NotRunning | ClientErrorKind::Disconnected)
+    )
 }
 
 /// Paired hosts, straight from `hosts.json`.

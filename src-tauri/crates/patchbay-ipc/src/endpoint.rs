@@ -7,9 +7,14 @@
 //! lock file beside the socket (`ipc.sock.lock`, holding the server's pid)
 //! makes "is another server running?" a question the kernel answers; an
 //! existing socket file is removed only when it is a socket, we hold the
-//! lock, and connecting to it is refused (nobody is listening). On Windows it
-//! is a named pipe created with `first_pipe_instance`, so a second server
-//! fails to create it, and remote clients are rejected.
+//! lock, and connecting to it is refused (nobody is listening).
+//!
+//! On Windows the endpoint is a named pipe (`\\.\pipe\patchbay-<user>`) with
+//! a DACL for this user only, remote clients rejected, created as the first
+//! instance. Wine does not enforce "first instance" (a second server there
+//! creates the same pipe happily), so a second server is refused by a lock
+//! file, as on Unix:
+//! `<runtime dir>\<pipe name>.lock`, with the pid in `<pipe name>.pid`.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -266,35 +271,92 @@ mod unix {
 
 #[cfg(windows)]
 mod windows {
-    use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
-    use tokio::sync::Mutex;
+    use std::fs::{self, File, OpenOptions, TryLockError};
+    use std::io::Write;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use interprocess::os::windows::named_pipe::tokio::{DuplexPipeStream, PipeListener};
+    use interprocess::os::windows::named_pipe::{pipe_mode, PipeListenerOptions, PipeMode};
+    use interprocess::os::windows::security_descriptor::SecurityDescriptor;
+    use interprocess::os::windows::ToWtf16;
+    use tokio::io::ReadBuf;
 
     use super::*;
 
-    /// The named pipe. The next instance is created right after each
-    /// connection, so clients never find it missing.
+    /// Every pipe name lives in this namespace.
+    pub(crate) const PIPE_PREFIX: &str = r"\\.\pipe\";
+
+    /// The pipe's security descriptor (SDDL): a protected DACL (`P`: no
+    /// inherited entries) granting full access to the pipe's owner (`OW`,
+    /// the user whose token created it, i.e. whoever runs this server) and
+    /// to LocalSystem (`SY`), and nothing to anyone else. Windows' default
+    /// named-pipe DACL also grants read to Everyone and Anonymous; this one
+    /// does not. `OW` stands in for the current user's SID, which std gives
+    /// no safe way to read (the workspace forbids `unsafe`). For an elevated
+    /// administrator the token's default owner is the Administrators group,
+    /// so there `OW` also admits other administrators, who can read any
+    /// user's memory anyway.
+    pub(crate) const PIPE_SDDL: &str = "D:P(A;;GA;;;OW)(A;;GA;;;SY)";
+
+    /// How long `bind` waits for an existing pipe of that name to go away
+    /// while it holds the lock (see there).
+    const FOREIGN_PIPE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// The named pipe, plus a lock file that makes "is another server
+    /// running?" a question the OS answers, as on Unix.
+    ///
+    /// Built on `interprocess` rather than tokio's `named_pipe` because only
+    /// it sets a security descriptor without `unsafe` in our code. Its
+    /// listener creates the first instance with `FILE_FLAG_FIRST_PIPE_INSTANCE`
+    /// and every instance with `PIPE_REJECT_REMOTE_CLIENTS` and our DACL, and
+    /// creates the next instance right after each connection, so clients
+    /// never find the pipe missing.
     #[derive(Debug)]
     pub(crate) struct Listener {
-        next: Mutex<NamedPipeServer>,
+        listener: PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>,
         path: PathBuf,
+        // Held for the server's lifetime: Windows releases it if we crash.
+        _lock: File,
     }
 
     impl Listener {
         pub(crate) async fn bind(path: &Path) -> Result<Self> {
-            let first = ServerOptions::new()
-                .first_pipe_instance(true)
-                .reject_remote_clients(true)
-                .create(path.as_os_str())
-                .map_err(|error| match error.kind() {
-                    io::ErrorKind::PermissionDenied => IpcError::AlreadyRunning {
-                        endpoint: path.display().to_string(),
-                        pid: None,
-                    },
-                    _ => IpcError::io("create the named pipe", path, error),
+            let leaf = pipe_leaf(path)?;
+            let lock_directory =
+                patchbay_protocol::paths::runtime_dir().ok_or(IpcError::NoEndpoint {
+                    what: "runtime directory for the IPC lock file",
                 })?;
+            let lock = claim_lock(&lock_directory, &leaf, path)?;
+            // A server that just stopped may still have its waiting instance
+            // open for a moment (it closes once the runtime has processed
+            // the cancelled connect), and "first instance" fails until then.
+            let deadline = tokio::time::Instant::now() + FOREIGN_PIPE_PATIENCE;
+            let listener = loop {
+                match create_listener(path) {
+                    Ok(listener) => break listener,
+                    Err(error)
+                        if error.kind() == io::ErrorKind::PermissionDenied
+                            && tokio::time::Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    // We hold the lock, so this is not a Patchbay that uses
+                    // it: another process (an older Patchbay, another
+                    // program, another user) has created this pipe name.
+                    Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                        return Err(IpcError::AlreadyRunning {
+                            endpoint: path.display().to_string(),
+                            pid: None,
+                        })
+                    }
+                    Err(error) => return Err(IpcError::io("create the named pipe", path, error)),
+                }
+            };
             Ok(Self {
-                next: Mutex::new(first),
+                listener,
                 path: path.to_owned(),
+                _lock: lock,
             })
         }
 
@@ -302,15 +364,172 @@ mod windows {
             &self.path
         }
 
+        /// The next connection. The DACL already kept other users out, and
+        /// remote clients cannot open the pipe at all.
         pub(crate) async fn accept(&self) -> io::Result<Box<dyn Stream>> {
-            let mut next = self.next.lock().await;
-            next.connect().await?;
-            let fresh = ServerOptions::new()
-                .reject_remote_clients(true)
-                .create(self.path.as_os_str())?;
-            let connected = std::mem::replace(&mut *next, fresh);
-            Ok(Box::new(connected))
+            let stream = self.listener.accept().await?;
+            match stream.client_process_id() {
+                Ok(pid) => tracing::debug!(client_pid = pid, "IPC client connected"),
+                Err(error) => tracing::debug!(%error, "IPC client connected (pid unknown)"),
+            }
+            Ok(Box::new(Connection(stream)))
         }
+    }
+
+    fn create_listener(
+        path: &Path,
+    ) -> io::Result<PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>> {
+        let sddl = std::ffi::OsStr::new(PIPE_SDDL)
+            .to_wtf_16()
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        let security = SecurityDescriptor::deserialize(&sddl)?;
+        let name = path
+            .to_wtf_16()
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        let mut options = PipeListenerOptions::new()
+            .mode(PipeMode::Bytes)
+            .accept_remote(false)
+            // tokio's defaults; interprocess's 512-byte hints would split
+            // every entries list into many small transfers.
+            .input_buffer_size_hint(65536)
+            .output_buffer_size_hint(65536)
+            .security_descriptor(Some(security));
+        options.path = name;
+        options.create_tokio_duplex::<pipe_mode::Bytes>()
+    }
+
+    /// A connected pipe instance. Flushing is a no-op: a write completes once
+    /// the data is in the pipe, and closing our handle does not discard what
+    /// the client has yet to read (like closing a socket). interprocess's own
+    /// flush calls `FlushFileBuffers`, which waits until the client has read
+    /// everything, so a client that stops reading would hold a blocking
+    /// thread (and the server's shutdown) forever.
+    #[derive(Debug)]
+    struct Connection(DuplexPipeStream<pipe_mode::Bytes>);
+
+    impl AsyncRead for Connection {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            context: &mut Context<'_>,
+            buffer: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().0).poll_read(context, buffer)
+        }
+    }
+
+    impl AsyncWrite for Connection {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            context: &mut Context<'_>,
+            bytes: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.get_mut().0).poll_write(context, bytes)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _context: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _context: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Drop for Connection {
+        fn drop(&mut self) {
+            // Otherwise interprocess hands the unflushed pipe to a "limbo"
+            // thread that calls FlushFileBuffers (see above) before closing.
+            self.0.assume_flushed();
+        }
+    }
+
+    /// The part of `\\.\pipe\<leaf>` after the prefix, checked: a pipe name
+    /// must be in the pipe namespace, non-empty, without further
+    /// backslashes or NULs.
+    pub(crate) fn pipe_leaf(path: &Path) -> Result<String> {
+        let invalid = |reason: &str| {
+            IpcError::io(
+                "use",
+                path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{reason}; a Patchbay pipe name looks like \\\\.\\pipe\\patchbay-<user>"
+                    ),
+                ),
+            )
+        };
+        let text = path
+            .to_str()
+            .ok_or_else(|| invalid("the pipe name is not valid Unicode"))?;
+        let prefix_length = PIPE_PREFIX.len();
+        let has_prefix = text
+            .get(..prefix_length)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(PIPE_PREFIX));
+        if !has_prefix {
+            return Err(invalid("it does not start with \\\\.\\pipe\\"));
+        }
+        let leaf = &text[prefix_length..];
+        if leaf.is_empty() || leaf.contains(['\\', '\0']) {
+            return Err(invalid(
+                "the name after \\\\.\\pipe\\ is empty or contains a backslash or NUL",
+            ));
+        }
+        Ok(leaf.to_owned())
+    }
+
+    /// `<runtime dir>\<leaf>.lock`, with the characters a file name cannot
+    /// hold replaced by `_`.
+    pub(crate) fn lock_path(directory: &Path, leaf: &str) -> PathBuf {
+        let safe: String = leaf
+            .chars()
+            .map(|character| {
+                if character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.') {
+                    character
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        directory.join(format!("{safe}.lock"))
+    }
+
+    /// `<lock>.pid`: Windows' locks are mandatory, so nobody else could
+    /// read a pid written into the locked file itself.
+    fn pid_path(lock: &Path) -> PathBuf {
+        lock.with_extension("pid")
+    }
+
+    /// Takes the exclusive lock for this pipe name and records our pid
+    /// beside it. Failing to get it means another server is running.
+    fn claim_lock(directory: &Path, leaf: &str, endpoint: &Path) -> Result<File> {
+        fs::create_dir_all(directory).map_err(|error| IpcError::io("create", directory, error))?;
+        let lock_path = lock_path(directory, leaf);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|error| IpcError::io("open", &lock_path, error))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let pid = fs::read_to_string(pid_path(&lock_path))
+                    .ok()
+                    .and_then(|contents| contents.trim().parse().ok());
+                return Err(IpcError::AlreadyRunning {
+                    endpoint: endpoint.display().to_string(),
+                    pid,
+                });
+            }
+            Err(TryLockError::Error(error)) => return Err(IpcError::io("lock", &lock_path, error)),
+        }
+        let pid_path = pid_path(&lock_path);
+        let written = File::create(&pid_path)
+            .and_then(|mut pid_file| writeln!(pid_file, "{}", std::process::id()));
+        written.map_err(|error| IpcError::io("write", &pid_path, error))?;
+        Ok(file)
     }
 }
 
@@ -324,6 +543,61 @@ mod tests {
         assert_eq!(
             lock_path(Path::new("/run/user/1/patchbay/ipc.sock")),
             PathBuf::from("/run/user/1/patchbay/ipc.sock.lock")
+        );
+    }
+}
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use std::ffi::OsStr;
+
+    use interprocess::os::windows::security_descriptor::{
+        AsSecurityDescriptorExt, SecurityDescriptor,
+    };
+    use interprocess::os::windows::ToWtf16;
+
+    use super::windows::{lock_path, pipe_leaf, PIPE_SDDL};
+    use super::*;
+
+    /// What Windows' own SDDL parser makes of the pipe's descriptor, read
+    /// back: a protected DACL with exactly the owner and LocalSystem, no
+    /// Everyone (`WD`) or Anonymous (`AN`) as in the default pipe DACL.
+    #[test]
+    fn the_pipe_dacl_admits_only_its_owner_and_system() {
+        const DACL_SECURITY_INFORMATION: u32 = 4;
+        let sddl = OsStr::new(PIPE_SDDL).to_wtf_16().expect("no NUL");
+        let descriptor = SecurityDescriptor::deserialize(&sddl).expect("valid SDDL");
+        let dacl = descriptor
+            .serialize(DACL_SECURITY_INFORMATION, |text| text.to_string_lossy())
+            .expect("serialize");
+        assert_eq!(dacl, "D:P(A;;GA;;;OW)(A;;GA;;;SY)");
+    }
+
+    #[test]
+    fn pipe_names_are_checked_and_lock_files_named_after_them() {
+        assert_eq!(
+            pipe_leaf(Path::new(r"\\.\pipe\patchbay-alice")).expect("valid"),
+            "patchbay-alice"
+        );
+        assert_eq!(
+            pipe_leaf(Path::new(r"\\.\PIPE\x")).expect("case-insensitive"),
+            "x"
+        );
+        for bad in [
+            r"C:\patchbay\ipc.sock",
+            r"\\.\pipe\",
+            r"\\.\pipe\a\b",
+            r"\\server\pipe\patchbay",
+        ] {
+            let error = pipe_leaf(Path::new(bad)).expect_err(bad);
+            assert_eq!(error.kind(), "io", "{bad}");
+        }
+        assert_eq!(
+            lock_path(
+                Path::new(r"C:\Users\a\AppData\Local\patchbay"),
+                "patchbay-Jo Ann:1"
+            ),
+            PathBuf::from(r"C:\Users\a\AppData\Local\patchbay\patchbay-Jo_Ann_1.lock")
         );
     }
 }

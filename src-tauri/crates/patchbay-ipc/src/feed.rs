@@ -8,10 +8,12 @@
 //! cannot hold up the others, the config watcher or the app.
 
 use std::collections::HashMap;
+use std::io::IoSlice;
 use std::sync::{Arc, Mutex, RwLock};
 
 use patchbay_protocol::entries::PickerEntry;
-use patchbay_protocol::rpc::{methods, Notification};
+use patchbay_protocol::rpc::methods;
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 
@@ -46,18 +48,28 @@ impl Frame {
         }
     }
 
+    /// Writes the frame with as few syscalls as the socket allows (one
+    /// vectored write when it all fits in the socket buffer), so the reader
+    /// is not woken for a partial frame such as the head alone.
     pub(crate) async fn write_to<W: AsyncWrite + Unpin>(
         &self,
         writer: &mut W,
     ) -> std::io::Result<()> {
-        if !self.head.is_empty() {
-            writer.write_all(&self.head).await?;
-        }
-        if let Some(body) = &self.body {
-            writer.write_all(body.as_bytes()).await?;
-        }
-        if !self.tail.is_empty() {
-            writer.write_all(self.tail).await?;
+        let body = self.body.as_deref().unwrap_or("").as_bytes();
+        let mut parts = [
+            IoSlice::new(&self.head),
+            IoSlice::new(body),
+            IoSlice::new(self.tail),
+        ];
+        let mut remaining: &mut [IoSlice<'_>] = &mut parts;
+        // Drops the empty parts, so an empty frame writes nothing.
+        IoSlice::advance_slices(&mut remaining, 0);
+        while !remaining.is_empty() {
+            let written = writer.write_vectored(remaining).await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut remaining, written);
         }
         Ok(())
     }
@@ -79,7 +91,10 @@ impl Frame {
 pub(crate) struct Snapshot {
     pub(crate) revision: u64,
     pub(crate) entries: Arc<Vec<PickerEntry>>,
-    /// `{"entries":[…]}`: the `result` of `entries.list`.
+    /// The list's tag: a hash of its JSON, so it is the same for the same
+    /// entries in every server (app, `patchbay serve`, after a restart).
+    pub(crate) etag: Arc<str>,
+    /// `{"etag":"…","entries":[…]}`: the `result` of `entries.list`.
     pub(crate) result_json: Arc<str>,
 }
 
@@ -121,7 +136,7 @@ impl EntriesFeed {
             return Ok(false);
         }
         let snapshot = Arc::new(build_snapshot(current.revision + 1, entries)?);
-        let notification = notification_frame(&snapshot)?;
+        let notification = notification_frame(&snapshot);
         // Swapping under the subscribers lock orders this change after any
         // `entries.subscribe` answer already queued with the old snapshot.
         let mut subscribers = lock(&self.subscribers);
@@ -178,37 +193,39 @@ impl EntriesFeed {
 }
 
 fn build_snapshot(revision: u64, entries: Vec<PickerEntry>) -> Result<Snapshot> {
-    let entries = Arc::new(entries);
-    let result = EntriesResultRef { entries: &entries };
-    let result_json = serde_json::to_string(&result).map_err(|error| IpcError::Internal {
+    let entries_json = serde_json::to_string(&entries).map_err(|error| IpcError::Internal {
         detail: format!("could not encode the entries: {error}"),
     })?;
+    let etag = etag_of(&entries_json);
+    let mut result_json = String::with_capacity(entries_json.len() + etag.len() + 24);
+    result_json.push_str("{\"etag\":\"");
+    result_json.push_str(&etag);
+    result_json.push_str("\",\"entries\":");
+    result_json.push_str(&entries_json);
+    result_json.push('}');
     Ok(Snapshot {
         revision,
-        entries,
+        entries: Arc::new(entries),
+        etag: Arc::from(etag),
         result_json: Arc::from(result_json),
     })
 }
 
-/// Serialises like [`EntriesResult`] without cloning the entries.
-#[derive(serde::Serialize)]
-struct EntriesResultRef<'a> {
-    entries: &'a [PickerEntry],
+/// The first 128 bits of the SHA-256 of the entries' JSON, in hex: enough
+/// that two different lists never share a tag in practice.
+fn etag_of(entries_json: &str) -> String {
+    let digest = Sha256::digest(entries_json.as_bytes());
+    hex::encode(&digest[..16])
 }
 
-fn notification_frame(snapshot: &Snapshot) -> Result<Frame> {
-    let params = serde_json::to_value(EntriesResultRef {
-        entries: &snapshot.entries,
-    })
-    .map_err(|error| IpcError::Internal {
-        detail: format!("could not encode the entries: {error}"),
-    })?;
-    let notification = Notification::new(methods::ENTRIES_CHANGED, Some(params));
-    let mut text = serde_json::to_string(&notification).map_err(|error| IpcError::Internal {
-        detail: format!("could not encode the notification: {error}"),
-    })?;
-    text.push('\n');
-    Ok(Frame::wrapped(Vec::new(), Arc::from(text), b""))
+/// `{"jsonrpc":"2.0","method":"entries.changed","params":<result_json>}`,
+/// built around the cached result rather than encoding the list again.
+fn notification_frame(snapshot: &Snapshot) -> Frame {
+    let mut head = Vec::with_capacity(64);
+    head.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":\"");
+    head.extend_from_slice(methods::ENTRIES_CHANGED.as_bytes());
+    head.extend_from_slice(b"\",\"params\":");
+    Frame::wrapped(head, Arc::clone(&snapshot.result_json), b"}\n")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -284,6 +301,12 @@ mod tests {
                 let params: EntriesResult =
                     serde_json::from_value(notification.params.expect("params")).expect("shape");
                 assert_eq!(params.entries, entries);
+                // The tag is the list's: the notification, the snapshot and
+                // a fresh feed of the same entries agree; the old one differs.
+                assert_eq!(params.etag, *feed.snapshot().etag);
+                let fresh = EntriesFeed::new(entries.clone()).expect("feed");
+                assert_eq!(fresh.snapshot().etag, feed.snapshot().etag);
+                assert_ne!(params.etag, parsed.etag);
             }
             other => panic!("expected a notification, got {other:?}"),
         }

@@ -118,6 +118,18 @@ impl Pairings {
         self.inner.events.subscribe()
     }
 
+    /// The requests waiting now (oldest first) and the events from that
+    /// moment on, taken together: a request is either in the list or
+    /// arrives as [`PairingEvent::Requested`], never both, never neither
+    /// (`hosts.subscribe`).
+    pub fn subscribe_with_pending(
+        &self,
+    ) -> (Vec<PendingPairing>, broadcast::Receiver<PairingEvent>) {
+        let waiting = lock(&self.inner.waiting);
+        let events = self.inner.events.subscribe();
+        (sorted_requests(&waiting), events)
+    }
+
     /// Creates a pending request and waits for the decision: the token on
     /// approval, [`IpcError::PairingDenied`] or
     /// [`IpcError::PairingTimeout`] otherwise.
@@ -149,6 +161,9 @@ impl Pairings {
                     decide: sender,
                 },
             );
+            // Announced under the lock, so `subscribe_with_pending` sees each
+            // request exactly once: in its list or as this event.
+            self.emit(PairingEvent::Requested(request.clone()));
         }
         // Removes the request however this call ends, including when the
         // host disconnects and this future is dropped.
@@ -161,7 +176,6 @@ impl Pairings {
         if let Some(callback) = &self.inner.on_request {
             callback(&request);
         }
-        self.emit(PairingEvent::Requested(request));
         let outcome = tokio::time::timeout(self.inner.timeout, receiver).await;
         match outcome {
             Ok(Ok(Decision::Approved(result))) => {
@@ -182,12 +196,7 @@ impl Pairings {
 
     /// Requests waiting for a decision, oldest first.
     pub fn pending(&self) -> Vec<PendingPairing> {
-        let mut pending: Vec<PendingPairing> = lock(&self.inner.waiting)
-            .values()
-            .map(|entry| entry.request.clone())
-            .collect();
-        pending.sort_by_key(|request| request.requested_at);
-        pending
+        sorted_requests(&lock(&self.inner.waiting))
     }
 
     /// Allows a pending request: pairs the app (storing the token's hash)
@@ -302,6 +311,15 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
+fn sorted_requests(waiting: &HashMap<String, Waiting>) -> Vec<PendingPairing> {
+    let mut pending: Vec<PendingPairing> = waiting
+        .values()
+        .map(|entry| entry.request.clone())
+        .collect();
+    pending.sort_by_key(|request| request.requested_at);
+    pending
+}
+
 /// `app_id`: 1–128 of `[A-Za-z0-9._-]`; `app_name`: 1–64 characters without
 /// control characters (it is shown in a prompt and a terminal).
 fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
@@ -410,6 +428,36 @@ mod tests {
         assert!(matches!(timed_out, Err(IpcError::PairingTimeout { .. })));
         assert!(pairings.pending().is_empty());
         assert!(pairings.list().expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_sees_each_request_once_in_the_list_or_as_an_event() {
+        let (_directory, pairings) = pairings(Duration::from_secs(10));
+        let early = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("early", "Early").await }
+        });
+        let waiting = wait_for_pending(&pairings).await;
+        let (pending, mut events) = pairings.subscribe_with_pending();
+        assert_eq!(pending, vec![waiting.clone()]);
+        let late = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("late", "Late").await }
+        });
+        match events.recv().await {
+            Ok(PairingEvent::Requested(request)) => assert_eq!(request.app_id, "late"),
+            other => panic!("expected only the late request, got {other:?}"),
+        }
+        pairings.deny(&waiting.request_id).expect("deny early");
+        assert!(matches!(
+            events.recv().await,
+            Ok(PairingEvent::Denied { ref app_id, .. }) if app_id == "early"
+        ));
+        for request in pairings.pending() {
+            pairings.deny(&request.request_id).expect("deny late");
+        }
+        assert!(early.await.expect("join").is_err());
+        assert!(late.await.expect("join").is_err());
     }
 
     #[tokio::test]

@@ -21,9 +21,10 @@ use patchbay_core::store::{ProviderStore, ProviderView};
 use patchbay_core::{Auth, ProviderId};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{
-    codes, methods, DecisionParams, ErrorObject, HelloResult, HostsResult, PairParams,
-    PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, ResolveResult,
-    Response, RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    codes, methods, DecisionParams, EntriesUnchanged, ErrorObject, HelloResult, HostsResult,
+    ListParams, PairParams, PendingResult, ProviderTestParams, RequestId, ResolveLogResult,
+    ResolveParams, ResolveResult, Response, RevokeParams, RevokeResult, MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -36,8 +37,12 @@ use crate::endpoint::{self, Listener, Stream};
 use crate::error::{IpcError, Result};
 use crate::feed::{EntriesFeed, Frame, Subscriber};
 use crate::hosts::HostRegistry;
+use crate::pairing::PairingEvent;
 use crate::pairing::{PairingCallback, Pairings, DEFAULT_PAIRING_TIMEOUT};
 use crate::testing::ProviderTester;
+use patchbay_protocol::rpc::HostsChanged;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::AbortHandle;
 
 /// Frames queued per connection before a subscriber counts as stuck.
 const QUEUE_CAPACITY: usize = 64;
@@ -65,6 +70,8 @@ pub const METHODS: &[&str] = &[
     methods::HOSTS_DENY,
     methods::HOSTS_REVOKE,
     methods::HOSTS_RESOLVE_LOG,
+    methods::HOSTS_SUBSCRIBE,
+    methods::HOSTS_UNSUBSCRIBE,
 ];
 
 /// What [`Server::start`] needs.
@@ -244,7 +251,9 @@ impl ServerHandle {
         self.state.connections.load(Ordering::Relaxed)
     }
 
-    /// Stops the server and waits until the socket file is removed.
+    /// Stops the server and waits until it no longer accepts connections: on
+    /// Unix the socket file is gone when this returns; on Windows the last
+    /// waiting pipe instance closes a moment later.
     pub async fn shutdown(mut self) {
         self.stop();
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
@@ -361,6 +370,8 @@ struct Connection {
     kick: Arc<Notify>,
     closed: watch::Receiver<bool>,
     in_flight: Arc<Semaphore>,
+    /// The task relaying pairing events after `hosts.subscribe`.
+    hosts_feed: Arc<std::sync::Mutex<Option<AbortHandle>>>,
 }
 
 async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) {
@@ -375,6 +386,7 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
         kick: Arc::clone(&kick),
         closed,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        hosts_feed: Arc::default(),
     };
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::with_capacity(1024);
@@ -461,7 +473,7 @@ fn handle_frame(state: &Arc<State>, connection: &Connection, bytes: &[u8]) -> Op
     let id = call.id?;
     match call.method.as_str() {
         methods::HELLO => Some(success_frame_raw(&id, &state.hello_json)),
-        methods::ENTRIES_LIST => Some(success_frame_raw(&id, &state.feed.snapshot().result_json)),
+        methods::ENTRIES_LIST => Some(list_entries(state, &id, call.params)),
         methods::ENTRIES_SUBSCRIBE => {
             let subscriber = Subscriber {
                 queue: connection.queue.clone(),
@@ -476,6 +488,11 @@ fn handle_frame(state: &Arc<State>, connection: &Connection, bytes: &[u8]) -> Op
         }
         methods::ENTRIES_UNSUBSCRIBE => {
             state.feed.unsubscribe(connection.id);
+            Some(success_frame(&id, json!({"subscribed": false})))
+        }
+        methods::HOSTS_SUBSCRIBE => subscribe_hosts(state, connection, &id),
+        methods::HOSTS_UNSUBSCRIBE => {
+            stop_hosts_feed(connection);
             Some(success_frame(&id, json!({"subscribed": false})))
         }
         method if METHODS.contains(&method) => {
@@ -493,6 +510,27 @@ fn handle_frame(state: &Arc<State>, connection: &Connection, bytes: &[u8]) -> Op
             ),
         )),
     }
+}
+
+/// `entries.list`: the cached list, or only `{"etag","unchanged":true}`
+/// when the host's `if_none_match` is the current tag.
+fn list_entries(state: &State, id: &RequestId, params: Option<Value>) -> Frame {
+    let params: ListParams = match parse_params(params) {
+        Ok(params) => params,
+        Err(error) => return failure_frame(Some(id), error.to_error_object()),
+    };
+    let snapshot = state.feed.snapshot();
+    if params.if_none_match.as_deref() == Some(&*snapshot.etag) {
+        let unchanged = EntriesUnchanged {
+            etag: snapshot.etag.to_string(),
+            unchanged: true,
+        };
+        return match to_value(unchanged) {
+            Ok(result) => success_frame(id, result),
+            Err(error) => failure_frame(Some(id), error.to_error_object()),
+        };
+    }
+    success_frame_raw(id, &snapshot.result_json)
 }
 
 fn spawn_call(
@@ -616,6 +654,127 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
     }
 }
 
+/// `hosts.subscribe`: queues the pending list, then relays every pairing
+/// event on this connection until it closes or unsubscribes. Like
+/// `entries.changed`, delivery never waits: a subscriber whose queue is
+/// full is disconnected. Subscribing again replaces the earlier feed.
+fn subscribe_hosts(state: &State, connection: &Connection, id: &RequestId) -> Option<Frame> {
+    stop_hosts_feed(connection);
+    let (pending, mut events) = state.pairings.subscribe_with_pending();
+    let answer = match to_value(PendingResult { pending }) {
+        Ok(result) => success_frame(id, result),
+        Err(error) => return Some(failure_frame(Some(id), error.to_error_object())),
+    };
+    // Queued here, before the relay starts, so the answer precedes every
+    // notification.
+    if connection.queue.try_send(answer).is_err() {
+        let error = IpcError::Busy {
+            detail: "this connection has too many unread frames".to_owned(),
+        };
+        return Some(failure_frame(Some(id), error.to_error_object()));
+    }
+    let queue = connection.queue.clone();
+    let kick = Arc::clone(&connection.kick);
+    let mut closed = connection.closed.clone();
+    let connection_id = connection.id;
+    let relay = tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                _ = closed.wait_for(|closed| *closed) => break,
+            };
+            let frame = match event {
+                Ok(event) => match pairing_notification(&event) {
+                    Some(frame) => frame,
+                    None => continue,
+                },
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(connection_id, missed, "a hosts subscriber lagged");
+                    hosts_changed_frame("lagged", None, None)
+                }
+                Err(RecvError::Closed) => break,
+            };
+            match queue.try_send(frame) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(
+                        connection_id,
+                        "dropping a hosts subscriber that stopped reading"
+                    );
+                    kick.notify_one();
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            }
+        }
+    });
+    *lock_feed(connection) = Some(relay.abort_handle());
+    None
+}
+
+fn stop_hosts_feed(connection: &Connection) {
+    if let Some(relay) = lock_feed(connection).take() {
+        relay.abort();
+    }
+}
+
+fn lock_feed(connection: &Connection) -> std::sync::MutexGuard<'_, Option<AbortHandle>> {
+    connection
+        .hosts_feed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The notification for one pairing event, `None` for events admin clients
+/// are not told about.
+fn pairing_notification(event: &PairingEvent) -> Option<Frame> {
+    let frame = match event {
+        PairingEvent::Requested(request) => {
+            let params = serde_json::to_value(request).ok()?;
+            notification_frame(methods::HOSTS_PAIRING_REQUESTED, params)
+        }
+        PairingEvent::Approved { request_id, host } => {
+            hosts_changed_frame("approved", Some(request_id), Some(&host.app_id))
+        }
+        PairingEvent::Denied { request_id, app_id } => {
+            hosts_changed_frame("denied", Some(request_id), Some(app_id))
+        }
+        PairingEvent::Expired { request_id, app_id } => {
+            hosts_changed_frame("expired", Some(request_id), Some(app_id))
+        }
+        PairingEvent::Revoked { app_id } => hosts_changed_frame("revoked", None, Some(app_id)),
+        PairingEvent::Resolved(record) => {
+            hosts_changed_frame("resolved", None, Some(&record.app_id))
+        }
+    };
+    Some(frame)
+}
+
+fn hosts_changed_frame(
+    reason: &str,
+    request_id: Option<&String>,
+    app_id: Option<&String>,
+) -> Frame {
+    let params = HostsChanged {
+        reason: reason.to_owned(),
+        request_id: request_id.cloned(),
+        app_id: app_id.cloned(),
+    };
+    // A struct of strings always encodes.
+    let params = serde_json::to_value(params).unwrap_or(Value::Null);
+    notification_frame(methods::HOSTS_CHANGED, params)
+}
+
+fn notification_frame(method: &str, params: Value) -> Frame {
+    let notification = patchbay_protocol::rpc::Notification::new(method, Some(params));
+    let mut bytes = serde_json::to_vec(&notification).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not encode a notification");
+        Vec::new()
+    });
+    bytes.push(b'\n');
+    Frame::owned(bytes)
+}
+
 /// `entries.resolve`: authenticate first (an unpaired caller learns nothing
 /// about which entries exist), then build the headers from the keychain and
 /// record the resolve.
@@ -716,10 +875,20 @@ fn parse_call(bytes: &[u8]) -> std::result::Result<Call, Box<Rejected>> {
     Ok(Call { id, method, params })
 }
 
+/// Decodes a method's params; the error names the field that is wrong
+/// (`` `if_none_match`: invalid type: integer `7`, expected a string ``).
 fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T> {
     let params = params.unwrap_or(Value::Object(Map::new()));
-    serde_json::from_value(params).map_err(|error| IpcError::InvalidParams {
-        detail: error.to_string(),
+    serde_path_to_error::deserialize(params).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        IpcError::InvalidParams {
+            detail: if path == "." {
+                inner.to_string()
+            } else {
+                format!("`{path}`: {inner}")
+            },
+        }
     })
 }
 

@@ -5,8 +5,8 @@
 //! | what | override | Linux / BSD | macOS | Windows |
 //! | --- | --- | --- | --- | --- |
 //! | config dir | `PATCHBAY_CONFIG_DIR` | `$XDG_CONFIG_HOME/patchbay`, else `~/.config/patchbay` | `~/Library/Application Support/patchbay` | `%APPDATA%\patchbay` |
-//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | – |
-//! | IPC endpoint | – | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `\\.\pipe\patchbay-<USERNAME>` |
+//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | `%LOCALAPPDATA%\patchbay` (the server's lock file) |
+//! | IPC endpoint | `PATCHBAY_PIPE_NAME` (Windows) | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `\\.\pipe\patchbay-<USERNAME>` |
 //!
 //! Empty or relative values of the `XDG_*` variables are ignored, as the XDG
 //! Base Directory specification requires.
@@ -19,6 +19,9 @@ use std::path::PathBuf;
 pub const CONFIG_DIR_ENV: &str = "PATCHBAY_CONFIG_DIR";
 /// Overrides the runtime directory that holds the IPC socket.
 pub const RUNTIME_DIR_ENV: &str = "PATCHBAY_RUNTIME_DIR";
+/// Overrides the named pipe's name on Windows (tests, side-by-side set-ups):
+/// a full `\\.\pipe\…` name, or a bare name that gets that prefix.
+pub const PIPE_NAME_ENV: &str = "PATCHBAY_PIPE_NAME";
 /// The shared config file's name inside the config directory.
 pub const CONFIG_FILE_NAME: &str = "providers.json";
 /// The IPC socket's name inside the runtime directory (Unix).
@@ -53,11 +56,45 @@ pub fn socket_path() -> Option<PathBuf> {
 }
 
 /// `\\.\pipe\patchbay-<USERNAME>`: the named pipe of the IPC server on
-/// Windows. Per user, because pipe names are machine-global.
+/// Windows, unless `PATCHBAY_PIPE_NAME` says otherwise. Per user, because
+/// pipe names are machine-global.
 #[cfg(windows)]
 pub fn pipe_name() -> String {
-    let user = env::var("USERNAME").unwrap_or_else(|_| "user".to_owned());
-    format!(r"\\.\pipe\patchbay-{user}")
+    let user = env::var("USERNAME").ok();
+    pipe_name_from(
+        non_empty_env(PIPE_NAME_ENV).map(|name| name.to_string_lossy().into_owned()),
+        user.as_deref(),
+    )
+}
+
+/// [`pipe_name`] without the environment: an override (full or bare name)
+/// wins; otherwise `patchbay-<user>`, with the characters a pipe name
+/// cannot hold (`\`, controls) replaced by `_`.
+pub fn pipe_name_from(override_name: Option<String>, user: Option<&str>) -> String {
+    const PREFIX: &str = r"\\.\pipe\";
+    if let Some(name) = override_name.filter(|name| !name.is_empty()) {
+        let prefixed = name
+            .get(..PREFIX.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX));
+        return if prefixed {
+            name
+        } else {
+            format!("{PREFIX}{name}")
+        };
+    }
+    let user: String = user
+        .filter(|user| !user.is_empty())
+        .unwrap_or("user")
+        .chars()
+        .map(|character| {
+            if character == '\\' || character.is_control() {
+                '_'
+            } else {
+                character
+            }
+        })
+        .collect();
+    format!("{PREFIX}patchbay-{user}")
 }
 
 fn non_empty_env(name: &str) -> Option<OsString> {
@@ -118,7 +155,18 @@ fn platform_runtime_dir() -> Option<PathBuf> {
     Some(env::temp_dir().join("patchbay"))
 }
 
-#[cfg(not(unix))]
+/// Windows: per user (`%LOCALAPPDATA%` is private to its user by default);
+/// it holds only the server's lock file, the pipe itself has no path.
+#[cfg(windows)]
+fn platform_runtime_dir() -> Option<PathBuf> {
+    non_empty_env("LOCALAPPDATA")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| home_dir().map(|home| home.join("AppData").join("Local")))
+        .map(|dir| dir.join("patchbay"))
+}
+
+#[cfg(not(any(unix, windows)))]
 fn platform_runtime_dir() -> Option<PathBuf> {
     Some(env::temp_dir().join("patchbay"))
 }
@@ -147,6 +195,31 @@ fn current_uid() -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipe_names_are_per_user_and_overridable() {
+        assert_eq!(
+            pipe_name_from(None, Some("alice")),
+            r"\\.\pipe\patchbay-alice"
+        );
+        assert_eq!(pipe_name_from(None, None), r"\\.\pipe\patchbay-user");
+        assert_eq!(
+            pipe_name_from(None, Some("odd\\name\n")),
+            r"\\.\pipe\patchbay-odd_name_"
+        );
+        assert_eq!(
+            pipe_name_from(Some("pbtest-1".to_owned()), Some("alice")),
+            r"\\.\pipe\pbtest-1"
+        );
+        assert_eq!(
+            pipe_name_from(Some(r"\\.\PIPE\custom".to_owned()), Some("alice")),
+            r"\\.\PIPE\custom"
+        );
+        assert_eq!(
+            pipe_name_from(Some(String::new()), Some("bob")),
+            r"\\.\pipe\patchbay-bob"
+        );
+    }
 
     /// The only test of this crate that reads or changes the environment,
     /// so changing it cannot race another test.

@@ -60,6 +60,18 @@ pub mod methods {
     pub const HOSTS_REVOKE: &str = "hosts.revoke";
     /// Admin: the most recent resolves.
     pub const HOSTS_RESOLVE_LOG: &str = "hosts.resolve_log";
+    /// Admin: the pending requests now, then [`HOSTS_PAIRING_REQUESTED`] and
+    /// [`HOSTS_CHANGED`] notifications on this connection.
+    pub const HOSTS_SUBSCRIBE: &str = "hosts.subscribe";
+    /// Admin: stop the [`HOSTS_SUBSCRIBE`] notifications on this connection.
+    pub const HOSTS_UNSUBSCRIBE: &str = "hosts.unsubscribe";
+    /// Notification (server → admin client): a host asked to pair; the
+    /// params are the [`super::PendingPairing`].
+    pub const HOSTS_PAIRING_REQUESTED: &str = "hosts.pairing_requested";
+    /// Notification (server → admin client): a request was decided or
+    /// expired, or a host was paired, revoked or used
+    /// ([`super::HostsChanged`]).
+    pub const HOSTS_CHANGED: &str = "hosts.changed";
 }
 
 /// Error codes in [`ErrorObject::code`]. The standard JSON-RPC ones, then
@@ -259,10 +271,34 @@ pub struct HelloResult {
     pub methods: Vec<String>,
 }
 
+/// `entries.list` params, all optional. A host that already holds a list
+/// sends its `etag` as `if_none_match`; when the entries have not changed
+/// since, the answer is a few bytes ([`EntriesUnchanged`]) instead of the
+/// whole list again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_none_match: Option<String>,
+}
+
 /// `entries.list` result and `entries.changed` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntriesResult {
+    /// An opaque tag of exactly this list: the same entries always have
+    /// the same tag, across server restarts too, and different entries a
+    /// different one. Absent from servers older than the tag (read as "").
+    #[serde(default)]
+    pub etag: String,
     pub entries: Vec<PickerEntry>,
+}
+
+/// `entries.list` result when the request's `if_none_match` is the current
+/// tag: `{"etag": "…", "unchanged": true}`, no entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesUnchanged {
+    pub etag: String,
+    /// Always `true`.
+    pub unchanged: bool,
 }
 
 /// `entries.subscribe` result: the entries at the moment of subscribing, so
@@ -428,6 +464,26 @@ pub struct PendingResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResolveLogResult {
     pub records: Vec<ResolveRecord>,
+}
+
+/// `hosts.subscribe` result: the requests waiting at the moment of
+/// subscribing. Every request that arrives later comes as a
+/// `hosts.pairing_requested` notification, so none is missed or repeated.
+pub type HostsSubscribeResult = PendingResult;
+
+/// `hosts.changed` params: what happened, and to which request or host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostsChanged {
+    /// `approved`, `denied`, `expired`, `revoked`, `resolved`, or `lagged`
+    /// (this subscriber missed notifications: re-read `hosts.pending`).
+    /// New reasons may be added; treat unknown ones as "re-read".
+    pub reason: String,
+    /// The request this is about (`approved`, `denied`, `expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The host this is about (every reason but `lagged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,18 +1,19 @@
-//! The client against a scripted peer on a real Unix socket: response
-//! routing by id, notifications, errors, disconnects, version checks.
+//! The client against a scripted peer on a real Unix socket (a named pipe
+//! on Windows): response routing by id, notifications, errors, disconnects,
+//! version checks.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use patchbay_client::{Client, ErrorKind};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::UnixListener;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
+
+use crate::transport::{Duplex, Listener};
 
 struct Peer {
-    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
-    writer: OwnedWriteHalf,
+    lines: tokio::io::Lines<BufReader<ReadHalf<Box<dyn Duplex>>>>,
+    writer: WriteHalf<Box<dyn Duplex>>,
 }
 
 impl Peer {
@@ -35,15 +36,15 @@ impl Peer {
 }
 
 fn socket_path(directory: &tempfile::TempDir) -> PathBuf {
-    directory.path().join("ipc.sock")
+    crate::transport::endpoint(directory)
 }
 
-async fn accept(listener: &UnixListener) -> Peer {
-    let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+async fn accept(listener: &Listener) -> Peer {
+    let stream = tokio::time::timeout(Duration::from_secs(5), listener.accept())
         .await
         .expect("connect in time")
         .expect("accept");
-    let (read, writer) = stream.into_split();
+    let (read, writer) = tokio::io::split(stream);
     Peer {
         lines: BufReader::new(read).lines(),
         writer,
@@ -64,21 +65,36 @@ async fn nothing_listening_is_not_running() {
         .await
         .expect_err("no socket file");
     assert_eq!(missing.kind(), ErrorKind::NotRunning);
+    assert!(missing.to_string().contains("patchbay serve"), "{missing}");
 
-    // A socket file whose server died: connecting is refused.
-    let listener = std::os::unix::net::UnixListener::bind(socket_path(&directory)).expect("bind");
-    drop(listener);
-    let refused = Client::connect_to(&socket_path(&directory))
-        .await
-        .expect_err("refused");
-    assert_eq!(refused.kind(), ErrorKind::NotRunning);
-    assert!(refused.to_string().contains("patchbay serve"));
+    // A socket file whose server died: connecting is refused. (A named pipe
+    // vanishes with its server, so Windows only has the case above.)
+    #[cfg(unix)]
+    {
+        let listener =
+            std::os::unix::net::UnixListener::bind(socket_path(&directory)).expect("bind");
+        drop(listener);
+        let refused = Client::connect_to(&socket_path(&directory))
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.kind(), ErrorKind::NotRunning);
+        assert!(refused.to_string().contains("patchbay serve"));
+    }
+    // A pipe that existed and is gone again: not running either.
+    #[cfg(windows)]
+    {
+        drop(Listener::bind(&socket_path(&directory)));
+        let gone = Client::connect_to(&socket_path(&directory))
+            .await
+            .expect_err("gone");
+        assert_eq!(gone.kind(), ErrorKind::NotRunning);
+    }
 }
 
 #[tokio::test]
 async fn answers_are_matched_by_id_even_out_of_order() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let listener = Listener::bind(&socket_path(&directory));
     let client = Client::connect_to(&socket_path(&directory))
         .await
         .expect("connect");
@@ -115,7 +131,7 @@ async fn answers_are_matched_by_id_even_out_of_order() {
 #[tokio::test]
 async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let listener = Listener::bind(&socket_path(&directory));
     let client = Client::connect_to(&socket_path(&directory))
         .await
         .expect("connect");
@@ -149,7 +165,7 @@ async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
 #[tokio::test]
 async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let listener = UnixListener::bind(socket_path(&directory)).expect("bind");
+    let listener = Listener::bind(&socket_path(&directory));
     let client = Client::connect_to(&socket_path(&directory))
         .await
         .expect("connect");
@@ -195,4 +211,90 @@ async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
         client.hello().await.expect_err("closed").kind(),
         ErrorKind::Disconnected
     );
+}
+
+#[tokio::test]
+async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let listener = Listener::bind(&socket_path(&directory));
+    let client = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect("connect");
+    let mut peer = accept(&listener).await;
+
+    // Nothing held yet: a plain request, and the full list comes back.
+    let (first, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        assert_eq!(request["method"], "entries.list");
+        assert!(request.get("params").is_none(), "{request}");
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}});
+        peer.send(&answer.to_string()).await;
+    });
+    let first = first.expect("first list");
+    assert_eq!((first.etag(), first.len()), ("tag-1", 2));
+
+    // Held: its tag goes along; "unchanged" hands back the held list.
+    let (second, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        assert_eq!(request["params"], json!({"if_none_match": "tag-1"}));
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"etag": "tag-1", "unchanged": true}});
+        peer.send(&answer.to_string()).await;
+    });
+    assert_eq!(second.expect("unchanged"), first);
+
+    // A notification replaces the held list, so the next call sends its tag.
+    // (The subscription tells when the reader task has taken it in.)
+    let (subscription, ()) = tokio::join!(client.subscribe(), async {
+        let request = peer.request().await;
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}});
+        peer.send(&answer.to_string()).await;
+    });
+    let mut subscription = subscription.expect("subscribed");
+    let changed = json!({"jsonrpc": "2.0", "method": "entries.changed",
+        "params": {"etag": "tag-2", "entries": [entry("q/c")]}});
+    peer.send(&changed.to_string()).await;
+    let notified = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("in time")
+        .expect("a list");
+    assert_eq!(notified.etag(), "tag-2");
+    let (third, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        assert_eq!(request["params"], json!({"if_none_match": "tag-2"}));
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"etag": "tag-2", "unchanged": true}});
+        peer.send(&answer.to_string()).await;
+    });
+    assert_eq!(third.expect("third"), notified);
+
+    // "Unchanged" for a tag this client does not hold is the server's fault,
+    // said plainly rather than answered with an empty list.
+    let (odd, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"etag": "tag-9", "unchanged": true}});
+        peer.send(&answer.to_string()).await;
+    });
+    let error = odd.expect_err("unchanged for an unknown tag");
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+
+    // A server older than tags: no etag, no params sent afterwards.
+    let (old, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"entries": [entry("p/a")]}});
+        peer.send(&answer.to_string()).await;
+    });
+    assert_eq!(old.expect("untagged list").etag(), "");
+    let (again, ()) = tokio::join!(client.list_entries(), async {
+        let request = peer.request().await;
+        assert!(request.get("params").is_none(), "{request}");
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
+            "result": {"entries": [entry("p/a")]}});
+        peer.send(&answer.to_string()).await;
+    });
+    assert_eq!(again.expect("untagged again").len(), 1);
 }

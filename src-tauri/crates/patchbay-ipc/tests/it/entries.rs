@@ -6,7 +6,7 @@ use std::time::Duration;
 use patchbay_client::Client;
 use serde_json::json;
 
-use crate::support::{keyed_draft, no_auth_draft, TestEnv};
+use crate::support::{keyed_draft, no_auth_draft, Raw, TestEnv};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_cover_enabled_providers_with_raw_model_ids() {
@@ -145,4 +145,85 @@ async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
         .expect("list");
     assert_eq!(changed.len(), 2);
     assert_eq!(changed[1].model_id, "m2:hand/edited");
+}
+
+/// `entries.list` carries a tag of the list; a host that sends it back as
+/// `if_none_match` gets a few bytes while nothing changed, the full list once
+/// something did, and a restarted server gives the same list the same tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_the_host_already_holds_is_not_sent_again() {
+    let env = TestEnv::new();
+    env.add(no_auth_draft("Ollama", &["llama3.2:3b", "qwen/qwen3:8b"]));
+    let server = env.start().await;
+    let mut raw = Raw::connect(server.endpoint()).await;
+
+    let first = raw.call(1, "entries.list", None).await;
+    let etag = first["result"]["etag"].as_str().expect("a tag").to_owned();
+    assert_eq!(etag.len(), 32, "{etag}");
+    assert_eq!(first["result"]["entries"].as_array().map(Vec::len), Some(2));
+
+    let unchanged = raw
+        .call(2, "entries.list", Some(json!({"if_none_match": etag})))
+        .await;
+    assert_eq!(
+        unchanged["result"],
+        json!({"etag": etag, "unchanged": true})
+    );
+    // A tag that is not the current one gets the whole list.
+    let other = raw
+        .call(
+            3,
+            "entries.list",
+            Some(json!({"if_none_match": "0123abcd"})),
+        )
+        .await;
+    assert_eq!(other["result"]["etag"], json!(etag));
+    assert_eq!(other["result"]["entries"].as_array().map(Vec::len), Some(2));
+    // A tag of the wrong type is a clear error; the connection stays usable.
+    let wrong = raw
+        .call(4, "entries.list", Some(json!({"if_none_match": 7})))
+        .await;
+    assert_eq!(wrong["error"]["code"], -32602);
+    assert_eq!(wrong["error"]["data"]["kind"], "invalid_params");
+    assert!(
+        wrong["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("if_none_match")),
+        "{wrong}"
+    );
+
+    // A change: subscribers and `entries.list` agree on the new tag, and the
+    // old tag now gets the new list.
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let mut subscription = client.subscribe().await.expect("subscribe");
+    assert_eq!(subscription.initial().etag(), etag);
+    env.add(no_auth_draft("LM Studio", &["qwen2.5-7b-instruct"]));
+    server.notify_config_changed().expect("refresh");
+    let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("in time")
+        .expect("a list");
+    assert_eq!(changed.len(), 3);
+    assert_ne!(changed.etag(), etag);
+    let after = raw
+        .call(5, "entries.list", Some(json!({"if_none_match": etag})))
+        .await;
+    assert_eq!(after["result"]["etag"], json!(changed.etag()));
+    assert_eq!(after["result"]["entries"].as_array().map(Vec::len), Some(3));
+    // The client crate sends its held tag by itself and hands the list back.
+    let listed = client.list_entries().await.expect("list");
+    assert_eq!(listed, changed);
+
+    // A restarted server tags the same entries the same way.
+    let tag = changed.etag().to_owned();
+    drop((subscription, client, raw));
+    server.shutdown().await;
+    let server = env.start().await;
+    let mut raw = Raw::connect(server.endpoint()).await;
+    let again = raw
+        .call(1, "entries.list", Some(json!({"if_none_match": tag})))
+        .await;
+    assert_eq!(again["result"], json!({"etag": tag, "unchanged": true}));
 }

@@ -28,7 +28,7 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
         env.store.paths().clone(),
         Arc::new(KeyringStore::with_service(service.clone())),
     ));
-    let server = Server::start(ServerOptions::at(env.socket(), fresh))
+    let server = Server::start(ServerOptions::at(env.endpoint(), fresh))
         .await
         .expect("start");
     let host = Client::connect_to(server.endpoint())

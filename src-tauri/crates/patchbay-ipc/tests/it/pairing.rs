@@ -265,7 +265,7 @@ async fn a_host_that_disconnects_withdraws_its_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_calls_without_a_server_say_it_is_not_running() {
     let env = TestEnv::new();
-    let error = admin::pending(Some(&env.socket()))
+    let error = admin::pending(Some(&env.endpoint()))
         .await
         .expect_err("no server");
     match error {

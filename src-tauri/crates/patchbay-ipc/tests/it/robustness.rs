@@ -138,16 +138,30 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     }
 
     // The stuck client is disconnected (write timeout) rather than kept.
-    let (_stuck, written) = tokio::time::timeout(Duration::from_secs(30), stuck_writer)
-        .await
-        .expect("gave up in time")
-        .expect("join");
-    assert!(written.is_err(), "the server closed the stuck connection");
-    assert_eq!(
-        server.subscriber_count(),
-        1,
-        "only the reading subscriber is left"
-    );
+    #[cfg(unix)]
+    {
+        let (_stuck, written) = tokio::time::timeout(Duration::from_secs(30), stuck_writer)
+            .await
+            .expect("gave up in time")
+            .expect("join");
+        assert!(written.is_err(), "the server closed the stuck connection");
+        assert_eq!(
+            server.subscriber_count(),
+            1,
+            "only the reading subscriber is left"
+        );
+    }
+    // On Windows the server lets go of it just the same (no subscription,
+    // no task), but the pipe instance only closes once the write the
+    // server had in flight completes, i.e. when that client reads or exits
+    // (tokio/mio never cancel a pending pipe write). Its own write stays
+    // blocked meanwhile: that is the stuck client's problem, not ours.
+    #[cfg(windows)]
+    {
+        crate::support::eventually(Duration::from_secs(30), || server.subscriber_count() == 1)
+            .await;
+        stuck_writer.abort();
+    }
     assert_eq!(
         client.list_entries().await.expect("still serving").len(),
         203

@@ -1,5 +1,6 @@
-//! Shared helpers: a server on a temp runtime dir and config dir, raw socket
-//! connections that speak frames by hand, provider drafts.
+//! Shared helpers: a server on a temp runtime dir and config dir (and, on
+//! Windows, a named pipe of its own), raw connections that speak frames by
+//! hand over a Unix socket or a named pipe, provider drafts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,9 +13,9 @@ use patchbay_core::validation::ProviderDraft;
 use patchbay_core::ProviderId;
 use patchbay_ipc::{HostRegistry, Server, ServerHandle, ServerOptions};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::UnixStream;
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
+};
 
 /// Temp directories and a store; the server is started separately so tests
 /// can also start a second one.
@@ -30,21 +31,48 @@ impl TestEnv {
 
     pub(crate) fn with_secrets(secrets: Arc<dyn SecretStore>) -> Self {
         // Short paths: a Unix socket path must fit in 108 bytes.
+        #[cfg(unix)]
+        let parent = PathBuf::from("/tmp");
+        #[cfg(not(unix))]
+        let parent = std::env::temp_dir();
         let root = tempfile::Builder::new()
             .prefix("pbipc")
-            .tempdir_in("/tmp")
+            .tempdir_in(parent)
             .expect("temp dir");
         let paths = ConfigPaths::in_dir(root.path().join("config"));
         let store = Arc::new(ProviderStore::new(paths, secrets));
         Self { root, store }
     }
 
+    #[cfg(unix)]
     pub(crate) fn runtime_dir(&self) -> PathBuf {
         self.root.path().join("run")
     }
 
+    #[cfg(unix)]
     pub(crate) fn socket(&self) -> PathBuf {
         self.runtime_dir().join("ipc.sock")
+    }
+
+    /// Where this test's server listens: the socket in the temp runtime dir
+    /// on Unix; on Windows a pipe named after the (unique) temp dir, since
+    /// pipe names are machine-global.
+    pub(crate) fn endpoint(&self) -> PathBuf {
+        #[cfg(unix)]
+        {
+            self.socket()
+        }
+        #[cfg(windows)]
+        {
+            let unique = self
+                .root
+                .path()
+                .file_name()
+                .expect("temp dir name")
+                .to_string_lossy()
+                .into_owned();
+            PathBuf::from(format!(r"\\.\pipe\{unique}-{}", std::process::id()))
+        }
     }
 
     pub(crate) fn config_dir(&self) -> PathBuf {
@@ -56,7 +84,7 @@ impl TestEnv {
     }
 
     pub(crate) fn options(&self) -> ServerOptions {
-        let mut options = ServerOptions::at(self.socket(), Arc::clone(&self.store));
+        let mut options = ServerOptions::at(self.endpoint(), Arc::clone(&self.store));
         options.pairing_timeout = Duration::from_secs(20);
         options
     }
@@ -81,16 +109,51 @@ pub(crate) fn keyed_draft(label: &str, key: &str, models: &[&str]) -> Value {
            "key": {"action": "set", "value": key}, "models": models})
 }
 
+/// A byte stream to the server, whatever the platform's transport.
+pub(crate) trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
+
+/// Connects to a server's endpoint: a Unix socket, or a named pipe.
+pub(crate) async fn connect_raw(endpoint: &Path) -> Box<dyn Duplex> {
+    #[cfg(unix)]
+    {
+        Box::new(
+            tokio::net::UnixStream::connect(endpoint)
+                .await
+                .expect("connect"),
+        )
+    }
+    #[cfg(windows)]
+    {
+        use tokio::net::windows::named_pipe::ClientOptions;
+        // ERROR_PIPE_BUSY: every instance is taken for a moment; the server
+        // creates the next right after accepting.
+        const ERROR_PIPE_BUSY: i32 = 231;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match ClientOptions::new().open(endpoint.as_os_str()) {
+                Ok(pipe) => return Box::new(pipe),
+                Err(error)
+                    if error.raw_os_error() == Some(ERROR_PIPE_BUSY)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(error) => panic!("connect to {}: {error}", endpoint.display()),
+            }
+        }
+    }
+}
+
 /// A connection that writes and reads raw lines.
 pub(crate) struct Raw {
-    pub(crate) lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
-    pub(crate) writer: OwnedWriteHalf,
+    pub(crate) lines: tokio::io::Lines<BufReader<ReadHalf<Box<dyn Duplex>>>>,
+    pub(crate) writer: WriteHalf<Box<dyn Duplex>>,
 }
 
 impl Raw {
-    pub(crate) async fn connect(socket: &Path) -> Self {
-        let stream = UnixStream::connect(socket).await.expect("connect");
-        let (read, writer) = stream.into_split();
+    pub(crate) async fn connect(endpoint: &Path) -> Self {
+        let (read, writer) = tokio::io::split(connect_raw(endpoint).await);
         Self {
             lines: BufReader::new(read).lines(),
             writer,
@@ -139,7 +202,9 @@ pub(crate) async fn eventually(limit: Duration, mut condition: impl FnMut() -> b
 
 /// `target/debug/patchbay` (the CLI) or `target/debug/examples/host`,
 /// brought up to date once per test run: `cargo test -p patchbay-ipc` does
-/// not build other packages' binaries by itself.
+/// not build other packages' binaries by itself. Unix only: under Wine there
+/// is no cargo to run.
+#[cfg(unix)]
 pub(crate) fn cargo_binary(package: &str, example: Option<&str>) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let key = format!("{package}:{example:?}");
@@ -176,6 +241,7 @@ pub(crate) fn cargo_binary(package: &str, example: Option<&str>) -> PathBuf {
 }
 
 /// A binary cargo built next to this test binary (`target/debug/…`).
+#[cfg(unix)]
 pub(crate) fn built_binary(relative: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let debug_dir = exe.parent().and_then(Path::parent).expect("target/debug");
