@@ -9,12 +9,21 @@
 //! existing socket file is removed only when it is a socket, we hold the
 //! lock, and connecting to it is refused (nobody is listening).
 //!
-//! On Windows the endpoint is a named pipe (`\\.\pipe\patchbay-<user>`) with
-//! a DACL for this user only, remote clients rejected, created as the first
-//! instance. Wine does not enforce "first instance" (a second server there
-//! creates the same pipe happily), so a second server is refused by a lock
-//! file, as on Unix:
-//! `<runtime dir>\<pipe name>.lock`, with the pid in `<pipe name>.pid`.
+//! On Windows the endpoint is normally a file in the per-user runtime
+//! directory (`%LOCALAPPDATA%\patchbay\ipc.pipe`): the server creates a pipe
+//! named `\\.\pipe\patchbay-<user>-<128 random bits in hex>` and publishes
+//! that name in the file (temp file + rename), which only this user can
+//! write. Pipe names are machine-global, but another user can neither guess
+//! this one nor create it first, nor point our clients elsewhere: the
+//! squatting a fixed name allowed is closed by construction, as on Unix by
+//! the 0700 directory. A `\\.\pipe\…` endpoint (tests, `PATCHBAY_PIPE_NAME`)
+//! is used as is. Either way the pipe has a DACL for this user only, remote
+//! clients are rejected, and it is created as the first instance. A second
+//! server is refused by a lock file (Wine does not enforce "first
+//! instance"): `<file>.lock` beside the published file (pid in
+//! `<file>.pid`), or `<runtime dir>\<pipe name>.lock` for a fixed name. The
+//! published file is removed on shutdown if it still names our pipe; one
+//! left by a crash is overwritten by the next server, which holds the lock.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,17 +36,17 @@ use crate::error::{IpcError, Result};
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
-/// The platform's default endpoint: `paths::socket_path()` on Unix,
-/// `paths::pipe_name()` on Windows.
+/// The platform's default endpoint ([`patchbay_protocol::paths::ipc_endpoint`]):
+/// the socket on Unix; on Windows the file to publish the pipe's name in,
+/// or the fixed pipe `PATCHBAY_PIPE_NAME` names.
 pub fn default_endpoint() -> Result<PathBuf> {
-    #[cfg(windows)]
-    {
-        Ok(PathBuf::from(patchbay_protocol::paths::pipe_name()))
-    }
-    #[cfg(not(windows))]
-    {
-        patchbay_protocol::paths::socket_path().ok_or(IpcError::NoEndpoint { what: "IPC socket" })
-    }
+    patchbay_protocol::paths::ipc_endpoint().ok_or(IpcError::NoEndpoint {
+        what: if cfg!(windows) {
+            "IPC pipe-name file (in %LOCALAPPDATA%)"
+        } else {
+            "IPC socket"
+        },
+    })
 }
 
 #[cfg(unix)]
@@ -280,12 +289,10 @@ mod windows {
     use interprocess::os::windows::named_pipe::{pipe_mode, PipeListenerOptions, PipeMode};
     use interprocess::os::windows::security_descriptor::SecurityDescriptor;
     use interprocess::os::windows::ToWtf16;
+    use patchbay_protocol::paths::PIPE_PREFIX;
     use tokio::io::ReadBuf;
 
     use super::*;
-
-    /// Every pipe name lives in this namespace.
-    pub(crate) const PIPE_PREFIX: &str = r"\\.\pipe\";
 
     /// The pipe's security descriptor (SDDL): a protected DACL (`P`: no
     /// inherited entries) granting full access to the pipe's owner (`OW`,
@@ -304,7 +311,8 @@ mod windows {
     const FOREIGN_PIPE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
     /// The named pipe, plus a lock file that makes "is another server
-    /// running?" a question the OS answers, as on Unix.
+    /// running?" a question the OS answers, as on Unix, and (by default)
+    /// the file that publishes the pipe's random name.
     ///
     /// Built on `interprocess` rather than tokio's `named_pipe` because only
     /// it sets a security descriptor without `unsafe` in our code. Its
@@ -316,12 +324,24 @@ mod windows {
     pub(crate) struct Listener {
         listener: PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>,
         path: PathBuf,
+        /// The name we published, when the endpoint is a published-name file.
+        published: Option<String>,
         // Held for the server's lifetime: Windows releases it if we crash.
         _lock: File,
     }
 
     impl Listener {
+        /// A `\\.\pipe\…` endpoint is that pipe; anything else is the file
+        /// to publish a random pipe name in.
         pub(crate) async fn bind(path: &Path) -> Result<Self> {
+            if patchbay_protocol::paths::names_a_pipe(path) {
+                Self::bind_fixed(path).await
+            } else {
+                Self::bind_published(path)
+            }
+        }
+
+        async fn bind_fixed(path: &Path) -> Result<Self> {
             let leaf = pipe_leaf(path)?;
             let lock_directory =
                 patchbay_protocol::paths::runtime_dir().ok_or(IpcError::NoEndpoint {
@@ -356,6 +376,42 @@ mod windows {
             Ok(Self {
                 listener,
                 path: path.to_owned(),
+                published: None,
+                _lock: lock,
+            })
+        }
+
+        /// Takes the lock beside `file`, creates a pipe nobody can have
+        /// created before us (its name has 128 fresh random bits), and only
+        /// then publishes its name, so a client never reads a name that
+        /// does not exist yet. A file left by a crashed server is replaced.
+        fn bind_published(file: &Path) -> Result<Self> {
+            let file_name = file.file_name().and_then(std::ffi::OsStr::to_str);
+            let (directory, file_name) = match (file.parent(), file_name) {
+                (Some(directory), Some(file_name)) if !directory.as_os_str().is_empty() => {
+                    (directory, file_name)
+                }
+                _ => {
+                    return Err(IpcError::io(
+                        "publish the pipe name in",
+                        file,
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            r"the endpoint is neither a pipe name (\\.\pipe\…) nor a file path with a directory, like %LOCALAPPDATA%\patchbay\ipc.pipe",
+                        ),
+                    ))
+                }
+            };
+            let lock = claim_lock(directory, file_name, file)?;
+            let name = random_pipe_name()?;
+            let listener = create_listener(Path::new(&name))
+                .map_err(|error| IpcError::io("create the named pipe", &name, error))?;
+            publish(directory, file, &name)?;
+            tracing::info!(pipe = %name, file = %file.display(), "published the IPC pipe's name");
+            Ok(Self {
+                listener,
+                path: file.to_owned(),
+                published: Some(name),
                 _lock: lock,
             })
         }
@@ -374,6 +430,71 @@ mod windows {
             }
             Ok(Box::new(Connection(stream)))
         }
+    }
+
+    impl Drop for Listener {
+        /// Removes the published-name file, but only while it still names
+        /// our pipe (before the lock is released with the other fields).
+        fn drop(&mut self) {
+            let Some(name) = &self.published else {
+                return;
+            };
+            match fs::read_to_string(&self.path) {
+                Ok(contents) if contents.trim() == name => {
+                    if let Err(error) = fs::remove_file(&self.path) {
+                        tracing::warn!(%error, file = %self.path.display(), "could not remove the IPC pipe-name file");
+                    }
+                }
+                Ok(_) => tracing::warn!(
+                    file = %self.path.display(),
+                    "the IPC pipe-name file names another pipe now; left in place"
+                ),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(%error, file = %self.path.display(), "could not read the IPC pipe-name file to remove it")
+                }
+            }
+        }
+    }
+
+    /// `\\.\pipe\patchbay-<USERNAME>-<32 hex digits>`: 128 bits from the OS,
+    /// so no other user can guess the name and create the pipe first.
+    fn random_pipe_name() -> Result<String> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|error| IpcError::Internal {
+            detail: format!("no OS randomness for the pipe name: {error}"),
+        })?;
+        let user = std::env::var("USERNAME").ok();
+        Ok(patchbay_protocol::paths::published_pipe_name(
+            user.as_deref(),
+            &hex::encode(nonce),
+        ))
+    }
+
+    /// Writes `name` into `file` atomically: a temp file beside it (only
+    /// the lock holder writes there), flushed, then renamed over `file`, so
+    /// a client reads the old name or the new one, never half of either.
+    fn publish(directory: &Path, file: &Path, name: &str) -> Result<()> {
+        let temporary = directory.join(format!(
+            ".{}.{}.tmp",
+            file.file_name()
+                .map(|file_name| file_name.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        let written = File::create(&temporary).and_then(|mut opened| {
+            opened.write_all(name.as_bytes())?;
+            opened.sync_all()
+        });
+        if let Err(error) = written.and_then(|()| fs::rename(&temporary, file)) {
+            if let Err(cleanup) = fs::remove_file(&temporary) {
+                if cleanup.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(error = %cleanup, file = %temporary.display(), "could not remove a temporary file");
+                }
+            }
+            return Err(IpcError::io("publish the pipe name in", file, error));
+        }
+        Ok(())
     }
 
     fn create_listener(

@@ -5,27 +5,38 @@
 //! | what | override | Linux / BSD | macOS | Windows |
 //! | --- | --- | --- | --- | --- |
 //! | config dir | `PATCHBAY_CONFIG_DIR` | `$XDG_CONFIG_HOME/patchbay`, else `~/.config/patchbay` | `~/Library/Application Support/patchbay` | `%APPDATA%\patchbay` |
-//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | `%LOCALAPPDATA%\patchbay` (the server's lock file) |
-//! | IPC endpoint | `PATCHBAY_PIPE_NAME` (Windows) | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `\\.\pipe\patchbay-<USERNAME>` |
+//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | `%LOCALAPPDATA%\patchbay` (the published pipe name, the server's lock file) |
+//! | IPC endpoint | `PATCHBAY_PIPE_NAME` (Windows) | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `<runtime dir>\ipc.pipe`, a file naming the server's pipe `\\.\pipe\patchbay-<USERNAME>-<32 random hex digits>` |
+//!
+//! On Windows the pipe's name is chosen at random by each server and
+//! published in the (per-user) runtime directory, so another user can
+//! neither guess it nor create it first; `PATCHBAY_PIPE_NAME` (tests,
+//! side-by-side set-ups) names a fixed pipe instead and skips the file.
 //!
 //! Empty or relative values of the `XDG_*` variables are ignored, as the XDG
 //! Base Directory specification requires.
 
 use std::env;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Overrides the config directory (tests, portable set-ups).
 pub const CONFIG_DIR_ENV: &str = "PATCHBAY_CONFIG_DIR";
 /// Overrides the runtime directory that holds the IPC socket.
 pub const RUNTIME_DIR_ENV: &str = "PATCHBAY_RUNTIME_DIR";
-/// Overrides the named pipe's name on Windows (tests, side-by-side set-ups):
-/// a full `\\.\pipe\…` name, or a bare name that gets that prefix.
+/// Names a fixed pipe on Windows instead of the published one (tests,
+/// side-by-side set-ups): a full `\\.\pipe\…` name, or a bare name that
+/// gets that prefix.
 pub const PIPE_NAME_ENV: &str = "PATCHBAY_PIPE_NAME";
 /// The shared config file's name inside the config directory.
 pub const CONFIG_FILE_NAME: &str = "providers.json";
 /// The IPC socket's name inside the runtime directory (Unix).
 pub const SOCKET_FILE_NAME: &str = "ipc.sock";
+/// The file inside the runtime directory that holds the running server's
+/// pipe name (Windows).
+pub const PIPE_FILE_NAME: &str = "ipc.pipe";
+/// Every local named pipe's name starts with this.
+pub const PIPE_PREFIX: &str = r"\\.\pipe\";
 
 /// The directory holding `providers.json`, or `None` when the platform's
 /// home/config directory cannot be determined (no `HOME`, no `APPDATA`).
@@ -55,33 +66,55 @@ pub fn socket_path() -> Option<PathBuf> {
     runtime_dir().map(|dir| dir.join(SOCKET_FILE_NAME))
 }
 
-/// `\\.\pipe\patchbay-<USERNAME>`: the named pipe of the IPC server on
-/// Windows, unless `PATCHBAY_PIPE_NAME` says otherwise. Per user, because
-/// pipe names are machine-global.
+/// `<runtime_dir>\ipc.pipe`: the file in which the IPC server on Windows
+/// publishes the name of the pipe it listens on. Only its user can write
+/// the runtime directory, so only that user's server can say where it is.
+pub fn pipe_file() -> Option<PathBuf> {
+    runtime_dir().map(|dir| dir.join(PIPE_FILE_NAME))
+}
+
+/// Where the IPC server listens by default, and where clients find it:
+/// [`socket_path`] on Unix; on Windows the pipe named by
+/// `PATCHBAY_PIPE_NAME` if set, else [`pipe_file`]. `None` when the
+/// platform's runtime directory cannot be determined.
+pub fn ipc_endpoint() -> Option<PathBuf> {
+    #[cfg(windows)]
+    {
+        if let Some(name) = pipe_name_override() {
+            return Some(PathBuf::from(name));
+        }
+        pipe_file()
+    }
+    #[cfg(not(windows))]
+    {
+        socket_path()
+    }
+}
+
+/// The fixed pipe name `PATCHBAY_PIPE_NAME` asks for (Windows), if any.
 #[cfg(windows)]
-pub fn pipe_name() -> String {
-    let user = env::var("USERNAME").ok();
-    pipe_name_from(
+pub fn pipe_name_override() -> Option<String> {
+    pipe_name_override_from(
         non_empty_env(PIPE_NAME_ENV).map(|name| name.to_string_lossy().into_owned()),
-        user.as_deref(),
     )
 }
 
-/// [`pipe_name`] without the environment: an override (full or bare name)
-/// wins; otherwise `patchbay-<user>`, with the characters a pipe name
-/// cannot hold (`\`, controls) replaced by `_`.
-pub fn pipe_name_from(override_name: Option<String>, user: Option<&str>) -> String {
-    const PREFIX: &str = r"\\.\pipe\";
-    if let Some(name) = override_name.filter(|name| !name.is_empty()) {
-        let prefixed = name
-            .get(..PREFIX.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX));
-        return if prefixed {
-            name
-        } else {
-            format!("{PREFIX}{name}")
-        };
-    }
+/// [`pipe_name_override`] without the environment: a full `\\.\pipe\…`
+/// name is kept, a bare name gets that prefix, an empty one is no override.
+pub fn pipe_name_override_from(value: Option<String>) -> Option<String> {
+    let name = value.filter(|name| !name.is_empty())?;
+    Some(if is_local_pipe_name(&name) {
+        name
+    } else {
+        format!("{PIPE_PREFIX}{name}")
+    })
+}
+
+/// `\\.\pipe\patchbay-<user>-<nonce>`: the name a server publishes in
+/// [`pipe_file`]. The user part (characters a pipe name cannot hold, `\`
+/// and controls, replaced by `_`) only says whose it is; the nonce (128
+/// random bits in hex, drawn by the server) is what nobody else can guess.
+pub fn published_pipe_name(user: Option<&str>, nonce: &str) -> String {
     let user: String = user
         .filter(|user| !user.is_empty())
         .unwrap_or("user")
@@ -94,7 +127,33 @@ pub fn pipe_name_from(override_name: Option<String>, user: Option<&str>) -> Stri
             }
         })
         .collect();
-    format!("{PREFIX}patchbay-{user}")
+    format!("{PIPE_PREFIX}patchbay-{user}-{nonce}")
+}
+
+/// Whether `name` starts with `\\.\pipe\` (ASCII case-insensitive, as
+/// Windows compares it).
+pub fn is_local_pipe_name(name: &str) -> bool {
+    name.get(..PIPE_PREFIX.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(PIPE_PREFIX))
+}
+
+/// Whether `endpoint` names a pipe, on this machine (`\\.\pipe\…`) or
+/// another (`\\host\pipe\…`), rather than a file. Endpoints that are not
+/// pipes are published-name files on Windows.
+pub fn names_a_pipe(endpoint: &Path) -> bool {
+    let Some(text) = endpoint.to_str() else {
+        return false;
+    };
+    let Some(rest) = text.strip_prefix(r"\\") else {
+        return false;
+    };
+    let mut parts = rest.split('\\');
+    let host = parts.next().unwrap_or_default();
+    let namespace = parts.next();
+    !host.is_empty()
+        && host != "?"
+        && parts.next().is_some()
+        && namespace.is_some_and(|namespace| namespace.eq_ignore_ascii_case("pipe"))
 }
 
 fn non_empty_env(name: &str) -> Option<OsString> {
@@ -156,7 +215,7 @@ fn platform_runtime_dir() -> Option<PathBuf> {
 }
 
 /// Windows: per user (`%LOCALAPPDATA%` is private to its user by default);
-/// it holds only the server's lock file, the pipe itself has no path.
+/// it holds the file naming the server's pipe and the server's lock file.
 #[cfg(windows)]
 fn platform_runtime_dir() -> Option<PathBuf> {
     non_empty_env("LOCALAPPDATA")
@@ -197,28 +256,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pipe_names_are_per_user_and_overridable() {
+    fn published_pipe_names_are_per_user_and_random() {
         assert_eq!(
-            pipe_name_from(None, Some("alice")),
-            r"\\.\pipe\patchbay-alice"
-        );
-        assert_eq!(pipe_name_from(None, None), r"\\.\pipe\patchbay-user");
-        assert_eq!(
-            pipe_name_from(None, Some("odd\\name\n")),
-            r"\\.\pipe\patchbay-odd_name_"
+            published_pipe_name(Some("alice"), "00ff"),
+            r"\\.\pipe\patchbay-alice-00ff"
         );
         assert_eq!(
-            pipe_name_from(Some("pbtest-1".to_owned()), Some("alice")),
-            r"\\.\pipe\pbtest-1"
+            published_pipe_name(None, "1a"),
+            r"\\.\pipe\patchbay-user-1a"
         );
         assert_eq!(
-            pipe_name_from(Some(r"\\.\PIPE\custom".to_owned()), Some("alice")),
-            r"\\.\PIPE\custom"
+            published_pipe_name(Some("odd\\name\n"), "2b"),
+            r"\\.\pipe\patchbay-odd_name_-2b"
+        );
+    }
+
+    #[test]
+    fn the_pipe_name_override_is_full_or_bare() {
+        assert_eq!(
+            pipe_name_override_from(Some("pbtest-1".to_owned())),
+            Some(r"\\.\pipe\pbtest-1".to_owned())
         );
         assert_eq!(
-            pipe_name_from(Some(String::new()), Some("bob")),
-            r"\\.\pipe\patchbay-bob"
+            pipe_name_override_from(Some(r"\\.\PIPE\custom".to_owned())),
+            Some(r"\\.\PIPE\custom".to_owned())
         );
+        assert_eq!(pipe_name_override_from(Some(String::new())), None);
+        assert_eq!(pipe_name_override_from(None), None);
+    }
+
+    #[test]
+    fn pipes_and_published_name_files_are_told_apart() {
+        for pipe in [
+            r"\\.\pipe\patchbay-alice",
+            r"\\.\PIPE\x",
+            r"\\otherhost\pipe\patchbay",
+            r"\\.\pipe\",
+        ] {
+            assert!(names_a_pipe(Path::new(pipe)), "{pipe}");
+        }
+        for file in [
+            r"C:\Users\a\AppData\Local\patchbay\ipc.pipe",
+            r"\\?\C:\patchbay\ipc.pipe",
+            r"\\server\share\ipc.pipe",
+            r"\\server\pipe",
+            "/run/user/1/patchbay/ipc.sock",
+            "ipc.pipe",
+        ] {
+            assert!(!names_a_pipe(Path::new(file)), "{file}");
+        }
+        assert!(is_local_pipe_name(r"\\.\Pipe\a"));
+        assert!(!is_local_pipe_name(r"\\host\pipe\a"));
+        assert!(!is_local_pipe_name(r"\\."));
     }
 
     /// The only test of this crate that reads or changes the environment,
