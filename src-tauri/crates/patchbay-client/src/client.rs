@@ -14,7 +14,7 @@ use patchbay_protocol::rpc::{
     methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult, ListParams,
     PairParams, PairResult, PairedHost, PendingPairing, PendingResult, ProviderTestParams,
     ProvidersResult, Request, RequestId, ResolveLogResult, ResolveParams, ResolveRecord,
-    ResolveResult, RevokeParams, RevokeResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    ResolveResult, RevokeParams, RevokeResult, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -436,7 +436,7 @@ async fn read_loop(
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut buffer = Vec::new();
     loop {
-        match read_frame(&mut reader, &mut buffer, MAX_FRAME_BYTES).await {
+        match read_frame(&mut reader, &mut buffer, MAX_SERVER_FRAME_BYTES).await {
             Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &entries, &latest),
             // The server never sends such frames; skipping one keeps the
             // connection usable, and the caller whose answer it was times out.

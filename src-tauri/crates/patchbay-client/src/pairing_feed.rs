@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use patchbay_protocol::rpc::{
     methods, HostsChanged, HostsSubscribeResult, Outcome, PendingPairing, Request, RequestId,
-    ServerFrame, MAX_FRAME_BYTES,
+    ServerFrame, MAX_SERVER_FRAME_BYTES,
 };
 use tokio::io::{AsyncBufRead, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
@@ -116,7 +116,7 @@ async fn read_answer<R: AsyncBufRead + Unpin>(
     buffer: &mut Vec<u8>,
 ) -> Result<Vec<PendingPairing>, ClientError> {
     loop {
-        let read = read_frame(reader, buffer, MAX_FRAME_BYTES)
+        let read = read_frame(reader, buffer, MAX_SERVER_FRAME_BYTES)
             .await
             .map_err(|error| ClientError::io("read the answer to hosts.subscribe", error))?;
         match read {
@@ -153,7 +153,7 @@ async fn relay(
     notices: mpsc::Sender<PairingNotice>,
 ) {
     loop {
-        match read_frame(&mut reader, &mut buffer, MAX_FRAME_BYTES).await {
+        match read_frame(&mut reader, &mut buffer, MAX_SERVER_FRAME_BYTES).await {
             Ok(FrameRead::Frame) => {}
             Ok(FrameRead::TooLarge) => continue,
             Ok(FrameRead::Closed) | Err(_) => break,

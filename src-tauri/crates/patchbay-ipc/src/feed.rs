@@ -12,7 +12,7 @@ use std::io::IoSlice;
 use std::sync::{Arc, Mutex, RwLock};
 
 use patchbay_protocol::entries::PickerEntry;
-use patchbay_protocol::rpc::methods;
+use patchbay_protocol::rpc::{methods, MAX_SERVER_FRAME_BYTES};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
@@ -196,6 +196,17 @@ fn build_snapshot(revision: u64, entries: Vec<PickerEntry>) -> Result<Snapshot> 
     let entries_json = serde_json::to_string(&entries).map_err(|error| IpcError::Internal {
         detail: format!("could not encode the entries: {error}"),
     })?;
+    // What goes around the list in a frame: the tag, the envelope, an id.
+    const ENVELOPE_BYTES: usize = 1024;
+    if entries_json.len() + ENVELOPE_BYTES > MAX_SERVER_FRAME_BYTES {
+        return Err(IpcError::Internal {
+            detail: format!(
+                "the {} entries take {} bytes, more than the {MAX_SERVER_FRAME_BYTES} bytes a frame may carry; disable providers or remove models",
+                entries.len(),
+                entries_json.len()
+            ),
+        });
+    }
     let etag = etag_of(&entries_json);
     let mut result_json = String::with_capacity(entries_json.len() + etag.len() + 24);
     result_json.push_str("{\"etag\":\"");

@@ -23,10 +23,17 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The JSON-RPC version string every frame carries.
 pub const JSONRPC_VERSION: &str = "2.0";
 
-/// The largest frame either side accepts, newline excluded. Entry lists of a
-/// few thousand models are far below it; anything larger is a broken or
-/// hostile peer.
+/// The largest frame a client may send (the server skips anything larger and
+/// answers `-32008`), newline excluded. Requests are small; anything larger
+/// is a broken or hostile peer.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// The largest frame the server sends, newline excluded, so a client can
+/// bound its buffer. Answers and notifications carrying the entry list grow
+/// by about 300 bytes per entry and pass [`MAX_FRAME_BYTES`] at a few
+/// thousand entries (four providers with 1,024 models each), so this cap is
+/// separate and much larger.
+pub const MAX_SERVER_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
 /// Method and notification names.
 pub mod methods {

@@ -227,3 +227,42 @@ async fn a_list_the_host_already_holds_is_not_sent_again() {
         .await;
     assert_eq!(again["result"], json!({"etag": tag, "unchanged": true}));
 }
+
+/// Lists larger than the 1 MiB cap on what a client sends (4 providers ×
+/// 1,024 models, about 1.5 MB of JSON) reach hosts whole, as answers and as
+/// notifications: the server's frames have their own, larger cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_list_larger_than_a_request_frame_reaches_hosts_whole() {
+    let env = TestEnv::new();
+    for provider in 0..4 {
+        let models: Vec<String> = (0..1024)
+            .map(|model| format!("vendor-{provider}/a-fairly-long-model-name-{model}:q4_K_M"))
+            .collect();
+        let models: Vec<&str> = models.iter().map(String::as_str).collect();
+        env.add(no_auth_draft(&format!("Big {provider}"), &models));
+    }
+    let server = env.start().await;
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let listed = tokio::time::timeout(Duration::from_secs(10), client.list_entries())
+        .await
+        .expect("in time")
+        .expect("the whole list");
+    assert_eq!(listed.len(), 4096);
+    let size = serde_json::to_vec(&listed).expect("json").len();
+    assert!(
+        size > patchbay_protocol::rpc::MAX_FRAME_BYTES,
+        "the list must exceed the request cap for this test to mean anything ({size} bytes)"
+    );
+
+    let mut subscription = client.subscribe().await.expect("subscribe");
+    assert_eq!(subscription.initial().len(), 4096);
+    env.add(no_auth_draft("One more", &["llama3.2:3b"]));
+    server.notify_config_changed().expect("refresh");
+    let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("in time")
+        .expect("a list");
+    assert_eq!(changed.len(), 4097);
+}
