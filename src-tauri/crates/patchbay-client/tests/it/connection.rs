@@ -33,6 +33,12 @@ impl Peer {
             .expect("write");
         self.writer.write_all(b"\n").await.expect("write");
     }
+
+    /// Answers `request` with `result`.
+    async fn reply(&mut self, request: &Value, result: Value) {
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"], "result": result});
+        self.send(&answer.to_string()).await;
+    }
 }
 
 fn socket_path(directory: &tempfile::TempDir) -> PathBuf {
@@ -49,6 +55,18 @@ async fn accept(listener: &Listener) -> Peer {
         lines: BufReader::new(read).lines(),
         writer,
     }
+}
+
+/// A client connected to a scripted peer on a fresh endpoint. Keep the
+/// directory and the listener alive as long as the connection.
+async fn connected() -> (tempfile::TempDir, Listener, Client, Peer) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let listener = Listener::bind(&socket_path(&directory));
+    let client = Client::connect_to(&socket_path(&directory))
+        .await
+        .expect("connect");
+    let peer = accept(&listener).await;
+    (directory, listener, client, peer)
 }
 
 fn entry(id: &str) -> Value {
@@ -93,12 +111,7 @@ async fn nothing_listening_is_not_running() {
 
 #[tokio::test]
 async fn answers_are_matched_by_id_even_out_of_order() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let listener = Listener::bind(&socket_path(&directory));
-    let client = Client::connect_to(&socket_path(&directory))
-        .await
-        .expect("connect");
-    let mut peer = accept(&listener).await;
+    let (_directory, _listener, client, mut peer) = connected().await;
 
     let (hello, entries, ()) = tokio::join!(client.hello(), client.list_entries(), async {
         let first = peer.request().await;
@@ -116,12 +129,13 @@ async fn answers_are_matched_by_id_even_out_of_order() {
         peer.send(r#"{"jsonrpc":"2.0","method":"something.new","params":{}}"#)
             .await;
         peer.send(r#"{"jsonrpc":"2.0","id":999,"result":{}}"#).await;
-        let list_answer =
-            json!({"jsonrpc": "2.0", "id": list["id"], "result": {"entries": [entry("p/a/b:c")]}});
-        peer.send(&list_answer.to_string()).await;
-        let hello_answer = json!({"jsonrpc": "2.0", "id": hello["id"],
-            "result": {"protocol": 1, "app_version": "9.9.9", "methods": ["patchbay.hello"]}});
-        peer.send(&hello_answer.to_string()).await;
+        peer.reply(&list, json!({"entries": [entry("p/a/b:c")]}))
+            .await;
+        peer.reply(
+            &hello,
+            json!({"protocol": 1, "app_version": "9.9.9", "methods": ["patchbay.hello"]}),
+        )
+        .await;
     });
     assert_eq!(hello.expect("hello").app_version, "9.9.9");
     let entries = entries.expect("entries");
@@ -130,12 +144,7 @@ async fn answers_are_matched_by_id_even_out_of_order() {
 
 #[tokio::test]
 async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let listener = Listener::bind(&socket_path(&directory));
-    let client = Client::connect_to(&socket_path(&directory))
-        .await
-        .expect("connect");
-    let mut peer = accept(&listener).await;
+    let (_directory, _listener, client, mut peer) = connected().await;
 
     let (resolved, ()) = tokio::join!(client.resolve("pbt_secret_token", "p/m"), async {
         let request = peer.request().await;
@@ -152,9 +161,11 @@ async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
 
     let (hello, ()) = tokio::join!(client.hello(), async {
         let request = peer.request().await;
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"protocol": 2, "app_version": "2.0.0", "methods": []}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(
+            &request,
+            json!({"protocol": 2, "app_version": "2.0.0", "methods": []}),
+        )
+        .await;
     });
     assert_eq!(
         hello.expect_err("protocol 2").kind(),
@@ -164,19 +175,13 @@ async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
 
 #[tokio::test]
 async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let listener = Listener::bind(&socket_path(&directory));
-    let client = Client::connect_to(&socket_path(&directory))
-        .await
-        .expect("connect");
-    let mut peer = accept(&listener).await;
+    let (_directory, _listener, client, mut peer) = connected().await;
 
     let (subscription, ()) = tokio::join!(client.subscribe(), async {
         let request = peer.request().await;
         assert_eq!(request["method"], "entries.subscribe");
-        let answer =
-            json!({"jsonrpc": "2.0", "id": request["id"], "result": {"entries": [entry("p/one")]}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"entries": [entry("p/one")]}))
+            .await;
     });
     let mut subscription = subscription.expect("subscribed");
     assert_eq!(subscription.initial()[0].id, "p/one");
@@ -215,21 +220,18 @@ async fn subscriptions_get_every_change_and_end_when_the_server_goes() {
 
 #[tokio::test]
 async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let listener = Listener::bind(&socket_path(&directory));
-    let client = Client::connect_to(&socket_path(&directory))
-        .await
-        .expect("connect");
-    let mut peer = accept(&listener).await;
+    let (_directory, _listener, client, mut peer) = connected().await;
 
     // Nothing held yet: a plain request, and the full list comes back.
     let (first, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
         assert_eq!(request["method"], "entries.list");
         assert!(request.get("params").is_none(), "{request}");
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(
+            &request,
+            json!({"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}),
+        )
+        .await;
     });
     let first = first.expect("first list");
     assert_eq!((first.etag(), first.len()), ("tag-1", 2));
@@ -238,9 +240,8 @@ async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
     let (second, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
         assert_eq!(request["params"], json!({"if_none_match": "tag-1"}));
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"etag": "tag-1", "unchanged": true}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"etag": "tag-1", "unchanged": true}))
+            .await;
     });
     assert_eq!(second.expect("unchanged"), first);
 
@@ -248,9 +249,11 @@ async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
     // (The subscription tells when the reader task has taken it in.)
     let (subscription, ()) = tokio::join!(client.subscribe(), async {
         let request = peer.request().await;
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(
+            &request,
+            json!({"etag": "tag-1", "entries": [entry("p/a"), entry("p/b")]}),
+        )
+        .await;
     });
     let mut subscription = subscription.expect("subscribed");
     let changed = json!({"jsonrpc": "2.0", "method": "entries.changed",
@@ -264,9 +267,8 @@ async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
     let (third, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
         assert_eq!(request["params"], json!({"if_none_match": "tag-2"}));
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"etag": "tag-2", "unchanged": true}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"etag": "tag-2", "unchanged": true}))
+            .await;
     });
     assert_eq!(third.expect("third"), notified);
 
@@ -274,9 +276,8 @@ async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
     // said plainly rather than answered with an empty list.
     let (odd, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"etag": "tag-9", "unchanged": true}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"etag": "tag-9", "unchanged": true}))
+            .await;
     });
     let error = odd.expect_err("unchanged for an unknown tag");
     assert_eq!(error.kind(), ErrorKind::Protocol);
@@ -284,17 +285,15 @@ async fn a_held_list_is_asked_for_by_its_tag_and_reused_when_unchanged() {
     // A server older than tags: no etag, no params sent afterwards.
     let (old, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"entries": [entry("p/a")]}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"entries": [entry("p/a")]}))
+            .await;
     });
     assert_eq!(old.expect("untagged list").etag(), "");
     let (again, ()) = tokio::join!(client.list_entries(), async {
         let request = peer.request().await;
         assert!(request.get("params").is_none(), "{request}");
-        let answer = json!({"jsonrpc": "2.0", "id": request["id"],
-            "result": {"entries": [entry("p/a")]}});
-        peer.send(&answer.to_string()).await;
+        peer.reply(&request, json!({"entries": [entry("p/a")]}))
+            .await;
     });
     assert_eq!(again.expect("untagged again").len(), 1);
 }

@@ -37,36 +37,6 @@ async fn socket_is_0600_in_a_0700_directory_and_removed_on_shutdown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_server_is_refused_with_the_first_ones_pid() {
-    let env = TestEnv::new();
-    let first = env.start().await;
-    let error = Server::start(env.options())
-        .await
-        .expect_err("second server");
-    assert_eq!(error.kind(), "already_running");
-    let message = error.to_string();
-    assert!(
-        message.contains("Patchbay is already serving on"),
-        "{message}"
-    );
-    assert!(
-        message.contains(&env.socket().display().to_string()),
-        "{message}"
-    );
-    assert!(
-        message.contains(&format!("pid {}", std::process::id())),
-        "{message}"
-    );
-    // The first one is untouched.
-    Client::connect_to(first.endpoint())
-        .await
-        .expect("connect")
-        .hello()
-        .await
-        .expect("first still serves");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_socket_left_by_a_crash_is_replaced() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.runtime_dir()).expect("mkdir");

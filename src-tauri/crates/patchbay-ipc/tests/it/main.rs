@@ -2,8 +2,8 @@
 //! directories (real named pipes on Windows), real config files, the client
 //! crate and raw frames. One binary; shared helpers in `support`.
 //!
-//! The protocol, pairing, resolve, robustness, concurrency and subscription
-//! tests run on both platforms (Windows under Wine in CI, see
+//! The protocol, pairing, resolve, robustness, concurrency, subscription and
+//! single-server tests run on both platforms (Windows under Wine in CI, see
 //! `scripts/test.sh`). Unix only: `endpoint` (file modes, `SO_PEERCRED`,
 //! stale socket files), and the tests that need the `patchbay` CLI or the
 //! example host built by cargo (`cli_serve`, `example_host`), the docs'
@@ -28,4 +28,5 @@ mod pairing_feed;
 mod pipe;
 mod provider_test;
 mod robustness;
+mod single_server;
 mod support;

@@ -28,35 +28,6 @@ fn leaf(env: &TestEnv) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_server_is_refused_with_the_first_ones_pid() {
-    let env = TestEnv::new();
-    let first = env.start().await;
-    let error = Server::start(env.options())
-        .await
-        .expect_err("second server");
-    assert_eq!(error.kind(), "already_running");
-    let message = error.to_string();
-    assert!(
-        message.contains(&format!(
-            r"Patchbay is already serving on {}",
-            env.endpoint().display()
-        )),
-        "{message}"
-    );
-    assert!(
-        message.contains(&format!("pid {}", std::process::id())),
-        "{message}"
-    );
-    // The first one is untouched.
-    Client::connect_to(first.endpoint())
-        .await
-        .expect("connect")
-        .hello()
-        .await
-        .expect("first still serves");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lock_and_pid_files_sit_in_the_runtime_directory() {
     let env = TestEnv::new();
     let server = env.start().await;
