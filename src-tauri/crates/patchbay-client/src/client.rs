@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use patchbay_protocol::entries::PickerEntry;
 use patchbay_protocol::rpc::{
-    methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult, ListParams,
-    PairParams, PairResult, PairedHost, PendingPairing, PendingResult, ProviderTestParams,
-    ProvidersResult, Request, RequestId, ResolveLogResult, ResolveParams, ResolveRecord,
-    ResolveResult, RevokeParams, RevokeResult, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
+    methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult,
+    HostsSubscribeResult, ListParams, PairParams, PairResult, PairedHost, PendingPairing,
+    PendingResult, ProviderTestParams, ProvidersResult, Request, RequestId, ResolveLogResult,
+    ResolveParams, ResolveRecord, ResolveResult, RevokeParams, RevokeResult,
+    MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -22,13 +23,13 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::entry_list::EntryList;
 use crate::error::ClientError;
 use crate::frame::{read_frame, FrameRead};
-use crate::pairing_feed::PairingSubscription;
+use crate::pairing_feed::{self, PairingNotice, PairingSubscription};
 use crate::transport::{self, Stream};
 
 /// How long an ordinary call may take before [`ClientError::Timeout`].
@@ -46,6 +47,8 @@ type EntriesSlot = Option<EntryList>;
 /// The newest list this connection has seen, from an answer or a
 /// notification: `entries.list` sends its tag and reuses it when unchanged.
 type Latest = Arc<Mutex<Option<EntryList>>>;
+/// Where pairing notifications go while a [`PairingSubscription`] is open.
+type PairingSlot = Arc<Mutex<Option<mpsc::Sender<PairingNotice>>>>;
 
 /// Calls waiting for their response, keyed by request id. `None` once the
 /// connection has closed, so late callers fail fast.
@@ -65,6 +68,7 @@ struct Shared {
     next_id: AtomicI64,
     entries: watch::Receiver<EntriesSlot>,
     latest: Latest,
+    pairing: PairingSlot,
     reader: JoinHandle<()>,
     timeout: Duration,
 }
@@ -100,11 +104,15 @@ impl Client {
         let pending: PendingCalls = Arc::new(Mutex::new(Some(HashMap::new())));
         let (entries_sender, entries_receiver) = watch::channel(None);
         let latest: Latest = Arc::new(Mutex::new(None));
+        let pairing: PairingSlot = Arc::new(Mutex::new(None));
         let reader = tokio::spawn(read_loop(
             read_half,
             Arc::clone(&pending),
-            entries_sender,
-            Arc::clone(&latest),
+            Feeds {
+                entries: entries_sender,
+                latest: Arc::clone(&latest),
+                pairing: Arc::clone(&pairing),
+            },
         ));
         Ok(Self {
             shared: Arc::new(Shared {
@@ -114,6 +122,7 @@ impl Client {
                 next_id: AtomicI64::new(1),
                 entries: entries_receiver,
                 latest,
+                pairing,
                 reader,
                 timeout: DEFAULT_TIMEOUT,
             }),
@@ -383,11 +392,26 @@ impl Client {
 
     /// Admin (`hosts.subscribe`): the pairing requests waiting now, then a
     /// notice for every new request, decision, expiry, revocation and use.
-    /// Runs on a connection of its own (to this client's endpoint), which
-    /// closes when the subscription is dropped; when the server goes away,
-    /// [`PairingSubscription::next`] returns `None`.
+    /// When the server goes away, [`PairingSubscription::next`] returns
+    /// `None`. One subscription per client: a second one ends the first.
     pub async fn subscribe_pairings(&self) -> Result<PairingSubscription, ClientError> {
-        PairingSubscription::open(&self.shared.endpoint, self.shared.timeout).await
+        let (sender, notices) = mpsc::channel(pairing_feed::READ_AHEAD);
+        // In place before the call: the server's notices follow its answer.
+        *lock(&self.shared.pairing) = Some(sender);
+        let answer = self.call_raw(methods::HOSTS_SUBSCRIBE, None).await;
+        let subscribed =
+            answer.and_then(|raw| decode::<HostsSubscribeResult>(methods::HOSTS_SUBSCRIBE, &raw));
+        match subscribed {
+            Ok(result) => Ok(PairingSubscription {
+                pending: result.pending,
+                notices,
+                _client: self.clone(),
+            }),
+            Err(error) => {
+                lock(&self.shared.pairing).take();
+                Err(error)
+            }
+        }
     }
 }
 
@@ -426,26 +450,30 @@ impl Subscription {
     }
 }
 
-async fn read_loop(
-    read_half: ReadHalf<Box<dyn Stream>>,
-    pending: PendingCalls,
+/// Where the reader hands notifications on.
+struct Feeds {
     entries: watch::Sender<EntriesSlot>,
     latest: Latest,
-) {
+    pairing: PairingSlot,
+}
+
+async fn read_loop(read_half: ReadHalf<Box<dyn Stream>>, pending: PendingCalls, feeds: Feeds) {
     // Large enough that a whole entry list arrives in a few reads.
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut buffer = Vec::new();
     loop {
         match read_frame(&mut reader, &mut buffer, MAX_SERVER_FRAME_BYTES).await {
-            Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &entries, &latest),
+            Ok(FrameRead::Frame) => dispatch(&buffer, &pending, &feeds),
             // The server never sends such frames; skipping one keeps the
             // connection usable, and the caller whose answer it was times out.
             Ok(FrameRead::TooLarge) => continue,
             Ok(FrameRead::Closed) | Err(_) => break,
         }
     }
-    // Dropping the senders wakes every waiting call with `Disconnected`.
+    // Dropping the senders wakes every waiting call with `Disconnected` and
+    // ends a pairing subscription.
     lock(&pending).take();
+    lock(&feeds.pairing).take();
 }
 
 /// Any server frame, with `result` and `params` left as raw JSON.
@@ -463,12 +491,7 @@ struct Incoming<'a> {
     params: Option<&'a RawValue>,
 }
 
-fn dispatch(
-    frame: &[u8],
-    pending: &PendingCalls,
-    entries: &watch::Sender<EntriesSlot>,
-    latest: &Latest,
-) {
+fn dispatch(frame: &[u8], pending: &PendingCalls, feeds: &Feeds) {
     // Unparseable frames can't be routed to a caller; the caller times out.
     let Ok(incoming) = serde_json::from_slice::<Incoming<'_>>(frame) else {
         return;
@@ -496,8 +519,21 @@ fn dispatch(
                 .map(|params| serde_json::from_str::<EntriesResult>(params.get()));
             if let Some(Ok(result)) = parsed {
                 let list = EntryList::from_result(result);
-                *lock(latest) = Some(list.clone());
-                entries.send_replace(Some(list));
+                *lock(&feeds.latest) = Some(list.clone());
+                feeds.entries.send_replace(Some(list));
+            }
+        }
+        (None, Some(method)) => {
+            let notice = incoming
+                .params
+                .and_then(|params| pairing_feed::notice(&method, params));
+            let mut slot = lock(&feeds.pairing);
+            if let (Some(notice), Some(sender)) = (notice, slot.as_ref()) {
+                // Gone, or so far behind that notices would be lost: end
+                // the subscription rather than let it miss one silently.
+                if sender.try_send(notice).is_err() {
+                    slot.take();
+                }
             }
         }
         // Unknown notifications are from a newer server: ignored, as
