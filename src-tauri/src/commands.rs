@@ -1,8 +1,9 @@
 //! The IPC surface of the settings window. Each command parses its
-//! arguments, calls one domain function and maps the error; the logic lives
-//! in `patchbay-core`. Domain calls touch the disk and the keychain, so they
-//! run on the blocking pool and the window never freezes. No command returns
-//! a secret: keys travel only inward, inside a `ProviderDraft`.
+//! arguments, calls one use case of `patchbay-service` and maps the result;
+//! nothing is decided here. Use cases touch the disk and the keychain, so
+//! the synchronous ones run on the blocking pool and the window never
+//! freezes. No command returns a secret: keys travel only inward, inside a
+//! `ProviderDraft`.
 
 // `#[tauri::command]` expands async commands into a `let _ = …` of the
 // result future's output; the lint fires on the macro's code, not ours.
@@ -15,24 +16,25 @@ use patchbay_core::validation::ProviderDraft;
 use patchbay_core::ApiKey;
 use patchbay_core::{NetworkAllowance, ProviderId};
 use patchbay_net::discovery::DiscoveredModel;
-use patchbay_net::policy::{check_for_save, judge_url};
+use patchbay_net::policy::judge_url;
 use patchbay_net::probe::{StageReport, TestReport};
+use patchbay_service::{Subject, TestRequest};
+use serde::Deserialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::background::blocking;
-use crate::connection::{self, ModelCatalog, Network, TestTarget};
 use crate::error::AppError;
-use crate::state::{Providers, RunningTests, StartupNotice};
-use crate::views::{BaseUrlPreview, PolicyPreview, ProviderList, SavedView};
+use crate::state::{Providers, StartupNotice};
+use crate::views::{BaseUrlPreview, ModelCatalog, PolicyPreview, ProviderList, SavedView};
 
 #[tauri::command]
 pub(crate) async fn list_providers(
     providers: State<'_, Providers>,
     notice: State<'_, StartupNotice>,
 ) -> Result<ProviderList, AppError> {
-    let store = providers.store();
-    let listing = blocking(move || store.list()).await?;
+    let service = providers.service();
+    let listing = blocking(move || service.list_providers()).await?;
     Ok(ProviderList::new(listing, notice.get()))
 }
 
@@ -42,8 +44,8 @@ pub(crate) async fn get_provider(
     id: String,
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
-    let store = providers.store();
-    let provider = blocking(move || store.get(&id)).await?;
+    let service = providers.service();
+    let provider = blocking(move || service.provider(&id)).await?;
     Ok(ProviderView::from(&provider))
 }
 
@@ -52,9 +54,8 @@ pub(crate) async fn add_provider(
     providers: State<'_, Providers>,
     draft: ProviderDraft,
 ) -> Result<SavedView, AppError> {
-    check_for_save(&draft.base_url, draft.network)?;
-    let store = providers.store();
-    let saved = blocking(move || store.add(draft)).await?;
+    let service = providers.service();
+    let saved = blocking(move || service.add_provider(draft)).await?;
     Ok(SavedView::from(saved))
 }
 
@@ -65,9 +66,8 @@ pub(crate) async fn edit_provider(
     draft: ProviderDraft,
 ) -> Result<SavedView, AppError> {
     let id = ProviderId::parse(&id)?;
-    check_for_save(&draft.base_url, draft.network)?;
-    let store = providers.store();
-    let saved = blocking(move || store.edit(&id, draft)).await?;
+    let service = providers.service();
+    let saved = blocking(move || service.edit_provider(&id, draft)).await?;
     Ok(SavedView::from(saved))
 }
 
@@ -78,8 +78,8 @@ pub(crate) async fn set_provider_enabled(
     enabled: bool,
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
-    let store = providers.store();
-    let provider = blocking(move || store.set_enabled(&id, enabled)).await?;
+    let service = providers.service();
+    let provider = blocking(move || service.set_provider_enabled(&id, enabled)).await?;
     Ok(ProviderView::from(&provider))
 }
 
@@ -89,8 +89,8 @@ pub(crate) async fn remove_provider_key(
     id: String,
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
-    let store = providers.store();
-    let provider = blocking(move || store.remove_key(&id)).await?;
+    let service = providers.service();
+    let provider = blocking(move || service.remove_provider_key(&id)).await?;
     Ok(ProviderView::from(&provider))
 }
 
@@ -100,8 +100,8 @@ pub(crate) async fn delete_provider(
     id: String,
 ) -> Result<(), AppError> {
     let id = ProviderId::parse(&id)?;
-    let store = providers.store();
-    blocking(move || store.remove(&id)).await
+    let service = providers.service();
+    blocking(move || service.remove_provider(&id)).await
 }
 
 #[tauri::command]
@@ -124,36 +124,69 @@ pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -
     }
 }
 
+/// What a connection test runs against, as the window sends it:
+/// `{"kind": "saved", "id": "gateway"}` is a saved provider as stored (its
+/// result is recorded as the provider's last test);
+/// `{"kind": "draft", "draft": {…}, "id": "gateway"}` is the form's typed
+/// values before saving, with `id` when the form edits a saved provider (its
+/// stored key and secret header values fill in what the form keeps).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum TestTarget {
+    Saved {
+        id: String,
+    },
+    Draft {
+        draft: Box<ProviderDraft>,
+        #[serde(default)]
+        id: Option<String>,
+    },
+}
+
+impl TryFrom<TestTarget> for Subject {
+    type Error = AppError;
+
+    fn try_from(target: TestTarget) -> Result<Self, AppError> {
+        Ok(match target {
+            TestTarget::Saved { id } => Subject::Saved(ProviderId::parse(&id)?),
+            TestTarget::Draft { draft, id } => Subject::Draft {
+                draft,
+                editing: id.map(|id| ProviderId::parse(&id)).transpose()?,
+            },
+        })
+    }
+}
+
 /// Runs the staged connection test of a saved provider or of the form's
-/// typed values (`target`, see [`TestTarget`]) under the window's
-/// `test_id`. Each stage is sent on `on_stage` as it completes;
-/// `cancel_test` ends the test, which then fails with `cancelled`. Only a
-/// saved provider's result is recorded, as its last test.
+/// typed values under the window's `test_id`. Each stage is sent on
+/// `on_stage` as it completes; `cancel_test` ends the test, which then
+/// fails with `cancelled`. Only a saved provider's result is recorded.
 #[tauri::command]
 pub(crate) async fn test_connection(
     providers: State<'_, Providers>,
-    network: State<'_, Network>,
-    tests: State<'_, RunningTests>,
     test_id: String,
     target: TestTarget,
     model: Option<String>,
     on_stage: Channel<StageReport>,
 ) -> Result<TestReport, AppError> {
-    let client = network.client()?;
+    let request = TestRequest {
+        subject: Subject::try_from(target)?,
+        chat_model: model,
+        test_id: Some(test_id),
+    };
     let send = |stage: &StageReport| {
         if let Err(error) = on_stage.send(stage.clone()) {
             tracing::warn!(%error, "could not send a test stage to the window");
         }
     };
-    let store = providers.store();
-    connection::test_connection(store, &client, &tests, &test_id, target, model, &send).await
+    Ok(providers.service().test(request, &send).await?)
 }
 
 /// Cancels the test running under `test_id`: its connection is dropped at
 /// once. `false` when none is running (it already finished).
 #[tauri::command]
-pub(crate) fn cancel_test(tests: State<'_, RunningTests>, test_id: String) -> bool {
-    tests.cancel(&test_id)
+pub(crate) fn cancel_test(providers: State<'_, Providers>, test_id: String) -> bool {
+    providers.service().cancel_test(&test_id)
 }
 
 /// Trusts (or, with `null`, stops trusting) a self-signed certificate for
@@ -165,8 +198,8 @@ pub(crate) async fn trust_certificate(
     sha256: Option<String>,
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
-    let store = providers.store();
-    let provider = blocking(move || store.set_trusted_cert(&id, sha256)).await?;
+    let service = providers.service();
+    let provider = blocking(move || service.trust_certificate(&id, sha256)).await?;
     Ok(ProviderView::from(&provider))
 }
 
@@ -174,26 +207,31 @@ pub(crate) async fn trust_certificate(
 #[tauri::command]
 pub(crate) async fn discover_models(
     providers: State<'_, Providers>,
-    network: State<'_, Network>,
     id: String,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
-    let id = ProviderId::parse(&id)?;
-    let client = network.client()?;
-    connection::discover_saved(providers.store(), &client, id).await
+    let subject = Subject::Saved(ProviderId::parse(&id)?);
+    Ok(providers.service().discover_models(subject).await?)
 }
 
 /// The models at a base URL typed into the form (not saved yet), with the
-/// key typed there. The key only travels inward.
+/// key and proxy typed there. The key only travels inward.
 #[tauri::command]
 pub(crate) async fn discover_models_at(
-    network: State<'_, Network>,
+    providers: State<'_, Providers>,
     base_url: String,
     network_allowance: NetworkAllowance,
     key: Option<ApiKey>,
     proxy: Option<String>,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
-    let client = network.client()?;
-    connection::discover_draft(&client, &base_url, network_allowance, key, proxy.as_deref()).await
+    let key = key.filter(|key| !key.expose().trim().is_empty());
+    let draft = ProviderDraft {
+        proxy,
+        ..ProviderDraft::endpoint(base_url, network_allowance, key)
+    };
+    Ok(providers
+        .service()
+        .discover_models(Subject::draft(draft))
+        .await?)
 }
 
 /// Fetches a saved provider's models and records the outcome in its stored
@@ -204,10 +242,9 @@ pub(crate) async fn discover_models_at(
 #[tauri::command]
 pub(crate) async fn refresh_models(
     providers: State<'_, Providers>,
-    network: State<'_, Network>,
     id: String,
 ) -> Result<ModelCatalog, AppError> {
     let id = ProviderId::parse(&id)?;
-    let client = network.client()?;
-    connection::refresh_models(providers.store(), &client, id).await
+    let refreshed = providers.service().refresh_models(id).await?;
+    Ok(ModelCatalog::from(refreshed))
 }

@@ -1,76 +1,55 @@
 //! The app's one error type at the IPC boundary. Every command returns
 //! `Result<T, AppError>`, and the webview receives `{kind, message, fields?}`
 //! so the UI branches on `kind` and shows `fields` inline, never parsing text.
-//! Messages come from the domain crates, which never put a secret in one.
+//! Messages come from the service and domain crates, which never put a secret in one.
 
 use patchbay_core::error::{ErrorPayload, FieldError};
 use patchbay_core::id::InvalidId;
+use patchbay_service::ServiceError;
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
-    /// Anything the domain refused or failed at (validation, keychain, config).
+    /// Anything a use case refused or failed at (validation, keychain,
+    /// config, a request to a provider, cancellation).
     #[error(transparent)]
-    Domain(#[from] patchbay_core::Error),
+    Service(#[from] ServiceError),
 
     /// The webview sent an id that cannot be a provider id.
     #[error(transparent)]
     InvalidId(#[from] InvalidId),
 
-    /// A request to a provider failed (discovery); tests report failures
-    /// per stage instead.
-    #[error(transparent)]
-    Net(#[from] patchbay_net::NetError),
-
     /// Pairing and connected apps (`hosts.json`, the IPC server's admin API).
     #[error(transparent)]
     Ipc(#[from] patchbay_ipc::IpcError),
+}
 
-    /// The HTTP client could not be built at start.
-    #[error("Patchbay could not set up its HTTP client ({0}); testing connections is unavailable until it restarts.")]
-    NetworkUnavailable(String),
-
-    /// The blocking task running a domain call panicked or was cancelled.
-    #[error("Patchbay stopped the operation unexpectedly; nothing else was changed. Try again.")]
-    Interrupted,
+impl From<patchbay_core::Error> for AppError {
+    fn from(error: patchbay_core::Error) -> Self {
+        Self::Service(error.into())
+    }
 }
 
 impl AppError {
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Domain(error) => error.kind().as_str(),
+            Self::Service(error) => error.kind(),
             Self::InvalidId(_) => "invalid_input",
-            Self::Net(error) => error.kind().as_str(),
             Self::Ipc(error) => error.kind(),
-            Self::NetworkUnavailable(_) => "network_unavailable",
-            Self::Interrupted => "interrupted",
         }
     }
 
     /// The wire form shared with the CLI and the IPC server.
     pub fn to_payload(&self) -> ErrorPayload {
         match self {
-            Self::Domain(error) => error.to_payload(),
+            Self::Service(error) => error.to_payload(),
             Self::InvalidId(error) => ErrorPayload {
                 kind: self.kind().to_owned(),
                 message: error.to_string(),
                 fields: vec![FieldError::new("id", error.to_string())],
             },
-            Self::Net(error) => {
-                let hint = error.hint();
-                let message = if hint.is_empty() {
-                    error.to_string()
-                } else {
-                    format!("{error} {hint}")
-                };
-                ErrorPayload {
-                    kind: self.kind().to_owned(),
-                    message,
-                    fields: Vec::new(),
-                }
-            }
-            Self::NetworkUnavailable(_) | Self::Interrupted | Self::Ipc(_) => ErrorPayload {
+            Self::Ipc(_) => ErrorPayload {
                 kind: self.kind().to_owned(),
                 message: self.to_string(),
                 fields: Vec::new(),
@@ -103,7 +82,8 @@ mod tests {
 
     #[test]
     fn fields_are_absent_when_there_are_none() {
-        let value = serde_json::to_value(AppError::Interrupted).unwrap_or_default();
+        let value =
+            serde_json::to_value(AppError::from(ServiceError::Interrupted)).unwrap_or_default();
         assert_eq!(value["kind"], "interrupted");
         assert!(value.get("fields").is_none());
     }

@@ -21,16 +21,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use patchbay_core::store::ProviderStore;
 use patchbay_ipc::admin::PairingNotice;
 use patchbay_ipc::pairing::{PairingEvent, Pairings};
 use patchbay_ipc::{HostRegistry, IpcError, Server, ServerHandle, ServerOptions};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
+use patchbay_service::Service;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State, UserAttentionType};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::connection::Network;
+use crate::background::blocking;
 use crate::error::AppError;
 use crate::state::Providers;
 
@@ -138,15 +138,14 @@ const MAX_QUICK_HANDOVERS: u32 = 10;
 /// window as [`HOSTS_CHANGED`] and through `hosts_status`.
 pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
     let handle = app.handle().clone();
-    let store = app.state::<Providers>().store();
+    let service = app.state::<Providers>().service();
     let endpoint = match app.try_state::<IpcEndpoint>() {
         Some(endpoint) => Ok(endpoint.0.clone()),
         None => patchbay_ipc::default_endpoint(),
     };
-    let http = app.state::<Network>().client().ok();
     tauri::async_runtime::spawn(async move {
         match endpoint {
-            Ok(endpoint) => serve_or_follow(handle, store, endpoint, http).await,
+            Ok(endpoint) => serve_or_follow(handle, service, endpoint).await,
             Err(error) => {
                 handle.state::<HostServer>().set(Serving::Unavailable {
                     message: error.to_string(),
@@ -161,16 +160,12 @@ pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
 /// server's pairing events, and when it stops, takes the socket over.
 async fn serve_or_follow<R: Runtime>(
     handle: AppHandle<R>,
-    store: Arc<ProviderStore>,
+    service: Arc<Service>,
     endpoint: PathBuf,
-    http: Option<Arc<patchbay_net::HttpClient>>,
 ) {
     let mut quick_ends = 0;
     loop {
-        let mut options = ServerOptions::at(endpoint.clone(), Arc::clone(&store));
-        if let Some(http) = &http {
-            options = options.with_http(Arc::clone(http));
-        }
+        let mut options = ServerOptions::at(endpoint.clone(), Arc::clone(&service));
         let requested = handle.clone();
         options.on_pairing_request = Some(Arc::new(move |request: &PendingPairing| {
             announce_request(&requested, request);
@@ -294,21 +289,6 @@ fn changed<R: Runtime>(handle: &AppHandle<R>, what: &str) {
 /// log live for every Patchbay process.
 fn registry(providers: &Providers) -> HostRegistry {
     HostRegistry::in_dir(&providers.paths().dir)
-}
-
-/// Runs a blocking `hosts.json` call off the async runtime.
-async fn blocking<T, F>(task: F) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, IpcError> + Send + 'static,
-{
-    match tauri::async_runtime::spawn_blocking(task).await {
-        Ok(result) => result.map_err(AppError::from),
-        Err(join_error) => {
-            tracing::error!(error = %join_error, "a connected-apps task did not finish");
-            Err(AppError::Interrupted)
-        }
-    }
 }
 
 #[tauri::command]

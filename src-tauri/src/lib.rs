@@ -5,7 +5,6 @@
 
 mod background;
 mod commands;
-mod connection;
 mod error;
 mod hosts;
 mod state;
@@ -20,7 +19,6 @@ use patchbay_core::keychain::{KeyringStore, SecretStore};
 use patchbay_core::store::ProviderStore;
 use tauri::{Builder, Runtime};
 
-pub use crate::connection::Network;
 pub use crate::error::AppError;
 pub use crate::hosts::{IpcEndpoint, HOSTS_CHANGED, PAIRING_REQUESTED};
 pub use crate::state::Providers;
@@ -37,7 +35,7 @@ pub fn run() {
         }
     };
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());
-    let providers = Providers::new(ProviderStore::new(paths.clone(), secrets), paths);
+    let providers = Providers::new(ProviderStore::new(paths, secrets));
     if let Err(error) = builder(tauri::Builder::default(), providers).run(context()) {
         tracing::error!(%error, "Patchbay could not start");
         eprintln!("Patchbay could not start: {error}");
@@ -53,8 +51,6 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(providers)
         .manage(state::StartupNotice::default())
         .manage(state::ConfigWatch::default())
-        .manage(Network::new())
-        .manage(state::RunningTests::default())
         .manage(hosts::HostServer::default())
         .setup(|app| {
             ui_state::restore_window_size(app);

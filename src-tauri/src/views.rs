@@ -1,15 +1,18 @@
 //! The shapes the webview receives that the domain does not already define:
 //! the list (providers, per-entry problems, the start-up notice), a save
-//! result, and the live base-URL preview. `ProviderView` itself comes from
+//! result, the live base-URL preview and a model refresh. `ProviderView` itself comes from
 //! `patchbay_core::store` so the UI, `--json` and IPC agree on one shape.
 //! None of these has a field that could hold a secret.
 
 use patchbay_core::base_url::{self, BaseUrlCheck};
 use patchbay_core::config::LoadProblem;
-use patchbay_core::error::FieldError;
+use patchbay_core::error::{ErrorPayload, FieldError};
 use patchbay_core::store::{Listing, ProviderView, Saved};
 use patchbay_core::validation::Notice;
+use patchbay_net::DiscoveredModel;
+use patchbay_service::{Refreshed, ServiceError};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// `list_providers`.
 #[derive(Debug, Serialize)]
@@ -106,6 +109,38 @@ impl From<Result<BaseUrlCheck, FieldError>> for BaseUrlPreview {
                 error: Some(problem.message),
                 ..Self::default()
             },
+        }
+    }
+}
+
+/// `refresh_models`: the server's list (or the last good one, `stale`), when
+/// it was fetched, why the refresh failed, and the provider with its chosen
+/// models marked `missing_upstream` where the server no longer lists them.
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelCatalog {
+    models: Vec<DiscoveredModel>,
+    #[serde(with = "time::serde::rfc3339")]
+    fetched_at: OffsetDateTime,
+    stale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorPayload>,
+    /// When this refresh ran (`fetched_at` is older when `stale`).
+    #[serde(with = "time::serde::rfc3339")]
+    last_attempt_at: OffsetDateTime,
+    provider: ProviderView,
+}
+
+impl From<Refreshed> for ModelCatalog {
+    fn from(refreshed: Refreshed) -> Self {
+        Self {
+            models: refreshed.models,
+            fetched_at: refreshed.fetched_at,
+            stale: refreshed.stale,
+            error: refreshed
+                .failure
+                .map(|failure| ServiceError::from(failure).to_payload()),
+            last_attempt_at: refreshed.last_attempt_at,
+            provider: ProviderView::from(&refreshed.provider),
         }
     }
 }

@@ -14,7 +14,7 @@ pub const PROVIDERS_CHANGED: &str = "providers-changed";
 /// before the window asks for the list) and starts watching it.
 pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) -> Result<(), patchbay_core::Error> {
     let providers = app.state::<Providers>();
-    match providers.store().list() {
+    match providers.service().list_providers() {
         Ok(listing) => {
             if let Some(notice) = listing.notice {
                 app.state::<StartupNotice>().set(notice);

@@ -32,7 +32,7 @@ impl HostsApp {
     fn new(config_dir: &Path, socket: &Path) -> Self {
         let paths = ConfigPaths::in_dir(config_dir);
         let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
-        let providers = Providers::new(ProviderStore::new(paths.clone(), secrets), paths);
+        let providers = Providers::new(ProviderStore::new(paths, secrets));
         let mut app = patchbay_app_lib::builder(mock_builder(), providers)
             .manage(IpcEndpoint(socket.to_owned()))
             .build(patchbay_app_lib::context())

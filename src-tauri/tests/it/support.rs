@@ -41,7 +41,7 @@ impl TestApp {
         let paths = ConfigPaths::in_dir(config_dir);
         let secrets = Arc::new(MemoryStore::default());
         let shared: Arc<dyn SecretStore> = secrets.clone();
-        let providers = Providers::new(ProviderStore::new(paths.clone(), shared), paths);
+        let providers = Providers::new(ProviderStore::new(paths, shared));
         let channels = Arc::new(Channels::default());
         let received = Arc::clone(&channels);
         let mut app = patchbay_app_lib::builder(mock_builder(), providers)

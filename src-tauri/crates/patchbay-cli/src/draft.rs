@@ -13,8 +13,6 @@ use patchbay_core::presets::{self, Preset};
 use patchbay_core::validation::{display_proxy, HeaderDraft, KeyChange, ProviderDraft};
 use patchbay_core::ApiKey;
 
-use patchbay_net::policy::check_for_save;
-
 use crate::cli::{AddArgs, EditArgs, SharedFlags};
 use crate::error::CliError;
 use crate::stdin_secrets::StdinSecrets;
@@ -86,17 +84,6 @@ pub(crate) fn for_edit(
     });
     apply_shared(&mut draft, &args.shared, secrets);
     Ok(draft)
-}
-
-/// Refuses a base URL the egress policy would never connect to (a metadata
-/// address, link-local, CGNAT, reserved ranges, …) before it is saved, so
-/// the mistake shows at `add`/`edit` time and not only at the first test.
-/// Judged without DNS: saving must work offline and must not leak the host
-/// name to a resolver; every address is judged again when connecting. A
-/// base URL that does not even normalise is left to the domain validation,
-/// which reports it together with every other field.
-pub(crate) fn judge_egress(draft: &ProviderDraft) -> Result<(), CliError> {
-    check_for_save(&draft.base_url, draft.network).map_err(CliError::Domain)
 }
 
 /// The stored provider as a draft that changes nothing when saved.

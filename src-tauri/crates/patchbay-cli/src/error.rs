@@ -46,6 +46,22 @@ pub(crate) enum CliError {
 
     #[error("No preset named `{0}`. Run `patchbay presets` to see them.")]
     UnknownPreset(String),
+
+    /// A use case could not run at all (no HTTP client, an interrupted
+    /// task); refusals and network failures arrive as `Domain` and `Net`.
+    #[error(transparent)]
+    Service(patchbay_service::ServiceError),
+}
+
+impl From<patchbay_service::ServiceError> for CliError {
+    fn from(error: patchbay_service::ServiceError) -> Self {
+        use patchbay_service::ServiceError;
+        match error {
+            ServiceError::Domain(error) => Self::Domain(error),
+            ServiceError::Net(error) => Self::Net(error),
+            other => Self::Service(other),
+        }
+    }
 }
 
 impl CliError {
@@ -58,6 +74,7 @@ impl CliError {
             Self::UnknownHost(_) => "not_found",
             Self::Runtime(_) => "runtime",
             Self::Output(_) => "output",
+            Self::Service(error) => error.kind(),
         }
     }
 
@@ -81,7 +98,8 @@ impl CliError {
             | Self::Ipc(_)
             | Self::UnknownHost(_)
             | Self::Runtime(_)
-            | Self::Output(_) => Vec::new(),
+            | Self::Output(_)
+            | Self::Service(_) => Vec::new(),
         }
     }
 

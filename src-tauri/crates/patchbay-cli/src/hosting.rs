@@ -9,13 +9,9 @@ use std::sync::Arc;
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::entries::{picker_entries, PickerEntry};
-use patchbay_core::keychain::KeyringStore;
-use patchbay_core::store::ProviderStore;
-use patchbay_ipc::testing::NetTester;
 use patchbay_ipc::{
     admin, serve_foreground, HostRegistry, IpcError, PairingCallback, ServerOptions,
 };
-use patchbay_net::{ClientOptions, HttpClient};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -24,13 +20,12 @@ use time::OffsetDateTime;
 use crate::cli::HostsCommand;
 use crate::error::CliError;
 use crate::output::{self, Output};
-use crate::provider::open_store;
+use crate::provider::open_service;
 
 /// `patchbay entries`: one entry per enabled provider × model, read from
 /// the config file (no server needed, no keychain touched).
 pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
-    let store = open_store()?;
-    let listing = store.list()?;
+    let listing = open_service()?.list_providers()?;
     let entries = picker_entries(&listing.providers);
     if output.is_json() {
         output.json(&EntriesJson { entries: &entries })?;
@@ -78,11 +73,7 @@ pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
 /// SIGTERM. Pairing requests are announced on stderr with the command that
 /// answers them, because there is no window to ask in.
 pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
-    let paths = ConfigPaths::from_env()?;
-    let store = Arc::new(ProviderStore::new(paths, Arc::new(KeyringStore::new())));
-    let mut options = ServerOptions::new(store).map_err(CliError::Ipc)?;
-    let http = HttpClient::new(ClientOptions::default()).map_err(CliError::Net)?;
-    options.tester = Some(Arc::new(NetTester::new(Arc::new(http))));
+    let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
             "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",

@@ -45,11 +45,11 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
         Command::Test(args) => network::adhoc_test(&args, output),
         Command::Models(args) => {
             // Only a saved provider needs the config file (and its lock).
-            let store = match args.id {
-                Some(_) => Some(provider::open_store()?),
+            let service = match args.id {
+                Some(_) => Some(provider::open_service()?),
                 None => None,
             };
-            network::models(store.as_ref(), &args, output)
+            network::models(service.as_ref(), &args, output)
         }
         Command::Entries => hosting::entries(output),
         Command::Serve => hosting::serve(output),

@@ -1,27 +1,23 @@
 //! The commands that judge or reach an endpoint: `check-url`, `provider
-//! test`, `test` and `models`. The policy, the HTTP client, the staged test
-//! and discovery are `patchbay-net`'s; this module turns flags into a
-//! `Target`, prints stages as they complete and maps the outcome to an exit
-//! status.
+//! test`, `test` and `models`. Tests and discovery are `patchbay-service`'s
+//! use cases; this module turns flags into a subject (a saved provider, or
+//! an unsaved endpoint as a draft), prints stages as they complete and maps
+//! the outcome to an exit status.
 //!
 //! Keys for unsaved endpoints come from stdin or an environment variable,
 //! never from an argument, and go through the same key validation as a
 //! saved provider's.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::CommandFactory;
 use patchbay_core::catalog::Catalog;
-use patchbay_core::model::{Auth, LastTest, ModelEntry, ModelMetadata, NetworkAllowance};
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::{validate_api_key, validate_proxy};
-use patchbay_core::{base_url, presets, ApiKey, Error as DomainError};
+use patchbay_core::model::{ModelEntry, ModelMetadata, NetworkAllowance};
+use patchbay_core::validation::{validate_connection, HeaderDraft, ProviderDraft};
+use patchbay_core::{ApiKey, Error as DomainError};
 use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
-use patchbay_net::{
-    fetch_models, run_test, ClientOptions, DiscoveredModel, FailureKind, HttpClient, StageReport,
-    StageStatus, Target, TestOptions, TestReport,
-};
+use patchbay_net::{DiscoveredModel, FailureKind, StageReport, StageStatus, TestReport};
+use patchbay_service::{Service, Subject, TestRequest};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -39,10 +35,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)
-}
-
-fn client() -> Result<HttpClient, CliError> {
-    HttpClient::new(ClientOptions::default()).map_err(CliError::Net)
 }
 
 pub(crate) fn check_url(args: &CheckUrlArgs, output: Output) -> Result<ExitCode, CliError> {
@@ -100,35 +92,15 @@ fn describe_verdict(verdict: &Verdict, network: NetworkAllowance) -> String {
 /// `patchbay provider test ID [--model M]`: the staged test of a saved
 /// provider; the outcome is recorded as its last test.
 pub(crate) fn provider_test(
-    store: &ProviderStore,
+    service: &Service,
     args: &ProviderTestArgs,
     output: Output,
 ) -> Result<ExitCode, CliError> {
-    let provider = store.get(&args.id)?;
-    let api_key = match provider.auth {
-        Auth::ApiKey => store.api_key(&args.id)?,
-        Auth::None => None,
-    };
-    let headers = store.secret_headers(&provider)?;
-    let preset_name = provider
-        .preset
-        .as_deref()
-        .and_then(presets::find)
-        .map(|preset| preset.name);
-    let target = Target::from_provider(&provider, api_key, headers, preset_name);
-    let options = TestOptions {
+    let request = TestRequest {
         chat_model: args.model.clone(),
-        ..TestOptions::default()
+        ..TestRequest::new(Subject::Saved(args.id.clone()))
     };
-    let report = run_and_print(&target, &options, output)?;
-    store.record_test(
-        &args.id,
-        LastTest {
-            ok: report.ok,
-            at: OffsetDateTime::now_utc(),
-            summary: report.summary.clone(),
-        },
-    )?;
+    let report = run_and_print(service, request, output)?;
     let untrusted = report
         .failed_stage()
         .and_then(|stage| stage.failure.as_ref())
@@ -144,23 +116,22 @@ pub(crate) fn provider_test(
 
 /// `patchbay test --base-url U …`: the staged test of an unsaved endpoint.
 pub(crate) fn adhoc_test(args: &AdhocTestArgs, output: Output) -> Result<ExitCode, CliError> {
-    let target = adhoc_target(&args.base_url, &args.credentials, &args.network, output)?;
-    let options = TestOptions {
+    let subject = adhoc_subject(&args.base_url, &args.credentials, &args.network, output)?;
+    let request = TestRequest {
         chat_model: args.model.clone(),
-        ..TestOptions::default()
+        ..TestRequest::new(subject)
     };
-    let report = run_and_print(&target, &options, output)?;
+    let report = run_and_print(&crate::provider::open_service()?, request, output)?;
     finish_report(&report, output)
 }
 
 fn run_and_print(
-    target: &Target,
-    options: &TestOptions,
+    service: &Service,
+    request: TestRequest,
     output: Output,
 ) -> Result<TestReport, CliError> {
-    let client = client()?;
     let on_stage = move |stage: &StageReport| output.progress(&stage_line(stage));
-    Ok(runtime()?.block_on(run_test(&client, target, options, &on_stage)))
+    Ok(runtime()?.block_on(service.test(request, &on_stage))?)
 }
 
 /// One line per stage, as it completes (plus a hint line under a failure).
@@ -222,12 +193,12 @@ fn finish_report(report: &TestReport, output: Output) -> Result<ExitCode, CliErr
 
 /// `patchbay models …`.
 pub(crate) fn models(
-    store: Option<&ProviderStore>,
+    service: Option<&Service>,
     args: &ModelsArgs,
     output: Output,
 ) -> Result<ExitCode, CliError> {
-    match (&args.id, &args.base_url, store) {
-        (Some(id), _, Some(store)) => {
+    match (&args.id, &args.base_url, service) {
+        (Some(id), _, Some(service)) => {
             if args.credentials.is_given() || args.network.network().is_some() {
                 Cli::command()
                     .error(
@@ -236,7 +207,7 @@ pub(crate) fn models(
                     )
                     .exit();
             }
-            let provider = store.get(id)?;
+            let provider = service.provider(id)?;
             if !args.refresh {
                 let chosen: Vec<ModelJson<'_>> =
                     provider.models.iter().map(ModelJson::from_entry).collect();
@@ -250,37 +221,14 @@ pub(crate) fn models(
                     catalog.models.iter().map(ModelJson::from_entry).collect();
                 return print_models(&listed, Some(&chosen), Freshness::of(catalog), output);
             }
-            let api_key = match provider.auth {
-                Auth::ApiKey => store.api_key(id)?,
-                Auth::None => None,
-            };
-            let headers = store.secret_headers(&provider)?;
-            let preset_name = provider
-                .preset
-                .as_deref()
-                .and_then(presets::find)
-                .map(|preset| preset.name);
-            let target = Target::from_provider(&provider, api_key, headers, preset_name);
             // A failure is recorded (the last good list stays, marked stale,
             // with the reason) and then reported; the chosen models are left
             // exactly as they were.
-            let discovered = match discover(&target) {
-                Ok(discovered) => discovered,
-                Err(error) => {
-                    if let CliError::Net(net) = &error {
-                        if let Err(record) = store.record_catalog(id, Err(net.to_string())) {
-                            output.notice(&format!(
-                                "note: the failed refresh could not be recorded: {record}"
-                            ));
-                        }
-                    }
-                    return Err(error);
-                }
-            };
-            let updated = store.record_catalog(
-                id,
-                Ok(discovered.iter().map(DiscoveredModel::to_entry).collect()),
-            )?;
+            let refreshed = runtime()?.block_on(service.refresh_models(id.clone()))?;
+            if let Some(failure) = refreshed.failure {
+                return Err(CliError::Net(failure));
+            }
+            let (discovered, updated) = (refreshed.models, refreshed.provider);
             for missing in updated.models.iter().filter(|model| model.missing_upstream) {
                 output.notice(&format!(
                     "note: {} is no longer listed by the server (kept, marked missing_upstream)",
@@ -299,8 +247,9 @@ pub(crate) fn models(
             print_models(&listed, Some(&chosen), freshness, output)
         }
         (None, Some(base_url), _) => {
-            let target = adhoc_target(base_url, &args.credentials, &args.network, output)?;
-            let discovered = discover(&target)?;
+            let subject = adhoc_subject(base_url, &args.credentials, &args.network, output)?;
+            let discovered =
+                runtime()?.block_on(crate::provider::open_service()?.discover_models(subject))?;
             let listed: Vec<ModelJson<'_>> =
                 discovered.iter().map(ModelJson::from_discovered).collect();
             let freshness = Freshness {
@@ -314,13 +263,6 @@ pub(crate) fn models(
             "give a provider id or --base-url",
         ))),
     }
-}
-
-fn discover(target: &Target) -> Result<Vec<DiscoveredModel>, CliError> {
-    let client = client()?;
-    runtime()?
-        .block_on(fetch_models(&client, target, &SystemLookup))
-        .map_err(CliError::Net)
 }
 
 /// When a model list was fetched and whether its last refresh failed
@@ -449,41 +391,47 @@ fn print_models(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The target for an unsaved endpoint: the base URL validated like a
-/// provider's, the key from stdin or the environment.
-fn adhoc_target(
+/// An unsaved endpoint as a draft, checked by the rules a save applies:
+/// the base URL, the key from stdin or the environment, the headers, the
+/// timeout, the proxy. Validation's notices (a removed `/chat/completions`,
+/// a trimmed key) are printed by the use case's caller.
+fn adhoc_subject(
     raw_base_url: &str,
     credentials: &CredentialFlags,
     network: &NetworkFlags,
     output: Output,
-) -> Result<Target, CliError> {
-    let network = network.network().unwrap_or_default();
-    let check = base_url::normalize(raw_base_url, network)
-        .map_err(|problem| DomainError::Invalid(vec![problem]))?;
-    for notice in &check.notices {
-        output.notice(&format!(
-            "note: {} (base_url): {notice}",
-            flag_for("base_url")
-        ));
-    }
-    let mut target = Target::new(check.normalized, network);
-    target.api_key = credentials.api_key(output)?;
-    if target.api_key.is_none() && !credentials.no_auth {
+) -> Result<Subject, CliError> {
+    let key = credentials.api_key(output)?;
+    if key.is_none() && !credentials.no_auth {
         output.notice("note: no key given (--api-key-stdin or --api-key-env VAR): testing without authentication.");
     }
-    target.headers = credentials
-        .headers
-        .iter()
-        .map(|header| (header.name.clone(), ApiKey::new(header.value.clone())))
-        .collect();
-    target.timeout = credentials
-        .timeout
-        .map(|seconds| Duration::from_secs(u64::from(seconds)));
-    if let Some(raw) = &credentials.proxy {
-        target.proxy = validate_proxy(raw)
-            .map_err(|problem| CliError::Domain(DomainError::Invalid(vec![problem])))?;
+    let draft = ProviderDraft {
+        headers: credentials
+            .headers
+            .iter()
+            .map(|header| HeaderDraft {
+                name: header.name.clone(),
+                value: Some(ApiKey::new(header.value.clone())),
+                secret: false,
+            })
+            .collect(),
+        timeout_secs: credentials.timeout,
+        proxy: credentials.proxy.clone(),
+        ..ProviderDraft::endpoint(
+            raw_base_url.to_owned(),
+            network.network().unwrap_or_default(),
+            key,
+        )
+    };
+    for notice in validate_connection(&draft, None)?.notices {
+        output.notice(&format!(
+            "note: {} ({}): {}",
+            flag_for(&notice.field),
+            notice.field,
+            notice.message
+        ));
     }
-    Ok(target)
+    Ok(Subject::draft(draft))
 }
 
 impl CredentialFlags {
@@ -496,7 +444,7 @@ impl CredentialFlags {
             || self.proxy.is_some()
     }
 
-    /// The key the flags point at, validated like a saved key.
+    /// The key the flags point at (validated with the rest of the draft).
     fn api_key(&self, output: Output) -> Result<Option<ApiKey>, CliError> {
         let raw = if self.api_key_stdin {
             stdin_secrets::read(true, &[], output)?.api_key
@@ -513,13 +461,7 @@ impl CredentialFlags {
         } else {
             None
         };
-        let Some(raw) = raw else { return Ok(None) };
-        let (key, notice) = validate_api_key(raw.expose())
-            .map_err(|problem| CliError::Domain(DomainError::Invalid(vec![problem])))?;
-        if let Some(notice) = notice {
-            output.notice(&format!("note: {}", notice.message));
-        }
-        Ok(Some(key))
+        Ok(raw)
     }
 }
 

@@ -1,5 +1,5 @@
 //! `patchbay provider …` and `patchbay presets`: each subcommand reads its
-//! inputs, calls one `ProviderStore` method and prints the result. The JSON
+//! inputs, calls one use case of `patchbay-service` and prints the result. The JSON
 //! shapes are the documented ones (`docs/cli.md`): `ProviderView` from
 //! `patchbay-core`, wrapped as `{"provider", "notices"}` for add/edit/set-key
 //! and `{"providers", "problems"}` for list.
@@ -14,6 +14,7 @@ use patchbay_core::model::{Auth, Provider};
 use patchbay_core::store::{ProviderStore, ProviderView, Saved};
 use patchbay_core::validation::Notice;
 use patchbay_core::{presets, ProviderId};
+use patchbay_service::Service;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -25,28 +26,31 @@ use crate::network;
 use crate::output::{self, Output};
 use crate::stdin_secrets;
 
-/// Opens the shared config (`PATCHBAY_CONFIG_DIR` or the platform default)
-/// with the OS keychain behind it.
-pub(crate) fn open_store() -> Result<ProviderStore, CliError> {
+/// The use cases over the shared config (`PATCHBAY_CONFIG_DIR` or the
+/// platform default) with the OS keychain behind it.
+pub(crate) fn open_service() -> Result<Service, CliError> {
     let paths = ConfigPaths::from_env()?;
     let secrets = Arc::new(KeyringStore::new());
-    Ok(ProviderStore::new(paths, secrets))
+    Ok(Service::new(Arc::new(ProviderStore::new(paths, secrets))))
 }
 
 pub(crate) fn run(command: ProviderCommand, output: Output) -> Result<ExitCode, CliError> {
-    let store = open_store()?;
-    let store = &store;
+    let service = open_service()?;
     match command {
-        ProviderCommand::Test(args) => network::provider_test(store, &args, output),
-        ProviderCommand::Add(args) => add(store, &args, output).map(success),
-        ProviderCommand::List => list(store, output).map(success),
-        ProviderCommand::Show(args) => print_provider(&store.get(&args.id)?, output).map(success),
-        ProviderCommand::Edit(args) => edit(store, &args, output).map(success),
-        ProviderCommand::Enable(args) => set_enabled(store, &args.id, true, output).map(success),
-        ProviderCommand::Disable(args) => set_enabled(store, &args.id, false, output).map(success),
-        ProviderCommand::SetKey(args) => set_key(store, &args, output).map(success),
+        ProviderCommand::Test(args) => network::provider_test(&service, &args, output),
+        ProviderCommand::Add(args) => add(&service, &args, output).map(success),
+        ProviderCommand::List => list(&service, output).map(success),
+        ProviderCommand::Show(args) => {
+            print_provider(&service.provider(&args.id)?, output).map(success)
+        }
+        ProviderCommand::Edit(args) => edit(&service, &args, output).map(success),
+        ProviderCommand::Enable(args) => set_enabled(&service, &args.id, true, output).map(success),
+        ProviderCommand::Disable(args) => {
+            set_enabled(&service, &args.id, false, output).map(success)
+        }
+        ProviderCommand::SetKey(args) => set_key(&service, &args, output).map(success),
         ProviderCommand::RemoveKey(args) => {
-            let provider = store.remove_key(&args.id)?;
+            let provider = service.remove_provider_key(&args.id)?;
             if output.is_json() {
                 output.json(&ProviderView::from(&provider))?;
             } else {
@@ -58,7 +62,7 @@ pub(crate) fn run(command: ProviderCommand, output: Output) -> Result<ExitCode, 
             Ok(ExitCode::SUCCESS)
         }
         ProviderCommand::TrustCert(args) => {
-            let provider = store.set_trusted_cert(&args.id, Some(args.sha256.clone()))?;
+            let provider = service.trust_certificate(&args.id, Some(args.sha256.clone()))?;
             if output.is_json() {
                 output.json(&ProviderView::from(&provider))?;
             } else {
@@ -70,7 +74,7 @@ pub(crate) fn run(command: ProviderCommand, output: Output) -> Result<ExitCode, 
             Ok(ExitCode::SUCCESS)
         }
         ProviderCommand::UntrustCert(args) => {
-            let provider = store.set_trusted_cert(&args.id, None)?;
+            let provider = service.trust_certificate(&args.id, None)?;
             if output.is_json() {
                 output.json(&ProviderView::from(&provider))?;
             } else {
@@ -82,7 +86,7 @@ pub(crate) fn run(command: ProviderCommand, output: Output) -> Result<ExitCode, 
             Ok(ExitCode::SUCCESS)
         }
         ProviderCommand::Remove(args) => {
-            store.remove(&args.id)?;
+            service.remove_provider(&args.id)?;
             if output.is_json() {
                 output.json(&Removed { removed: &args.id })?;
             } else {
@@ -100,35 +104,33 @@ fn success(_: ()) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn add(store: &ProviderStore, args: &AddArgs, output: Output) -> Result<(), CliError> {
+fn add(service: &Service, args: &AddArgs, output: Output) -> Result<(), CliError> {
     let secrets = stdin_secrets::read(
         args.shared.api_key_stdin,
         &args.shared.secret_headers,
         output,
     )?;
     let draft = draft::for_add(args, secrets)?;
-    draft::judge_egress(&draft)?;
-    let saved = store.add(draft)?;
+    let saved = service.add_provider(draft)?;
     print_saved(&saved, "Added", output)
 }
 
-fn edit(store: &ProviderStore, args: &EditArgs, output: Output) -> Result<(), CliError> {
+fn edit(service: &Service, args: &EditArgs, output: Output) -> Result<(), CliError> {
     // Look the provider up before reading stdin, so a typo in the id fails
     // without asking for a key first.
-    let existing = store.get(&args.id)?;
+    let existing = service.provider(&args.id)?;
     let secrets = stdin_secrets::read(
         args.shared.api_key_stdin,
         &args.shared.secret_headers,
         output,
     )?;
     let draft = draft::for_edit(&existing, args, secrets)?;
-    draft::judge_egress(&draft)?;
-    let saved = store.edit(&args.id, draft)?;
+    let saved = service.edit_provider(&args.id, draft)?;
     print_saved(&saved, "Updated", output)
 }
 
-fn set_key(store: &ProviderStore, args: &SetKeyArgs, output: Output) -> Result<(), CliError> {
-    store.get(&args.id)?;
+fn set_key(service: &Service, args: &SetKeyArgs, output: Output) -> Result<(), CliError> {
+    service.provider(&args.id)?;
     let secrets = stdin_secrets::read(args.api_key_stdin, &[], output)?;
     let Some(key) = secrets.api_key else {
         return Err(CliError::SecretInput {
@@ -136,17 +138,17 @@ fn set_key(store: &ProviderStore, args: &SetKeyArgs, output: Output) -> Result<(
             message: "stdin gave no API key".to_owned(),
         });
     };
-    let saved = store.set_key(&args.id, key)?;
+    let saved = service.set_provider_key(&args.id, key)?;
     print_saved(&saved, "Stored a new key for", output)
 }
 
 fn set_enabled(
-    store: &ProviderStore,
+    service: &Service,
     id: &ProviderId,
     enabled: bool,
     output: Output,
 ) -> Result<(), CliError> {
-    let provider = store.set_enabled(id, enabled)?;
+    let provider = service.set_provider_enabled(id, enabled)?;
     if output.is_json() {
         output.json(&ProviderView::from(&provider))
     } else {
@@ -155,8 +157,8 @@ fn set_enabled(
     }
 }
 
-fn list(store: &ProviderStore, output: Output) -> Result<(), CliError> {
-    let listing = store.list()?;
+fn list(service: &Service, output: Output) -> Result<(), CliError> {
+    let listing = service.list_providers()?;
     for problem in &listing.problems {
         let which = match &problem.id {
             Some(id) => format!("entry {} ({id})", problem.index),

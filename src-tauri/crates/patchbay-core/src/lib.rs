@@ -8,6 +8,7 @@
 pub mod base_url;
 pub mod catalog;
 pub mod config;
+pub mod egress;
 pub mod entries;
 pub mod error;
 pub mod id;

@@ -645,30 +645,10 @@ fn merge_models(existing: &[ModelEntry], ids: Vec<String>) -> Vec<ModelEntry> {
         .collect()
 }
 
+/// The chosen models after a change, checked by the form's rules.
 fn check_models(models: &[ModelEntry]) -> Result<()> {
-    if models.is_empty() {
-        return Err(Error::invalid(
-            "models",
-            "Keep at least one model: the first one is the default.",
-        ));
-    }
-    let mut problems = Vec::new();
-    for (position, model) in models.iter().enumerate() {
-        if let Err(problem) = validation::validate_model_id(&model.id) {
-            problems.push(crate::error::FieldError {
-                field: format!("models[{position}]"),
-                ..problem
-            });
-        } else if models[..position]
-            .iter()
-            .any(|earlier| earlier.id == model.id)
-        {
-            problems.push(crate::error::FieldError::new(
-                format!("models[{position}]"),
-                "This model is listed twice.",
-            ));
-        }
-    }
+    let ids: Vec<String> = models.iter().map(|model| model.id.clone()).collect();
+    let problems = validation::model_list_problems(&ids);
     if problems.is_empty() {
         Ok(())
     } else {

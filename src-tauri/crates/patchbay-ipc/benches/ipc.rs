@@ -58,7 +58,8 @@ async fn run() -> Result<(), String> {
         Arc::new(MemoryStore::new()),
     ));
     populate(&store)?;
-    let mut options = ServerOptions::at(root.path().join("run").join("ipc.sock"), store);
+    let service = Arc::new(patchbay_service::Service::new(store));
+    let mut options = ServerOptions::at(root.path().join("run").join("ipc.sock"), service);
     options.watch_config = false;
     let server = Server::start(options)
         .await

@@ -165,3 +165,20 @@ impl IpcError {
 }
 
 pub type Result<T, E = IpcError> = std::result::Result<T, E>;
+
+impl From<patchbay_service::ServiceError> for IpcError {
+    fn from(error: patchbay_service::ServiceError) -> Self {
+        use patchbay_service::ServiceError;
+        match error {
+            ServiceError::Domain(error) => Self::Store(error),
+            ServiceError::Interrupted => Self::Internal {
+                detail: error.to_string(),
+            },
+            // A test reports network failures per stage; what is left (no
+            // HTTP client, cancellation) means the test could not run.
+            other => Self::TestFailed {
+                detail: other.to_string(),
+            },
+        }
+    }
+}

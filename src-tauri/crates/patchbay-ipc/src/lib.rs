@@ -8,8 +8,10 @@
 //!   (`patchbay serve`);
 //! - [`pairing`]: pending requests and the admin API the app uses;
 //! - [`hosts`]: `hosts.json` (token hashes, last use, the resolve log);
-//! - [`admin`]: what `patchbay hosts …` calls;
-//! - [`testing`]: the seam through which `provider.test` runs the staged test.
+//! - [`admin`]: what `patchbay hosts …` calls.
+//!
+//! Providers, their tests and their keys are `patchbay-service`'s use
+//! cases: the server calls them, as the window and the CLI do.
 
 pub mod admin;
 mod endpoint;
@@ -18,7 +20,6 @@ mod feed;
 pub mod hosts;
 pub mod pairing;
 pub mod server;
-pub mod testing;
 
 pub use endpoint::default_endpoint;
 pub use error::{IpcError, Result};

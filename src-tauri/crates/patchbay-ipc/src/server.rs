@@ -26,6 +26,7 @@ use patchbay_protocol::rpc::{
     ResolveParams, ResolveResult, Response, RevokeParams, RevokeResult, MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
 };
+use patchbay_service::{Service, Subject, TestRequest};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -39,7 +40,6 @@ use crate::feed::{EntriesFeed, Frame, Subscriber};
 use crate::hosts::HostRegistry;
 use crate::pairing::PairingEvent;
 use crate::pairing::{PairingCallback, Pairings, DEFAULT_PAIRING_TIMEOUT};
-use crate::testing::ProviderTester;
 use patchbay_protocol::rpc::HostsChanged;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::AbortHandle;
@@ -78,14 +78,12 @@ pub const METHODS: &[&str] = &[
 pub struct ServerOptions {
     /// The socket path (Unix) or pipe name (Windows).
     pub endpoint: PathBuf,
-    /// The one store the app or CLI already uses.
-    pub store: Arc<ProviderStore>,
+    /// The use cases (and the one provider store) the app or CLI already uses.
+    pub service: Arc<Service>,
     /// Where `providers.json` lives: watched for changes by other processes.
     pub config: ConfigPaths,
     /// `hosts.json`, normally in the same directory as `providers.json`.
     pub hosts: HostRegistry,
-    /// Runs `provider.test`; `None` answers it with `test_failed`.
-    pub tester: Option<Arc<dyn ProviderTester>>,
     /// Called when a host asks to pair (the app shows its prompt).
     pub on_pairing_request: Option<PairingCallback>,
     pub pairing_timeout: Duration,
@@ -103,7 +101,7 @@ impl fmt::Debug for ServerOptions {
             .field("endpoint", &self.endpoint)
             .field("config", &self.config)
             .field("hosts", &self.hosts)
-            .field("tester", &self.tester.is_some())
+            .field("service", &self.service)
             .field("on_pairing_request", &self.on_pairing_request.is_some())
             .field("pairing_timeout", &self.pairing_timeout)
             .field("app_version", &self.app_version)
@@ -113,33 +111,26 @@ impl fmt::Debug for ServerOptions {
 }
 
 impl ServerOptions {
-    /// Defaults: the platform endpoint, the store's config paths,
+    /// Defaults: the platform endpoint, the service store's config paths,
     /// `hosts.json` beside `providers.json`, a five-minute pairing timeout,
     /// this crate's version, watching on.
-    pub fn new(store: Arc<ProviderStore>) -> Result<Self> {
-        Ok(Self::at(endpoint::default_endpoint()?, store))
+    pub fn new(service: Arc<Service>) -> Result<Self> {
+        Ok(Self::at(endpoint::default_endpoint()?, service))
     }
 
     /// [`ServerOptions::new`] with an explicit endpoint.
-    pub fn at(endpoint: PathBuf, store: Arc<ProviderStore>) -> Self {
-        let config = store.paths().clone();
+    pub fn at(endpoint: PathBuf, service: Arc<Service>) -> Self {
+        let config = service.store().paths().clone();
         Self {
             endpoint,
             hosts: HostRegistry::in_dir(&config.dir),
-            store,
+            service,
             config,
-            tester: None,
             on_pairing_request: None,
             pairing_timeout: DEFAULT_PAIRING_TIMEOUT,
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             watch_config: true,
         }
-    }
-
-    /// Runs `provider.test` through the app's one HTTP client.
-    pub fn with_http(mut self, http: Arc<patchbay_net::HttpClient>) -> Self {
-        self.tester = Some(Arc::new(crate::testing::NetTester::new(http)));
-        self
     }
 }
 
@@ -161,16 +152,16 @@ impl Server {
             detail: format!("could not encode hello: {error}"),
         })?;
         let (shutdown_sender, shutdown) = watch::channel(false);
-        let feed = EntriesFeed::new(current_entries(&options.store)?)?;
+        let feed = EntriesFeed::new(current_entries(options.service.store())?)?;
         let state = Arc::new(State {
-            store: options.store,
+            store: Arc::clone(options.service.store()),
+            service: options.service,
             feed,
             pairings: Pairings::new(
                 options.hosts,
                 options.on_pairing_request,
                 options.pairing_timeout,
             ),
-            tester: options.tester,
             hello_json: Arc::from(hello_json),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
@@ -309,9 +300,9 @@ async fn wait_for_termination() -> Result<()> {
 
 struct State {
     store: Arc<ProviderStore>,
+    service: Arc<Service>,
     feed: EntriesFeed,
     pairings: Pairings,
-    tester: Option<Arc<dyn ProviderTester>>,
     hello_json: Arc<str>,
     next_connection: AtomicU64,
     connections: AtomicUsize,
@@ -580,19 +571,17 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         }
         methods::PROVIDER_TEST => {
             let params: ProviderTestParams = parse_params(params)?;
-            let tester = state.tester.clone().ok_or_else(|| IpcError::TestFailed {
-                detail: "this Patchbay server was started without network access for tests"
-                    .to_owned(),
-            })?;
             let provider_id = ProviderId::parse(&params.provider_id).map_err(|error| {
                 IpcError::InvalidParams {
                     detail: error.to_string(),
                 }
             })?;
-            let report = tester
-                .test(Arc::clone(&state.store), provider_id, params.model)
-                .await?;
-            Ok(report)
+            let request = TestRequest {
+                chat_model: params.model,
+                ..TestRequest::new(Subject::Saved(provider_id))
+            };
+            let report = state.service.test(request, &|_stage| {}).await?;
+            to_value(report)
         }
         methods::HOST_PAIR => {
             let params: PairParams = parse_params(params)?;

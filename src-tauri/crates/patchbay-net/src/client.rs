@@ -377,19 +377,7 @@ pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
 }
 
 /// A URL as shown to a person: no userinfo, query or fragment.
-pub(crate) fn display_url(url: &Url) -> String {
-    let port = url
-        .port()
-        .map(|port| format!(":{port}"))
-        .unwrap_or_default();
-    format!(
-        "{}://{}{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        port,
-        url.path()
-    )
-}
+pub(crate) use patchbay_core::egress::display_form as display_url;
 
 /// Where a connection goes, after the policy looked at the URL.
 #[derive(Debug, Clone)]

@@ -28,9 +28,12 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
         env.store.paths().clone(),
         Arc::new(KeyringStore::with_service(service.clone())),
     ));
-    let server = Server::start(ServerOptions::at(env.endpoint(), fresh))
-        .await
-        .expect("start");
+    let server = Server::start(ServerOptions::at(
+        env.endpoint(),
+        Arc::new(patchbay_service::Service::new(fresh)),
+    ))
+    .await
+    .expect("start");
     let host = Client::connect_to(server.endpoint())
         .await
         .expect("connect");

@@ -103,7 +103,7 @@ async fn a_name_outside_the_pipe_namespace_is_refused() {
         r"\\.\pipe\a\b".into(),
         r"\\otherhost\pipe\patchbay".into(),
     ] {
-        let options = ServerOptions::at(bad.clone(), Arc::clone(&env.store));
+        let options = ServerOptions::at(bad.clone(), env.service());
         let error = Server::start(options).await.expect_err("not a local pipe");
         assert!(matches!(error, IpcError::Io { .. }), "{bad:?}: {error:?}");
         assert!(
@@ -119,7 +119,7 @@ fn pipe_file(env: &TestEnv) -> PathBuf {
 }
 
 fn published_options(env: &TestEnv) -> ServerOptions {
-    ServerOptions::at(pipe_file(env), Arc::clone(&env.store))
+    ServerOptions::at(pipe_file(env), env.service())
 }
 
 fn published_name(file: &Path) -> String {

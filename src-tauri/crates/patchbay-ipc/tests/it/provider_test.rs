@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use patchbay_client::Client;
 use patchbay_ipc::Server;
-use patchbay_net::{ClientOptions, HttpClient};
+use patchbay_ipc::ServerOptions;
+use patchbay_service::Service;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -58,10 +59,7 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
         json!({"label": "Loopback", "base_url": format!("http://127.0.0.1:{port}/v1"),
                             "auth": "none", "network": "local", "models": ["m1"]}),
     );
-    let http = Arc::new(HttpClient::new(ClientOptions::default()).expect("http client"));
-    let server = Server::start(env.options().with_http(http))
-        .await
-        .expect("start");
+    let server = Server::start(env.options()).await.expect("start");
     let client = Client::connect_to(server.endpoint())
         .await
         .expect("connect");
@@ -115,7 +113,13 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_test_without_a_network_client_is_a_clear_error() {
     let env = TestEnv::new();
-    let server = env.start().await;
+    let offline = Arc::new(Service::offline(Arc::clone(&env.store), "no TLS roots"));
+    let server = Server::start(ServerOptions {
+        watch_config: false,
+        ..ServerOptions::at(env.endpoint(), offline)
+    })
+    .await
+    .expect("start");
     let client = Client::connect_to(server.endpoint())
         .await
         .expect("connect");

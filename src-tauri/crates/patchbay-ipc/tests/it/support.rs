@@ -12,6 +12,7 @@ use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
 use patchbay_core::ProviderId;
 use patchbay_ipc::{HostRegistry, Server, ServerHandle, ServerOptions};
+use patchbay_service::Service;
 use serde_json::{json, Value};
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
@@ -27,6 +28,11 @@ pub(crate) struct TestEnv {
 impl TestEnv {
     pub(crate) fn new() -> Self {
         Self::with_secrets(Arc::new(MemoryStore::new()))
+    }
+
+    /// The use cases over this environment's store, with network access.
+    pub(crate) fn service(&self) -> Arc<Service> {
+        Arc::new(Service::new(Arc::clone(&self.store)))
     }
 
     pub(crate) fn with_secrets(secrets: Arc<dyn SecretStore>) -> Self {
@@ -84,7 +90,7 @@ impl TestEnv {
     }
 
     pub(crate) fn options(&self) -> ServerOptions {
-        let mut options = ServerOptions::at(self.endpoint(), Arc::clone(&self.store));
+        let mut options = ServerOptions::at(self.endpoint(), self.service());
         options.pairing_timeout = Duration::from_secs(20);
         options
     }

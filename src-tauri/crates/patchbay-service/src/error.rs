@@ -1,0 +1,73 @@
+//! The service's one error type: what a use case refused or failed at.
+//! Adapters map it to their wire (`{kind, message, fields?}` for the window
+//! and the CLI, JSON-RPC errors for host apps) through [`ServiceError::kind`]
+//! and [`ServiceError::to_payload`], never by reading the message.
+
+use patchbay_core::error::ErrorPayload;
+use patchbay_net::NetError;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The domain refused or failed (validation, a missing provider, the
+    /// keychain, the config file).
+    #[error(transparent)]
+    Domain(#[from] patchbay_core::Error),
+
+    /// A request to a provider failed (discovery, a refresh). Connection
+    /// tests report failures per stage instead, except cancellation.
+    #[error(transparent)]
+    Net(#[from] NetError),
+
+    /// The HTTP client could not be built when the service started.
+    #[error("Patchbay could not set up its HTTP client ({0}); testing connections is unavailable until it restarts.")]
+    NetworkUnavailable(String),
+
+    /// The blocking task running a domain call panicked or was cancelled.
+    #[error("Patchbay stopped the operation unexpectedly; nothing else was changed. Try again.")]
+    Interrupted,
+}
+
+impl ServiceError {
+    /// The documented `kind` string.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Domain(error) => error.kind().as_str(),
+            Self::Net(error) => error.kind().as_str(),
+            Self::NetworkUnavailable(_) => "network_unavailable",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// `{kind, message, fields?}`. A network error's message carries its
+    /// hint ("… Check the key on the provider's key page.").
+    pub fn to_payload(&self) -> ErrorPayload {
+        match self {
+            Self::Domain(error) => error.to_payload(),
+            Self::Net(error) => {
+                let hint = error.hint();
+                ErrorPayload {
+                    kind: self.kind().to_owned(),
+                    message: if hint.is_empty() {
+                        error.to_string()
+                    } else {
+                        format!("{error} {hint}")
+                    },
+                    fields: Vec::new(),
+                }
+            }
+            Self::NetworkUnavailable(_) | Self::Interrupted => ErrorPayload {
+                kind: self.kind().to_owned(),
+                message: self.to_string(),
+                fields: Vec::new(),
+            },
+        }
+    }
+
+    /// Whether the use case ended because it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Net(NetError::Cancelled))
+    }
+}

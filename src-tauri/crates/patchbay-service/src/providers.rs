@@ -1,0 +1,58 @@
+//! Saving and changing providers. Validation (every field, the egress rules
+//! that need no DNS) and the keychain's write ordering are the domain's
+//! (`patchbay-core`); this module is what the window, the CLI and the IPC
+//! server call, so each operation has one entry point. Blocking: callers on
+//! an async runtime run these on its blocking pool.
+
+use patchbay_core::store::{Listing, Saved};
+use patchbay_core::validation::ProviderDraft;
+use patchbay_core::{ApiKey, Provider, ProviderId};
+
+use crate::{Result, Service};
+
+impl Service {
+    /// Every provider and the records that could not be loaded. Never
+    /// touches the keychain.
+    pub fn list_providers(&self) -> Result<Listing> {
+        Ok(self.store.list()?)
+    }
+
+    pub fn provider(&self, id: &ProviderId) -> Result<Provider> {
+        Ok(self.store.get(id)?)
+    }
+
+    /// Saves a new provider; every field problem is reported at once and
+    /// nothing is saved while any remains.
+    pub fn add_provider(&self, draft: ProviderDraft) -> Result<Saved> {
+        Ok(self.store.add(draft)?)
+    }
+
+    /// Saves `draft` over provider `id`, keeping what the draft keeps (the
+    /// stored key, secret header values).
+    pub fn edit_provider(&self, id: &ProviderId, draft: ProviderDraft) -> Result<Saved> {
+        Ok(self.store.edit(id, draft)?)
+    }
+
+    pub fn set_provider_enabled(&self, id: &ProviderId, enabled: bool) -> Result<Provider> {
+        Ok(self.store.set_enabled(id, enabled)?)
+    }
+
+    pub fn set_provider_key(&self, id: &ProviderId, key: ApiKey) -> Result<Saved> {
+        Ok(self.store.set_key(id, key)?)
+    }
+
+    pub fn remove_provider_key(&self, id: &ProviderId) -> Result<Provider> {
+        Ok(self.store.remove_key(id)?)
+    }
+
+    /// Trusts (or, with `None`, stops trusting) a self-signed certificate
+    /// for this provider only.
+    pub fn trust_certificate(&self, id: &ProviderId, sha256: Option<String>) -> Result<Provider> {
+        Ok(self.store.set_trusted_cert(id, sha256)?)
+    }
+
+    /// Removes the provider and its keychain items.
+    pub fn remove_provider(&self, id: &ProviderId) -> Result<()> {
+        Ok(self.store.remove(id)?)
+    }
+}

@@ -1,0 +1,151 @@
+//! What a request to a provider carries: the base URL, the key, the custom
+//! headers, the timeout, the proxy, a trusted certificate. The one place
+//! that reads a provider's secrets for a request, for a saved provider as
+//! stored or for an unsaved draft of one (the form's typed values, a CLI
+//! `--base-url` endpoint).
+
+use std::time::Duration;
+
+use patchbay_core::model::{Auth, Provider};
+use patchbay_core::presets;
+use patchbay_core::store::ProviderStore;
+use patchbay_core::validation::{
+    validate_connection, Notice, ProviderDraft, ValidHeader, ValidKeyChange,
+};
+use patchbay_core::{ApiKey, ProviderId};
+use patchbay_net::Target;
+
+/// What a test or a discovery runs against.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// A saved provider as stored; a test's result is recorded as its last
+    /// test.
+    Saved(ProviderId),
+    /// An unsaved draft, checked by the rules a save applies. `editing` is
+    /// the saved provider the draft edits: its stored key (`KeyChange::Keep`)
+    /// and secret header values (a secret header without a value) fill in
+    /// what the draft keeps. A draft's result is never recorded.
+    Draft {
+        draft: Box<ProviderDraft>,
+        editing: Option<ProviderId>,
+    },
+}
+
+impl Subject {
+    /// A draft that edits nothing.
+    pub fn draft(draft: ProviderDraft) -> Self {
+        Self::Draft {
+            draft: Box::new(draft),
+            editing: None,
+        }
+    }
+
+    /// The saved provider whose last test a result is recorded as.
+    pub(crate) fn recorded(&self) -> Option<&ProviderId> {
+        match self {
+            Self::Saved(id) => Some(id),
+            Self::Draft { .. } => None,
+        }
+    }
+}
+
+/// A target ready to send, with what validation wants the person to know
+/// (a removed `/chat/completions`, a trimmed key).
+#[derive(Debug)]
+pub struct Prepared {
+    pub target: Target,
+    pub notices: Vec<Notice>,
+}
+
+/// Builds the target of `subject`. Blocking: it reads the config file and
+/// the keychain.
+pub fn prepare(store: &ProviderStore, subject: &Subject) -> Result<Prepared, patchbay_core::Error> {
+    match subject {
+        Subject::Saved(id) => Ok(Prepared {
+            target: saved(store, id)?,
+            notices: Vec::new(),
+        }),
+        Subject::Draft { draft, editing } => draft_target(store, draft, editing.as_ref()),
+    }
+}
+
+/// A saved provider's target: its key (from the keychain, cached) only when
+/// it authenticates, its custom headers, its preset's name.
+fn saved(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
+    let provider = store.get(id)?;
+    let key = match provider.auth {
+        Auth::ApiKey => store.api_key(id)?,
+        Auth::None => None,
+    };
+    let headers = store.secret_headers(&provider)?;
+    Ok(Target::from_provider(
+        &provider,
+        key,
+        headers,
+        preset_name(provider.preset.as_deref()),
+    ))
+}
+
+fn draft_target(
+    store: &ProviderStore,
+    draft: &ProviderDraft,
+    editing: Option<&ProviderId>,
+) -> Result<Prepared, patchbay_core::Error> {
+    let saved: Option<Provider> = editing.map(|id| store.get(id)).transpose()?;
+    let checked = validate_connection(draft, saved.as_ref())?;
+    let mut target = Target::new(checked.base_url, checked.network);
+    target.api_key = match checked.key {
+        ValidKeyChange::Set(key) => Some(key),
+        ValidKeyChange::Keep => match editing {
+            Some(id) => store.api_key(id)?,
+            None => None,
+        },
+        ValidKeyChange::Remove => None,
+    };
+    target.headers = header_values(store, saved.as_ref(), checked.headers)?;
+    target.timeout = checked
+        .timeout_secs
+        .map(|seconds| Duration::from_secs(u64::from(seconds)));
+    target.proxy = checked.proxy;
+    // A certificate trusted for the saved provider stays trusted only for
+    // the same base URL.
+    target.trusted_cert_sha256 = saved
+        .filter(|provider| provider.base_url == target.base_url)
+        .and_then(|provider| provider.trusted_cert_sha256);
+    target.display_name = preset_name(draft.preset.as_deref()).map(str::to_owned);
+    Ok(Prepared {
+        target,
+        notices: checked.notices,
+    })
+}
+
+/// Every header with its value; a secret header the draft keeps takes the
+/// value stored for the provider it edits.
+fn header_values(
+    store: &ProviderStore,
+    saved: Option<&Provider>,
+    headers: Vec<ValidHeader>,
+) -> Result<Vec<(String, ApiKey)>, patchbay_core::Error> {
+    let kept_secret = headers.iter().any(|header| header.value.is_none());
+    let stored = match saved {
+        Some(provider) if kept_secret => store.secret_headers(provider)?,
+        _ => Vec::new(),
+    };
+    Ok(headers
+        .into_iter()
+        .filter_map(|header| {
+            let value = match header.value {
+                Some(value) => Some(value),
+                None => stored
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(&header.name))
+                    .map(|(_, value)| ApiKey::new(value.expose())),
+            };
+            value.map(|value| (header.name, value))
+        })
+        .collect())
+}
+
+fn preset_name(preset: Option<&str>) -> Option<&'static str> {
+    preset.and_then(presets::find).map(|preset| preset.name)
+}

@@ -1,0 +1,176 @@
+//! "Test connection" through the service: what is recorded, what a draft
+//! sends, how a draft is validated, and Cancel.
+
+use std::time::Duration;
+
+use patchbay_core::validation::KeyChange;
+use patchbay_service::{ServiceError, Subject, TestRequest};
+use patchbay_testkit::{handler, models_body, Canned, Server, SilentServer, CANARY_KEY};
+
+use crate::support::{local_draft, quiet, with_header, with_key, World};
+
+fn models_server() -> Canned {
+    Canned::json(200, models_body(&["m1", "vendor/m2:q4"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_provider_test_is_recorded_and_a_draft_test_is_not() {
+    let server = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let world = World::new("recorded");
+    let base = server.url("/v1").expect("url");
+    let id = world.save(local_draft("Local", base.as_str()));
+
+    let report = world
+        .service
+        .test(TestRequest::new(Subject::Saved(id.clone())), &quiet)
+        .await
+        .expect("the test ran");
+    assert!(report.ok, "{report:?}");
+    let recorded = world
+        .service
+        .provider(&id)
+        .expect("provider")
+        .last_test
+        .expect("recorded as the last test");
+    assert!(recorded.ok);
+
+    // The same provider, edited in the form to another path: tested, not recorded.
+    let draft_base = server.url("/other/v1").expect("url");
+    let report = world
+        .service
+        .test(
+            TestRequest::new(Subject::Draft {
+                draft: Box::new(local_draft("Local", draft_base.as_str())),
+                editing: Some(id.clone()),
+            }),
+            &quiet,
+        )
+        .await
+        .expect("the draft test ran");
+    assert!(report.ok, "{report:?}");
+    let after = world.service.provider(&id).expect("provider").last_test;
+    assert_eq!(after.map(|test| test.at), Some(recorded.at));
+    assert!(server
+        .seen()
+        .iter()
+        .any(|seen| seen.path == "/other/v1/models"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_of_a_saved_provider_sends_its_stored_key_and_secret_header() {
+    let server = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let world = World::new("stored-key");
+    let base = server.url("/v1").expect("url");
+    let saved = with_header(
+        with_key(local_draft("Gateway", base.as_str()), CANARY_KEY),
+        "X-Gateway-Token",
+        Some("gateway-secret-1"),
+        true,
+    );
+    let id = world.save(saved);
+
+    // The form keeps the key and the secret header's value (sent as absent).
+    let mut draft = with_header(
+        local_draft("Gateway", base.as_str()),
+        "X-Gateway-Token",
+        None,
+        true,
+    );
+    draft.auth = patchbay_core::model::Auth::ApiKey;
+    draft.key = KeyChange::Keep;
+    let report = world
+        .service
+        .test(
+            TestRequest::new(Subject::Draft {
+                draft: Box::new(draft),
+                editing: Some(id),
+            }),
+            &quiet,
+        )
+        .await
+        .expect("the test ran");
+    assert!(report.ok, "{report:?}");
+    let seen = server.seen();
+    let request = seen.first().expect("a request");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
+    assert_eq!(request.header("x-gateway-token"), Some("gateway-secret-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_reports_every_field_problem_at_once_and_sends_nothing() {
+    let server = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let world = World::new("draft-fields");
+    let base = server.url("/v1").expect("url");
+    let mut draft = with_header(
+        local_draft("", base.as_str()),
+        "Bad Header",
+        Some("x"),
+        false,
+    );
+    draft.timeout_secs = Some(0);
+    draft.proxy = Some("socks5://proxy.example:1080".to_owned());
+    let error = world
+        .service
+        .test(TestRequest::new(Subject::draft(draft)), &quiet)
+        .await
+        .expect_err("an invalid draft is refused");
+    let ServiceError::Domain(domain) = &error else {
+        panic!("a validation error, not {error:?}");
+    };
+    let fields: Vec<&str> = domain
+        .fields()
+        .iter()
+        .map(|field| field.field.as_str())
+        .collect();
+    assert_eq!(fields, ["headers[0].name", "timeout_secs", "proxy"]);
+    assert_eq!(error.kind(), "invalid_input");
+    assert!(server.seen().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_ends_a_running_test_and_nothing_is_recorded() {
+    let silent = SilentServer::start().await.expect("server");
+    let world = World::new("cancel");
+    let base = format!("http://{}/v1", silent.address);
+    let id = world.save(local_draft("Silent", &base));
+
+    let service = world.service.clone();
+    let running = tokio::spawn({
+        let id = id.clone();
+        async move {
+            let request = TestRequest {
+                test_id: Some("list-1".to_owned()),
+                ..TestRequest::new(Subject::Saved(id))
+            };
+            service.test(request, &quiet).await
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while silent.accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never connected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(world.service.cancel_test("list-1"));
+    let outcome = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("ended at once")
+        .expect("task");
+    let error = outcome.expect_err("cancelled");
+    assert!(error.is_cancelled(), "{error:?}");
+    assert!(!world.service.cancel_test("list-1"), "no longer running");
+    assert!(world
+        .service
+        .provider(&id)
+        .expect("provider")
+        .last_test
+        .is_none());
+}

@@ -1,0 +1,21 @@
+//! What Patchbay's tests share, so each crate's tests talk to the same real
+//! components instead of a copy of their own: a scriptable OpenAI-compatible
+//! server over HTTP or HTTPS on 127.0.0.1 that records what it received
+//! ([`server`]), and TLS identities for it ([`certificates`]). Never linked
+//! into a shipped binary (`publish = false`, dev-dependency only).
+
+pub mod certificates;
+pub mod server;
+
+pub use certificates::{ca_signed, self_signed, Identity};
+pub use server::{
+    handler, models_body, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
+};
+
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// A made-up host name: tests resolve it only through scripted lookups.
+pub const TEST_HOST: &str = "llm.patchbay-test.dev";
+
+/// The API key canary: must never appear in anything a test can observe.
+pub const CANARY_KEY: &str = "sk-canary-5e1f7c0d9b3a4e2f8a6b";
