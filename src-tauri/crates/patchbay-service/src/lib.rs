@@ -100,6 +100,13 @@ impl Service {
         &self.store
     }
 
+    /// The target of `subject`, built on the blocking pool (it reads the
+    /// config file and the keychain).
+    async fn prepare(&self, subject: Subject) -> Result<Prepared> {
+        let store = self.store.clone();
+        blocking(move || targets::prepare(&store, &subject)).await
+    }
+
     fn http(&self) -> Result<&Arc<HttpClient>> {
         self.http
             .get_or_init(|| {

@@ -11,7 +11,7 @@ use patchbay_core::ProviderId;
 use patchbay_net::{fetch_models, DiscoveredModel, NetError};
 use time::OffsetDateTime;
 
-use crate::targets::{self, Prepared, Subject};
+use crate::targets::{Prepared, Subject};
 use crate::{blocking, Result, Service};
 
 /// A refresh's outcome, recorded in the provider's catalog.
@@ -35,10 +35,7 @@ impl Service {
     /// The models the subject's server lists. Nothing is recorded.
     pub async fn discover_models(&self, subject: Subject) -> Result<Vec<DiscoveredModel>> {
         let http = self.http()?;
-        let Prepared { target, .. } = {
-            let store = self.store.clone();
-            blocking(move || targets::prepare(&store, &subject)).await?
-        };
+        let Prepared { target, .. } = self.prepare(subject).await?;
         Ok(fetch_models(http, &target, self.lookup.as_ref()).await?)
     }
 
@@ -47,10 +44,7 @@ impl Service {
     /// `stale`, with the failure; with none, the failure itself.
     pub async fn refresh_models(&self, id: ProviderId) -> Result<Refreshed> {
         let http = self.http()?;
-        let Prepared { target, .. } = {
-            let (store, subject) = (self.store.clone(), Subject::Saved(id.clone()));
-            blocking(move || targets::prepare(&store, &subject)).await?
-        };
+        let Prepared { target, .. } = self.prepare(Subject::Saved(id.clone())).await?;
         let store = self.store.clone();
         match fetch_models(http, &target, self.lookup.as_ref()).await {
             Ok(models) => {

@@ -13,7 +13,7 @@ use patchbay_net::{run_test, NetError, StageReport, TestOptions, TestReport};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::targets::{self, Subject};
+use crate::targets::Subject;
 use crate::{blocking, Result, Service};
 
 /// One test to run.
@@ -57,10 +57,7 @@ impl Service {
         let token = running
             .as_ref()
             .map_or_else(CancellationToken::new, |test| test.token().clone());
-        let prepared = {
-            let (store, subject) = (self.store.clone(), request.subject);
-            blocking(move || targets::prepare(&store, &subject)).await?
-        };
+        let prepared = self.prepare(request.subject).await?;
         if token.is_cancelled() {
             return Err(NetError::Cancelled.into());
         }
