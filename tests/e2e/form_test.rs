@@ -72,7 +72,7 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
     // The base URL lacks /v1: the models stage fails, and /v1 is offered, not applied.
     let without_version = format!("http://127.0.0.1:{}", server.port);
     fill_local_form(&session, "Local vLLM", &without_version);
-    session.click("#form-test");
+    session.start_test("#form-test");
     let failed = wait::until_or_none(UI_TIMEOUT, || {
         (stage_status(&session, "models")? == "failed").then_some(())
     });
@@ -102,7 +102,7 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
     assert_eq!(filled, format!("{without_version}/v1").as_str());
 
     // With /v1 every stage that applies passes, row by row.
-    session.click("#form-test");
+    session.start_test("#form-test");
     let passed = wait::until_or_none(UI_TIMEOUT, || {
         (stage_status(&session, "models")? == "ok").then_some(())
     });
@@ -175,7 +175,7 @@ fn cancel_stops_a_form_test_stuck_on_a_server_that_never_answers() {
     });
     let session = AppSession::start();
     fill_local_form(&session, "Stuck", &format!("http://127.0.0.1:{port}/v1"));
-    session.click("#form-test");
+    session.start_test("#form-test");
     session.wait_visible("#form-test-cancel");
     wait::until("the connect stage", UI_TIMEOUT, || {
         (stage_status(&session, "tcp_connect")? == "ok").then_some(())

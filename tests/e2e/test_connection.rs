@@ -56,7 +56,7 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     let session = AppSession::start_in(dir);
 
     session.select_provider("local-vllm");
-    session.click("#test-connection");
+    session.start_test("#test-connection");
     session.wait_until("the models stage to pass", || {
         (stage_status(&session, "models")? == "ok").then_some(())
     });
@@ -147,7 +147,7 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
 
     // Nothing listening: the connect stage fails with a hint, later stages are skipped.
     session.select_provider("dead-port");
-    session.click("#test-connection");
+    session.start_test("#test-connection");
     session.wait_until("the connect stage to fail", || {
         (stage_status(&session, "tcp_connect")? == "failed").then_some(())
     });
@@ -177,7 +177,7 @@ fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
     let session = AppSession::start_in(dir);
 
     session.select_provider("gateway");
-    session.click("#test-connection");
+    session.start_test("#test-connection");
     session.wait_until("the models stage to fail", || {
         (stage_status(&session, "models")? == "failed").then_some(())
     });
@@ -210,7 +210,7 @@ fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
     let session = AppSession::start_in(dir);
 
     session.select_provider("stuck");
-    session.click("#test-connection");
+    session.start_test("#test-connection");
     session.wait_visible("#cancel-test");
     session.wait_until("the connect stage", || {
         (stage_status(&session, "tcp_connect")? == "ok").then_some(())

@@ -274,6 +274,54 @@ impl AppSession {
         }
     }
 
+    /// Clicks the element matching `css`, then waits for `effect`.
+    ///
+    /// WebKitWebDriver now and then reports a click as done that the page
+    /// never received (seen on CI on a button clicked right after the
+    /// window switched views). So when the effect has not begun after a few
+    /// seconds and the element is still there, the click is sent once more;
+    /// the effect must still appear within [`UI_TIMEOUT`], so a button that
+    /// does nothing still fails the test. Use it only for clicks whose effect
+    /// a second click cannot change (Test connection ignores a click while a
+    /// test runs).
+    pub fn click_expecting<T>(
+        &self,
+        css: &str,
+        what: &str,
+        mut effect: impl FnMut() -> Option<T>,
+    ) -> T {
+        self.click(css);
+        if let Some(value) = wait::until_or_none(Duration::from_secs(3), &mut effect) {
+            return value;
+        }
+        if self
+            .driver
+            .find(css)
+            .is_ok_and(|element| self.is_visible(&element))
+        {
+            eprintln!("clicking `{css}` again: no sign of {what} after 3 s");
+            self.click(css);
+        }
+        self.wait_until(what, effect)
+    }
+
+    /// Clicks "Test connection" in the details (or, with `#form-test`, in
+    /// the form) and waits until its report shows.
+    pub fn start_test(&self, button: &str) {
+        let report = match button {
+            "#form-test" => "form-test-report",
+            _ => "test-report",
+        };
+        let script = format!("return document.getElementById('{report}').hidden === false;");
+        self.click_expecting(button, "the test report", || {
+            matches!(
+                self.driver.execute(&script, Vec::new()),
+                Ok(Value::Bool(true))
+            )
+            .then_some(())
+        });
+    }
+
     /// Polls `probe` until it answers, or fails the test with what the
     /// window shows (its text and a screenshot under `target/e2e-failures/`).
     pub fn wait_until<T>(&self, what: &str, probe: impl FnMut() -> Option<T>) -> T {
