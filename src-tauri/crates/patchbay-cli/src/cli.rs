@@ -330,7 +330,7 @@ fn parse_header(raw: &str) -> Result<HeaderArg, String> {
 
 /// A SHA-256 fingerprint in the stored form: 64 lowercase hex digits.
 fn parse_fingerprint(raw: &str) -> Result<String, String> {
-    match patchbay_net::client::parse_fingerprint(raw) {
+    match patchbay_net::parse_fingerprint(raw) {
         Some(bytes) => Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect()),
         None => Err(
             "expected a SHA-256 fingerprint: 64 hex digits, optionally separated by colons"

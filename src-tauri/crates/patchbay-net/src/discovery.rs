@@ -27,10 +27,56 @@ use patchbay_core::model::{ModelEntry, ModelMetadata};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 
-use crate::client::HttpClient;
-use crate::error::NetError;
-use crate::policy::Lookup;
-use crate::probe::Target;
+/// The `visit_*` methods of a lenient visitor for the JSON shapes it does
+/// not use: each consumes the value (skipping arrays and objects element by
+/// element, without building them) and answers `$none`.
+macro_rules! skip_other_shapes {
+    ($none:expr; $($shape:ident),+) => {
+        $(skip_other_shapes!(@shape $shape, $none);)+
+    };
+    (@shape unit, $none:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape bool, $none:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape i64, $none:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape u64, $none:expr) => {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape f64, $none:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape str, $none:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@shape seq, $none:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
+            while sequence.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+    (@shape map, $none:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+}
 
 /// One model a server listed, with whatever metadata it published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -278,25 +324,7 @@ impl<'de> de::Deserialize<'de> for ErrorValue {
                 }
                 Ok(ErrorValue(message))
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut sequence: A,
-            ) -> Result<Self::Value, A::Error> {
-                while sequence.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ErrorValue(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ErrorValue(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ErrorValue(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ErrorValue(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ErrorValue(None))
-            }
+            skip_other_shapes!(ErrorValue(None); seq, bool, i64, u64, f64);
         }
         deserializer.deserialize_any(ErrorVisitor)
     }
@@ -454,27 +482,8 @@ impl<'de> Visitor<'de> for EntryVisitor {
             ..RawEntry::default()
         })
     }
-
     // Anything else in the list is not a model; skip it.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
-        while sequence.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawEntry::default())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(RawEntry::default())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(RawEntry::default())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(RawEntry::default())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(RawEntry::default())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(RawEntry::default())
-    }
+    skip_other_shapes!(RawEntry::default(); seq, unit, bool, i64, u64, f64);
 }
 
 fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
@@ -536,29 +545,7 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
         Ok(Some(Cow::Owned(value)))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
-        while sequence.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    skip_other_shapes!(None; unit, bool, i64, u64, f64, seq, map);
 }
 
 /// Accepts anything; keeps non-negative integers (also integral floats and
@@ -585,20 +572,7 @@ impl<'de> Visitor<'de> for NumberVisitor {
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
         Ok(value.parse().ok())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
-        while sequence.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    skip_other_shapes!(None; unit, bool, seq, map);
 }
 
 /// An array of strings (non-strings inside are dropped); `None` when the
@@ -625,28 +599,7 @@ impl<'de> de::Deserialize<'de> for LenientTexts<'de> {
                 }
                 Ok(LenientTexts(Some(values)))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(LenientTexts(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(LenientTexts(None))
-            }
+            skip_other_shapes!(LenientTexts(None); map, str, unit, bool, i64, u64, f64);
         }
         deserializer.deserialize_any(TextsVisitor)
     }
@@ -674,31 +627,7 @@ impl<'de> de::Deserialize<'de> for Architecture<'de> {
                 }
                 Ok(Architecture(modalities))
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut sequence: A,
-            ) -> Result<Self::Value, A::Error> {
-                while sequence.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Architecture(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Architecture(None))
-            }
+            skip_other_shapes!(Architecture(None); seq, str, unit, bool, i64, u64, f64);
         }
         deserializer.deserialize_any(ArchitectureVisitor)
     }
@@ -728,48 +657,10 @@ impl<'de> de::Deserialize<'de> for TopProviderValue {
                 }
                 Ok(TopProviderValue(top))
             }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut sequence: A,
-            ) -> Result<Self::Value, A::Error> {
-                while sequence.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(TopProviderValue(TopProvider::default()))
-            }
+            skip_other_shapes!(TopProviderValue(TopProvider::default()); seq, str, unit, bool, i64, u64, f64);
         }
         deserializer.deserialize_any(TopProviderVisitor)
     }
-}
-
-/// Fetches and parses `GET {base}/models` with the target's auth and
-/// headers, through the full egress policy. 404/405 become
-/// `not_found`/`method_not_allowed` with a hint to type model ids by hand.
-pub async fn fetch_models(
-    client: &HttpClient,
-    target: &Target,
-    lookup: &dyn Lookup,
-) -> Result<Vec<DiscoveredModel>, NetError> {
-    let url = patchbay_core::base_url::endpoint(&target.base_url, "models");
-    let mut session = client.session(target, lookup, None);
-    let response = session.get(&url, crate::error::Resource::Models).await?;
-    session.models_from(&response)
 }
 
 /// Applies a refresh to the models a user chose: see

@@ -16,7 +16,7 @@ use std::time::Duration;
 use patchbay_core::ApiKey;
 use serde::Serialize;
 
-use crate::client::Stage;
+use crate::stage::Stage;
 
 /// Longest provider message we pass on, in characters. Long enough for the
 /// useful sentence of an OpenAI-style error, short enough for a stage row.

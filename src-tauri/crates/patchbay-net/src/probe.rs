@@ -31,91 +31,21 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use hyper::Method;
-use patchbay_core::model::Auth;
-use patchbay_core::{ApiKey, NetworkAllowance, Provider};
+use patchbay_core::base_url::endpoint;
+use patchbay_core::egress::display_form as display_url;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-pub use crate::client::Stage;
-use patchbay_core::base_url::endpoint;
-
-use crate::client::{display_url, HttpClient, ReadMode, Reply, Session, Stream};
+use crate::client::HttpClient;
 use crate::discovery::DiscoveredModel;
-use crate::error::{self, Failure, FailureKind, NetError, Resource};
+use crate::error::{Failure, FailureKind, NetError, Resource};
+use crate::openai;
 use crate::policy::{Lookup, SystemLookup};
-
-/// The short user message of the chat probe.
-const CHAT_PROBE_MESSAGE: &str = "Reply with OK.";
-
-/// How many close model ids a "model not found" names.
-const CLOSE_MATCH_COUNT: usize = 3;
-
-/// What to test: one provider's endpoint and credentials.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The normalised base URL (`https://api.openai.com/v1`).
-    pub base_url: Url,
-    pub network: NetworkAllowance,
-    /// Sent as `Authorization: Bearer …`; `None` sends no `Authorization`
-    /// header at all.
-    pub api_key: Option<ApiKey>,
-    /// Custom headers with their values (secret or not: all are treated as
-    /// secrets for redaction).
-    pub headers: Vec<(String, ApiKey)>,
-    /// The overall timeout of one request; `None` uses the client's.
-    pub timeout: Option<Duration>,
-    /// A self-signed certificate's SHA-256 the user chose to trust.
-    pub trusted_cert_sha256: Option<String>,
-    /// The preset's name (`Ollama`), for hints like "is Ollama running?".
-    pub display_name: Option<String>,
-    /// The provider's own proxy (`http://proxy.corp:3128`); `None` connects
-    /// directly. System proxy variables are never used. Loopback
-    /// destinations never go through it. See [`crate::client`].
-    pub proxy: Option<Url>,
-}
-
-impl Target {
-    pub fn new(base_url: Url, network: NetworkAllowance) -> Self {
-        Self {
-            base_url,
-            network,
-            api_key: None,
-            headers: Vec::new(),
-            timeout: None,
-            trusted_cert_sha256: None,
-            display_name: None,
-            proxy: None,
-        }
-    }
-
-    /// The target for a saved provider. The key is dropped when the provider
-    /// has no authentication, so no `Authorization` header can be sent.
-    pub fn from_provider(
-        provider: &Provider,
-        api_key: Option<ApiKey>,
-        headers: Vec<(String, ApiKey)>,
-        preset_name: Option<&str>,
-    ) -> Self {
-        Self {
-            base_url: provider.base_url.clone(),
-            network: provider.network,
-            api_key: match provider.auth {
-                Auth::ApiKey => api_key,
-                Auth::None => None,
-            },
-            headers,
-            timeout: provider
-                .timeout_secs
-                .map(|seconds| Duration::from_secs(u64::from(seconds))),
-            trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
-            display_name: preset_name.map(str::to_owned),
-            proxy: provider.proxy.clone(),
-        }
-    }
-}
+use crate::session::{ReadMode, Session, Stream};
+pub use crate::stage::Stage;
+pub use crate::target::Target;
 
 /// How to run the test.
 #[derive(Clone)]
@@ -250,6 +180,27 @@ impl Recorder<'_> {
         });
     }
 
+    /// Records a stage that produced `(value, detail)`, or failed: then the
+    /// stages after it are skipped and the test stops (`None`).
+    fn step<T>(
+        &mut self,
+        stage: Stage,
+        started: Instant,
+        result: Result<(T, String), NetError>,
+    ) -> Option<T> {
+        match result {
+            Ok((value, detail)) => {
+                self.ok(stage, started, detail);
+                Some(value)
+            }
+            Err(error) => {
+                self.failed(stage, started, error.failure());
+                self.skip_after(stage);
+                None
+            }
+        }
+    }
+
     /// Marks every stage after `stage` skipped.
     fn skip_after(&mut self, stage: Stage) {
         let later = Stage::ALL
@@ -278,9 +229,15 @@ pub async fn run_test(
         stages: Vec::with_capacity(Stage::ALL.len()),
         on_stage,
     };
-    let mut session = client.session(target, options.lookup.as_ref(), options.cancel.clone());
+    let mut session = Session::new(
+        client,
+        target,
+        options.lookup.as_ref(),
+        options.cancel.clone(),
+    );
     let mut outcome = Outcome::default();
-    run_stages(&mut session, target, options, &mut recorder, &mut outcome).await;
+    // `None` only says the test stopped early; the recorder has the stages.
+    let _stopped = run_stages(&mut session, target, options, &mut recorder, &mut outcome).await;
     let ok = recorder
         .stages
         .iter()
@@ -307,38 +264,25 @@ struct Outcome {
     first_token: Option<Duration>,
 }
 
+/// The stages in order; `None` once one failed (the later ones are then
+/// recorded as skipped).
 async fn run_stages(
     session: &mut Session<'_>,
     target: &Target,
     options: &TestOptions,
     recorder: &mut Recorder<'_>,
     outcome: &mut Outcome,
-) {
+) -> Option<()> {
     let started = Instant::now();
-    let mut destination = match session.check_url(&target.base_url) {
-        Ok((destination, message)) => {
-            recorder.ok(Stage::UrlPolicy, started, message);
-            destination
-        }
-        Err(error) => {
-            recorder.failed(Stage::UrlPolicy, started, error.failure());
-            recorder.skip_after(Stage::UrlPolicy);
-            return;
-        }
-    };
+    let checked = session.check_url(&target.base_url);
+    let mut destination = recorder.step(Stage::UrlPolicy, started, checked)?;
 
     let started = Instant::now();
     if destination.is_literal() {
         recorder.skipped(Stage::Dns, &destination.literal_detail());
     } else {
-        match session.resolve(&mut destination).await {
-            Ok(detail) => recorder.ok(Stage::Dns, started, detail),
-            Err(error) => {
-                recorder.failed(Stage::Dns, started, error.failure());
-                recorder.skip_after(Stage::Dns);
-                return;
-            }
-        }
+        let resolved = session.resolve(&mut destination).await;
+        recorder.step(Stage::Dns, started, resolved.map(|detail| ((), detail)))?;
     }
 
     let started = Instant::now();
@@ -346,38 +290,22 @@ async fn run_stages(
         Ok((tcp, peer)) => session
             .through_proxy(&destination, tcp)
             .await
-            .map(|(stream, via)| (stream, peer, via)),
+            .map(|(stream, via)| {
+                let detail = match via {
+                    Some(via) => format!("connected to {peer}; {via}"),
+                    None => format!("connected to {peer}"),
+                };
+                ((stream, peer), detail)
+            }),
         Err(error) => Err(error),
     };
-    let (stream, peer) = match connected {
-        Ok((stream, peer, via)) => {
-            let detail = match via {
-                Some(via) => format!("connected to {peer}; {via}"),
-                None => format!("connected to {peer}"),
-            };
-            recorder.ok(Stage::TcpConnect, started, detail);
-            (stream, peer)
-        }
-        Err(error) => {
-            recorder.failed(Stage::TcpConnect, started, error.failure());
-            recorder.skip_after(Stage::TcpConnect);
-            return;
-        }
-    };
+    let (stream, peer) = recorder.step(Stage::TcpConnect, started, connected)?;
 
     let started = Instant::now();
     let stream: Box<dyn Stream> = if destination.is_https() {
-        match session.handshake_tls(&destination, stream).await {
-            Ok((tls, detail)) => {
-                recorder.ok(Stage::Tls, started, detail);
-                Box::new(tls)
-            }
-            Err(error) => {
-                recorder.failed(Stage::Tls, started, error.failure());
-                recorder.skip_after(Stage::Tls);
-                return;
-            }
-        }
+        let handshake = session.handshake_tls(&destination, stream).await;
+        let secured = handshake.map(|(tls, detail)| (Box::new(tls) as Box<dyn Stream>, detail));
+        recorder.step(Stage::Tls, started, secured)?
     } else {
         recorder.skipped(Stage::Tls, "plain http: no TLS");
         stream
@@ -426,11 +354,11 @@ async fn run_stages(
 
     let Some(model) = options.chat_model.as_deref() else {
         recorder.skipped(Stage::Chat, "no model chosen for the chat probe");
-        return;
+        return Some(());
     };
     if !chat_allowed {
         recorder.skipped(Stage::Chat, "skipped: the model list stage failed");
-        return;
+        return Some(());
     }
     let started = Instant::now();
     session.restart_deadline();
@@ -448,6 +376,7 @@ async fn run_stages(
         }
         Err(error) => recorder.failed(Stage::Chat, started, error.failure()),
     }
+    Some(())
 }
 
 struct Listing {
@@ -460,7 +389,7 @@ async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<List
     let url = endpoint(base_url, "models");
     let sent = Instant::now();
     let reply = session.get(&url, Resource::Models).await?;
-    let models = session.models_from(&reply)?;
+    let models = openai::models_from(&reply, session.secrets(), session.target().proxy.as_ref())?;
     Ok(Listing {
         status: reply.status.as_u16(),
         models,
@@ -514,13 +443,7 @@ async fn probe_chat(
     known: Option<&[DiscoveredModel]>,
 ) -> Result<Duration, NetError> {
     let url = endpoint(base_url, "chat/completions");
-    let request = serde_json::json!({
-        "model": model,
-        "messages": [{"role": "user", "content": CHAT_PROBE_MESSAGE}],
-        "max_tokens": 1,
-        "stream": true,
-    });
-    let body = Bytes::from(request.to_string());
+    let body = openai::chat_probe_body(model);
     let sent = Instant::now();
     let reply = session
         .send(
@@ -531,8 +454,13 @@ async fn probe_chat(
             ReadMode::FirstEvent,
         )
         .await?;
-    if let Err(error) = session.check_status(&reply, Resource::Chat) {
-        return Err(refine_chat_failure(error, model, known));
+    if let Err(error) = openai::check_status(
+        &reply,
+        Resource::Chat,
+        session.secrets(),
+        session.target().proxy.as_ref(),
+    ) {
+        return Err(openai::refine_chat_failure(error, model, known));
     }
     if reply.looks_like_html() {
         return Err(NetError::NotJson {
@@ -541,12 +469,12 @@ async fn probe_chat(
             web_page: true,
         });
     }
-    if let Some(message) = embedded_error(&reply, session) {
+    if let Some(message) = openai::embedded_error(&reply, session.secrets()) {
         let error = NetError::ErrorEnvelope {
             status: reply.status.as_u16(),
             provider_message: message,
         };
-        return Err(refine_chat_failure(error, model, known));
+        return Err(openai::refine_chat_failure(error, model, known));
     }
     if reply.is_event_stream() {
         return match reply.first_event_at {
@@ -570,127 +498,6 @@ async fn probe_chat(
             web_page: false,
         }),
     }
-}
-
-/// An `{"error": …}` inside a 2xx answer (some servers stream errors as an
-/// event): `Some(message)` when present.
-fn embedded_error(reply: &Reply, session: &Session<'_>) -> Option<Option<String>> {
-    let value: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
-    let has_error = value.get("error").is_some_and(|inner| !inner.is_null());
-    has_error.then(|| error::provider_message(&reply.body, session.secrets()))
-}
-
-/// A chat failure that is about the model becomes `model_not_found` with
-/// close matches: any 404 (the list worked, so the path is right — and
-/// OpenAI, Ollama and vLLM all answer an unknown model with 404), or another
-/// refusal whose message says the model does not exist.
-fn refine_chat_failure(
-    error: NetError,
-    model: &str,
-    known: Option<&[DiscoveredModel]>,
-) -> NetError {
-    let (is_missing_model, provider_message) = match &error {
-        NetError::NotFound {
-            provider_message, ..
-        } => (
-            known.is_some()
-                || provider_message
-                    .as_deref()
-                    .is_some_and(mentions_missing_model),
-            provider_message.clone(),
-        ),
-        NetError::BadRequest {
-            provider_message, ..
-        }
-        | NetError::ErrorEnvelope {
-            provider_message, ..
-        } => (
-            provider_message
-                .as_deref()
-                .is_some_and(mentions_missing_model),
-            provider_message.clone(),
-        ),
-        _ => (false, None),
-    };
-    if !is_missing_model {
-        return error;
-    }
-    NetError::ModelNotFound {
-        model: model.to_owned(),
-        close_matches: known
-            .map(|models| close_matches(model, models))
-            .unwrap_or_default(),
-        provider_message,
-    }
-}
-
-fn mentions_missing_model(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    lower.contains("model")
-        && [
-            "not found",
-            "does not exist",
-            "not exist",
-            "no such",
-            "unknown",
-            "invalid model",
-            "not available",
-            "not supported",
-            "try pulling",
-        ]
-        .iter()
-        .any(|phrase| lower.contains(phrase))
-}
-
-/// The ids closest to `model` (edit distance, case-insensitive, on the whole
-/// id, its last path part and that part without an Ollama `:tag`), best
-/// first.
-pub fn close_matches(model: &str, models: &[DiscoveredModel]) -> Vec<String> {
-    let wanted = id_forms(&model.to_lowercase());
-    let allowed = (wanted[2].chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, &str)> = models
-        .iter()
-        .filter_map(|candidate| {
-            let forms = id_forms(&candidate.id.to_lowercase());
-            let distance = wanted
-                .iter()
-                .flat_map(|left| forms.iter().map(move |right| edit_distance(left, right)))
-                .min()
-                .unwrap_or(usize::MAX);
-            let related = forms[0].contains(&wanted[2]) || wanted[0].contains(&forms[2]);
-            (distance <= allowed || related).then_some((distance, candidate.id.as_str()))
-        })
-        .collect();
-    scored.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.cmp(right.1)));
-    scored
-        .into_iter()
-        .take(CLOSE_MATCH_COUNT)
-        .map(|(_, id)| id.to_owned())
-        .collect()
-}
-
-/// `[whole id, last path part, last path part without :tag]`.
-fn id_forms(id: &str) -> [String; 3] {
-    let tail = id.rsplit('/').next().unwrap_or(id);
-    let untagged = tail.split(':').next().unwrap_or(tail);
-    [id.to_owned(), tail.to_owned(), untagged.to_owned()]
-}
-
-fn edit_distance(left: &str, right: &str) -> usize {
-    let right: Vec<char> = right.chars().collect();
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    let mut current = vec![0; right.len() + 1];
-    for (row, left_character) in left.chars().enumerate() {
-        current[0] = row + 1;
-        for (column, right_character) in right.iter().enumerate() {
-            let substitution = previous[column] + usize::from(left_character != *right_character);
-            current[column + 1] = substitution
-                .min(previous[column + 1] + 1)
-                .min(current[column] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[right.len()]
 }
 
 fn summarize(ok: bool, stages: &[StageReport], outcome: &Outcome) -> String {
@@ -738,16 +545,6 @@ fn capitalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use patchbay_core::model::ModelMetadata;
-
-    fn models(ids: &[&str]) -> Vec<DiscoveredModel> {
-        ids.iter()
-            .map(|id| DiscoveredModel {
-                id: (*id).to_owned(),
-                metadata: ModelMetadata::default(),
-            })
-            .collect()
-    }
 
     #[test]
     fn version_segments() {
@@ -769,38 +566,5 @@ mod tests {
                 "{url}"
             );
         }
-    }
-
-    #[test]
-    fn close_matches_rank_by_distance() {
-        let list = models(&[
-            "gpt-4o",
-            "gpt-4o-mini",
-            "o3-mini",
-            "meta-llama/llama-3.1-8b-instruct",
-            "text-embedding-3-small",
-        ]);
-        assert_eq!(
-            close_matches("gpt4o", &list).first().map(String::as_str),
-            Some("gpt-4o")
-        );
-        assert_eq!(
-            close_matches("llama-3.1-8b-instruct", &list),
-            vec!["meta-llama/llama-3.1-8b-instruct".to_owned()]
-        );
-        assert!(close_matches("claude-sonnet", &list).is_empty());
-    }
-
-    #[test]
-    fn model_not_found_phrases() {
-        assert!(mentions_missing_model(
-            "model \"llama9\" not found, try pulling it first"
-        ));
-        assert!(mentions_missing_model(
-            "The model `gpt-5x` does not exist or you do not have access to it."
-        ));
-        assert!(!mentions_missing_model(
-            "Invalid request: max_tokens too large"
-        ));
     }
 }

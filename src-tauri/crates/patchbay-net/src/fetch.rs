@@ -1,0 +1,23 @@
+//! Model discovery over the network: `GET {base}/models` through a session.
+
+use crate::client::HttpClient;
+use crate::discovery::DiscoveredModel;
+use crate::error::{NetError, Resource};
+use crate::openai;
+use crate::policy::Lookup;
+use crate::session::Session;
+use crate::target::Target;
+
+/// Fetches and parses `GET {base}/models` with the target's auth and
+/// headers, through the full egress policy. 404/405 become
+/// `not_found`/`method_not_allowed` with a hint to type model ids by hand.
+pub async fn fetch_models(
+    client: &HttpClient,
+    target: &Target,
+    lookup: &dyn Lookup,
+) -> Result<Vec<DiscoveredModel>, NetError> {
+    let url = patchbay_core::base_url::endpoint(&target.base_url, "models");
+    let mut session = Session::new(client, target, lookup, None);
+    let response = session.get(&url, Resource::Models).await?;
+    openai::models_from(&response, session.secrets(), target.proxy.as_ref())
+}

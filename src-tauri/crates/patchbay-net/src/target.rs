@@ -1,0 +1,71 @@
+//! What a request goes to: one provider's endpoint and credentials.
+
+use std::time::Duration;
+
+use patchbay_core::model::Auth;
+use patchbay_core::{ApiKey, NetworkAllowance, Provider};
+use url::Url;
+
+/// What to test: one provider's endpoint and credentials.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The normalised base URL (`https://api.openai.com/v1`).
+    pub base_url: Url,
+    pub network: NetworkAllowance,
+    /// Sent as `Authorization: Bearer …`; `None` sends no `Authorization`
+    /// header at all.
+    pub api_key: Option<ApiKey>,
+    /// Custom headers with their values (secret or not: all are treated as
+    /// secrets for redaction).
+    pub headers: Vec<(String, ApiKey)>,
+    /// The overall timeout of one request; `None` uses the client's.
+    pub timeout: Option<Duration>,
+    /// A self-signed certificate's SHA-256 the user chose to trust.
+    pub trusted_cert_sha256: Option<String>,
+    /// The preset's name (`Ollama`), for hints like "is Ollama running?".
+    pub display_name: Option<String>,
+    /// The provider's own proxy (`http://proxy.corp:3128`); `None` connects
+    /// directly. System proxy variables are never used. Loopback
+    /// destinations never go through it. See [`crate::client`].
+    pub proxy: Option<Url>,
+}
+
+impl Target {
+    pub fn new(base_url: Url, network: NetworkAllowance) -> Self {
+        Self {
+            base_url,
+            network,
+            api_key: None,
+            headers: Vec::new(),
+            timeout: None,
+            trusted_cert_sha256: None,
+            display_name: None,
+            proxy: None,
+        }
+    }
+
+    /// The target for a saved provider. The key is dropped when the provider
+    /// has no authentication, so no `Authorization` header can be sent.
+    pub fn from_provider(
+        provider: &Provider,
+        api_key: Option<ApiKey>,
+        headers: Vec<(String, ApiKey)>,
+        preset_name: Option<&str>,
+    ) -> Self {
+        Self {
+            base_url: provider.base_url.clone(),
+            network: provider.network,
+            api_key: match provider.auth {
+                Auth::ApiKey => api_key,
+                Auth::None => None,
+            },
+            headers,
+            timeout: provider
+                .timeout_secs
+                .map(|seconds| Duration::from_secs(u64::from(seconds))),
+            trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
+            display_name: preset_name.map(str::to_owned),
+            proxy: provider.proxy.clone(),
+        }
+    }
+}
