@@ -14,13 +14,16 @@
 //! cases: the server calls them, as the window and the CLI do.
 
 pub mod admin;
+mod dispatch;
 mod endpoint;
 pub mod error;
 mod feed;
 pub mod hosts;
 pub mod pairing;
 pub mod server;
+mod wire;
 
+pub use dispatch::METHODS;
 pub use endpoint::default_endpoint;
 pub use error::{IpcError, Result};
 pub use hosts::HostRegistry;
