@@ -5,6 +5,7 @@
 
 use patchbay_core::error::{ErrorPayload, FieldError};
 use patchbay_core::id::InvalidId;
+use patchbay_core::Kind;
 use patchbay_service::ServiceError;
 use serde::{Serialize, Serializer};
 
@@ -32,10 +33,10 @@ impl From<patchbay_core::Error> for AppError {
 }
 
 impl AppError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
             Self::Service(error) => error.kind(),
-            Self::InvalidId(_) => "invalid_input",
+            Self::InvalidId(_) => Kind::InvalidInput,
             Self::Ipc(error) => error.kind(),
         }
     }
@@ -44,16 +45,12 @@ impl AppError {
     pub fn to_payload(&self) -> ErrorPayload {
         match self {
             Self::Service(error) => error.to_payload(),
-            Self::InvalidId(error) => ErrorPayload {
-                kind: self.kind().to_owned(),
-                message: error.to_string(),
-                fields: vec![FieldError::new("id", error.to_string())],
-            },
-            Self::Ipc(_) => ErrorPayload {
-                kind: self.kind().to_owned(),
-                message: self.to_string(),
-                fields: Vec::new(),
-            },
+            Self::InvalidId(error) => ErrorPayload::new(
+                self.kind(),
+                error.to_string(),
+                vec![FieldError::new("id", error.to_string())],
+            ),
+            Self::Ipc(_) => ErrorPayload::new(self.kind(), self.to_string(), Vec::new()),
         }
     }
 }

@@ -191,6 +191,7 @@ fn add_list_edit_toggle_remove_key_and_delete_round_trip_without_the_key() {
         .invoke("get_provider", json!({"id": "team-gateway"}))
         .expect_err("gone");
     assert_eq!(error["kind"], "not_found");
+    assert_eq!(error["reason"], "provider_not_found");
 }
 
 #[test]

@@ -213,6 +213,10 @@ fn allow_pairs_the_host_lists_it_logs_its_resolves_and_revoke_refuses_its_token(
         "{refused}"
     );
     assert_eq!(
+        refused["error"]["data"]["reason"], "token_rejected",
+        "{refused}"
+    );
+    assert_eq!(
         app.invoke("revoke_host", json!({"appId": "com.example.editor"}))
             .expect("revoke again"),
         json!(false)

@@ -10,6 +10,7 @@
 use std::io;
 
 use patchbay_core::error::FieldError;
+use patchbay_core::Kind;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,15 +66,15 @@ impl From<patchbay_service::ServiceError> for CliError {
 }
 
 impl CliError {
-    pub(crate) fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
-            Self::Domain(error) => error.kind().as_str(),
-            Self::SecretInput { .. } | Self::UnknownPreset(_) => "invalid_input",
-            Self::Net(error) => error.kind().as_str(),
+            Self::Domain(error) => error.kind(),
+            Self::SecretInput { .. } | Self::UnknownPreset(_) => Kind::InvalidInput,
+            Self::Net(error) => error.kind(),
             Self::Ipc(error) => error.kind(),
-            Self::UnknownHost(_) => "not_found",
-            Self::Runtime(_) => "runtime",
-            Self::Output(_) => "output",
+            Self::UnknownHost(_) => Kind::HostNotFound,
+            Self::Runtime(_) => Kind::Runtime,
+            Self::Output(_) => Kind::Output,
             Self::Service(error) => error.kind(),
         }
     }
@@ -105,7 +106,8 @@ impl CliError {
 
     pub(crate) fn payload(&self) -> ErrorPayload {
         ErrorPayload {
-            kind: self.kind(),
+            kind: self.kind().as_str(),
+            reason: self.kind().reason(),
             message: self.to_string(),
             hint: self.hint(),
             fields: self.fields(),
@@ -150,6 +152,8 @@ pub(crate) struct ErrorEnvelope<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct ErrorPayload {
     pub(crate) kind: &'static str,
+    /// The precise kind (see `patchbay_protocol::Kind`).
+    pub(crate) reason: &'static str,
     pub(crate) message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) hint: Option<String>,
@@ -214,6 +218,6 @@ mod tests {
             error.human(),
             "error: invalid input (nothing was changed):\n  --base-url (base_url): use https"
         );
-        assert_eq!(error.kind(), "invalid_input");
+        assert_eq!(error.kind(), Kind::InvalidInput);
     }
 }

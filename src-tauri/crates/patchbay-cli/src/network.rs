@@ -16,7 +16,7 @@ use patchbay_core::model::{ModelEntry, ModelMetadata, NetworkAllowance};
 use patchbay_core::validation::{validate_connection, HeaderDraft, ProviderDraft};
 use patchbay_core::{ApiKey, Error as DomainError};
 use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
-use patchbay_net::{DiscoveredModel, FailureKind, StageReport, StageStatus, TestReport};
+use patchbay_net::{DiscoveredModel, Kind, StageReport, StageStatus, TestReport};
 use patchbay_service::{Service, Subject, TestRequest};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -104,7 +104,7 @@ pub(crate) fn provider_test(
     let untrusted = report
         .failed_stage()
         .and_then(|stage| stage.failure.as_ref())
-        .is_some_and(|failure| failure.kind == FailureKind::TlsUntrusted);
+        .is_some_and(|failure| failure.kind == Kind::TlsUntrusted);
     if let (true, Some(fingerprint)) = (untrusted, &report.certificate_sha256) {
         output.notice(&format!(
             "If this is your own server, compare the fingerprint with its certificate, then trust it for this provider only:\n  patchbay provider trust-cert {} {fingerprint}",

@@ -504,6 +504,7 @@ fn dispatch(frame: &[u8], pending: &PendingCalls, feeds: &Feeds) {
                 (_, Some(error)) => Err(ClientError::Rpc {
                     code: error.code,
                     kind: error.kind().map(str::to_owned),
+                    reason: error.reason().map(str::to_owned),
                     message: error.message,
                 }),
                 (Some(result), None) => Ok(result.to_owned()),

@@ -5,47 +5,12 @@
 use std::io;
 use std::path::PathBuf;
 
-/// What went wrong, for code to branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// No Patchbay server is listening: fall back to
-    /// [`crate::read_shared_config`] or ask the person to open Patchbay.
-    NotRunning,
-    /// The platform has no place for the socket or config (no `HOME`, …).
-    NoEndpoint,
-    /// The server sent something that is not valid protocol.
-    Protocol,
-    /// The server answered with a JSON-RPC error; see [`ClientError::Rpc`].
-    Rpc,
-    /// The server (or the shared config) speaks a version this client does
-    /// not understand.
-    UnsupportedVersion,
-    /// The connection closed before the answer arrived.
-    Disconnected,
-    /// No answer within the client's timeout.
-    Timeout,
-    /// Reading or writing the socket or a file failed.
-    Io,
-    /// The shared config file exists but is not valid JSON of the schema.
-    ConfigInvalid,
-}
-
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotRunning => "not_running",
-            Self::NoEndpoint => "no_endpoint",
-            Self::Protocol => "protocol",
-            Self::Rpc => "rpc",
-            Self::UnsupportedVersion => "unsupported_version",
-            Self::Disconnected => "disconnected",
-            Self::Timeout => "timeout",
-            Self::Io => "io",
-            Self::ConfigInvalid => "config_invalid",
-        }
-    }
-}
+/// What went wrong, for code to branch on: the one vocabulary of
+/// [`patchbay_protocol::Kind`]. A client's own kinds are `NotRunning`,
+/// `NoEndpoint`, `Protocol`, `Rpc` (the server's error: see
+/// [`ClientError::rpc_kind`] and [`ClientError::rpc_reason`]),
+/// `UnsupportedVersion`, `Disconnected`, `NoAnswer` and `ConfigInvalid`.
+pub use patchbay_protocol::Kind as ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -69,6 +34,8 @@ pub enum ClientError {
     Rpc {
         code: i64,
         kind: Option<String>,
+        /// `data.reason`, from servers that send it.
+        reason: Option<String>,
         message: String,
     },
 
@@ -105,7 +72,7 @@ impl ClientError {
             Self::Rpc { .. } => ErrorKind::Rpc,
             Self::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
             Self::Disconnected => ErrorKind::Disconnected,
-            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Timeout { .. } => ErrorKind::NoAnswer,
             Self::Io { .. } => ErrorKind::Io,
             Self::ConfigInvalid { .. } => ErrorKind::ConfigInvalid,
         }
@@ -115,6 +82,15 @@ impl ClientError {
     pub fn rpc_code(&self) -> Option<i64> {
         match self {
             Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The server's `data.reason` (the precise kind, e.g. `token_rejected`
+    /// where `data.kind` is `unauthorized`), for [`ClientError::Rpc`].
+    pub fn rpc_reason(&self) -> Option<&str> {
+        match self {
+            Self::Rpc { reason, .. } => reason.as_deref(),
             _ => None,
         }
     }

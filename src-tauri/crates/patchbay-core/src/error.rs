@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use patchbay_protocol::Kind;
+
 /// One problem with one form field. `field` is the draft's field name
 /// (`label`, `base_url`, `key`, `models`, `models[1]`, `headers[0].name`,
 /// `network`, `timeout_secs`), so the UI can show it inline.
@@ -29,40 +31,6 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
-        }
-    }
-}
-
-/// What went wrong, for code to branch on. Serialised in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorKind {
-    InvalidInput,
-    NotFound,
-    KeychainUnavailable,
-    KeychainLocked,
-    KeychainTimeout,
-    Keychain,
-    ConfigIo,
-    ConfigCorrupt,
-    ConfigVersion,
-    ConfigBusy,
-}
-
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidInput => "invalid_input",
-            Self::NotFound => "not_found",
-            Self::KeychainUnavailable => "keychain_unavailable",
-            Self::KeychainLocked => "keychain_locked",
-            Self::KeychainTimeout => "keychain_timeout",
-            Self::Keychain => "keychain",
-            Self::ConfigIo => "config_io",
-            Self::ConfigCorrupt => "config_corrupt",
-            Self::ConfigVersion => "config_version",
-            Self::ConfigBusy => "config_busy",
         }
     }
 }
@@ -118,18 +86,18 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::Invalid(_) => ErrorKind::InvalidInput,
-            Self::NotFound { .. } => ErrorKind::NotFound,
-            Self::KeychainUnavailable { .. } => ErrorKind::KeychainUnavailable,
-            Self::KeychainLocked => ErrorKind::KeychainLocked,
-            Self::KeychainTimeout { .. } => ErrorKind::KeychainTimeout,
-            Self::Keychain { .. } => ErrorKind::Keychain,
-            Self::ConfigIo { .. } => ErrorKind::ConfigIo,
-            Self::ConfigCorrupt { .. } => ErrorKind::ConfigCorrupt,
-            Self::ConfigVersion { .. } => ErrorKind::ConfigVersion,
-            Self::ConfigBusy { .. } => ErrorKind::ConfigBusy,
+            Self::Invalid(_) => Kind::InvalidInput,
+            Self::NotFound { .. } => Kind::ProviderNotFound,
+            Self::KeychainUnavailable { .. } => Kind::KeychainUnavailable,
+            Self::KeychainLocked => Kind::KeychainLocked,
+            Self::KeychainTimeout { .. } => Kind::KeychainTimeout,
+            Self::Keychain { .. } => Kind::Keychain,
+            Self::ConfigIo { .. } => Kind::ConfigIo,
+            Self::ConfigCorrupt { .. } => Kind::ConfigCorrupt,
+            Self::ConfigVersion { .. } => Kind::ConfigVersion,
+            Self::ConfigBusy { .. } => Kind::ConfigBusy,
         }
     }
 
@@ -145,23 +113,34 @@ impl Error {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
-    /// The wire form: `{ "kind", "message", "fields"? }`.
+    /// The wire form: `{ "kind", "reason", "message", "fields"? }`.
     pub fn to_payload(&self) -> ErrorPayload {
-        ErrorPayload {
-            kind: self.kind().as_str().to_owned(),
-            message: self.to_string(),
-            fields: self.fields().to_vec(),
-        }
+        ErrorPayload::new(self.kind(), self.to_string(), self.fields().to_vec())
     }
 }
 
-/// The serialisable form of an error, shared by every boundary.
+/// The serialisable form of an error, shared by every boundary:
+/// `{ "kind", "reason", "message", "fields"? }` (see [`Kind`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorPayload {
-    pub kind: String,
+    pub kind: &'static str,
+    /// The precise kind; differs from `kind` only where the documented kind
+    /// has several meanings (`not_found`, `unauthorized`, …).
+    pub reason: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+}
+
+impl ErrorPayload {
+    pub fn new(kind: Kind, message: String, fields: Vec<FieldError>) -> Self {
+        Self {
+            kind: kind.as_str(),
+            reason: kind.reason(),
+            message,
+            fields,
+        }
+    }
 }
 
 fn summarize(fields: &[FieldError]) -> String {

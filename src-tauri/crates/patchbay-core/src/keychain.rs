@@ -410,7 +410,7 @@ impl SecretStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::error::Kind;
 
     #[test]
     fn accounts() {
@@ -427,26 +427,23 @@ mod tests {
         let unavailable = classify_platform(
             "D-Bus error: org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files",
         );
-        assert_eq!(unavailable.kind(), ErrorKind::KeychainUnavailable);
+        assert_eq!(unavailable.kind(), Kind::KeychainUnavailable);
         assert!(unavailable
             .to_string()
             .contains("No keychain service is running"));
         let no_bus = classify_platform("I/O error: No such file or directory (os error 2)");
-        assert_eq!(no_bus.kind(), ErrorKind::KeychainUnavailable);
+        assert_eq!(no_bus.kind(), Kind::KeychainUnavailable);
         assert_eq!(
             classify_platform("Prompt dismissed").kind(),
-            ErrorKind::KeychainLocked
+            Kind::KeychainLocked
         );
-        assert_eq!(
-            classify_platform("something odd").kind(),
-            ErrorKind::Keychain
-        );
+        assert_eq!(classify_platform("something odd").kind(), Kind::Keychain);
         let secret_bytes = b"sk-canary-1234567890".to_vec();
         let bad = map_error(keyring_core::Error::BadEncoding(secret_bytes));
         assert!(!format!("{bad} {bad:?}").contains("canary"));
         assert_eq!(
             map_error(keyring_core::Error::NoDefaultStore).kind(),
-            ErrorKind::KeychainUnavailable
+            Kind::KeychainUnavailable
         );
     }
 
@@ -467,7 +464,7 @@ mod tests {
         store.set_unavailable(true);
         assert_eq!(
             store.set("a", &ApiKey::new("x")).expect_err("down").kind(),
-            ErrorKind::KeychainUnavailable
+            Kind::KeychainUnavailable
         );
         assert_eq!(store.reads(), 2);
     }

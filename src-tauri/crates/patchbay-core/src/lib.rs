@@ -19,7 +19,7 @@ pub mod secret;
 pub mod store;
 pub mod validation;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, Kind};
 pub use id::ProviderId;
 pub use model::{Auth, NetworkAllowance, Provider};
 pub use secret::ApiKey;

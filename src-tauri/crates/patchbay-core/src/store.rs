@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::{self, Catalog, CatalogSummary};
 use crate::config::{self, ConfigDocument, ConfigPaths, LoadProblem, Loaded};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, SecretStore};
 use crate::model::{
@@ -577,9 +577,9 @@ impl ProviderStore {
 
 fn describe(error: &Error) -> &'static str {
     match error.kind() {
-        ErrorKind::KeychainUnavailable => "no keychain service is running",
-        ErrorKind::KeychainLocked => "the keychain is locked",
-        ErrorKind::KeychainTimeout => "the keychain did not answer",
+        Kind::KeychainUnavailable => "no keychain service is running",
+        Kind::KeychainLocked => "the keychain is locked",
+        Kind::KeychainTimeout => "the keychain did not answer",
         _ => "the keychain refused",
     }
 }

@@ -51,7 +51,7 @@ fn fields(result: Result<ValidatedDraft, Error>) -> Vec<(String, String)> {
     match result {
         Ok(valid) => panic!("expected errors, got {valid:?}"),
         Err(error) => {
-            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
+            assert_eq!(error.kind(), crate::Kind::InvalidInput);
             error
                 .fields()
                 .iter()

@@ -11,10 +11,11 @@ use patchbay_core::store::{ProviderStore, ProviderView};
 use patchbay_core::{Auth, ProviderId};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{
-    codes, methods, DecisionParams, EntriesUnchanged, ErrorObject, HostsResult, ListParams,
-    PairParams, PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams,
-    ResolveResult, RevokeParams, RevokeResult,
+    methods, DecisionParams, EntriesUnchanged, ErrorObject, HostsResult, ListParams, PairParams,
+    PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, ResolveResult,
+    RevokeParams, RevokeResult,
 };
+use patchbay_protocol::Kind;
 use patchbay_service::{Subject, TestRequest};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -105,9 +106,8 @@ pub(crate) fn handle_frame(
         }
         method => Some(failure_frame(
             Some(&id),
-            ErrorObject::new(
-                codes::METHOD_NOT_FOUND,
-                "method_not_found",
+            ErrorObject::of(
+                Kind::MethodNotFound,
                 format!(
                     "Unknown method `{}`. patchbay.hello lists the supported ones.",
                     truncate(method, 64)
@@ -391,7 +391,9 @@ fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> 
     let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
     let provider = match state.store.get(&provider_id) {
         Ok(provider) => provider,
-        Err(error) if error.kind() == patchbay_core::ErrorKind::NotFound => return Err(not_found()),
+        Err(error) if error.kind() == patchbay_core::Kind::ProviderNotFound => {
+            return Err(not_found())
+        }
         Err(error) => return Err(error.into()),
     };
     if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {

@@ -711,7 +711,7 @@ mod windows_tests {
             r"\\server\pipe\patchbay",
         ] {
             let error = pipe_leaf(Path::new(bad)).expect_err(bad);
-            assert_eq!(error.kind(), "io", "{bad}");
+            assert_eq!(error.kind().as_str(), "io", "{bad}");
         }
         assert_eq!(
             lock_path(

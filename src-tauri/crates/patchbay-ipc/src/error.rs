@@ -8,6 +8,7 @@ use std::io;
 use std::path::PathBuf;
 
 use patchbay_protocol::rpc::{codes, ErrorObject};
+use patchbay_protocol::Kind;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -92,67 +93,43 @@ fn describe_pid(pid: Option<u32>) -> String {
 }
 
 impl IpcError {
-    /// A stable snake_case name to branch on; also `data.kind` on the wire.
-    pub fn kind(&self) -> &'static str {
+    /// What went wrong, in the one vocabulary (`data.kind`, `data.reason`
+    /// and the JSON-RPC code on the wire).
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::AlreadyRunning { .. } => "already_running",
-            Self::NotASocket { .. } => "not_a_socket",
-            Self::UnsafeDirectory { .. } => "unsafe_directory",
-            Self::NoEndpoint { .. } => "no_endpoint",
-            Self::Io { .. } => "io",
-            Self::HostsCorrupt { .. } => "hosts_corrupt",
-            Self::HostsBusy { .. } => "hosts_busy",
-            Self::InvalidParams { .. } => "invalid_params",
-            Self::Unauthorized => "unauthorized",
-            Self::PairingDenied => "pairing_denied",
-            Self::PairingTimeout { .. } => "pairing_timeout",
-            Self::PairingInProgress { .. } => "pairing_in_progress",
-            Self::TooManyPending => "too_many_pending",
-            Self::NotPending { .. } => "not_pending",
-            Self::RequesterGone { .. } => "requester_gone",
-            Self::EntryNotFound { .. } => "not_found",
-            Self::KeyMissing { .. } => "key_missing",
-            Self::Store(error) => error.kind().as_str(),
-            Self::TestFailed { .. } => "test_failed",
-            Self::Client(error) => error.kind().as_str(),
-            Self::Busy { .. } => "busy",
-            Self::Internal { .. } => "internal",
+            Self::AlreadyRunning { .. } => Kind::AlreadyRunning,
+            Self::NotASocket { .. } => Kind::NotASocket,
+            Self::UnsafeDirectory { .. } => Kind::UnsafeDirectory,
+            Self::NoEndpoint { .. } => Kind::NoEndpoint,
+            Self::Io { .. } => Kind::Io,
+            Self::HostsCorrupt { .. } => Kind::HostsCorrupt,
+            Self::HostsBusy { .. } => Kind::HostsBusy,
+            Self::InvalidParams { .. } => Kind::InvalidParams,
+            Self::Unauthorized => Kind::TokenRejected,
+            Self::PairingDenied => Kind::PairingDenied,
+            Self::PairingTimeout { .. } => Kind::PairingTimeout,
+            Self::PairingInProgress { .. } => Kind::PairingInProgress,
+            Self::TooManyPending => Kind::TooManyPending,
+            Self::NotPending { .. } => Kind::NotPending,
+            Self::RequesterGone { .. } => Kind::RequesterGone,
+            Self::EntryNotFound { .. } => Kind::EntryNotFound,
+            Self::KeyMissing { .. } => Kind::KeyMissing,
+            Self::Store(error) => error.kind(),
+            Self::TestFailed { .. } => Kind::TestFailed,
+            Self::Client(error) => error.kind(),
+            Self::Busy { .. } => Kind::Busy,
+            Self::Internal { .. } => Kind::Internal,
         }
     }
 
     /// The JSON-RPC error code for this error.
     pub fn rpc_code(&self) -> i64 {
-        use patchbay_core::ErrorKind as StoreKind;
-        match self {
-            Self::InvalidParams { .. } => codes::INVALID_PARAMS,
-            Self::Unauthorized => codes::UNAUTHORIZED,
-            Self::PairingDenied => codes::PAIRING_DENIED,
-            Self::PairingTimeout { .. } | Self::RequesterGone { .. } => codes::PAIRING_TIMEOUT,
-            Self::NotPending { .. } => codes::PAIRING_NOT_PENDING,
-            Self::PairingInProgress { .. }
-            | Self::TooManyPending
-            | Self::Busy { .. }
-            | Self::HostsBusy { .. } => codes::BUSY,
-            Self::EntryNotFound { .. } | Self::KeyMissing { .. } => codes::NOT_FOUND,
-            Self::TestFailed { .. } => codes::TEST_FAILED,
-            Self::HostsCorrupt { .. } => codes::CONFIG,
-            Self::Store(error) => match error.kind() {
-                StoreKind::NotFound => codes::NOT_FOUND,
-                StoreKind::InvalidInput => codes::INVALID_PARAMS,
-                StoreKind::KeychainUnavailable
-                | StoreKind::KeychainLocked
-                | StoreKind::KeychainTimeout
-                | StoreKind::Keychain => codes::KEYCHAIN,
-                StoreKind::ConfigBusy => codes::BUSY,
-                _ => codes::CONFIG,
-            },
-            _ => codes::INTERNAL_ERROR,
-        }
+        self.kind().rpc_code().unwrap_or(codes::INTERNAL_ERROR)
     }
 
     /// The JSON-RPC error sent to a client.
     pub fn to_error_object(&self) -> ErrorObject {
-        ErrorObject::new(self.rpc_code(), self.kind(), self.to_string())
+        ErrorObject::of(self.kind(), self.to_string())
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {

@@ -19,7 +19,8 @@ use std::time::Duration;
 use patchbay_client::{read_frame, FrameRead};
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::store::ProviderStore;
-use patchbay_protocol::rpc::{codes, ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use patchbay_protocol::rpc::{ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use patchbay_protocol::Kind;
 use patchbay_service::Service;
 use tokio::io::{AsyncWriteExt, BufReader, WriteHalf};
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
@@ -356,9 +357,8 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
                 Ok(FrameRead::TooLarge) => {
                     // The rest of the frame was skipped up to its newline,
                     // so the stream is back in sync and stays usable.
-                    let error = ErrorObject::new(
-                        codes::FRAME_TOO_LARGE,
-                        "frame_too_large",
+                    let error = ErrorObject::of(
+                        Kind::FrameTooLarge,
                         format!("Frames are limited to {MAX_FRAME_BYTES} bytes; this one was skipped."),
                     );
                     if connection.queue.send(failure_frame(None, error)).await.is_err() {

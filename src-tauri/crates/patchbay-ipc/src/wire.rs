@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use patchbay_protocol::rpc::{codes, ErrorObject, RequestId, Response};
+use patchbay_protocol::rpc::{ErrorObject, RequestId, Response};
+use patchbay_protocol::Kind;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -30,17 +31,13 @@ pub(crate) fn parse_call(bytes: &[u8]) -> std::result::Result<Call, Box<Rejected
         let message = format!("The frame is not valid JSON: {error}");
         Box::new(Rejected {
             id: None,
-            error: ErrorObject::new(codes::PARSE_ERROR, "parse_error", message),
+            error: ErrorObject::of(Kind::ParseError, message),
         })
     })?;
     let invalid = |id: Option<RequestId>, message: &str| {
         Box::new(Rejected {
             id,
-            error: ErrorObject::new(
-                codes::INVALID_REQUEST,
-                "invalid_request",
-                message.to_owned(),
-            ),
+            error: ErrorObject::of(Kind::InvalidRequest, message.to_owned()),
         })
     };
     let mut object = match value {
@@ -147,6 +144,8 @@ pub(crate) fn truncate(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use patchbay_protocol::rpc::codes;
+
     use super::*;
 
     #[test]

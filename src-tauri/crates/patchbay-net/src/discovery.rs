@@ -24,6 +24,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use patchbay_core::model::{ModelEntry, ModelMetadata};
+use patchbay_core::Kind;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 
@@ -118,11 +119,11 @@ pub enum DiscoveryError {
 }
 
 impl DiscoveryError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::Html | Self::NotJson { .. } => "not_json",
-            Self::Truncated | Self::WrongShape { .. } => "bad_response",
-            Self::ErrorEnvelope { .. } => "error_envelope",
+            Self::Html | Self::NotJson { .. } => Kind::NotJson,
+            Self::Truncated | Self::WrongShape { .. } => Kind::BadResponse,
+            Self::ErrorEnvelope { .. } => Kind::ErrorEnvelope,
         }
     }
 
@@ -698,7 +699,7 @@ mod tests {
             error.as_ref().and_then(DiscoveryError::provider_text),
             Some("quota exceeded")
         );
-        assert_eq!(error.map(|error| error.kind()), Some("error_envelope"));
+        assert_eq!(error.map(|error| error.kind()), Some(Kind::ErrorEnvelope));
     }
 
     #[test]

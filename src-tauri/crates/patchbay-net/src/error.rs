@@ -1,5 +1,5 @@
 //! The network boundary's one error type, [`NetError`], and what a person sees
-//! of it: a machine-readable [`FailureKind`] (snake_case on the wire), a
+//! of it: a machine-readable [`Kind`] (snake_case on the wire), a
 //! message saying what happened, and a hint saying what to do about it.
 //!
 //! This module also owns the rule for provider error bodies: they are never
@@ -9,11 +9,11 @@
 //! (the API key, secret header values) and truncates. Every `provider_message`
 //! field in [`NetError`] went through it, so no variant can carry a raw body.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use patchbay_core::ApiKey;
+use patchbay_core::Kind;
 use serde::Serialize;
 
 use crate::stage::Stage;
@@ -29,76 +29,6 @@ const CONTAINMENT_MINIMUM: usize = 6;
 
 /// A shorter fragment of a secret than this is not treated as an echo of it.
 const FRAGMENT_MINIMUM: usize = 12;
-
-/// What went wrong, for code to branch on. Serialised in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum FailureKind {
-    PolicyDenied,
-    DnsFailed,
-    ConnectRefused,
-    ConnectTimeout,
-    ConnectFailed,
-    Tls,
-    TlsUntrusted,
-    Timeout,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    RateLimited,
-    ServerError,
-    BadRequest,
-    NotJson,
-    BadResponse,
-    ErrorEnvelope,
-    TooLarge,
-    Redirect,
-    Cancelled,
-    ModelNotFound,
-    InvalidRequest,
-    /// The provider's proxy failed: refused the connection, asked for
-    /// credentials (HTTP 407) or refused the tunnel.
-    Proxy,
-}
-
-impl FailureKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PolicyDenied => "policy_denied",
-            Self::DnsFailed => "dns_failed",
-            Self::ConnectRefused => "connect_refused",
-            Self::ConnectTimeout => "connect_timeout",
-            Self::ConnectFailed => "connect_failed",
-            Self::Tls => "tls",
-            Self::TlsUntrusted => "tls_untrusted",
-            Self::Timeout => "timeout",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::RateLimited => "rate_limited",
-            Self::ServerError => "server_error",
-            Self::BadRequest => "bad_request",
-            Self::NotJson => "not_json",
-            Self::BadResponse => "bad_response",
-            Self::ErrorEnvelope => "error_envelope",
-            Self::TooLarge => "too_large",
-            Self::Redirect => "redirect",
-            Self::Cancelled => "cancelled",
-            Self::ModelNotFound => "model_not_found",
-            Self::InvalidRequest => "invalid_request",
-            Self::Proxy => "proxy",
-        }
-    }
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
 
 /// Which endpoint a request was for; hints differ (a missing `/models` means
 /// "type model ids by hand", a missing chat endpoint means a wrong base URL).
@@ -250,32 +180,32 @@ pub enum NetError {
 }
 
 impl NetError {
-    pub fn kind(&self) -> FailureKind {
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::PolicyDenied { .. } => FailureKind::PolicyDenied,
-            Self::DnsFailed { .. } => FailureKind::DnsFailed,
-            Self::ConnectRefused { .. } => FailureKind::ConnectRefused,
-            Self::ConnectTimeout { .. } => FailureKind::ConnectTimeout,
-            Self::ConnectFailed { .. } => FailureKind::ConnectFailed,
-            Self::Tls { .. } => FailureKind::Tls,
-            Self::TlsUntrusted { .. } => FailureKind::TlsUntrusted,
-            Self::Timeout { .. } => FailureKind::Timeout,
-            Self::Unauthorized { .. } => FailureKind::Unauthorized,
-            Self::Forbidden { .. } => FailureKind::Forbidden,
-            Self::NotFound { .. } => FailureKind::NotFound,
-            Self::MethodNotAllowed { .. } => FailureKind::MethodNotAllowed,
-            Self::RateLimited { .. } => FailureKind::RateLimited,
-            Self::ServerError { .. } => FailureKind::ServerError,
-            Self::BadRequest { .. } => FailureKind::BadRequest,
-            Self::NotJson { .. } => FailureKind::NotJson,
-            Self::BadResponse { .. } => FailureKind::BadResponse,
-            Self::ErrorEnvelope { .. } => FailureKind::ErrorEnvelope,
-            Self::TooLarge { .. } => FailureKind::TooLarge,
-            Self::Redirect { .. } => FailureKind::Redirect,
-            Self::Cancelled => FailureKind::Cancelled,
-            Self::ModelNotFound { .. } => FailureKind::ModelNotFound,
-            Self::InvalidRequest { .. } => FailureKind::InvalidRequest,
-            Self::Proxy { .. } => FailureKind::Proxy,
+            Self::PolicyDenied { .. } => Kind::PolicyDenied,
+            Self::DnsFailed { .. } => Kind::DnsFailed,
+            Self::ConnectRefused { .. } => Kind::ConnectRefused,
+            Self::ConnectTimeout { .. } => Kind::ConnectTimeout,
+            Self::ConnectFailed { .. } => Kind::ConnectFailed,
+            Self::Tls { .. } => Kind::Tls,
+            Self::TlsUntrusted { .. } => Kind::TlsUntrusted,
+            Self::Timeout { .. } => Kind::RequestTimeout,
+            Self::Unauthorized { .. } => Kind::KeyRejected,
+            Self::Forbidden { .. } => Kind::Forbidden,
+            Self::NotFound { .. } => Kind::UpstreamNotFound,
+            Self::MethodNotAllowed { .. } => Kind::MethodNotAllowed,
+            Self::RateLimited { .. } => Kind::RateLimited,
+            Self::ServerError { .. } => Kind::ServerError,
+            Self::BadRequest { .. } => Kind::BadRequest,
+            Self::NotJson { .. } => Kind::NotJson,
+            Self::BadResponse { .. } => Kind::BadResponse,
+            Self::ErrorEnvelope { .. } => Kind::ErrorEnvelope,
+            Self::TooLarge { .. } => Kind::TooLarge,
+            Self::Redirect { .. } => Kind::Redirect,
+            Self::Cancelled => Kind::Cancelled,
+            Self::ModelNotFound { .. } => Kind::ModelNotFound,
+            Self::InvalidRequest { .. } => Kind::RequestUnbuildable,
+            Self::Proxy { .. } => Kind::Proxy,
         }
     }
 
@@ -361,7 +291,7 @@ impl NetError {
 /// `loopback_not_allowed`, …) for a `policy_denied` failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
-    pub kind: FailureKind,
+    pub kind: Kind,
     pub message: String,
     pub hint: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -22,8 +22,9 @@ mod tls;
 
 pub use client::{ClientOptions, HttpClient};
 pub use discovery::{merge_refresh, parse_models, DiscoveredModel, DiscoveryError};
-pub use error::{Failure, FailureKind, NetError};
+pub use error::{Failure, NetError};
 pub use fetch::fetch_models;
+pub use patchbay_core::Kind;
 pub use probe::{run_test, StageReport, StageStatus, TestOptions, TestReport};
 pub use stage::Stage;
 pub use target::Target;

@@ -40,12 +40,13 @@ use url::Url;
 
 use crate::client::HttpClient;
 use crate::discovery::DiscoveredModel;
-use crate::error::{Failure, FailureKind, NetError, Resource};
+use crate::error::{Failure, NetError, Resource};
 use crate::openai;
 use crate::policy::{Lookup, SystemLookup};
 use crate::session::{ReadMode, Session, Stream};
 pub use crate::stage::Stage;
 pub use crate::target::Target;
+use patchbay_core::Kind;
 
 /// How to run the test.
 #[derive(Clone)]
@@ -337,7 +338,7 @@ async fn run_stages(
         Err(error) => {
             let kind = error.kind();
             let mut failure = error.failure();
-            if kind == FailureKind::NotFound && !has_version_segment(&target.base_url) {
+            if kind == Kind::UpstreamNotFound && !has_version_segment(&target.base_url) {
                 if let Some(suggestion) = try_v1(session, &target.base_url).await {
                     failure.hint = suggestion.message.clone();
                     outcome.suggestion = Some(suggestion);
@@ -348,7 +349,7 @@ async fn run_stages(
             // model ids they typed; it is pointless when the URL is wrong
             // (a suggestion) or the connection or key failed.
             outcome.suggestion.is_none()
-                && matches!(kind, FailureKind::NotFound | FailureKind::MethodNotAllowed)
+                && matches!(kind, Kind::UpstreamNotFound | Kind::MethodNotAllowed)
         }
     };
 

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::kind::Kind;
+
 /// The schema version this crate reads and writes.
 pub const CONFIG_VERSION: u64 = 1;
 
@@ -193,11 +195,12 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    /// `malformed` or `newer_version`, for callers that branch on it.
-    pub fn kind(&self) -> &'static str {
+    /// [`Kind::ConfigInvalid`] or [`Kind::UnsupportedVersion`], for
+    /// callers that branch on it.
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::Malformed(_) => "malformed",
-            Self::NewerVersion { .. } => "newer_version",
+            Self::Malformed(_) => Kind::ConfigInvalid,
+            Self::NewerVersion { .. } => Kind::UnsupportedVersion,
         }
     }
 }
@@ -500,7 +503,7 @@ mod tests {
         let error =
             read_document(br#"{"version": 2, "providers": {"new": "shape"}}"#).expect_err("newer");
         assert_eq!(error, ReadError::NewerVersion { found: 2 });
-        assert_eq!(error.kind(), "newer_version");
+        assert_eq!(error.kind(), Kind::UnsupportedVersion);
     }
 
     #[test]
@@ -517,7 +520,7 @@ mod tests {
             let error = read_document(bytes).expect_err("malformed");
             assert_eq!(
                 error.kind(),
-                "malformed",
+                Kind::ConfigInvalid,
                 "{}",
                 String::from_utf8_lossy(bytes)
             );

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::kind::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -238,9 +239,27 @@ impl ErrorObject {
         }
     }
 
+    /// The error of `kind`: its documented code, and `data: {"kind",
+    /// "reason"}` (see [`Kind`]).
+    pub fn of(kind: Kind, message: impl Into<String>) -> Self {
+        let mut data = serde_json::Map::new();
+        data.insert("kind".to_owned(), Value::String(kind.as_str().to_owned()));
+        data.insert("reason".to_owned(), Value::String(kind.reason().to_owned()));
+        Self {
+            code: kind.rpc_code().unwrap_or(codes::INTERNAL_ERROR),
+            message: message.into(),
+            data: Some(Value::Object(data)),
+        }
+    }
+
     /// `data.kind`, when present.
     pub fn kind(&self) -> Option<&str> {
         self.data.as_ref()?.get("kind")?.as_str()
+    }
+
+    /// `data.reason` (the precise kind), when present.
+    pub fn reason(&self) -> Option<&str> {
+        self.data.as_ref()?.get("reason")?.as_str()
     }
 }
 

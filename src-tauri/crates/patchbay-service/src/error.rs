@@ -4,6 +4,7 @@
 //! and [`ServiceError::to_payload`], never by reading the message.
 
 use patchbay_core::error::ErrorPayload;
+use patchbay_core::Kind;
 use patchbay_net::NetError;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -31,38 +32,33 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// The documented `kind` string.
-    pub fn kind(&self) -> &'static str {
+    /// What went wrong, in the one vocabulary.
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::Domain(error) => error.kind().as_str(),
-            Self::Net(error) => error.kind().as_str(),
-            Self::NetworkUnavailable(_) => "network_unavailable",
-            Self::Interrupted => "interrupted",
+            Self::Domain(error) => error.kind(),
+            Self::Net(error) => error.kind(),
+            Self::NetworkUnavailable(_) => Kind::NetworkUnavailable,
+            Self::Interrupted => Kind::Interrupted,
         }
     }
 
-    /// `{kind, message, fields?}`. A network error's message carries its
-    /// hint ("… Check the key on the provider's key page.").
+    /// `{kind, reason, message, fields?}`. A network error's message
+    /// carries its hint ("… Check the key on the provider's key page.").
     pub fn to_payload(&self) -> ErrorPayload {
         match self {
             Self::Domain(error) => error.to_payload(),
             Self::Net(error) => {
                 let hint = error.hint();
-                ErrorPayload {
-                    kind: self.kind().to_owned(),
-                    message: if hint.is_empty() {
-                        error.to_string()
-                    } else {
-                        format!("{error} {hint}")
-                    },
-                    fields: Vec::new(),
-                }
+                let message = if hint.is_empty() {
+                    error.to_string()
+                } else {
+                    format!("{error} {hint}")
+                };
+                ErrorPayload::new(self.kind(), message, Vec::new())
             }
-            Self::NetworkUnavailable(_) | Self::Interrupted => ErrorPayload {
-                kind: self.kind().to_owned(),
-                message: self.to_string(),
-                fields: Vec::new(),
-            },
+            Self::NetworkUnavailable(_) | Self::Interrupted => {
+                ErrorPayload::new(self.kind(), self.to_string(), Vec::new())
+            }
         }
     }
 

@@ -215,6 +215,7 @@ fn hosts_commands_without_a_server_fail_or_read_the_file() -> TestResult {
     let revoke = world.run(&["hosts", "revoke", "com.example.nobody", "--json"], None)?;
     revoke.expect_code(1);
     assert_eq!(revoke.json()?["error"]["kind"], "not_found");
+    assert_eq!(revoke.json()?["error"]["reason"], "host_not_found");
     world.run(&["hosts", "approve"], None)?.expect_code(2);
     Ok(())
 }

@@ -532,6 +532,53 @@ fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
 }
 
 #[test]
+fn a_provider_404_and_a_missing_provider_share_not_found_but_not_the_reason() -> TestResult {
+    let server = Server::start(|request| match request.path.as_str() {
+        "/v1/models" => Reply::json(404, r#"{"error":{"message":"no such route"}}"#),
+        _ => Reply::json(401, r#"{"error":{"message":"bad key"}}"#),
+    })?;
+    let world = World::new()?;
+    let upstream = world.run(
+        &[
+            "models",
+            "--base-url",
+            &server.url("/v1"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    upstream.expect_code(1);
+    let error = &upstream.json()?["error"];
+    assert_eq!(error["kind"], "not_found", "{error}");
+    assert_eq!(error["reason"], "upstream_not_found", "{error}");
+
+    let rejected = world.run(
+        &[
+            "models",
+            "--base-url",
+            &server.url("/v2"),
+            "--no-auth",
+            "--allow-local",
+            "--json",
+        ],
+        None,
+    )?;
+    rejected.expect_code(1);
+    let error = &rejected.json()?["error"];
+    assert_eq!(error["kind"], "unauthorized", "{error}");
+    assert_eq!(error["reason"], "key_rejected", "{error}");
+
+    let missing = world.run(&["models", "no-such-provider", "--json"], None)?;
+    missing.expect_code(1);
+    let error = &missing.json()?["error"];
+    assert_eq!(error["kind"], "not_found", "{error}");
+    assert_eq!(error["reason"], "provider_not_found", "{error}");
+    Ok(())
+}
+
+#[test]
 fn models_usage_errors_are_exit_2() -> TestResult {
     let world = World::new()?;
     world.run(&["models"], None)?.expect_code(2);

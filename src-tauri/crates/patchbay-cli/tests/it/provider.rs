@@ -318,6 +318,7 @@ fn unknown_id_is_exit_1_with_a_json_error() -> TestResult {
         run.expect_code(1);
         let error = &run.json()?["error"];
         assert_eq!(error["kind"], "not_found", "{args:?}: {run:#?}");
+        assert_eq!(error["reason"], "provider_not_found", "{args:?}: {run:#?}");
         assert!(error["message"]
             .as_str()
             .is_some_and(|message| message.contains("nope")));

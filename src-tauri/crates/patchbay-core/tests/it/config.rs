@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use patchbay_core::config::{self, ConfigPaths};
 use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
-use patchbay_core::{ErrorKind, ProviderId};
+use patchbay_core::{Kind, ProviderId};
 use patchbay_protocol::config::read_document;
 use serde_json::{json, Value};
 
@@ -167,7 +167,7 @@ fn a_corrupt_file_is_moved_aside_and_reported() {
     // Through load() directly it is a ConfigCorrupt error.
     fs::write(&paths.file, b"not json").expect("write");
     let error = config::load(&paths).expect_err("corrupt");
-    assert_eq!(error.kind(), ErrorKind::ConfigCorrupt);
+    assert_eq!(error.kind(), Kind::ConfigCorrupt);
     // And a write after that starts from an empty file.
     store.add(local_draft("Fresh")).expect("add after corrupt");
     assert_eq!(store.list().expect("list").providers.len(), 1);
@@ -181,10 +181,10 @@ fn a_newer_version_is_left_untouched_and_never_written() {
     let before = fs::read(&paths.file).expect("read");
     let store = memory_store(&paths);
     let error = store.list().expect_err("newer");
-    assert_eq!(error.kind(), ErrorKind::ConfigVersion);
+    assert_eq!(error.kind(), Kind::ConfigVersion);
     assert!(error.to_string().contains("newer"), "{error}");
     let error = store.add(local_draft("X")).expect_err("no write");
-    assert_eq!(error.kind(), ErrorKind::ConfigVersion);
+    assert_eq!(error.kind(), Kind::ConfigVersion);
     assert_eq!(fs::read(&paths.file).expect("read"), before);
     let entries: Vec<_> = fs::read_dir(&paths.dir)
         .expect("dir")
@@ -215,7 +215,7 @@ fn the_lock_is_exclusive_and_bounded() {
     let started = Instant::now();
     let error = config::with_lock_waiting(&paths.lock, Duration::from_millis(300), || Ok(()))
         .expect_err("busy");
-    assert_eq!(error.kind(), ErrorKind::ConfigBusy);
+    assert_eq!(error.kind(), Kind::ConfigBusy);
     assert!(started.elapsed() >= Duration::from_millis(300));
     release.0.send(()).expect("release");
     holder.join().expect("join").expect("holder");
@@ -503,7 +503,7 @@ fn key_drafts_fail_validation_without_touching_the_file() {
     let mut draft = key_draft("Bad", "sk-valid-key-123456");
     draft.base_url = "http://api.example.com".to_owned();
     let error = store.add(draft).expect_err("http needs local");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(error.kind(), Kind::InvalidInput);
     assert!(error.fields().iter().any(|field| field.field == "base_url"));
     assert!(!paths.file.exists());
 }

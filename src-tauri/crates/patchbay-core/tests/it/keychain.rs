@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::{KeyringStore, SecretStore};
 use patchbay_core::store::ProviderStore;
-use patchbay_core::{ApiKey, ErrorKind, ProviderId};
+use patchbay_core::{ApiKey, Kind, ProviderId};
 use serde_json::json;
 
 use crate::support::{child, contains_any_part, draft, file_text, key_draft, temp_paths, unique};
@@ -310,7 +310,7 @@ fn keychain_unavailable_is_a_clear_error_and_nothing_is_saved() {
         let error = store
             .add(key_draft("OpenAI", "sk-unavailable-0123456789"))
             .expect_err("no keychain");
-        assert_eq!(error.kind(), ErrorKind::KeychainUnavailable, "{error}");
+        assert_eq!(error.kind(), Kind::KeychainUnavailable, "{error}");
         let message = error.to_string();
         assert!(
             message.contains("No keychain service is running: install and unlock GNOME Keyring or KeePassXC's Secret Service integration, then try again"),
@@ -365,7 +365,7 @@ fn a_hung_keychain_times_out() {
             .with_timeout(Duration::from_millis(800));
         let started = Instant::now();
         let error = store.get("anything").expect_err("hung bus");
-        assert_eq!(error.kind(), ErrorKind::KeychainTimeout, "{error}");
+        assert_eq!(error.kind(), Kind::KeychainTimeout, "{error}");
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "took {:?}",
@@ -436,7 +436,7 @@ fn a_locked_keychain_is_reported_as_locked() {
             .expect("busctl");
         assert!(status.success(), "could not lock the collection");
         let error = store.get("provider").expect_err("locked");
-        assert_eq!(error.kind(), ErrorKind::KeychainLocked, "{error}");
+        assert_eq!(error.kind(), Kind::KeychainLocked, "{error}");
         assert!(
             error.to_string().contains("unlock your login keyring"),
             "{error}"

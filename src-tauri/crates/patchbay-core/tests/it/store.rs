@@ -11,7 +11,7 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::{MemoryStore, SecretStore};
 use patchbay_core::model::{LastTest, ModelEntry, ModelMetadata};
 use patchbay_core::store::{ProviderStore, ProviderView};
-use patchbay_core::{ApiKey, Error, ErrorKind, ProviderId};
+use patchbay_core::{ApiKey, Error, Kind, ProviderId};
 use serde_json::json;
 
 use crate::support::{draft, file_text, key_draft, local_draft, temp_paths};
@@ -39,7 +39,7 @@ fn keychain_unavailable_saves_nothing() {
     let error = store
         .add(key_draft("OpenAI", "sk-test-0123456789abcdef"))
         .expect_err("unavailable");
-    assert_eq!(error.kind(), ErrorKind::KeychainUnavailable);
+    assert_eq!(error.kind(), Kind::KeychainUnavailable);
     assert!(!paths.file.exists() || store.list().expect("list").providers.is_empty());
     assert_eq!(error.to_payload().kind, "keychain_unavailable");
 }
@@ -84,7 +84,7 @@ fn a_failed_config_write_after_add_rolls_the_key_back() {
     let error = store
         .add(key_draft("OpenAI", "sk-test-0123456789abcdef"))
         .expect_err("write fails");
-    assert_eq!(error.kind(), ErrorKind::ConfigIo, "{error}");
+    assert_eq!(error.kind(), Kind::ConfigIo, "{error}");
     assert!(
         secrets.inner.accounts().is_empty(),
         "orphaned: {:?}",
@@ -111,7 +111,7 @@ fn a_failed_config_write_after_a_key_replace_restores_the_old_key() {
     let error = store
         .set_key(&id("seed"), ApiKey::new("new-key-value-5678"))
         .expect_err("write fails");
-    assert_eq!(error.kind(), ErrorKind::ConfigIo);
+    assert_eq!(error.kind(), Kind::ConfigIo);
     assert_eq!(
         secrets
             .inner
@@ -245,7 +245,7 @@ fn a_failed_keychain_delete_after_remove_is_reported() {
     let error = store
         .remove(&id("openai"))
         .expect_err("reported, not hidden");
-    assert_eq!(error.kind(), ErrorKind::Keychain);
+    assert_eq!(error.kind(), Kind::Keychain);
     let message = error.to_string();
     assert!(
         message.contains("deleted from the config") && message.contains("secret-tool clear"),
@@ -258,7 +258,7 @@ fn a_failed_keychain_delete_after_remove_is_reported() {
     );
     assert_eq!(
         store.remove(&id("openai")).expect_err("gone").kind(),
-        ErrorKind::NotFound
+        Kind::ProviderNotFound
     );
 }
 
@@ -309,7 +309,7 @@ fn record_test_and_update_models() {
     let error = store
         .update_models(&id("ollama"), |models| models.clear())
         .expect_err("empty");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(error.kind(), Kind::InvalidInput);
     let error = store
         .update_models(&id("ollama"), |models| {
             models[0].id = "has space".to_owned()
@@ -328,14 +328,14 @@ fn not_found_and_id_generation() {
     let (_dir, _paths, _secrets, store) = setup();
     assert_eq!(
         store.get(&id("nope")).expect_err("missing").kind(),
-        ErrorKind::NotFound
+        Kind::ProviderNotFound
     );
     assert_eq!(
         store
             .set_enabled(&id("nope"), true)
             .expect_err("missing")
             .kind(),
-        ErrorKind::NotFound
+        Kind::ProviderNotFound
     );
     let first = store.add(local_draft("LM Studio")).expect("add");
     assert_eq!(first.provider.id.as_str(), "lm-studio");
@@ -343,7 +343,7 @@ fn not_found_and_id_generation() {
     let error = store
         .add(local_draft("lm studio"))
         .expect_err("duplicate label");
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(error.kind(), Kind::InvalidInput);
     let second = store.add(local_draft("LM-Studio!")).expect("add");
     assert_eq!(second.provider.id.as_str(), "lm-studio-2");
 }

@@ -64,7 +64,7 @@ async fn someone_elses_live_socket_and_non_socket_files_are_never_removed() {
     // A live listener without our lock (an older Patchbay, another tool).
     let foreign = tokio::net::UnixListener::bind(env.socket()).expect("bind");
     let error = Server::start(env.options()).await.expect_err("live socket");
-    assert_eq!(error.kind(), "already_running");
+    assert_eq!(error.kind().as_str(), "already_running");
     assert!(env.socket().exists());
     let probe = tokio::net::UnixStream::connect(env.socket());
     let (accepted, connected) = tokio::join!(foreign.accept(), probe);
@@ -100,7 +100,7 @@ async fn a_runtime_directory_owned_by_another_user_is_refused() {
     let error = Server::start(env.options())
         .await
         .expect_err("foreign directory");
-    assert_eq!(error.kind(), "unsafe_directory");
+    assert_eq!(error.kind().as_str(), "unsafe_directory");
     assert!(!env.socket().exists());
 }
 

@@ -136,6 +136,7 @@ async fn approve_then_resolve_returns_the_right_headers() {
         .await
         .expect_err("unknown model");
     assert_eq!(missing.rpc_kind(), Some("not_found"));
+    assert_eq!(missing.rpc_reason(), Some("entry_not_found"));
     env.store.set_enabled(&local, false).expect("disable");
     let disabled = host
         .resolve(&paired.token, &format!("{local}/qwen2.5:7b"))
@@ -232,6 +233,7 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
     assert!(admin::revoke(&env.registry(), "com.example.cli").expect("revoke in hosts.json"));
     let revoked = host.resolve(&token, &entry).await.expect_err("revoked");
     assert_eq!(revoked.rpc_kind(), Some("unauthorized"));
+    assert_eq!(revoked.rpc_reason(), Some("token_rejected"));
     assert!(revoked.to_string().contains("Pair again"));
 }
 

@@ -103,6 +103,7 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
         .await
         .expect_err("unknown id");
     assert_eq!(unknown.rpc_kind(), Some("not_found"));
+    assert_eq!(unknown.rpc_reason(), Some("provider_not_found"));
     let invalid = client
         .test_provider("Not An Id", None)
         .await

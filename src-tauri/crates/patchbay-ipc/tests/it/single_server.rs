@@ -15,7 +15,7 @@ async fn a_second_server_is_refused_with_the_first_ones_pid() {
     let error = Server::start(env.options())
         .await
         .expect_err("second server");
-    assert_eq!(error.kind(), "already_running");
+    assert_eq!(error.kind().as_str(), "already_running");
     let message = error.to_string();
     assert!(
         message.contains(&format!(

@@ -129,7 +129,7 @@ fn failures_are_classified_never_zero_models() -> TestResult {
     let envelope = parse_models(&fixture("error_envelope.json")?)
         .err()
         .ok_or("envelope parsed")?;
-    assert_eq!(envelope.kind(), "error_envelope");
+    assert_eq!(envelope.kind().as_str(), "error_envelope");
     assert_eq!(
         envelope.provider_text(),
         Some("Incorrect API key provided: sk-abc***xyz.")

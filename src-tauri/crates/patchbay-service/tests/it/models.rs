@@ -1,5 +1,6 @@
 //! Discovery and the recorded refresh through the service.
 
+use patchbay_core::Kind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ async fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
         .discover_models(Subject::Saved(id.clone()))
         .await
         .expect_err("the server still fails");
-    assert_eq!(error.kind(), "server_error");
+    assert_eq!(error.kind(), Kind::ServerError);
     assert_eq!(
         world.service.provider(&id).expect("provider").catalog,
         before
@@ -84,6 +85,6 @@ async fn without_an_http_client_every_network_use_case_says_so() {
         .discover_models(Subject::draft(draft))
         .await
         .expect_err("offline");
-    assert_eq!(error.kind(), "network_unavailable");
+    assert_eq!(error.kind(), Kind::NetworkUnavailable);
     assert!(error.to_string().contains("no TLS roots"), "{error}");
 }

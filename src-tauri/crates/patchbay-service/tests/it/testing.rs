@@ -1,6 +1,7 @@
 //! "Test connection" through the service: what is recorded, what a draft
 //! sends, how a draft is validated, and Cancel.
 
+use patchbay_core::Kind;
 use std::time::Duration;
 
 use patchbay_core::validation::KeyChange;
@@ -132,7 +133,7 @@ async fn a_draft_reports_every_field_problem_at_once_and_sends_nothing() {
         .map(|field| field.field.as_str())
         .collect();
     assert_eq!(fields, ["headers[0].name", "timeout_secs", "proxy"]);
-    assert_eq!(error.kind(), "invalid_input");
+    assert_eq!(error.kind(), Kind::InvalidInput);
     assert!(server.seen().is_empty(), "nothing was sent");
 }
 
