@@ -51,7 +51,6 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(providers)
         .manage(state::StartupNotice::default())
         .manage(state::ConfigWatch::default())
-        .manage(hosts::HostServer::default())
         .setup(|app| {
             ui_state::restore_window_size(app);
             watch::start(app)?;

@@ -425,7 +425,7 @@ fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> 
     })
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)

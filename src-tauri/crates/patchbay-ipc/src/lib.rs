@@ -8,7 +8,9 @@
 //!   (`patchbay serve`);
 //! - [`pairing`]: pending requests and the admin API the app uses;
 //! - [`hosts`]: `hosts.json` (token hashes, last use, the resolve log);
-//! - [`admin`]: what `patchbay hosts …` calls.
+//! - [`admin`]: what `patchbay hosts …` calls;
+//! - [`supervisor`]: serve host apps, or follow the Patchbay that already
+//!   serves them (what the window runs, with a callback for its prompt).
 //!
 //! Providers, their tests and their keys are `patchbay-service`'s use
 //! cases: the server calls them, as the window and the CLI do.
@@ -21,6 +23,7 @@ mod feed;
 pub mod hosts;
 pub mod pairing;
 pub mod server;
+pub mod supervisor;
 mod wire;
 
 pub use dispatch::METHODS;
@@ -29,3 +32,4 @@ pub use error::{IpcError, Result};
 pub use hosts::HostRegistry;
 pub use pairing::{PairingCallback, PairingEvent, Pairings};
 pub use server::{serve_foreground, Server, ServerHandle, ServerOptions};
+pub use supervisor::{HostSupervisor, HostsObserver, HostsStatus};

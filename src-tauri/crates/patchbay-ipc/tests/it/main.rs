@@ -29,4 +29,5 @@ mod pipe;
 mod provider_test;
 mod robustness;
 mod single_server;
+mod supervisor;
 mod support;
