@@ -1,17 +1,23 @@
-// The panel's only way into Rust: the app's commands, the providers-changed
-// event and the UI-state store. Errors always come back as {kind, message,
-// fields?}, so callers branch on `kind` and never parse text.
+// The panel's only way into Rust: the app's commands, its events and the
+// UI-state store. No other module touches `window.__TAURI__`. Errors always
+// come back as {kind, reason, message, fields}, so callers branch on `kind`
+// (or the precise `reason`) and never parse text.
 
 const tauri = window.__TAURI__;
 
 function asAppError(error) {
   if (error && typeof error === 'object' && typeof error.kind === 'string') {
-    return { kind: error.kind, message: String(error.message ?? ''), fields: error.fields ?? [] };
+    return {
+      kind: error.kind,
+      reason: error.reason ?? error.kind,
+      message: String(error.message ?? ''),
+      fields: error.fields ?? [],
+    };
   }
-  return { kind: 'unexpected', message: String(error), fields: [] };
+  return { kind: 'unexpected', reason: 'unexpected', message: String(error), fields: [] };
 }
 
-export async function call(command, args) {
+async function call(command, args) {
   try {
     return await tauri.core.invoke(command, args);
   } catch (error) {
@@ -46,6 +52,17 @@ export const api = {
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */
   discoverModelsAt: (baseUrl, networkAllowance, key, proxy = null) => call('discover_models_at', { baseUrl, networkAllowance, key, proxy }),
+  /** "Check with the server": the server's list, stored as the provider's catalog. */
+  refreshModels: (id) => call('refresh_models', { id }),
+
+  // Connected apps. Tokens never reach the page: approve answers the app.
+  hostsStatus: () => call('hosts_status'),
+  pairedHosts: () => call('list_paired_hosts'),
+  pendingPairings: () => call('pending_pairings'),
+  approvePairing: (requestId) => call('approve_pairing', { requestId }),
+  denyPairing: (requestId) => call('deny_pairing', { requestId }),
+  revokeHost: (appId) => call('revoke_host', { appId }),
+  resolveLog: () => call('resolve_log'),
 };
 
 let testCounter = 0;
@@ -59,6 +76,16 @@ export function newTestId(scope) {
 /** Calls `handler` whenever another process changes the shared config. */
 export function onProvidersChanged(handler) {
   return tauri.event.listen('providers-changed', handler);
+}
+
+/** Calls `handler` when a host app asks to pair. */
+export function onPairingRequested(handler) {
+  return tauri.event.listen('pairing-requested', handler);
+}
+
+/** Calls `handler` when a pairing was decided, an app revoked, or the server's status changed. */
+export function onHostsChanged(handler) {
+  return tauri.event.listen('hosts-changed', handler);
 }
 
 /**

@@ -3,10 +3,12 @@
 
 import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
-import { ProviderForm, draftFromView } from './form.js';
-import { initHosts, hostsClosed } from './hosts.js';
-import { initFormTest, resetFormTest } from './testing.js';
+import { draftFromView, initForm, openForm, setFormPresets } from './form.js';
+import { initHosts, hostsClosed } from './connected-apps.js';
+import { initFormTest, resetFormTest } from './form-test.js';
 import { initModels, modelsShown } from './models.js';
+import { state, findProvider } from './state.js';
+import { renderStages, renderSummary } from './test-report.js';
 
 const NETWORK_TEXT = {
   remote: 'Remote — internet services over HTTPS only',
@@ -16,43 +18,17 @@ const NETWORK_TEXT = {
 
 const QUICK_PRESETS = ['openai', 'openrouter', 'anthropic', 'groq', 'ollama', 'lm-studio', 'lmstudio'];
 
-const STAGE_NAMES = {
-  url_policy: 'URL policy',
-  dns: 'DNS',
-  tcp_connect: 'Connect',
-  tls: 'TLS',
-  models: 'GET /models',
-  chat: 'Chat',
-};
-const STAGE_ICONS = { ok: '✓', failed: '✕', skipped: '–' };
+function formSaved(saved, mode) {
+  toast(mode === 'edit' ? `Saved changes to ${saved.provider.label}.` : `Added ${saved.provider.label}.`);
+  for (const notice of saved.notices ?? []) toast(notice.message);
+  upsert(saved.provider);
+  select(saved.provider.id, { focusList: true });
+}
 
-const state = {
-  tests: new Map(), // provider id → {testId, running, chat, stages: Map, report, error}
-  providers: [],
-  problems: [],
-  notice: null,
-  presets: [],
-  selectedId: null,
-  view: 'empty', // 'empty' | 'none' | 'detail' | 'form'
-  ui: null,
-};
-
-const form = new ProviderForm({
-  onSaved: (saved, mode) => {
-    toast(mode === 'edit' ? `Saved changes to ${saved.provider.label}.` : `Added ${saved.provider.label}.`);
-    for (const notice of saved.notices ?? []) toast(notice.message);
-    upsert(saved.provider);
-    select(saved.provider.id, { focusList: true });
-  },
-  onCancel: () => {
-    if (state.selectedId && findProvider(state.selectedId)) showDetail();
-    else showDefaultView();
-    focusSelectedRow();
-  },
-});
-
-function findProvider(id) {
-  return state.providers.find((provider) => provider.id === id) ?? null;
+function formCancelled() {
+  if (state.selectedId && findProvider(state.selectedId)) showDetail();
+  else showDefaultView();
+  focusSelectedRow();
 }
 
 function upsert(provider) {
@@ -327,32 +303,8 @@ function renderTest() {
   if ($('#test-report').dataset.signature === signature) return;
   $('#test-report').dataset.signature = signature;
 
-  const order = Object.keys(STAGE_NAMES).filter((stage) => stage !== 'chat' || entry.chat || entry.stages.has('chat'));
-  $('#test-stages').replaceChildren(
-    ...order.map((stage) => {
-      const report = entry.stages.get(stage);
-      const status = report?.status ?? (running ? 'pending' : 'skipped');
-      return h('li', { class: `test-stage stage-${status}`, 'data-stage': stage, 'data-status': status, 'data-testid': `stage-${stage}` },
-        h('span', { class: 'stage-icon', 'aria-hidden': 'true' }, STAGE_ICONS[status] ?? ''),
-        h('span', { class: 'stage-name' }, STAGE_NAMES[stage]),
-        h('span', { class: 'stage-detail' }, report ? report.detail : running ? 'Waiting…' : ''),
-        h('span', { class: 'stage-time' }, report && report.status !== 'skipped' ? `${report.duration_ms} ms` : ''),
-        report?.failure?.hint ? h('span', { class: 'stage-hint' }, report.failure.hint) : null,
-      );
-    }),
-  );
-
-  const summary = $('#test-summary');
-  summary.className = 'test-summary';
-  if (running) {
-    summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
-  } else if (entry.error) {
-    summary.classList.add('failed');
-    summary.textContent = entry.error.kind === 'cancelled' ? 'Cancelled.' : entry.error.message;
-  } else if (entry.report) {
-    summary.classList.add(entry.report.ok ? 'ok' : 'failed');
-    summary.textContent = entry.report.summary;
-  }
+  renderStages($('#test-stages'), entry, '');
+  renderSummary($('#test-summary'), entry);
   renderOffers(provider, entry);
 }
 
@@ -391,7 +343,7 @@ function renderOffers(provider, entry) {
         type: 'button', class: 'button button-small', 'data-testid': 'choose-models',
         onclick: () => {
           show('form');
-          form.open({ provider: findProvider(provider.id), discovered: report.models });
+          openForm({ provider: findProvider(provider.id), discovered: report.models });
         },
       }, 'Choose models…')));
   }
@@ -534,18 +486,18 @@ async function removeKeySelected() {
 
 function openAddForm(presetId = null) {
   show('form');
-  form.open({ presetId });
+  openForm({ presetId });
 }
 
 $('#add-provider').addEventListener('click', () => openAddForm());
 $('#empty-add').addEventListener('click', () => openAddForm());
 $('#edit-provider').addEventListener('click', () => {
   show('form');
-  form.open({ provider: findProvider(state.selectedId) });
+  openForm({ provider: findProvider(state.selectedId) });
 });
 $('#detail-replace-key').addEventListener('click', () => {
   show('form');
-  form.open({ provider: findProvider(state.selectedId), replaceKey: true });
+  openForm({ provider: findProvider(state.selectedId), replaceKey: true });
 });
 $('#detail-remove-key').addEventListener('click', removeKeySelected);
 $('#delete-provider').addEventListener('click', deleteSelected);
@@ -606,7 +558,8 @@ async function start() {
   } catch (error) {
     toast(`Presets are unavailable: ${error.message}`, { error: true });
   }
-  form.setPresets(state.presets);
+  initForm({ onSaved: formSaved, onCancel: formCancelled });
+  setFormPresets(state.presets);
   renderQuickPresets();
   await reload();
   const last = await state.ui.get('last_selected');
@@ -620,9 +573,8 @@ async function start() {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
   try {
-    initFormTest(form);
+    initFormTest();
     initModels({
-      selectedId: () => state.selectedId,
       onUpdated: (provider) => { upsert(provider); if (state.selectedId === provider.id && state.view === 'detail') showDetail(); },
     });
   } catch (error) {

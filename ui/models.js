@@ -4,18 +4,14 @@
 // when the refresh fails the stored last good list is kept, marked stale
 // with when it was fetched and why.
 
-import { call } from './api.js';
+import { api } from './api.js';
 import { $, relativeTime, formatDate, toast } from './dom.js';
+import { state } from './state.js';
 
-const wiring = {
-  selectedId: () => null,
-  onUpdated: () => {},
-};
-/** provider id → the catalog summary of the provider view last shown. */
-const shownCatalog = new Map();
-/** provider id → chosen models the server no longer lists. */
-const goneCount = new Map();
-let inFlight = null;
+/** What the page does with a provider the refresh changed. */
+const wiring = { onUpdated: () => {} };
+/** This view's part of the state. */
+const models = state.models;
 
 // The status comes from the catalog stored in the shared config (the
 // view's `catalog` summary), so it survives restarts and shows refreshes
@@ -35,42 +31,42 @@ function statusText(catalog, gone) {
 
 function renderStatus(providerId) {
   const status = $('#refresh-models-status');
-  const catalog = shownCatalog.get(providerId);
-  status.textContent = statusText(catalog, goneCount.get(providerId) ?? 0);
+  const catalog = models.shownCatalog.get(providerId);
+  status.textContent = statusText(catalog, models.goneCount.get(providerId) ?? 0);
   status.title = catalog?.fetched_at ? `Fetched ${formatDate(catalog.fetched_at)}` : '';
   status.dataset.stale = catalog?.stale ? 'true' : 'false';
   const button = $('#refresh-models');
-  button.disabled = inFlight === providerId;
-  button.textContent = inFlight === providerId ? 'Checking…' : 'Check with the server';
+  button.disabled = models.inFlight === providerId;
+  button.textContent = models.inFlight === providerId ? 'Checking…' : 'Check with the server';
 }
 
 function remember(provider) {
-  shownCatalog.set(provider.id, provider.catalog ?? null);
-  goneCount.set(provider.id, (provider.models ?? []).filter((model) => model.missing_upstream).length);
+  models.shownCatalog.set(provider.id, provider.catalog ?? null);
+  models.goneCount.set(provider.id, (provider.models ?? []).filter((model) => model.missing_upstream).length);
 }
 
 async function refresh() {
-  const id = wiring.selectedId();
-  if (!id || inFlight) return;
-  inFlight = id;
+  const id = state.selectedId;
+  if (!id || models.inFlight) return;
+  models.inFlight = id;
   renderStatus(id);
   try {
-    const catalog = await call('refresh_models', { id });
+    const catalog = await api.refreshModels(id);
     remember(catalog.provider);
     wiring.onUpdated(catalog.provider);
   } catch (error) {
     toast(`Could not fetch the models: ${error.message}`, { error: true });
     // A failed first refresh is recorded too (stale, with its reason).
     try {
-      const provider = await call('get_provider', { id });
+      const provider = await api.getProvider(id);
       remember(provider);
       wiring.onUpdated(provider);
     } catch (reload) {
       console.warn('could not reload the provider after a failed refresh', reload);
     }
   } finally {
-    inFlight = null;
-    if (wiring.selectedId() === id) renderStatus(id);
+    models.inFlight = null;
+    if (state.selectedId === id) renderStatus(id);
   }
 }
 
@@ -80,8 +76,7 @@ export function modelsShown(provider) {
   renderStatus(provider.id);
 }
 
-export function initModels({ selectedId, onUpdated }) {
-  wiring.selectedId = selectedId;
+export function initModels({ onUpdated }) {
   wiring.onUpdated = onUpdated;
   $('#refresh-models').addEventListener('click', refresh);
 }

@@ -3,39 +3,19 @@
 // which app resolved which entry. Rust owns the data and the decisions; the
 // token a host receives never reaches this page.
 
-import { call } from './api.js';
+import { api, onPairingRequested, onHostsChanged } from './api.js';
 import { $, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
-
-const tauri = window.__TAURI__;
+import { state } from './state.js';
 
 /** Resolves a host can fetch; the log is bounded in Rust too. */
 const LOG_ROWS_SHOWN = 200;
 /** While the section is open, last-used times and the log stay fresh. */
 const REFRESH_MS = 5000;
 
-const hostsApi = {
-  status: () => call('hosts_status'),
-  paired: () => call('list_paired_hosts'),
-  pending: () => call('pending_pairings'),
-  approve: (requestId) => call('approve_pairing', { requestId }),
-  deny: (requestId) => call('deny_pairing', { requestId }),
-  revoke: (appId) => call('revoke_host', { appId }),
-  log: () => call('resolve_log'),
-};
-
-const view = {
-  status: null,
-  pending: [],
-  paired: [],
-  log: [],
-  /** The request the dialog shows, and who was focused before it opened. */
-  prompting: null,
-  returnFocus: null,
-  /** Requests closed with Escape: not prompted again, still listed. */
-  dismissed: new Set(),
-  refreshTimer: null,
-  showView: () => {},
-};
+/** This view's part of the state. */
+const view = state.hosts;
+/** Asks the page to show `#hosts-view` (and hide the provider panes). */
+const wiring = { showView: () => {} };
 
 // ── The pairing prompt ───────────────────────────────────────────────────
 
@@ -76,10 +56,10 @@ function setPromptBusy(busy) {
 async function decide(request, allow) {
   try {
     if (allow) {
-      await hostsApi.approve(request.request_id);
+      await api.approvePairing(request.request_id);
       toast(`${request.app_name} can now use your AI endpoints.`);
     } else {
-      await hostsApi.deny(request.request_id);
+      await api.denyPairing(request.request_id);
       toast(`${request.app_name} was not allowed.`);
     }
     return true;
@@ -206,7 +186,7 @@ async function revoke(host, button) {
     return;
   }
   try {
-    await hostsApi.revoke(host.app_id);
+    await api.revokeHost(host.app_id);
     toast(`${host.app_name} can no longer use your AI endpoints.`);
   } catch (error) {
     toast(error.message, { error: true });
@@ -218,7 +198,7 @@ async function revoke(host, button) {
 /** Re-reads everything; each part fails on its own. */
 async function refresh() {
   const [status, pending, paired, log] = await Promise.allSettled([
-    hostsApi.status(), hostsApi.pending(), hostsApi.paired(), hostsApi.log(),
+    api.hostsStatus(), api.pendingPairings(), api.pairedHosts(), api.resolveLog(),
   ]);
   if (status.status === 'fulfilled') view.status = status.value;
   view.pending = pending.status === 'fulfilled' ? pending.value : [];
@@ -248,7 +228,7 @@ function keepFresh() {
 }
 
 async function open() {
-  view.showView();
+  wiring.showView();
   $('#open-hosts').setAttribute('aria-current', 'page');
   await refresh();
   $('#hosts-view-title').focus();
@@ -261,7 +241,7 @@ async function open() {
  * something else.
  */
 export async function initHosts({ showView }) {
-  view.showView = showView;
+  wiring.showView = showView;
   $('#open-hosts').addEventListener('click', open);
   $('#hosts-refresh').addEventListener('click', refresh);
   $('#pairing-allow').addEventListener('click', () => decideFromPrompt(true));
@@ -273,8 +253,8 @@ export async function initHosts({ showView }) {
     toast('The request is still waiting under Connected apps.');
   });
   try {
-    await tauri.event.listen('pairing-requested', () => refresh());
-    await tauri.event.listen('hosts-changed', () => refresh());
+    await onPairingRequested(() => refresh());
+    await onHostsChanged(() => refresh());
   } catch (error) {
     toast(`Pairing requests will not appear until you reopen this window: ${error.message}`, { error: true });
   }

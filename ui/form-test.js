@@ -7,26 +7,13 @@
 
 import { api, newTestId } from './api.js';
 import { $, h, toast } from './dom.js';
+import { formDraft, showModelPicker } from './form.js';
+import { state } from './state.js';
+import { renderStages, renderSummary } from './test-report.js';
 
-const STAGES = [
-  ['url_policy', 'URL policy'],
-  ['dns', 'DNS'],
-  ['tcp_connect', 'Connect'],
-  ['tls', 'TLS'],
-  ['models', 'GET /models'],
-  ['chat', 'Chat'],
-];
-const ICONS = { ok: '✓', failed: '✕', skipped: '–' };
-
-const run = {
-  form: null,
-  testId: null,
-  chat: false,
-  stages: new Map(),
-  report: null,
-  error: null,
-  running: false,
-};
+/** This view's part of the state. */
+const run = state.formTest;
+const form = state.form;
 
 function render() {
   const started = run.running || run.report || run.error;
@@ -36,33 +23,8 @@ function render() {
   $('#form-test-cancel').hidden = !run.running;
   $('#form-test-chat').disabled = run.running;
   if (!started) return;
-
-  const shown = STAGES.filter(([stage]) => stage !== 'chat' || run.chat || run.stages.has('chat'));
-  $('#form-test-stages').replaceChildren(...shown.map(([stage, name]) => {
-    const report = run.stages.get(stage);
-    const status = report?.status ?? (run.running ? 'pending' : 'skipped');
-    return h('li', {
-      class: `test-stage stage-${status}`, 'data-stage': stage, 'data-status': status, 'data-testid': `form-stage-${stage}`,
-    },
-    h('span', { class: 'stage-icon', 'aria-hidden': 'true' }, ICONS[status] ?? ''),
-    h('span', { class: 'stage-name' }, name),
-    h('span', { class: 'stage-detail' }, report ? report.detail : run.running ? 'Waiting…' : ''),
-    h('span', { class: 'stage-time' }, report && report.status !== 'skipped' ? `${report.duration_ms} ms` : ''),
-    report?.failure?.hint ? h('span', { class: 'stage-hint' }, report.failure.hint) : null,
-    h('span', { class: 'visually-hidden' }, `: ${status}`));
-  }));
-
-  const summary = $('#form-test-summary');
-  summary.className = 'test-summary';
-  if (run.running) {
-    summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
-  } else if (run.error) {
-    summary.classList.add('failed');
-    summary.textContent = run.error.kind === 'cancelled' ? 'Cancelled.' : run.error.message;
-  } else if (run.report) {
-    summary.classList.add(run.report.ok ? 'ok' : 'failed');
-    summary.textContent = run.report.summary;
-  }
+  renderStages($('#form-test-stages'), run, 'form-');
+  renderSummary($('#form-test-summary'), run);
   renderOffers();
 }
 
@@ -87,7 +49,7 @@ function renderOffers() {
   }
   const untrusted = report?.stages.find((stage) => stage.failure?.kind === 'tls_untrusted');
   if (untrusted && report.certificate_sha256) {
-    const editing = run.form.mode === 'edit' && run.form.id;
+    const editing = form.mode === 'edit' && form.id;
     offers.push(h('div', { class: 'offer', 'data-testid': 'form-offer-trust' },
       h('p', {}, editing
         ? 'The certificate is not signed by an authority this computer trusts. If you set up this server yourself, trust this exact certificate for this provider only.'
@@ -105,7 +67,7 @@ function renderOffers() {
       h('button', {
         type: 'button', class: 'button button-small', 'data-testid': 'form-choose-models',
         onclick: () => {
-          run.form.showPicker(report.models);
+          showModelPicker(report.models);
           $('#model-search').focus();
         },
       }, 'Choose models…')));
@@ -115,7 +77,7 @@ function renderOffers() {
 
 async function trust(sha256) {
   try {
-    await api.trustCertificate(run.form.id, sha256);
+    await api.trustCertificate(form.id, sha256);
     toast('The certificate is trusted for this provider only.');
     await start();
   } catch (error) {
@@ -125,7 +87,7 @@ async function trust(sha256) {
 
 async function start() {
   if (run.running) return;
-  const draft = run.form.draft();
+  const draft = formDraft();
   const testId = newTestId('form');
   Object.assign(run, {
     testId, chat: $('#form-test-chat').checked, stages: new Map(), report: null, error: null, running: true,
@@ -135,7 +97,7 @@ async function start() {
   $('#form-test-card').scrollIntoView({ block: 'nearest' });
   $('#form-test-cancel').focus({ preventScroll: true });
   try {
-    const target = { kind: 'draft', draft, id: run.form.mode === 'edit' ? run.form.id : null };
+    const target = { kind: 'draft', draft, id: form.mode === 'edit' ? form.id : null };
     const model = run.chat ? (draft.models[0] ?? null) : null;
     const report = await api.testConnection(testId, target, model, (stage) => {
       if (run.testId !== testId || !run.running) return;
@@ -180,9 +142,8 @@ export function resetFormTest() {
   render();
 }
 
-/** Wires the form's "Test connection" card to `form` (a ProviderForm). */
-export function initFormTest(form) {
-  run.form = form;
+/** Wires the form's "Test connection" card. */
+export function initFormTest() {
   $('#form-test').addEventListener('click', start);
   $('#form-test-cancel').addEventListener('click', cancel);
   render();

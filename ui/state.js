@@ -1,0 +1,52 @@
+// The panel's one state owner. Every module keeps what it shows here, in its
+// own part, and renders from it; nothing else holds view state. Rust owns
+// the data (providers, keys, hosts): these are copies of what it returned.
+
+export const state = {
+  /** The provider views, as `list_providers` returned them. */
+  providers: [],
+  /** Config-file entries that were skipped, and a startup notice. */
+  problems: [],
+  notice: null,
+  noticeDismissed: false,
+  presets: [],
+  selectedId: null,
+  /** 'empty' | 'none' | 'detail' | 'form' | 'hosts' */
+  view: 'empty',
+  /** The remembered UI settings (theme, last selection); see `loadUiState`. */
+  ui: null,
+  /** provider id → the last test run in the details (see test-report.js). */
+  tests: new Map(),
+  /** The add/edit form (form.js); filled by its `reset()`. */
+  form: {},
+  /** The form's own test run (form-test.js). */
+  formTest: {
+    testId: null, chat: false, stages: new Map(), report: null, error: null, running: false,
+  },
+  /** Connected apps (connected-apps.js). */
+  hosts: {
+    status: null,
+    pending: [],
+    paired: [],
+    log: [],
+    /** The request the dialog shows, and who was focused before it opened. */
+    prompting: null,
+    returnFocus: null,
+    /** Requests closed with Escape: not prompted again, still listed. */
+    dismissed: new Set(),
+    refreshTimer: null,
+  },
+  /** "Check with the server" in the Models card (models.js). */
+  models: {
+    /** provider id → the catalog summary of the provider view last shown. */
+    shownCatalog: new Map(),
+    /** provider id → chosen models the server no longer lists. */
+    goneCount: new Map(),
+    inFlight: null,
+  },
+};
+
+/** The provider with `id`, or null. */
+export function findProvider(id) {
+  return state.providers.find((provider) => provider.id === id) ?? null;
+}
