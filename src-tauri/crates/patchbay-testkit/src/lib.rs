@@ -1,15 +1,28 @@
 //! What Patchbay's tests share, so each crate's tests talk to the same real
 //! components instead of a copy of their own: a scriptable OpenAI-compatible
 //! server over HTTP or HTTPS on 127.0.0.1 that records what it received
-//! ([`server`]), and TLS identities for it ([`certificates`]). Never linked
-//! into a shipped binary (`publish = false`, dev-dependency only).
+//! ([`server`]), TLS identities for it ([`certificates`]), a recording
+//! forwarding proxy ([`proxy`]), typed provider drafts ([`drafts`]), a
+//! temporary world of directories and a keychain service ([`world`]), and
+//! one background runtime so synchronous tests can run all of them
+//! ([`background`]). Never linked into a shipped binary (`publish = false`,
+//! dev-dependency only).
 
+pub mod background;
 pub mod certificates;
+pub mod drafts;
+pub mod proxy;
 pub mod server;
+pub mod world;
+
+pub use background::block_on;
+pub use drafts::Draft;
+pub use proxy::{Proxy, ProxyMode};
+pub use world::TempWorld;
 
 pub use certificates::{ca_signed, self_signed, Identity};
 pub use server::{
-    handler, models_body, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
+    closed_port, handler, models_body, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
 };
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -117,15 +117,25 @@ impl Drop for Server {
 
 impl Server {
     pub async fn http(handler: Handler) -> TestResult<Self> {
-        Self::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), handler, None).await
+        Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), handler, None).await
     }
 
     pub async fn http_on(address: SocketAddr, handler: Handler) -> TestResult<Self> {
-        Self::start(address, handler, None).await
+        Self::bind(address, handler, None).await
+    }
+
+    /// [`Server::http`] for synchronous tests (see [`crate::block_on`]).
+    pub fn background_http(handler: Handler) -> TestResult<Self> {
+        crate::block_on(Self::http(handler))
+    }
+
+    /// [`Server::https`] for synchronous tests.
+    pub fn background_https(handler: Handler, tls: Arc<rustls::ServerConfig>) -> TestResult<Self> {
+        crate::block_on(Self::https(handler, tls))
     }
 
     pub async fn https(handler: Handler, tls: Arc<rustls::ServerConfig>) -> TestResult<Self> {
-        Self::start(
+        Self::bind(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             handler,
             Some(tls),
@@ -133,7 +143,7 @@ impl Server {
         .await
     }
 
-    async fn start(
+    async fn bind(
         bind: SocketAddr,
         handler: Handler,
         tls: Option<Arc<rustls::ServerConfig>>,
@@ -259,6 +269,13 @@ impl Server {
         Ok(Url::parse(&format!("{scheme}://{}{path}", self.address))?)
     }
 
+    /// `http(s)://127.0.0.1:port{path}` as text, for command lines and
+    /// JSON drafts.
+    pub fn at(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.address)
+    }
+
     /// The same server under [`TEST_HOST`] (resolve it with a lookup).
     pub fn named_url(&self, path: &str) -> TestResult<Url> {
         let scheme = if self.https { "https" } else { "http" };
@@ -381,4 +398,12 @@ impl EndlessServer {
             task,
         })
     }
+}
+
+/// A loopback port with nothing listening on it (bound, then released).
+pub fn closed_port() -> TestResult<u16> {
+    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    let port = listener.local_addr()?.port();
+    drop(listener);
+    Ok(port)
 }

@@ -5,20 +5,20 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::server::{models_body, Reply, Server};
 use crate::support::{TestResult, World};
+use patchbay_testkit::{handler, models_body, Canned, Server};
 
 #[test]
 fn a_failed_refresh_keeps_the_last_good_list_marked_stale() -> TestResult {
     let broken = Arc::new(AtomicBool::new(false));
     let switch = Arc::clone(&broken);
-    let server = Server::start(move |_| {
+    let server = Server::background_http(handler(move |_| {
         if switch.load(Ordering::SeqCst) {
-            Reply::html("<!doctype html><html><body>Maintenance</body></html>")
+            Canned::html(200, "<!doctype html><html><body>Maintenance</body></html>")
         } else {
-            Reply::json(200, models_body(&["kept-model", "other-model"]))
+            Canned::json(200, models_body(&["kept-model", "other-model"]))
         }
-    })?;
+    }))?;
     let world = World::new()?;
     world
         .run(
@@ -28,7 +28,7 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() -> TestResult {
                 "--label",
                 "Flaky",
                 "--base-url",
-                &server.url("/v1"),
+                &server.at("/v1"),
                 "--model",
                 "kept-model",
                 "--model",

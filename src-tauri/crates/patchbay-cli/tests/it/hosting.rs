@@ -18,7 +18,7 @@ struct Serving {
 }
 
 impl Serving {
-    fn start(world: &World) -> Result<Self, Box<dyn std::error::Error>> {
+    fn start(world: &World) -> patchbay_testkit::TestResult<Self> {
         let mut command = world.command(&["serve"]);
         command
             .stdin(Stdio::null())
@@ -37,7 +37,7 @@ impl Serving {
     }
 
     /// SIGTERM, then the exit status and what it printed.
-    fn stop(mut self) -> Result<Run, Box<dyn std::error::Error>> {
+    fn stop(mut self) -> patchbay_testkit::TestResult<Run> {
         let child = self.child.take().ok_or("already stopped")?;
         terminate(&child)?;
         Ok(Run::from(child.wait_with_output()?))
@@ -221,7 +221,7 @@ fn hosts_commands_without_a_server_fail_or_read_the_file() -> TestResult {
 }
 
 /// Polls `patchbay hosts pending --json` until a request for `app_id` shows.
-fn wait_for_request(world: &World, app_id: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn wait_for_request(world: &World, app_id: &str) -> patchbay_testkit::TestResult<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let run = world.run(&["hosts", "pending", "--json"], None)?;

@@ -2,8 +2,8 @@
 //! architecture says, never printed, never in the config file, and a clear
 //! failure (with nothing saved) when no keychain is running.
 
-use crate::server::{models_body, Reply, Server};
 use crate::support::{canary, keychain_lookup, require_secret_service, Run, TestResult, World};
+use patchbay_testkit::{handler, models_body, Canned, Server};
 
 pub(crate) fn assert_no_canary(run: &Run, key: &str) {
     assert!(
@@ -20,7 +20,7 @@ fn add_with_key(
     world: &World,
     label: &str,
     key_input: &str,
-) -> Result<(Run, String), Box<dyn std::error::Error>> {
+) -> patchbay_testkit::TestResult<(Run, String)> {
     let run = world.run(
         &[
             "provider",
@@ -291,13 +291,13 @@ fn provider_test_and_refresh_use_the_stored_key_without_printing_it() -> TestRes
     require_secret_service();
     let key = canary();
     let expected = format!("Bearer {key}");
-    let server = Server::start(move |seen| {
+    let server = Server::background_http(handler(move |seen| {
         if seen.header("authorization") == Some(expected.as_str()) {
-            Reply::json(200, models_body(&["gpt-4o-mini", "gpt-4.1"]))
+            Canned::json(200, models_body(&["gpt-4o-mini", "gpt-4.1"]))
         } else {
-            Reply::json(401, r#"{"error":{"message":"missing or wrong key"}}"#)
+            Canned::json(401, r#"{"error":{"message":"missing or wrong key"}}"#)
         }
-    })?;
+    }))?;
     let world = World::new()?;
     let added = world.run(
         &[
@@ -306,7 +306,7 @@ fn provider_test_and_refresh_use_the_stored_key_without_printing_it() -> TestRes
             "--label",
             "Keyed Local",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--model",
             "gpt-4o-mini",
             "--api-key-stdin",

@@ -10,6 +10,5 @@ mod network;
 mod presets;
 mod provider;
 mod proxy;
-mod server;
 mod support;
 mod usage;

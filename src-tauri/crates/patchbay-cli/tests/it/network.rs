@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::server::{closed_port, models_body, self_signed, Reply, Server};
 use crate::support::{canary, TestResult, World};
+use patchbay_testkit::{closed_port, handler, models_body, self_signed, Canned, Server};
 
 fn stage_names(report: &Value) -> Vec<String> {
     report["stages"]
@@ -121,16 +121,16 @@ fn check_url_usage_errors_are_exit_2() -> TestResult {
 
 #[test]
 fn adhoc_test_without_auth_sends_no_authorization_header() -> TestResult {
-    let server = Server::start(|seen| match seen.path.as_str() {
-        "/v1/models" => Reply::json(200, models_body(&["llama3.2", "qwen3:8b"])),
-        _ => Reply::json(404, r#"{"error":{"message":"no such route"}}"#),
-    })?;
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["llama3.2", "qwen3:8b"])),
+        _ => Canned::json(404, r#"{"error":{"message":"no such route"}}"#),
+    }))?;
     let world = World::new()?;
     let run = world.run(
         &[
             "test",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
         ],
@@ -158,7 +158,7 @@ fn adhoc_test_without_auth_sends_no_authorization_header() -> TestResult {
         &[
             "test",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
             "--json",
@@ -184,22 +184,22 @@ fn adhoc_test_sends_the_env_key_and_never_prints_it() -> TestResult {
     let key = canary();
     let expected = format!("Bearer {key}");
     let echoed = key.clone();
-    let server = Server::start(move |seen| {
+    let server = Server::background_http(handler(move |seen| {
         if seen.header("authorization") == Some(expected.as_str()) {
-            Reply::json(200, models_body(&["gpt-4o-mini"]))
+            Canned::json(200, models_body(&["gpt-4o-mini"]))
         } else {
-            Reply::json(
+            Canned::json(
                 401,
                 format!(r#"{{"error":{{"message":"Incorrect API key provided: {echoed}"}}}}"#),
             )
         }
-    })?;
+    }))?;
     let world = World::new()?.with_env("PATCHBAY_IT_KEY", &key);
     let run = world.run(
         &[
             "test",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--api-key-env",
             "PATCHBAY_IT_KEY",
             "--allow-local",
@@ -218,7 +218,7 @@ fn adhoc_test_sends_the_env_key_and_never_prints_it() -> TestResult {
         &[
             "test",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--api-key-stdin",
             "--allow-local",
             "--json",
@@ -243,17 +243,22 @@ fn adhoc_test_sends_the_env_key_and_never_prints_it() -> TestResult {
 
 #[test]
 fn adhoc_test_with_a_model_runs_the_chat_probe() -> TestResult {
-    let server = Server::start(|seen| match (seen.method.as_str(), seen.path.as_str()) {
-        ("GET", "/v1/models") => Reply::json(200, models_body(&["tiny"])),
-        ("POST", "/v1/chat/completions") => Reply::chat_stream(),
-        _ => Reply::json(404, "{}"),
-    })?;
+    let server = Server::background_http(handler(|seen| {
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("GET", "/v1/models") => Canned::json(200, models_body(&["tiny"])),
+            ("POST", "/v1/chat/completions") => Canned::events(&[
+                r#"{"choices":[{"index":0,"delta":{"content":"OK"}}]}"#,
+                "[DONE]",
+            ]),
+            _ => Canned::json(404, "{}"),
+        }
+    }))?;
     let world = World::new()?;
     let run = world.run(
         &[
             "test",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
             "--model",
@@ -350,10 +355,10 @@ fn adhoc_test_refuses_http_without_an_allowance() -> TestResult {
 
 #[test]
 fn provider_test_records_the_last_test() -> TestResult {
-    let server = Server::start(|seen| match seen.path.as_str() {
-        "/v1/models" => Reply::json(200, models_body(&["m1"])),
-        _ => Reply::json(404, "{}"),
-    })?;
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["m1"])),
+        _ => Canned::json(404, "{}"),
+    }))?;
     let world = World::new()?;
     let added = world.run(
         &[
@@ -362,7 +367,7 @@ fn provider_test_records_the_last_test() -> TestResult {
             "--label",
             "Tested",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--model",
             "m1",
             "--no-auth",
@@ -391,19 +396,19 @@ fn provider_test_records_the_last_test() -> TestResult {
 
 #[test]
 fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResult {
-    let server = Server::start(|seen| match seen.path.as_str() {
-        "/v1/models" => Reply::json(
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(
             200,
             models_body(&["google/gemini-2.5-flash", "hf.co/org/model-GGUF:Q6_K"]),
         ),
-        _ => Reply::json(404, "{}"),
-    })?;
+        _ => Canned::json(404, "{}"),
+    }))?;
     let world = World::new()?;
     let run = world.run(
         &[
             "models",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
             "--json",
@@ -426,7 +431,7 @@ fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResul
         &[
             "models",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
         ],
@@ -446,7 +451,7 @@ fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResul
                 "--label",
                 "Refreshed",
                 "--base-url",
-                &server.url("/v1"),
+                &server.at("/v1"),
                 "--model",
                 "google/gemini-2.5-flash",
                 "--model",
@@ -480,14 +485,15 @@ fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResul
 
 #[test]
 fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
-    let server =
-        Server::start(|_| Reply::html("<!doctype html><html><body>Dashboard</body></html>"))?;
+    let server = Server::background_http(handler(|_| {
+        Canned::html(200, "<!doctype html><html><body>Dashboard</body></html>")
+    }))?;
     let world = World::new()?;
     let run = world.run(
         &[
             "models",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
             "--json",
@@ -512,7 +518,7 @@ fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
                 "--label",
                 "Webpage",
                 "--base-url",
-                &server.url("/v1"),
+                &server.at("/v1"),
                 "--model",
                 "kept",
                 "--no-auth",
@@ -533,16 +539,16 @@ fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
 
 #[test]
 fn a_provider_404_and_a_missing_provider_share_not_found_but_not_the_reason() -> TestResult {
-    let server = Server::start(|request| match request.path.as_str() {
-        "/v1/models" => Reply::json(404, r#"{"error":{"message":"no such route"}}"#),
-        _ => Reply::json(401, r#"{"error":{"message":"bad key"}}"#),
-    })?;
+    let server = Server::background_http(handler(|request| match request.path.as_str() {
+        "/v1/models" => Canned::json(404, r#"{"error":{"message":"no such route"}}"#),
+        _ => Canned::json(401, r#"{"error":{"message":"bad key"}}"#),
+    }))?;
     let world = World::new()?;
     let upstream = world.run(
         &[
             "models",
             "--base-url",
-            &server.url("/v1"),
+            &server.at("/v1"),
             "--no-auth",
             "--allow-local",
             "--json",
@@ -558,7 +564,7 @@ fn a_provider_404_and_a_missing_provider_share_not_found_but_not_the_reason() ->
         &[
             "models",
             "--base-url",
-            &server.url("/v2"),
+            &server.at("/v2"),
             "--no-auth",
             "--allow-local",
             "--json",
@@ -607,18 +613,18 @@ fn stages_are_printed_as_they_complete_not_at_the_end() -> TestResult {
     use std::time::{Duration, Instant};
 
     const MODELS_DELAY: Duration = Duration::from_millis(1500);
-    let server = Server::start(|seen| {
+    let server = Server::background_http(handler(|seen| {
         if seen.path == "/v1/models" {
             // Blocks this test server's only thread: fine, one client.
             std::thread::sleep(MODELS_DELAY);
         }
-        Reply::json(200, models_body(&["slow"]))
-    })?;
+        Canned::json(200, models_body(&["slow"]))
+    }))?;
     let world = World::new()?;
     let mut command = world.command(&[
         "test",
         "--base-url",
-        &server.url("/v1"),
+        &server.at("/v1"),
         "--no-auth",
         "--allow-local",
     ]);
@@ -648,13 +654,14 @@ fn stages_are_printed_as_they_complete_not_at_the_end() -> TestResult {
 
 #[test]
 fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResult {
-    let (tls, fingerprint) = self_signed()?;
-    let server = Server::start_tls(
-        |seen| match seen.path.as_str() {
-            "/v1/models" => Reply::json(200, models_body(&["local-model"])),
-            _ => Reply::json(404, "{}"),
-        },
-        tls,
+    let identity = self_signed(&["127.0.0.1", "localhost"])?;
+    let fingerprint = identity.fingerprint.clone();
+    let server = Server::background_https(
+        handler(|seen| match seen.path.as_str() {
+            "/v1/models" => Canned::json(200, models_body(&["local-model"])),
+            _ => Canned::json(404, "{}"),
+        }),
+        identity.server,
     )?;
     let world = World::new()?;
     world
@@ -665,7 +672,7 @@ fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResu
                 "--label",
                 "Own TLS",
                 "--base-url",
-                &server.https_url("/v1"),
+                &server.at("/v1"),
                 "--model",
                 "local-model",
                 "--no-auth",

@@ -1,95 +1,26 @@
 //! `--proxy` on `provider add|edit`, `test --base-url` and `models
-//! --base-url`, against a small forwarding proxy on 127.0.0.1. The target
+//! --base-url`, against the test kit's forwarding proxy on 127.0.0.1. The target
 //! name (`llm.proxied.test`) is never resolved by the CLI: the proxy maps it
 //! to a local server.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::collections::HashMap;
 
-use crate::server::{models_body, Reply, Server};
 use crate::support::{TestResult, World};
+use patchbay_testkit::{handler, models_body, Canned, Proxy, ProxyMode, Server};
 
-/// Forwards absolute-form requests for one name to one local server and
-/// records every request line. Runs until the test process ends.
-struct ForwardingProxy {
-    address: SocketAddr,
-    request_lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl ForwardingProxy {
-    fn start(upstream: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let address = listener.local_addr()?;
-        let request_lines = Arc::new(Mutex::new(Vec::new()));
-        let lines = Arc::clone(&request_lines);
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let lines = Arc::clone(&lines);
-                thread::spawn(move || {
-                    if let Err(error) = relay(stream, upstream, &lines) {
-                        eprintln!("test proxy: {error}");
-                    }
-                });
-            }
-        });
-        Ok(Self {
-            address,
-            request_lines,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    fn request_lines(&self) -> Vec<String> {
-        self.request_lines
-            .lock()
-            .map(|list| list.clone())
-            .unwrap_or_default()
-    }
-}
-
-fn relay(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    lines: &Mutex<Vec<String>>,
-) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if client.read(&mut byte)? == 0 {
-            return Ok(());
-        }
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    if let Ok(mut list) = lines.lock() {
-        list.push(text.lines().next().unwrap_or("").to_owned());
-    }
-    let mut server = TcpStream::connect(upstream)?;
-    server.write_all(&head)?;
-    let mut server_reader = server.try_clone()?;
-    let mut client_writer = client.try_clone()?;
-    let back = thread::spawn(move || std::io::copy(&mut server_reader, &mut client_writer));
-    // The request body (none for GET) and later requests on the same
-    // connection; each is relayed as is (absolute form reaches the server).
-    std::io::copy(&mut client, &mut server)?;
-    match back.join() {
-        Ok(result) => result.map(drop),
-        Err(_panicked) => Ok(()),
-    }
+/// The test kit's recording proxy, routing the made-up name to `upstream`.
+fn forwarding_proxy(upstream: std::net::SocketAddr) -> patchbay_testkit::TestResult<Proxy> {
+    let routes = HashMap::from([("llm.proxied.test:8080".to_owned(), upstream)]);
+    Proxy::background(ProxyMode::Forward, routes)
 }
 
 #[test]
 fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
-    let server = Server::start(|seen| match seen.path.as_str() {
-        "/v1/models" => Reply::json(200, models_body(&["via-proxy"])),
-        _ => Reply::json(404, "{}"),
-    })?;
-    let proxy = ForwardingProxy::start(server.address)?;
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["via-proxy"])),
+        _ => Canned::json(404, "{}"),
+    }))?;
+    let proxy = forwarding_proxy(server.address)?;
     let world = World::new()?;
     let base = "http://llm.proxied.test:8080/v1";
     let tested = world.run(
@@ -100,7 +31,7 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
             "--no-auth",
             "--allow-local",
             "--proxy",
-            &proxy.url(),
+            &proxy.at(),
             "--json",
         ],
         None,
@@ -119,7 +50,7 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
             "--no-auth",
             "--allow-local",
             "--proxy",
-            &proxy.url(),
+            &proxy.at(),
             "--json",
         ],
         None,
@@ -140,8 +71,10 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
 
 #[test]
 fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
-    let server = Server::start(|_| Reply::json(200, models_body(&["saved-via-proxy"])))?;
-    let proxy = ForwardingProxy::start(server.address)?;
+    let server = Server::background_http(handler(|_| {
+        Canned::json(200, models_body(&["saved-via-proxy"]))
+    }))?;
+    let proxy = forwarding_proxy(server.address)?;
     let world = World::new()?;
     world
         .run(
@@ -157,7 +90,7 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
                 "--no-auth",
                 "--allow-local",
                 "--proxy",
-                &format!("{}/", proxy.url()),
+                &format!("{}/", proxy.at()),
             ],
             None,
         )?
@@ -165,9 +98,9 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
     let shown = world
         .run(&["provider", "show", "behind-proxy", "--json"], None)?
         .json()?;
-    assert_eq!(shown["proxy"], proxy.url().as_str());
+    assert_eq!(shown["proxy"], proxy.at().as_str());
     let text = world.run(&["provider", "show", "behind-proxy"], None)?;
-    assert!(text.stdout.contains(&proxy.url()), "{text:#?}");
+    assert!(text.stdout.contains(&proxy.at()), "{text:#?}");
 
     world
         .run(&["provider", "test", "behind-proxy", "--json"], None)?
@@ -206,7 +139,7 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
                 "behind-proxy",
                 "--no-proxy",
                 "--proxy",
-                &proxy.url(),
+                &proxy.at(),
             ],
             None,
         )?

@@ -2,54 +2,48 @@
 //! directory and keychain service, and read what it printed.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use patchbay_testkit::TempWorld;
 use serde_json::Value;
-use tempfile::TempDir;
 
-pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type TestResult = patchbay_testkit::TestResult;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A private Patchbay world: its own config directory and keychain service
-/// name, so tests running in parallel never see each other's providers.
+/// A private Patchbay world (the test kit's [`TempWorld`]: its own config
+/// directory, runtime directory and keychain service name, so tests running
+/// in parallel never see each other's providers), plus extra environment
+/// for the `patchbay` runs in it.
 #[derive(Debug)]
 pub(crate) struct World {
-    pub(crate) dir: TempDir,
-    /// `PATCHBAY_RUNTIME_DIR`: where `patchbay serve` puts its socket.
-    pub(crate) runtime: TempDir,
+    world: TempWorld,
+    /// The keychain service name every run uses.
     pub(crate) service: String,
     extra_env: Vec<(String, String)>,
 }
 
 impl World {
     pub(crate) fn new() -> Result<Self, std::io::Error> {
-        let dir = tempfile::Builder::new()
-            .prefix("patchbay-cli-it")
-            .tempdir()?;
-        let runtime = tempfile::Builder::new().prefix("pb-run").tempdir()?;
-        let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let service = format!("patchbay-it-{}-{unique}", std::process::id());
+        let world = TempWorld::new()?;
+        let service = world.keyring_service().to_owned();
         Ok(Self {
-            dir,
-            runtime,
+            world,
             service,
             extra_env: Vec::new(),
         })
     }
 
-    pub(crate) fn config_dir(&self) -> &Path {
-        self.dir.path()
+    pub(crate) fn config_dir(&self) -> PathBuf {
+        self.world.config_dir()
     }
 
     pub(crate) fn socket(&self) -> PathBuf {
-        self.runtime.path().join("ipc.sock")
+        self.world.runtime_dir().join("ipc.sock")
     }
 
     pub(crate) fn config_file(&self) -> PathBuf {
-        self.dir.path().join("providers.json")
+        self.world.config_dir().join("providers.json")
     }
 
     /// The config file's bytes, or empty when it does not exist yet.
@@ -67,9 +61,7 @@ impl World {
         let mut command = Command::new(env!("CARGO_BIN_EXE_patchbay"));
         command
             .args(args)
-            .env("PATCHBAY_CONFIG_DIR", self.dir.path())
-            .env("PATCHBAY_KEYRING_SERVICE", &self.service)
-            .env("PATCHBAY_RUNTIME_DIR", self.runtime.path())
+            .envs(self.world.envs())
             .env_remove("PATCHBAY_LOG")
             .env_remove("RUST_LOG")
             // Probe traffic must never leave loopback, and must not be
@@ -205,6 +197,7 @@ pub(crate) fn keychain_lookup(
 
 /// A key nobody would type, to search every output for.
 pub(crate) fn canary() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
     format!("sk-canary-{}-{unique}-Zq7XkP2mW9vL4rT8", std::process::id())
 }

@@ -428,11 +428,7 @@ async fn chat_rate_limit_reports_retry_after() -> TestResult {
 
 #[tokio::test]
 async fn refused_loopback_names_the_preset() -> TestResult {
-    // Bind and drop: nothing listens on this port afterwards.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.local_addr()?.port()
-    };
+    let port = patchbay_testkit::closed_port()?;
     let mut target = local_target(url::Url::parse(&format!("http://127.0.0.1:{port}/v1"))?);
     target.display_name = Some("Ollama".into());
     let report = run_test(

@@ -1,4 +1,4 @@
-//! Per-provider proxies: a tiny recording proxy on 127.0.0.1 that tunnels
+//! Per-provider proxies: the test kit's recording proxy on 127.0.0.1 tunnels
 //! `CONNECT` to a local TLS server and forwards absolute-form http requests.
 //! The target's name is never resolved by the client (the proxy does that);
 //! the proxy's own address is judged like any destination; loopback
@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
@@ -16,9 +16,8 @@ use patchbay_core::NetworkAllowance;
 use patchbay_net::policy::Lookup;
 use patchbay_net::probe::{run_test, StageStatus, Target, TestReport};
 use patchbay_net::{fetch_models, Stage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use patchbay_testkit::{Proxy, ProxyMode};
+use tokio::net::TcpListener;
 use url::Url;
 
 use crate::support::*;
@@ -65,126 +64,6 @@ impl Lookup for NamedLookup {
         });
         Box::pin(async move { answer })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProxyMode {
-    /// Tunnels `CONNECT` and forwards absolute-form requests.
-    Forward,
-    /// Answers everything with 407 Proxy Authentication Required.
-    NeedsCredentials,
-}
-
-/// The recording proxy. `routes` maps `host:port` (as the client writes
-/// it) to a local server.
-struct Proxy {
-    address: SocketAddr,
-    request_lines: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Proxy {
-    async fn start(mode: ProxyMode, routes: HashMap<String, SocketAddr>) -> TestResult<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let address = listener.local_addr()?;
-        let request_lines = Arc::new(Mutex::new(Vec::new()));
-        let lines = request_lines.clone();
-        let routes = Arc::new(routes);
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _peer)) = listener.accept().await {
-                let (lines, routes) = (lines.clone(), routes.clone());
-                tokio::spawn(async move {
-                    if let Err(error) = serve(stream, mode, &routes, &lines).await {
-                        eprintln!("test proxy: {error}");
-                    }
-                });
-            }
-        });
-        Ok(Self {
-            address,
-            request_lines,
-            task,
-        })
-    }
-
-    fn url(&self) -> TestResult<Url> {
-        Ok(Url::parse(&format!("http://{}", self.address))?)
-    }
-
-    fn request_lines(&self) -> Vec<String> {
-        self.request_lines
-            .lock()
-            .map(|list| list.clone())
-            .unwrap_or_default()
-    }
-}
-
-async fn serve(
-    mut client: TcpStream,
-    mode: ProxyMode,
-    routes: &HashMap<String, SocketAddr>,
-    lines: &Mutex<Vec<String>>,
-) -> io::Result<()> {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let byte = client.read_u8().await?;
-        head.push(byte);
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    let line = text.lines().next().unwrap_or("").to_owned();
-    if let Ok(mut list) = lines.lock() {
-        list.push(line.clone());
-    }
-    if mode == ProxyMode::NeedsCredentials {
-        client
-            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .await?;
-        return Ok(());
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("");
-    let target = parts.next().unwrap_or("");
-    if method == "CONNECT" {
-        let Some(upstream) = routes.get(target) else {
-            client
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                .await?;
-            return Ok(());
-        };
-        let mut upstream = TcpStream::connect(upstream).await?;
-        client
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .await?;
-        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
-        return Ok(());
-    }
-    // Absolute form: `GET http://host:port/path HTTP/1.1`.
-    let authority = Url::parse(target)
-        .ok()
-        .and_then(|url| {
-            Some(format!(
-                "{}:{}",
-                url.host_str()?,
-                url.port_or_known_default()?
-            ))
-        })
-        .unwrap_or_default();
-    let Some(upstream) = routes.get(&authority) else {
-        client
-            .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-            .await?;
-        return Ok(());
-    };
-    let mut upstream = TcpStream::connect(upstream).await?;
-    upstream.write_all(&head).await?;
-    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
-    Ok(())
 }
 
 fn proxied_target(base: &str, proxy: &Url, network: NetworkAllowance) -> TestResult<Target> {
