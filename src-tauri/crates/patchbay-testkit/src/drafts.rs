@@ -45,7 +45,8 @@ impl Draft {
         self.set("auth", json!("none"))
     }
 
-    pub fn models(self, ids: &[&str]) -> Self {
+    pub fn models<S: AsRef<str>>(self, ids: &[S]) -> Self {
+        let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
         self.set("models", json!(ids))
     }
 

@@ -25,15 +25,6 @@ impl TempWorld {
         let parent = std::env::temp_dir();
         let root = tempfile::Builder::new().prefix("pbw").tempdir_in(parent)?;
         std::fs::create_dir_all(root.path().join("config"))?;
-        std::fs::create_dir_all(root.path().join("run"))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                root.path().join("run"),
-                std::fs::Permissions::from_mode(0o700),
-            )?;
-        }
         let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
         let keyring_service = format!("patchbay-test-{}-{unique}", std::process::id());
         Ok(Self {
@@ -51,7 +42,8 @@ impl TempWorld {
         self.root.path().join("config")
     }
 
-    /// Where the IPC socket lives (`PATCHBAY_RUNTIME_DIR`).
+    /// Where the IPC socket lives (`PATCHBAY_RUNTIME_DIR`). Not created:
+    /// Patchbay makes it private itself, as on a real first start.
     pub fn runtime_dir(&self) -> PathBuf {
         self.root.path().join("run")
     }

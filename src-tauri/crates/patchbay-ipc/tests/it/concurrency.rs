@@ -9,9 +9,10 @@ use std::time::Duration;
 use patchbay_client::Client;
 use tokio::sync::Barrier;
 
-#[cfg(unix)]
 use crate::support::cargo_binary;
-use crate::support::{no_auth_draft, TestEnv};
+use crate::support::{TestEnv, LOCAL};
+#[cfg(unix)]
+use patchbay_testkit::Draft;
 
 const CLIENTS: usize = 64;
 
@@ -28,7 +29,12 @@ async fn sixty_four_clients_see_a_change_made_by_another_process() {
         .collect();
     let models: Vec<&str> = models.iter().map(String::as_str).collect();
     for provider in 0..10 {
-        env.add(no_auth_draft(&format!("Provider {provider}"), &models));
+        env.add(
+            Draft::new(&format!("Provider {provider}"))
+                .local(LOCAL)
+                .models(&models)
+                .json(),
+        );
     }
     let server = env.start().await;
     let barrier = std::sync::Arc::new(Barrier::new(CLIENTS + 1));

@@ -5,7 +5,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{eventually, keyed_draft, TestEnv};
+use crate::support::{eventually, TestEnv};
+use patchbay_testkit::Draft;
 
 fn python_block(markdown: &str) -> String {
     let start = markdown
@@ -22,7 +23,12 @@ async fn the_python_host_in_the_protocol_docs_works() {
     let script = python_block(&std::fs::read_to_string(&docs).expect("read docs/ipc.md"));
     let env = TestEnv::new();
     let key = "sk-docs-python-canary-4242";
-    let id = env.add(keyed_draft("Docs Cloud", key, &["vendor/model:tag"]));
+    let id = env.add(
+        Draft::new("Docs Cloud")
+            .key(key)
+            .models(&["vendor/model:tag"])
+            .json(),
+    );
     let server = env.start().await;
 
     let child = tokio::process::Command::new("/usr/bin/python3")

@@ -114,7 +114,7 @@ async fn a_connection_from_another_uid_is_dropped() {
     let server = env.start().await;
     // Open the fences the directory and socket modes provide, so only the
     // peer-uid check stands between another user and the server.
-    std::fs::set_permissions(env.root.path(), std::fs::Permissions::from_mode(0o755))
+    std::fs::set_permissions(env.world.root(), std::fs::Permissions::from_mode(0o755))
         .expect("chmod root");
     std::fs::set_permissions(env.runtime_dir(), std::fs::Permissions::from_mode(0o755))
         .expect("chmod dir");

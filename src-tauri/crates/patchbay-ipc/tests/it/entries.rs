@@ -6,22 +6,30 @@ use std::time::Duration;
 use patchbay_client::Client;
 use serde_json::json;
 
-use crate::support::{keyed_draft, no_auth_draft, Raw, TestEnv};
+use crate::support::{Raw, TestEnv, LOCAL};
+use patchbay_testkit::Draft;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_cover_enabled_providers_with_raw_model_ids() {
     let env = TestEnv::new();
-    let router = env.add(keyed_draft(
-        "OpenRouter",
-        "sk-or-v1-entries-canary-0001",
-        &["google/gemini-2.5-flash", "meta/llama:70b"],
-    ));
-    let ollama = env.add(no_auth_draft("Ollama", &["hf.co/org/model-GGUF:Q6_K"]));
-    let groq = env.add(keyed_draft(
-        "Groq",
-        "gsk-entries-canary-0002",
-        &["llama-3.3-70b"],
-    ));
+    let router = env.add(
+        Draft::new("OpenRouter")
+            .key("sk-or-v1-entries-canary-0001")
+            .models(&["google/gemini-2.5-flash", "meta/llama:70b"])
+            .json(),
+    );
+    let ollama = env.add(
+        Draft::new("Ollama")
+            .local(LOCAL)
+            .models(&["hf.co/org/model-GGUF:Q6_K"])
+            .json(),
+    );
+    let groq = env.add(
+        Draft::new("Groq")
+            .key("gsk-entries-canary-0002")
+            .models(&["llama-3.3-70b"])
+            .json(),
+    );
     env.store.set_enabled(&groq, false).expect("disable");
     let server = env.start().await;
 
@@ -65,7 +73,12 @@ async fn entries_cover_enabled_providers_with_raw_model_ids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_survive_a_label_change_and_a_disable_enable() {
     let env = TestEnv::new();
-    let id = env.add(no_auth_draft("Local", &["qwen2.5:7b", "a/b"]));
+    let id = env.add(
+        Draft::new("Local")
+            .local(LOCAL)
+            .models(&["qwen2.5:7b", "a/b"])
+            .json(),
+    );
     let server = env.start().await;
     let client = Client::connect_to(server.endpoint())
         .await
@@ -79,7 +92,10 @@ async fn ids_survive_a_label_change_and_a_disable_enable() {
     assert_eq!(before.len(), 2);
 
     // Rename through the store (the app's path), then tell the server.
-    let mut draft = no_auth_draft("Renamed local", &["qwen2.5:7b", "a/b"]);
+    let mut draft = Draft::new("Renamed local")
+        .local(LOCAL)
+        .models(&["qwen2.5:7b", "a/b"])
+        .json();
     draft["key"] = json!({"action": "keep"});
     env.store
         .edit(&id, serde_json::from_value(draft).expect("draft"))
@@ -124,7 +140,7 @@ async fn ids_survive_a_label_change_and_a_disable_enable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
     let env = TestEnv::new();
-    env.add(no_auth_draft("Local", &["m1"]));
+    env.add(Draft::new("Local").local(LOCAL).models(&["m1"]).json());
     let server = env.start().await;
     let client = Client::connect_to(server.endpoint())
         .await
@@ -153,7 +169,12 @@ async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_the_host_already_holds_is_not_sent_again() {
     let env = TestEnv::new();
-    env.add(no_auth_draft("Ollama", &["llama3.2:3b", "qwen/qwen3:8b"]));
+    env.add(
+        Draft::new("Ollama")
+            .local(LOCAL)
+            .models(&["llama3.2:3b", "qwen/qwen3:8b"])
+            .json(),
+    );
     let server = env.start().await;
     let mut raw = Raw::connect(server.endpoint()).await;
 
@@ -199,7 +220,12 @@ async fn a_list_the_host_already_holds_is_not_sent_again() {
         .expect("connect");
     let mut subscription = client.subscribe().await.expect("subscribe");
     assert_eq!(subscription.initial().etag(), etag);
-    env.add(no_auth_draft("LM Studio", &["qwen2.5-7b-instruct"]));
+    env.add(
+        Draft::new("LM Studio")
+            .local(LOCAL)
+            .models(&["qwen2.5-7b-instruct"])
+            .json(),
+    );
     server.notify_config_changed().expect("refresh");
     let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next())
         .await
@@ -239,7 +265,12 @@ async fn an_entry_list_larger_than_a_request_frame_reaches_hosts_whole() {
             .map(|model| format!("vendor-{provider}/a-fairly-long-model-name-{model}:q4_K_M"))
             .collect();
         let models: Vec<&str> = models.iter().map(String::as_str).collect();
-        env.add(no_auth_draft(&format!("Big {provider}"), &models));
+        env.add(
+            Draft::new(&format!("Big {provider}"))
+                .local(LOCAL)
+                .models(&models)
+                .json(),
+        );
     }
     let server = env.start().await;
     let client = Client::connect_to(server.endpoint())
@@ -258,7 +289,12 @@ async fn an_entry_list_larger_than_a_request_frame_reaches_hosts_whole() {
 
     let mut subscription = client.subscribe().await.expect("subscribe");
     assert_eq!(subscription.initial().len(), 4096);
-    env.add(no_auth_draft("One more", &["llama3.2:3b"]));
+    env.add(
+        Draft::new("One more")
+            .local(LOCAL)
+            .models(&["llama3.2:3b"])
+            .json(),
+    );
     server.notify_config_changed().expect("refresh");
     let changed = tokio::time::timeout(Duration::from_secs(10), subscription.next())
         .await

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::support::{cargo_binary, eventually, keyed_draft, no_auth_draft, TestEnv};
+use crate::support::{cargo_binary, eventually, TestEnv, LOCAL};
+use patchbay_testkit::Draft;
 
 const KEY: &str = "sk-example-host-canary-93b1";
 
@@ -21,14 +22,20 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
         .await
         .expect("join");
     let env = TestEnv::new();
-    let keyed = env.add(keyed_draft(
-        "Example Cloud",
-        KEY,
-        &["vendor/model:latest", "second"],
-    ));
-    env.add(no_auth_draft("Local", &["llama3.2"]));
+    let keyed = env.add(
+        Draft::new("Example Cloud")
+            .key(KEY)
+            .models(&["vendor/model:latest", "second"])
+            .json(),
+    );
+    env.add(
+        Draft::new("Local")
+            .local(LOCAL)
+            .models(&["llama3.2"])
+            .json(),
+    );
     let server = env.start().await;
-    let token_file = env.root.path().join("host-token");
+    let token_file = env.world.root().join("host-token");
 
     let child = tokio::process::Command::new(&binary)
         .arg("--socket")
@@ -123,7 +130,12 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
         "no second pairing request"
     );
 
-    env.add(no_auth_draft("Added Later", &["new-model"]));
+    env.add(
+        Draft::new("Added Later")
+            .local(LOCAL)
+            .models(&["new-model"])
+            .json(),
+    );
     server.notify_config_changed().expect("refresh");
     let changed = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(line) = lines.next_line().await.expect("read") {

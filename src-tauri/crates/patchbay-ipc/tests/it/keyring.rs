@@ -8,7 +8,8 @@ use patchbay_core::keychain::KeyringStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_ipc::{Server, ServerOptions};
 
-use crate::support::{eventually, keyed_draft, TestEnv};
+use crate::support::{eventually, TestEnv};
+use patchbay_testkit::Draft;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_reads_the_key_from_the_real_keychain() {
@@ -21,7 +22,12 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
     let service = format!("patchbay-ipc-test-{}", std::process::id());
     let env = TestEnv::with_secrets(Arc::new(KeyringStore::with_service(service.clone())));
     let key = "sk-real-keyring-canary-0c1d2e3f";
-    let id = env.add(keyed_draft("Keyring", key, &["gpt-4o-mini"]));
+    let id = env.add(
+        Draft::new("Keyring")
+            .key(key)
+            .models(&["gpt-4o-mini"])
+            .json(),
+    );
     // The server gets a store of its own, so the key cannot come from the
     // adding store's in-memory cache: it has to be read from the keychain.
     let fresh = Arc::new(ProviderStore::new(

@@ -9,9 +9,8 @@ use patchbay_ipc::{admin, PairingEvent};
 use patchbay_protocol::rpc::PendingPairing;
 use serde_json::json;
 
-use crate::support::{
-    all_file_contents, contains, eventually, keyed_draft, no_auth_draft, TestEnv,
-};
+use crate::support::{all_file_contents, contains, eventually, TestEnv, LOCAL};
+use patchbay_testkit::Draft;
 
 const KEY: &str = "sk-test-pairing-canary-7f3a9c";
 const SECRET_HEADER: &str = "cf-secret-canary-55aa";
@@ -29,13 +28,21 @@ async fn wait_for_pending(server: &patchbay_ipc::ServerHandle) -> PendingPairing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approve_then_resolve_returns_the_right_headers() {
     let env = TestEnv::new();
-    let mut keyed = keyed_draft("Gateway", KEY, &["org/model:tag"]);
+    let mut keyed = Draft::new("Gateway")
+        .key(KEY)
+        .models(&["org/model:tag"])
+        .json();
     keyed["headers"] = json!([
         {"name": "HTTP-Referer", "value": "https://example.com", "secret": false},
         {"name": "CF-Access-Client-Secret", "value": SECRET_HEADER, "secret": true}
     ]);
     let gateway = env.add(keyed);
-    let local = env.add(no_auth_draft("Ollama", &["qwen2.5:7b"]));
+    let local = env.add(
+        Draft::new("Ollama")
+            .local(LOCAL)
+            .models(&["qwen2.5:7b"])
+            .json(),
+    );
 
     let prompts: Arc<Mutex<Vec<PendingPairing>>> = Arc::default();
     let mut options = env.options();
@@ -145,7 +152,7 @@ async fn approve_then_resolve_returns_the_right_headers() {
     assert_eq!(disabled.rpc_code(), Some(-32005));
 
     // The raw token and the key are in no file Patchbay wrote.
-    for (path, bytes) in all_file_contents(env.root.path()) {
+    for (path, bytes) in all_file_contents(env.world.root()) {
         assert!(
             !contains(&bytes, paired.token.as_bytes()),
             "token found in {}",
@@ -172,7 +179,7 @@ async fn approve_then_resolve_returns_the_right_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approve_from_the_terminal_deny_and_made_up_tokens() {
     let env = TestEnv::new();
-    let local = env.add(no_auth_draft("Local", &["m"]));
+    let local = env.add(Draft::new("Local").local(LOCAL).models(&["m"]).json());
     let server = env.start().await;
     let host = Client::connect_to(server.endpoint())
         .await

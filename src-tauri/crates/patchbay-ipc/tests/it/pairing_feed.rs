@@ -9,7 +9,8 @@ use patchbay_client::{Client, HostsChanged, PairingNotice, PairingSubscription};
 use patchbay_protocol::rpc::PendingPairing;
 use serde_json::json;
 
-use crate::support::{no_auth_draft, Raw, TestEnv};
+use crate::support::{Raw, TestEnv, LOCAL};
+use patchbay_testkit::Draft;
 
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,7 +38,12 @@ async fn next_change(feed: &mut PairingSubscription) -> HostsChanged {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_sees_each_request_arrive_and_how_it_was_decided() {
     let env = TestEnv::new();
-    let provider = env.add(no_auth_draft("Ollama", &["llama3.2"]));
+    let provider = env.add(
+        Draft::new("Ollama")
+            .local(LOCAL)
+            .models(&["llama3.2"])
+            .json(),
+    );
     let server = env.start().await;
     let admin = Client::connect_to(server.endpoint())
         .await

@@ -115,7 +115,7 @@ async fn a_name_outside_the_pipe_namespace_is_refused() {
 
 /// The published-name file in this test's own runtime directory.
 fn pipe_file(env: &TestEnv) -> PathBuf {
-    env.root.path().join("run").join("ipc.pipe")
+    env.world.root().join("run").join("ipc.pipe")
 }
 
 fn published_options(env: &TestEnv) -> ServerOptions {

@@ -2,7 +2,6 @@
 //! loopback OpenAI-compatible server and returns its report; the outcome is
 //! recorded as the provider's last test, which the entries then carry.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,54 +9,28 @@ use patchbay_client::Client;
 use patchbay_ipc::Server;
 use patchbay_ipc::ServerOptions;
 use patchbay_service::Service;
-use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use patchbay_testkit::{handler, models_body, Canned, Draft};
 
 use crate::support::TestEnv;
 
-/// Answers every request with a two-model `/models` list and counts them.
-async fn models_server() -> (u16, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let port = listener.local_addr().expect("address").port();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (counted, seen) = (Arc::clone(&requests), Arc::clone(&heads));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let counted = Arc::clone(&counted);
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 8192];
-                let Ok(read) = stream.read(&mut buffer).await else {
-                    return;
-                };
-                let head = String::from_utf8_lossy(&buffer[..read]).into_owned();
-                counted.fetch_add(1, Ordering::SeqCst);
-                seen.lock().expect("lock").push(head);
-                let body = r#"{"object":"list","data":[{"id":"m1","object":"model"},{"id":"vendor/m2:q4","object":"model"}]}"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                if stream.write_all(response.as_bytes()).await.is_ok() {
-                    drop(stream.shutdown().await);
-                }
-            });
-        }
-    });
-    (port, requests, heads)
+/// Answers every request with a two-model `/models` list and records them.
+async fn models_server() -> patchbay_testkit::Server {
+    patchbay_testkit::Server::http(handler(|_| {
+        Canned::json(200, models_body(&["m1", "vendor/m2:q4"]))
+    }))
+    .await
+    .expect("a loopback server")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_test_returns_the_staged_report_and_records_it() {
-    let (port, requests, heads) = models_server().await;
+    let upstream = models_server().await;
     let env = TestEnv::new();
     let id = env.add(
-        json!({"label": "Loopback", "base_url": format!("http://127.0.0.1:{port}/v1"),
-                            "auth": "none", "network": "local", "models": ["m1"]}),
+        Draft::new("Loopback")
+            .local(&upstream.at("/v1"))
+            .models(&["m1"])
+            .json(),
     );
     let server = Server::start(env.options()).await.expect("start");
     let client = Client::connect_to(server.endpoint())
@@ -79,11 +52,14 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
             .any(|stage| stage["stage"] == "models" && stage["status"] == "ok"),
         "{report:#}"
     );
-    assert!(requests.load(Ordering::SeqCst) >= 1);
-    let head = heads.lock().expect("lock")[0].clone();
-    assert!(head.starts_with("GET /v1/models"), "{head}");
+    let seen = upstream.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("GET", "/v1/models")
+    );
     assert!(
-        !head.to_ascii_lowercase().contains("authorization"),
+        seen.iter()
+            .all(|request| request.header("authorization").is_none()),
         "no Authorization for a no-auth provider"
     );
 

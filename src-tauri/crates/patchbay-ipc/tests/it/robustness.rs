@@ -7,12 +7,13 @@ use patchbay_client::Client;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use crate::support::{no_auth_draft, Raw, TestEnv};
+use crate::support::{Raw, TestEnv, LOCAL};
+use patchbay_testkit::Draft;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_frames_get_errors_and_the_connection_stays_usable() {
     let env = TestEnv::new();
-    env.add(no_auth_draft("Local", &["m"]));
+    env.add(Draft::new("Local").local(LOCAL).models(&["m"]).json());
     let server = env.start().await;
     let mut raw = Raw::connect(server.endpoint()).await;
 
@@ -93,7 +94,7 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     let env = TestEnv::new();
     let models: Vec<String> = (0..200).map(|index| format!("model-{index}")).collect();
     let models: Vec<&str> = models.iter().map(String::as_str).collect();
-    env.add(no_auth_draft("Big", &models));
+    env.add(Draft::new("Big").local(LOCAL).models(&models).json());
     let server = env.start().await;
 
     // Subscribes, then floods list requests and never reads a byte.
@@ -128,7 +129,12 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
         );
     }
     for round in 0..3 {
-        env.add(no_auth_draft(&format!("Extra {round}"), &["m"]));
+        env.add(
+            Draft::new(&format!("Extra {round}"))
+                .local(LOCAL)
+                .models(&["m"])
+                .json(),
+        );
         server.notify_config_changed().expect("refresh");
         let changed = tokio::time::timeout(Duration::from_secs(5), subscription.next())
             .await

@@ -38,7 +38,7 @@ impl Recorder {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_supervisor_follows_decides_for_the_first_and_takes_over_when_it_stops() {
     let env = TestEnv::new();
-    let config_dir = env.root.path().join("config");
+    let config_dir = env.world.root().join("config");
     let first = Arc::new(HostSupervisor::new(&config_dir));
     let first_seen = Arc::new(Recorder::default());
     first
@@ -113,7 +113,7 @@ async fn a_second_supervisor_follows_decides_for_the_first_and_takes_over_when_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_server_decisions_say_not_pending() {
     let env = TestEnv::new();
-    let supervisor = HostSupervisor::new(&env.root.path().join("config"));
+    let supervisor = HostSupervisor::new(&env.world.root().join("config"));
     assert_eq!(supervisor.status().state, "starting");
     assert!(supervisor.pending().await.expect("pending").is_empty());
     let error = supervisor

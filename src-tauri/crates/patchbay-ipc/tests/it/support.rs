@@ -13,6 +13,7 @@ use patchbay_core::validation::ProviderDraft;
 use patchbay_core::ProviderId;
 use patchbay_ipc::{HostRegistry, Server, ServerHandle, ServerOptions};
 use patchbay_service::Service;
+use patchbay_testkit::TempWorld;
 use serde_json::{json, Value};
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
@@ -21,7 +22,8 @@ use tokio::io::{
 /// Temp directories and a store; the server is started separately so tests
 /// can also start a second one.
 pub(crate) struct TestEnv {
-    pub(crate) root: tempfile::TempDir,
+    /// The test kit's temporary world: config and runtime directories.
+    pub(crate) world: TempWorld,
     pub(crate) store: Arc<ProviderStore>,
 }
 
@@ -36,23 +38,15 @@ impl TestEnv {
     }
 
     pub(crate) fn with_secrets(secrets: Arc<dyn SecretStore>) -> Self {
-        // Short paths: a Unix socket path must fit in 108 bytes.
-        #[cfg(unix)]
-        let parent = PathBuf::from("/tmp");
-        #[cfg(not(unix))]
-        let parent = std::env::temp_dir();
-        let root = tempfile::Builder::new()
-            .prefix("pbipc")
-            .tempdir_in(parent)
-            .expect("temp dir");
-        let paths = ConfigPaths::in_dir(root.path().join("config"));
+        let world = TempWorld::new().expect("a temporary world");
+        let paths = ConfigPaths::in_dir(world.config_dir());
         let store = Arc::new(ProviderStore::new(paths, secrets));
-        Self { root, store }
+        Self { world, store }
     }
 
     #[cfg(unix)]
     pub(crate) fn runtime_dir(&self) -> PathBuf {
-        self.root.path().join("run")
+        self.world.runtime_dir()
     }
 
     #[cfg(unix)]
@@ -71,8 +65,8 @@ impl TestEnv {
         #[cfg(windows)]
         {
             let unique = self
-                .root
-                .path()
+                .world
+                .root()
                 .file_name()
                 .expect("temp dir name")
                 .to_string_lossy()
@@ -82,7 +76,7 @@ impl TestEnv {
     }
 
     pub(crate) fn config_dir(&self) -> PathBuf {
-        self.root.path().join("config")
+        self.world.config_dir()
     }
 
     pub(crate) fn registry(&self) -> HostRegistry {
@@ -106,14 +100,8 @@ impl TestEnv {
     }
 }
 
-pub(crate) fn no_auth_draft(label: &str, models: &[&str]) -> Value {
-    json!({"label": label, "base_url": "http://127.0.0.1:11434/v1", "auth": "none", "network": "local", "models": models})
-}
-
-pub(crate) fn keyed_draft(label: &str, key: &str, models: &[&str]) -> Value {
-    json!({"label": label, "base_url": "https://api.example.com/v1", "auth": "api_key",
-           "key": {"action": "set", "value": key}, "models": models})
-}
+/// The base URL of the no-auth local providers the tests add (Ollama's).
+pub(crate) const LOCAL: &str = "http://127.0.0.1:11434/v1";
 
 /// A byte stream to the server, whatever the platform's transport.
 pub(crate) trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
