@@ -9,9 +9,9 @@ use std::time::Duration;
 use patchbay_client::Client;
 use tokio::sync::Barrier;
 
+#[cfg(unix)]
 use crate::support::cargo_binary;
 use crate::support::{TestEnv, LOCAL};
-#[cfg(unix)]
 use patchbay_testkit::Draft;
 
 const CLIENTS: usize = 64;

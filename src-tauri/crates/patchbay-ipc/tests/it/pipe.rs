@@ -11,7 +11,6 @@
 //! Wine, which lets anyone create another "first" instance.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use patchbay_client::{Client, ErrorKind};
@@ -302,7 +301,7 @@ async fn a_second_server_on_the_file_is_refused_and_leaves_the_first_ones_name()
     let error = Server::start(published_options(&env))
         .await
         .expect_err("second server");
-    assert_eq!(error.kind(), "already_running");
+    assert_eq!(error.kind().as_str(), "already_running");
     let message = error.to_string();
     assert!(
         message.contains(&format!(
