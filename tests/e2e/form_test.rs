@@ -6,8 +6,6 @@
 //! chosen models the server no longer lists and, when the server is gone,
 //! keeps the last list marked stale.
 
-use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -17,8 +15,8 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::{routes, Canned, Server, SilentServer};
 use patchbay_tests::app::{AppSession, UI_TIMEOUT};
-use patchbay_tests::http::StubServer;
 use patchbay_tests::wait;
 
 const MODELS: &str = r#"{"object":"list","data":[
@@ -63,14 +61,12 @@ fn fill_local_form(session: &AppSession, label: &str, base_url: &str) {
 
 #[test]
 fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picker() {
-    let server = StubServer::start(HashMap::from([(
-        "GET /v1/models".to_owned(),
-        (200, MODELS.to_owned()),
-    )]));
+    let server = Server::background_http(routes(&[("GET /v1/models", Canned::json(200, MODELS))]))
+        .expect("a loopback server");
     let session = AppSession::start();
 
     // The base URL lacks /v1: the models stage fails, and /v1 is offered, not applied.
-    let without_version = format!("http://127.0.0.1:{}", server.port);
+    let without_version = format!("http://127.0.0.1:{}", server.port());
     fill_local_form(&session, "Local vLLM", &without_version);
     session.start_test("#form-test");
     let failed = wait::until_or_none(UI_TIMEOUT, || {
@@ -128,7 +124,7 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
         server
             .seen()
             .iter()
-            .all(|request| !request.had_authorization),
+            .all(|request| request.header("authorization").is_none()),
         "no Authorization without auth"
     );
     assert!(session.config_json().is_null(), "testing saves nothing");
@@ -165,14 +161,8 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
 
 #[test]
 fn cancel_stops_a_form_test_stuck_on_a_server_that_never_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    let port = listener.local_addr().expect("address").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let stuck = patchbay_testkit::block_on(SilentServer::start()).expect("a silent server");
+    let port = stuck.address.port();
     let session = AppSession::start();
     fill_local_form(&session, "Stuck", &format!("http://127.0.0.1:{port}/v1"));
     session.start_test("#form-test");
@@ -196,17 +186,15 @@ fn cancel_stops_a_form_test_stuck_on_a_server_that_never_answers() {
 
 #[test]
 fn checking_models_with_the_server_marks_retired_ones_and_keeps_the_last_list_when_it_goes_away() {
-    let server = StubServer::start(HashMap::from([(
-        "GET /v1/models".to_owned(),
-        (200, MODELS.to_owned()),
-    )]));
+    let server = Server::background_http(routes(&[("GET /v1/models", Canned::json(200, MODELS))]))
+        .expect("a loopback server");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = ProviderStore::new(
         ConfigPaths::in_dir(dir.path()),
         Arc::new(MemoryStore::default()),
     );
     let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
-        "label": "Local vLLM", "base_url": server.base_url(), "auth": "none",
+        "label": "Local vLLM", "base_url": server.at("/v1"), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
     }))
     .expect("a valid draft");

@@ -2,7 +2,6 @@
 //! renders a page at a time, filters as the user types, and a picked model
 //! joins the provider's list.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,8 +9,8 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::{routes, Canned, Server};
 use patchbay_tests::app::AppSession;
-use patchbay_tests::http::StubServer;
 
 fn catalog(count: usize) -> String {
     let entries: Vec<String> = (0..count)
@@ -34,17 +33,18 @@ fn rendered_options(session: &AppSession) -> u64 {
 
 #[test]
 fn ten_thousand_discovered_models_render_a_page_at_a_time_and_filter_while_typing() {
-    let server = StubServer::start(HashMap::from([(
-        "GET /v1/models".to_owned(),
-        (200, catalog(10_000)),
-    )]));
+    let server = Server::background_http(routes(&[(
+        "GET /v1/models",
+        Canned::json(200, catalog(10_000)),
+    )]))
+    .expect("a loopback server");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = ProviderStore::new(
         ConfigPaths::in_dir(dir.path()),
         Arc::new(MemoryStore::default()),
     );
     let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
-        "label": "Big catalog", "base_url": server.base_url(), "auth": "none",
+        "label": "Big catalog", "base_url": server.at("/v1"), "auth": "none",
         "models": ["vendor/model-00000"], "network": "local",
     }))
     .expect("a valid draft");

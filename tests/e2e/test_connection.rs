@@ -4,7 +4,6 @@
 //! picked into the provider, and Cancel stops a test stuck on a server that
 //! never answers without recording anything.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,8 +11,8 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::{closed_port, routes, Canned, Server, SilentServer};
 use patchbay_tests::app::AppSession;
-use patchbay_tests::http::StubServer;
 
 const MODELS: &str = r#"{"object":"list","data":[
   {"id":"model-a","object":"model","owned_by":"local"},
@@ -38,16 +37,11 @@ fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
 
 #[test]
 fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the_model_picker() {
-    let server = StubServer::start(HashMap::from([(
-        "GET /v1/models".to_owned(),
-        (200, MODELS.to_owned()),
-    )]));
-    let dead_port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    };
+    let server = Server::background_http(routes(&[("GET /v1/models", Canned::json(200, MODELS))]))
+        .expect("a loopback server");
+    let dead_port = closed_port().expect("a closed port");
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path(), "Local vLLM", &server.base_url());
+    seed(dir.path(), "Local vLLM", &server.at("/v1"));
     seed(
         dir.path(),
         "Dead port",
@@ -83,11 +77,12 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
     let seen = server.seen();
     assert!(
         seen.iter()
-            .any(|request| request.request_line == "GET /v1/models HTTP/1.1"),
+            .any(|request| request.method == "GET" && request.path == "/v1/models"),
         "{seen:?}"
     );
     assert!(
-        seen.iter().all(|request| !request.had_authorization),
+        seen.iter()
+            .all(|request| request.header("authorization").is_none()),
         "no Authorization header without auth: {seen:?}"
     );
 
@@ -167,12 +162,10 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
 
 #[test]
 fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
-    let server = StubServer::start(HashMap::from([(
-        "GET /v1/models".to_owned(),
-        (200, MODELS.to_owned()),
-    )]));
+    let server = Server::background_http(routes(&[("GET /v1/models", Canned::json(200, MODELS))]))
+        .expect("a loopback server");
     let dir = tempfile::tempdir().expect("temp dir");
-    let bare = format!("http://127.0.0.1:{}", server.port);
+    let bare = format!("http://127.0.0.1:{}", server.port());
     seed(dir.path(), "Gateway", &bare);
     let session = AppSession::start_in(dir);
 
@@ -202,9 +195,8 @@ fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
 
 #[test]
 fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
-    let port = listener.local_addr().expect("address").port();
-    std::thread::spawn(move || listener.incoming().flatten().collect::<Vec<_>>());
+    let stuck = patchbay_testkit::block_on(SilentServer::start()).expect("a silent server");
+    let port = stuck.address.port();
     let dir = tempfile::tempdir().expect("temp dir");
     seed(dir.path(), "Stuck", &format!("http://127.0.0.1:{port}/v1"));
     let session = AppSession::start_in(dir);

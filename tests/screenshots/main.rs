@@ -13,7 +13,6 @@
 //!   exec xvfb-run -a -s "-screen 0 960x680x24" cargo run -p patchbay-tests --bin patchbay-screenshots -- docs'
 //! ```
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -23,8 +22,8 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::{KeyringStore, SecretStore};
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::{routes, Canned, Server};
 use patchbay_tests::app::AppSession;
-use patchbay_tests::http::StubServer;
 use serde_json::json;
 
 fn main() {
@@ -32,9 +31,9 @@ fn main() {
     let config_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     seed(config_dir.path());
     // Stands in for Ollama, answering its OpenAI-compatible model list.
-    let ollama = StubServer::start_on(
-        11434,
-        HashMap::from([("GET /v1/models".to_owned(), (200, OLLAMA_MODELS.to_owned()))]),
+    let ollama = Server::background_http_on(
+        ([127, 0, 0, 1], 11434).into(),
+        routes(&[("GET /v1/models", Canned::json(200, OLLAMA_MODELS))]),
     )
     .unwrap_or_else(|error| panic!("127.0.0.1:11434 must be free for the screenshot ({error})"));
 

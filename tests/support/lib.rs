@@ -4,7 +4,6 @@
 //! loopback.
 
 pub mod app;
-pub mod http;
 pub mod wait;
 pub mod webdriver;
 

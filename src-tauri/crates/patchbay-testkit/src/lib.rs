@@ -22,7 +22,8 @@ pub use world::TempWorld;
 
 pub use certificates::{ca_signed, self_signed, Identity};
 pub use server::{
-    closed_port, handler, models_body, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
+    closed_port, handler, models_body, routes, Canned, EndlessServer, Handler, Seen, Server,
+    SilentServer,
 };
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

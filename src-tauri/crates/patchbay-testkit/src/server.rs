@@ -83,6 +83,28 @@ impl Canned {
 
 pub type Handler = Arc<dyn Fn(&Seen) -> Canned + Send + Sync>;
 
+/// A handler answering from a table of `"METHOD /path"` → answer;
+/// anything else gets a 404 with an OpenAI-style error body.
+pub fn routes(table: &[(&str, Canned)]) -> Handler {
+    let table: Vec<(String, Canned)> = table
+        .iter()
+        .map(|(route, canned)| ((*route).to_owned(), canned.clone()))
+        .collect();
+    handler(move |seen| {
+        let route = format!("{} {}", seen.method, seen.path);
+        table
+            .iter()
+            .find(|(known, _)| *known == route)
+            .map(|(_, canned)| canned.clone())
+            .unwrap_or_else(|| {
+                Canned::json(
+                    404,
+                    r#"{"error":{"message":"no such route","type":"not_found"}}"#,
+                )
+            })
+    })
+}
+
 pub fn handler(function: impl Fn(&Seen) -> Canned + Send + Sync + 'static) -> Handler {
     Arc::new(function)
 }
@@ -122,6 +144,11 @@ impl Server {
 
     pub async fn http_on(address: SocketAddr, handler: Handler) -> TestResult<Self> {
         Self::bind(address, handler, None).await
+    }
+
+    /// [`Server::http_on`] for synchronous tests.
+    pub fn background_http_on(address: SocketAddr, handler: Handler) -> TestResult<Self> {
+        crate::block_on(Self::http_on(address, handler))
     }
 
     /// [`Server::http`] for synchronous tests (see [`crate::block_on`]).
