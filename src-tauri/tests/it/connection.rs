@@ -4,97 +4,11 @@
 //! discovery for a saved provider and for a typed base URL. Servers run on
 //! 127.0.0.1 only.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-
 use serde_json::{json, Value};
 
-use crate::support::{invoke_in, saved, TestApp};
+use crate::support::{authorizations, invoke_in, models_server, saved, silent_server, TestApp};
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"model-a"},{"id":"org/model-b:Q6_K"}]}"#;
-
-/// Answers every request with `MODELS` and records the Authorization header.
-struct ModelServer {
-    port: u16,
-    authorization: Arc<Mutex<Vec<Option<String>>>>,
-    _thread: JoinHandle<()>,
-}
-
-impl ModelServer {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
-        let port = listener.local_addr().expect("address").port();
-        let authorization = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&authorization);
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(&stream);
-                let mut header = None;
-                loop {
-                    let mut line = String::new();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) if line == "\r\n" => break,
-                        Ok(_) => {
-                            if let Some(value) =
-                                line.to_ascii_lowercase().strip_prefix("authorization:")
-                            {
-                                header = Some(value.trim().to_owned());
-                            }
-                        }
-                    }
-                }
-                seen.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(header);
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{MODELS}",
-                    MODELS.len()
-                );
-                let mut stream = &stream;
-                if stream.write_all(answer.as_bytes()).is_err() {
-                    eprintln!("model server: the client went away");
-                }
-            }
-        });
-        Self {
-            port,
-            authorization,
-            _thread: thread,
-        }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn authorization(&self) -> Vec<Option<String>> {
-        self.authorization
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Accepts connections and never answers; holds them until dropped.
-struct Silent {
-    port: u16,
-}
-
-impl Silent {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
-        let port = listener.local_addr().expect("address").port();
-        std::thread::spawn(move || listener.incoming().flatten().collect::<Vec<_>>());
-        Self { port }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-}
 
 /// The failure kind of the first failed stage sent on channel `id`.
 fn failed_kind(app: &TestApp, id: u32) -> Option<Value> {
@@ -119,13 +33,13 @@ fn local(app: &TestApp, label: &str, base_url: &str, key: Option<&str>) -> Value
 
 #[test]
 fn a_saved_provider_is_tested_with_its_stored_key_and_the_result_is_recorded() {
-    let server = ModelServer::start();
+    let server = models_server(MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     local(
         &app,
         "Gateway",
-        &server.base_url(),
+        &server.at("/v1"),
         Some("sk-test-0123456789abcdef9f3a"),
     );
 
@@ -166,8 +80,8 @@ fn a_saved_provider_is_tested_with_its_stored_key_and_the_result_is_recorded() {
         "no key in the report"
     );
     assert_eq!(
-        server.authorization(),
-        [Some("bearer sk-test-0123456789abcdef9f3a".to_owned())]
+        authorizations(&server),
+        [Some("Bearer sk-test-0123456789abcdef9f3a".to_owned())]
     );
 
     let provider = app
@@ -184,11 +98,7 @@ fn a_saved_provider_is_tested_with_its_stored_key_and_the_result_is_recorded() {
 
 #[test]
 fn a_dead_port_fails_at_the_connect_stage_and_is_recorded_as_failed() {
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let dead = patchbay_testkit::closed_port().expect("a closed port");
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     local(&app, "Dead", &format!("http://127.0.0.1:{dead}/v1"), None);
@@ -278,10 +188,10 @@ fn a_certificate_is_trusted_by_its_fingerprint_only_when_well_formed() {
 
 #[test]
 fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_no_authorization() {
-    let server = ModelServer::start();
+    let server = models_server(MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Local", &server.base_url(), None);
+    local(&app, "Local", &server.at("/v1"), None);
 
     let saved = app
         .invoke("discover_models", json!({"id": "local"}))
@@ -289,14 +199,14 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
     assert_eq!(saved.as_array().map(Vec::len), Some(2), "{saved}");
 
     let typed = app
-        .invoke("discover_models_at", json!({"baseUrl": format!("{}/", server.base_url()), "networkAllowance": "local", "key": null}))
+        .invoke("discover_models_at", json!({"baseUrl": format!("{}/", server.at("/v1")), "networkAllowance": "local", "key": null}))
         .expect("discover_models_at");
     assert_eq!(
         typed[1]["id"], "org/model-b:Q6_K",
         "ids byte for byte: {typed}"
     );
     assert_eq!(
-        server.authorization(),
+        authorizations(&server),
         [None, None],
         "no key, no Authorization header"
     );
@@ -304,7 +214,7 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
     let refused = app
         .invoke(
             "discover_models_at",
-            json!({"baseUrl": server.base_url(), "networkAllowance": "remote", "key": null}),
+            json!({"baseUrl": server.at("/v1"), "networkAllowance": "remote", "key": null}),
         )
         .expect_err("plain http to loopback needs the local allowance");
     assert_eq!(refused["kind"], "invalid_input");
@@ -313,10 +223,10 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
 
 #[test]
 fn cancel_ends_a_test_stuck_on_a_server_that_never_answers_and_records_nothing() {
-    let silent = Silent::start();
+    let silent = silent_server();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Silent", &silent.base_url(), None);
+    local(&app, "Silent", &silent.at("/v1"), None);
 
     let window = app.settings();
     let started = std::time::Instant::now();
@@ -364,10 +274,10 @@ fn cancel_ends_a_test_stuck_on_a_server_that_never_answers_and_records_nothing()
 
 #[test]
 fn a_second_test_of_the_same_provider_cancels_the_first_but_not_a_form_test_of_it() {
-    let silent = Silent::start();
+    let silent = silent_server();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Silent", &silent.base_url(), None);
+    local(&app, "Silent", &silent.at("/v1"), None);
     let start = |test_id: &'static str, target: Value, channel: u32| {
         let window = app.settings();
         std::thread::spawn(move || {
@@ -380,7 +290,7 @@ fn a_second_test_of_the_same_provider_cancels_the_first_but_not_a_form_test_of_i
     };
 
     let form_draft = json!({
-        "label": "Silent", "base_url": silent.base_url(), "auth": "none", "models": [], "network": "local",
+        "label": "Silent", "base_url": silent.at("/v1"), "auth": "none", "models": [], "network": "local",
     });
     let form = start(
         "form-1",

@@ -2,97 +2,14 @@
 //! and refreshing a provider's models, through the IPC layer, against
 //! servers on 127.0.0.1 started by each test.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tauri::Manager;
 
-use crate::support::{invoke_in, typed, TestApp};
+use crate::support::{authorizations, invoke_in, models_server, silent_server, typed, TestApp};
 
 const KEY: &str = "sk-draft-0123456789abcdef7c1d";
-
-/// Answers `GET /v1/models` with `body` and remembers each request's
-/// `Authorization` header; with `hang`, accepts and never answers.
-struct Upstream {
-    port: u16,
-    authorization: Arc<Mutex<Vec<Option<String>>>>,
-}
-
-impl Upstream {
-    fn start(body: &'static str, hang: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
-        let port = listener.local_addr().expect("address").port();
-        let authorization = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&authorization);
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for stream in listener.incoming().flatten() {
-                if hang {
-                    held.push(stream);
-                    continue;
-                }
-                serve(stream, body, &seen);
-            }
-        });
-        Self {
-            port,
-            authorization,
-        }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn authorization(&self) -> Vec<Option<String>> {
-        self.authorization
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-fn serve(stream: TcpStream, body: &str, seen: &Mutex<Vec<Option<String>>>) {
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if line == "\r\n" => break,
-            Ok(_) => {
-                if let Some((name, value)) = line.split_once(':') {
-                    if name.eq_ignore_ascii_case("authorization") {
-                        authorization = Some(value.trim().to_owned());
-                    }
-                }
-            }
-        }
-    }
-    seen.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(authorization);
-    let (status, body) = if request_line.starts_with("GET /v1/models ") {
-        ("200 OK", body)
-    } else {
-        ("404 Not Found", "{}")
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = &stream;
-    if let Err(error) = stream.write_all(response.as_bytes()) {
-        eprintln!("upstream: {error}");
-    }
-}
 
 const TWO_MODELS: &str = r#"{"object":"list","data":[{"id":"model-a"},{"id":"org/model-b:Q6_K"}]}"#;
 
@@ -106,21 +23,21 @@ fn local_draft(base_url: &str) -> Value {
 
 #[test]
 fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_saved() {
-    let upstream = Upstream::start(TWO_MODELS, false);
+    let upstream = models_server(TWO_MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
 
     let report = app
         .invoke(
             "test_connection",
-            json!({"testId": "t-1", "target": typed(local_draft(&upstream.base_url()), None), "onStage": "__CHANNEL__:1"}),
+            json!({"testId": "t-1", "target": typed(local_draft(&upstream.at("/v1")), None), "onStage": "__CHANNEL__:1"}),
         )
         .expect("the test runs");
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["models_count"], 2);
     assert!(!report.to_string().contains(KEY), "no key in the report");
     assert_eq!(
-        upstream.authorization(),
+        authorizations(&upstream),
         vec![Some(format!("Bearer {KEY}"))],
         "the typed key, trimmed"
     );
@@ -144,17 +61,17 @@ fn a_draft_is_tested_with_the_typed_key_streaming_each_stage_and_nothing_is_save
 
 #[test]
 fn a_draft_of_a_saved_provider_uses_the_stored_key_it_keeps_and_records_nothing() {
-    let upstream = Upstream::start(TWO_MODELS, false);
+    let upstream = models_server(TWO_MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    let mut stored = local_draft(&upstream.base_url());
+    let mut stored = local_draft(&upstream.at("/v1"));
     stored["label"] = json!("Gateway");
     stored["models"] = json!(["model-a"]);
     app.invoke("add_provider", json!({"draft": stored}))
         .expect("add");
 
     // The form keeps the stored key and changes only the label.
-    let mut edited = local_draft(&upstream.base_url());
+    let mut edited = local_draft(&upstream.at("/v1"));
     edited["label"] = json!("Renamed, not saved");
     edited["key"] = json!({"action": "keep"});
     let report = app
@@ -165,7 +82,7 @@ fn a_draft_of_a_saved_provider_uses_the_stored_key_it_keeps_and_records_nothing(
         .expect("the test runs");
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(
-        upstream.authorization(),
+        authorizations(&upstream),
         vec![Some(format!("Bearer {KEY}"))],
         "the stored key"
     );
@@ -181,10 +98,10 @@ fn a_draft_of_a_saved_provider_uses_the_stored_key_it_keeps_and_records_nothing(
 
 #[test]
 fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the_field() {
-    let upstream = Upstream::start(TWO_MODELS, false);
+    let upstream = models_server(TWO_MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    let mut draft = local_draft(&upstream.base_url());
+    let mut draft = local_draft(&upstream.at("/v1"));
     draft["auth"] = json!("none");
     let report = app
         .invoke(
@@ -193,7 +110,7 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
         )
         .expect("runs");
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(upstream.authorization(), vec![None]);
+    assert_eq!(authorizations(&upstream), vec![None]);
 
     let error = app
         .invoke(
@@ -211,7 +128,7 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
 
     // A typed key no provider would accept is reported on the form's key
     // field, as a save would, and nothing is sent.
-    let mut bad_key = local_draft(&upstream.base_url());
+    let mut bad_key = local_draft(&upstream.at("/v1"));
     bad_key["key"] = json!({"action": "set", "value": "Bearer sk-test-bad"});
     let error = app
         .invoke(
@@ -223,16 +140,16 @@ fn a_draft_with_no_authentication_sends_no_authorization_and_a_bad_url_names_the
     assert_eq!(error["fields"][0]["field"], "key", "{error}");
     assert!(!error.to_string().contains("sk-test-bad"), "{error}");
     assert!(app.channel(4).is_empty());
-    assert_eq!(upstream.authorization(), vec![None]);
+    assert_eq!(authorizations(&upstream), vec![None]);
 }
 
 #[test]
 fn cancelling_a_draft_test_ends_it_at_once() {
-    let upstream = Upstream::start(TWO_MODELS, true);
+    let upstream = silent_server();
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     let handle = app.app.handle().clone();
-    let draft = local_draft(&upstream.base_url());
+    let draft = local_draft(&upstream.at("/v1"));
     let started = Instant::now();
     let running = std::thread::spawn(move || {
         let window = handle
@@ -270,11 +187,11 @@ fn cancelling_a_draft_test_ends_it_at_once() {
 #[test]
 fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_list_when_the_server_fails(
 ) {
-    let upstream = Upstream::start(TWO_MODELS, false);
+    let upstream = models_server(TWO_MODELS);
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     let draft = json!({
-        "label": "Local", "base_url": upstream.base_url(), "auth": "none",
+        "label": "Local", "base_url": upstream.at("/v1"), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
     });
     app.invoke("add_provider", json!({"draft": draft}))
@@ -302,11 +219,7 @@ fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_lis
     let fetched_at = catalog["fetched_at"].clone();
 
     // The server goes away: the last good list comes back, marked stale.
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let dead = patchbay_testkit::closed_port().expect("a closed port");
     let moved = json!({
         "label": "Local", "base_url": format!("http://127.0.0.1:{dead}/v1"), "auth": "none",
         "models": ["model-a", "retired-model"], "network": "local",
@@ -346,11 +259,7 @@ fn refreshing_models_marks_chosen_ones_gone_upstream_and_keeps_the_last_good_lis
 
 #[test]
 fn refreshing_models_with_no_earlier_list_reports_the_failure() {
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    let dead = patchbay_testkit::closed_port().expect("a closed port");
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
     let draft = json!({

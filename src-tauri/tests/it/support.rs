@@ -162,3 +162,27 @@ pub(crate) fn saved(id: &str) -> Value {
 pub(crate) fn typed(draft: Value, id: Option<&str>) -> Value {
     serde_json::json!({"kind": "draft", "draft": draft, "id": id})
 }
+
+/// The `Authorization` header of each request `server` received, in order.
+pub(crate) fn authorizations(server: &patchbay_testkit::Server) -> Vec<Option<String>> {
+    server
+        .seen()
+        .iter()
+        .map(|request| request.header("authorization").map(str::to_owned))
+        .collect()
+}
+
+/// A loopback server that answers `GET /v1/models` with `body` (anything
+/// else 404) and records every request.
+pub(crate) fn models_server(body: &str) -> patchbay_testkit::Server {
+    patchbay_testkit::Server::background_http(patchbay_testkit::routes(&[(
+        "GET /v1/models",
+        patchbay_testkit::Canned::json(200, body),
+    )]))
+    .expect("a loopback server")
+}
+
+/// A loopback server that accepts connections and never answers.
+pub(crate) fn silent_server() -> patchbay_testkit::SilentServer {
+    patchbay_testkit::block_on(patchbay_testkit::SilentServer::start()).expect("a silent server")
+}

@@ -330,6 +330,11 @@ impl Drop for SilentServer {
 }
 
 impl SilentServer {
+    /// `http://127.0.0.1:port{path}` as text.
+    pub fn at(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
     pub async fn start() -> TestResult<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
