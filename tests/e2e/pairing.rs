@@ -8,28 +8,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::Draft;
 use patchbay_tests::app::{AppSession, UI_TIMEOUT};
+use patchbay_tests::seed::seed;
 use patchbay_tests::wait;
 use serde_json::{json, Value};
 
 /// A provider with no authentication, so resolving needs no keychain item.
-fn seed(dir: &Path) {
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir), Arc::new(MemoryStore::default()));
-    let draft: ProviderDraft = serde_json::from_value(json!({
-        "label": "Local Ollama", "base_url": "http://127.0.0.1:11434/v1", "auth": "none",
-        "models": ["llama3.2:3b"], "network": "local", "preset": "ollama",
-    }))
-    .expect("a valid draft");
-    store.add(draft).expect("seeded");
-}
-
 fn socket_of(session: &AppSession) -> PathBuf {
     let socket = session.runtime_dir().join("ipc.sock");
     wait::until("the app's IPC socket", UI_TIMEOUT, || {
@@ -90,7 +77,13 @@ fn screenshot(name: &str) {
 #[test]
 fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_token() {
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path());
+    seed(
+        dir.path(),
+        &[Draft::new("Local Ollama")
+            .local("http://127.0.0.1:11434/v1")
+            .models(&["llama3.2:3b"])
+            .preset("ollama")],
+    );
     let session = AppSession::start_in(dir);
     let socket = socket_of(&session);
 
@@ -267,7 +260,13 @@ fn hosts_state(session: &AppSession) -> Value {
 fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_over_when_it_stops()
 {
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path());
+    seed(
+        dir.path(),
+        &[Draft::new("Local Ollama")
+            .local("http://127.0.0.1:11434/v1")
+            .models(&["llama3.2:3b"])
+            .preset("ollama")],
+    );
     let private_home = tempfile::tempdir().expect("temp dir");
     let runtime_dir = AppSession::runtime_dir_in(private_home.path());
     let serve = Serve::start(dir.path(), &runtime_dir);

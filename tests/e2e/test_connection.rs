@@ -4,29 +4,16 @@
 //! picked into the provider, and Cancel stops a test stuck on a server that
 //! never answers without recording anything.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::ProviderDraft;
-use patchbay_testkit::{closed_port, routes, Canned, Server, SilentServer};
+use patchbay_testkit::{closed_port, routes, Canned, Draft, Server, SilentServer};
 use patchbay_tests::app::AppSession;
+use patchbay_tests::seed::seed;
 
 const MODELS: &str = r#"{"object":"list","data":[
   {"id":"model-a","object":"model","owned_by":"local"},
   {"id":"org/model-b:Q6_K","object":"model","owned_by":"local"},
   {"id":"model-c","object":"model","owned_by":"local"}]}"#;
-
-fn seed(dir: &std::path::Path, label: &str, base_url: &str) {
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir), Arc::new(MemoryStore::default()));
-    let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
-        "label": label, "base_url": base_url, "auth": "none", "models": ["model-a"], "network": "local",
-    }))
-    .expect("a valid draft");
-    store.add(draft).expect("seeded");
-}
 
 fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
     session
@@ -41,11 +28,12 @@ fn testing_a_loopback_provider_shows_the_stages_records_the_result_and_feeds_the
         .expect("a loopback server");
     let dead_port = closed_port().expect("a closed port");
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path(), "Local vLLM", &server.at("/v1"));
     seed(
         dir.path(),
-        "Dead port",
-        &format!("http://127.0.0.1:{dead_port}/v1"),
+        &[
+            local("Local vLLM", &server.at("/v1")),
+            local("Dead port", &format!("http://127.0.0.1:{dead_port}/v1")),
+        ],
     );
     let session = AppSession::start_in(dir);
 
@@ -166,7 +154,7 @@ fn a_404_without_v1_offers_use_v1_and_the_button_saves_it_and_tests_again() {
         .expect("a loopback server");
     let dir = tempfile::tempdir().expect("temp dir");
     let bare = format!("http://127.0.0.1:{}", server.port());
-    seed(dir.path(), "Gateway", &bare);
+    seed(dir.path(), &[local("Gateway", &bare)]);
     let session = AppSession::start_in(dir);
 
     session.select_provider("gateway");
@@ -198,7 +186,10 @@ fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
     let stuck = patchbay_testkit::block_on(SilentServer::start()).expect("a silent server");
     let port = stuck.address.port();
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path(), "Stuck", &format!("http://127.0.0.1:{port}/v1"));
+    seed(
+        dir.path(),
+        &[local("Stuck", &format!("http://127.0.0.1:{port}/v1"))],
+    );
     let session = AppSession::start_in(dir);
 
     session.select_provider("stuck");
@@ -224,4 +215,9 @@ fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
         session.config_json()["providers"][0]["last_test"].is_null(),
         "a cancelled test records nothing"
     );
+}
+
+/// A loopback provider with no authentication and `model-a`.
+fn local(label: &str, base_url: &str) -> Draft {
+    Draft::new(label).local(base_url).models(&["model-a"])
 }

@@ -2,29 +2,24 @@
 //! theme choice and the last selected provider survive closing and reopening
 //! the window, and the shared config file is not touched by either.
 
-use std::sync::Arc;
-
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::Draft;
 use patchbay_tests::app::AppSession;
-
-fn seed(dir: &std::path::Path, label: &str, port: u16) {
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir), Arc::new(MemoryStore::default()));
-    let draft: ProviderDraft = serde_json::from_value(serde_json::json!({
-        "label": label, "base_url": format!("http://127.0.0.1:{port}/v1"), "auth": "none",
-        "models": ["model-a"], "network": "local",
-    }))
-    .expect("a valid draft");
-    store.add(draft).expect("seeded");
-}
+use patchbay_tests::seed::seed;
 
 #[test]
 fn the_theme_choice_and_the_last_selected_provider_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    seed(dir.path(), "Alpha", 8001);
-    seed(dir.path(), "Zulu", 8002);
+    seed(
+        dir.path(),
+        &[
+            Draft::new("Alpha")
+                .local("http://127.0.0.1:8001/v1")
+                .models(&["model-a"]),
+            Draft::new("Zulu")
+                .local("http://127.0.0.1:8002/v1")
+                .models(&["model-a"]),
+        ],
+    );
     let session = AppSession::start_in(dir);
     // With nothing remembered, the first provider is shown and the theme follows the system.
     session.wait_until("Alpha selected", || {

@@ -18,13 +18,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::{KeyringStore, SecretStore};
-use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::ProviderDraft;
-use patchbay_testkit::{routes, Canned, Server};
+use patchbay_core::keychain::KeyringStore;
+use patchbay_testkit::{routes, Canned, Draft, Server};
 use patchbay_tests::app::AppSession;
-use serde_json::json;
+use patchbay_tests::seed::seed_with;
 
 fn main() {
     let out_dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "docs".to_owned()));
@@ -67,33 +64,31 @@ const OLLAMA_MODELS: &str = r#"{"object":"list","data":[
   {"id":"hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K","object":"model","owned_by":"library"}]}"#;
 
 fn seed(dir: &Path) {
-    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());
-    let store = ProviderStore::new(ConfigPaths::in_dir(dir), secrets);
     let drafts = [
-        json!({
-            "label": "OpenRouter", "preset": "openrouter", "base_url": "https://openrouter.ai/api/v1",
-            "auth": "api_key", "key": {"action": "set", "value": "sk-or-v1-screenshot-0000000000009f3a"},
-            "models": ["qwen/qwen-2.5-72b-instruct", "google/gemini-2.5-flash", "anthropic/claude-sonnet-4"],
-            "network": "remote",
-            "headers": [{"name": "HTTP-Referer", "value": "https://patchbay.dev", "secret": false}],
-        }),
-        json!({
-            "label": "Ollama", "preset": "ollama", "base_url": "http://127.0.0.1:11434/v1",
-            "auth": "none", "models": ["llama3.2:3b", "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K"], "network": "local",
-        }),
-        json!({
-            "label": "Work gateway", "base_url": "https://ai-gateway.example.com/v1",
-            "auth": "api_key", "key": {"action": "set", "value": "sk-work-screenshot-00000000001234"},
-            "models": ["gpt-4o"], "network": "remote", "enabled": false,
-        }),
+        Draft::new("OpenRouter")
+            .preset("openrouter")
+            .base_url("https://openrouter.ai/api/v1")
+            .key("sk-or-v1-screenshot-0000000000009f3a")
+            .models(&[
+                "qwen/qwen-2.5-72b-instruct",
+                "google/gemini-2.5-flash",
+                "anthropic/claude-sonnet-4",
+            ])
+            .header("HTTP-Referer", "https://patchbay.dev", false),
+        Draft::new("Ollama")
+            .preset("ollama")
+            .local("http://127.0.0.1:11434/v1")
+            .models(&[
+                "llama3.2:3b",
+                "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K",
+            ]),
+        Draft::new("Work gateway")
+            .base_url("https://ai-gateway.example.com/v1")
+            .key("sk-work-screenshot-00000000001234")
+            .models(&["gpt-4o"])
+            .enabled(false),
     ];
-    for draft in drafts {
-        let draft: ProviderDraft =
-            serde_json::from_value(draft).unwrap_or_else(|error| panic!("bad draft: {error}"));
-        if let Err(error) = store.add(draft) {
-            panic!("could not seed a provider: {error}");
-        }
-    }
+    seed_with(dir, Arc::new(KeyringStore::new()), &drafts);
 }
 
 /// Lets transitions and the URL preview's debounce finish.

@@ -1,9 +1,11 @@
 //! Helpers shared by Patchbay's cross-crate test binaries: a small W3C
 //! WebDriver client, the running app under tauri-driver with a private
-//! config directory, and polling with a deadline. Tests talk only to
+//! config directory, providers seeded before it opens, and polling with a
+//! deadline. Tests talk only to
 //! loopback.
 
 pub mod app;
+pub mod seed;
 pub mod wait;
 pub mod webdriver;
 

@@ -14,11 +14,11 @@ const KEY: &str = "sk-draft-0123456789abcdef7c1d";
 const TWO_MODELS: &str = r#"{"object":"list","data":[{"id":"model-a"},{"id":"org/model-b:Q6_K"}]}"#;
 
 fn local_draft(base_url: &str) -> Value {
-    json!({
-        "label": "", "base_url": base_url, "auth": "api_key",
-        "key": {"action": "set", "value": format!("{KEY}\n")},
-        "models": [], "network": "local",
-    })
+    patchbay_testkit::Draft::new("")
+        .local(base_url)
+        .key(&format!("{KEY}\n"))
+        .models::<&str>(&[])
+        .json()
 }
 
 #[test]

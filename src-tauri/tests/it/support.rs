@@ -142,14 +142,11 @@ pub(crate) fn invoke_in(
 }
 
 pub(crate) fn draft(label: &str, base_url: &str) -> Value {
-    serde_json::json!({
-        "label": label,
-        "base_url": base_url,
-        "auth": "api_key",
-        "key": {"action": "set", "value": "sk-test-0123456789abcdef9f3a"},
-        "models": ["gpt-4o-mini"],
-        "network": "remote",
-    })
+    patchbay_testkit::Draft::new(label)
+        .base_url(base_url)
+        .key("sk-test-0123456789abcdef9f3a")
+        .models(&["gpt-4o-mini"])
+        .json()
 }
 
 /// What `test_connection` tests: a saved provider as stored.

@@ -7,9 +7,9 @@ use std::thread;
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::MemoryStore;
-use patchbay_core::model::{Auth, NetworkAllowance};
 use patchbay_core::store::ProviderStore;
-use patchbay_core::validation::{KeyChange, ProviderDraft};
+use patchbay_core::validation::ProviderDraft;
+use patchbay_testkit::Draft;
 
 use crate::support::{run_command, TestResult, World};
 
@@ -17,19 +17,10 @@ const APP_WRITERS: usize = 6;
 const CLI_WRITERS: usize = 6;
 
 fn draft(label: &str) -> ProviderDraft {
-    ProviderDraft {
-        label: label.to_owned(),
-        preset: None,
-        base_url: "http://127.0.0.1:11434/v1".to_owned(),
-        auth: Auth::None,
-        key: KeyChange::Keep,
-        models: vec!["llama3.2".to_owned()],
-        enabled: true,
-        network: NetworkAllowance::Local,
-        headers: Vec::new(),
-        timeout_secs: None,
-        proxy: None,
-    }
+    Draft::new(label)
+        .local("http://127.0.0.1:11434/v1")
+        .models(&["llama3.2"])
+        .parse()
 }
 
 #[test]

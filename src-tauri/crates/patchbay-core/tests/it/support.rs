@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::validation::ProviderDraft;
-use serde_json::{json, Value};
+use patchbay_testkit::Draft;
+use serde_json::Value;
 use tempfile::TempDir;
 
 pub(crate) fn temp_paths() -> (TempDir, ConfigPaths) {
@@ -22,24 +23,18 @@ pub(crate) fn draft(value: Value) -> ProviderDraft {
 
 /// A provider with an API key on a remote https URL.
 pub(crate) fn key_draft(label: &str, key: &str) -> ProviderDraft {
-    draft(json!({
-        "label": label,
-        "base_url": "https://api.example.com/v1",
-        "auth": "api_key",
-        "key": {"action": "set", "value": key},
-        "models": ["gpt-4o-mini", "google/gemini-2.5-flash"],
-    }))
+    Draft::new(label)
+        .key(key)
+        .models(&["gpt-4o-mini", "google/gemini-2.5-flash"])
+        .parse()
 }
 
 /// A local provider without authentication.
 pub(crate) fn local_draft(label: &str) -> ProviderDraft {
-    draft(json!({
-        "label": label,
-        "base_url": "http://127.0.0.1:11434/v1",
-        "auth": "none",
-        "network": "local",
-        "models": ["qwen2.5:7b"],
-    }))
+    Draft::new(label)
+        .local("http://127.0.0.1:11434/v1")
+        .models(&["qwen2.5:7b"])
+        .parse()
 }
 
 /// Unique per call within a run and across runs.

@@ -8,8 +8,9 @@ use patchbay_core::keychain::KeyringStore;
 use patchbay_core::model::Auth;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::{HeaderDraft, KeyChange, ProviderDraft};
-use patchbay_core::{ApiKey, NetworkAllowance, ProviderId};
+use patchbay_core::{ApiKey, ProviderId};
 use patchbay_service::Service;
+use patchbay_testkit::Draft;
 
 pub(crate) struct World {
     _root: tempfile::TempDir,
@@ -43,19 +44,7 @@ impl World {
 
 /// A draft for a local server at `base_url`, without authentication.
 pub(crate) fn local_draft(label: &str, base_url: &str) -> ProviderDraft {
-    ProviderDraft {
-        label: label.to_owned(),
-        preset: None,
-        base_url: base_url.to_owned(),
-        auth: Auth::None,
-        key: KeyChange::Keep,
-        models: vec!["m1".to_owned()],
-        enabled: true,
-        network: NetworkAllowance::Local,
-        headers: Vec::new(),
-        timeout_secs: None,
-        proxy: None,
-    }
+    Draft::new(label).local(base_url).models(&["m1"]).parse()
 }
 
 /// `draft` with an API key set.
