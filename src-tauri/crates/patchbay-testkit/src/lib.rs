@@ -2,7 +2,8 @@
 //! components instead of a copy of their own: a scriptable OpenAI-compatible
 //! server over HTTP or HTTPS on 127.0.0.1 that records what it received
 //! ([`server`]), TLS identities for it ([`certificates`]), a recording
-//! forwarding proxy ([`proxy`]), typed provider drafts ([`drafts`]), a
+//! forwarding proxy ([`proxy`]), bodies in real providers' shapes
+//! ([`shapes`]: OpenAI, Anthropic, Azure OpenAI), typed provider drafts ([`drafts`]), a
 //! temporary world of directories and a keychain service ([`world`]), and
 //! one background runtime so synchronous tests can run all of them
 //! ([`background`]). Never linked into a shipped binary (`publish = false`,
@@ -13,17 +14,18 @@ pub mod certificates;
 pub mod drafts;
 pub mod proxy;
 pub mod server;
+pub mod shapes;
 pub mod world;
 
 pub use background::block_on;
 pub use drafts::Draft;
 pub use proxy::{Proxy, ProxyMode};
+pub use shapes::models_body;
 pub use world::TempWorld;
 
 pub use certificates::{ca_signed, self_signed, Identity};
 pub use server::{
-    closed_port, handler, models_body, routes, Canned, EndlessServer, Handler, Seen, Server,
-    SilentServer,
+    closed_port, handler, routes, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
 };
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -41,39 +42,60 @@ impl Seen {
     }
 }
 
-/// A canned answer.
+/// A canned answer: a status, headers and a body, optionally after a
+/// pause ([`Canned::after`]) and followed by more body chunks, each after
+/// its own pause ([`Canned::then`], [`Canned::timed_events`]).
 #[derive(Debug, Clone)]
 pub struct Canned {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// How long the server waits before it answers at all.
+    pub delay: Duration,
+    /// Body chunks sent after `body`, each after its pause.
+    pub later: Vec<(Duration, Vec<u8>)>,
 }
 
 impl Canned {
-    pub fn json(status: u16, body: impl Into<String>) -> Self {
+    fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
         Self {
             status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.into().into_bytes(),
+            headers: vec![("content-type".into(), content_type.to_owned())],
+            body,
+            delay: Duration::ZERO,
+            later: Vec::new(),
         }
+    }
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Self::new(status, "application/json", body.into().into_bytes())
     }
     pub fn html(status: u16, body: impl Into<String>) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-            body: body.into().into_bytes(),
-        }
+        Self::new(status, "text/html; charset=utf-8", body.into().into_bytes())
     }
+    /// A server-sent event stream with these `data:` payloads, all at once.
     pub fn events(events: &[&str]) -> Self {
-        let body: String = events
+        let body: String = events.iter().map(|event| sse(None, event)).collect();
+        Self::new(200, "text/event-stream", body.into_bytes())
+    }
+    /// A server-sent event stream whose events arrive with chosen timing:
+    /// `(pause before it, event name or None, data)`.
+    pub fn timed_events(events: &[(Duration, Option<&str>, &str)]) -> Self {
+        let mut canned = Self::new(200, "text/event-stream", Vec::new());
+        canned.later = events
             .iter()
-            .map(|event| format!("data: {event}\n\n"))
+            .map(|(pause, name, data)| (*pause, sse(*name, data).into_bytes()))
             .collect();
-        Self {
-            status: 200,
-            headers: vec![("content-type".into(), "text/event-stream".into())],
-            body: body.into_bytes(),
-        }
+        canned
+    }
+    /// Answers only after `delay` (a slow server).
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+    /// Sends `chunk` after `pause`, once the body so far was sent.
+    pub fn then(mut self, pause: Duration, chunk: impl Into<Vec<u8>>) -> Self {
+        self.later.push((pause, chunk.into()));
+        self
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -81,7 +103,46 @@ impl Canned {
     }
 }
 
+/// One server-sent event.
+fn sse(name: Option<&str>, data: &str) -> String {
+    match name {
+        Some(name) => format!("event: {name}\ndata: {data}\n\n"),
+        None => format!("data: {data}\n\n"),
+    }
+}
+
 pub type Handler = Arc<dyn Fn(&Seen) -> Canned + Send + Sync>;
+
+/// A response body: all at once, or streamed chunk by chunk with pauses.
+type Body = Either<Full<Bytes>, Channel<Bytes>>;
+
+fn respond(canned: Canned) -> Response<Body> {
+    let mut response = Response::builder().status(canned.status);
+    for (name, value) in &canned.headers {
+        response = response.header(name.as_str(), value.as_str());
+    }
+    let body = if canned.later.is_empty() {
+        Either::Left(Full::new(Bytes::from(canned.body)))
+    } else {
+        let (mut sender, body) = Channel::new(4);
+        let (first, later) = (canned.body, canned.later);
+        tokio::spawn(async move {
+            if !first.is_empty() && sender.send_data(Bytes::from(first)).await.is_err() {
+                return;
+            }
+            for (pause, chunk) in later {
+                tokio::time::sleep(pause).await;
+                if sender.send_data(Bytes::from(chunk)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Either::Right(body)
+    };
+    response
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Either::Left(Full::new(Bytes::new()))))
+}
 
 /// A handler answering from a table of `"METHOD /path"` → answer;
 /// anything else gets a 404 with an OpenAI-style error body.
@@ -107,17 +168,6 @@ pub fn routes(table: &[(&str, Canned)]) -> Handler {
 
 pub fn handler(function: impl Fn(&Seen) -> Canned + Send + Sync + 'static) -> Handler {
     Arc::new(function)
-}
-
-/// A small OpenAI-style model list.
-pub fn models_body(ids: &[&str]) -> String {
-    let entries: Vec<String> = ids
-        .iter()
-        .map(|id| {
-            format!(r#"{{"id":"{id}","object":"model","created":1700000000,"owned_by":"test"}}"#)
-        })
-        .collect();
-    format!(r#"{{"object":"list","data":[{}]}}"#, entries.join(","))
 }
 
 /// A hyper server on a loopback address that records what it sees.
@@ -228,14 +278,8 @@ impl Server {
                                 if let Ok(mut list) = seen.lock() {
                                     list.push(record);
                                 }
-                                let mut response = Response::builder().status(canned.status);
-                                for (name, value) in &canned.headers {
-                                    response = response.header(name.as_str(), value.as_str());
-                                }
-                                let response = response
-                                    .body(Full::new(Bytes::from(canned.body)))
-                                    .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
-                                Ok::<_, Infallible>(response)
+                                tokio::time::sleep(canned.delay).await;
+                                Ok::<_, Infallible>(respond(canned))
                             }
                         });
                         let served = match acceptor {

@@ -20,6 +20,23 @@ fn ids(body: &[u8]) -> TestResult<Vec<String>> {
 }
 
 #[test]
+fn anthropic_and_azure_lists_parse_by_id() -> TestResult {
+    use patchbay_testkit::shapes::{anthropic_models_body, azure_models_body};
+    let anthropic =
+        anthropic_models_body(&["claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"]);
+    assert_eq!(
+        ids(anthropic.as_bytes())?,
+        ["claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"]
+    );
+    let azure = azure_models_body(&["gpt-4o-2024-08-06", "text-embedding-3-large"]);
+    assert_eq!(
+        ids(azure.as_bytes())?,
+        ["gpt-4o-2024-08-06", "text-embedding-3-large"]
+    );
+    Ok(())
+}
+
+#[test]
 fn openai_list() -> TestResult {
     let models = parse_models(&fixture("openai.json")?)?;
     assert_eq!(models.len(), 5);

@@ -393,6 +393,46 @@ async fn ollama_style_model_not_found_in_a_400_and_in_a_stream() -> TestResult {
 }
 
 #[tokio::test]
+async fn time_to_first_token_is_when_the_first_event_arrives_not_the_headers() -> TestResult {
+    use patchbay_testkit::shapes::openai_chat_stream;
+    let pause = std::time::Duration::from_millis(300);
+    let server = Server::http(handler(move |seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["a"])),
+        _ => openai_chat_stream(&["O", "K"], pause),
+    }))
+    .await?;
+    let report = test_against(&server, None, Some("a")).await?;
+    assert!(report.ok, "{report:#?}");
+    let first_token = report.time_to_first_token_ms.unwrap_or_default();
+    assert!(
+        first_token >= 250,
+        "headers come at once, the first token after {pause:?}: {first_token} ms"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_slower_than_the_providers_timeout_fails_with_timeout() -> TestResult {
+    let server = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["a"])).after(std::time::Duration::from_secs(3))
+    }))
+    .await?;
+    let mut target = local_target(server.url("/v1")?);
+    target.timeout = Some(std::time::Duration::from_secs(1));
+    let report = run_test(
+        &client()?,
+        &target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await;
+    let (kind, message, _) = failure_of(&report, Stage::Models);
+    assert_eq!(kind, "timeout", "{report:#?}");
+    assert!(message.contains("model list"), "{message}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn chat_answer_in_one_piece_is_accepted() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
         "/v1/models" => Canned::json(200, models_body(&["a"])),

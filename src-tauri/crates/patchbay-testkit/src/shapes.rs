@@ -1,0 +1,131 @@
+//! Bodies in the shapes real providers send, for scripted answers: the
+//! OpenAI list and chat stream, Anthropic's model list, message stream and
+//! error envelope, and Azure OpenAI's model list and error envelope.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::server::Canned;
+
+/// An OpenAI-style model list: `{"object":"list","data":[{"id",…}]}`.
+pub fn models_body(ids: &[&str]) -> String {
+    let data: Vec<_> = ids
+        .iter()
+        .map(
+            |id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "test"}),
+        )
+        .collect();
+    json!({"object": "list", "data": data}).to_string()
+}
+
+/// An OpenAI chat completion stream: one `chat.completion.chunk` per piece
+/// of `text`, each after `pause`, then `[DONE]`.
+pub fn openai_chat_stream(pieces: &[&str], pause: Duration) -> Canned {
+    let mut events: Vec<(Duration, Option<&str>, String)> = pieces
+        .iter()
+        .map(|piece| {
+            let chunk = json!({
+                "id": "chatcmpl-test", "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}],
+            });
+            (pause, None, chunk.to_string())
+        })
+        .collect();
+    events.push((Duration::ZERO, None, "[DONE]".to_owned()));
+    let borrowed: Vec<(Duration, Option<&str>, &str)> = events
+        .iter()
+        .map(|(pause, name, data)| (*pause, *name, data.as_str()))
+        .collect();
+    Canned::timed_events(&borrowed)
+}
+
+/// Anthropic's `GET /v1/models`: `{"data":[{"type":"model","id",…}],
+/// "has_more","first_id","last_id"}`.
+pub fn anthropic_models_body(ids: &[&str]) -> String {
+    let data: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-05-22T00:00:00Z"})
+        })
+        .collect();
+    json!({
+        "data": data,
+        "has_more": false,
+        "first_id": ids.first(),
+        "last_id": ids.last(),
+    })
+    .to_string()
+}
+
+/// Anthropic's Messages stream (`message_start` … `message_stop`, named
+/// events), one `content_block_delta` per piece, each after `pause`.
+pub fn anthropic_message_stream(pieces: &[&str], pause: Duration) -> Canned {
+    let start = json!({"type": "message_start", "message": {
+        "id": "msg_test", "type": "message", "role": "assistant", "content": [],
+        "model": "claude-test", "stop_reason": null, "usage": {"input_tokens": 5, "output_tokens": 1}}});
+    let block = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+    let mut events = vec![
+        (Duration::ZERO, "message_start", start.to_string()),
+        (Duration::ZERO, "content_block_start", block.to_string()),
+    ];
+    for piece in pieces {
+        let delta = json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": piece}});
+        events.push((pause, "content_block_delta", delta.to_string()));
+    }
+    events.push((
+        Duration::ZERO,
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}).to_string(),
+    ));
+    events.push((
+        Duration::ZERO,
+        "message_delta",
+        json!({"type": "message_delta",
+        "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": pieces.len()}})
+        .to_string(),
+    ));
+    events.push((
+        Duration::ZERO,
+        "message_stop",
+        json!({"type": "message_stop"}).to_string(),
+    ));
+    let borrowed: Vec<(Duration, Option<&str>, &str)> = events
+        .iter()
+        .map(|(pause, name, data)| (*pause, Some(*name), data.as_str()))
+        .collect();
+    Canned::timed_events(&borrowed)
+}
+
+/// Anthropic's error envelope: `{"type":"error","error":{"type","message"}}`.
+pub fn anthropic_error(status: u16, kind: &str, message: &str) -> Canned {
+    Canned::json(
+        status,
+        json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
+    )
+}
+
+/// Azure OpenAI's `GET /openai/models?api-version=…`: the OpenAI list with
+/// Azure's extra fields.
+pub fn azure_models_body(ids: &[&str]) -> String {
+    let data: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            json!({"id": id, "object": "model", "created_at": 1_717_200_000, "status": "succeeded",
+                "capabilities": {"chat_completion": true, "completion": false, "embeddings": false,
+                    "fine_tune": false, "inference": true},
+                "lifecycle_status": "generally-available",
+                "deprecation": {"inference": 1_767_225_600}})
+        })
+        .collect();
+    json!({"data": data, "object": "list"}).to_string()
+}
+
+/// Azure OpenAI's error envelope: `{"error":{"code","message"}}`.
+pub fn azure_error(status: u16, code: &str, message: &str) -> Canned {
+    Canned::json(
+        status,
+        json!({"error": {"code": code, "message": message}}).to_string(),
+    )
+}
