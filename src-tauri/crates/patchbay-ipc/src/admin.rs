@@ -19,7 +19,7 @@ pub use patchbay_client::{HostsChanged, PairingNotice, PairingSubscription};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 
 use crate::error::{IpcError, Result};
-use crate::hosts::HostRegistry;
+use patchbay_service::HostRegistry;
 
 async fn connect(endpoint: Option<&Path>) -> Result<Client> {
     let client = match endpoint {
@@ -69,16 +69,16 @@ pub fn server_gone(error: &IpcError) -> bool {
 
 /// Paired hosts, straight from `hosts.json`.
 pub fn list(registry: &HostRegistry) -> Result<Vec<PairedHost>> {
-    registry.list()
+    Ok(registry.list()?)
 }
 
 /// Revokes a host in `hosts.json`; a running server refuses its token from
 /// the next resolve on.
 pub fn revoke(registry: &HostRegistry, app_id: &str) -> Result<bool> {
-    registry.revoke(app_id)
+    Ok(registry.revoke(app_id)?)
 }
 
 /// The recorded resolves, straight from `hosts.json`.
 pub fn resolve_log(registry: &HostRegistry) -> Result<Vec<ResolveRecord>> {
-    registry.resolve_log()
+    Ok(registry.resolve_log()?)
 }

@@ -4,16 +4,14 @@
 //! tests are `patchbay-service`'s use cases; this file only translates
 //! parameters and results.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use patchbay_core::store::{ProviderStore, ProviderView};
-use patchbay_core::{Auth, ProviderId};
-use patchbay_protocol::entries::split_entry_id;
+use patchbay_core::ProviderId;
 use patchbay_protocol::rpc::{
     methods, DecisionParams, EntriesUnchanged, ErrorObject, HostsResult, ListParams, PairParams,
-    PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, ResolveResult,
-    RevokeParams, RevokeResult,
+    PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, RevokeParams,
+    RevokeResult,
 };
 use patchbay_protocol::Kind;
 use patchbay_service::{Subject, TestRequest};
@@ -22,8 +20,8 @@ use tokio::sync::mpsc;
 
 use crate::error::{IpcError, Result};
 use crate::feed::{Frame, Subscriber};
-use crate::pairing::PairingEvent;
 use patchbay_protocol::rpc::HostsChanged;
+use patchbay_service::PairingEvent;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::AbortHandle;
 
@@ -175,7 +173,7 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
     match method {
         methods::PROVIDERS_LIST => {
             let state = Arc::clone(state);
-            blocking(move || {
+            blocking(move || -> Result<Value> {
                 let listing = state.store.list()?;
                 let views: Vec<ProviderView> =
                     listing.providers.iter().map(ProviderView::from).collect();
@@ -209,11 +207,18 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         methods::ENTRIES_RESOLVE => {
             let params: ResolveParams = parse_params(params)?;
             let state = Arc::clone(state);
-            blocking(move || to_value(resolve(&state, &params.token, &params.entry_id)?)).await
+            blocking(move || -> Result<Value> {
+                let resolved =
+                    state
+                        .service
+                        .resolve(&state.pairings, &params.token, &params.entry_id)?;
+                to_value(resolved)
+            })
+            .await
         }
         methods::HOSTS_LIST => {
             let pairings = state.pairings.clone();
-            blocking(move || {
+            blocking(move || -> Result<Value> {
                 to_value(HostsResult {
                     hosts: pairings.list()?,
                 })
@@ -235,7 +240,7 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         methods::HOSTS_REVOKE => {
             let params: RevokeParams = parse_params(params)?;
             let pairings = state.pairings.clone();
-            blocking(move || {
+            blocking(move || -> Result<Value> {
                 to_value(RevokeResult {
                     revoked: pairings.revoke(&params.app_id)?,
                 })
@@ -244,7 +249,7 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         }
         methods::HOSTS_RESOLVE_LOG => {
             let pairings = state.pairings.clone();
-            blocking(move || {
+            blocking(move || -> Result<Value> {
                 to_value(ResolveLogResult {
                     records: pairings.resolve_log()?,
                 })
@@ -349,6 +354,8 @@ fn pairing_notification(event: &PairingEvent) -> Option<Frame> {
         PairingEvent::Resolved(record) => {
             hosts_changed_frame("resolved", None, Some(&record.app_id))
         }
+        // A newer kind of event: "something changed", re-read.
+        _ => hosts_changed_frame("other", None, None),
     };
     Some(frame)
 }
@@ -378,59 +385,18 @@ fn notification_frame(method: &str, params: Value) -> Frame {
     Frame::owned(bytes)
 }
 
-/// `entries.resolve`: authenticate first (an unpaired caller learns nothing
-/// about which entries exist), then build the headers from the keychain and
-/// record the resolve.
-fn resolve(state: &State, token: &str, entry_id: &str) -> Result<ResolveResult> {
-    let registry = state.pairings.registry();
-    let host = registry.authenticate(token)?;
-    let not_found = || IpcError::EntryNotFound {
-        entry_id: truncate(entry_id, 300),
-    };
-    let (provider_part, model_id) = split_entry_id(entry_id).ok_or_else(not_found)?;
-    let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
-    let provider = match state.store.get(&provider_id) {
-        Ok(provider) => provider,
-        Err(error) if error.kind() == patchbay_core::Kind::ProviderNotFound => {
-            return Err(not_found())
-        }
-        Err(error) => return Err(error.into()),
-    };
-    if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {
-        return Err(not_found());
-    }
-    let mut headers = BTreeMap::new();
-    for (name, value) in state.store.secret_headers(&provider)? {
-        headers.insert(name, value.expose().to_owned());
-    }
-    if provider.auth == Auth::ApiKey {
-        let key = state
-            .store
-            .api_key(&provider.id)?
-            .ok_or_else(|| IpcError::KeyMissing {
-                provider_id: provider.id.to_string(),
-            })?;
-        headers.insert(
-            "Authorization".to_owned(),
-            format!("Bearer {}", key.expose()),
-        );
-    }
-    state.pairings.record_resolve(&host.app_id, entry_id)?;
-    tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
-    Ok(ResolveResult {
-        entry_id: entry_id.to_owned(),
-        base_url: provider.base_url.as_str().trim_end_matches('/').to_owned(),
-        model_id: model_id.to_owned(),
-        headers,
-    })
-}
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+/// Runs blocking work (files, the keychain) off the async workers.
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> Result<T>
+where
+    T: Send + 'static,
+    E: Into<IpcError> + Send + 'static,
+{
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| IpcError::Internal {
             detail: format!("a worker task failed: {error}"),
         })?
+        .map_err(Into::into)
 }

@@ -1,6 +1,6 @@
 //! The IPC crate's one error type: start-up failures (another instance, an
-//! unsafe socket directory), pairing and host-registry failures, and the
-//! failures of each method. [`IpcError::to_error_object`] is the single place
+//! unsafe socket directory), the failures of each method, and those of the
+//! service's use cases it calls (providers, tests, pairing, resolve). [`IpcError::to_error_object`] is the single place
 //! that turns them into JSON-RPC errors; no message contains a token, a key
 //! or a header value.
 
@@ -33,44 +33,15 @@ pub enum IpcError {
         source: io::Error,
     },
 
-    #[error("{path} is not a valid hosts file ({detail}); it was left untouched. Fix or remove it to pair again.")]
-    HostsCorrupt { path: PathBuf, detail: String },
-
-    #[error("Another Patchbay process is holding the lock on {path}; try again in a moment.")]
-    HostsBusy { path: PathBuf },
-
     #[error("Invalid params: {detail}")]
     InvalidParams { detail: String },
 
-    #[error("The token is unknown or was revoked. Pair again with host.pair.")]
-    Unauthorized,
-
-    #[error("The pairing request was denied.")]
-    PairingDenied,
-
-    #[error("Nobody answered the pairing request within {seconds} s.")]
-    PairingTimeout { seconds: u64 },
-
-    #[error("A pairing request from `{app_id}` is already waiting for a decision.")]
-    PairingInProgress { app_id: String },
-
-    #[error("Too many pairing requests are waiting; decide on them first.")]
-    TooManyPending,
-
-    #[error("No pairing request `{request_id}` is waiting (it was decided, expired, or never existed). See `patchbay hosts pending`.")]
-    NotPending { request_id: String },
-
-    #[error("The app that asked to pair (`{app_id}`) stopped waiting; ask it to pair again.")]
-    RequesterGone { app_id: String },
-
-    #[error("No enabled entry `{entry_id}`. List entries with entries.list.")]
-    EntryNotFound { entry_id: String },
-
-    #[error("Provider `{provider_id}` needs an API key but none is stored. Add one in Patchbay.")]
-    KeyMissing { provider_id: String },
-
     #[error("{0}")]
     Store(#[from] patchbay_core::Error),
+
+    /// Pairing, the host registry, resolve (`patchbay-service`'s host use cases).
+    #[error("{0}")]
+    Hosts(#[from] patchbay_service::HostsError),
 
     #[error("The connection test could not run: {detail}")]
     TestFailed { detail: String },
@@ -102,19 +73,9 @@ impl IpcError {
             Self::UnsafeDirectory { .. } => Kind::UnsafeDirectory,
             Self::NoEndpoint { .. } => Kind::NoEndpoint,
             Self::Io { .. } => Kind::Io,
-            Self::HostsCorrupt { .. } => Kind::HostsCorrupt,
-            Self::HostsBusy { .. } => Kind::HostsBusy,
             Self::InvalidParams { .. } => Kind::InvalidParams,
-            Self::Unauthorized => Kind::TokenRejected,
-            Self::PairingDenied => Kind::PairingDenied,
-            Self::PairingTimeout { .. } => Kind::PairingTimeout,
-            Self::PairingInProgress { .. } => Kind::PairingInProgress,
-            Self::TooManyPending => Kind::TooManyPending,
-            Self::NotPending { .. } => Kind::NotPending,
-            Self::RequesterGone { .. } => Kind::RequesterGone,
-            Self::EntryNotFound { .. } => Kind::EntryNotFound,
-            Self::KeyMissing { .. } => Kind::KeyMissing,
             Self::Store(error) => error.kind(),
+            Self::Hosts(error) => error.kind(),
             Self::TestFailed { .. } => Kind::TestFailed,
             Self::Client(error) => error.kind(),
             Self::Busy { .. } => Kind::Busy,

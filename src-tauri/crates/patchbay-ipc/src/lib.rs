@@ -6,22 +6,19 @@
 //!
 //! - [`server`]: [`Server::start`] (inside the app) and [`serve_foreground`]
 //!   (`patchbay serve`);
-//! - [`pairing`]: pending requests and the admin API the app uses;
-//! - [`hosts`]: `hosts.json` (token hashes, last use, the resolve log);
 //! - [`admin`]: what `patchbay hosts …` calls;
 //! - [`supervisor`]: serve host apps, or follow the Patchbay that already
 //!   serves them (what the window runs, with a callback for its prompt).
 //!
-//! Providers, their tests and their keys are `patchbay-service`'s use
-//! cases: the server calls them, as the window and the CLI do.
+//! Providers, their tests and keys, pairing, the host registry
+//! (`hosts.json`) and resolve are `patchbay-service`'s use cases: the
+//! server calls them, as the window and the CLI do.
 
 pub mod admin;
 mod dispatch;
 mod endpoint;
 pub mod error;
 mod feed;
-pub mod hosts;
-pub mod pairing;
 pub mod server;
 pub mod supervisor;
 mod wire;
@@ -29,7 +26,6 @@ mod wire;
 pub use dispatch::METHODS;
 pub use endpoint::default_endpoint;
 pub use error::{IpcError, Result};
-pub use hosts::HostRegistry;
-pub use pairing::{PairingCallback, PairingEvent, Pairings};
+pub use patchbay_service::{HostRegistry, PairingCallback, PairingEvent, Pairings};
 pub use server::{serve_foreground, Server, ServerHandle, ServerOptions};
 pub use supervisor::{HostSupervisor, HostsObserver, HostsStatus};

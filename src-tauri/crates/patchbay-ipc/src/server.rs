@@ -29,8 +29,9 @@ use tokio::task::JoinHandle;
 use crate::endpoint::{self, Listener, Stream};
 use crate::error::{IpcError, Result};
 use crate::feed::{EntriesFeed, Frame};
-use crate::hosts::HostRegistry;
-use crate::pairing::{PairingCallback, Pairings, DEFAULT_PAIRING_TIMEOUT};
+use patchbay_service::hosts::DEFAULT_PAIRING_TIMEOUT;
+use patchbay_service::HostRegistry;
+use patchbay_service::{PairingCallback, Pairings};
 use tokio::task::AbortHandle;
 
 use crate::dispatch::{current_entries, handle_frame, refresh, METHODS};

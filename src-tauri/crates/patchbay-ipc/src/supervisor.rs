@@ -26,9 +26,9 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::admin::{self, PairingNotice};
 use crate::dispatch::blocking;
 use crate::error::{IpcError, Result};
-use crate::hosts::HostRegistry;
-use crate::pairing::{PairingEvent, Pairings};
 use crate::server::{Server, ServerHandle, ServerOptions};
+use patchbay_service::HostRegistry;
+use patchbay_service::{HostsError, PairingEvent, Pairings};
 
 /// A followed server whose feed ends sooner than this counts as a quick
 /// end; after [`MAX_QUICK_HANDOVERS`] in a row the supervisor stops trying
@@ -222,16 +222,16 @@ impl HostSupervisor {
         match self.decider() {
             Decider::Here(pairings) => blocking(move || pairings.approve(&request_id)).await,
             Decider::Elsewhere(endpoint) => admin::approve(Some(&endpoint), &request_id).await,
-            Decider::Nobody => Err(IpcError::NotPending { request_id }),
+            Decider::Nobody => Err(HostsError::NotPending { request_id }.into()),
         }
     }
 
     /// Refuses a pending request: the host gets an error, no token.
     pub async fn deny(&self, request_id: String) -> Result<PendingPairing> {
         match self.decider() {
-            Decider::Here(pairings) => pairings.deny(&request_id),
+            Decider::Here(pairings) => Ok(pairings.deny(&request_id)?),
             Decider::Elsewhere(endpoint) => admin::deny(Some(&endpoint), &request_id).await,
-            Decider::Nobody => Err(IpcError::NotPending { request_id }),
+            Decider::Nobody => Err(HostsError::NotPending { request_id }.into()),
         }
     }
 

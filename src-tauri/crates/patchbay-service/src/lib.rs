@@ -17,6 +17,7 @@
 //! that are already off the runtime (the CLI, a blocking task).
 
 pub mod error;
+pub mod hosts;
 pub mod models;
 pub mod providers;
 pub mod targets;
@@ -30,6 +31,7 @@ use patchbay_net::policy::{Lookup, SystemLookup};
 use patchbay_net::{ClientOptions, HttpClient};
 
 pub use error::{Result, ServiceError};
+pub use hosts::{HostRegistry, HostsError, PairingCallback, PairingEvent, Pairings};
 pub use models::Refreshed;
 pub use targets::{Prepared, Subject};
 pub use testing::{RunningTests, TestRequest};

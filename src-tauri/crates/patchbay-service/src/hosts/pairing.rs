@@ -17,8 +17,8 @@ use patchbay_protocol::rpc::{PairResult, PairedHost, PendingPairing, ResolveReco
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, oneshot};
 
-use crate::error::{IpcError, Result};
-use crate::hosts::HostRegistry;
+use super::registry::HostRegistry;
+use super::{HostsError, Result};
 
 /// How long `host.pair` waits for a decision.
 pub const DEFAULT_PAIRING_TIMEOUT: Duration = Duration::from_secs(300);
@@ -131,8 +131,8 @@ impl Pairings {
     }
 
     /// Creates a pending request and waits for the decision: the token on
-    /// approval, [`IpcError::PairingDenied`] or
-    /// [`IpcError::PairingTimeout`] otherwise.
+    /// approval, [`HostsError::PairingDenied`] or
+    /// [`HostsError::PairingTimeout`] otherwise.
     pub async fn request(&self, app_id: &str, app_name: &str) -> Result<PairResult> {
         validate_app(app_id, app_name)?;
         let (sender, receiver) = oneshot::channel();
@@ -147,12 +147,12 @@ impl Pairings {
         {
             let mut waiting = lock(&self.inner.waiting);
             if waiting.values().any(|entry| entry.request.app_id == app_id) {
-                return Err(IpcError::PairingInProgress {
+                return Err(HostsError::PairingInProgress {
                     app_id: app_id.to_owned(),
                 });
             }
             if waiting.len() >= MAX_PENDING {
-                return Err(IpcError::TooManyPending);
+                return Err(HostsError::TooManyPending);
             }
             waiting.insert(
                 request.request_id.clone(),
@@ -184,11 +184,11 @@ impl Pairings {
             }
             Ok(Ok(Decision::Denied)) => {
                 guard.disarm();
-                Err(IpcError::PairingDenied)
+                Err(HostsError::PairingDenied)
             }
             // The sender vanished without a decision: only when the server is
             // shutting down.
-            Ok(Err(_)) | Err(_) => Err(IpcError::PairingTimeout {
+            Ok(Err(_)) | Err(_) => Err(HostsError::PairingTimeout {
                 seconds: self.inner.timeout.as_secs(),
             }),
         }
@@ -215,7 +215,7 @@ impl Pairings {
         if waiting.decide.send(Decision::Approved(result)).is_err() {
             // Nobody will ever see this token: don't leave a pairing behind.
             self.inner.registry.revoke(&request.app_id)?;
-            return Err(IpcError::RequesterGone {
+            return Err(HostsError::RequesterGone {
                 app_id: request.app_id,
             });
         }
@@ -273,7 +273,7 @@ impl Pairings {
     fn take(&self, request_id: &str) -> Result<Waiting> {
         lock(&self.inner.waiting)
             .remove(request_id)
-            .ok_or_else(|| IpcError::NotPending {
+            .ok_or_else(|| HostsError::NotPending {
                 request_id: request_id.to_owned(),
             })
     }
@@ -328,7 +328,7 @@ fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
     if !id_ok {
-        return Err(IpcError::InvalidParams {
+        return Err(HostsError::InvalidParams {
             detail: "app_id must be 1–128 characters of A–Z, a–z, 0–9, `.`, `_` and `-` (e.g. com.example.editor)".to_owned(),
         });
     }
@@ -337,7 +337,7 @@ fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
         || app_name.chars().any(char::is_control)
         || app_name.trim().is_empty()
     {
-        return Err(IpcError::InvalidParams {
+        return Err(HostsError::InvalidParams {
             detail: "app_name must be 1–64 characters with no control characters".to_owned(),
         });
     }
@@ -347,7 +347,7 @@ fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
 /// Eight hex characters: short enough to type in `patchbay hosts approve`.
 fn new_request_id() -> Result<String> {
     let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal {
+    getrandom::fill(&mut bytes).map_err(|error| HostsError::Internal {
         detail: format!("no OS randomness: {error}"),
     })?;
     Ok(hex::encode(bytes))
@@ -406,7 +406,7 @@ mod tests {
         assert!(pairings.pending().is_empty());
         assert!(matches!(
             pairings.approve(&request.request_id),
-            Err(IpcError::NotPending { .. })
+            Err(HostsError::NotPending { .. })
         ));
     }
 
@@ -421,11 +421,11 @@ mod tests {
         pairings.deny(&request.request_id).expect("deny");
         assert!(matches!(
             waiter.await.expect("join"),
-            Err(IpcError::PairingDenied)
+            Err(HostsError::PairingDenied)
         ));
 
         let timed_out = pairings.request("b", "B").await;
-        assert!(matches!(timed_out, Err(IpcError::PairingTimeout { .. })));
+        assert!(matches!(timed_out, Err(HostsError::PairingTimeout { .. })));
         assert!(pairings.pending().is_empty());
         assert!(pairings.list().expect("list").is_empty());
     }
@@ -465,11 +465,11 @@ mod tests {
         let (_directory, pairings) = pairings(Duration::from_secs(5));
         assert!(matches!(
             pairings.request("has space", "X").await,
-            Err(IpcError::InvalidParams { .. })
+            Err(HostsError::InvalidParams { .. })
         ));
         assert!(matches!(
             pairings.request("ok", "bad\u{7}name").await,
-            Err(IpcError::InvalidParams { .. })
+            Err(HostsError::InvalidParams { .. })
         ));
         let first = tokio::spawn({
             let pairings = pairings.clone();
@@ -478,7 +478,7 @@ mod tests {
         let request = wait_for_pending(&pairings).await;
         assert!(matches!(
             pairings.request("dup", "Dup").await,
-            Err(IpcError::PairingInProgress { .. })
+            Err(HostsError::PairingInProgress { .. })
         ));
         pairings.deny(&request.request_id).expect("deny");
         assert!(first.await.expect("join").is_err());

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::error::{IpcError, Result};
+use super::{HostsError, Result};
 
 /// The file name inside the config directory.
 pub const HOSTS_FILE_NAME: &str = "hosts.json";
@@ -74,7 +74,7 @@ impl IssuedToken {
     /// leaked token is recognisable in logs and secret scanners.
     fn generate() -> Result<Self> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|error| IpcError::Internal {
+        getrandom::fill(&mut bytes).map_err(|error| HostsError::Internal {
             detail: format!("no OS randomness: {error}"),
         })?;
         Ok(Self(format!("pbt_{}", hex::encode(bytes))))
@@ -93,7 +93,7 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 /// Lowercase hex SHA-256 of a token: what `hosts.json` stores.
-pub fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -113,7 +113,7 @@ impl HostRegistry {
 
     /// The registry in [`patchbay_protocol::paths::config_dir`].
     pub fn from_env() -> Result<Self> {
-        let directory = patchbay_protocol::paths::config_dir().ok_or(IpcError::NoEndpoint {
+        let directory = patchbay_protocol::paths::config_dir().ok_or(HostsError::NoEndpoint {
             what: "config directory",
         })?;
         Ok(Self::in_dir(&directory))
@@ -168,7 +168,7 @@ impl HostRegistry {
         Ok(removed)
     }
 
-    /// The host a token belongs to, or [`IpcError::Unauthorized`]. Reads the
+    /// The host a token belongs to, or [`HostsError::Unauthorized`]. Reads the
     /// file every time, so a revoke by the CLI takes effect immediately.
     pub fn authenticate(&self, token: &str) -> Result<PairedHost> {
         let hash = token_hash(token);
@@ -178,7 +178,7 @@ impl HostRegistry {
             .iter()
             .find(|host| constant_time_equal(host.token_sha256.as_bytes(), hash.as_bytes()))
             .map(HostRecord::view)
-            .ok_or(IpcError::Unauthorized)
+            .ok_or(HostsError::Unauthorized)
     }
 
     /// Records one resolve and updates the host's `last_used`. A host
@@ -191,7 +191,7 @@ impl HostRegistry {
                 .hosts
                 .iter_mut()
                 .find(|host| host.app_id == app_id)
-                .ok_or(IpcError::Unauthorized)?;
+                .ok_or(HostsError::Unauthorized)?;
             host.last_used = Some(now);
             let record = ResolveRecord {
                 app_id: app_id.to_owned(),
@@ -208,7 +208,7 @@ impl HostRegistry {
             recorded = Some(record);
             Ok(())
         })?;
-        recorded.ok_or(IpcError::Unauthorized)
+        recorded.ok_or(HostsError::Unauthorized)
     }
 
     fn read(&self) -> Result<HostsDocument> {
@@ -220,15 +220,15 @@ impl HostRegistry {
                     ..HostsDocument::default()
                 })
             }
-            Err(error) => return Err(IpcError::io("read", &self.path, error)),
+            Err(error) => return Err(HostsError::io("read", &self.path, error)),
         };
         let document: HostsDocument =
-            serde_json::from_slice(&bytes).map_err(|error| IpcError::HostsCorrupt {
+            serde_json::from_slice(&bytes).map_err(|error| HostsError::HostsCorrupt {
                 path: self.path.clone(),
                 detail: error.to_string(),
             })?;
         if document.version != FILE_VERSION {
-            return Err(IpcError::HostsCorrupt {
+            return Err(HostsError::HostsCorrupt {
                 path: self.path.clone(),
                 detail: format!(
                     "version {} is not supported (this Patchbay reads {FILE_VERSION})",
@@ -249,17 +249,17 @@ impl HostRegistry {
             Ok(self.read().and_then(|mut document| {
                 change(&mut document)?;
                 let mut bytes =
-                    serde_json::to_vec_pretty(&document).map_err(|error| IpcError::Internal {
+                    serde_json::to_vec_pretty(&document).map_err(|error| HostsError::Internal {
                         detail: format!("could not encode hosts.json: {error}"),
                     })?;
                 bytes.push(b'\n');
                 config::write_atomic(&self.path, &bytes)
-                    .map_err(|error| IpcError::io("write", &self.path, error))
+                    .map_err(|error| HostsError::io("write", &self.path, error))
             }))
         });
         match outcome {
             Ok(result) => result,
-            Err(patchbay_core::Error::ConfigBusy { .. }) => Err(IpcError::HostsBusy {
+            Err(patchbay_core::Error::ConfigBusy { .. }) => Err(HostsError::HostsBusy {
                 path: self.path.clone(),
             }),
             Err(error) => Err(error.into()),
@@ -305,7 +305,7 @@ mod tests {
         );
         assert!(matches!(
             registry.authenticate("pbt_made_up"),
-            Err(IpcError::Unauthorized)
+            Err(HostsError::Unauthorized)
         ));
         assert!(registry.revoke("com.example.editor").expect("revoke"));
         assert!(!registry
@@ -313,7 +313,7 @@ mod tests {
             .expect("second revoke is a no-op"));
         assert!(matches!(
             registry.authenticate(token.expose()),
-            Err(IpcError::Unauthorized)
+            Err(HostsError::Unauthorized)
         ));
     }
 
@@ -325,7 +325,7 @@ mod tests {
         let (_, second) = registry.pair("app", "App").expect("pair again");
         assert!(matches!(
             registry.authenticate(first.expose()),
-            Err(IpcError::Unauthorized)
+            Err(HostsError::Unauthorized)
         ));
         assert!(registry.authenticate(second.expose()).is_ok());
         assert_eq!(registry.list().expect("list").len(), 1);
@@ -347,7 +347,7 @@ mod tests {
         assert!(registry.list().expect("list")[0].last_used.is_some());
         assert!(matches!(
             registry.record_resolve("other", "p/m"),
-            Err(IpcError::Unauthorized)
+            Err(HostsError::Unauthorized)
         ));
     }
 
@@ -358,7 +358,7 @@ mod tests {
         fs::write(registry.path(), b"{not json").expect("write");
         assert!(matches!(
             registry.pair("app", "App"),
-            Err(IpcError::HostsCorrupt { .. })
+            Err(HostsError::HostsCorrupt { .. })
         ));
         assert_eq!(fs::read(registry.path()).expect("read"), b"{not json");
     }

@@ -1,0 +1,179 @@
+//! Host apps, one home for each use case: pairing with the person's consent
+//! ([`Pairings`]: pending requests, approve, deny, revoke), the paired-host
+//! registry in `hosts.json` ([`HostRegistry`]: token hashes, last use, the
+//! resolve log), and resolving an entry into a ready request for a paired
+//! host ([`crate::Service::resolve`]). The IPC server, the window and the CLI
+//! are adapters over these; the coming gateway is one more.
+
+mod pairing;
+mod registry;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+
+use patchbay_core::model::Auth;
+use patchbay_core::{Kind, ProviderId};
+use patchbay_protocol::entries::split_entry_id;
+use patchbay_protocol::rpc::ResolveResult;
+
+pub use pairing::{PairingCallback, PairingEvent, Pairings, DEFAULT_PAIRING_TIMEOUT, MAX_PENDING};
+pub use registry::{HostRegistry, HOSTS_FILE_NAME, RESOLVE_LOG_CAPACITY};
+
+use crate::Service;
+
+/// What can go wrong with host apps. No message contains a token, a key or
+/// a header value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostsError {
+    #[error("Cannot tell where the {what} is on this system (is HOME or XDG_RUNTIME_DIR set?)")]
+    NoEndpoint { what: &'static str },
+
+    #[error("Could not {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path} is not a valid hosts file ({detail}); it was left untouched. Fix or remove it to pair again.")]
+    HostsCorrupt { path: PathBuf, detail: String },
+
+    #[error("Another Patchbay process is holding the lock on {path}; try again in a moment.")]
+    HostsBusy { path: PathBuf },
+
+    /// A pairing request whose app id or name is not acceptable.
+    #[error("Invalid params: {detail}")]
+    InvalidParams { detail: String },
+
+    #[error("The token is unknown or was revoked. Pair again with host.pair.")]
+    Unauthorized,
+
+    #[error("The pairing request was denied.")]
+    PairingDenied,
+
+    #[error("Nobody answered the pairing request within {seconds} s.")]
+    PairingTimeout { seconds: u64 },
+
+    #[error("A pairing request from `{app_id}` is already waiting for a decision.")]
+    PairingInProgress { app_id: String },
+
+    #[error("Too many pairing requests are waiting; decide on them first.")]
+    TooManyPending,
+
+    #[error("No pairing request `{request_id}` is waiting (it was decided, expired, or never existed). See `patchbay hosts pending`.")]
+    NotPending { request_id: String },
+
+    #[error("The app that asked to pair (`{app_id}`) stopped waiting; ask it to pair again.")]
+    RequesterGone { app_id: String },
+
+    #[error("No enabled entry `{entry_id}`. List entries with entries.list.")]
+    EntryNotFound { entry_id: String },
+
+    #[error("Provider `{provider_id}` needs an API key but none is stored. Add one in Patchbay.")]
+    KeyMissing { provider_id: String },
+
+    #[error("{0}")]
+    Store(#[from] patchbay_core::Error),
+
+    #[error("Patchbay failed: {detail}")]
+    Internal { detail: String },
+}
+
+impl HostsError {
+    /// What went wrong, in the one vocabulary.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::NoEndpoint { .. } => Kind::NoEndpoint,
+            Self::Io { .. } => Kind::Io,
+            Self::HostsCorrupt { .. } => Kind::HostsCorrupt,
+            Self::HostsBusy { .. } => Kind::HostsBusy,
+            Self::InvalidParams { .. } => Kind::InvalidParams,
+            Self::Unauthorized => Kind::TokenRejected,
+            Self::PairingDenied => Kind::PairingDenied,
+            Self::PairingTimeout { .. } => Kind::PairingTimeout,
+            Self::PairingInProgress { .. } => Kind::PairingInProgress,
+            Self::TooManyPending => Kind::TooManyPending,
+            Self::NotPending { .. } => Kind::NotPending,
+            Self::RequesterGone { .. } => Kind::RequesterGone,
+            Self::EntryNotFound { .. } => Kind::EntryNotFound,
+            Self::KeyMissing { .. } => Kind::KeyMissing,
+            Self::Store(error) => error.kind(),
+            Self::Internal { .. } => Kind::Internal,
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = HostsError> = std::result::Result<T, E>;
+
+/// Echoed client text is capped so an error can't amplify a large request.
+fn truncate(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((position, _)) => format!("{}…", &text[..position]),
+        None => text.to_owned(),
+    }
+}
+
+impl Service {
+    /// Resolves `entry_id` (`<provider_id>/<model_id>`) for the paired host
+    /// holding `token` into a ready request: base URL, the raw model id and
+    /// the headers (the key as `Authorization`, the secret headers). The
+    /// token is checked first, so an unpaired caller learns nothing about
+    /// which entries exist; the resolve is recorded (the log, last use, a
+    /// [`PairingEvent::Resolved`]). Blocking: the keychain is read.
+    pub fn resolve(
+        &self,
+        pairings: &Pairings,
+        token: &str,
+        entry_id: &str,
+    ) -> Result<ResolveResult> {
+        let host = pairings.registry().authenticate(token)?;
+        let not_found = || HostsError::EntryNotFound {
+            entry_id: truncate(entry_id, 300),
+        };
+        let (provider_part, model_id) = split_entry_id(entry_id).ok_or_else(not_found)?;
+        let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
+        let store = self.store();
+        let provider = match store.get(&provider_id) {
+            Ok(provider) => provider,
+            Err(error) if error.kind() == Kind::ProviderNotFound => return Err(not_found()),
+            Err(error) => return Err(error.into()),
+        };
+        if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {
+            return Err(not_found());
+        }
+        let mut headers = BTreeMap::new();
+        for (name, value) in store.secret_headers(&provider)? {
+            headers.insert(name, value.expose().to_owned());
+        }
+        if provider.auth == Auth::ApiKey {
+            let key = store
+                .api_key(&provider.id)?
+                .ok_or_else(|| HostsError::KeyMissing {
+                    provider_id: provider.id.to_string(),
+                })?;
+            headers.insert(
+                "Authorization".to_owned(),
+                format!("Bearer {}", key.expose()),
+            );
+        }
+        pairings.record_resolve(&host.app_id, entry_id)?;
+        tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
+        Ok(ResolveResult {
+            entry_id: entry_id.to_owned(),
+            base_url: provider.base_url.as_str().trim_end_matches('/').to_owned(),
+            model_id: model_id.to_owned(),
+            headers,
+        })
+    }
+}
