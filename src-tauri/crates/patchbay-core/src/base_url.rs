@@ -4,18 +4,13 @@
 //!
 //! Rules of [`normalize`], in order:
 //!
-//! 1. Surrounding whitespace is trimmed. The input is refused before parsing
-//!    when it is empty, longer than [`MAX_INPUT_CHARS`] characters, contains
-//!    a control character (WHATWG parsing would silently drop tabs and line
-//!    breaks, so `https://ex\nample.com` would become a different host) or
-//!    a space inside.
-//! 2. It is parsed with the `url` crate (WHATWG rules), so hosts are
-//!    lowercased, IDN hosts become their `xn--` form (the person is told) and
-//!    `.`/`..` segments are resolved.
-//! 3. Scheme `http` or `https` only; no user name or password, no query, no
-//!    fragment; a host is required, with labels of at most 63 and names of at
-//!    most 253 characters; an explicit port must be 1–65535 (port 0 is
-//!    refused; a default port such as `:443` is dropped by the parser).
+//! 1–2. The rules every URL Patchbay sends to shares ([`SafeUrl::parse`]):
+//!    trimmed, at most [`MAX_INPUT_CHARS`] characters, no control character
+//!    or space inside, parsed with WHATWG rules (the person is told when an
+//!    IDN host becomes its `xn--` form), `http`/`https`, no user name or
+//!    password, a host of sane length, no port 0.
+//! 3. No query and no fragment (a base URL carries neither; credentials go
+//!    in the key field or a header).
 //! 4. Plain `http` only with the `local` or `private` network allowance.
 //! 5. The path is split into segments: empty segments (`//`, trailing `/`)
 //!    are dropped, with a notice when slashes were repeated inside the path.
@@ -35,12 +30,13 @@ use url::Url;
 
 use crate::error::FieldError;
 use crate::model::NetworkAllowance;
+use crate::safe_url::SafeUrl;
 
 /// The field name used in every error and notice from this module.
 pub const FIELD: &str = "base_url";
 
 /// Inputs longer than this are refused before parsing.
-pub const MAX_INPUT_CHARS: usize = 2048;
+pub const MAX_INPUT_CHARS: usize = crate::safe_url::MAX_URL_CHARS;
 
 /// Endpoint paths people paste by mistake, longest first so that
 /// `chat/completions` wins over `completions`.
@@ -89,60 +85,9 @@ pub fn display(base: &Url) -> String {
 pub fn normalize(input: &str, network: NetworkAllowance) -> Result<BaseUrlCheck, FieldError> {
     let trimmed = input.trim();
     let refuse = |message: String| FieldError::new(FIELD, message);
-
-    if trimmed.is_empty() {
-        return Err(refuse(
-            "Enter the provider's base URL, for example https://api.openai.com/v1.".to_owned(),
-        ));
-    }
-    let length = trimmed.chars().count();
-    if length > MAX_INPUT_CHARS {
-        return Err(refuse(format!(
-            "The base URL is {length} characters long; the limit is {MAX_INPUT_CHARS}. Check that you pasted only the URL."
-        )));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(refuse(
-            "The base URL contains a line break, tab or other control character; paste it again as a single line."
-                .to_owned(),
-        ));
-    }
-    if trimmed.chars().any(char::is_whitespace) {
-        return Err(refuse(
-            "The base URL contains a space; remove it (a URL cannot contain spaces).".to_owned(),
-        ));
-    }
-
-    let parsed = match Url::parse(trimmed) {
-        Ok(parsed) => parsed,
-        Err(error) => return Err(refuse(parse_error_message(error))),
-    };
-
-    match parsed.scheme() {
-        "http" | "https" => {}
-        // `localhost:11434` parses as scheme `localhost`: the person left the
-        // scheme out rather than chose a strange one.
-        _ if !trimmed.contains("://") => return Err(refuse(missing_scheme_message())),
-        // Only a short scheme is repeated back: anything longer may be a
-        // pasted credential rather than a scheme.
-        other if other.len() <= 10 => {
-            return Err(refuse(format!(
-                "Only http:// and https:// URLs are supported; this one starts with {other}:. Use the provider's https:// address."
-            )))
-        }
-        _ => {
-            return Err(refuse(
-                "Only http:// and https:// URLs are supported; use the provider's https:// address.".to_owned(),
-            ))
-        }
-    }
-
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(refuse(
-            "Remove the user name or password before the @ in the URL: put the API key in the key field (or a secret header) instead."
-                .to_owned(),
-        ));
-    }
+    let parsed = SafeUrl::parse(trimmed)
+        .map_err(|problem| refuse(problem.to_string()))?
+        .into_url();
     if parsed.query().is_some() {
         return Err(refuse(
             "Remove the ?… part: a base URL cannot carry query parameters. Put credentials in the key field or a custom header."
@@ -155,30 +100,8 @@ pub fn normalize(input: &str, network: NetworkAllowance) -> Result<BaseUrlCheck,
         ));
     }
 
-    let host = match parsed.host_str() {
-        Some(host) if !host.is_empty() => host.to_owned(),
-        _ => {
-            return Err(refuse(
-                "The URL has no host name: add one after https://, for example https://api.example.com/v1."
-                    .to_owned(),
-            ))
-        }
-    };
-    if let Some(url::Host::Domain(domain)) = parsed.host() {
-        let name = domain.strip_suffix('.').unwrap_or(domain);
-        if name.len() > 253 || name.split('.').any(|label| label.len() > 63) {
-            return Err(refuse(
-                "The host name is too long: each part between dots can have at most 63 characters and the whole name at most 253."
-                    .to_owned(),
-            ));
-        }
-    }
-    if parsed.port() == Some(0) {
-        return Err(refuse(
-            "Port 0 cannot be connected to: use the port your server listens on (1–65535), or leave the port out."
-                .to_owned(),
-        ));
-    }
+    // SafeUrl guarantees a host.
+    let host = parsed.host_str().unwrap_or_default().to_owned();
     if parsed.scheme() == "http" && !network.allows_http() {
         return Err(refuse(
             "Plain http:// would send your key and prompts unencrypted: use https, or choose Local/Private network access if this is a server on your machine/LAN."
@@ -277,39 +200,6 @@ fn is_version_segment(segment: &str) -> bool {
     matches!(chars.next(), Some('v' | 'V'))
         && chars.next().is_some_and(|second| second.is_ascii_digit())
         && chars.all(|rest| rest.is_ascii_alphanumeric())
-}
-
-fn missing_scheme_message() -> String {
-    "Start the URL with https:// (or http:// for a server on your machine or LAN), for example https://api.example.com/v1 or http://localhost:11434/v1."
-        .to_owned()
-}
-
-fn parse_error_message(error: url::ParseError) -> String {
-    use url::ParseError;
-    match error {
-        ParseError::RelativeUrlWithoutBase => missing_scheme_message(),
-        ParseError::EmptyHost => {
-            "The URL has no host name: add one after https://, for example https://api.example.com/v1.".to_owned()
-        }
-        ParseError::InvalidPort => {
-            "The port must be a number from 1 to 65535 (the part after the : following the host).".to_owned()
-        }
-        ParseError::InvalidIpv4Address => {
-            "The host looks like an IPv4 address but is not a valid one; check the numbers between the dots."
-                .to_owned()
-        }
-        ParseError::InvalidIpv6Address => {
-            "The IPv6 address is not valid; write it in brackets, for example http://[::1]:8000/v1.".to_owned()
-        }
-        ParseError::InvalidDomainCharacter => {
-            "The host name contains a character that host names cannot have (such as <, >, %, | or ^).".to_owned()
-        }
-        ParseError::IdnaError => {
-            "The host name contains a character host names cannot have (such as <, > or |), or is not a valid international domain name; check its spelling."
-                .to_owned()
-        }
-        other => format!("This is not a valid URL ({other}); copy it again from the provider's documentation."),
-    }
 }
 
 #[cfg(test)]

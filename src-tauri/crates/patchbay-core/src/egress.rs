@@ -47,6 +47,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::safe_url::{SafeUrl, UrlProblem};
 use serde::Serialize;
 use url::{Host, Url};
 
@@ -57,12 +58,7 @@ mod ranges;
 
 use ranges::{special_range, Class, Embedding, Special, GLOBAL_UNICAST, METADATA_NAMES, NAT64};
 
-/// Raw input longer than this is refused before parsing: no base URL is this
-/// long, and a parser should not be handed megabytes a user pasted by mistake.
-pub const MAX_URL_CHARS: usize = 2048;
-/// DNS limits (RFC 1035 §2.3.4), measured on the ASCII (punycode) form.
-pub const MAX_HOST_CHARS: usize = 253;
-pub const MAX_LABEL_CHARS: usize = 63;
+pub use crate::safe_url::{display_form, MAX_HOST_CHARS, MAX_LABEL_CHARS, MAX_URL_CHARS};
 
 /// Why a URL or address was allowed or denied. Serialised in snake_case;
 /// callers branch on this, never on the message.
@@ -436,103 +432,40 @@ struct Parsed {
     normalized: String,
 }
 
-/// The checks that need no host decision: raw input, parsing, scheme, userinfo.
+/// The checks that need no host decision: the rules every URL shares
+/// ([`SafeUrl::parse`]).
 fn parse(raw: &str) -> Result<Parsed, Verdict> {
-    let fail = |denial: Denial, normalized: Option<String>| {
-        Verdict::denied(denial, normalized, Vec::new(), false)
-    };
-    let length = raw.chars().count();
-    if length > MAX_URL_CHARS {
-        return Err(fail(
-            Denial::new(
-                Reason::TooLong,
-                format!("The URL is {length} characters long; Patchbay accepts at most {MAX_URL_CHARS}."),
-            ),
-            None,
-        ));
-    }
-    if raw.chars().any(char::is_control) {
-        return Err(fail(
-            Denial::new(
-                Reason::ControlCharacters,
-                "The URL contains control characters (such as a line break or tab); paste it again without them.",
-            ),
-            None,
-        ));
-    }
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(fail(
-            Denial::new(
-                Reason::InvalidUrl,
-                "Enter a URL, such as https://api.openai.com/v1.",
-            ),
-            None,
-        ));
-    }
-    let url = match Url::parse(trimmed) {
-        Ok(url) => url,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            return Err(fail(
-                Denial::new(
-                    Reason::InvalidUrl,
-                    "The URL must start with https:// (or http:// for a server on this computer or your local network).",
-                ),
-                None,
+    match SafeUrl::parse(raw) {
+        Ok(safe) => {
+            let normalized = safe.display();
+            Ok(Parsed {
+                url: safe.into_url(),
+                normalized,
+            })
+        }
+        Err(problem) => {
+            // What the URL would have been, for problems found in a parsed
+            // URL (display_form never shows the userinfo); none for input
+            // that did not parse as it stands.
+            let after_parsing = matches!(
+                problem,
+                UrlProblem::Userinfo
+                    | UrlProblem::PortZero
+                    | UrlProblem::HostTooLong
+                    | UrlProblem::LabelTooLong
+            );
+            let normalized = Url::parse(raw.trim())
+                .ok()
+                .filter(|_| after_parsing)
+                .map(|url| display_form(&url));
+            Err(Verdict::denied(
+                Denial::new(problem.reason(), problem.to_string()),
+                normalized,
+                Vec::new(),
+                false,
             ))
         }
-        Err(error) => {
-            return Err(fail(Denial::new(Reason::InvalidUrl, format!("This is not a valid URL: {error}.")), None))
-        }
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(fail(
-            Denial::new(
-                Reason::Scheme,
-                format!(
-                    "Patchbay only sends requests over https:// (or http:// locally), not {}:.",
-                    url.scheme()
-                ),
-            ),
-            None,
-        ));
     }
-    let normalized = display_form(&url);
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(fail(
-            Denial::new(
-                Reason::Userinfo,
-                "The URL contains a user name or password before an @; Patchbay refuses such URLs because they hide where the request really goes. Remove everything up to and including the @.",
-            ),
-            Some(normalized),
-        ));
-    }
-    if url.port() == Some(0) {
-        return Err(fail(
-            Denial::new(
-                Reason::InvalidUrl,
-                "Port 0 is not a port a server can listen on; use the server's real port.",
-            ),
-            Some(normalized),
-        ));
-    }
-    Ok(Parsed { url, normalized })
-}
-
-/// The URL for display: without userinfo, query or fragment. Built from the
-/// parsed parts (which WHATWG already normalised) rather than by editing a copy.
-pub fn display_form(url: &Url) -> String {
-    let port = url
-        .port()
-        .map(|port| format!(":{port}"))
-        .unwrap_or_default();
-    format!(
-        "{}://{}{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        port,
-        url.path()
-    )
 }
 
 /// Judges a URL without DNS: the form calls this as the user types, and the

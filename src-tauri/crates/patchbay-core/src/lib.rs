@@ -15,6 +15,7 @@ pub mod id;
 pub mod keychain;
 pub mod model;
 pub mod presets;
+pub mod safe_url;
 pub mod secret;
 pub mod store;
 pub mod validation;

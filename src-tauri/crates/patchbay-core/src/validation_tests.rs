@@ -751,9 +751,9 @@ fn proxies() {
         ("http://127.0.0.1:8080", Ok(Some("http://127.0.0.1:8080"))),
         ("http://[::1]:8080", Ok(Some("http://[::1]:8080"))),
         ("http://proxy.corp:80", Ok(Some("http://proxy.corp"))),
-        ("socks5://proxy.corp:1080", Err("http:// or https://")),
-        ("proxy.corp:3128", Err("http:// or https://")),
-        ("proxy.corp", Err("scheme")),
+        ("socks5://proxy.corp:1080", Err("http:// and https://")),
+        ("proxy.corp:3128", Err("Start the URL with https://")),
+        ("proxy.corp", Err("Start the URL with https://")),
         (
             "http://user:hunter2@proxy.corp:3128",
             Err("Credentials in proxy URLs are not supported"),
@@ -764,9 +764,9 @@ fn proxies() {
         ),
         ("http://proxy.corp:3128/path", Err("remove the path")),
         ("http://proxy.corp:3128/?q=1", Err("remove the path")),
-        ("http://proxy.corp:99999", Err("scheme")),
-        ("http://proxy\n.corp", Err("control characters")),
-        ("http://proxy.corp\u{7}:3128", Err("control characters")),
+        ("http://proxy.corp:99999", Err("port must be a number")),
+        ("http://proxy\n.corp", Err("control character")),
+        ("http://proxy.corp\u{7}:3128", Err("control character")),
     ] {
         let raw = raw.to_owned();
         let outcome = validate_proxy(&raw)

@@ -8,6 +8,7 @@ use super::*;
 use crate::error::FieldError;
 use crate::model::{Auth, Provider};
 use crate::presets;
+use crate::safe_url::{SafeUrl, UrlProblem};
 use crate::secret::ApiKey;
 
 /// The field name of the proxy in errors and notices.
@@ -18,8 +19,8 @@ pub const KEY_FIELD: &str = "key";
 /// reported as `models[<index>]`.
 pub const MODEL_FIELD: &str = "model";
 
-/// Longest proxy URL accepted, in bytes.
-pub const MAX_PROXY_CHARS: usize = 2048;
+/// Longest proxy URL accepted, in characters.
+pub const MAX_PROXY_CHARS: usize = crate::safe_url::MAX_URL_CHARS;
 
 /// Checks a proxy URL (the form's field, `--proxy`, a config file entry).
 /// `Ok(None)` for an empty value (no proxy); `Ok(Some(url))` normalised to
@@ -31,31 +32,15 @@ pub fn validate_proxy(raw: &str) -> Result<Option<Url>, FieldError> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    if trimmed.len() > MAX_PROXY_CHARS || trimmed.chars().any(char::is_control) {
-        return Err(invalid(format!(
-            "Enter a proxy URL of at most {MAX_PROXY_CHARS} characters with no control characters, such as http://proxy.example:3128."
-        )));
-    }
-    let url = Url::parse(trimmed).map_err(|_unparsable| {
-        invalid(
-            "Enter the proxy as a URL with its scheme, such as http://proxy.example:3128."
-                .to_owned(),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "Proxies must start with http:// or https:// (`{}` proxies are not supported).",
-            url.scheme()
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned()));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(
-            "Add the proxy's host, such as http://proxy.example:3128.".to_owned(),
-        ));
-    }
+    // The rules every URL shares, except that a proxy's credentials get
+    // their own answer: a proxy that asks for a password cannot be used yet.
+    let url = match SafeUrl::parse(trimmed) {
+        Ok(safe) => safe.into_url(),
+        Err(UrlProblem::Userinfo) => {
+            return Err(invalid("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned()))
+        }
+        Err(problem) => return Err(invalid(problem.to_string())),
+    };
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("A proxy URL is only a scheme, a host and a port (http://proxy.example:3128): remove the path, query or fragment.".to_owned()));
     }
