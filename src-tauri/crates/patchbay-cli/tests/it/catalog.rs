@@ -20,25 +20,23 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() -> TestResult {
         }
     }))?;
     let world = World::new()?;
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "Flaky",
-                "--base-url",
-                &server.at("/v1"),
-                "--model",
-                "kept-model",
-                "--model",
-                "retired-model",
-                "--no-auth",
-                "--allow-local",
-            ],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Flaky",
+            "--base-url",
+            &server.at("/v1"),
+            "--model",
+            "kept-model",
+            "--model",
+            "retired-model",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
 
     // Never refreshed: the chosen models, with a note, and no fetch time.
     let never = world.run(&["models", "flaky", "--json"], None)?;
@@ -117,9 +115,7 @@ fn a_failed_refresh_keeps_the_last_good_list_marked_stale() -> TestResult {
 
     // The server recovers: the next refresh clears the stale mark.
     broken.store(false, Ordering::SeqCst);
-    world
-        .run(&["models", "flaky", "--refresh"], None)?
-        .expect_code(0);
+    world.expect(0, &["models", "flaky", "--refresh"])?;
     let json = world.run(&["models", "flaky", "--json"], None)?.json()?;
     assert_eq!(json["stale"], false);
     assert!(json.get("last_error").is_none(), "{json}");

@@ -96,26 +96,21 @@ fn entries_follow_enabled_providers_and_survive_renames() -> TestResult {
     assert!(empty.stdout.contains("No entries"), "{empty:#?}");
 
     let local = add_local(&world, "Local Box", "qwen3:8b")?;
-    world
-        .run(
-            &[
-                "provider",
-                "edit",
-                &local,
-                "--model",
-                "qwen3:8b",
-                "--model",
-                "hf.co/org/model-GGUF:Q6_K",
-            ],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "edit",
+            &local,
+            "--model",
+            "qwen3:8b",
+            "--model",
+            "hf.co/org/model-GGUF:Q6_K",
+        ],
+    )?;
     let other = add_local(&world, "Other Box", "google/gemini-2.5-flash")?;
 
-    let json = world
-        .run(&["entries", "--json"], None)?
-        .expect_code(0)
-        .json()?;
+    let json = world.expect(0, &["entries", "--json"])?.json()?;
     let ids = entry_ids(&json);
     assert_eq!(
         ids,
@@ -138,23 +133,14 @@ fn entries_follow_enabled_providers_and_survive_renames() -> TestResult {
         "{table:#?}"
     );
 
-    world
-        .run(&["provider", "disable", &local], None)?
-        .expect_code(0);
+    world.expect(0, &["provider", "disable", &local])?;
     let disabled = world.run(&["entries", "--json"], None)?.json()?;
     assert_eq!(
         entry_ids(&disabled),
         vec![format!("{other}/google/gemini-2.5-flash")]
     );
-    world
-        .run(&["provider", "enable", &local], None)?
-        .expect_code(0);
-    world
-        .run(
-            &["provider", "edit", &local, "--label", "Renamed Box"],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(0, &["provider", "enable", &local])?;
+    world.expect(0, &["provider", "edit", &local, "--label", "Renamed Box"])?;
     let back = world.run(&["entries", "--json"], None)?.json()?;
     assert_eq!(
         entry_ids(&back),
@@ -216,7 +202,7 @@ fn hosts_commands_without_a_server_fail_or_read_the_file() -> TestResult {
     revoke.expect_code(1);
     assert_eq!(revoke.json()?["error"]["kind"], "not_found");
     assert_eq!(revoke.json()?["error"]["reason"], "host_not_found");
-    world.run(&["hosts", "approve"], None)?.expect_code(2);
+    world.expect(2, &["hosts", "approve"])?;
     Ok(())
 }
 
@@ -348,9 +334,7 @@ fn pairing_approved_denied_and_revoked_from_the_terminal() -> TestResult {
             .map_err(|_| "deny thread panicked")??,
         "a denied host gets an error, not a token"
     );
-    world
-        .run(&["hosts", "approve", &request_id], None)?
-        .expect_code(1);
+    world.expect(1, &["hosts", "approve", &request_id])?;
 
     let stopped = serving.stop()?;
     stopped.expect_code(0);
@@ -407,9 +391,7 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
             })
     });
     let request_id = wait_for_request(&world, "com.example.keyed")?;
-    world
-        .run(&["hosts", "approve", &request_id], None)?
-        .expect_code(0);
+    world.expect(0, &["hosts", "approve", &request_id])?;
     let paired = pairing.join().map_err(|_| "pairing thread panicked")??;
 
     let entry_id = format!("{id}/gpt-4o-mini");

@@ -178,9 +178,7 @@ fn remove_deletes_the_keychain_items() -> TestResult {
     );
     assert!(!String::from_utf8_lossy(&world.config_bytes()).contains(&header_secret));
 
-    world
-        .run(&["provider", "remove", &id], None)?
-        .expect_code(0);
+    world.expect(0, &["provider", "remove", &id])?;
     assert_eq!(keychain_lookup(&world.service, &id)?, None);
     assert_eq!(keychain_lookup(&world.service, &header_account)?, None);
     Ok(())
@@ -257,7 +255,7 @@ fn keychain_unavailable_is_exit_1_with_advice_and_nothing_saved() -> TestResult 
         .to_owned();
     assert!(kind.starts_with("keychain"), "{kind}");
     // Listing never touches the keychain, so it still works.
-    world.run(&["provider", "list"], None)?.expect_code(0);
+    world.expect(0, &["provider", "list"])?;
     Ok(())
 }
 

@@ -109,13 +109,11 @@ fn check_url_no_dns_says_not_resolved() -> TestResult {
 #[test]
 fn check_url_usage_errors_are_exit_2() -> TestResult {
     let world = World::new()?;
-    world.run(&["check-url"], None)?.expect_code(2);
-    world
-        .run(
-            &["check-url", "https://h", "--allow-local", "--allow-private"],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(2, &["check-url"])?;
+    world.expect(
+        2,
+        &["check-url", "https://h", "--allow-local", "--allow-private"],
+    )?;
     Ok(())
 }
 
@@ -338,18 +336,16 @@ fn adhoc_test_refuses_http_without_an_allowance() -> TestResult {
     run.expect_code(1);
     let error = &run.json()?["error"];
     assert_eq!(error["fields"][0]["flag"], "--base-url");
-    world
-        .run(
-            &[
-                "test",
-                "--base-url",
-                "http://127.0.0.1:9/v1",
-                "--no-auth",
-                "--api-key-stdin",
-            ],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(
+        2,
+        &[
+            "test",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--no-auth",
+            "--api-key-stdin",
+        ],
+    )?;
     Ok(())
 }
 
@@ -388,9 +384,7 @@ fn provider_test_records_the_last_test() -> TestResult {
         .run(&["provider", "show", "tested", "--json"], None)?
         .json()?;
     assert_eq!(shown["last_test"]["ok"], true, "{shown}");
-    world
-        .run(&["provider", "test", "no-such-provider"], None)?
-        .expect_code(1);
+    world.expect(1, &["provider", "test", "no-such-provider"])?;
     Ok(())
 }
 
@@ -443,25 +437,23 @@ fn models_for_an_endpoint_and_a_refresh_that_marks_missing_models() -> TestResul
         "{human:#?}"
     );
 
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "Refreshed",
-                "--base-url",
-                &server.at("/v1"),
-                "--model",
-                "google/gemini-2.5-flash",
-                "--model",
-                "retired-model",
-                "--no-auth",
-                "--allow-local",
-            ],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Refreshed",
+            "--base-url",
+            &server.at("/v1"),
+            "--model",
+            "google/gemini-2.5-flash",
+            "--model",
+            "retired-model",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
     let stored = world.run(&["models", "refreshed", "--json"], None)?;
     stored.expect_code(0);
     assert_eq!(stored.json()?["models"][1]["id"], "retired-model");
@@ -510,26 +502,22 @@ fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
     );
     assert!(error["hint"].as_str().is_some());
 
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "Webpage",
-                "--base-url",
-                &server.at("/v1"),
-                "--model",
-                "kept",
-                "--no-auth",
-                "--allow-local",
-            ],
-            None,
-        )?
-        .expect_code(0);
-    world
-        .run(&["models", "webpage", "--refresh"], None)?
-        .expect_code(1);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Webpage",
+            "--base-url",
+            &server.at("/v1"),
+            "--model",
+            "kept",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
+    world.expect(1, &["models", "webpage", "--refresh"])?;
     let shown = world
         .run(&["provider", "show", "webpage", "--json"], None)?
         .json()?;
@@ -587,22 +575,16 @@ fn a_provider_404_and_a_missing_provider_share_not_found_but_not_the_reason() ->
 #[test]
 fn models_usage_errors_are_exit_2() -> TestResult {
     let world = World::new()?;
-    world.run(&["models"], None)?.expect_code(2);
-    world
-        .run(
-            &["models", "--refresh", "--base-url", "http://127.0.0.1:9/v1"],
-            None,
-        )?
-        .expect_code(2);
-    world
-        .run(
-            &["models", "some-id", "--base-url", "http://127.0.0.1:9/v1"],
-            None,
-        )?
-        .expect_code(2);
-    world
-        .run(&["models", "some-id", "--no-auth"], None)?
-        .expect_code(2);
+    world.expect(2, &["models"])?;
+    world.expect(
+        2,
+        &["models", "--refresh", "--base-url", "http://127.0.0.1:9/v1"],
+    )?;
+    world.expect(
+        2,
+        &["models", "some-id", "--base-url", "http://127.0.0.1:9/v1"],
+    )?;
+    world.expect(2, &["models", "some-id", "--no-auth"])?;
     Ok(())
 }
 
@@ -664,23 +646,21 @@ fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResu
         identity.server,
     )?;
     let world = World::new()?;
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "Own TLS",
-                "--base-url",
-                &server.at("/v1"),
-                "--model",
-                "local-model",
-                "--no-auth",
-                "--allow-local",
-            ],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Own TLS",
+            "--base-url",
+            &server.at("/v1"),
+            "--model",
+            "local-model",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
 
     let untrusted = world.run(&["provider", "test", "own-tls", "--json"], None)?;
     untrusted.expect_code(1);
@@ -721,18 +701,12 @@ fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResu
     passing.expect_code(0);
     assert_eq!(passing.json()?["models_count"], 1);
 
-    world
-        .run(&["provider", "untrust-cert", "own-tls"], None)?
-        .expect_code(0);
-    world
-        .run(&["provider", "test", "own-tls"], None)?
-        .expect_code(1);
-    world
-        .run(
-            &["provider", "trust-cert", "own-tls", "not-a-fingerprint"],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(0, &["provider", "untrust-cert", "own-tls"])?;
+    world.expect(1, &["provider", "test", "own-tls"])?;
+    world.expect(
+        2,
+        &["provider", "trust-cert", "own-tls", "not-a-fingerprint"],
+    )?;
     Ok(())
 }
 

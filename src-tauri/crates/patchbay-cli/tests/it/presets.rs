@@ -17,10 +17,7 @@ fn presets_lists_local_and_remote_presets() -> TestResult {
         "{run:#?}"
     );
 
-    let json = world
-        .run(&["presets", "--json"], None)?
-        .expect_code(0)
-        .json()?;
+    let json = world.expect(0, &["presets", "--json"])?.json()?;
     let presets = json["presets"]
         .as_array()
         .ok_or("presets is not an array")?;

@@ -131,10 +131,7 @@ fn list_is_an_aligned_table_and_json() -> TestResult {
     let empty = world.run(&["provider", "list"], None)?;
     empty.expect_code(0);
     assert!(empty.stdout.contains("No providers yet"), "{empty:#?}");
-    let empty_json = world
-        .run(&["provider", "list", "--json"], None)?
-        .expect_code(0)
-        .json()?;
+    let empty_json = world.expect(0, &["provider", "list", "--json"])?.json()?;
     assert_eq!(empty_json["providers"], serde_json::json!([]));
     assert_eq!(empty_json["problems"], serde_json::json!([]));
 
@@ -170,10 +167,7 @@ fn list_is_an_aligned_table_and_json() -> TestResult {
     assert_eq!(longer.find("qwen2.5-coder:32b"), Some(model_column));
     assert!(longer.contains("127.0.0.1"));
 
-    let json = world
-        .run(&["provider", "list", "--json"], None)?
-        .expect_code(0)
-        .json()?;
+    let json = world.expect(0, &["provider", "list", "--json"])?.json()?;
     let providers = json["providers"]
         .as_array()
         .ok_or("providers is not an array")?;
@@ -197,8 +191,7 @@ fn show_prints_one_provider() -> TestResult {
     assert!(run.stdout.contains("no authentication"), "{run:#?}");
 
     let json = world
-        .run(&["provider", "show", &id, "--json"], None)?
-        .expect_code(0)
+        .expect(0, &["provider", "show", &id, "--json"])?
         .json()?;
     assert_view_shape(&json);
     assert_eq!(json["id"], id.as_str());

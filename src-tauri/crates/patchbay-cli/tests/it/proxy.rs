@@ -76,25 +76,23 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
     }))?;
     let proxy = forwarding_proxy(server.address)?;
     let world = World::new()?;
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "Behind Proxy",
-                "--base-url",
-                "http://llm.proxied.test:8080/v1",
-                "--model",
-                "saved-via-proxy",
-                "--no-auth",
-                "--allow-local",
-                "--proxy",
-                &format!("{}/", proxy.at()),
-            ],
-            None,
-        )?
-        .expect_code(0);
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Behind Proxy",
+            "--base-url",
+            "http://llm.proxied.test:8080/v1",
+            "--model",
+            "saved-via-proxy",
+            "--no-auth",
+            "--allow-local",
+            "--proxy",
+            &format!("{}/", proxy.at()),
+        ],
+    )?;
     let shown = world
         .run(&["provider", "show", "behind-proxy", "--json"], None)?
         .json()?;
@@ -102,9 +100,7 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
     let text = world.run(&["provider", "show", "behind-proxy"], None)?;
     assert!(text.stdout.contains(&proxy.at()), "{text:#?}");
 
-    world
-        .run(&["provider", "test", "behind-proxy", "--json"], None)?
-        .expect_code(0);
+    world.expect(0, &["provider", "test", "behind-proxy", "--json"])?;
     assert_eq!(proxy.request_lines().len(), 1);
 
     // Credentials in the URL are refused, by field, without echoing them.
@@ -124,25 +120,21 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
     assert_eq!(error["fields"][0]["field"], "proxy", "{error}");
     assert!(!refused.stdout.contains("hunter2") && !refused.stderr.contains("hunter2"));
 
-    world
-        .run(&["provider", "edit", "behind-proxy", "--no-proxy"], None)?
-        .expect_code(0);
+    world.expect(0, &["provider", "edit", "behind-proxy", "--no-proxy"])?;
     let shown = world
         .run(&["provider", "show", "behind-proxy", "--json"], None)?
         .json()?;
     assert!(shown["proxy"].is_null(), "{shown}");
-    world
-        .run(
-            &[
-                "provider",
-                "edit",
-                "behind-proxy",
-                "--no-proxy",
-                "--proxy",
-                &proxy.at(),
-            ],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(
+        2,
+        &[
+            "provider",
+            "edit",
+            "behind-proxy",
+            "--no-proxy",
+            "--proxy",
+            &proxy.at(),
+        ],
+    )?;
     Ok(())
 }

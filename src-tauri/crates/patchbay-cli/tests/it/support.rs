@@ -78,6 +78,13 @@ impl World {
         command
     }
 
+    /// Runs `patchbay ARGS` without stdin and checks its exit status.
+    pub(crate) fn expect(&self, code: i32, args: &[&str]) -> Result<Run, std::io::Error> {
+        let run = self.run(args, None)?;
+        run.expect_code(code);
+        Ok(run)
+    }
+
     /// Runs `patchbay ARGS` with `stdin` piped in (or closed).
     pub(crate) fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<Run, std::io::Error> {
         run_command(self.command(args), stdin)

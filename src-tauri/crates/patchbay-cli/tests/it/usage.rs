@@ -56,42 +56,32 @@ fn two_network_allowances_are_exit_2() -> TestResult {
 #[test]
 fn unknown_flags_missing_arguments_and_bad_ids_are_exit_2() -> TestResult {
     let world = World::new()?;
-    world.run(&[], None)?.expect_code(2);
-    world.run(&["provider", "frobnicate"], None)?.expect_code(2);
-    world
-        .run(
-            &["provider", "add", "--base-url", "https://h", "--model", "m"],
-            None,
-        )?
-        .expect_code(2);
-    world
-        .run(&["provider", "show", "Not/An/Id"], None)?
-        .expect_code(2);
-    world
-        .run(&["provider", "set-key", "abc"], None)?
-        .expect_code(2);
-    world
-        .run(
-            &["provider", "add", "--label", "x", "--header", "no-colon"],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(2, &[])?;
+    world.expect(2, &["provider", "frobnicate"])?;
+    world.expect(
+        2,
+        &["provider", "add", "--base-url", "https://h", "--model", "m"],
+    )?;
+    world.expect(2, &["provider", "show", "Not/An/Id"])?;
+    world.expect(2, &["provider", "set-key", "abc"])?;
+    world.expect(
+        2,
+        &["provider", "add", "--label", "x", "--header", "no-colon"],
+    )?;
     // There is no way to pass a key as an argument.
-    world
-        .run(
-            &[
-                "provider",
-                "add",
-                "--label",
-                "x",
-                "--base-url",
-                "https://h",
-                "--api-key",
-                "sk-x",
-            ],
-            None,
-        )?
-        .expect_code(2);
+    world.expect(
+        2,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "x",
+            "--base-url",
+            "https://h",
+            "--api-key",
+            "sk-x",
+        ],
+    )?;
     Ok(())
 }
 
@@ -101,6 +91,6 @@ fn help_and_version_exit_0() -> TestResult {
     let help = world.run(&["provider", "add", "--help"], None)?;
     help.expect_code(0);
     assert!(help.stdout.contains("--api-key-stdin"));
-    world.run(&["--version"], None)?.expect_code(0);
+    world.expect(0, &["--version"])?;
     Ok(())
 }
