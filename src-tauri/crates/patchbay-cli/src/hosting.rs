@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use patchbay_core::config::ConfigPaths;
-use patchbay_core::entries::{picker_entries, PickerEntry};
+use patchbay_core::entries::PickerEntry;
 use patchbay_ipc::{
     admin, serve_foreground, HostRegistry, IpcError, PairingCallback, ServerOptions,
 };
@@ -25,8 +25,7 @@ use crate::provider::open_service;
 /// `patchbay entries`: one entry per enabled provider × model, read from
 /// the config file (no server needed, no keychain touched).
 pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
-    let listing = open_service()?.list_providers()?;
-    let entries = picker_entries(&listing.providers);
+    let entries = open_service()?.entries()?;
     if output.is_json() {
         output.json(&EntriesJson { entries: &entries })?;
         return Ok(ExitCode::SUCCESS);

@@ -248,33 +248,7 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
     if output.is_json() {
         return output.json(&ProviderView::from(provider));
     }
-    let models: Vec<String> = provider
-        .models
-        .iter()
-        .enumerate()
-        .map(|(index, model)| {
-            let mut text = model.id.clone();
-            if index == 0 {
-                text.push_str(" (default)");
-            }
-            if model.missing_upstream {
-                text.push_str(" (no longer listed upstream)");
-            }
-            text
-        })
-        .collect();
-    let headers: Vec<String> = provider
-        .headers
-        .iter()
-        .map(
-            |header| match (header.secret, &header.value, &header.hint) {
-                (true, _, Some(hint)) => format!("{}: (secret, {hint})", header.name),
-                (true, _, None) => format!("{}: (secret)", header.name),
-                (false, Some(value), _) => format!("{}: {value}", header.name),
-                (false, None, _) => header.name.clone(),
-            },
-        )
-        .collect();
+    let (models, headers) = (model_lines(provider), header_lines(provider));
     let auth = match provider.auth {
         Auth::None => "no authentication".to_owned(),
         Auth::ApiKey => format!(
@@ -341,6 +315,41 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
         pairs.push(("catalog", line));
     }
     output.text(&output::fields(&pairs))
+}
+
+/// Each model id, the default and retired ones marked.
+fn model_lines(provider: &Provider) -> Vec<String> {
+    provider
+        .models
+        .iter()
+        .enumerate()
+        .map(|(index, model)| {
+            let mut text = model.id.clone();
+            if index == 0 {
+                text.push_str(" (default)");
+            }
+            if model.missing_upstream {
+                text.push_str(" (no longer listed upstream)");
+            }
+            text
+        })
+        .collect()
+}
+
+/// Each custom header: a plain one with its value, a secret one with its hint only.
+fn header_lines(provider: &Provider) -> Vec<String> {
+    provider
+        .headers
+        .iter()
+        .map(
+            |header| match (header.secret, &header.value, &header.hint) {
+                (true, _, Some(hint)) => format!("{}: (secret, {hint})", header.name),
+                (true, _, None) => format!("{}: (secret)", header.name),
+                (false, Some(value), _) => format!("{}: {value}", header.name),
+                (false, None, _) => header.name.clone(),
+            },
+        )
+        .collect()
 }
 
 /// RFC 3339, as in the JSON output, falling back to `time`'s own format.

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use patchbay_core::store::{ProviderStore, ProviderView};
+use patchbay_core::store::ProviderView;
 use patchbay_core::ProviderId;
 use patchbay_protocol::rpc::{
     methods, DecisionParams, EntriesUnchanged, ErrorObject, HostsResult, ListParams, PairParams,
@@ -50,15 +50,8 @@ pub const METHODS: &[&str] = &[
     methods::HOSTS_UNSUBSCRIBE,
 ];
 
-pub(crate) fn current_entries(
-    store: &ProviderStore,
-) -> Result<Vec<patchbay_protocol::entries::PickerEntry>> {
-    let listing = store.list()?;
-    Ok(patchbay_core::entries::picker_entries(&listing.providers))
-}
-
 pub(crate) fn refresh(state: &State) -> Result<bool> {
-    state.feed.update(current_entries(&state.store)?)
+    state.feed.update(state.service.entries()?)
 }
 
 /// Parses and answers one frame. Returns the frame to send now, if any;

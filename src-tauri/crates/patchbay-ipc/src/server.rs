@@ -34,7 +34,7 @@ use patchbay_service::HostRegistry;
 use patchbay_service::{PairingCallback, Pairings};
 use tokio::task::AbortHandle;
 
-use crate::dispatch::{current_entries, handle_frame, refresh, METHODS};
+use crate::dispatch::{handle_frame, refresh, METHODS};
 use crate::wire::failure_frame;
 /// Frames queued per connection before a subscriber counts as stuck.
 const QUEUE_CAPACITY: usize = 64;
@@ -124,7 +124,7 @@ impl Server {
             detail: format!("could not encode hello: {error}"),
         })?;
         let (shutdown_sender, shutdown) = watch::channel(false);
-        let feed = EntriesFeed::new(current_entries(options.service.store())?)?;
+        let feed = EntriesFeed::new(options.service.entries()?)?;
         let state = Arc::new(State {
             store: Arc::clone(options.service.store()),
             service: options.service,

@@ -92,43 +92,49 @@ pub(crate) fn build_request(
             detail: format!("the request could not be built ({error})"),
         })?;
     if let Some(target) = credentials {
-        let headers = request.headers_mut();
-        for (name, value) in &target.headers {
-            if RESERVED_HEADERS
-                .iter()
-                .any(|reserved| reserved.eq_ignore_ascii_case(name))
-            {
-                return Err(NetError::InvalidRequest {
-                    detail: format!("`{name}` is set by Patchbay and cannot be a custom header"),
-                });
-            }
-            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_invalid| {
-                NetError::InvalidRequest {
-                    detail: format!("`{name}` is not a valid header name"),
-                }
-            })?;
-            let mut header_value = HeaderValue::from_str(value.expose()).map_err(|_invalid| {
-                NetError::InvalidRequest {
-                    detail: format!(
-                        "the value of header `{name}` contains characters a header cannot carry"
-                    ),
-                }
-            })?;
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
-        }
-        if let Some(key) = &target.api_key {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_invalid| {
-                    NetError::InvalidRequest {
-                        detail: "the API key contains characters a header cannot carry".to_owned(),
-                    }
-                })?;
-            value.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, value);
-        }
+        add_credentials(request.headers_mut(), target)?;
     }
     Ok(request)
+}
+
+/// The target's custom headers and its key (`Authorization: Bearer …`),
+/// marked sensitive. Names Patchbay sets itself are refused again here (a
+/// config file can be edited by hand).
+fn add_credentials(headers: &mut hyper::HeaderMap, target: &Target) -> Result<(), NetError> {
+    for (name, value) in &target.headers {
+        if RESERVED_HEADERS
+            .iter()
+            .any(|reserved| reserved.eq_ignore_ascii_case(name))
+        {
+            return Err(NetError::InvalidRequest {
+                detail: format!("`{name}` is set by Patchbay and cannot be a custom header"),
+            });
+        }
+        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_invalid| {
+            NetError::InvalidRequest {
+                detail: format!("`{name}` is not a valid header name"),
+            }
+        })?;
+        let mut header_value =
+            HeaderValue::from_str(value.expose()).map_err(|_invalid| NetError::InvalidRequest {
+                detail: format!(
+                    "the value of header `{name}` contains characters a header cannot carry"
+                ),
+            })?;
+        header_value.set_sensitive(true);
+        headers.insert(header_name, header_value);
+    }
+    if let Some(key) = &target.api_key {
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_invalid| {
+                NetError::InvalidRequest {
+                    detail: "the API key contains characters a header cannot carry".to_owned(),
+                }
+            })?;
+        value.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    Ok(())
 }
 
 /// Parses a successful `/models` reply into models, classifying any

@@ -317,7 +317,34 @@ async fn run_stages(
         Ok(()) => fetch_listing(session, &target.base_url).await,
         Err(error) => Err(error),
     };
-    let chat_allowed = match models_result {
+    let chat_allowed =
+        record_models(session, target, recorder, outcome, started, models_result).await;
+    let Some(model) = options.chat_model.as_deref() else {
+        recorder.skipped(Stage::Chat, "no model chosen for the chat probe");
+        return Some(());
+    };
+    if !chat_allowed {
+        recorder.skipped(Stage::Chat, "skipped: the model list stage failed");
+        return Some(());
+    }
+    chat_stage(session, target, model, recorder, outcome).await;
+    Some(())
+}
+
+/// Records the model list stage. On a 404 of a base URL without a version
+/// segment it tries `…/v1` once for a suggestion. `true` when the chat probe
+/// may still run: without a model list the chat probe is how a user verifies
+/// model ids they typed; it is pointless when the URL is wrong (a
+/// suggestion) or the connection or key failed.
+async fn record_models(
+    session: &mut Session<'_>,
+    target: &Target,
+    recorder: &mut Recorder<'_>,
+    outcome: &mut Outcome,
+    started: Instant,
+    models_result: Result<Listing, NetError>,
+) -> bool {
+    match models_result {
         Ok(listing) => {
             let count = listing.models.len();
             let latency = listing.reply_latency;
@@ -345,22 +372,20 @@ async fn run_stages(
                 }
             }
             recorder.failed(Stage::Models, started, failure);
-            // Without a model list the chat probe is how a user verifies
-            // model ids they typed; it is pointless when the URL is wrong
-            // (a suggestion) or the connection or key failed.
             outcome.suggestion.is_none()
                 && matches!(kind, Kind::UpstreamNotFound | Kind::MethodNotAllowed)
         }
-    };
-
-    let Some(model) = options.chat_model.as_deref() else {
-        recorder.skipped(Stage::Chat, "no model chosen for the chat probe");
-        return Some(());
-    };
-    if !chat_allowed {
-        recorder.skipped(Stage::Chat, "skipped: the model list stage failed");
-        return Some(());
     }
+}
+
+/// The chat probe with `model`, on a fresh deadline.
+async fn chat_stage(
+    session: &mut Session<'_>,
+    target: &Target,
+    model: &str,
+    recorder: &mut Recorder<'_>,
+    outcome: &mut Outcome,
+) {
     let started = Instant::now();
     session.restart_deadline();
     match probe_chat(session, &target.base_url, model, outcome.models.as_deref()).await {
@@ -377,7 +402,6 @@ async fn run_stages(
         }
         Err(error) => recorder.failed(Stage::Chat, started, error.failure()),
     }
-    Some(())
 }
 
 struct Listing {

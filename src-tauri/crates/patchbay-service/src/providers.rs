@@ -4,6 +4,7 @@
 //! server call, so each operation has one entry point. Blocking: callers on
 //! an async runtime run these on its blocking pool.
 
+use patchbay_core::entries::PickerEntry;
 use patchbay_core::store::{Listing, Saved};
 use patchbay_core::validation::ProviderDraft;
 use patchbay_core::{ApiKey, Provider, ProviderId};
@@ -15,6 +16,13 @@ impl Service {
     /// touches the keychain.
     pub fn list_providers(&self) -> Result<Listing> {
         Ok(self.store.list()?)
+    }
+
+    /// The model-picker entries host apps see: one per enabled provider ×
+    /// chosen model, `<provider_id>/<model_id>`. Never touches the keychain.
+    pub fn entries(&self) -> Result<Vec<PickerEntry>> {
+        let listing = self.store.list()?;
+        Ok(patchbay_core::entries::picker_entries(&listing.providers))
     }
 
     pub fn provider(&self, id: &ProviderId) -> Result<Provider> {
