@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// [`patchbay_protocol::Kind`]. A client's own kinds are `NotRunning`,
 /// `NoEndpoint`, `Protocol`, `Rpc` (the server's error: see
 /// [`ClientError::rpc_kind`] and [`ClientError::rpc_reason`]),
-/// `UnsupportedVersion`, `Disconnected`, `NoAnswer` and `ConfigInvalid`.
+/// `UnsupportedVersion`, `Disconnected`, `NoAnswer`, `ConfigInvalid` and
+/// `UntrustedEndpoint`.
 pub use patchbay_protocol::Kind as ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,10 @@ pub enum ClientError {
     #[error("The connection to Patchbay closed before it answered.")]
     Disconnected,
 
+    /// Nothing was sent: see [`ErrorKind::UntrustedEndpoint`].
+    #[error("Refusing to talk to {path}: {reason}. Only a socket in a directory that only you can use is trusted.")]
+    UntrustedEndpoint { path: String, reason: String },
+
     #[error("Patchbay did not answer {method} within {seconds} s.")]
     Timeout { method: String, seconds: u64 },
 
@@ -72,6 +77,7 @@ impl ClientError {
             Self::Rpc { .. } => ErrorKind::Rpc,
             Self::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
             Self::Disconnected => ErrorKind::Disconnected,
+            Self::UntrustedEndpoint { .. } => ErrorKind::UntrustedEndpoint,
             Self::Timeout { .. } => ErrorKind::NoAnswer,
             Self::Io { .. } => ErrorKind::Io,
             Self::ConfigInvalid { .. } => ErrorKind::ConfigInvalid,

@@ -38,19 +38,112 @@ fn means_not_running(error: &io::Error) -> bool {
     )
 }
 
+/// Connects to the socket at `endpoint` after checking, before a byte is
+/// sent, that only this user could have put it there: its directory is a
+/// real directory owned by this user that no one else can use (mode 0700,
+/// as the server makes it), the socket is a socket owned by this user, and
+/// the process listening runs as this user (its peer credentials).
 #[cfg(unix)]
 pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientError> {
-    match tokio::net::UnixStream::connect(endpoint).await {
-        Ok(stream) => Ok(Box::new(stream)),
-        Err(error) if means_not_running(&error) => Err(ClientError::NotRunning {
-            endpoint: endpoint.display().to_string(),
-            source: error,
-        }),
-        Err(error) => Err(ClientError::io(
-            format!("connect to {}", endpoint.display()),
-            error,
-        )),
+    let own_uid = patchbay_protocol::paths::current_uid();
+    trust_socket(endpoint, own_uid)?;
+    let stream = match tokio::net::UnixStream::connect(endpoint).await {
+        Ok(stream) => stream,
+        Err(error) if means_not_running(&error) => {
+            return Err(ClientError::NotRunning {
+                endpoint: endpoint.display().to_string(),
+                source: error,
+            })
+        }
+        Err(error) => {
+            return Err(ClientError::io(
+                format!("connect to {}", endpoint.display()),
+                error,
+            ))
+        }
+    };
+    let untrusted = |reason: String| ClientError::UntrustedEndpoint {
+        path: endpoint.display().to_string(),
+        reason,
+    };
+    match (stream.peer_cred(), own_uid) {
+        (Ok(peer), Some(uid)) if peer.uid() == uid => Ok(Box::new(stream)),
+        (Ok(peer), _) => Err(untrusted(format!(
+            "the server listening there runs as uid {}, not as you",
+            peer.uid()
+        ))),
+        (Err(error), _) => Err(untrusted(format!(
+            "the server's user could not be checked ({error})"
+        ))),
     }
+}
+
+/// The checks on the socket and its directory (see [`connect`]). A socket
+/// that is not there is "not running", as before.
+#[cfg(unix)]
+fn trust_socket(endpoint: &Path, own_uid: Option<u32>) -> Result<(), ClientError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    let untrusted = |reason: String| ClientError::UntrustedEndpoint {
+        path: endpoint.display().to_string(),
+        reason,
+    };
+    let socket = match std::fs::symlink_metadata(endpoint) {
+        Ok(metadata) => metadata,
+        Err(error) if means_not_running(&error) => {
+            return Err(ClientError::NotRunning {
+                endpoint: endpoint.display().to_string(),
+                source: error,
+            })
+        }
+        Err(error) => {
+            return Err(ClientError::io(
+                format!("inspect {}", endpoint.display()),
+                error,
+            ))
+        }
+    };
+    let Some(uid) = own_uid else {
+        return Err(untrusted(
+            "this process's user could not be determined".to_owned(),
+        ));
+    };
+    let directory = endpoint
+        .parent()
+        .filter(|directory| !directory.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let folder = std::fs::symlink_metadata(directory)
+        .map_err(|error| ClientError::io(format!("inspect {}", directory.display()), error))?;
+    if !folder.file_type().is_dir() {
+        return Err(untrusted(format!(
+            "{} is not a real directory (a symlink?)",
+            directory.display()
+        )));
+    }
+    if folder.uid() != uid {
+        return Err(untrusted(format!(
+            "its directory {} belongs to uid {}, not to you (uid {uid})",
+            directory.display(),
+            folder.uid()
+        )));
+    }
+    if folder.mode() & 0o077 != 0 {
+        return Err(untrusted(format!(
+            "other users can use its directory {} (mode {:o}; Patchbay makes it 0700)",
+            directory.display(),
+            folder.mode() & 0o777
+        )));
+    }
+    if !socket.file_type().is_socket() {
+        return Err(untrusted("it is not a socket".to_owned()));
+    }
+    if socket.uid() != uid {
+        return Err(untrusted(format!(
+            "the socket belongs to uid {}, not to you (uid {uid})",
+            socket.uid()
+        )));
+    }
+    Ok(())
 }
 
 /// A published pipe name is one short line; anything longer is not one.

@@ -150,6 +150,10 @@ kinds! {
     NoAnswer => "timeout", "no_answer", None;
     /// The shared config file is not valid JSON of the schema.
     ConfigInvalid => "config_invalid", "config_invalid", None;
+    /// The socket is not one only this user could have put there (its
+    /// directory or the socket belongs to someone else, or others can
+    /// write the directory), or the server runs as another user.
+    UntrustedEndpoint => "untrusted_endpoint", "untrusted_endpoint", None;
 
     // ── A request to a provider (test stages, model discovery) ────────
     PolicyDenied => "policy_denied", "policy_denied", None;

@@ -5,7 +5,7 @@
 //! | what | override | Linux / BSD | macOS | Windows |
 //! | --- | --- | --- | --- | --- |
 //! | config dir | `PATCHBAY_CONFIG_DIR` | `$XDG_CONFIG_HOME/patchbay`, else `~/.config/patchbay` | `~/Library/Application Support/patchbay` | `%APPDATA%\patchbay` |
-//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `/tmp/patchbay-<uid>` | `$TMPDIR/patchbay` | `%LOCALAPPDATA%\patchbay` (the published pipe name, the server's lock file) |
+//! | runtime dir | `PATCHBAY_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/patchbay`, else `$XDG_STATE_HOME/patchbay/run`, else `~/.local/state/patchbay/run` | `$TMPDIR/patchbay` | `%LOCALAPPDATA%\patchbay` (the published pipe name, the server's lock file) |
 //! | IPC endpoint | `PATCHBAY_PIPE_NAME` (Windows) | `<runtime dir>/ipc.sock` | `<runtime dir>/ipc.sock` | `<runtime dir>\ipc.pipe`, a file naming the server's pipe `\\.\pipe\patchbay-<USERNAME>-<32 random hex digits>` |
 //!
 //! On Windows the pipe's name is chosen at random by each server and
@@ -204,8 +204,12 @@ fn platform_runtime_dir() -> Option<PathBuf> {
     if let Some(dir) = xdg_dir("XDG_RUNTIME_DIR") {
         return Some(dir.join("patchbay"));
     }
-    // Per-uid, so two users on one machine never share (or squat) a socket.
-    current_uid().map(|uid| PathBuf::from(format!("/tmp/patchbay-{uid}")))
+    // Never a shared directory such as /tmp, where another user could
+    // create it first and have host apps talk to their server: the user's
+    // own state directory.
+    xdg_dir("XDG_STATE_HOME")
+        .or_else(|| home_dir().map(|home| home.join(".local").join("state")))
+        .map(|dir| dir.join("patchbay").join("run"))
 }
 
 #[cfg(target_os = "macos")]
@@ -233,8 +237,8 @@ fn platform_runtime_dir() -> Option<PathBuf> {
 /// The process's uid without `libc` (the workspace forbids `unsafe`): the
 /// owner of `/proc/self` is the process's effective uid; where there is no
 /// procfs, the owner of a file we just created is.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn current_uid() -> Option<u32> {
+#[cfg(unix)]
+pub fn current_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
 
     if let Ok(metadata) = std::fs::metadata("/proc/self") {
@@ -355,11 +359,23 @@ mod tests {
             config_dir(),
             Some(PathBuf::from("/home/someone/.config/patchbay"))
         );
-        let uid = current_uid().expect("uid");
+        // Without XDG_RUNTIME_DIR: under the user's home, never in /tmp.
+        let saved_state = env::var_os("XDG_STATE_HOME");
+        env::remove_var("XDG_STATE_HOME");
         assert_eq!(
             runtime_dir(),
-            Some(PathBuf::from(format!("/tmp/patchbay-{uid}")))
+            Some(PathBuf::from("/home/someone/.local/state/patchbay/run"))
         );
+        env::set_var("XDG_STATE_HOME", "/xdg/state");
+        assert_eq!(
+            runtime_dir(),
+            Some(PathBuf::from("/xdg/state/patchbay/run"))
+        );
+        match saved_state {
+            Some(value) => env::set_var("XDG_STATE_HOME", value),
+            None => env::remove_var("XDG_STATE_HOME"),
+        }
+        let uid = current_uid().expect("uid");
         {
             // The uid is the owner of files this process creates.
             use std::os::unix::fs::MetadataExt;

@@ -9,7 +9,7 @@ use patchbay_client::{Client, ErrorKind};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 
-use crate::transport::{Duplex, Listener};
+use crate::transport::{private_dir, Duplex, Listener};
 
 struct Peer {
     lines: tokio::io::Lines<BufReader<ReadHalf<Box<dyn Duplex>>>>,
@@ -60,7 +60,7 @@ async fn accept(listener: &Listener) -> Peer {
 /// A client connected to a scripted peer on a fresh endpoint. Keep the
 /// directory and the listener alive as long as the connection.
 async fn connected() -> (tempfile::TempDir, Listener, Client, Peer) {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = private_dir();
     let listener = Listener::bind(&socket_path(&directory));
     let client = Client::connect_to(&socket_path(&directory))
         .await
@@ -78,7 +78,7 @@ fn entry(id: &str) -> Value {
 
 #[tokio::test]
 async fn nothing_listening_is_not_running() {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = private_dir();
     let missing = Client::connect_to(&socket_path(&directory))
         .await
         .expect_err("no socket file");

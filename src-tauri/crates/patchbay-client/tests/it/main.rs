@@ -7,3 +7,5 @@
 mod connection;
 mod shared_config;
 mod transport;
+#[cfg(unix)]
+mod trust;

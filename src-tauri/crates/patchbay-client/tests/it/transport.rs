@@ -11,6 +11,19 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub(crate) trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
+/// A fresh directory only this user can use (0700), like Patchbay's runtime
+/// directory: the client trusts a socket only there.
+pub(crate) fn private_dir() -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("temp dir");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod 0700");
+    }
+    directory
+}
+
 /// The endpoint a test's listener binds and its client connects to.
 pub(crate) fn endpoint(directory: &tempfile::TempDir) -> PathBuf {
     #[cfg(unix)]
