@@ -171,6 +171,21 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
     let base_url = base_url::normalize(&record.base_url, record.network)
         .map_err(|error| format!("`base_url`: {}", error.message))?
         .normalized;
+    // The same egress rules as a save: a hand-edited metadata or LAN address
+    // is never loaded, so nothing (a test, a resolve) can send a key there.
+    let verdict = crate::egress::judge_url(base_url.as_str(), record.network);
+    if !verdict.allowed {
+        return Err(format!("`base_url`: {}", verdict.message));
+    }
+    if let Some(seconds) = record.timeout_secs {
+        if !validation::TIMEOUT_SECS_RANGE.contains(&seconds) {
+            return Err(format!(
+                "`timeout_secs` must be {}–{} seconds",
+                validation::TIMEOUT_SECS_RANGE.start(),
+                validation::TIMEOUT_SECS_RANGE.end()
+            ));
+        }
+    }
     if record.models.is_empty() {
         return Err("`models` must list at least one model".to_owned());
     }

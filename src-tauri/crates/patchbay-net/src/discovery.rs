@@ -178,18 +178,12 @@ fn classify(error: &serde_json::Error) -> DiscoveryError {
                 error.column()
             ),
         },
-        // Data errors come from our visitors, whose messages name the shape
-        // problem and never quote the input.
+        // serde's own data errors quote the offending value ("invalid
+        // type: string \"…\""), which may be a key the server echoed: a
+        // fixed sentence instead.
         Category::Data => DiscoveryError::WrongShape {
-            detail: strip_position(&error.to_string()),
+            detail: "expected an object with a `data` array of models, or an array".to_owned(),
         },
-    }
-}
-
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(position) => message[..position].to_owned(),
-        None => message.to_owned(),
     }
 }
 

@@ -73,6 +73,46 @@ fn unknown_fields_survive_a_write_at_both_levels() {
 }
 
 #[test]
+fn a_hand_edited_forbidden_url_or_an_endless_timeout_is_not_loaded() {
+    let (_dir, paths) = temp_paths();
+    let mut metadata = record("metadata");
+    metadata["base_url"] = json!("https://169.254.169.254/v1");
+    let mut lan = record("lan");
+    lan["base_url"] = json!("http://192.168.1.20:8000/v1");
+    lan["network"] = json!("local");
+    let mut endless = record("endless");
+    endless["timeout_secs"] = json!(4_294_967_295_u64);
+    write_json(
+        &paths,
+        &json!({"version": 1, "providers": [record("good"), metadata, lan, endless]}),
+    );
+    let listing = memory_store(&paths).list().expect("list");
+    let ids: Vec<&str> = listing
+        .providers
+        .iter()
+        .map(|provider| provider.id.as_str())
+        .collect();
+    assert_eq!(ids, ["good"], "{:?}", listing.problems);
+    let messages: Vec<&str> = listing
+        .problems
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .collect();
+    assert!(
+        messages[0].contains("base_url") && messages[0].contains("metadata"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("base_url") && messages[1].contains("Private"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].contains("timeout_secs") && messages[2].contains("1–600"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn invalid_entries_are_reported_and_kept_on_later_writes() {
     let (_dir, paths) = temp_paths();
     let mut bad_url = record("bad-url");

@@ -37,6 +37,25 @@ fn anthropic_and_azure_lists_parse_by_id() -> TestResult {
 }
 
 #[test]
+fn a_body_that_is_not_a_list_is_described_without_quoting_it() {
+    for body in [
+        &br#""sk-echoed-secret-0123456789""#[..],
+        br#"{"data":"sk-echoed-secret-0123456789"}"#,
+        br#"{"data":{"id":"sk-echoed-secret-0123456789"}}"#,
+        br#"{"models":"sk-echoed-secret-0123456789"}"#,
+    ] {
+        let error = parse_models(body).err();
+        let text = error.as_ref().map(ToString::to_string).unwrap_or_default();
+        assert!(error.is_some(), "{}", String::from_utf8_lossy(body));
+        assert!(
+            !text.contains("sk-echoed"),
+            "{}: {text}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
 fn openai_list() -> TestResult {
     let models = parse_models(&fixture("openai.json")?)?;
     assert_eq!(models.len(), 5);
