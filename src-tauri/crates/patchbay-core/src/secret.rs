@@ -66,6 +66,83 @@ pub fn mask(secret: &str) -> String {
     format!("{prefix}…{tail}")
 }
 
+/// Prefixes of well-known credentials: OpenAI and OpenAI-style (`sk-`,
+/// `sk_`, incl. Anthropic `sk-ant-` and OpenRouter `sk-or-`), Groq `gsk_`,
+/// xAI `xai-`, Perplexity `pplx-`, NVIDIA `nvapi-`, Replicate `r8_`,
+/// Hugging Face `hf_`, GitHub `ghp_`/`gho_`/`ghs_`/`github_pat_`, GitLab
+/// `glpat-`, Slack `xoxb-`/`xoxp-`, Google `AIza`, AWS `AKIA`/`ASIA`, and
+/// Patchbay's own host tokens `pbt_`.
+const CREDENTIAL_PREFIXES: &[&str] = &[
+    "sk-",
+    "sk_",
+    "gsk_",
+    "xai-",
+    "pplx-",
+    "nvapi-",
+    "r8_",
+    "hf_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "AIza",
+    "AKIA",
+    "ASIA",
+    "pbt_",
+];
+
+/// Whether a word of text that came from a server looks like a credential,
+/// whether or not it is one Patchbay holds (a proxy's key, another key of
+/// the person's): it is then redacted like a known secret. The shapes,
+/// after surrounding quotes and punctuation are trimmed:
+///
+/// - a known prefix ([`CREDENTIAL_PREFIXES`]) followed by at least 12 more
+///   characters;
+/// - a JSON Web Token: `eyJ…` with three dot-separated base64url parts;
+/// - a long opaque token: at least 32 characters of letters, digits, `-`
+///   and `_`, with digits, and either both cases, or all hex, or a run of
+///   20 letters and digits without a separator.
+///
+/// Model ids (`meta-llama/llama-3.1-70b-instruct`, `qwen2.5:7b`,
+/// `deepseek-r1-distill-llama-70b-specdec`) have `/`, `.` or `:`, are
+/// shorter, or are lowercase words between hyphens, so they stay readable.
+pub fn looks_like_credential(word: &str) -> bool {
+    let token = word.trim_matches(|character: char| {
+        !(character.is_ascii_alphanumeric()
+            || character == '-'
+            || character == '_'
+            || character == '.')
+    });
+    let token = token.trim_end_matches('.');
+    if CREDENTIAL_PREFIXES
+        .iter()
+        .any(|prefix| token.starts_with(prefix) && token.len() >= prefix.len() + 12)
+    {
+        return true;
+    }
+    let base64url = |part: &str| {
+        !part.is_empty()
+            && part.chars().all(|character| {
+                character.is_ascii_alphanumeric() || character == '-' || character == '_'
+            })
+    };
+    let parts: Vec<&str> = token.split('.').collect();
+    if token.starts_with("eyJ") && parts.len() == 3 && parts.iter().all(|part| base64url(part)) {
+        return true;
+    }
+    if token.len() < 32 || !base64url(token) || !token.chars().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let mixed_case = token.chars().any(|c| c.is_ascii_uppercase())
+        && token.chars().any(|c| c.is_ascii_lowercase());
+    let hex = token.chars().all(|c| c.is_ascii_hexdigit());
+    let long_run = token.split(['-', '_']).any(|run| run.len() >= 20);
+    mixed_case || hex || long_run
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +161,34 @@ mod tests {
         assert_eq!(mask("gsk_abcdefghijklmnopqrstuv"), "…stuv");
         assert_eq!(mask("short"), "…rt");
         assert_eq!(mask(""), "…");
+    }
+
+    #[test]
+    fn credential_shapes_are_recognised_and_model_ids_are_not() {
+        for word in [
+            "sk-proj-abcdefghijklmnop1234",
+            "\"sk-ant-api03-AbCdEfGhIjKlMnOp\",",
+            "gsk_0123456789abcdefghij",
+            "AIzaSyA1234567890abcdefghijkl",
+            "pbt_0123456789abcdef0123",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl",
+            "(a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8)",
+            "Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MGFiY2RlZg",
+        ] {
+            assert!(looks_like_credential(word), "{word}");
+        }
+        for word in [
+            "meta-llama/llama-3.1-70b-instruct",
+            "qwen2.5:7b",
+            "gpt-4o-mini-2024-07-18",
+            "sk-short",
+            "Authorization",
+            "https://api.openai.com/v1/chat/completions",
+            "hf.co/bartowski/Qwen2.5-7B-Instruct-GGUF:Q6_K",
+            "deepseek-r1-distill-llama-70b-specdec",
+            "llama-3.1-nemotron-70b-instruct-hf-extended",
+        ] {
+            assert!(!looks_like_credential(word), "{word}");
+        }
     }
 }

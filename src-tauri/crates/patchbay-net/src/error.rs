@@ -392,14 +392,16 @@ impl<'a> Secrets<'a> {
         })
     }
 
-    /// Replaces every whitespace-separated token that matches a secret.
+    /// Replaces every whitespace-separated token that matches a secret this
+    /// request carries, or looks like any credential
+    /// ([`patchbay_core::secret::looks_like_credential`]).
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut output = String::with_capacity(text.len());
         for (index, token) in text.split_whitespace().enumerate() {
             if index > 0 {
                 output.push(' ');
             }
-            if self.matches(token) {
+            if self.matches(token) || patchbay_core::secret::looks_like_credential(token) {
                 output.push_str("[redacted]");
             } else {
                 output.push_str(token);

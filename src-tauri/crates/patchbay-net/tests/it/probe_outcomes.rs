@@ -165,6 +165,30 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
 }
 
 #[tokio::test]
+async fn an_echoed_key_that_patchbay_never_sent_is_redacted_by_its_shape() -> TestResult {
+    const OTHER_KEY: &str = "sk-proj-0therKeyOfTheUser0123456789abcdef";
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJlLWJ5dGVz";
+    let server = Server::http(handler(|_| {
+        Canned::json(
+            401,
+            format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {OTHER_KEY}. Session {JWT} expired."}}}}"#
+            ),
+        )
+    }))
+    .await?;
+    let report = test_against(&server, Some(CANARY_KEY), None).await?;
+    let (kind, message, _hint) = failure_of(&report, Stage::Models);
+    assert_eq!(kind, "unauthorized");
+    assert!(message.contains("[redacted]"), "{message}");
+    let everything = serde_json::to_string(&report)?;
+    for secret in [OTHER_KEY, JWT, CANARY_KEY] {
+        assert!(!everything.contains(secret), "{secret} in {everything}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
     let cases: Vec<(Canned, &str, &str)> = vec![
         (

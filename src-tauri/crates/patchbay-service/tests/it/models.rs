@@ -73,6 +73,42 @@ async fn a_failed_refresh_keeps_the_last_good_list_marked_stale() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echoed_credential_never_reaches_the_stored_catalog_or_last_test() {
+    const ECHOED: &str = "sk-live-EchoedByTheGateway0123456789";
+    let server = Server::http(handler(|_| {
+        Canned::json(
+            500,
+            format!(r#"{{"error":{{"message":"upstream refused key {ECHOED}"}}}}"#),
+        )
+    }))
+    .await
+    .expect("server");
+    let world = World::new("echo");
+    let id = world.save(local_draft(
+        "Echo",
+        server.url("/v1").expect("url").as_str(),
+    ));
+    // A first refresh that fails is an error, and is recorded (stale, why).
+    let failed = world.service.refresh_models(id.clone()).await;
+    assert!(failed.is_err());
+    let report = world
+        .service
+        .test(
+            patchbay_service::TestRequest::new(Subject::Saved(id.clone())),
+            &|_| {},
+        )
+        .await
+        .expect("a report");
+    assert!(!report.ok);
+    let stored = std::fs::read_to_string(&world.service.store().paths().file).expect("config");
+    assert!(stored.contains("[redacted]"), "{stored}");
+    assert!(!stored.contains(ECHOED), "{stored}");
+    assert!(!serde_json::to_string(&report)
+        .expect("json")
+        .contains(ECHOED));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_http_client_every_network_use_case_says_so() {
     let root = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(ProviderStore::new(
