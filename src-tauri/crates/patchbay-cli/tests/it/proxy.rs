@@ -1,16 +1,17 @@
 //! `--proxy` on `provider add|edit`, `test --base-url` and `models
-//! --base-url`, against the test kit's forwarding proxy on 127.0.0.1. The target
-//! name (`llm.proxied.test`) is never resolved by the CLI: the proxy maps it
-//! to a local server.
+//! --base-url`, against the test kit's forwarding proxy on 127.0.0.1. The
+//! target, a LAN address (`10.20.30.40`), is never connected to: the proxy
+//! maps it to a local server. Plain http to a *name* through a proxy is
+//! refused (the proxy would resolve it unchecked).
 
 use std::collections::HashMap;
 
 use crate::support::{TestResult, World};
 use patchbay_testkit::{handler, models_body, Canned, Proxy, ProxyMode, Server};
 
-/// The test kit's recording proxy, routing the made-up name to `upstream`.
+/// The test kit's recording proxy, routing the LAN address to `upstream`.
 fn forwarding_proxy(upstream: std::net::SocketAddr) -> patchbay_testkit::TestResult<Proxy> {
-    let routes = HashMap::from([("llm.proxied.test:8080".to_owned(), upstream)]);
+    let routes = HashMap::from([("10.20.30.40:8080".to_owned(), upstream)]);
     Proxy::background(ProxyMode::Forward, routes)
 }
 
@@ -22,14 +23,14 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
     }))?;
     let proxy = forwarding_proxy(server.address)?;
     let world = World::new()?;
-    let base = "http://llm.proxied.test:8080/v1";
+    let base = "http://10.20.30.40:8080/v1";
     let tested = world.run(
         &[
             "test",
             "--base-url",
             base,
             "--no-auth",
-            "--allow-local",
+            "--allow-private",
             "--proxy",
             &proxy.at(),
             "--json",
@@ -48,7 +49,7 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
             "--base-url",
             base,
             "--no-auth",
-            "--allow-local",
+            "--allow-private",
             "--proxy",
             &proxy.at(),
             "--json",
@@ -60,12 +61,37 @@ fn adhoc_test_and_models_go_through_the_given_proxy() -> TestResult {
     assert_eq!(
         proxy.request_lines(),
         [
-            "GET http://llm.proxied.test:8080/v1/models HTTP/1.1",
-            "GET http://llm.proxied.test:8080/v1/models HTTP/1.1"
+            "GET http://10.20.30.40:8080/v1/models HTTP/1.1",
+            "GET http://10.20.30.40:8080/v1/models HTTP/1.1"
         ]
     );
     assert_eq!(server.seen().len(), 2);
 
+    // A name over plain http would be resolved by the proxy, unchecked.
+    let named = world.run(
+        &[
+            "test",
+            "--base-url",
+            "http://llm.proxied.test:8080/v1",
+            "--no-auth",
+            "--allow-private",
+            "--proxy",
+            &proxy.at(),
+            "--json",
+        ],
+        None,
+    )?;
+    let report = named.json()?;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(
+        report["stages"][0]["failure"]["kind"], "policy_denied",
+        "{report}"
+    );
+    assert_eq!(
+        proxy.request_lines().len(),
+        2,
+        "nothing more reached the proxy"
+    );
     Ok(())
 }
 
@@ -84,11 +110,11 @@ fn a_saved_provider_keeps_its_proxy_until_no_proxy() -> TestResult {
             "--label",
             "Behind Proxy",
             "--base-url",
-            "http://llm.proxied.test:8080/v1",
+            "http://10.20.30.40:8080/v1",
             "--model",
             "saved-via-proxy",
             "--no-auth",
-            "--allow-local",
+            "--allow-private",
             "--proxy",
             &format!("{}/", proxy.at()),
         ],

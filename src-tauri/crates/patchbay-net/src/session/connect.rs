@@ -79,6 +79,10 @@ impl Destination {
     }
 }
 
+fn host_for_message(host: &str) -> &str {
+    host.trim_end_matches('.')
+}
+
 /// Loopback destinations never go through a proxy: 127/8, `::1`,
 /// `localhost` and `*.localhost`.
 fn is_loopback_destination(url: &Url) -> bool {
@@ -140,6 +144,18 @@ impl<'a> Session<'a> {
             .as_ref()
             .filter(|_proxy| !is_loopback_destination(url));
         if let Some(proxy_url) = proxy_url {
+            // The proxy resolves the name, so its addresses cannot be
+            // checked: plain http could go to an internet host in clear
+            // text, which is refused without a proxy.
+            if !https && !literal {
+                return Err(NetError::PolicyDenied {
+                    reason: "not_https".to_owned(),
+                    message: format!(
+                        "Plain http:// through the proxy would send requests to {} in clear text, and the proxy resolves that name, so Patchbay cannot check that it is on your network. Use https://, or the server's IP address.",
+                        host_for_message(&destination.host)
+                    ),
+                });
+            }
             let proxy = self.check_proxy(proxy_url, https)?;
             let shown = proxy.authority();
             message = if literal {

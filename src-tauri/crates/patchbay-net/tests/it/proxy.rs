@@ -171,22 +171,23 @@ async fn an_http_target_is_sent_to_the_proxy_in_absolute_form() -> TestResult {
         Canned::json(200, models_body(&["plain-model"]))
     }))
     .await?;
+    // A LAN address (the proxy maps it to the local test server).
     let proxy = Proxy::start(
         ProxyMode::Forward,
-        HashMap::from([("llm.proxied.test:8080".to_owned(), server.address)]),
+        HashMap::from([("10.20.30.40:8080".to_owned(), server.address)]),
     )
     .await?;
     let lookup = Arc::new(NoLookup::default());
     let target = proxied_target(
-        "http://llm.proxied.test:8080/v1",
+        "http://10.20.30.40:8080/v1",
         &proxy.url()?,
-        NetworkAllowance::Local,
+        NetworkAllowance::Private,
     )?;
     let report = run(&target, lookup.clone()).await?;
     assert!(report.ok, "{report:#?}");
     assert_eq!(
         proxy.request_lines(),
-        ["GET http://llm.proxied.test:8080/v1/models HTTP/1.1"]
+        ["GET http://10.20.30.40:8080/v1/models HTTP/1.1"]
     );
     assert_eq!(lookup.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
     let seen = server.seen();
@@ -196,13 +197,44 @@ async fn an_http_target_is_sent_to_the_proxy_in_absolute_form() -> TestResult {
     );
     assert_eq!(
         seen.first().and_then(|seen| seen.header("host")),
-        Some("llm.proxied.test:8080")
+        Some("10.20.30.40:8080")
     );
     assert_eq!(
         report.stage(Stage::Tls).map(|stage| stage.status),
         Some(StageStatus::Skipped)
     );
-    assert!(detail(&report, Stage::Dns).contains("resolved by the proxy"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn plain_http_to_a_name_through_a_proxy_is_refused_before_connecting() -> TestResult {
+    let server = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["plain-model"]))
+    }))
+    .await?;
+    let proxy = Proxy::start(
+        ProxyMode::Forward,
+        HashMap::from([("llm.proxied.test:8080".to_owned(), server.address)]),
+    )
+    .await?;
+    let target = proxied_target(
+        "http://llm.proxied.test:8080/v1",
+        &proxy.url()?,
+        NetworkAllowance::Local,
+    )?;
+    let report = run(&target, Arc::new(NoLookup::default())).await?;
+    let (stage, kind) = failed_kind(&report).unwrap_or((Stage::Chat, String::new()));
+    assert_eq!(
+        (stage, kind.as_str()),
+        (Stage::UrlPolicy, "policy_denied"),
+        "{report:#?}"
+    );
+    assert!(detail(&report, Stage::UrlPolicy).contains("clear text"));
+    assert!(
+        proxy.request_lines().is_empty(),
+        "nothing reached the proxy"
+    );
+    assert!(server.seen().is_empty());
     Ok(())
 }
 
@@ -331,9 +363,9 @@ async fn a_proxy_that_asks_for_credentials_is_a_proxy_failure() -> TestResult {
     assert!(failure.hint.contains("credentials"), "{}", failure.hint);
 
     let http = proxied_target(
-        "http://llm.proxied.test:8080/v1",
+        "http://10.20.30.40:8080/v1",
         &proxy.url()?,
-        NetworkAllowance::Local,
+        NetworkAllowance::Private,
     )?;
     let report = run(&http, Arc::new(NoLookup::default())).await?;
     assert_eq!(
@@ -453,8 +485,9 @@ async fn system_proxy_variables_are_ignored_without_a_provider_proxy() -> TestRe
 
 #[tokio::test]
 async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
-    // llm.proxied.test → other.proxied.test (both through the proxy) →
-    // 127.0.0.1 (loopback: directly, never through the proxy).
+    // 10.20.30.40 → 10.20.30.41 (LAN addresses, both through the proxy,
+    // which maps them to local servers) → 127.0.0.1 (loopback: directly,
+    // never through the proxy).
     let direct = Server::http(handler(|_| {
         Canned::json(200, models_body(&["after-redirects"]))
     }))
@@ -465,21 +498,21 @@ async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
     }))
     .await?;
     let first = Server::http(handler(|_| {
-        Canned::json(302, "{}").header("location", "http://other.proxied.test:8080/v1/models")
+        Canned::json(302, "{}").header("location", "http://10.20.30.41:8080/v1/models")
     }))
     .await?;
     let proxy = Proxy::start(
         ProxyMode::Forward,
         HashMap::from([
-            ("llm.proxied.test:8080".to_owned(), first.address),
-            ("other.proxied.test:8080".to_owned(), second.address),
+            ("10.20.30.40:8080".to_owned(), first.address),
+            ("10.20.30.41:8080".to_owned(), second.address),
         ]),
     )
     .await?;
     let target = proxied_target(
-        "http://llm.proxied.test:8080/v1",
+        "http://10.20.30.40:8080/v1",
         &proxy.url()?,
-        NetworkAllowance::Local,
+        NetworkAllowance::Private,
     )?;
     let lookup = Arc::new(NoLookup::default());
     let report = run(&target, lookup.clone()).await?;
@@ -488,8 +521,8 @@ async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
     assert_eq!(
         proxy.request_lines(),
         [
-            "GET http://llm.proxied.test:8080/v1/models HTTP/1.1",
-            "GET http://other.proxied.test:8080/v1/models HTTP/1.1"
+            "GET http://10.20.30.40:8080/v1/models HTTP/1.1",
+            "GET http://10.20.30.41:8080/v1/models HTTP/1.1"
         ]
     );
     assert_eq!(direct.seen().len(), 1, "the loopback hop went directly");
@@ -502,11 +535,11 @@ async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
     .await?;
     let proxy = Proxy::start(
         ProxyMode::Forward,
-        HashMap::from([("llm.proxied.test:8080".to_owned(), to_metadata.address)]),
+        HashMap::from([("10.20.30.40:8080".to_owned(), to_metadata.address)]),
     )
     .await?;
     let target = proxied_target(
-        "http://llm.proxied.test:8080/v1",
+        "http://10.20.30.40:8080/v1",
         &proxy.url()?,
         NetworkAllowance::Private,
     )?;
