@@ -303,14 +303,27 @@ impl ProviderStore {
     /// Deletes a provider: its config entry (also one that does not
     /// validate), then its keychain items.
     pub fn remove(&self, id: &ProviderId) -> Result<()> {
-        let mut accounts = vec![key_account(id)];
+        let mut accounts = Vec::new();
         config::update(&self.paths, |document| {
             let before = document.providers.len() + document.rejected.len();
+            // A record that could not be read may hold a key: try to delete it.
+            if document
+                .rejected
+                .iter()
+                .any(|record| record.id.as_deref() == Some(id.as_str()))
+            {
+                accounts.push(key_account(id));
+            }
             for record in document
                 .providers
                 .iter()
                 .filter(|record| record.id == id.as_str())
             {
+                // Only a provider with a key has a key item: removing a
+                // no-auth provider needs no keychain at all.
+                if record.auth == Auth::ApiKey || record.key_hint.is_some() {
+                    accounts.push(key_account(id));
+                }
                 accounts.extend(
                     record
                         .headers
@@ -328,6 +341,7 @@ impl ProviderStore {
             }
             Ok(())
         })?;
+        accounts.dedup();
         let failures = self.delete_secrets(&accounts);
         if !failures.is_empty() {
             return Err(Error::Keychain {

@@ -204,6 +204,32 @@ fn two_providers_on_one_base_url_keep_separate_keys() -> TestResult {
 }
 
 #[test]
+fn a_no_auth_provider_is_added_and_removed_without_any_keychain() -> TestResult {
+    let world = World::new()?.with_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Local Only",
+            "--base-url",
+            "http://127.0.0.1:11434/v1",
+            "--model",
+            "llama3.2",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
+    let removed = world.run(&["provider", "remove", "local-only"], None)?;
+    removed.expect_code(0);
+    assert!(!removed.stderr.contains("left behind"), "{removed:#?}");
+    let config = String::from_utf8_lossy(&world.config_bytes()).into_owned();
+    assert!(!config.contains("Local Only"), "{config}");
+    Ok(())
+}
+
+#[test]
 fn keychain_unavailable_is_exit_1_with_advice_and_nothing_saved() -> TestResult {
     let world = World::new()?.with_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
     let key = canary();
