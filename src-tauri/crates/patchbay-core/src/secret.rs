@@ -4,9 +4,17 @@
 use std::fmt;
 
 /// A secret string. Prints as `[redacted]`; the value is reachable only
-/// through [`ApiKey::expose`], which greps well in review.
+/// through [`ApiKey::expose`], which greps well in review. Its bytes are
+/// zeroed when it is dropped (`zeroize`), so a freed key does not linger in
+/// memory Patchbay no longer uses.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
+
+impl Drop for ApiKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl ApiKey {
     /// Wraps a secret. Validation (length, whitespace) lives in
