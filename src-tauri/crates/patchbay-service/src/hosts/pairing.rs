@@ -334,14 +334,47 @@ fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
     }
     let name_length = app_name.chars().count();
     if !(1..=64).contains(&name_length)
-        || app_name.chars().any(char::is_control)
+        || app_name
+            .chars()
+            .any(|character| character.is_control() || is_invisible(character))
         || app_name.trim().is_empty()
     {
         return Err(HostsError::InvalidParams {
-            detail: "app_name must be 1–64 characters with no control characters".to_owned(),
+            detail: "app_name must be 1–64 characters with no control, bidirectional, zero-width or other invisible formatting characters".to_owned(),
         });
     }
     Ok(())
+}
+
+/// Unicode format characters (general category Cf: bidirectional controls,
+/// zero-width spaces and joiners, the BOM, invisible operators, tags) and
+/// line/paragraph separators. In a name shown in the consent prompt they
+/// could make one app look like another ("Editor\u{202E}…").
+fn is_invisible(character: char) -> bool {
+    matches!(
+        u32::from(character),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// Eight hex characters: short enough to type in `patchbay hosts approve`.
@@ -471,6 +504,27 @@ mod tests {
             pairings.request("ok", "bad\u{7}name").await,
             Err(HostsError::InvalidParams { .. })
         ));
+        // Names that would make the prompt lie about which app asks.
+        for spoof in [
+            "Editor\u{202E}rotidE",
+            "Trusted\u{200B}App",
+            "\u{2066}Bank\u{2069}",
+            "Mail\u{FEFF}",
+            "Tag\u{E0041}",
+            "Line\u{2028}Break",
+        ] {
+            assert!(
+                matches!(
+                    pairings.request("ok", spoof).await,
+                    Err(HostsError::InvalidParams { .. })
+                ),
+                "{spoof:?}"
+            );
+        }
+        // Ordinary international names and emoji stay allowed.
+        for fine in ["Éditeur", "編集者", "Notes ✍️"] {
+            assert!(validate_app("ok", fine).is_ok(), "{fine}");
+        }
         let first = tokio::spawn({
             let pairings = pairings.clone();
             async move { pairings.request("dup", "Dup").await }
