@@ -112,6 +112,12 @@ impl From<patchbay_service::ServiceError> for IpcError {
             ServiceError::Interrupted => Self::Internal {
                 detail: error.to_string(),
             },
+            ServiceError::Busy => Self::Busy {
+                detail: format!(
+                    "{} connection tests and model requests at once",
+                    patchbay_service::MAX_NETWORK_USES
+                ),
+            },
             // A test reports network failures per stage; what is left (no
             // HTTP client, cancellation) means the test could not run.
             other => Self::TestFailed {

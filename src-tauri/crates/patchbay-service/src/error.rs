@@ -26,6 +26,10 @@ pub enum ServiceError {
     #[error("Patchbay could not set up its HTTP client ({0}); testing connections is unavailable until it restarts.")]
     NetworkUnavailable(String),
 
+    /// Too many requests to providers are running at once.
+    #[error("Patchbay is already running {} connection tests and model requests; wait for one to finish and try again.", crate::MAX_NETWORK_USES)]
+    Busy,
+
     /// The blocking task running a domain call panicked or was cancelled.
     #[error("Patchbay stopped the operation unexpectedly; nothing else was changed. Try again.")]
     Interrupted,
@@ -39,6 +43,7 @@ impl ServiceError {
             Self::Net(error) => error.kind(),
             Self::NetworkUnavailable(_) => Kind::NetworkUnavailable,
             Self::Interrupted => Kind::Interrupted,
+            Self::Busy => Kind::Busy,
         }
     }
 
@@ -56,7 +61,7 @@ impl ServiceError {
                 };
                 ErrorPayload::new(self.kind(), message, Vec::new())
             }
-            Self::NetworkUnavailable(_) | Self::Interrupted => {
+            Self::NetworkUnavailable(_) | Self::Interrupted | Self::Busy => {
                 ErrorPayload::new(self.kind(), self.to_string(), Vec::new())
             }
         }

@@ -29,6 +29,7 @@ use std::sync::{Arc, OnceLock};
 use patchbay_core::store::ProviderStore;
 use patchbay_net::policy::{Lookup, SystemLookup};
 use patchbay_net::{ClientOptions, HttpClient};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use error::{Result, ServiceError};
 pub use hosts::{HostRegistry, HostsError, PairingCallback, PairingEvent, Pairings};
@@ -45,7 +46,14 @@ pub struct Service {
     http: OnceLock<std::result::Result<Arc<HttpClient>, String>>,
     lookup: Arc<dyn Lookup>,
     tests: RunningTests,
+    /// Requests to providers in flight (tests, discovery, refreshes): a
+    /// bound, so slow servers cannot pile up lookups on the blocking pool
+    /// and stall resolve and keychain calls.
+    network: Arc<Semaphore>,
 }
+
+/// Requests to providers that may run at once.
+pub const MAX_NETWORK_USES: usize = 16;
 
 impl fmt::Debug for Service {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,6 +76,7 @@ impl Service {
             http: OnceLock::new(),
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
+            network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
 
@@ -82,6 +91,7 @@ impl Service {
             http: OnceLock::from(Ok(http)),
             lookup,
             tests: RunningTests::default(),
+            network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
 
@@ -93,6 +103,7 @@ impl Service {
             http: OnceLock::from(Err(reason.into())),
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
+            network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
 
@@ -107,6 +118,16 @@ impl Service {
     async fn prepare(&self, subject: Subject) -> Result<Prepared> {
         let store = self.store.clone();
         blocking(move || targets::prepare(&store, &subject)).await
+    }
+
+    /// The HTTP client and a slot among [`MAX_NETWORK_USES`], held for as
+    /// long as the request runs; `Busy` when every slot is taken.
+    fn network(&self) -> Result<(&Arc<HttpClient>, OwnedSemaphorePermit)> {
+        let http = self.http()?;
+        let slot = Arc::clone(&self.network)
+            .try_acquire_owned()
+            .map_err(|_full| ServiceError::Busy)?;
+        Ok((http, slot))
     }
 
     fn http(&self) -> Result<&Arc<HttpClient>> {

@@ -34,7 +34,7 @@ pub struct Refreshed {
 impl Service {
     /// The models the subject's server lists. Nothing is recorded.
     pub async fn discover_models(&self, subject: Subject) -> Result<Vec<DiscoveredModel>> {
-        let http = self.http()?;
+        let (http, _slot) = self.network()?;
         let Prepared { target, .. } = self.prepare(subject).await?;
         Ok(fetch_models(http, &target, self.lookup.as_ref()).await?)
     }
@@ -43,7 +43,7 @@ impl Service {
     /// catalog. A failure with an earlier good list answers that list,
     /// `stale`, with the failure; with none, the failure itself.
     pub async fn refresh_models(&self, id: ProviderId) -> Result<Refreshed> {
-        let http = self.http()?;
+        let (http, _slot) = self.network()?;
         let Prepared { target, .. } = self.prepare(Subject::Saved(id.clone())).await?;
         let store = self.store.clone();
         match fetch_models(http, &target, self.lookup.as_ref()).await {

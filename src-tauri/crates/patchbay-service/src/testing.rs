@@ -47,7 +47,7 @@ impl Service {
         request: TestRequest,
         on_stage: &(dyn Fn(&StageReport) + Send + Sync),
     ) -> Result<TestReport> {
-        let http = self.http()?;
+        let (http, _slot) = self.network()?;
         let recorded = request.subject.recorded().cloned();
         // Registered before the keychain is read, so Cancel works from the start.
         let running = request

@@ -2,6 +2,7 @@
 //! sends, how a draft is validated, and Cancel.
 
 use patchbay_core::Kind;
+use std::sync::Arc;
 use std::time::Duration;
 
 use patchbay_core::validation::KeyChange;
@@ -174,4 +175,60 @@ async fn cancel_ends_a_running_test_and_nothing_is_recorded() {
         .expect("provider")
         .last_test
         .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_providers_are_bounded_and_a_slot_frees_when_one_ends() {
+    let silent = SilentServer::start()
+        .await
+        .expect("a server that never answers");
+    let world = World::new("bounded");
+    // Drafts: tests of one saved provider would replace each other.
+    let stuck = || Subject::draft(local_draft("Stuck", &silent.at("/v1")));
+    // One more than the bound, all hanging on the silent server: exactly
+    // one is refused at once.
+    let mut running = Vec::new();
+    for _ in 0..=patchbay_service::MAX_NETWORK_USES {
+        let (service, subject) = (Arc::clone(&world.service), stuck());
+        running.push(tokio::spawn(async move {
+            service.test(TestRequest::new(subject), &|_| {}).await
+        }));
+    }
+    let mut refused = None;
+    for _ in 0..100 {
+        if let Some(index) = running
+            .iter()
+            .position(tokio::task::JoinHandle::is_finished)
+        {
+            refused = Some(running.remove(index).await.expect("join"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused
+        .expect("one request over the bound ended")
+        .expect_err("refused");
+    assert_eq!(refused.kind(), Kind::Busy, "{refused}");
+    assert!(
+        running.iter().all(|task| !task.is_finished()),
+        "the others still wait"
+    );
+
+    // One ends (aborted, as a closed window's test would be): its slot is free.
+    let first = running.remove(0);
+    first.abort();
+    let aborted = first.await;
+    assert!(aborted.is_err(), "aborted, not finished");
+    let freed = tokio::time::timeout(
+        Duration::from_millis(500),
+        world.service.discover_models(stuck()),
+    )
+    .await;
+    assert!(
+        freed.is_err(),
+        "it got the slot and now waits on the silent server: {freed:?}"
+    );
+    for task in running {
+        task.abort();
+    }
 }
