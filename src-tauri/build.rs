@@ -26,6 +26,8 @@ const COMMANDS: &[&str] = &[
     "revoke_host",
     "resolve_log",
     "refresh_models",
+    "get_ui_setting",
+    "set_ui_setting",
 ];
 
 fn main() {

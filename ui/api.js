@@ -89,32 +89,26 @@ export function onHostsChanged(handler) {
 }
 
 /**
- * The app's own UI state (theme, last selected provider). Missing or
- * failing storage only costs remembering things, so it degrades to memory.
+ * The app's own UI state (theme, last selected provider), through the two
+ * commands that allow exactly those settings. Failing storage only costs
+ * remembering things, so it degrades to memory.
  */
 export async function loadUiState() {
   const memory = new Map();
-  let store = null;
-  try {
-    store = await tauri.store.load('ui-state.json');
-  } catch (error) {
-    console.warn('UI state will not be remembered:', error);
-  }
   return {
     async get(key) {
-      if (!store) return memory.get(key);
+      if (memory.has(key)) return memory.get(key);
       try {
-        return await store.get(key);
+        return await call('get_ui_setting', { key });
       } catch (error) {
         console.warn('Could not read UI state', key, error);
-        return memory.get(key);
+        return null;
       }
     },
     async set(key, value) {
       memory.set(key, value);
-      if (!store) return;
       try {
-        await store.set(key, value);
+        await call('set_ui_setting', { key, value });
       } catch (error) {
         console.warn('Could not remember UI state', key, error);
       }

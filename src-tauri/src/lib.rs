@@ -59,6 +59,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         })
         .on_window_event(ui_state::on_window_event)
         .invoke_handler(tauri::generate_handler![
+            ui_state::get_ui_setting,
+            ui_state::set_ui_setting,
             commands::list_providers,
             commands::get_provider,
             commands::add_provider,

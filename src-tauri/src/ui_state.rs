@@ -1,7 +1,13 @@
-//! The app's own UI state (window size here; the last selected provider and
-//! the theme choice are written by the panel through the store plugin), kept
-//! in `ui-state.json` in the app's data directory by `tauri-plugin-store`.
-//! Never the shared provider config: two writers of one file lose data.
+//! The app's own UI state — the window size, the last selected provider and
+//! the theme choice — kept in `ui-state.json` in the app's data directory by
+//! `tauri-plugin-store`. Never the shared provider config: two writers of
+//! one file lose data.
+//!
+//! The panel reaches it only through [`get_ui_setting`] and
+//! [`set_ui_setting`], for the two settings it owns, with checked values:
+//! the store plugin itself is not granted to the webview, whose `load`
+//! accepts any path (script in the window could otherwise write
+//! `hosts.json` or `providers.json`).
 
 use serde::{Deserialize, Serialize};
 use tauri::{LogicalSize, Manager, Runtime, Window, WindowEvent};
@@ -72,4 +78,62 @@ pub(crate) fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEven
         (Err(error), _) => tracing::warn!(%error, "could not open the UI state store"),
         (_, Err(error)) => tracing::warn!(%error, "could not encode the window size"),
     }
+}
+
+/// The settings the panel may read and write, each with what a value may be.
+fn valid_setting(key: &str, value: &serde_json::Value) -> bool {
+    match key {
+        "theme" => matches!(value.as_str(), Some("system" | "light" | "dark")),
+        "last_selected" => {
+            value.is_null()
+                || value
+                    .as_str()
+                    .is_some_and(|id| patchbay_core::ProviderId::parse(id).is_ok())
+        }
+        _ => false,
+    }
+}
+
+/// A UI setting (`theme`, `last_selected`); `null` when none is saved or
+/// the saved one is not valid.
+#[tauri::command]
+pub(crate) fn get_ui_setting<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    key: String,
+) -> serde_json::Value {
+    let Ok(store) = app.store(STORE_FILE) else {
+        return serde_json::Value::Null;
+    };
+    store
+        .get(&key)
+        .filter(|value| valid_setting(&key, value))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Saves a UI setting; anything but `theme` and `last_selected` with a
+/// valid value is refused.
+#[tauri::command]
+pub(crate) fn set_ui_setting<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    key: String,
+    value: serde_json::Value,
+) -> Result<(), crate::error::AppError> {
+    if !valid_setting(&key, &value) {
+        return Err(crate::error::AppError::from(patchbay_core::Error::invalid(
+            "key",
+            format!(
+                "`{}` is not a UI setting this window may change, or its value is not valid.",
+                key.chars().take(40).collect::<String>()
+            ),
+        )));
+    }
+    let store = app.store(STORE_FILE).map_err(|error| {
+        crate::error::AppError::from(patchbay_core::Error::ConfigIo {
+            action: "open",
+            path: std::path::PathBuf::from(STORE_FILE),
+            source: std::io::Error::other(error.to_string()),
+        })
+    })?;
+    store.set(key, value);
+    Ok(())
 }

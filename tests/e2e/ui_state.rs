@@ -65,3 +65,54 @@ fn the_theme_choice_and_the_last_selected_provider_survive_a_restart() {
         "UI state never goes into the shared config"
     );
 }
+
+/// Runs a promise-returning expression in the window and waits for how it
+/// settled: `ok: …` or `refused: …`.
+fn settle(session: &AppSession, expression: &str) -> String {
+    session.script(&format!(
+        "window.__settled = null; Promise.resolve().then(() => {expression}).then((value) => {{ window.__settled = 'ok: ' + JSON.stringify(value); }}, (error) => {{ window.__settled = 'refused: ' + JSON.stringify(error); }}); return true;"
+    ));
+    session.wait_until("the call to settle", || {
+        session
+            .script("return window.__settled;")
+            .as_str()
+            .map(str::to_owned)
+    })
+}
+
+#[test]
+fn the_window_cannot_write_files_through_the_store_or_change_other_settings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("hosts.json");
+    let session = AppSession::start_in(dir);
+    let path = serde_json::to_string(&target.display().to_string()).expect("json");
+    // The store plugin's load takes any path: it is not granted to the window.
+    let load = settle(
+        &session,
+        &format!("window.__TAURI__.core.invoke('plugin:store|load', {{ path: {path} }})"),
+    );
+    assert!(load.starts_with("refused"), "{load}");
+    let set = settle(
+        &session,
+        "window.__TAURI__.core.invoke('plugin:store|set', { rid: 1, key: 'x', value: 1 })",
+    );
+    assert!(set.starts_with("refused"), "{set}");
+    assert!(!target.exists(), "no file was written");
+
+    // Only the two UI settings, with valid values.
+    let other = settle(
+        &session,
+        "window.__TAURI__.core.invoke('set_ui_setting', { key: 'window_size', value: { width: 1 } })",
+    );
+    assert!(other.starts_with("refused"), "{other}");
+    let bad_theme = settle(
+        &session,
+        "window.__TAURI__.core.invoke('set_ui_setting', { key: 'theme', value: '../../hosts' })",
+    );
+    assert!(bad_theme.starts_with("refused"), "{bad_theme}");
+    let theme = settle(
+        &session,
+        "window.__TAURI__.core.invoke('set_ui_setting', { key: 'theme', value: 'light' }).then(() => window.__TAURI__.core.invoke('get_ui_setting', { key: 'theme' }))",
+    );
+    assert_eq!(theme, "ok: \"light\"");
+}
