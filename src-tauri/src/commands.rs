@@ -199,7 +199,7 @@ pub(crate) async fn trust_certificate(
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
     let service = providers.service();
-    let provider = blocking(move || service.trust_certificate(&id, sha256)).await?;
+    let provider = blocking(move || service.trust_seen_certificate(&id, sha256)).await?;
     Ok(ProviderView::from(&provider))
 }
 

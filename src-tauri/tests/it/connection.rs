@@ -162,24 +162,54 @@ fn cancel_with_nothing_running_says_so_and_unknown_ids_are_not_found() {
 }
 
 #[test]
-fn a_certificate_is_trusted_by_its_fingerprint_only_when_well_formed() {
+fn only_a_certificate_the_latest_test_saw_can_be_trusted_from_the_window() {
+    let identity = patchbay_testkit::self_signed(&["127.0.0.1"]).expect("a certificate");
+    let seen = identity.fingerprint.clone();
+    let server = patchbay_testkit::Server::background_https(
+        patchbay_testkit::routes(&[(
+            "GET /v1/models",
+            patchbay_testkit::Canned::json(200, MODELS),
+        )]),
+        identity.server,
+    )
+    .expect("an https server");
     let dir = tempfile::tempdir().expect("temp dir");
     let app = TestApp::new(dir.path());
-    local(&app, "Box", "https://127.0.0.1:8443/v1", None);
+    local(&app, "Box", &server.at("/v1"), None);
     let error = app
         .invoke("trust_certificate", json!({"id": "box", "sha256": "AB:CD"}))
         .expect_err("malformed");
     assert_eq!(error["kind"], "invalid_input");
     assert_eq!(error["fields"][0]["field"], "trusted_cert_sha256");
 
-    let fingerprint = "ab".repeat(32);
-    let trusted = app
+    // Well formed, but no test saw it (script in the window choosing one).
+    let made_up = app
         .invoke(
             "trust_certificate",
-            json!({"id": "box", "sha256": fingerprint}),
+            json!({"id": "box", "sha256": "ab".repeat(32)}),
         )
-        .expect("trust");
-    assert_eq!(trusted["trusted_cert_sha256"], fingerprint.as_str());
+        .expect_err("not seen");
+    assert_eq!(made_up["fields"][0]["field"], "trusted_cert_sha256");
+
+    // The test sees the self-signed certificate; that one can be trusted.
+    let report = app
+        .invoke(
+            "test_connection",
+            json!({"testId": "list-1", "target": saved("box"), "onStage": "__CHANNEL__:9"}),
+        )
+        .expect("a report");
+    assert_eq!(report["certificate_sha256"], seen.as_str(), "{report}");
+    let trusted = app
+        .invoke("trust_certificate", json!({"id": "box", "sha256": seen}))
+        .expect("trust the seen certificate");
+    assert_eq!(trusted["trusted_cert_sha256"], seen.as_str());
+    let still_made_up = app
+        .invoke(
+            "trust_certificate",
+            json!({"id": "box", "sha256": "ab".repeat(32)}),
+        )
+        .expect_err("still not seen");
+    assert_eq!(still_made_up["kind"], "invalid_input");
     let cleared = app
         .invoke("trust_certificate", json!({"id": "box", "sha256": null}))
         .expect("untrust");

@@ -46,6 +46,7 @@ pub struct Service {
     http: OnceLock<std::result::Result<Arc<HttpClient>, String>>,
     lookup: Arc<dyn Lookup>,
     tests: RunningTests,
+    seen_certificates: testing::SeenCertificates,
     /// Requests to providers in flight (tests, discovery, refreshes): a
     /// bound, so slow servers cannot pile up lookups on the blocking pool
     /// and stall resolve and keychain calls.
@@ -76,6 +77,7 @@ impl Service {
             http: OnceLock::new(),
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
+            seen_certificates: testing::SeenCertificates::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
@@ -91,6 +93,7 @@ impl Service {
             http: OnceLock::from(Ok(http)),
             lookup,
             tests: RunningTests::default(),
+            seen_certificates: testing::SeenCertificates::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
@@ -103,6 +106,7 @@ impl Service {
             http: OnceLock::from(Err(reason.into())),
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
+            seen_certificates: testing::SeenCertificates::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }

@@ -59,6 +59,27 @@ impl Service {
         Ok(self.store.set_trusted_cert(id, sha256)?)
     }
 
+    /// [`Service::trust_certificate`] for the window: only the certificate
+    /// this process's latest test of the provider saw can be trusted (or
+    /// the trust removed), so script in the window cannot make Patchbay
+    /// accept an arbitrary certificate for a provider.
+    pub fn trust_seen_certificate(
+        &self,
+        id: &ProviderId,
+        sha256: Option<String>,
+    ) -> Result<Provider> {
+        if let Some(fingerprint) = &sha256 {
+            if !self.seen_certificates.was_seen(id, fingerprint) {
+                return Err(patchbay_core::Error::invalid(
+                    "trusted_cert_sha256",
+                    "Only the certificate the latest connection test of this provider saw can be trusted here; test the connection again, then trust it.",
+                )
+                .into());
+            }
+        }
+        self.trust_certificate(id, sha256)
+    }
+
     /// Removes the provider and its keychain items.
     pub fn remove_provider(&self, id: &ProviderId) -> Result<()> {
         Ok(self.store.remove(id)?)

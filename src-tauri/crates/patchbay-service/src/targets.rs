@@ -40,6 +40,14 @@ impl Subject {
         }
     }
 
+    /// The saved provider this is (or is an edit of), if any.
+    pub(crate) fn provider(&self) -> Option<&ProviderId> {
+        match self {
+            Self::Saved(id) => Some(id),
+            Self::Draft { editing, .. } => editing.as_ref(),
+        }
+    }
+
     /// The saved provider whose last test a result is recorded as.
     pub(crate) fn recorded(&self) -> Option<&ProviderId> {
         match self {

@@ -49,6 +49,7 @@ impl Service {
     ) -> Result<TestReport> {
         let (http, _slot) = self.network()?;
         let recorded = request.subject.recorded().cloned();
+        let tested = request.subject.provider().cloned();
         // Registered before the keychain is read, so Cancel works from the start.
         let running = request
             .test_id
@@ -75,6 +76,9 @@ impl Service {
         };
         if cancelled {
             return Err(NetError::Cancelled.into());
+        }
+        if let (Some(id), Some(sha256)) = (tested, &report.certificate_sha256) {
+            self.seen_certificates.saw(id, sha256);
         }
         if let Some(id) = recorded {
             let last_test = LastTest {
@@ -266,4 +270,36 @@ mod tests {
         assert!(tests.cancel("form-1"));
         assert!(newer.token().is_cancelled());
     }
+}
+
+/// The certificate each saved provider's server presented in its latest
+/// test in this process (a saved provider's, or a form's while editing it):
+/// what the window may offer to trust. Script in the window can then only
+/// trust a certificate the person's own test just saw.
+#[derive(Debug, Default)]
+pub(crate) struct SeenCertificates(Mutex<HashMap<ProviderId, String>>);
+
+impl SeenCertificates {
+    fn saw(&self, id: ProviderId, sha256: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, normalized_fingerprint(sha256));
+    }
+
+    pub(crate) fn was_seen(&self, id: &ProviderId, sha256: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .is_some_and(|seen| *seen == normalized_fingerprint(sha256))
+    }
+}
+
+/// Lowercase hex without separators (`AB:CD…` and `abcd…` are one fingerprint).
+fn normalized_fingerprint(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|character| character.to_ascii_lowercase())
+        .collect()
 }
