@@ -277,10 +277,12 @@ impl Client {
     /// report (see `docs/ipc.md` for its shape).
     pub async fn test_provider(
         &self,
+        token: &str,
         provider_id: &str,
         model: Option<&str>,
     ) -> Result<Value, ClientError> {
         let params = ProviderTestParams {
+            token: token.to_owned(),
             provider_id: provider_id.to_owned(),
             model: model.map(str::to_owned),
         };

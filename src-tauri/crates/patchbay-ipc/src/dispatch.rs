@@ -176,6 +176,10 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
         }
         methods::PROVIDER_TEST => {
             let params: ProviderTestParams = parse_params(params)?;
+            // The test sends the stored key: a paired host only.
+            let registry = state.pairings.registry().clone();
+            let token = params.token.clone();
+            blocking(move || registry.authenticate(&token)).await?;
             let provider_id = ProviderId::parse(&params.provider_id).map_err(|error| {
                 IpcError::InvalidParams {
                     detail: error.to_string(),

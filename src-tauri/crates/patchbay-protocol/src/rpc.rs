@@ -342,6 +342,10 @@ pub struct ProvidersResult {
 /// `provider.test` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderTestParams {
+    /// A paired host's token (`host.pair`): the test sends the provider's
+    /// stored key, so only an app the person allowed may start one.
+    #[serde(default)]
+    pub token: String,
     pub provider_id: String,
     /// Also run the chat probe on this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use patchbay_ipc::ServerOptions;
 use patchbay_service::Service;
 use patchbay_testkit::{handler, models_body, Canned, Draft};
 
-use crate::support::TestEnv;
+use crate::support::{paired_token, TestEnv};
 
 /// Answers every request with a two-model `/models` list and records them.
 async fn models_server() -> patchbay_testkit::Server {
@@ -39,8 +39,19 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
     let mut subscription = client.subscribe().await.expect("subscribe");
     assert!(subscription.initial()[0].last_test.is_none());
 
+    // Without a paired host's token the test (which sends the stored key)
+    // does not run at all.
+    let refused = client
+        .test_provider("pbt_not-a-token", id.as_str(), None)
+        .await
+        .expect_err("unpaired");
+    assert_eq!(refused.rpc_kind(), Some("unauthorized"));
+    assert_eq!(refused.rpc_reason(), Some("token_rejected"));
+    assert!(upstream.seen().is_empty(), "nothing was sent upstream");
+
+    let token = paired_token(&server, &client).await;
     let report = client
-        .test_provider(id.as_str(), None)
+        .test_provider(&token, id.as_str(), None)
         .await
         .expect("the test ran");
     assert_eq!(report["ok"], true, "{report:#}");
@@ -75,13 +86,13 @@ async fn provider_test_returns_the_staged_report_and_records_it() {
     );
 
     let unknown = client
-        .test_provider("no-such-provider", None)
+        .test_provider(&token, "no-such-provider", None)
         .await
         .expect_err("unknown id");
     assert_eq!(unknown.rpc_kind(), Some("not_found"));
     assert_eq!(unknown.rpc_reason(), Some("provider_not_found"));
     let invalid = client
-        .test_provider("Not An Id", None)
+        .test_provider(&token, "Not An Id", None)
         .await
         .expect_err("invalid id");
     assert_eq!(invalid.rpc_code(), Some(-32602));
@@ -100,8 +111,9 @@ async fn provider_test_without_a_network_client_is_a_clear_error() {
     let client = Client::connect_to(server.endpoint())
         .await
         .expect("connect");
+    let token = paired_token(&server, &client).await;
     let error = client
-        .test_provider("anything", None)
+        .test_provider(&token, "anything", None)
         .await
         .expect_err("no tester");
     assert_eq!(error.rpc_code(), Some(-32006));

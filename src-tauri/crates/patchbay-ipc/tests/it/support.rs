@@ -272,3 +272,26 @@ pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .windows(needle.len())
         .any(|window| window == needle)
 }
+
+/// Pairs `client` with `server` (the person clicks Allow) and returns the token.
+pub(crate) async fn paired_token(
+    server: &ServerHandle,
+    client: &patchbay_client::Client,
+) -> String {
+    let pairing = tokio::spawn({
+        let client = client.clone();
+        async move { client.pair("com.example.tester", "Tester").await }
+    });
+    let mut request = None;
+    eventually(Duration::from_secs(5), || {
+        request = server.pairings().pending().into_iter().next();
+        request.is_some()
+    })
+    .await;
+    let request = request.expect("a pending request");
+    server
+        .pairings()
+        .approve(&request.request_id)
+        .expect("Allow");
+    pairing.await.expect("join").expect("paired").token
+}
