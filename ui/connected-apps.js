@@ -34,6 +34,8 @@ function promptNext() {
   $('#pairing-app-name').textContent = next.app_name;
   $('#pairing-app-id').textContent = next.app_id;
   $('#pairing-expires').textContent = `This request expires ${formatDate(next.expires_at)} if you don't answer.`;
+  $('#pairing-replaces').hidden = !next.replaces;
+  $('#pairing-replaces').textContent = replacesText(next);
   setPromptBusy(false);
   dialog.showModal();
   // Deny is the safe default for Enter.
@@ -121,6 +123,13 @@ function renderPendingBadge() {
   $('#open-hosts').setAttribute('aria-label', count === 0 ? 'Connected apps' : `Connected apps, ${count} waiting for an answer`);
 }
 
+/** "It replaces the pairing of …" for a request whose app id is already paired. */
+function replacesText(request) {
+  const old = request.replaces;
+  if (!old) return '';
+  return `${request.app_id} is already paired as "${old.app_name}" (since ${formatDate(old.paired_at)}). Allowing this replaces that pairing: the app that holds the old token loses access.`;
+}
+
 function renderPending() {
   const card = $('#hosts-pending-card');
   card.hidden = view.pending.length === 0;
@@ -130,7 +139,8 @@ function renderPending() {
   h('div', { class: 'host-text' },
     h('span', { class: 'host-name' }, request.app_name),
     h('span', { class: 'host-meta mono' }, request.app_id),
-    h('span', { class: 'host-meta' }, `Asked ${relativeTime(request.requested_at)}`)),
+    h('span', { class: 'host-meta' }, `Asked ${relativeTime(request.requested_at)}`),
+    request.replaces ? h('span', { class: 'host-meta pairing-replaces' }, replacesText(request)) : null),
   h('div', { class: 'row-actions' },
     h('button', {
       type: 'button', class: 'button button-small',

@@ -68,6 +68,21 @@ pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// " It replaces the pairing of …" for a request whose app id is paired.
+fn replaces_note(request: &PendingPairing) -> String {
+    request
+        .replaces
+        .as_ref()
+        .map(|host| {
+            format!(
+                " It replaces the pairing of \"{}\" made {}: allowing it revokes that app's access.",
+                host.app_name,
+                timestamp(host.paired_at)
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// `patchbay serve`: the IPC server in the foreground until Ctrl-C or
 /// SIGTERM. Pairing requests are announced on stderr with the command that
 /// answers them, because there is no window to ask in.
@@ -75,10 +90,11 @@ pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
     let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
-            "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
+            "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.{replaces}\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
             id = request.request_id,
             name = request.app_name,
             app = request.app_id,
+            replaces = replaces_note(request),
         )));
     });
     options.on_pairing_request = Some(announce);
@@ -114,11 +130,28 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
                             request.app_id.clone(),
                             timestamp(request.requested_at),
                             timestamp(request.expires_at),
+                            request.replaces.as_ref().map_or_else(
+                                || "-".to_owned(),
+                                |host| {
+                                    format!(
+                                        "{} (paired {})",
+                                        host.app_name,
+                                        timestamp(host.paired_at)
+                                    )
+                                },
+                            ),
                         ]
                     })
                     .collect();
                 output.text(&output::table(
-                    &["REQUEST", "APP", "APP ID", "REQUESTED", "EXPIRES"],
+                    &[
+                        "REQUEST",
+                        "APP",
+                        "APP ID",
+                        "REQUESTED",
+                        "EXPIRES",
+                        "REPLACES",
+                    ],
                     &rows,
                 ))?;
             }

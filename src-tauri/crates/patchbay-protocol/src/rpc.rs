@@ -436,6 +436,11 @@ pub struct PendingPairing {
     pub requested_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The pairing this request would replace: `app_id` is already paired
+    /// (with this name, since then). Allowing it revokes that app's token,
+    /// so the prompt must say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<PairedHost>,
 }
 
 /// A paired host (`hosts.list`). No token or hash.

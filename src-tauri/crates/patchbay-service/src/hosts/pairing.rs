@@ -135,6 +135,16 @@ impl Pairings {
     /// [`HostsError::PairingTimeout`] otherwise.
     pub async fn request(&self, app_id: &str, app_name: &str) -> Result<PairResult> {
         validate_app(app_id, app_name)?;
+        // An app id that is already paired: the prompt says what it replaces.
+        let registry = self.inner.registry.clone();
+        let wanted = app_id.to_owned();
+        let replaces = tokio::task::spawn_blocking(move || registry.list())
+            .await
+            .map_err(|error| HostsError::Internal {
+                detail: format!("a worker task failed: {error}"),
+            })??
+            .into_iter()
+            .find(|host| host.app_id == wanted);
         let (sender, receiver) = oneshot::channel();
         let now = OffsetDateTime::now_utc();
         let request = PendingPairing {
@@ -143,6 +153,7 @@ impl Pairings {
             app_name: app_name.to_owned(),
             requested_at: now,
             expires_at: now + self.inner.timeout,
+            replaces,
         };
         {
             let mut waiting = lock(&self.inner.waiting);
@@ -441,6 +452,26 @@ mod tests {
             pairings.approve(&request.request_id),
             Err(HostsError::NotPending { .. })
         ));
+        assert!(
+            request.replaces.is_none(),
+            "a first pairing replaces nothing"
+        );
+
+        // The same app id asking again is never a silent replacement: the
+        // request names the pairing it would replace.
+        let again = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("com.example.app", "Totally Example").await }
+        });
+        let second = wait_for_pending(&pairings).await;
+        let replaced = second.replaces.as_ref().expect("what it replaces");
+        assert_eq!(replaced.app_name, "Example");
+        pairings.deny(&second.request_id).expect("deny");
+        assert!(again.await.expect("join").is_err());
+        assert!(
+            pairings.registry().authenticate(&result.token).is_ok(),
+            "denied: the first app keeps its access"
+        );
     }
 
     #[tokio::test]
