@@ -311,7 +311,7 @@ function renderTest() {
 function renderOffers(provider, entry) {
   const offers = [];
   const report = entry.running ? null : entry.report;
-  if (report?.suggestion?.kind === 'use_v1') {
+  if (report?.suggestion?.base_url) {
     offers.push(h('div', { class: 'offer', 'data-testid': 'offer-use-v1' },
       h('p', {}, report.suggestion.message),
       h('button', {

@@ -31,7 +31,7 @@ function render() {
 function renderOffers() {
   const report = run.running ? null : run.report;
   const offers = [];
-  if (report?.suggestion?.kind === 'use_v1') {
+  if (report?.suggestion?.base_url) {
     const baseUrl = report.suggestion.base_url;
     offers.push(h('div', { class: 'offer', 'data-testid': 'form-offer-use-v1' },
       h('p', {}, report.suggestion.message),

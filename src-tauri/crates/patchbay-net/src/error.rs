@@ -141,6 +141,14 @@ pub enum NetError {
     #[error("The answer is not what an OpenAI-compatible API sends: {detail}.")]
     BadResponse { detail: String },
 
+    /// `/models` answered in another API's own shape: the base URL is not
+    /// the OpenAI-compatible one; `suggested` is.
+    #[error("The server answered with {api}'s own model list, not an OpenAI-compatible one; its ids would not work in OpenAI-compatible requests.")]
+    NativeApi {
+        api: &'static str,
+        suggested: String,
+    },
+
     #[error("The server answered with an error (HTTP {status}){}.", provider_suffix(.provider_message))]
     ErrorEnvelope {
         status: u16,
@@ -198,7 +206,7 @@ impl NetError {
             Self::ServerError { .. } => Kind::ServerError,
             Self::BadRequest { .. } => Kind::BadRequest,
             Self::NotJson { .. } => Kind::NotJson,
-            Self::BadResponse { .. } => Kind::BadResponse,
+            Self::BadResponse { .. } | Self::NativeApi { .. } => Kind::BadResponse,
             Self::ErrorEnvelope { .. } => Kind::ErrorEnvelope,
             Self::TooLarge { .. } => Kind::TooLarge,
             Self::Redirect { .. } => Kind::Redirect,
@@ -242,6 +250,7 @@ impl NetError {
             Self::BadRequest { .. } => "Check the model id and the provider's documentation for this endpoint.".to_owned(),
             Self::NotJson { .. } => "Check the base URL: it should point at the API (often ending in /v1), not at a website or dashboard.".to_owned(),
             Self::BadResponse { .. } => "Check that the base URL points at an OpenAI-compatible API.".to_owned(),
+            Self::NativeApi { api, suggested } => format!("{api}'s OpenAI-compatible endpoint is {suggested}: use that as the base URL."),
             Self::ErrorEnvelope { .. } => "Read the provider's message above; the key, account or base URL may need attention.".to_owned(),
             Self::TooLarge { .. } => "Check that the base URL points at the API and not at a file or stream.".to_owned(),
             Self::Redirect { .. } => "Use the address the server redirects to as the base URL, if you trust it.".to_owned(),

@@ -378,6 +378,43 @@ fn edit_distance(left: &str, right: &str) -> usize {
     previous[right.len()]
 }
 
+/// Another API's own `/models` shape behind a base URL that should have
+/// been its OpenAI-compatible one: the API's name and the base URL to use
+/// instead. Google Gemini's native list (`{"models":[{"name":"models/…"}]}`,
+/// from `…/v1beta` without `/openai`) and Ollama's `/api/tags`
+/// (`{"models":[{"name","model","digest",…}]}`). Ollama's OpenAI endpoint
+/// (`/v1`, `"data": […]` or `"data": null`) is not affected.
+pub(crate) fn native_api(body: &[u8], base_url: &Url) -> Option<(&'static str, String)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object()?;
+    if object.contains_key("data") {
+        return None;
+    }
+    let models = object.get("models")?.as_array()?;
+    let first = models.first()?.as_object()?;
+    let named = |prefix: &str| {
+        models.iter().all(|model| {
+            model
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|name| name.starts_with(prefix))
+        })
+    };
+    if named("models/") {
+        let base = display_url(base_url);
+        return Some((
+            "Google Gemini",
+            format!("{}/openai", base.trim_end_matches('/')),
+        ));
+    }
+    if first.contains_key("digest") || first.contains_key("modified_at") {
+        let mut root = base_url.clone();
+        root.set_path("/v1");
+        return Some(("Ollama", display_url(&root)));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

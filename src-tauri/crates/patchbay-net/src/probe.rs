@@ -365,6 +365,13 @@ async fn record_models(
         Err(error) => {
             let kind = error.kind();
             let mut failure = error.failure();
+            if let NetError::NativeApi { suggested, .. } = &error {
+                outcome.suggestion = Some(Suggestion {
+                    kind: "use_openai_endpoint".to_owned(),
+                    base_url: suggested.clone(),
+                    message: failure.hint.clone(),
+                });
+            }
             if kind == Kind::UpstreamNotFound && !has_version_segment(&target.base_url) {
                 if let Some(suggestion) = try_v1(session, &target.base_url).await {
                     failure.hint = suggestion.message.clone();
@@ -415,6 +422,9 @@ async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<List
     let sent = Instant::now();
     let reply = session.get(&url, Resource::Models).await?;
     let models = openai::models_from(&reply, session.secrets(), session.target().proxy.as_ref())?;
+    if let Some((api, suggested)) = openai::native_api(&reply.body, base_url) {
+        return Err(NetError::NativeApi { api, suggested });
+    }
     Ok(Listing {
         status: reply.status.as_u16(),
         models,

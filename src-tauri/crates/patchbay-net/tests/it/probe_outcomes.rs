@@ -189,6 +189,53 @@ async fn an_echoed_key_that_patchbay_never_sent_is_redacted_by_its_shape() -> Te
 }
 
 #[tokio::test]
+async fn another_apis_own_model_list_names_the_openai_compatible_base_url() -> TestResult {
+    let server = Server::http(handler(|seen| match seen.path.as_str() {
+        // Google Gemini's native list, from a base URL without `/openai`.
+        "/v1beta/models" => Canned::json(
+            200,
+            r#"{"models":[{"name":"models/gemini-2.0-flash","displayName":"Gemini 2.0 Flash","supportedGenerationMethods":["generateContent"]}]}"#,
+        ),
+        // Ollama's `/api/tags` shape.
+        "/api/models" => Canned::json(
+            200,
+            r#"{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","modified_at":"2025-01-01T00:00:00Z","digest":"a80c4f17acd5","size":2019393189}]}"#,
+        ),
+        _ => Canned::json(404, "{}"),
+    }))
+    .await?;
+    for (path, api, suggested) in [
+        (
+            "/v1beta",
+            "Google Gemini",
+            format!("{}/v1beta/openai", server.at("")),
+        ),
+        ("/api", "Ollama", format!("{}/v1", server.at(""))),
+    ] {
+        let target = local_target(server.url(path)?);
+        let report = run_test(
+            &client()?,
+            &target,
+            &options(Arc::new(NoLookup::default())),
+            &quiet,
+        )
+        .await;
+        let (kind, message, hint) = failure_of(&report, Stage::Models);
+        assert_eq!(kind, "bad_response", "{report:#?}");
+        assert!(message.contains(api), "{message}");
+        assert!(hint.contains(&suggested), "{hint}");
+        let suggestion = report.suggestion.as_ref().ok_or("a suggestion")?;
+        assert_eq!(suggestion.kind, "use_openai_endpoint");
+        assert_eq!(suggestion.base_url, suggested);
+        assert!(
+            report.models.is_empty(),
+            "no ids an OpenAI-compatible call would refuse"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
     let cases: Vec<(Canned, &str, &str)> = vec![
         (
