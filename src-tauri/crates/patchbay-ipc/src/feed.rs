@@ -187,6 +187,10 @@ impl EntriesFeed {
         lock(&self.subscribers).remove(&connection);
     }
 
+    pub(crate) fn is_subscribed(&self, connection: u64) -> bool {
+        lock(&self.subscribers).contains_key(&connection)
+    }
+
     pub(crate) fn subscriber_count(&self) -> usize {
         lock(&self.subscribers).len()
     }

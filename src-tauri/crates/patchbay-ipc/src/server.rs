@@ -65,7 +65,15 @@ pub struct ServerOptions {
     /// CLI, hand edits). Tests that drive changes through
     /// [`ServerHandle::notify_config_changed`] may turn it off.
     pub watch_config: bool,
+    /// A connection that sends nothing for this long while it has no
+    /// subscription and no call in flight is closed, so idle sleepers
+    /// cannot hold every connection slot (default [`IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
 }
+
+/// How long a connection may sit idle (no frame, no subscription, no call
+/// in flight) before it is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl fmt::Debug for ServerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,6 +108,7 @@ impl ServerOptions {
             config,
             on_pairing_request: None,
             pairing_timeout: DEFAULT_PAIRING_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             watch_config: true,
         }
@@ -135,6 +144,7 @@ impl Server {
                 options.pairing_timeout,
             ),
             hello_json: Arc::from(hello_json),
+            idle_timeout: options.idle_timeout,
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
             shutdown,
@@ -276,6 +286,7 @@ pub(crate) struct State {
     pub(crate) feed: EntriesFeed,
     pub(crate) pairings: Pairings,
     pub(crate) hello_json: Arc<str>,
+    pub(crate) idle_timeout: Duration,
     pub(crate) next_connection: AtomicU64,
     pub(crate) connections: AtomicUsize,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -345,10 +356,26 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::with_capacity(1024);
     let mut shutdown = state.shutdown.clone();
+    let mut idle_until = tokio::time::Instant::now() + state.idle_timeout;
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(idle_until) => {
+                let subscribed = state.feed.is_subscribed(id)
+                    || connection
+                        .hosts_feed
+                        .lock()
+                        .map_or(true, |feed| feed.is_some());
+                let calling = connection.in_flight.available_permits() < MAX_IN_FLIGHT;
+                if subscribed || calling {
+                    idle_until = tokio::time::Instant::now() + state.idle_timeout;
+                } else {
+                    tracing::debug!(connection = id, "closing an idle IPC connection");
+                    break;
+                }
+            }
             read = read_frame(&mut reader, &mut buffer, MAX_FRAME_BYTES) => match read {
                 Ok(FrameRead::Frame) => {
+                    idle_until = tokio::time::Instant::now() + state.idle_timeout;
                     if let Some(frame) = handle_frame(state, &connection, &buffer) {
                         if connection.queue.send(frame).await.is_err() {
                             break;

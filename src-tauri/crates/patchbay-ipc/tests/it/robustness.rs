@@ -188,6 +188,27 @@ async fn a_client_that_connects_and_sends_nothing_is_harmless() {
     crate::support::eventually(Duration::from_secs(5), || server.connection_count() == 1).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sleepers_are_closed_but_subscribers_stay() {
+    let env = TestEnv::new();
+    let server = patchbay_ipc::Server::start(patchbay_ipc::ServerOptions {
+        idle_timeout: Duration::from_millis(300),
+        ..env.options()
+    })
+    .await
+    .expect("start");
+    let sleepers: Vec<Raw> = futures_join(server.endpoint(), 10).await;
+    let subscriber = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let _subscription = subscriber.subscribe().await.expect("subscribe");
+    // The ten that never said anything are closed; the subscriber is not.
+    crate::support::eventually(Duration::from_secs(5), || server.connection_count() == 1).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(subscriber.hello().await.expect("still served").protocol, 1);
+    drop(sleepers);
+}
+
 async fn futures_join(socket: &std::path::Path, count: usize) -> Vec<Raw> {
     let mut connections = Vec::with_capacity(count);
     for _ in 0..count {
