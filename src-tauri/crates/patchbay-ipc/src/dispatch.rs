@@ -4,6 +4,7 @@
 //! tests are `patchbay-service`'s use cases; this file only translates
 //! parameters and results.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use patchbay_core::store::ProviderView;
@@ -92,8 +93,25 @@ pub(crate) fn handle_frame(
             stop_hosts_feed(connection);
             Some(success_frame(&id, json!({"subscribed": false})))
         }
+        methods::HOST_PAIR => {
+            if connection.pairing.swap(true, Ordering::AcqRel) {
+                let error = IpcError::Busy {
+                    detail: "this connection is already waiting for a pairing decision".to_owned(),
+                };
+                return Some(failure_frame(Some(&id), error.to_error_object()));
+            }
+            let release = PairingRelease(Arc::clone(&connection.pairing));
+            spawn_call(
+                state,
+                connection,
+                id,
+                call.method,
+                call.params,
+                Some(release),
+            )
+        }
         method if METHODS.contains(&method) => {
-            spawn_call(state, connection, id, call.method, call.params)
+            spawn_call(state, connection, id, call.method, call.params, None)
         }
         method => Some(failure_frame(
             Some(&id),
@@ -129,12 +147,23 @@ fn list_entries(state: &State, id: &RequestId, params: Option<Value>) -> Frame {
     success_frame_raw(id, &snapshot.result_json)
 }
 
+/// Clears a connection's "pairing waiting" flag when its `host.pair` ends,
+/// however it ends.
+struct PairingRelease(Arc<AtomicBool>);
+
+impl Drop for PairingRelease {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 fn spawn_call(
     state: &Arc<State>,
     connection: &Connection,
     id: RequestId,
     method: String,
     params: Option<Value>,
+    hold: Option<PairingRelease>,
 ) -> Option<Frame> {
     let Ok(permit) = Arc::clone(&connection.in_flight).try_acquire_owned() else {
         let error = IpcError::Busy {
@@ -154,6 +183,7 @@ fn spawn_call(
             // The client left: drop the work (a pairing request is withdrawn).
             _ = closed.wait_for(|closed| *closed) => return,
         };
+        drop(hold);
         if queue.send(answer).await.is_err() {
             tracing::debug!(method, "the client left before its answer was sent");
         }

@@ -337,6 +337,9 @@ pub(crate) struct Connection {
     pub(crate) in_flight: Arc<Semaphore>,
     /// The task relaying pairing events after `hosts.subscribe`.
     pub(crate) hosts_feed: Arc<std::sync::Mutex<Option<AbortHandle>>>,
+    /// Whether a `host.pair` of this connection is waiting: one at a time,
+    /// so one client cannot fill every pending slot.
+    pub(crate) pairing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) {
@@ -352,6 +355,7 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
         closed,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         hosts_feed: Arc::default(),
+        pairing: Arc::default(),
     };
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::with_capacity(1024);

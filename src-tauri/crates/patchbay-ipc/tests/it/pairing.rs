@@ -285,3 +285,37 @@ async fn admin_calls_without_a_server_say_it_is_not_running() {
     assert!(admin::list(&env.registry()).expect("list").is_empty());
     assert!(!admin::revoke(&env.registry(), "nobody").expect("revoke"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_waits_for_one_pairing_at_a_time() {
+    let env = TestEnv::new();
+    let server = env.start().await;
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let first = tokio::spawn({
+        let host = host.clone();
+        async move { host.pair("com.example.first", "First").await }
+    });
+    let request = wait_for_pending(&server).await;
+    // A second request on the same connection, even for another app id,
+    // is refused at once: one client cannot fill every pending slot.
+    let second = host
+        .pair("com.example.second", "Second")
+        .await
+        .expect_err("one at a time");
+    assert_eq!(second.rpc_kind(), Some("busy"), "{second}");
+    assert_eq!(server.pairings().pending().len(), 1);
+
+    server.pairings().deny(&request.request_id).expect("deny");
+    assert!(first.await.expect("join").is_err());
+    // Decided: the connection may ask again.
+    let again = tokio::spawn({
+        let host = host.clone();
+        async move { host.pair("com.example.second", "Second").await }
+    });
+    let request = wait_for_pending(&server).await;
+    assert_eq!(request.app_id, "com.example.second");
+    server.pairings().deny(&request.request_id).expect("deny");
+    assert!(again.await.expect("join").is_err());
+}
