@@ -34,6 +34,7 @@ function promptNext() {
   $('#pairing-app-name').textContent = next.app_name;
   $('#pairing-app-id').textContent = next.app_id;
   $('#pairing-expires').textContent = `This request expires ${formatDate(next.expires_at)} if you don't answer.`;
+  $('#pairing-requester').textContent = requesterText(next.requester);
   $('#pairing-replaces').hidden = !next.replaces;
   $('#pairing-replaces').textContent = replacesText(next);
   setPromptBusy(false);
@@ -123,6 +124,14 @@ function renderPendingBadge() {
   $('#open-hosts').setAttribute('aria-label', count === 0 ? 'Connected apps' : `Connected apps, ${count} waiting for an answer`);
 }
 
+/** Which process asked, as the operating system reports it (not what it claims). */
+function requesterText(requester) {
+  if (!requester) return 'The asking process is not known.';
+  return requester.executable
+    ? `Asked by process ${requester.pid}: ${requester.executable}`
+    : `Asked by process ${requester.pid}.`;
+}
+
 /** "It replaces the pairing of …" for a request whose app id is already paired. */
 function replacesText(request) {
   const old = request.replaces;
@@ -140,6 +149,7 @@ function renderPending() {
     h('span', { class: 'host-name' }, request.app_name),
     h('span', { class: 'host-meta mono' }, request.app_id),
     h('span', { class: 'host-meta' }, `Asked ${relativeTime(request.requested_at)}`),
+    h('span', { class: 'host-meta mono' }, requesterText(request.requester)),
     request.replaces ? h('span', { class: 'host-meta pairing-replaces' }, replacesText(request)) : null),
   h('div', { class: 'row-actions' },
     h('button', {
@@ -178,7 +188,7 @@ function renderLog() {
   $('#hosts-log-empty').hidden = rows.length > 0;
   $('#hosts-log-table').hidden = rows.length === 0;
   $('#hosts-log').replaceChildren(...rows.map((record) => h('tr', { 'data-testid': 'log-row' },
-    h('td', {}, record.app_name),
+    h('td', { title: requesterText(record.requester) }, record.app_name),
     h('td', { class: 'mono selectable' }, record.entry_id),
     h('td', { class: 'log-when', title: formatDate(record.at) }, relativeTime(record.at)))));
   $('#hosts-log-more').hidden = view.log.length <= LOG_ROWS_SHOWN;

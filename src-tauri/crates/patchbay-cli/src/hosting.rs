@@ -68,6 +68,17 @@ pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The asking process as the OS reports it: `pid 1234 (/usr/bin/editor)`.
+fn requester_text(requester: Option<&patchbay_protocol::rpc::Requester>) -> String {
+    match requester {
+        Some(requester) => match &requester.executable {
+            Some(executable) => format!("pid {} ({executable})", requester.pid),
+            None => format!("pid {}", requester.pid),
+        },
+        None => "not known".to_owned(),
+    }
+}
+
 /// " It replaces the pairing of …" for a request whose app id is paired.
 fn replaces_note(request: &PendingPairing) -> String {
     request
@@ -90,11 +101,12 @@ pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
     let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
-            "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.{replaces}\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
+            "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.{replaces}\n  Asked by: {process}\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
             id = request.request_id,
             name = request.app_name,
             app = request.app_id,
             replaces = replaces_note(request),
+            process = requester_text(request.requester.as_ref()),
         )));
     });
     options.on_pairing_request = Some(announce);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use patchbay_core::store::ProviderView;
 use patchbay_core::ProviderId;
+use patchbay_protocol::rpc::Requester;
 use patchbay_protocol::rpc::{
     methods, DecisionParams, EntriesUnchanged, ErrorObject, HostsResult, ListParams, PairParams,
     PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, RevokeParams,
@@ -174,9 +175,10 @@ fn spawn_call(
     let state = Arc::clone(state);
     let queue = connection.queue.clone();
     let mut closed = connection.closed.clone();
+    let requester = connection.requester.clone();
     tokio::spawn(async move {
         let answer = tokio::select! {
-            outcome = run_method(&state, &method, params) => match outcome {
+            outcome = run_method(&state, &method, params, requester) => match outcome {
                 Ok(result) => success_frame(&id, result),
                 Err(error) => failure_frame(Some(&id), error.to_error_object()),
             },
@@ -192,7 +194,12 @@ fn spawn_call(
     None
 }
 
-async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> Result<Value> {
+async fn run_method(
+    state: &Arc<State>,
+    method: &str,
+    params: Option<Value>,
+    requester: Option<Requester>,
+) -> Result<Value> {
     match method {
         methods::PROVIDERS_LIST => {
             let state = Arc::clone(state);
@@ -227,7 +234,7 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
             to_value(
                 state
                     .pairings
-                    .request(&params.app_id, &params.app_name)
+                    .request(&params.app_id, &params.app_name, requester)
                     .await?,
             )
         }
@@ -235,10 +242,12 @@ async fn run_method(state: &Arc<State>, method: &str, params: Option<Value>) -> 
             let params: ResolveParams = parse_params(params)?;
             let state = Arc::clone(state);
             blocking(move || -> Result<Value> {
-                let resolved =
-                    state
-                        .service
-                        .resolve(&state.pairings, &params.token, &params.entry_id)?;
+                let resolved = state.service.resolve(
+                    &state.pairings,
+                    &params.token,
+                    &params.entry_id,
+                    requester,
+                )?;
                 to_value(resolved)
             })
             .await

@@ -112,12 +112,17 @@ mod unix {
         /// The next connection from our own uid. Connections from other uids
         /// (only possible if someone loosened the directory's mode) are
         /// closed at once and logged.
-        pub(crate) async fn accept(&self) -> io::Result<Box<dyn Stream>> {
+        /// The next connection from our own uid, with the peer's pid when
+        /// the OS reports it. Connections from other uids (only possible if
+        /// someone loosened the directory's mode) are closed at once and
+        /// logged.
+        pub(crate) async fn accept(&self) -> io::Result<(Box<dyn Stream>, Option<u32>)> {
             loop {
                 let (stream, _address) = self.listener.accept().await?;
                 match stream.peer_cred() {
                     Ok(credentials) if credentials.uid() == self.own_uid => {
-                        return Ok(Box::new(stream))
+                        let pid = credentials.pid().and_then(|pid| u32::try_from(pid).ok());
+                        return Ok((Box::new(stream), pid));
                     }
                     Ok(credentials) => {
                         tracing::warn!(
@@ -422,13 +427,16 @@ mod windows {
 
         /// The next connection. The DACL already kept other users out, and
         /// remote clients cannot open the pipe at all.
-        pub(crate) async fn accept(&self) -> io::Result<Box<dyn Stream>> {
+        pub(crate) async fn accept(&self) -> io::Result<(Box<dyn Stream>, Option<u32>)> {
             let stream = self.listener.accept().await?;
-            match stream.client_process_id() {
-                Ok(pid) => tracing::debug!(client_pid = pid, "IPC client connected"),
-                Err(error) => tracing::debug!(%error, "IPC client connected (pid unknown)"),
-            }
-            Ok(Box::new(Connection(stream)))
+            let pid = match stream.client_process_id() {
+                Ok(pid) => Some(pid),
+                Err(error) => {
+                    tracing::debug!(%error, "IPC client connected (pid unknown)");
+                    None
+                }
+            };
+            Ok((Box::new(Connection(stream)), pid))
         }
     }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use patchbay_client::{read_frame, FrameRead};
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::store::ProviderStore;
+use patchbay_protocol::rpc::Requester;
 use patchbay_protocol::rpc::{ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use patchbay_protocol::Kind;
 use patchbay_service::Service;
@@ -294,8 +295,8 @@ pub(crate) struct State {
 
 async fn accept_loop(listener: Listener, state: Arc<State>) {
     loop {
-        let stream = match listener.accept().await {
-            Ok(stream) => stream,
+        let (stream, pid) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(%error, "accepting an IPC connection failed");
@@ -310,7 +311,7 @@ async fn accept_loop(listener: Listener, state: Arc<State>) {
                 refuse_busy(stream).await;
             } else {
                 let id = state.next_connection.fetch_add(1, Ordering::Relaxed);
-                serve_connection(&state, stream, id).await;
+                serve_connection(&state, stream, id, requester(pid)).await;
             }
             state.connections.fetch_sub(1, Ordering::Relaxed);
         });
@@ -340,9 +341,29 @@ pub(crate) struct Connection {
     /// Whether a `host.pair` of this connection is waiting: one at a time,
     /// so one client cannot fill every pending slot.
     pub(crate) pairing: Arc<std::sync::atomic::AtomicBool>,
+    /// The process on the other end, from the OS.
+    pub(crate) requester: Option<Requester>,
 }
 
-async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) {
+/// The peer process as the OS reports it: its pid and, on Linux, its
+/// executable (`/proc/<pid>/exe`). Never what the client claims.
+fn requester(pid: Option<u32>) -> Option<Requester> {
+    let pid = pid?;
+    #[cfg(target_os = "linux")]
+    let executable = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|path| path.display().to_string());
+    #[cfg(not(target_os = "linux"))]
+    let executable = None;
+    Some(Requester { pid, executable })
+}
+
+async fn serve_connection(
+    state: &Arc<State>,
+    stream: Box<dyn Stream>,
+    id: u64,
+    requester: Option<Requester>,
+) {
     let (read_half, write_half) = tokio::io::split(stream);
     let (queue, outgoing) = mpsc::channel(QUEUE_CAPACITY);
     let kick = Arc::new(Notify::new());
@@ -356,6 +377,7 @@ async fn serve_connection(state: &Arc<State>, stream: Box<dyn Stream>, id: u64) 
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         hosts_feed: Arc::default(),
         pairing: Arc::default(),
+        requester,
     };
     let mut reader = BufReader::new(read_half);
     let mut buffer = Vec::with_capacity(1024);

@@ -436,6 +436,10 @@ pub struct PendingPairing {
     pub requested_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The process that asked, as the OS reports the connection's peer:
+    /// `None` where it cannot be told safely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Requester>,
     /// The pairing this request would replace: `app_id` is already paired
     /// (with this name, since then). Allowing it revokes that app's token,
     /// so the prompt must say so.
@@ -462,6 +466,19 @@ pub struct ResolveRecord {
     pub entry_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The process that resolved, as the OS reports the connection's peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Requester>,
+}
+
+/// A process on the other end of an IPC connection, from the OS (peer
+/// credentials), never from what it claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub pid: u32,
+    /// Its executable (Linux: `/proc/<pid>/exe`); `None` where unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
 }
 
 /// `hosts.approve` / `hosts.deny` params.

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use patchbay_core::model::Auth;
 use patchbay_core::{Kind, ProviderId};
 use patchbay_protocol::entries::split_entry_id;
-use patchbay_protocol::rpc::ResolveResult;
+use patchbay_protocol::rpc::{Requester, ResolveResult};
 
 pub use pairing::{PairingCallback, PairingEvent, Pairings, DEFAULT_PAIRING_TIMEOUT, MAX_PENDING};
 pub use registry::{HostRegistry, HOSTS_FILE_NAME, RESOLVE_LOG_CAPACITY};
@@ -136,6 +136,7 @@ impl Service {
         pairings: &Pairings,
         token: &str,
         entry_id: &str,
+        requester: Option<Requester>,
     ) -> Result<ResolveResult> {
         let host = pairings.registry().authenticate(token)?;
         let not_found = || HostsError::EntryNotFound {
@@ -167,7 +168,7 @@ impl Service {
                 format!("Bearer {}", key.expose()),
             );
         }
-        pairings.record_resolve(&host.app_id, entry_id)?;
+        pairings.record_resolve(&host.app_id, entry_id, requester)?;
         tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
         Ok(ResolveResult {
             entry_id: entry_id.to_owned(),

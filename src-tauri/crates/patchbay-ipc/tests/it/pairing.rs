@@ -62,6 +62,14 @@ async fn approve_then_resolve_returns_the_right_headers() {
     });
     let request = wait_for_pending(&server).await;
     assert_eq!(request.app_name, "Example Editor");
+    // Which process asked comes from the OS, not from the request.
+    let requester = request.requester.clone().expect("the peer process");
+    assert_eq!(requester.pid, std::process::id());
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        requester.executable.as_deref().map(std::path::Path::new),
+        std::env::current_exe().ok().as_deref()
+    );
     assert_eq!(prompts.lock().expect("lock").len(), 1, "the app was asked");
     assert!(matches!(
         events.recv().await,
@@ -131,6 +139,11 @@ async fn approve_then_resolve_returns_the_right_headers() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].app_id, "com.example.editor");
     assert_eq!(log[1].entry_id, format!("{local}/qwen2.5:7b"));
+    assert_eq!(
+        log[1].requester.as_ref().map(|requester| requester.pid),
+        Some(std::process::id()),
+        "the log names the process that resolved"
+    );
     let over_socket = host.resolve_log().await.expect("log over the socket");
     assert_eq!(over_socket.len(), 2);
     let hosts = admin::list(&env.registry()).expect("hosts");

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use patchbay_protocol::rpc::{PairResult, PairedHost, PendingPairing, ResolveRecord};
+use patchbay_protocol::rpc::{PairResult, PairedHost, PendingPairing, Requester, ResolveRecord};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, oneshot};
 
@@ -133,7 +133,12 @@ impl Pairings {
     /// Creates a pending request and waits for the decision: the token on
     /// approval, [`HostsError::PairingDenied`] or
     /// [`HostsError::PairingTimeout`] otherwise.
-    pub async fn request(&self, app_id: &str, app_name: &str) -> Result<PairResult> {
+    pub async fn request(
+        &self,
+        app_id: &str,
+        app_name: &str,
+        requester: Option<Requester>,
+    ) -> Result<PairResult> {
         validate_app(app_id, app_name)?;
         // An app id that is already paired: the prompt says what it replaces.
         let registry = self.inner.registry.clone();
@@ -153,6 +158,7 @@ impl Pairings {
             app_name: app_name.to_owned(),
             requested_at: now,
             expires_at: now + self.inner.timeout,
+            requester,
             replaces,
         };
         {
@@ -270,8 +276,16 @@ impl Pairings {
 
     /// Records a resolve by a paired host (log + `last_used`) and tells
     /// the UI.
-    pub fn record_resolve(&self, app_id: &str, entry_id: &str) -> Result<ResolveRecord> {
-        let record = self.inner.registry.record_resolve(app_id, entry_id)?;
+    pub fn record_resolve(
+        &self,
+        app_id: &str,
+        entry_id: &str,
+        requester: Option<Requester>,
+    ) -> Result<ResolveRecord> {
+        let record = self
+            .inner
+            .registry
+            .record_resolve(app_id, entry_id, requester)?;
         self.emit(PairingEvent::Resolved(record.clone()));
         Ok(record)
     }
@@ -431,7 +445,7 @@ mod tests {
         let mut events = pairings.subscribe();
         let waiter = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("com.example.app", "Example").await }
+            async move { pairings.request("com.example.app", "Example", None).await }
         });
         let request = wait_for_pending(&pairings).await;
         assert!(
@@ -461,7 +475,11 @@ mod tests {
         // request names the pairing it would replace.
         let again = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("com.example.app", "Totally Example").await }
+            async move {
+                pairings
+                    .request("com.example.app", "Totally Example", None)
+                    .await
+            }
         });
         let second = wait_for_pending(&pairings).await;
         let replaced = second.replaces.as_ref().expect("what it replaces");
@@ -479,7 +497,7 @@ mod tests {
         let (_directory, pairings) = pairings(Duration::from_millis(200));
         let waiter = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("a", "A").await }
+            async move { pairings.request("a", "A", None).await }
         });
         let request = wait_for_pending(&pairings).await;
         pairings.deny(&request.request_id).expect("deny");
@@ -488,7 +506,7 @@ mod tests {
             Err(HostsError::PairingDenied)
         ));
 
-        let timed_out = pairings.request("b", "B").await;
+        let timed_out = pairings.request("b", "B", None).await;
         assert!(matches!(timed_out, Err(HostsError::PairingTimeout { .. })));
         assert!(pairings.pending().is_empty());
         assert!(pairings.list().expect("list").is_empty());
@@ -499,14 +517,14 @@ mod tests {
         let (_directory, pairings) = pairings(Duration::from_secs(10));
         let early = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("early", "Early").await }
+            async move { pairings.request("early", "Early", None).await }
         });
         let waiting = wait_for_pending(&pairings).await;
         let (pending, mut events) = pairings.subscribe_with_pending();
         assert_eq!(pending, vec![waiting.clone()]);
         let late = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("late", "Late").await }
+            async move { pairings.request("late", "Late", None).await }
         });
         match events.recv().await {
             Ok(PairingEvent::Requested(request)) => assert_eq!(request.app_id, "late"),
@@ -528,11 +546,11 @@ mod tests {
     async fn invalid_or_duplicate_requests_are_refused() {
         let (_directory, pairings) = pairings(Duration::from_secs(5));
         assert!(matches!(
-            pairings.request("has space", "X").await,
+            pairings.request("has space", "X", None).await,
             Err(HostsError::InvalidParams { .. })
         ));
         assert!(matches!(
-            pairings.request("ok", "bad\u{7}name").await,
+            pairings.request("ok", "bad\u{7}name", None).await,
             Err(HostsError::InvalidParams { .. })
         ));
         // Names that would make the prompt lie about which app asks.
@@ -546,7 +564,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    pairings.request("ok", spoof).await,
+                    pairings.request("ok", spoof, None).await,
                     Err(HostsError::InvalidParams { .. })
                 ),
                 "{spoof:?}"
@@ -558,11 +576,11 @@ mod tests {
         }
         let first = tokio::spawn({
             let pairings = pairings.clone();
-            async move { pairings.request("dup", "Dup").await }
+            async move { pairings.request("dup", "Dup", None).await }
         });
         let request = wait_for_pending(&pairings).await;
         assert!(matches!(
-            pairings.request("dup", "Dup").await,
+            pairings.request("dup", "Dup", None).await,
             Err(HostsError::PairingInProgress { .. })
         ));
         pairings.deny(&request.request_id).expect("deny");

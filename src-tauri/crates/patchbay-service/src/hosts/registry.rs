@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use patchbay_core::config;
 
-use patchbay_protocol::rpc::{PairedHost, ResolveRecord};
+use patchbay_protocol::rpc::{PairedHost, Requester, ResolveRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -183,7 +183,12 @@ impl HostRegistry {
 
     /// Records one resolve and updates the host's `last_used`. A host
     /// revoked in between is not recorded (and gets `Unauthorized`).
-    pub fn record_resolve(&self, app_id: &str, entry_id: &str) -> Result<ResolveRecord> {
+    pub fn record_resolve(
+        &self,
+        app_id: &str,
+        entry_id: &str,
+        requester: Option<Requester>,
+    ) -> Result<ResolveRecord> {
         let now = OffsetDateTime::now_utc();
         let mut recorded = None;
         self.update(|document| {
@@ -198,6 +203,7 @@ impl HostRegistry {
                 app_name: host.app_name.clone(),
                 entry_id: entry_id.to_owned(),
                 at: now,
+                requester: requester.clone(),
             };
             document.resolve_log.push(record.clone());
             let excess = document
@@ -338,7 +344,7 @@ mod tests {
         registry.pair("app", "App").expect("pair");
         for index in 0..(RESOLVE_LOG_CAPACITY + 7) {
             registry
-                .record_resolve("app", &format!("p/m{index}"))
+                .record_resolve("app", &format!("p/m{index}"), None)
                 .expect("record");
         }
         let log = registry.resolve_log().expect("log");
@@ -346,7 +352,7 @@ mod tests {
         assert_eq!(log[0].entry_id, "p/m7");
         assert!(registry.list().expect("list")[0].last_used.is_some());
         assert!(matches!(
-            registry.record_resolve("other", "p/m"),
+            registry.record_resolve("other", "p/m", None),
             Err(HostsError::Unauthorized)
         ));
     }
