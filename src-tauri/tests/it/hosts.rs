@@ -30,8 +30,12 @@ struct HostsApp {
 
 impl HostsApp {
     fn new(config_dir: &Path, socket: &Path) -> Self {
+        Self::with_keychain(config_dir, socket, Arc::new(MemoryStore::default()))
+    }
+
+    /// Two apps of one user share the keychain (and so the admin secret).
+    fn with_keychain(config_dir: &Path, socket: &Path, secrets: Arc<dyn SecretStore>) -> Self {
         let paths = ConfigPaths::in_dir(config_dir);
-        let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
         let providers = Providers::new(ProviderStore::new(paths, secrets));
         let mut app = patchbay_app_lib::builder(mock_builder(), providers)
             .manage(IpcEndpoint(socket.to_owned()))
@@ -266,9 +270,10 @@ fn a_second_app_on_a_served_socket_reports_elsewhere_and_decides_through_the_fir
     let config = tempfile::tempdir().expect("temp dir");
     let runtime = tempfile::tempdir().expect("temp dir");
     let socket = runtime.path().join("ipc.sock");
-    let first = HostsApp::new(config.path(), &socket);
+    let keychain: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
+    let first = HostsApp::with_keychain(config.path(), &socket, Arc::clone(&keychain));
     first.wait_for_state("running");
-    let second = HostsApp::new(config.path(), &socket);
+    let second = HostsApp::with_keychain(config.path(), &socket, keychain);
     let status = second.wait_for_state("elsewhere");
     assert!(
         status["message"]

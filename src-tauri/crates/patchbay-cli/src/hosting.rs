@@ -169,7 +169,8 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
             }
         }
         HostsCommand::Approve { request_id } => {
-            let host = block_on(admin::approve(None, request_id))?;
+            let secret = open_service()?.store().admin_secret()?;
+            let host = block_on(admin::approve(None, request_id, &secret))?;
             if output.is_json() {
                 output.json(&host)?;
             } else {
@@ -181,7 +182,8 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
             }
         }
         HostsCommand::Deny { request_id } => {
-            let request = block_on(admin::deny(None, request_id))?;
+            let secret = open_service()?.store().admin_secret()?;
+            let request = block_on(admin::deny(None, request_id, &secret))?;
             if output.is_json() {
                 output.json(&request)?;
             } else {

@@ -334,9 +334,14 @@ impl Client {
 
     /// Admin (`hosts.approve`): allows a pending request; the waiting host
     /// receives its token.
-    pub async fn approve_pairing(&self, request_id: &str) -> Result<PairedHost, ClientError> {
+    pub async fn approve_pairing(
+        &self,
+        request_id: &str,
+        admin: &str,
+    ) -> Result<PairedHost, ClientError> {
         let params = DecisionParams {
             request_id: request_id.to_owned(),
+            admin: admin.to_owned(),
         };
         decode(
             methods::HOSTS_APPROVE,
@@ -347,9 +352,14 @@ impl Client {
     }
 
     /// Admin (`hosts.deny`): refuses a pending request.
-    pub async fn deny_pairing(&self, request_id: &str) -> Result<PendingPairing, ClientError> {
+    pub async fn deny_pairing(
+        &self,
+        request_id: &str,
+        admin: &str,
+    ) -> Result<PendingPairing, ClientError> {
         let params = DecisionParams {
             request_id: request_id.to_owned(),
+            admin: admin.to_owned(),
         };
         decode(
             methods::HOSTS_DENY,
@@ -370,9 +380,10 @@ impl Client {
 
     /// Admin (`hosts.revoke`): forgets a paired host. `Ok(false)` when it
     /// was not paired.
-    pub async fn revoke_host(&self, app_id: &str) -> Result<bool, ClientError> {
+    pub async fn revoke_host(&self, app_id: &str, admin: &str) -> Result<bool, ClientError> {
         let params = RevokeParams {
             app_id: app_id.to_owned(),
+            admin: admin.to_owned(),
         };
         let result: RevokeResult = decode(
             methods::HOSTS_REVOKE,

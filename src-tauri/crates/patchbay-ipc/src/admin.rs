@@ -18,6 +18,8 @@ use patchbay_client::{Client, ErrorKind as ClientErrorKind};
 pub use patchbay_client::{HostsChanged, PairingNotice, PairingSubscription};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 
+use patchbay_core::ApiKey;
+
 use crate::error::{IpcError, Result};
 use patchbay_service::HostRegistry;
 
@@ -37,13 +39,28 @@ pub async fn pending(endpoint: Option<&Path>) -> Result<Vec<PendingPairing>> {
 }
 
 /// Approves a pending request on the running server.
-pub async fn approve(endpoint: Option<&Path>, request_id: &str) -> Result<PairedHost> {
-    Ok(connect(endpoint).await?.approve_pairing(request_id).await?)
+/// `admin` is the admin secret (`ProviderStore::admin_secret`).
+pub async fn approve(
+    endpoint: Option<&Path>,
+    request_id: &str,
+    admin: &ApiKey,
+) -> Result<PairedHost> {
+    Ok(connect(endpoint)
+        .await?
+        .approve_pairing(request_id, admin.expose())
+        .await?)
 }
 
 /// Denies a pending request on the running server.
-pub async fn deny(endpoint: Option<&Path>, request_id: &str) -> Result<PendingPairing> {
-    Ok(connect(endpoint).await?.deny_pairing(request_id).await?)
+pub async fn deny(
+    endpoint: Option<&Path>,
+    request_id: &str,
+    admin: &ApiKey,
+) -> Result<PendingPairing> {
+    Ok(connect(endpoint)
+        .await?
+        .deny_pairing(request_id, admin.expose())
+        .await?)
 }
 
 /// `hosts.subscribe` on the running server: the requests waiting now, then

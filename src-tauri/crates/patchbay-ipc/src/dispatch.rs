@@ -148,6 +148,21 @@ fn list_entries(state: &State, id: &RequestId, params: Option<Value>) -> Frame {
     success_frame_raw(id, &snapshot.result_json)
 }
 
+/// The admin methods' proof: the secret only Patchbay's own window and CLI
+/// can read. Compared without an early exit.
+fn check_admin(state: &State, presented: &str) -> Result<()> {
+    let expected = state.admin.expose().as_bytes();
+    let presented = presented.as_bytes();
+    let mut difference = u8::from(expected.len() != presented.len());
+    for (left, right) in expected.iter().zip(presented.iter().cycle()) {
+        difference |= left ^ right;
+    }
+    if presented.is_empty() || difference != 0 {
+        return Err(IpcError::AdminRequired);
+    }
+    Ok(())
+}
+
 /// Clears a connection's "pairing waiting" flag when its `host.pair` ends,
 /// however it ends.
 struct PairingRelease(Arc<AtomicBool>);
@@ -266,15 +281,18 @@ async fn run_method(
         }),
         methods::HOSTS_APPROVE => {
             let params: DecisionParams = parse_params(params)?;
+            check_admin(state, &params.admin)?;
             let pairings = state.pairings.clone();
             blocking(move || to_value(pairings.approve(&params.request_id)?)).await
         }
         methods::HOSTS_DENY => {
             let params: DecisionParams = parse_params(params)?;
+            check_admin(state, &params.admin)?;
             to_value(state.pairings.deny(&params.request_id)?)
         }
         methods::HOSTS_REVOKE => {
             let params: RevokeParams = parse_params(params)?;
+            check_admin(state, &params.admin)?;
             let pairings = state.pairings.clone();
             blocking(move || -> Result<Value> {
                 to_value(RevokeResult {

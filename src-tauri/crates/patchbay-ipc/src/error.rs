@@ -52,6 +52,10 @@ pub enum IpcError {
     #[error("Patchbay is busy ({detail}); try again in a moment.")]
     Busy { detail: String },
 
+    /// An admin method without the admin secret.
+    #[error("Only Patchbay's own window and `patchbay hosts` can approve, deny or revoke: the request did not carry Patchbay's admin secret.")]
+    AdminRequired,
+
     #[error("Patchbay failed: {detail}")]
     Internal { detail: String },
 }
@@ -79,6 +83,7 @@ impl IpcError {
             Self::TestFailed { .. } => Kind::TestFailed,
             Self::Client(error) => error.kind(),
             Self::Busy { .. } => Kind::Busy,
+            Self::AdminRequired => Kind::AdminRequired,
             Self::Internal { .. } => Kind::Internal,
         }
     }

@@ -135,6 +135,12 @@ impl Server {
         })?;
         let (shutdown_sender, shutdown) = watch::channel(false);
         let feed = EntriesFeed::new(options.service.entries()?)?;
+        let store = Arc::clone(options.service.store());
+        let admin = tokio::task::spawn_blocking(move || store.admin_secret())
+            .await
+            .map_err(|error| IpcError::Internal {
+                detail: format!("a worker task failed: {error}"),
+            })??;
         let state = Arc::new(State {
             store: Arc::clone(options.service.store()),
             service: options.service,
@@ -145,6 +151,7 @@ impl Server {
                 options.pairing_timeout,
             ),
             hello_json: Arc::from(hello_json),
+            admin,
             idle_timeout: options.idle_timeout,
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
@@ -287,6 +294,8 @@ pub(crate) struct State {
     pub(crate) feed: EntriesFeed,
     pub(crate) pairings: Pairings,
     pub(crate) hello_json: Arc<str>,
+    /// What admin calls must present (see `ProviderStore::admin_secret`).
+    pub(crate) admin: patchbay_core::ApiKey,
     pub(crate) idle_timeout: Duration,
     pub(crate) next_connection: AtomicU64,
     pub(crate) connections: AtomicUsize,

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use patchbay_core::ApiKey;
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 use patchbay_service::Service;
 use serde::Serialize;
@@ -63,10 +64,12 @@ enum Serving {
     Starting,
     /// Kept while the supervisor lives: dropping the handle stops the server.
     Running(ServerHandle),
-    /// Another Patchbay process holds the socket.
+    /// Another Patchbay process holds the socket; decisions go to it with
+    /// the admin secret.
     Elsewhere {
         endpoint: PathBuf,
         message: String,
+        admin: ApiKey,
     },
     Unavailable {
         message: String,
@@ -76,7 +79,7 @@ enum Serving {
 /// Where pairing decisions go.
 enum Decider {
     Here(Pairings),
-    Elsewhere(PathBuf),
+    Elsewhere(PathBuf, ApiKey),
     Nobody,
 }
 
@@ -120,7 +123,9 @@ impl HostSupervisor {
                 endpoint: Some(handle.endpoint().display().to_string()),
                 message: None,
             },
-            Serving::Elsewhere { endpoint, message } => HostsStatus {
+            Serving::Elsewhere {
+                endpoint, message, ..
+            } => HostsStatus {
                 state: "elsewhere",
                 endpoint: Some(endpoint.display().to_string()),
                 message: Some(message.clone()),
@@ -141,7 +146,9 @@ impl HostSupervisor {
     fn decider(&self) -> Decider {
         match &*self.lock() {
             Serving::Running(handle) => Decider::Here(handle.pairings().clone()),
-            Serving::Elsewhere { endpoint, .. } => Decider::Elsewhere(endpoint.clone()),
+            Serving::Elsewhere {
+                endpoint, admin, ..
+            } => Decider::Elsewhere(endpoint.clone(), admin.clone()),
             Serving::Starting | Serving::Unavailable { .. } => Decider::Nobody,
         }
     }
@@ -177,10 +184,19 @@ impl HostSupervisor {
                 }
             };
             tracing::info!(%error, "another Patchbay serves host apps");
+            let store = Arc::clone(service.store());
+            let admin = match blocking(move || store.admin_secret()).await {
+                Ok(admin) => admin,
+                Err(error) => {
+                    self.unavailable(error.to_string(), observer.as_ref());
+                    return;
+                }
+            };
             self.set(
                 Serving::Elsewhere {
                     endpoint: endpoint.clone(),
                     message: error.to_string(),
+                    admin,
                 },
                 observer.as_ref(),
             );
@@ -211,7 +227,7 @@ impl HostSupervisor {
     pub async fn pending(&self) -> Result<Vec<PendingPairing>> {
         match self.decider() {
             Decider::Here(pairings) => Ok(pairings.pending()),
-            Decider::Elsewhere(endpoint) => admin::pending(Some(&endpoint)).await,
+            Decider::Elsewhere(endpoint, _) => admin::pending(Some(&endpoint)).await,
             Decider::Nobody => Ok(Vec::new()),
         }
     }
@@ -221,7 +237,9 @@ impl HostSupervisor {
     pub async fn approve(&self, request_id: String) -> Result<PairedHost> {
         match self.decider() {
             Decider::Here(pairings) => blocking(move || pairings.approve(&request_id)).await,
-            Decider::Elsewhere(endpoint) => admin::approve(Some(&endpoint), &request_id).await,
+            Decider::Elsewhere(endpoint, secret) => {
+                admin::approve(Some(&endpoint), &request_id, &secret).await
+            }
             Decider::Nobody => Err(HostsError::NotPending { request_id }.into()),
         }
     }
@@ -230,7 +248,9 @@ impl HostSupervisor {
     pub async fn deny(&self, request_id: String) -> Result<PendingPairing> {
         match self.decider() {
             Decider::Here(pairings) => Ok(pairings.deny(&request_id)?),
-            Decider::Elsewhere(endpoint) => admin::deny(Some(&endpoint), &request_id).await,
+            Decider::Elsewhere(endpoint, secret) => {
+                admin::deny(Some(&endpoint), &request_id, &secret).await
+            }
             Decider::Nobody => Err(HostsError::NotPending { request_id }.into()),
         }
     }
@@ -241,7 +261,7 @@ impl HostSupervisor {
         match self.decider() {
             // Through the server, so its own event stream reports it.
             Decider::Here(pairings) => blocking(move || pairings.revoke(&app_id)).await,
-            Decider::Elsewhere(_) | Decider::Nobody => {
+            Decider::Elsewhere(..) | Decider::Nobody => {
                 let registry = self.registry.clone();
                 blocking(move || registry.revoke(&app_id)).await
             }

@@ -106,6 +106,9 @@ kinds! {
     // ── Pairing and host tokens ───────────────────────────────────────
     /// A host token that is unknown or was revoked.
     TokenRejected => "unauthorized", "token_rejected", Some(codes::UNAUTHORIZED);
+    /// An admin method (approve, deny, revoke) without the admin secret
+    /// only Patchbay's own window and CLI hold.
+    AdminRequired => "unauthorized", "admin_required", Some(codes::UNAUTHORIZED);
     PairingDenied => "pairing_denied", "pairing_denied", Some(codes::PAIRING_DENIED);
     PairingTimeout => "pairing_timeout", "pairing_timeout", Some(codes::PAIRING_TIMEOUT);
     /// The app that asked to pair left before the person decided.

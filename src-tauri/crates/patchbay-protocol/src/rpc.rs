@@ -485,12 +485,19 @@ pub struct Requester {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionParams {
     pub request_id: String,
+    /// The admin secret only Patchbay's own window and CLI can read (a
+    /// keychain item): proof that the person, not the requester, decides.
+    #[serde(default)]
+    pub admin: String,
 }
 
 /// `hosts.revoke` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeParams {
     pub app_id: String,
+    /// The admin secret (see [`DecisionParams::admin`]).
+    #[serde(default)]
+    pub admin: String,
 }
 
 /// `hosts.revoke` result.

@@ -221,7 +221,8 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
         async move { host.pair("com.example.denied", "Denied App").await }
     });
     let request = wait_for_pending(&server).await;
-    let refused = admin::deny(Some(server.endpoint()), &request.request_id)
+    let secret = env.admin_secret();
+    let refused = admin::deny(Some(server.endpoint()), &request.request_id, &secret)
         .await
         .expect("deny over the socket");
     assert_eq!(refused.app_id, "com.example.denied");
@@ -229,7 +230,7 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
     assert_eq!(error.rpc_kind(), Some("pairing_denied"));
     assert_eq!(error.rpc_code(), Some(-32002));
     assert!(admin::list(&env.registry()).expect("hosts").is_empty());
-    let again = admin::approve(Some(server.endpoint()), &request.request_id)
+    let again = admin::approve(Some(server.endpoint()), &request.request_id, &secret)
         .await
         .expect_err("already decided");
     assert!(again.to_string().contains("is waiting"), "{again}");
@@ -241,7 +242,7 @@ async fn approve_from_the_terminal_deny_and_made_up_tokens() {
         async move { host.pair("com.example.cli", "CLI Approved").await }
     });
     let request = wait_for_pending(&server).await;
-    let paired_host = admin::approve(Some(server.endpoint()), &request.request_id)
+    let paired_host = admin::approve(Some(server.endpoint()), &request.request_id, &secret)
         .await
         .expect("approve over the socket");
     assert_eq!(paired_host.app_name, "CLI Approved");
@@ -331,4 +332,56 @@ async fn one_connection_waits_for_one_pairing_at_a_time() {
     assert_eq!(request.app_id, "com.example.second");
     server.pairings().deny(&request.request_id).expect("deny");
     assert!(again.await.expect("join").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_cannot_approve_its_own_pairing_without_the_admin_secret() {
+    let env = TestEnv::new();
+    let server = env.start().await;
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let pairing = tokio::spawn({
+        let host = host.clone();
+        async move { host.pair("com.example.sneaky", "Sneaky").await }
+    });
+    let request = wait_for_pending(&server).await;
+    // The same process, on another connection, tries to decide for the person.
+    let sneaky = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    for attempt in ["", "guessed-admin-secret"] {
+        let refused = sneaky
+            .approve_pairing(&request.request_id, attempt)
+            .await
+            .expect_err("no admin secret");
+        assert_eq!(refused.rpc_kind(), Some("unauthorized"), "{refused}");
+        assert_eq!(refused.rpc_reason(), Some("admin_required"), "{refused}");
+        let refused = sneaky
+            .deny_pairing(&request.request_id, attempt)
+            .await
+            .expect_err("no admin secret");
+        assert_eq!(refused.rpc_reason(), Some("admin_required"), "{refused}");
+        let refused = sneaky
+            .revoke_host("com.example.other", attempt)
+            .await
+            .expect_err("no admin secret");
+        assert_eq!(refused.rpc_reason(), Some("admin_required"), "{refused}");
+    }
+    assert_eq!(
+        server.pairings().pending().len(),
+        1,
+        "still waiting for the person"
+    );
+
+    // Patchbay's own CLI (`patchbay hosts approve`) holds the secret.
+    let approved = admin::approve(
+        Some(server.endpoint()),
+        &request.request_id,
+        &env.admin_secret(),
+    )
+    .await
+    .expect("the person's decision");
+    assert_eq!(approved.app_id, "com.example.sneaky");
+    assert!(pairing.await.expect("join").is_ok());
 }

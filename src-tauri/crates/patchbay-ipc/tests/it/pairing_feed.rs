@@ -75,7 +75,7 @@ async fn a_subscriber_sees_each_request_arrive_and_how_it_was_decided() {
 
     // Allowed over the admin methods, as the window does in that mode.
     admin
-        .approve_pairing(&request.request_id)
+        .approve_pairing(&request.request_id, env.admin_secret().expose())
         .await
         .expect("approve");
     let approved = next_change(&mut feed).await;
@@ -107,7 +107,7 @@ async fn a_subscriber_sees_each_request_arrive_and_how_it_was_decided() {
 
     // Revoked: the subscriber is told which app.
     assert!(admin
-        .revoke_host("com.example.editor")
+        .revoke_host("com.example.editor", env.admin_secret().expose())
         .await
         .expect("revoke"));
     let revoked = next_change(&mut feed).await;
@@ -194,7 +194,11 @@ async fn raw_frames_answer_first_then_notify_until_unsubscribed() {
     // After unsubscribing, the decision arrives only as the answer to the
     // call that made it: the next frame on this connection is that answer.
     let denied = raw
-        .call(3, "hosts.deny", Some(json!({"request_id": request_id})))
+        .call(
+            3,
+            "hosts.deny",
+            Some(json!({"request_id": request_id, "admin": env.admin_secret().expose()})),
+        )
         .await;
     assert_eq!(denied["id"], 3, "no notification in between: {denied}");
     assert_eq!(denied["result"]["app_id"], "com.example.raw");

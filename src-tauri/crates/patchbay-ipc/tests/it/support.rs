@@ -79,6 +79,12 @@ impl TestEnv {
         self.world.config_dir()
     }
 
+    /// The admin secret Patchbay's own window and CLI present (this
+    /// environment's store holds it).
+    pub(crate) fn admin_secret(&self) -> patchbay_core::ApiKey {
+        self.store.admin_secret().expect("the admin secret")
+    }
+
     pub(crate) fn registry(&self) -> HostRegistry {
         HostRegistry::in_dir(&self.config_dir())
     }
