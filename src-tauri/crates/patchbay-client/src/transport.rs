@@ -47,25 +47,10 @@ fn means_not_running(error: &io::Error) -> bool {
 pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientError> {
     let own_uid = patchbay_protocol::paths::current_uid();
     trust_socket(endpoint, own_uid)?;
-    let stream = match tokio::net::UnixStream::connect(endpoint).await {
-        Ok(stream) => stream,
-        Err(error) if means_not_running(&error) => {
-            return Err(ClientError::NotRunning {
-                endpoint: endpoint.display().to_string(),
-                source: error,
-            })
-        }
-        Err(error) => {
-            return Err(ClientError::io(
-                format!("connect to {}", endpoint.display()),
-                error,
-            ))
-        }
-    };
-    let untrusted = |reason: String| ClientError::UntrustedEndpoint {
-        path: endpoint.display().to_string(),
-        reason,
-    };
+    let stream = tokio::net::UnixStream::connect(endpoint)
+        .await
+        .map_err(|error| unreachable(endpoint, "connect to", error))?;
+    let untrusted = |reason: String| untrusted(endpoint, reason);
     match (stream.peer_cred(), own_uid) {
         (Ok(peer), Some(uid)) if peer.uid() == uid => Ok(Box::new(stream)),
         (Ok(peer), _) => Err(untrusted(format!(
@@ -78,31 +63,36 @@ pub(crate) async fn connect(endpoint: &Path) -> Result<Box<dyn Stream>, ClientEr
     }
 }
 
+/// "Not running" when nothing is there (or nothing answers), else the I/O error.
+#[cfg(unix)]
+fn unreachable(endpoint: &Path, action: &str, error: io::Error) -> ClientError {
+    if means_not_running(&error) {
+        ClientError::NotRunning {
+            endpoint: endpoint.display().to_string(),
+            source: error,
+        }
+    } else {
+        ClientError::io(format!("{action} {}", endpoint.display()), error)
+    }
+}
+
+#[cfg(unix)]
+fn untrusted(endpoint: &Path, reason: String) -> ClientError {
+    ClientError::UntrustedEndpoint {
+        path: endpoint.display().to_string(),
+        reason,
+    }
+}
+
 /// The checks on the socket and its directory (see [`connect`]). A socket
 /// that is not there is "not running", as before.
 #[cfg(unix)]
 fn trust_socket(endpoint: &Path, own_uid: Option<u32>) -> Result<(), ClientError> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-    let untrusted = |reason: String| ClientError::UntrustedEndpoint {
-        path: endpoint.display().to_string(),
-        reason,
-    };
-    let socket = match std::fs::symlink_metadata(endpoint) {
-        Ok(metadata) => metadata,
-        Err(error) if means_not_running(&error) => {
-            return Err(ClientError::NotRunning {
-                endpoint: endpoint.display().to_string(),
-                source: error,
-            })
-        }
-        Err(error) => {
-            return Err(ClientError::io(
-                format!("inspect {}", endpoint.display()),
-                error,
-            ))
-        }
-    };
+    let untrusted = |reason: String| untrusted(endpoint, reason);
+    let socket = std::fs::symlink_metadata(endpoint)
+        .map_err(|error| unreachable(endpoint, "inspect", error))?;
     let Some(uid) = own_uid else {
         return Err(untrusted(
             "this process's user could not be determined".to_owned(),
