@@ -22,6 +22,17 @@ async fn test_against(
     Ok(run_test(&client()?, &target, &options, &quiet).await)
 }
 
+/// The staged test of `target` without a resolver (IP-literal targets).
+async fn run_without_dns(target: &patchbay_net::Target) -> TestResult<TestReport> {
+    Ok(run_test(
+        &client()?,
+        target,
+        &options(Arc::new(NoLookup::default())),
+        &quiet,
+    )
+    .await)
+}
+
 fn failure_of(report: &TestReport, stage: Stage) -> (String, String, String) {
     let failure = report.stage(stage).and_then(|stage| stage.failure.clone());
     match failure {
@@ -152,13 +163,7 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
     );
     assert!(target.api_key.is_none());
     assert_eq!(target.timeout, Some(std::time::Duration::from_secs(7)));
-    let report = run_test(
-        &client()?,
-        &target,
-        &options(Arc::new(NoLookup::default())),
-        &quiet,
-    )
-    .await;
+    let report = run_without_dns(&target).await?;
     assert!(report.ok);
     assert_eq!(server.seen()[0].header("authorization"), None);
     Ok(())
@@ -213,13 +218,7 @@ async fn another_apis_own_model_list_names_the_openai_compatible_base_url() -> T
         ("/api", "Ollama", format!("{}/v1", server.at(""))),
     ] {
         let target = local_target(server.url(path)?);
-        let report = run_test(
-            &client()?,
-            &target,
-            &options(Arc::new(NoLookup::default())),
-            &quiet,
-        )
-        .await;
+        let report = run_without_dns(&target).await?;
         let (kind, message, hint) = failure_of(&report, Stage::Models);
         assert_eq!(kind, "bad_response", "{report:#?}");
         assert!(message.contains(api), "{message}");
@@ -365,13 +364,7 @@ async fn missing_v1_is_suggested_never_applied() -> TestResult {
     }))
     .await?;
     let target = local_target(server.url("")?);
-    let report = run_test(
-        &client()?,
-        &target,
-        &options(Arc::new(NoLookup::default())),
-        &quiet,
-    )
-    .await;
+    let report = run_without_dns(&target).await?;
     let (kind, _, hint) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "not_found");
     let suggestion = report.suggestion.clone().ok_or("no suggestion")?;
@@ -490,13 +483,7 @@ async fn a_server_slower_than_the_providers_timeout_fails_with_timeout() -> Test
     .await?;
     let mut target = local_target(server.url("/v1")?);
     target.timeout = Some(std::time::Duration::from_secs(1));
-    let report = run_test(
-        &client()?,
-        &target,
-        &options(Arc::new(NoLookup::default())),
-        &quiet,
-    )
-    .await;
+    let report = run_without_dns(&target).await?;
     let (kind, message, _) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "timeout", "{report:#?}");
     assert!(message.contains("model list"), "{message}");
@@ -542,13 +529,7 @@ async fn refused_loopback_names_the_preset() -> TestResult {
     let port = patchbay_testkit::closed_port()?;
     let mut target = local_target(url::Url::parse(&format!("http://127.0.0.1:{port}/v1"))?);
     target.display_name = Some("Ollama".into());
-    let report = run_test(
-        &client()?,
-        &target,
-        &options(Arc::new(NoLookup::default())),
-        &quiet,
-    )
-    .await;
+    let report = run_without_dns(&target).await?;
     let (kind, message, hint) = failure_of(&report, Stage::TcpConnect);
     assert_eq!(kind, "connect_refused");
     assert_eq!(
