@@ -27,9 +27,6 @@ use crate::Service;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HostsError {
-    #[error("Cannot tell where the {what} is on this system (is HOME or XDG_RUNTIME_DIR set?)")]
-    NoEndpoint { what: &'static str },
-
     #[error("Could not {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -86,7 +83,6 @@ impl HostsError {
     /// What went wrong, in the one vocabulary.
     pub fn kind(&self) -> Kind {
         match self {
-            Self::NoEndpoint { .. } => Kind::NoEndpoint,
             Self::Io { .. } => Kind::Io,
             Self::HostsCorrupt { .. } => Kind::HostsCorrupt,
             Self::HostsBusy { .. } => Kind::HostsBusy,

@@ -111,14 +111,6 @@ impl HostRegistry {
         }
     }
 
-    /// The registry in [`patchbay_protocol::paths::config_dir`].
-    pub fn from_env() -> Result<Self> {
-        let directory = patchbay_protocol::paths::config_dir().ok_or(HostsError::NoEndpoint {
-            what: "config directory",
-        })?;
-        Ok(Self::in_dir(&directory))
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
