@@ -17,7 +17,10 @@ use patchbay_core::{Kind, ProviderId};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{Requester, ResolveResult};
 
-pub use pairing::{PairingCallback, PairingEvent, Pairings, DEFAULT_PAIRING_TIMEOUT, MAX_PENDING};
+pub use pairing::{
+    PairingCallback, PairingEvent, Pairings, DEFAULT_PAIRING_TIMEOUT, MAX_PENDING,
+    MAX_PENDING_PER_PROCESS,
+};
 pub use registry::{HostRegistry, HOSTS_FILE_NAME, RESOLVE_LOG_CAPACITY};
 
 use crate::Service;
@@ -60,6 +63,9 @@ pub enum HostsError {
     #[error("Too many pairing requests are waiting; decide on them first.")]
     TooManyPending,
 
+    #[error("Process {pid} already has {limit} pairing requests waiting; decide on them first (see `patchbay hosts pending`).")]
+    TooManyPendingFromProcess { pid: u32, limit: usize },
+
     #[error("No pairing request `{request_id}` is waiting (it was decided, expired, or never existed). See `patchbay hosts pending`.")]
     NotPending { request_id: String },
 
@@ -91,7 +97,7 @@ impl HostsError {
             Self::PairingDenied => Kind::PairingDenied,
             Self::PairingTimeout { .. } => Kind::PairingTimeout,
             Self::PairingInProgress { .. } => Kind::PairingInProgress,
-            Self::TooManyPending => Kind::TooManyPending,
+            Self::TooManyPending | Self::TooManyPendingFromProcess { .. } => Kind::TooManyPending,
             Self::NotPending { .. } => Kind::NotPending,
             Self::RequesterGone { .. } => Kind::RequesterGone,
             Self::EntryNotFound { .. } => Kind::EntryNotFound,

@@ -25,6 +25,9 @@ pub const DEFAULT_PAIRING_TIMEOUT: Duration = Duration::from_secs(300);
 /// At most this many requests wait at once, so a misbehaving host cannot
 /// flood the window with prompts.
 pub const MAX_PENDING: usize = 8;
+/// At most this many of them come from one process (as the OS reports the
+/// peer), so one process opening many connections cannot take every slot.
+pub const MAX_PENDING_PER_PROCESS: usize = 2;
 
 /// Called (on a server task) whenever a new pairing request arrives, so the
 /// app can show "Allow <app_name> to use your AI endpoints?". It must not
@@ -170,6 +173,18 @@ impl Pairings {
             }
             if waiting.len() >= MAX_PENDING {
                 return Err(HostsError::TooManyPending);
+            }
+            if let Some(pid) = request.requester.as_ref().map(|requester| requester.pid) {
+                let from_this_process = waiting
+                    .values()
+                    .filter(|entry| entry.request.requester.as_ref().map(|r| r.pid) == Some(pid))
+                    .count();
+                if from_this_process >= MAX_PENDING_PER_PROCESS {
+                    return Err(HostsError::TooManyPendingFromProcess {
+                        pid,
+                        limit: MAX_PENDING_PER_PROCESS,
+                    });
+                }
             }
             waiting.insert(
                 request.request_id.clone(),
@@ -422,6 +437,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use patchbay_core::Kind;
 
     fn pairings(timeout: Duration) -> (tempfile::TempDir, Pairings) {
         let directory = tempfile::tempdir().expect("temp dir");
@@ -585,5 +601,66 @@ mod tests {
         ));
         pairings.deny(&request.request_id).expect("deny");
         assert!(first.await.expect("join").is_err());
+    }
+
+    #[tokio::test]
+    async fn one_process_cannot_take_every_pending_slot() {
+        let (_directory, pairings) = pairings(Duration::from_secs(5));
+        let from = |pid| {
+            Some(Requester {
+                pid,
+                executable: None,
+            })
+        };
+        let mut waiting = Vec::new();
+        for index in 0..MAX_PENDING_PER_PROCESS {
+            let pairings = pairings.clone();
+            waiting.push(tokio::spawn(async move {
+                pairings
+                    .request(&format!("app-{index}"), "App", from(4242))
+                    .await
+            }));
+        }
+        for _ in 0..200 {
+            if pairings.pending().len() == MAX_PENDING_PER_PROCESS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pairings.pending().len(), MAX_PENDING_PER_PROCESS);
+        let refused = pairings.request("one-more", "App", from(4242)).await;
+        match refused {
+            Err(error @ HostsError::TooManyPendingFromProcess { .. }) => {
+                assert_eq!(error.kind(), Kind::TooManyPending);
+                assert!(error.to_string().contains("4242"), "{error}");
+            }
+            other => panic!("expected a per-process refusal, got {other:?}"),
+        }
+        // Another process still gets a slot.
+        let other = tokio::spawn({
+            let pairings = pairings.clone();
+            async move { pairings.request("other", "Other", from(777)).await }
+        });
+        for _ in 0..200 {
+            if pairings
+                .pending()
+                .iter()
+                .any(|request| request.app_id == "other")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(pairings
+            .pending()
+            .iter()
+            .any(|request| request.app_id == "other"));
+        for request in pairings.pending() {
+            pairings.deny(&request.request_id).expect("deny");
+        }
+        for task in waiting {
+            assert!(task.await.expect("join").is_err());
+        }
+        assert!(other.await.expect("join").is_err());
     }
 }
