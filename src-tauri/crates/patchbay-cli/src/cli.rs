@@ -256,6 +256,12 @@ pub(crate) struct EditArgs {
     /// Remove the provider's proxy (connect directly again).
     #[arg(long, conflicts_with = "proxy")]
     pub(crate) no_proxy: bool,
+    /// Send the stored key and secret header values to the base URL's new
+    /// origin (scheme, host, port). Without it, a base URL on another
+    /// origin needs a new key; with no other change, it confirms a base URL
+    /// changed by hand in providers.json.
+    #[arg(long)]
+    pub(crate) move_key: bool,
     #[command(flatten)]
     pub(crate) shared: SharedFlags,
 }

@@ -5,7 +5,8 @@
 //! - `add`: preset defaults first, explicit flags over them;
 //! - `edit`: the stored provider first, then the preset (if given), then
 //!   explicit flags. Only what is given changes; stored secrets (the key,
-//!   secret header values) are kept unless replaced or removed.
+//!   secret header values) are kept unless replaced or removed, and go to a
+//!   new base URL's origin only with `--move-key`.
 
 use patchbay_core::base_url;
 use patchbay_core::model::{Auth, Provider};
@@ -32,6 +33,7 @@ pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderD
         headers: Vec::new(),
         timeout_secs: None,
         proxy: None,
+        move_key: false,
     };
     if let Some(preset) = preset {
         apply_preset(&mut draft, preset);
@@ -76,6 +78,7 @@ pub(crate) fn for_edit(
     if args.no_proxy {
         draft.proxy = None;
     }
+    draft.move_key = args.move_key;
     draft.headers.retain(|header| {
         !args
             .remove_headers
@@ -117,6 +120,7 @@ fn from_provider(provider: &Provider) -> ProviderDraft {
             .collect(),
         timeout_secs: provider.timeout_secs,
         proxy: provider.proxy.as_ref().map(display_proxy),
+        move_key: false,
     }
 }
 

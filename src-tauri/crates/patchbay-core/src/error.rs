@@ -45,6 +45,15 @@ pub enum Error {
     #[error("No provider with id `{id}`. Run `patchbay provider list` to see the ids.")]
     NotFound { id: String },
 
+    /// The provider's stored key (or a secret header value) was given for
+    /// another origin than the request would go to.
+    #[error("Patchbay did not send the key of `{id}`: it was given for {given_for}, and this request goes to {destination}. If the provider moved, confirm sending the key there (in the window, or `patchbay provider edit {id} --move-key`), or enter a new key.")]
+    KeyWithheld {
+        id: String,
+        given_for: String,
+        destination: String,
+    },
+
     #[error("No keychain service is running: install and unlock GNOME Keyring or KeePassXC's Secret Service integration, then try again. Nothing was saved. ({detail})")]
     KeychainUnavailable { detail: String },
 
@@ -90,6 +99,7 @@ impl Error {
         match self {
             Self::Invalid(_) => Kind::InvalidInput,
             Self::NotFound { .. } => Kind::ProviderNotFound,
+            Self::KeyWithheld { .. } => Kind::KeyWithheld,
             Self::KeychainUnavailable { .. } => Kind::KeychainUnavailable,
             Self::KeychainLocked => Kind::KeychainLocked,
             Self::KeychainTimeout { .. } => Kind::KeychainTimeout,

@@ -29,6 +29,10 @@ pub struct Provider {
     pub auth: Auth,
     /// Masked key hint (`sk-or-…9f3a`) when a key is stored.
     pub key_hint: Option<String>,
+    /// The origin (`https://host[:port]`) the stored secrets were given
+    /// for, as a copy for display; the keychain item's own record decides
+    /// (see [`crate::store::Destination`]).
+    pub key_origin: Option<String>,
     /// At least one; the first is the default.
     pub models: Vec<ModelEntry>,
     pub enabled: bool,

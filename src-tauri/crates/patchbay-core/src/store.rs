@@ -46,6 +46,10 @@ use crate::secret::ApiKey;
 use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};
 
 mod admin;
+mod origin;
+
+pub use origin::{origin_of, withheld_origin, Destination};
+use origin::{seal, secret_accounts, unseal, Bound};
 
 /// What [`ProviderStore::list`] returns.
 #[derive(Debug, Clone)]
@@ -71,6 +75,7 @@ pub struct Saved {
 #[derive(Debug, Clone)]
 struct Cached {
     stamp: (Option<String>, OffsetDateTime),
+    origin: Option<String>,
     value: ApiKey,
 }
 
@@ -144,6 +149,7 @@ impl ProviderStore {
                 _ => None,
             };
             let headers = build_headers(&id, &validated.headers, None, &mut to_write)?;
+            let origin = origin_of(&validated.base_url);
             let now = OffsetDateTime::now_utc();
             let provider = Provider {
                 id,
@@ -152,6 +158,7 @@ impl ProviderStore {
                 base_url: validated.base_url,
                 auth: validated.auth,
                 key_hint,
+                key_origin: (!to_write.is_empty()).then(|| origin.clone()),
                 models: validated.models.into_iter().map(model_entry).collect(),
                 enabled: validated.enabled,
                 network: validated.network,
@@ -165,7 +172,7 @@ impl ProviderStore {
                 updated_at: now,
             };
             // The keychain last: after this only the file write can fail.
-            self.write_secrets(&to_write, false, &mut written)?;
+            self.write_secrets(&to_write, &origin, false, &mut written)?;
             document
                 .providers
                 .push(config::record_from_provider(&provider, Map::new()));
@@ -200,6 +207,34 @@ impl ProviderStore {
                 }
             };
             let headers = build_headers(id, &validated.headers, Some(&existing), &mut to_write)?;
+            let origin = origin_of(&validated.base_url);
+            let kept = kept_secrets(
+                &existing,
+                validated.auth,
+                &validated.key,
+                &validated.headers,
+            );
+            if !kept.is_empty() {
+                let given_for = existing
+                    .key_origin
+                    .clone()
+                    .unwrap_or_else(|| origin_of(&existing.base_url));
+                if draft.move_key {
+                    // The person confirmed: the kept secrets go to the new origin.
+                    for account in kept {
+                        if let Some(stored) = self.secrets.get(&account)? {
+                            to_write.push((account, unseal(&stored).value));
+                        }
+                    }
+                } else if given_for != origin {
+                    return Err(Error::invalid(
+                        "move_key",
+                        format!(
+                            "Your stored key was given for {given_for}, and the base URL now points to {origin}. Confirm sending it there, or enter a new key."
+                        ),
+                    ));
+                }
+            }
             for old in existing.headers.iter().filter(|header| header.secret) {
                 let account = header_account(id, &old.name);
                 let still_secret = headers
@@ -216,6 +251,7 @@ impl ProviderStore {
                 base_url: validated.base_url,
                 auth: validated.auth,
                 key_hint,
+                key_origin: None,
                 models: merge_models(&existing.models, validated.models),
                 enabled: validated.enabled,
                 network: validated.network,
@@ -228,7 +264,15 @@ impl ProviderStore {
                 created_at: existing.created_at,
                 updated_at: OffsetDateTime::now_utc(),
             };
-            self.write_secrets(&to_write, true, &mut written)?;
+            let mut provider = provider;
+            provider.key_origin = if secret_accounts(&provider).is_empty() {
+                None
+            } else if to_write.is_empty() {
+                existing.key_origin.clone()
+            } else {
+                Some(origin.clone())
+            };
+            self.write_secrets(&to_write, &origin, true, &mut written)?;
             replace_record(document, &provider)?;
             Ok(Saved {
                 provider,
@@ -274,7 +318,14 @@ impl ProviderStore {
             }
             provider.key_hint = Some(key.hint());
             provider.updated_at = OffsetDateTime::now_utc();
-            self.write_secrets(&[(key_account(id), key.clone())], true, &mut written)?;
+            let origin = origin_of(&provider.base_url);
+            provider.key_origin = Some(origin.clone());
+            self.write_secrets(
+                &[(key_account(id), key.clone())],
+                &origin,
+                true,
+                &mut written,
+            )?;
             replace_record(document, &provider)?;
             Ok(provider)
         });
@@ -287,6 +338,9 @@ impl ProviderStore {
     pub fn remove_key(&self, id: &ProviderId) -> Result<Provider> {
         let provider = self.change(id, |provider| {
             provider.key_hint = None;
+            if secret_accounts(provider).is_empty() {
+                provider.key_origin = None;
+            }
             provider.updated_at = OffsetDateTime::now_utc();
             Ok(())
         })?;
@@ -356,28 +410,52 @@ impl ProviderStore {
         Ok(())
     }
 
-    /// The provider's API key for a request, or `None` with no
-    /// authentication or no stored key. Read from the keychain at most once
-    /// per process while the stored key stays the same.
+    /// The provider's API key for a request to its saved base URL, or
+    /// `None` with no authentication or no stored key. Read from the
+    /// keychain at most once per process while the stored key stays the
+    /// same. [`Error::KeyWithheld`] when the key was given for another
+    /// origin (see [`ProviderStore::move_key`]).
     pub fn api_key(&self, id: &ProviderId) -> Result<Option<ApiKey>> {
         let provider = self.get(id)?;
+        self.api_key_for(&provider, Destination::saved(&provider))
+    }
+
+    /// The provider's API key for a request to `destination` (a draft's
+    /// base URL), checked against the origin the key was given for.
+    pub fn api_key_for(
+        &self,
+        provider: &Provider,
+        destination: Destination<'_>,
+    ) -> Result<Option<ApiKey>> {
         if provider.auth == Auth::None || provider.key_hint.is_none() {
             return Ok(None);
         }
-        self.cached_secret(
-            &key_account(id),
+        self.release(
+            provider,
+            &key_account(&provider.id),
             (provider.key_hint.clone(), provider.updated_at),
+            destination,
         )
     }
 
     /// Every custom header of `provider` with its value, secret ones read
-    /// from the keychain (cached like the key).
+    /// from the keychain (cached like the key) for a request to its saved
+    /// base URL.
     pub fn secret_headers(&self, provider: &Provider) -> Result<Vec<(String, ApiKey)>> {
+        self.secret_headers_for(provider, Destination::saved(provider))
+    }
+
+    /// [`ProviderStore::secret_headers`] for a request to `destination`.
+    pub fn secret_headers_for(
+        &self,
+        provider: &Provider,
+        destination: Destination<'_>,
+    ) -> Result<Vec<(String, ApiKey)>> {
         let mut headers = Vec::with_capacity(provider.headers.len());
         for header in &provider.headers {
             let value = if header.secret {
                 let account = header_account(&provider.id, &header.name);
-                self.cached_secret(&account, (header.hint.clone(), provider.updated_at))?.ok_or_else(|| {
+                self.release(provider, &account, (header.hint.clone(), provider.updated_at), destination)?.ok_or_else(|| {
                     Error::Keychain {
                         detail: format!(
                             "the value of the secret header {} of `{}` is missing from the keychain; set it again in the provider's settings",
@@ -501,11 +579,12 @@ impl ProviderStore {
         })
     }
 
-    /// Writes secrets, remembering each account's previous value (when
+    /// Writes secrets bound to `origin`, remembering each account's previous value (when
     /// `remember_previous`) so a failed config write can put it back.
     fn write_secrets(
         &self,
         to_write: &[(String, ApiKey)],
+        origin: &str,
         remember_previous: bool,
         written: &mut Written,
     ) -> Result<()> {
@@ -515,7 +594,7 @@ impl ProviderStore {
             } else {
                 None
             };
-            self.secrets.set(account, secret)?;
+            self.secrets.set(account, &seal(origin, secret))?;
             written.push((account.clone(), previous));
         }
         Ok(())
@@ -557,29 +636,38 @@ impl ProviderStore {
         failures
     }
 
+    /// The stored secret at `account` with its origin, read from the
+    /// keychain once per process while `stamp` stays the same.
     fn cached_secret(
         &self,
         account: &str,
         stamp: (Option<String>, OffsetDateTime),
-    ) -> Result<Option<ApiKey>> {
+    ) -> Result<Option<Bound>> {
         if let Ok(cache) = self.cache.lock() {
             if let Some(cached) = cache.get(account).filter(|cached| cached.stamp == stamp) {
-                return Ok(Some(cached.value.clone()));
+                return Ok(Some(Bound {
+                    origin: cached.origin.clone(),
+                    value: cached.value.clone(),
+                }));
             }
         }
-        let value = self.secrets.get(account)?;
-        if let Some(value) = &value {
+        let Some(stored) = self.secrets.get(account)? else {
+            return Ok(None);
+        };
+        let bound = unseal(&stored);
+        if bound.origin.is_some() {
             if let Ok(mut cache) = self.cache.lock() {
                 cache.insert(
                     account.to_owned(),
                     Cached {
                         stamp,
-                        value: value.clone(),
+                        origin: bound.origin.clone(),
+                        value: bound.value.clone(),
                     },
                 );
             }
         }
-        Ok(value)
+        Ok(Some(bound))
     }
 
     fn forget<'a>(&self, accounts: impl Iterator<Item = &'a str>) {
@@ -672,6 +760,27 @@ fn check_models(models: &[ModelEntry]) -> Result<()> {
     }
 }
 
+/// The keychain accounts of `existing`'s secrets that an edit keeps as
+/// stored (the key with `Keep`, secret headers without a new value).
+fn kept_secrets(
+    existing: &Provider,
+    auth: Auth,
+    key: &ValidKeyChange,
+    headers: &[validation::ValidHeader],
+) -> Vec<String> {
+    let mut kept = Vec::new();
+    if auth == Auth::ApiKey && matches!(key, ValidKeyChange::Keep) && existing.key_hint.is_some() {
+        kept.push(key_account(&existing.id));
+    }
+    kept.extend(
+        headers
+            .iter()
+            .filter(|header| header.secret && header.value.is_none())
+            .map(|header| header_account(&existing.id, &header.name)),
+    );
+    kept
+}
+
 /// The stored headers: plain values in the config, secret values queued for
 /// the keychain (only their hint is stored). A secret header without a new
 /// value keeps the stored one (validation allows that only when it exists).
@@ -732,7 +841,7 @@ fn build_headers(
 /// ```json
 /// {"id": "openrouter", "label": "OpenRouter", "preset": "openrouter",
 ///  "base_url": "https://openrouter.ai/api/v1", "host": "openrouter.ai",
-///  "auth": "api_key", "key_hint": "sk-or-…9f3a",
+///  "auth": "api_key", "key_hint": "sk-or-…9f3a", "key_withheld": null,
 ///  "models": [{"id": "google/gemini-2.5-flash"}], "default_model": "google/gemini-2.5-flash",
 ///  "enabled": true, "network": "remote",
 ///  "headers": [{"name": "HTTP-Referer", "value": "https://example.com", "secret": false}],
@@ -750,6 +859,10 @@ pub struct ProviderView {
     pub host: String,
     pub auth: Auth,
     pub key_hint: Option<String>,
+    /// Set when the stored key and secret header values were given for
+    /// another origin than the base URL now has (the file was edited by
+    /// hand): Patchbay sends none of them until the person confirms.
+    pub key_withheld: Option<KeyWithheldView>,
     pub models: Vec<ModelEntry>,
     pub default_model: String,
     pub enabled: bool,
@@ -770,6 +883,16 @@ pub struct ProviderView {
     pub updated_at: OffsetDateTime,
 }
 
+/// `key_withheld` of a [`ProviderView`]:
+/// `{"given_for": "https://old.example", "base_origin": "https://new.example"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyWithheldView {
+    /// The origin the stored secrets were given for.
+    pub given_for: String,
+    /// The origin of the base URL now.
+    pub base_origin: String,
+}
+
 impl From<&Provider> for ProviderView {
     fn from(provider: &Provider) -> Self {
         Self {
@@ -780,6 +903,10 @@ impl From<&Provider> for ProviderView {
             host: provider.host().to_owned(),
             auth: provider.auth,
             key_hint: provider.key_hint.clone(),
+            key_withheld: withheld_origin(provider).map(|given_for| KeyWithheldView {
+                given_for: given_for.to_owned(),
+                base_origin: origin_of(&provider.base_url),
+            }),
             models: provider.models.clone(),
             default_model: provider.default_model().to_owned(),
             enabled: provider.enabled,

@@ -119,6 +119,12 @@ pub struct ProviderDraft {
     /// means none.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// The person confirmed sending the stored key and secret header values
+    /// of the provider this draft edits to the draft's base URL, although
+    /// they were given for another origin ("Send your key for <old> to
+    /// <new>?"; the CLI's `--move-key`).
+    #[serde(default)]
+    pub move_key: bool,
 }
 
 fn default_true() -> bool {
@@ -146,6 +152,7 @@ impl ProviderDraft {
             headers: Vec::new(),
             timeout_secs: None,
             proxy: None,
+            move_key: false,
         }
     }
 }
@@ -181,6 +188,7 @@ impl fmt::Debug for ProviderDraft {
                     }
                 }),
             )
+            .field("move_key", &self.move_key)
             .finish()
     }
 }

@@ -22,6 +22,7 @@ fn draft() -> ProviderDraft {
         headers: Vec::new(),
         timeout_secs: None,
         proxy: None,
+        move_key: false,
     }
 }
 
@@ -33,6 +34,7 @@ fn provider(id: &str, label: &str) -> Provider {
         base_url: Url::parse("https://api.example.com/v1").expect("test url"),
         auth: Auth::ApiKey,
         key_hint: Some("sk-…9f3a".to_owned()),
+        key_origin: None,
         models: Vec::new(),
         enabled: true,
         network: NetworkAllowance::Remote,
@@ -121,6 +123,7 @@ fn every_problem_is_reported_not_just_the_first() {
         }],
         timeout_secs: Some(0),
         proxy: Some("socks5://proxy.corp:1080".to_owned()),
+        move_key: false,
     };
     let names: Vec<String> = fields(validate(&input, &[], None))
         .into_iter()

@@ -255,17 +255,11 @@ async fn run_method(
         }
         methods::ENTRIES_RESOLVE => {
             let params: ResolveParams = parse_params(params)?;
-            let state = Arc::clone(state);
-            blocking(move || -> Result<Value> {
-                let resolved = state.service.resolve(
-                    &state.pairings,
-                    &params.token,
-                    &params.entry_id,
-                    requester,
-                )?;
-                to_value(resolved)
-            })
-            .await
+            let resolved = state
+                .service
+                .resolve(&state.pairings, &params.token, &params.entry_id, requester)
+                .await?;
+            to_value(resolved)
         }
         methods::HOSTS_LIST => {
             let pairings = state.pairings.clone();

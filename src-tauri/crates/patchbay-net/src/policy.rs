@@ -52,6 +52,40 @@ impl Lookup for SystemLookup {
     }
 }
 
+/// Answers from a fixed table, name by name; any other name fails like an
+/// unknown name. For tests of what is judged at use (nothing here touches
+/// the network), and for a set-up that must not ask a DNS server.
+#[derive(Debug, Default, Clone)]
+pub struct StaticLookup {
+    answers: std::collections::HashMap<String, Vec<IpAddr>>,
+}
+
+impl StaticLookup {
+    /// The table with `host` answering `addresses` added.
+    pub fn with(mut self, host: &str, addresses: &[IpAddr]) -> Self {
+        self.answers
+            .insert(host.to_ascii_lowercase(), addresses.to_vec());
+        self
+    }
+}
+
+impl Lookup for StaticLookup {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        _port: u16,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>> {
+        let answer = self
+            .answers
+            .get(&host.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "no address is known for this name")
+            });
+        Box::pin(async move { answer })
+    }
+}
+
 /// Judges a URL and, for a host name, resolves it and judges **every**
 /// address: one forbidden address denies the URL. Used when testing a
 /// provider, by the pinned resolver and by `patchbay check-url` without

@@ -383,6 +383,11 @@ pub struct ProviderRecord {
     pub auth: Auth,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_hint: Option<String>,
+    /// The origin (`https://host[:port]`) the stored key and secret header
+    /// values were given for. A copy for display: the keychain item keeps
+    /// its own, and editing this field moves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_origin: Option<String>,
     pub models: Vec<ModelEntry>,
     pub enabled: bool,
     #[serde(default)]

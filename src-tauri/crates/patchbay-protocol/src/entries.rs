@@ -138,6 +138,7 @@ mod tests {
             base_url: format!("https://{id}.example/v1"),
             auth: Auth::ApiKey,
             key_hint: Some("sk-…abcd".to_owned()),
+            key_origin: None,
             models: models.iter().map(|id| model(id)).collect(),
             enabled,
             network: NetworkAllowance::Remote,

@@ -84,6 +84,12 @@ kinds! {
     HostNotFound => "not_found", "host_not_found", Some(codes::NOT_FOUND);
     /// The provider needs a key and none is stored.
     KeyMissing => "key_missing", "key_missing", Some(codes::NOT_FOUND);
+    /// The stored key was given for another origin than the request goes
+    /// to (the base URL changed); the person must confirm the move.
+    KeyWithheld => "key_withheld", "key_origin_changed", Some(codes::NOT_FOUND);
+    /// `entries.resolve`: the provider's URL is refused by its egress
+    /// policy at use time (with DNS), so its key is not handed out.
+    EndpointRefused => "key_withheld", "endpoint_refused", Some(codes::NOT_FOUND);
     /// No pairing request with that id is waiting.
     NotPending => "not_pending", "not_pending", Some(codes::PAIRING_NOT_PENDING);
 

@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 
-use patchbay_core::model::Auth;
+use patchbay_core::model::{Auth, Provider};
+use patchbay_core::store::{Destination, ProviderStore};
 use patchbay_core::{Kind, ProviderId};
+use patchbay_net::policy::{judge_url, judge_url_resolved};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{Requester, ResolveResult};
 
@@ -78,6 +80,13 @@ pub enum HostsError {
     #[error("Provider `{provider_id}` needs an API key but none is stored. Add one in Patchbay.")]
     KeyMissing { provider_id: String },
 
+    /// The provider's URL is refused at use by its egress policy.
+    #[error("Patchbay did not hand out the key of `{provider_id}`: {message} Fix the provider's base URL in Patchbay.")]
+    EndpointRefused {
+        provider_id: String,
+        message: String,
+    },
+
     #[error("{0}")]
     Store(#[from] patchbay_core::Error),
 
@@ -102,6 +111,7 @@ impl HostsError {
             Self::RequesterGone { .. } => Kind::RequesterGone,
             Self::EntryNotFound { .. } => Kind::EntryNotFound,
             Self::KeyMissing { .. } => Kind::KeyMissing,
+            Self::EndpointRefused { .. } => Kind::EndpointRefused,
             Self::Store(error) => error.kind(),
             Self::Internal { .. } => Kind::Internal,
         }
@@ -131,52 +141,109 @@ impl Service {
     /// holding `token` into a ready request: base URL, the raw model id and
     /// the headers (the key as `Authorization`, the secret headers). The
     /// token is checked first, so an unpaired caller learns nothing about
-    /// which entries exist; the resolve is recorded (the log, last use, a
-    /// [`PairingEvent::Resolved`]). Blocking: the keychain is read.
-    pub fn resolve(
+    /// which entries exist. The provider's URL is then judged as a test
+    /// judges it, with DNS, under its egress policy: a URL refused now (a
+    /// hand-edited metadata address, an `http://` name that resolves to the
+    /// internet) gets [`HostsError::EndpointRefused`] and no key; so does a
+    /// key given for another origin (the key stays withheld). The resolve is
+    /// recorded (the log, last use, a [`PairingEvent::Resolved`]).
+    pub async fn resolve(
         &self,
         pairings: &Pairings,
         token: &str,
         entry_id: &str,
         requester: Option<Requester>,
     ) -> Result<ResolveResult> {
-        let host = pairings.registry().authenticate(token)?;
-        let not_found = || HostsError::EntryNotFound {
-            entry_id: truncate(entry_id, 300),
-        };
-        let (provider_part, model_id) = split_entry_id(entry_id).ok_or_else(not_found)?;
-        let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
-        let store = self.store();
-        let provider = match store.get(&provider_id) {
-            Ok(provider) => provider,
-            Err(error) if error.kind() == Kind::ProviderNotFound => return Err(not_found()),
-            Err(error) => return Err(error.into()),
-        };
-        if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {
-            return Err(not_found());
-        }
-        let mut headers = BTreeMap::new();
-        for (name, value) in store.secret_headers(&provider)? {
-            headers.insert(name, value.expose().to_owned());
-        }
-        if provider.auth == Auth::ApiKey {
-            let key = store
-                .api_key(&provider.id)?
-                .ok_or_else(|| HostsError::KeyMissing {
-                    provider_id: provider.id.to_string(),
-                })?;
-            headers.insert(
-                "Authorization".to_owned(),
-                format!("Bearer {}", key.expose()),
-            );
-        }
-        pairings.record_resolve(&host.app_id, entry_id, requester)?;
-        tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
-        Ok(ResolveResult {
-            entry_id: entry_id.to_owned(),
-            base_url: provider.base_url.as_str().trim_end_matches('/').to_owned(),
-            model_id: model_id.to_owned(),
-            headers,
+        let store = self.store().clone();
+        let registry = pairings.registry().clone();
+        let (token, wanted) = (token.to_owned(), entry_id.to_owned());
+        let (host, provider, model_id) = off_runtime(move || {
+            let host = registry.authenticate(&token)?;
+            let (provider, model_id) = find_entry(&store, &wanted)?;
+            Ok((host, provider, model_id))
         })
+        .await?;
+        self.judge_at_use(&provider).await?;
+        let store = self.store().clone();
+        let pairings = pairings.clone();
+        let entry_id = entry_id.to_owned();
+        off_runtime(move || {
+            let mut headers = BTreeMap::new();
+            for (name, value) in store.secret_headers(&provider)? {
+                headers.insert(name, value.expose().to_owned());
+            }
+            if provider.auth == Auth::ApiKey {
+                let key = store
+                    .api_key_for(&provider, Destination::saved(&provider))?
+                    .ok_or_else(|| HostsError::KeyMissing {
+                        provider_id: provider.id.to_string(),
+                    })?;
+                headers.insert(
+                    "Authorization".to_owned(),
+                    format!("Bearer {}", key.expose()),
+                );
+            }
+            pairings.record_resolve(&host.app_id, &entry_id, requester)?;
+            tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");
+            Ok(ResolveResult {
+                base_url: provider.base_url.as_str().trim_end_matches('/').to_owned(),
+                model_id,
+                headers,
+                entry_id,
+            })
+        })
+        .await
     }
+
+    /// The provider's base URL judged now, with DNS, under its network
+    /// allowance. Through a proxy the proxy resolves the name, so the URL
+    /// gets the rules that need no DNS (which refuse plain `http://` to a
+    /// name).
+    async fn judge_at_use(&self, provider: &Provider) -> Result<()> {
+        let raw = provider.base_url.as_str();
+        let verdict = if provider.proxy.is_some() {
+            judge_url(raw, provider.network)
+        } else {
+            judge_url_resolved(raw, provider.network, self.lookup()).await
+        };
+        if verdict.allowed {
+            Ok(())
+        } else {
+            tracing::warn!(provider = %provider.id, reason = verdict.reason.as_str(), "entry refused at use");
+            Err(HostsError::EndpointRefused {
+                provider_id: provider.id.to_string(),
+                message: verdict.message,
+            })
+        }
+    }
+}
+
+/// The enabled provider and model an entry id names.
+fn find_entry(store: &ProviderStore, entry_id: &str) -> Result<(Provider, String)> {
+    let not_found = || HostsError::EntryNotFound {
+        entry_id: truncate(entry_id, 300),
+    };
+    let (provider_part, model_id) = split_entry_id(entry_id).ok_or_else(not_found)?;
+    let provider_id = ProviderId::parse(provider_part).map_err(|_| not_found())?;
+    let provider = match store.get(&provider_id) {
+        Ok(provider) => provider,
+        Err(error) if error.kind() == Kind::ProviderNotFound => return Err(not_found()),
+        Err(error) => return Err(error.into()),
+    };
+    if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {
+        return Err(not_found());
+    }
+    Ok((provider, model_id.to_owned()))
+}
+
+/// Runs blocking work (the config file, the keychain, `hosts.json`) on the
+/// runtime's blocking pool.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| HostsError::Internal {
+            detail: format!("a worker task failed: {error}"),
+        })?
 }

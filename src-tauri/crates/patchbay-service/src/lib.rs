@@ -111,6 +111,11 @@ impl Service {
         }
     }
 
+    /// The resolver every use case judges names with.
+    pub(crate) fn lookup(&self) -> &dyn Lookup {
+        self.lookup.as_ref()
+    }
+
     /// The provider store, for what is not a use case of its own (reading
     /// entries, watching the config file).
     pub fn store(&self) -> &Arc<ProviderStore> {

@@ -81,6 +81,13 @@ impl Service {
     }
 
     /// Removes the provider and its keychain items.
+    /// The person confirmed that the provider's stored key and secret
+    /// header values may go to its current base URL (see
+    /// [`ProviderStore::move_key`](patchbay_core::store::ProviderStore::move_key)).
+    pub fn move_provider_key(&self, id: &ProviderId) -> Result<Provider> {
+        Ok(self.store.move_key(id)?)
+    }
+
     pub fn remove_provider(&self, id: &ProviderId) -> Result<()> {
         Ok(self.store.remove(id)?)
     }

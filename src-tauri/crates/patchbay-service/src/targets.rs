@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use patchbay_core::model::{Auth, Provider};
 use patchbay_core::presets;
-use patchbay_core::store::ProviderStore;
+use patchbay_core::store::{Destination, ProviderStore};
 use patchbay_core::validation::{
     validate_connection, Notice, ProviderDraft, ValidHeader, ValidKeyChange,
 };
@@ -101,16 +101,24 @@ fn draft_target(
 ) -> Result<Prepared, patchbay_core::Error> {
     let saved: Option<Provider> = editing.map(|id| store.get(id)).transpose()?;
     let checked = validate_connection(draft, saved.as_ref())?;
-    let mut target = Target::new(checked.base_url, checked.network);
-    target.api_key = match checked.key {
+    // The stored secrets go to the draft's base URL only if they were given
+    // for its origin, or the person confirmed the move.
+    let destination = Destination {
+        url: &checked.base_url,
+        confirmed: draft.move_key,
+    };
+    let api_key = match checked.key {
         ValidKeyChange::Set(key) => Some(key),
-        ValidKeyChange::Keep => match editing {
-            Some(id) => store.api_key(id)?,
+        ValidKeyChange::Keep => match &saved {
+            Some(provider) => store.api_key_for(provider, destination)?,
             None => None,
         },
         ValidKeyChange::Remove => None,
     };
-    target.headers = header_values(store, saved.as_ref(), checked.headers)?;
+    let headers = header_values(store, saved.as_ref(), checked.headers, destination)?;
+    let mut target = Target::new(checked.base_url, checked.network);
+    target.api_key = api_key;
+    target.headers = headers;
     target.timeout = checked
         .timeout_secs
         .map(|seconds| Duration::from_secs(u64::from(seconds)));
@@ -133,10 +141,11 @@ fn header_values(
     store: &ProviderStore,
     saved: Option<&Provider>,
     headers: Vec<ValidHeader>,
+    destination: Destination<'_>,
 ) -> Result<Vec<(String, ApiKey)>, patchbay_core::Error> {
     let kept_secret = headers.iter().any(|header| header.value.is_none());
     let stored = match saved {
-        Some(provider) if kept_secret => store.secret_headers(provider)?,
+        Some(provider) if kept_secret => store.secret_headers_for(provider, destination)?,
         _ => Vec::new(),
     };
     Ok(headers

@@ -40,6 +40,19 @@ impl Draft {
             .set("key", json!({"action": "set", "value": key}))
     }
 
+    /// API key authentication keeping the stored key (an edit, or a test of
+    /// an edit, of a saved provider).
+    pub fn keep_key(self) -> Self {
+        self.set("auth", json!("api_key"))
+            .set("key", json!({"action": "keep"}))
+    }
+
+    /// The person confirmed sending the stored secrets to this draft's
+    /// base URL ("Send your key for <old> to <new>?").
+    pub fn move_key(self) -> Self {
+        self.set("move_key", json!(true))
+    }
+
     /// No authentication (the default).
     pub fn no_auth(self) -> Self {
         self.set("auth", json!("none"))
@@ -62,6 +75,16 @@ impl Draft {
 
     pub fn header(mut self, name: &str, value: &str, secret: bool) -> Self {
         let header = json!({"name": name, "value": value, "secret": secret});
+        match self.0.get_mut("headers").and_then(Value::as_array_mut) {
+            Some(headers) => headers.push(header),
+            None => self = self.set("headers", json!([header])),
+        }
+        self
+    }
+
+    /// A secret header whose stored value the draft keeps (no value sent).
+    pub fn kept_secret_header(mut self, name: &str) -> Self {
+        let header = json!({"name": name, "secret": true});
         match self.0.get_mut("headers").and_then(Value::as_array_mut) {
             Some(headers) => headers.push(header),
             None => self = self.set("headers", json!([header])),

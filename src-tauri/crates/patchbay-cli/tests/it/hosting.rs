@@ -357,8 +357,11 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
             "add",
             "--label",
             "Keyed Cloud",
+            // A loopback literal: resolve judges the URL with DNS at use,
+            // and tests never ask a DNS server.
             "--base-url",
-            "https://api.example.com/v1",
+            "http://127.0.0.1:11434/v1",
+            "--allow-local",
             "--model",
             "gpt-4o-mini",
             "--api-key-stdin",
@@ -401,7 +404,7 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
             .resolve(&paired.token, &entry_id)
             .await
     })?;
-    assert_eq!(resolved.base_url, "https://api.example.com/v1");
+    assert_eq!(resolved.base_url, "http://127.0.0.1:11434/v1");
     assert_eq!(
         resolved.headers.get("Authorization").map(String::as_str),
         Some(format!("Bearer {key}").as_str())

@@ -15,5 +15,6 @@
 mod config;
 mod entries;
 mod keychain;
+mod origin;
 mod store;
 mod support;

@@ -389,6 +389,7 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "host",
             "auth",
             "key_hint",
+            "key_withheld",
             "models",
             "default_model",
             "enabled",

@@ -36,7 +36,7 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
     ));
     let server = Server::start(ServerOptions::at(
         env.endpoint(),
-        Arc::new(patchbay_service::Service::new(fresh)),
+        crate::support::service_over(fresh),
     ))
     .await
     .expect("start");

@@ -27,6 +27,7 @@ mod pairing_feed;
 #[cfg(windows)]
 mod pipe;
 mod provider_test;
+mod resolve;
 mod robustness;
 mod single_server;
 mod supervisor;

@@ -12,12 +12,29 @@ use patchbay_core::store::ProviderStore;
 use patchbay_core::validation::ProviderDraft;
 use patchbay_core::ProviderId;
 use patchbay_ipc::{HostRegistry, Server, ServerHandle, ServerOptions};
+use patchbay_net::policy::StaticLookup;
+use patchbay_net::{ClientOptions, HttpClient};
 use patchbay_service::Service;
 use patchbay_testkit::TempWorld;
 use serde_json::{json, Value};
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
 };
+
+/// The use cases over `store`, with the tests' resolver (see
+/// [`TestEnv::service`]).
+pub(crate) fn service_over(store: Arc<ProviderStore>) -> Arc<Service> {
+    let http = HttpClient::new(ClientOptions::default()).expect("the HTTP client");
+    let lookup = StaticLookup::default()
+        .with(REMOTE_HOST, &[REMOTE_ADDRESS])
+        .with(MOVED_HOST, &[REMOTE_ADDRESS])
+        .with(REBINDING_HOST, &[METADATA_ADDRESS]);
+    Arc::new(Service::with_network(
+        store,
+        Arc::new(http),
+        Arc::new(lookup),
+    ))
+}
 
 /// Temp directories and a store; the server is started separately so tests
 /// can also start a second one.
@@ -33,8 +50,11 @@ impl TestEnv {
     }
 
     /// The use cases over this environment's store, with network access.
+    /// Names are answered from a table, never by a DNS server:
+    /// `api.example.com` (the test providers' remote host) is a public
+    /// address, which `entries.resolve` judges but nothing connects to.
     pub(crate) fn service(&self) -> Arc<Service> {
-        Arc::new(Service::new(Arc::clone(&self.store)))
+        service_over(Arc::clone(&self.store))
     }
 
     pub(crate) fn with_secrets(secrets: Arc<dyn SecretStore>) -> Self {
@@ -108,6 +128,17 @@ impl TestEnv {
 
 /// The base URL of the no-auth local providers the tests add (Ollama's).
 pub(crate) const LOCAL: &str = "http://127.0.0.1:11434/v1";
+/// The remote providers' host, and the public address the tests' resolver
+/// gives it (judged, never contacted).
+pub(crate) const REMOTE_HOST: &str = "api.example.com";
+pub(crate) const REMOTE_ADDRESS: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(93, 184, 215, 14));
+/// Another public host (a provider moved, or a file edited by hand).
+pub(crate) const MOVED_HOST: &str = "collector.example.net";
+/// A name whose DNS answer is the cloud metadata address.
+pub(crate) const REBINDING_HOST: &str = "rebind.example.org";
+const METADATA_ADDRESS: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254));
 
 /// A byte stream to the server, whatever the platform's transport.
 pub(crate) trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}

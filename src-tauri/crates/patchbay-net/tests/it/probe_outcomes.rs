@@ -139,6 +139,7 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         base_url: server.url("/v1")?,
         auth: Auth::None,
         key_hint: None,
+        key_origin: None,
         models: vec![ModelEntry {
             id: "a".into(),
             metadata: ModelMetadata::default(),

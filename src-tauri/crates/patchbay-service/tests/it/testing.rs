@@ -232,3 +232,108 @@ async fn requests_to_providers_are_bounded_and_a_slot_frees_when_one_ends() {
         task.abort();
     }
 }
+
+/// Two loopback servers are two origins (another port): a key given for
+/// one reaches the other only when the person confirms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_goes_only_to_the_origin_it_was_given_for() {
+    let given = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let elsewhere = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let world = World::new("origin");
+    let first = given.url("/v1").expect("url");
+    let second = elsewhere.url("/v1").expect("url");
+    let id = world.save(with_header(
+        with_key(local_draft("Gateway", first.as_str()), CANARY_KEY),
+        "X-Gateway-Token",
+        Some("gateway-secret-1"),
+        true,
+    ));
+    let keeping = |base: &str| {
+        let mut draft = with_header(local_draft("Gateway", base), "X-Gateway-Token", None, true);
+        draft.auth = patchbay_core::model::Auth::ApiKey;
+        draft.key = KeyChange::Keep;
+        draft
+    };
+    let test_draft = |draft| {
+        TestRequest::new(Subject::Draft {
+            draft: Box::new(draft),
+            editing: Some(id.clone()),
+        })
+    };
+    let withheld = |outcome: Result<patchbay_net::TestReport, ServiceError>| match outcome {
+        Err(error) => {
+            assert_eq!(error.kind(), Kind::KeyWithheld, "{error}");
+            assert!(!error.to_string().contains(CANARY_KEY));
+        }
+        Ok(report) => panic!("the test ran with the key: {report:?}"),
+    };
+
+    // The form's draft, keeping the stored key, pointed at another origin.
+    withheld(
+        world
+            .service
+            .test(test_draft(keeping(second.as_str())), &quiet)
+            .await,
+    );
+    assert!(
+        elsewhere.seen().is_empty(),
+        "nothing reached the other origin"
+    );
+
+    // Saving it is refused until the person confirms.
+    let refused = world
+        .service
+        .edit_provider(&id, keeping(second.as_str()))
+        .expect_err("needs the person's yes");
+    assert_eq!(refused.kind(), Kind::InvalidInput);
+
+    // A hand edit of providers.json: the saved provider's test sends nothing.
+    let file = world.service.store().paths().file.clone();
+    let text = std::fs::read_to_string(&file).expect("config");
+    std::fs::write(&file, text.replace(first.as_str(), second.as_str())).expect("hand edit");
+    withheld(
+        world
+            .service
+            .test(TestRequest::new(Subject::Saved(id.clone())), &quiet)
+            .await,
+    );
+    assert!(
+        elsewhere.seen().is_empty(),
+        "nothing reached the other origin"
+    );
+    let view = patchbay_core::store::ProviderView::from(&world.service.provider(&id).expect("get"));
+    assert!(view.key_withheld.is_some(), "the window shows why");
+
+    // Confirmed in the form: the draft test sends both secrets there.
+    let mut confirmed = keeping(second.as_str());
+    confirmed.move_key = true;
+    let report = world
+        .service
+        .test(test_draft(confirmed), &quiet)
+        .await
+        .expect("the test ran");
+    assert!(report.ok, "{report:?}");
+    let seen = elsewhere.seen();
+    let request = seen.first().expect("a request");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
+    assert_eq!(request.header("x-gateway-token"), Some("gateway-secret-1"));
+
+    // Confirming the hand edit lets the saved provider's test send it too.
+    world
+        .service
+        .move_provider_key(&id)
+        .expect("confirm the move");
+    let report = world
+        .service
+        .test(TestRequest::new(Subject::Saved(id.clone())), &quiet)
+        .await
+        .expect("the test ran");
+    assert!(report.ok, "{report:?}");
+}

@@ -1,0 +1,92 @@
+//! `entries.resolve` judges the provider's URL at use, with DNS, under its
+//! egress policy, and hands out a key only for the origin it was given for:
+//! a file edited by hand cannot send a key elsewhere.
+
+use std::path::Path;
+
+use patchbay_client::{Client, ClientError};
+use serde_json::Value;
+
+use crate::support::{paired_token, TestEnv, MOVED_HOST, REBINDING_HOST};
+use patchbay_testkit::Draft;
+
+const KEY: &str = "sk-resolve-origin-canary-31c7";
+
+/// Sets the base URL (and network) of the one provider in
+/// `providers.json`, as a person or another program editing it would.
+fn hand_edit(config_dir: &Path, base_url: &str, network: &str) {
+    let file = config_dir.join("providers.json");
+    let mut document: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    document["providers"][0]["base_url"] = Value::from(base_url);
+    document["providers"][0]["network"] = Value::from(network);
+    std::fs::write(&file, serde_json::to_vec(&document).expect("json")).expect("write");
+}
+
+fn refused(
+    outcome: Result<patchbay_protocol::rpc::ResolveResult, ClientError>,
+) -> (String, String) {
+    let error = outcome.expect_err("the key must not be handed out");
+    let message = error.to_string();
+    assert!(!message.contains(KEY), "{message}");
+    (error.rpc_reason().unwrap_or_default().to_owned(), message)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewhere() {
+    let env = TestEnv::new();
+    let id = env.add(Draft::new("Cloud").key(KEY).models(&["m1"]).json());
+    let entry = format!("{id}/m1");
+    let server = env.start().await;
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let token = paired_token(&server, &host).await;
+    let resolved = host.resolve(&token, &entry).await.expect("as saved");
+    assert!(resolved.headers.contains_key("Authorization"));
+
+    // A name whose DNS answer is now the metadata service.
+    hand_edit(
+        &env.config_dir(),
+        &format!("https://{REBINDING_HOST}/v1"),
+        "remote",
+    );
+    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    assert_eq!(reason, "endpoint_refused", "{message}");
+    assert!(message.contains("metadata"), "{message}");
+
+    // Plain http to a name that resolves to the internet, though the file
+    // claims a private network.
+    hand_edit(
+        &env.config_dir(),
+        "http://api.example.com:8080/v1",
+        "private",
+    );
+    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    assert_eq!(reason, "endpoint_refused", "{message}");
+
+    // A metadata literal never even loads: the entry is gone.
+    hand_edit(&env.config_dir(), "https://169.254.169.254/v1", "remote");
+    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    assert_eq!(reason, "entry_not_found", "{message}");
+
+    // An allowed host, but not the one the key was given for.
+    hand_edit(
+        &env.config_dir(),
+        &format!("https://{MOVED_HOST}/v1"),
+        "remote",
+    );
+    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    assert_eq!(reason, "key_origin_changed", "{message}");
+    assert!(
+        message.contains("https://api.example.com") && message.contains(MOVED_HOST),
+        "{message}"
+    );
+
+    // The person confirms the move: resolve hands the key out again.
+    env.store.move_key(&id).expect("confirm");
+    let moved = host.resolve(&token, &entry).await.expect("after the move");
+    assert_eq!(moved.base_url, format!("https://{MOVED_HOST}/v1"));
+    assert!(moved.headers.contains_key("Authorization"));
+    server.shutdown().await;
+}
