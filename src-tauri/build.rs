@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "edit_provider",
     "set_provider_enabled",
     "remove_provider_key",
+    "move_provider_key",
     "delete_provider",
     "list_presets",
     "preview_base_url",

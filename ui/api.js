@@ -32,6 +32,8 @@ export const api = {
   editProvider: (id, draft) => call('edit_provider', { id, draft }),
   setProviderEnabled: (id, enabled) => call('set_provider_enabled', { id, enabled }),
   removeProviderKey: (id) => call('remove_provider_key', { id }),
+  /** The person's yes to "Send your key for <old> to <new>?" for a saved provider. */
+  moveProviderKey: (id) => call('move_provider_key', { id }),
   deleteProvider: (id) => call('delete_provider', { id }),
   listPresets: () => call('list_presets'),
   previewBaseUrl: (input, network) => call('preview_base_url', { input, network }),

@@ -6,6 +6,7 @@ import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.
 import { draftFromView, initForm, openForm, setFormPresets } from './form.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
 import { initFormTest, resetFormTest } from './form-test.js';
+import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
 import { initModels, modelsShown } from './models.js';
 import { state, findProvider } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
@@ -70,6 +71,12 @@ function authBadge(provider) {
 }
 
 function testBadge(provider) {
+  if (provider.key_withheld) {
+    return h('span', {
+      class: 'badge badge-warn', 'data-testid': 'test-badge',
+      title: `The key was given for ${provider.key_withheld.given_for}; the base URL now points to ${provider.key_withheld.base_origin}.`,
+    }, 'Key withheld');
+  }
   const test = provider.last_test;
   if (!test) return null;
   return h('span', {
@@ -225,6 +232,13 @@ async function showDetail() {
   } else {
     $('#detail-auth').textContent = 'No API key stored. Add one to use this provider.';
   }
+  $('#detail-key-withheld').replaceChildren(withheldNotice(provider, {
+    onSend: () => moveKey(provider),
+    onReplace: () => {
+      show('form');
+      openForm({ provider, replaceKey: true });
+    },
+  }) ?? '');
   $('#detail-replace-key').hidden = provider.auth === 'none';
   $('#detail-replace-key').textContent = provider.key_hint ? 'Replace key…' : 'Add key…';
   $('#detail-remove-key').hidden = provider.auth === 'none' || !provider.key_hint;
@@ -395,9 +409,33 @@ async function cancelTest() {
   }
 }
 
-async function applySuggestion(provider, baseUrl) {
+async function moveKey(provider) {
   try {
-    const saved = await api.editProvider(provider.id, draftFromView(provider, { base_url: baseUrl }));
+    upsert(await api.moveProviderKey(provider.id));
+    toast(`The key of ${provider.label} now goes to ${provider.key_withheld?.base_origin ?? provider.base_url}.`);
+    showDetail();
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+}
+
+async function applySuggestion(provider, baseUrl) {
+  // A suggested URL on another origin takes the stored key only with the person's yes.
+  const from = provider.key_origin;
+  const to = originOf(baseUrl);
+  let moveKey = false;
+  if (from && to && from !== to) {
+    const choice = await askToMoveKey({ from, to });
+    if (choice === 'new-key') {
+      show('form');
+      openForm({ provider, replaceKey: true });
+      return;
+    }
+    if (choice !== 'send') return;
+    moveKey = true;
+  }
+  try {
+    const saved = await api.editProvider(provider.id, draftFromView(provider, { base_url: baseUrl, move_key: moveKey }));
     upsert(saved.provider);
     toast(`${saved.provider.label} now uses ${saved.provider.base_url}.`);
     showDetail();

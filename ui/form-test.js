@@ -7,7 +7,7 @@
 
 import { api, newTestId } from './api.js';
 import { $, h, toast } from './dom.js';
-import { formDraft, showModelPicker } from './form.js';
+import { confirmKeyDestination, formDraft, showModelPicker } from './form.js';
 import { state } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -87,6 +87,8 @@ async function trust(sha256) {
 
 async function start() {
   if (run.running) return;
+  // A kept key is tested against another origin only with the person's yes.
+  if (!(await confirmKeyDestination())) return;
   const draft = formDraft();
   const testId = newTestId('form');
   Object.assign(run, {

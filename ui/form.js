@@ -1,10 +1,12 @@
 // The add/edit form. It collects a ProviderDraft for Rust, which does all the
 // validation; the form only shows what Rust says, inline beside each field.
 // Keys are write-only: the form never receives one, it can only send a new
-// one ({action: "set"}), keep the stored one, or remove it.
+// one ({action: "set"}), keep the stored one, or remove it — and a kept key
+// goes to another origin only after the person says so (key-origin.js).
 
 import { api } from './api.js';
 import { $, $$, h, debounce } from './dom.js';
+import { askToMoveKey, originOf } from './key-origin.js';
 import { state } from './state.js';
 
 const NETWORK_GROUPS = [
@@ -58,6 +60,8 @@ function reset() {
   form.previousPreset = null;
   form.saving = false;
   form.saved = null;
+  /** The origin the person agreed to send the stored key to, if any. */
+  form.moveKeyTo = null;
   form.discovered = null;
   form.pickerLimit = PICKER_PAGE;
 }
@@ -518,7 +522,39 @@ function draft() {
     })),
     timeout_secs: timeout === '' ? null : Number(timeout),
     proxy: $('#field-proxy').value.trim() || null,
+    move_key: form.moveKeyTo !== null && form.moveKeyTo === originOf($('#field-base-url').value),
   };
+}
+
+/** Whether the draft keeps secrets the keychain holds for the saved provider. */
+function keepsStoredSecrets() {
+  if (form.mode !== 'edit' || !form.saved) return false;
+  const keepsKey = radioValue('auth') === 'api_key' && Boolean(form.storedKeyHint) && keyChange().action === 'keep';
+  return keepsKey || form.headers.some((header) => header.stored && header.secret && header.value === '');
+}
+
+/**
+ * Before a save or a test of an edit: when the base URL now points to
+ * another origin than the stored key was given for, asks the person.
+ * Resolves true to go on, false to stop (the person cancelled, or chose to
+ * enter a new key, which the form then asks for).
+ */
+export async function confirmKeyDestination() {
+  if (!keepsStoredSecrets()) return true;
+  const to = originOf($('#field-base-url').value);
+  const from = form.saved.key_origin ?? originOf(form.saved.base_url);
+  if (!to || !from || to === from || form.moveKeyTo === to) return true;
+  const choice = await askToMoveKey({ from, to });
+  if (choice === 'send') {
+    form.moveKeyTo = to;
+    return true;
+  }
+  if (choice === 'new-key') {
+    form.keyAction = 'set';
+    renderAuth();
+    $('#field-api-key').focus();
+  }
+  return false;
 }
 
 async function save() {
@@ -527,6 +563,10 @@ async function save() {
   if ($('#field-new-model').value.trim()) addModelFromInput();
   clearErrors();
   form.saving = true;
+  if (!(await confirmKeyDestination())) {
+    form.saving = false;
+    return;
+  }
   const button = $('#save-provider');
   const buttonText = button.textContent;
   button.disabled = true;
@@ -567,6 +607,7 @@ function locate(field) {
     label: ['#field-label', '#error-label'],
     preset: ['#field-preset', '#error-preset'],
     base_url: ['#field-base-url', '#error-base-url'],
+    move_key: ['#field-base-url', '#error-base-url'],
     key: ['#field-api-key', '#error-api-key'],
     auth: ['#auth-api-key', '#error-api-key'],
     models: ['#field-new-model', '#error-models'],

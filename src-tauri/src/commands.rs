@@ -94,6 +94,20 @@ pub(crate) async fn remove_provider_key(
     Ok(ProviderView::from(&provider))
 }
 
+/// "Send your key for <old> to <new>": the person confirms that the stored
+/// key and secret header values may go to the provider's base URL now (the
+/// file was edited by hand).
+#[tauri::command]
+pub(crate) async fn move_provider_key(
+    providers: State<'_, Providers>,
+    id: String,
+) -> Result<ProviderView, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let service = providers.service();
+    let provider = blocking(move || service.move_provider_key(&id)).await?;
+    Ok(ProviderView::from(&provider))
+}
+
 #[tauri::command]
 pub(crate) async fn delete_provider(
     providers: State<'_, Providers>,

@@ -67,6 +67,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             commands::edit_provider,
             commands::set_provider_enabled,
             commands::remove_provider_key,
+            commands::move_provider_key,
             commands::delete_provider,
             commands::list_presets,
             commands::preview_base_url,

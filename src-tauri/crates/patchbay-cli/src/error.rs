@@ -195,6 +195,7 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "preset" => "--preset",
         "enabled" => "--enabled/--disabled",
         "proxy" => "--proxy/--no-proxy",
+        "move_key" => "--move-key",
         _ => "(no flag)",
     }
 }

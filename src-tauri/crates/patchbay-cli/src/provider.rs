@@ -11,7 +11,7 @@ use patchbay_core::base_url;
 use patchbay_core::config::{ConfigPaths, LoadProblem};
 use patchbay_core::keychain::KeyringStore;
 use patchbay_core::model::{Auth, Provider};
-use patchbay_core::store::{ProviderStore, ProviderView, Saved};
+use patchbay_core::store::{origin_of, withheld_origin, ProviderStore, ProviderView, Saved};
 use patchbay_core::validation::Notice;
 use patchbay_core::{presets, ProviderId};
 use patchbay_service::Service;
@@ -207,6 +207,9 @@ fn list(service: &Service, output: Output) -> Result<(), CliError> {
 }
 
 fn key_column(provider: &Provider) -> String {
+    if withheld_origin(provider).is_some() {
+        return "withheld".to_owned();
+    }
     match (provider.auth, &provider.key_hint) {
         (Auth::None, _) => "no auth".to_owned(),
         (Auth::ApiKey, Some(hint)) => hint.clone(),
@@ -249,13 +252,20 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
         return output.json(&ProviderView::from(provider));
     }
     let (models, headers) = (model_lines(provider), header_lines(provider));
-    let auth = match provider.auth {
+    let mut auth = match provider.auth {
         Auth::None => "no authentication".to_owned(),
         Auth::ApiKey => format!(
             "API key {}",
             provider.key_hint.as_deref().unwrap_or("(missing)")
         ),
     };
+    if let Some(given_for) = withheld_origin(provider) {
+        auth.push_str(&format!(
+            " — withheld: given for {given_for}, not {}; confirm with `patchbay provider edit {} --move-key` or set a new key",
+            origin_of(&provider.base_url),
+            provider.id
+        ));
+    }
     let last_test = match &provider.last_test {
         Some(test) => format!(
             "{} at {}: {}",

@@ -842,6 +842,7 @@ fn build_headers(
 /// {"id": "openrouter", "label": "OpenRouter", "preset": "openrouter",
 ///  "base_url": "https://openrouter.ai/api/v1", "host": "openrouter.ai",
 ///  "auth": "api_key", "key_hint": "sk-or-…9f3a", "key_withheld": null,
+///  "key_origin": "https://openrouter.ai",
 ///  "models": [{"id": "google/gemini-2.5-flash"}], "default_model": "google/gemini-2.5-flash",
 ///  "enabled": true, "network": "remote",
 ///  "headers": [{"name": "HTTP-Referer", "value": "https://example.com", "secret": false}],
@@ -863,6 +864,9 @@ pub struct ProviderView {
     /// another origin than the base URL now has (the file was edited by
     /// hand): Patchbay sends none of them until the person confirms.
     pub key_withheld: Option<KeyWithheldView>,
+    /// The origin the stored secrets were given for (`null` when nothing
+    /// is stored): a base URL on another origin needs the person's yes.
+    pub key_origin: Option<String>,
     pub models: Vec<ModelEntry>,
     pub default_model: String,
     pub enabled: bool,
@@ -907,6 +911,7 @@ impl From<&Provider> for ProviderView {
                 given_for: given_for.to_owned(),
                 base_origin: origin_of(&provider.base_url),
             }),
+            key_origin: provider.key_origin.clone(),
             models: provider.models.clone(),
             default_model: provider.default_model().to_owned(),
             enabled: provider.enabled,

@@ -2,7 +2,9 @@
 //! architecture says, never printed, never in the config file, and a clear
 //! failure (with nothing saved) when no keychain is running.
 
-use crate::support::{canary, keychain_lookup, require_secret_service, Run, TestResult, World};
+use crate::support::{
+    canary, keychain_item, keychain_lookup, require_secret_service, Run, TestResult, World,
+};
 use patchbay_testkit::{handler, models_body, Canned, Server};
 
 pub(crate) fn assert_no_canary(run: &Run, key: &str) {
@@ -361,5 +363,130 @@ fn provider_test_and_refresh_use_the_stored_key_without_printing_it() -> TestRes
         Some(2)
     );
     assert!(!String::from_utf8_lossy(&world.config_bytes()).contains(&key[10..]));
+    Ok(())
+}
+
+/// A key goes only where the person sent it: another origin (here another
+/// port) needs `--move-key`, and a base URL changed by hand in
+/// providers.json sends nothing until it is confirmed.
+#[test]
+fn a_key_moves_to_another_origin_only_with_move_key() -> TestResult {
+    require_secret_service();
+    let key = canary();
+    let bearer = format!("Bearer {key}");
+    let answer = move |seen: &patchbay_testkit::Seen| {
+        if seen.header("authorization") == Some(bearer.as_str()) {
+            Canned::json(200, models_body(&["m1"]))
+        } else {
+            Canned::json(401, r#"{"error":{"message":"no key"}}"#)
+        }
+    };
+    let given = Server::background_http(handler(answer.clone()))?;
+    let elsewhere = Server::background_http(handler(answer))?;
+    let world = World::new()?;
+    let added = world.run(
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Moving",
+            "--base-url",
+            &given.at("/v1"),
+            "--model",
+            "m1",
+            "--api-key-stdin",
+            "--allow-local",
+            "--json",
+        ],
+        Some(&key),
+    )?;
+    added.expect_code(0);
+    let id = added.json()?["provider"]["id"]
+        .as_str()
+        .ok_or("no id")?
+        .to_owned();
+    let given_origin = given.at("").trim_end_matches('/').to_owned();
+    let other_origin = elsewhere.at("").trim_end_matches('/').to_owned();
+    assert_eq!(
+        keychain_item(&world.service, &id)?.map(|(origin, _)| origin),
+        Some(given_origin.clone())
+    );
+
+    // Another origin keeping the stored key: refused, naming the flag.
+    let refused = world.run(
+        &[
+            "provider",
+            "edit",
+            &id,
+            "--base-url",
+            &elsewhere.at("/v1"),
+            "--json",
+        ],
+        None,
+    )?;
+    refused.expect_code(1);
+    assert_no_canary(&refused, &key);
+    let field = &refused.json()?["error"]["fields"][0];
+    assert_eq!(field["flag"], "--move-key");
+    let message = field["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&given_origin) && message.contains(&other_origin),
+        "{message}"
+    );
+    assert!(String::from_utf8_lossy(&world.config_bytes()).contains(&given.at("/v1")));
+
+    // With --move-key it is saved and the key goes there.
+    world.expect(
+        0,
+        &[
+            "provider",
+            "edit",
+            &id,
+            "--base-url",
+            &elsewhere.at("/v1"),
+            "--move-key",
+        ],
+    )?;
+    assert_eq!(
+        keychain_item(&world.service, &id)?.map(|(origin, _)| origin),
+        Some(other_origin.clone())
+    );
+    let tested = world.run(&["provider", "test", &id], None)?;
+    tested.expect_code(0);
+    assert_no_canary(&tested, &key);
+
+    // A hand edit back to the first server: listed as withheld, and a test
+    // sends nothing there.
+    let text = String::from_utf8_lossy(&world.config_bytes()).into_owned();
+    std::fs::write(
+        world.config_file(),
+        text.replace(&elsewhere.at("/v1"), &given.at("/v1")),
+    )?;
+    let listed = world.run(&["provider", "list"], None)?;
+    listed.expect_code(0);
+    assert!(listed.stdout.contains("withheld"), "{listed:#?}");
+    let before = given.seen().len();
+    let withheld = world.run(&["provider", "test", &id, "--json"], None)?;
+    assert_ne!(withheld.code, Some(0), "{withheld:#?}");
+    assert_no_canary(&withheld, &key);
+    assert_eq!(
+        withheld.json()?["error"]["kind"],
+        "key_withheld",
+        "{withheld:#?}"
+    );
+    assert!(withheld.stdout.contains("--move-key") || withheld.stderr.contains("--move-key"));
+    assert_eq!(
+        given.seen().len(),
+        before,
+        "no request reached the hand-edited URL"
+    );
+
+    // Confirmed: the key goes to the URL the file names.
+    world.expect(0, &["provider", "edit", &id, "--move-key"])?;
+    world.expect(0, &["provider", "test", &id])?;
+    assert!(given
+        .seen()
+        .iter()
+        .any(|seen| seen.header("authorization").is_some()));
     Ok(())
 }

@@ -187,19 +187,33 @@ pub(crate) fn require_secret_service() {
     );
 }
 
-/// `secret-tool lookup service S username ACCOUNT`: the stored secret, if any.
+/// `secret-tool lookup service S username ACCOUNT`: the stored secret, if
+/// any, after the line naming the origin it was given for (which every item
+/// Patchbay writes starts with; see [`keychain_item`]).
 pub(crate) fn keychain_lookup(
     service: &str,
     account: &str,
 ) -> Result<Option<String>, std::io::Error> {
+    Ok(keychain_item(service, account)?.map(|(_origin, secret)| secret))
+}
+
+/// The stored item as `(origin, secret)`.
+pub(crate) fn keychain_item(
+    service: &str,
+    account: &str,
+) -> Result<Option<(String, String)>, std::io::Error> {
     let output = Command::new("secret-tool")
         .args(["lookup", "service", service, "username", account])
         .output()?;
-    if output.status.success() && !output.stdout.is_empty() {
-        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
-    } else {
-        Ok(None)
+    if !output.status.success() || output.stdout.is_empty() {
+        return Ok(None);
     }
+    let stored = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (origin, secret) = stored
+        .strip_prefix("patchbay-origin ")
+        .and_then(|rest| rest.split_once('\n'))
+        .ok_or_else(|| std::io::Error::other(format!("{account}: no origin line")))?;
+    Ok(Some((origin.to_owned(), secret.to_owned())))
 }
 
 /// A key nobody would type, to search every output for.

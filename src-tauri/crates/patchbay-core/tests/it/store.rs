@@ -390,6 +390,7 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "auth",
             "key_hint",
             "key_withheld",
+            "key_origin",
             "models",
             "default_model",
             "enabled",

@@ -70,6 +70,17 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
     let (reason, message) = refused(host.resolve(&token, &entry).await);
     assert_eq!(reason, "entry_not_found", "{message}");
 
+    // provider.test (a paired host's) does not send the key to a hand-edited
+    // URL either: it stops before connecting (a closed loopback port, so a
+    // regression would fail here without reaching any other machine).
+    hand_edit(&env.config_dir(), "http://127.0.0.1:9/v1", "local");
+    let error = host
+        .test_provider(&token, id.as_str(), None)
+        .await
+        .expect_err("the test must not run with the key");
+    assert_eq!(error.rpc_reason(), Some("key_origin_changed"), "{error}");
+    assert!(!error.to_string().contains(KEY));
+
     // An allowed host, but not the one the key was given for.
     hand_edit(
         &env.config_dir(),
