@@ -118,13 +118,15 @@ fn add_list_edit_toggle_remove_key_and_delete_round_trip_without_the_key() {
     assert_eq!(provider["default_model"], "gpt-4o-mini");
     assert_eq!(provider["key_hint"], "sk-…9f3a");
     assert!(provider.get("key").is_none() && provider.get("api_key").is_none());
+    // The keychain item holds the key and the origin it was given for.
     assert_eq!(
         app.secrets
             .get("team-gateway")
             .expect("memory store")
-            .map(|key| key.expose().to_owned())
-            .as_deref(),
-        Some(KEY)
+            .map(|key| key.expose().to_owned()),
+        Some(format!(
+            "patchbay-origin https://gateway.example.com\n{KEY}"
+        ))
     );
 
     let listing = app
@@ -213,9 +215,8 @@ fn a_key_pasted_with_a_trailing_newline_is_trimmed_and_the_user_told() {
         app.secrets
             .get("pasted")
             .expect("memory store")
-            .map(|key| key.expose().to_owned())
-            .as_deref(),
-        Some(KEY)
+            .map(|key| key.expose().to_owned()),
+        Some(format!("patchbay-origin https://api.example.com\n{KEY}"))
     );
 }
 

@@ -131,11 +131,12 @@ fn allow_pairs_the_host_lists_it_logs_its_resolves_and_revoke_refuses_its_token(
     let app = HostsApp::new(config.path(), &socket);
     let status = app.wait_for_state("running");
     assert_eq!(status["endpoint"], socket.display().to_string());
-    app.invoke(
-        "add_provider",
-        json!({"draft": draft("Team Gateway", "https://api.example.com/v1")}),
-    )
-    .expect("add");
+    // A loopback literal: resolve judges the URL with DNS at use, and tests
+    // never ask a DNS server.
+    let mut keyed = draft("Team Gateway", "http://127.0.0.1:11434/v1");
+    keyed["network"] = json!("local");
+    app.invoke("add_provider", json!({ "draft": keyed }))
+        .expect("add");
 
     let host = pair_in_background(socket.clone(), "com.example.editor", "Example Editor");
     let request = wait_for_pending(&app, "com.example.editor");

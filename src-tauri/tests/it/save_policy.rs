@@ -55,6 +55,8 @@ fn editing_a_provider_to_a_lan_address_without_the_private_allowance_is_refused(
         .expect("get");
     assert_eq!(kept["base_url"], "https://api.example.com/v1");
     lan["network"] = json!("private");
+    // Another origin: the stored key goes there only with the person's yes.
+    lan["move_key"] = json!(true);
     let saved = app
         .invoke("edit_provider", json!({"id": "gateway", "draft": lan}))
         .expect("allowed with private");

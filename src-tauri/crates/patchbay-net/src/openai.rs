@@ -383,7 +383,10 @@ fn edit_distance(left: &str, right: &str) -> usize {
 /// instead. Google Gemini's native list (`{"models":[{"name":"models/…"}]}`,
 /// from `…/v1beta` without `/openai`) and Ollama's `/api/tags`
 /// (`{"models":[{"name","model","digest",…}]}`). Ollama's OpenAI endpoint
-/// (`/v1`, `"data": […]` or `"data": null`) is not affected.
+/// (`/v1`, `"data": […]` or `"data": null`) is not affected, and neither is
+/// Anthropic's own list (`{"data":[{"type":"model","id":…}],"has_more":…}`):
+/// its ids are the ones Anthropic's OpenAI-compatible endpoint at the same
+/// base URL accepts.
 pub(crate) fn native_api(body: &[u8], base_url: &Url) -> Option<(&'static str, String)> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let object = value.as_object()?;
