@@ -7,6 +7,7 @@
 
 mod connect;
 mod exchange;
+mod stream;
 
 use std::fmt;
 use std::future::Future;
@@ -24,6 +25,7 @@ use crate::target::Target;
 
 use exchange::Connection;
 pub(crate) use exchange::ReadMode;
+pub(crate) use stream::Streaming;
 
 /// The byte stream under HTTP: plain TCP or TLS over TCP.
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin {}

@@ -219,7 +219,7 @@ impl Service {
 }
 
 /// The enabled provider and model an entry id names.
-fn find_entry(store: &ProviderStore, entry_id: &str) -> Result<(Provider, String)> {
+pub(crate) fn find_entry(store: &ProviderStore, entry_id: &str) -> Result<(Provider, String)> {
     let not_found = || HostsError::EntryNotFound {
         entry_id: truncate(entry_id, 300),
     };

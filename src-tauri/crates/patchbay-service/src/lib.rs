@@ -17,6 +17,7 @@
 //! that are already off the runtime (the CLI, a blocking task).
 
 pub mod error;
+pub mod gateway;
 pub mod hosts;
 pub mod models;
 pub mod providers;
@@ -32,6 +33,7 @@ use patchbay_net::{ClientOptions, HttpClient};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use error::{Result, ServiceError};
+pub use gateway::EntryTarget;
 pub use hosts::{HostRegistry, HostsError, PairingCallback, PairingEvent, Pairings};
 pub use models::Refreshed;
 pub use targets::{Prepared, Subject};

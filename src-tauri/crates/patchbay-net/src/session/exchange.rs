@@ -335,7 +335,7 @@ fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-fn exchange_failure(error: &hyper::Error, resource: Resource) -> NetError {
+pub(super) fn exchange_failure(error: &hyper::Error, resource: Resource) -> NetError {
     if error.is_incomplete_message() || error.is_canceled() || error.is_closed() {
         NetError::BadResponse {
             detail: "the server closed the connection without a complete answer".to_owned(),

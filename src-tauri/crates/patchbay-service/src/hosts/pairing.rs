@@ -362,7 +362,7 @@ fn sorted_requests(waiting: &HashMap<String, Waiting>) -> Vec<PendingPairing> {
 
 /// `app_id`: 1–128 of `[A-Za-z0-9._-]`; `app_name`: 1–64 characters without
 /// control characters (it is shown in a prompt and a terminal).
-fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
+pub(super) fn validate_app(app_id: &str, app_name: &str) -> Result<()> {
     let id_ok = (1..=128).contains(&app_id.len())
         && app_id
             .bytes()

@@ -147,6 +147,16 @@ impl HostRegistry {
         Ok((view, token))
     }
 
+    /// A token the person created for an app themselves (the window's
+    /// "Create a token for an app", `patchbay hosts issue`): the person's
+    /// own act is the consent, so there is no prompt. Replaces the app's old
+    /// token. The caller shows the token once; only its hash is stored.
+    pub fn issue(&self, app_id: &str, app_name: &str) -> Result<(PairedHost, String)> {
+        super::pairing::validate_app(app_id, app_name)?;
+        let (host, token) = self.pair(app_id, app_name)?;
+        Ok((host, token.expose().to_owned()))
+    }
+
     /// Forgets `app_id`; its token stops working at once. `false` when it
     /// was not paired.
     pub fn revoke(&self, app_id: &str) -> Result<bool> {

@@ -1,0 +1,523 @@
+//! The listener and the routes. One task per connection (HTTP/1.1, kept
+//! alive); each request is checked in this order: a loopback `Host`, no
+//! browser `Origin`, a host token, then the route.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use patchbay_core::Kind;
+use patchbay_net::{NetError, Upstream};
+use patchbay_protocol::entries::PickerEntry;
+use patchbay_service::{HostRegistry, HostsError, Service};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::reply::{self, Body, Failure};
+use crate::request::{bearer, find_model, is_loopback_host, with_model, ModelProblem};
+
+/// The documented default address: `http://127.0.0.1:4141/v1`.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:4141";
+/// Request bodies larger than this are refused with `413`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Connections served at once; more wait in the listen queue.
+pub const MAX_CONNECTIONS: usize = 512;
+/// An error body from a provider is passed on up to this size.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Where and how the gateway serves.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// A loopback address; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The longest wait for a provider's answer to start, and then between
+    /// two chunks of it (long generations are not cut by a total limit).
+    pub idle_timeout: Duration,
+}
+
+impl GatewayOptions {
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    #[error("The gateway listens on loopback only; {addr} is not a loopback address. Use 127.0.0.1:PORT or [::1]:PORT.")]
+    NotLoopback { addr: SocketAddr },
+    #[error("Could not listen on {addr}: {source}. Another program may use that port; pick another with --gateway-addr (port 0 picks a free one).")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Patchbay's local OpenAI-compatible gateway.
+#[derive(Debug)]
+pub struct Gateway;
+
+/// A running gateway; dropping it (or [`GatewayHandle::shutdown`]) stops it.
+#[derive(Debug)]
+pub struct GatewayHandle {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+struct State {
+    service: Arc<Service>,
+    registry: HostRegistry,
+    idle_timeout: Duration,
+}
+
+impl Gateway {
+    /// Binds `options.addr` and serves until the handle is shut down or
+    /// dropped. Host tokens are checked against `registry` (`hosts.json`).
+    pub async fn start(
+        options: GatewayOptions,
+        service: Arc<Service>,
+        registry: HostRegistry,
+    ) -> Result<GatewayHandle, GatewayError> {
+        let addr = options.addr;
+        if !addr.ip().is_loopback() {
+            return Err(GatewayError::NotLoopback { addr });
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let state = Arc::new(State {
+            service,
+            registry,
+            idle_timeout: options.idle_timeout,
+        });
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
+        tracing::info!(%addr, "gateway listening");
+        Ok(GatewayHandle {
+            addr,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+impl GatewayHandle {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL host apps use: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Stops accepting; connections still open finish their request.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::debug!(%error, "the gateway's accept loop ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for GatewayHandle {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let accepted = tokio::select! {
+            () = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::debug!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+        let state = Arc::clone(&state);
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let service = service_fn(move |request| {
+                let state = Arc::clone(&state);
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, request).await) }
+            });
+            let connection = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                outcome = connection.as_mut() => {
+                    if let Err(error) = outcome {
+                        tracing::debug!(%peer, %error, "gateway connection ended with an error");
+                    }
+                }
+                () = stop.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%peer, %error, "gateway connection ended with an error");
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
+    match route(state, request).await {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+async fn route(state: &State, request: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    admit(&request)?;
+    authenticate(state, &request).await?;
+    let path = request.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(unknown_route(&path));
+    };
+    match (request.method(), rest) {
+        (&Method::GET, "models") => list_models(state).await,
+        (&Method::GET, id) if id.starts_with("models/") => {
+            let raw = &id["models/".len()..];
+            let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            one_model(state, &id).await
+        }
+        (&Method::POST, endpoint) => {
+            let endpoint = match request.uri().query() {
+                Some(query) => format!("{endpoint}?{query}"),
+                None => endpoint.to_owned(),
+            };
+            forward(state, request, &endpoint).await
+        }
+        _ => Err(Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "The gateway answers GET /v1/models, GET /v1/models/{id} and POST /v1/... with a JSON body that names a model.",
+        )),
+    }
+}
+
+fn unknown_route(path: &str) -> Failure {
+    let shown: String = path.chars().take(100).collect();
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "unknown_route",
+        format!("No route {shown}. The gateway's base URL ends in /v1: GET /v1/models, POST /v1/chat/completions, …"),
+    )
+}
+
+/// A loopback `Host`, and no browser `Origin`: a web page cannot use the
+/// gateway, not even through a name it rebinds to 127.0.0.1.
+fn admit(request: &Request<Incoming>) -> Result<(), Failure> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !is_loopback_host(host) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "host_not_allowed",
+            "The gateway answers requests to 127.0.0.1, [::1] or localhost only.",
+        ));
+    }
+    if request.headers().contains_key(header::ORIGIN) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "browser_origin_refused",
+            "Requests from web pages (with an Origin header) are refused: a page in a browser must not use your keys.",
+        ));
+    }
+    Ok(())
+}
+
+async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), Failure> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "Send Authorization: Bearer <token>, with the token Patchbay gave this app (pair with Patchbay, or create one under Connected apps).",
+            )
+        })?;
+    let registry = state.registry.clone();
+    let checked = tokio::task::spawn_blocking(move || registry.authenticate(&token)).await;
+    match checked {
+        Ok(Ok(_host)) => Ok(()),
+        Ok(Err(HostsError::Unauthorized)) => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "The token is unknown or was revoked. Pair with Patchbay again.",
+        )),
+        Ok(Err(error)) => Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "hosts_unreadable",
+            error.to_string(),
+        )),
+        Err(error) => Err(internal(&error.to_string())),
+    }
+}
+
+fn internal(detail: &str) -> Failure {
+    tracing::error!(detail, "gateway failure");
+    Failure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Patchbay failed to handle the request; its log has the details.",
+    )
+}
+
+async fn entries(state: &State) -> Result<Vec<PickerEntry>, Failure> {
+    let service = Arc::clone(&state.service);
+    match tokio::task::spawn_blocking(move || service.entries()).await {
+        Ok(Ok(entries)) => Ok(entries),
+        Ok(Err(error)) => Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "config_unreadable",
+            error.to_string(),
+        )),
+        Err(error) => Err(internal(&error.to_string())),
+    }
+}
+
+/// An entry as an OpenAI model object, with Patchbay's metadata.
+fn model_object(entry: &PickerEntry) -> serde_json::Value {
+    let mut object = json!({
+        "id": entry.id,
+        "object": "model",
+        "created": 0,
+        "owned_by": entry.provider.label,
+    });
+    if let Some(window) = entry.context_window {
+        object["context_window"] = json!(window);
+    }
+    if let Some(limit) = entry.max_output_tokens {
+        object["max_output_tokens"] = json!(limit);
+    }
+    if !entry.input_modalities.is_empty() {
+        object["input_modalities"] = json!(entry.input_modalities);
+    }
+    if let Some(tools) = entry.supports_tools {
+        object["supports_tools"] = json!(tools);
+    }
+    object
+}
+
+async fn list_models(state: &State) -> Result<Response<Body>, Failure> {
+    let data: Vec<serde_json::Value> = entries(state).await?.iter().map(model_object).collect();
+    Ok(reply::json(
+        StatusCode::OK,
+        &json!({"object": "list", "data": data}),
+    ))
+}
+
+async fn one_model(state: &State, id: &str) -> Result<Response<Body>, Failure> {
+    entries(state)
+        .await?
+        .iter()
+        .find(|entry| entry.id == id)
+        .map(|entry| reply::json(StatusCode::OK, &model_object(entry)))
+        .ok_or_else(|| entry_not_found(id))
+}
+
+fn entry_not_found(id: &str) -> Failure {
+    let shown: String = id.chars().take(200).collect();
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "model_not_found",
+        format!("No enabled entry `{shown}`. GET /v1/models lists the ids this token may use (`<provider_id>/<model_id>`)."),
+    )
+}
+
+async fn forward(
+    state: &State,
+    request: Request<Incoming>,
+    endpoint: &str,
+) -> Result<Response<Body>, Failure> {
+    let json_body = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.to_ascii_lowercase().contains("json"));
+    if !json_body {
+        return Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The gateway forwards JSON bodies that name a model (Content-Type: application/json); other bodies, such as multipart audio uploads, are not supported yet.",
+        ));
+    }
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "Request bodies are limited to {} MiB.",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            )
+        })?
+        .to_bytes();
+    let (entry_id, span) = find_model(&body).map_err(|problem| {
+        let message = match problem {
+            ModelProblem::NotJson => "The body is not valid JSON.",
+            ModelProblem::NotObject => "The body must be a JSON object.",
+            ModelProblem::Missing => "The body names no \"model\". Use an id from GET /v1/models.",
+            ModelProblem::Duplicate => "The body names \"model\" more than once.",
+            ModelProblem::NotString => "\"model\" must be a string: an id from GET /v1/models.",
+        };
+        Failure::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    })?;
+    let entry = state
+        .service
+        .entry_target(&entry_id)
+        .await
+        .map_err(|error| entry_failure(&error, &entry_id))?;
+    let body = Bytes::from(with_model(&body, span, &entry.model_id));
+    let (http, lookup) = state.service.network_parts().map_err(|error| {
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "network_unavailable",
+            error.to_string(),
+        )
+    })?;
+    let upstream = patchbay_net::forward(
+        &http,
+        &entry.target,
+        lookup.as_ref(),
+        endpoint,
+        body,
+        state.idle_timeout,
+    )
+    .await
+    .map_err(|error| upstream_failure(&error))?;
+    Ok(pass_through(upstream).await)
+}
+
+fn entry_failure(error: &HostsError, entry_id: &str) -> Failure {
+    let unavailable = |code| Failure::new(StatusCode::SERVICE_UNAVAILABLE, code, error.to_string());
+    match error.kind() {
+        Kind::EntryNotFound | Kind::ProviderNotFound => entry_not_found(entry_id),
+        Kind::KeyMissing => unavailable("key_missing"),
+        Kind::KeyWithheld => unavailable("key_withheld"),
+        Kind::KeychainLocked => unavailable("keychain_locked"),
+        Kind::KeychainUnavailable | Kind::KeychainTimeout | Kind::Keychain => {
+            unavailable("keychain_unavailable")
+        }
+        Kind::ConfigIo | Kind::ConfigCorrupt | Kind::ConfigVersion | Kind::ConfigBusy => {
+            unavailable("config_unreadable")
+        }
+        _ => internal(&error.to_string()),
+    }
+}
+
+fn upstream_failure(error: &NetError) -> Failure {
+    let (status, code) = match error.kind() {
+        Kind::PolicyDenied => (StatusCode::BAD_GATEWAY, "egress_refused"),
+        Kind::DnsFailed => (StatusCode::BAD_GATEWAY, "dns_failed"),
+        Kind::ConnectRefused | Kind::ConnectTimeout | Kind::ConnectFailed => {
+            (StatusCode::BAD_GATEWAY, "connect_failed")
+        }
+        Kind::Tls | Kind::TlsUntrusted => (StatusCode::BAD_GATEWAY, "tls_failed"),
+        Kind::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+        _ => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+    };
+    Failure::new(status, code, error.to_string())
+}
+
+/// The provider's answer: its status and content type; a 2xx body chunk by
+/// chunk as it arrives (redacted by value), an error body whole (redacted
+/// by value and by shape).
+async fn pass_through(mut upstream: Upstream) -> Response<Body> {
+    let status = StatusCode::from_u16(upstream.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = upstream
+        .content_type()
+        .and_then(|kind| header::HeaderValue::from_str(kind).ok());
+    let body = if status.is_success() {
+        let (sender, receiver) = mpsc::channel::<Bytes>(16);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    // The client hung up: dropping the upstream closes the
+                    // provider connection, even while it is silent.
+                    () = sender.closed() => break,
+                    chunk = upstream.next_chunk() => match chunk {
+                        Some(Ok(chunk)) => {
+                            if sender.send(chunk).await.is_err() {
+                                break;
+                            }
+                        }
+                        Some(Err(error)) => {
+                            tracing::debug!(%error, "the provider's answer ended early");
+                            break;
+                        }
+                        None => break,
+                    },
+                }
+            }
+        });
+        let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| {
+                (
+                    Ok::<_, std::convert::Infallible>(Frame::data(chunk)),
+                    receiver,
+                )
+            })
+        });
+        BodyExt::boxed_unsync(StreamBody::new(frames))
+    } else {
+        reply::full(upstream.error_body(ERROR_BODY_LIMIT).await)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
+    }
+    response
+}

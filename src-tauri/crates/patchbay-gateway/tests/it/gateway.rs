@@ -1,0 +1,326 @@
+//! The gateway against fake providers on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use patchbay_core::ProviderId;
+use patchbay_testkit::{closed_port, handler, Canned, Draft, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::{keyed, read_request, send, World, INTERNAL_HOST, KEY};
+
+const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_reaches_the_provider_with_the_raw_model_and_the_key_and_every_other_byte() {
+    let upstream = Server::http(handler(|_| Canned::json(200, COMPLETION)))
+        .await
+        .expect("server");
+    let world =
+        World::new(&[keyed("Local LLM", &upstream.at("/v1"), &["org/model:Q4"])
+            .header("X-Team", "blue", false)])
+        .await;
+    let body = r#"{"messages":[{"role":"user","content":"h\u00e9 \"x\""}],  "model" : "local-llm/org/model:Q4","temperature":0.10,"n":1e2,"extra":{"model":"inner","a":[1,2]}}"#;
+    let answer = world.post("chat/completions", body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.text(), COMPLETION);
+    assert!(!answer.head.contains(KEY) && !answer.text().contains(KEY));
+
+    let seen = upstream.seen();
+    let request = seen.first().expect("the provider got the request");
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(request.header("x-team"), Some("blue"));
+    assert_eq!(
+        String::from_utf8_lossy(&request.body),
+        body.replace("\"local-llm/org/model:Q4\"", "\"org/model:Q4\""),
+        "only the model value changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_the_entries_as_openai_model_objects() {
+    let world = World::new(&[
+        keyed(
+            "Local LLM",
+            "http://127.0.0.1:9/v1",
+            &["org/model:Q4", "small"],
+        ),
+        keyed("Off", "http://127.0.0.1:9/v1", &["m"]).enabled(false),
+    ])
+    .await;
+    let listed = world.get("models").await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let listed = listed.json();
+    assert_eq!(listed["object"], "list");
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|model| model["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["local-llm/org/model:Q4", "local-llm/small"]);
+    let first = &listed["data"][0];
+    assert_eq!(first["object"], "model");
+    assert_eq!(first["owned_by"], "Local LLM");
+    assert!(first["created"].is_number());
+
+    let one = world.get("models/local-llm/org/model:Q4").await;
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.json()["id"], "local-llm/org/model:Q4");
+    let encoded = world.get("models/local-llm%2Fsmall").await;
+    assert_eq!(encoded.json()["id"], "local-llm/small");
+    let missing = world.get("models/off/m").await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (404, "model_not_found")
+    );
+}
+
+/// A provider that streams `count` events `gap` apart and records when it
+/// wrote each one.
+async fn timed_provider(count: usize, gap: Duration) -> (String, Arc<Mutex<Vec<Instant>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let record = Arc::clone(&sent);
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        socket.set_nodelay(true).expect("nodelay");
+        read_request(&mut socket).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.expect("head");
+        for index in 0..count {
+            tokio::time::sleep(gap).await;
+            let event = format!("data: {{\"n\":{index}}}\n\n");
+            let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+            record.lock().expect("lock").push(Instant::now());
+            if socket.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        socket.write_all(b"0\r\n\r\n").await.expect("the end");
+    });
+    (base, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_of_a_stream_arrives_as_the_provider_sends_it() {
+    let (base, sent) = timed_provider(20, Duration::from_millis(50)).await;
+    let world = World::new(&[keyed("Streamer", &base, &["m"])]).await;
+
+    let body = r#"{"model":"streamer/m","stream":true}"#;
+    let mut stream = TcpStream::connect(world.addr()).await.expect("connect");
+    stream
+        .write_all(
+            format!(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                world.addr(),
+                world.token,
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    // When each event's data arrived.
+    let mut arrivals: Vec<Instant> = Vec::new();
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("the stream goes on")
+            .expect("read");
+        if read == 0 {
+            break;
+        }
+        let now = Instant::now();
+        received.extend_from_slice(&buffer[..read]);
+        let count = String::from_utf8_lossy(&received)
+            .matches("data: {\"n\":")
+            .count();
+        while arrivals.len() < count {
+            arrivals.push(now);
+        }
+    }
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.contains("content-type: text/event-stream"), "{text}");
+    let sent = sent.lock().expect("lock").clone();
+    assert_eq!((arrivals.len(), sent.len()), (20, 20), "{text}");
+    let delays: Vec<Duration> = arrivals
+        .iter()
+        .zip(&sent)
+        .map(|(arrived, sent)| arrived.duration_since(*sent))
+        .collect();
+    let worst = delays.iter().max().copied().unwrap_or_default();
+    println!("added delay per event: worst {worst:?}, all {delays:?}");
+    assert!(
+        worst < Duration::from_millis(15),
+        "an event was held back: worst added delay {worst:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_stops_the_request_to_the_provider() {
+    // A provider that sends one event, then one every 100 ms until its
+    // client is gone; it reports when its writes started failing.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    let (gone_sender, gone) = tokio::sync::oneshot::channel::<Instant>();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        read_request(&mut socket).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.expect("head");
+        loop {
+            let event = "data: {\"tick\":1}\n\n";
+            let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+            if socket.write_all(chunk.as_bytes()).await.is_err() {
+                gone_sender.send(Instant::now()).expect("the test waits");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let world = World::new(&[keyed("Endless", &base, &["m"])]).await;
+    let body = r#"{"model":"endless/m","stream":true}"#;
+    let mut client = TcpStream::connect(world.addr()).await.expect("connect");
+    client
+        .write_all(
+            format!(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                world.addr(),
+                world.token,
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut first = [0_u8; 512];
+    let _ = client.read(&mut first).await.expect("the stream starts");
+    let hung_up = Instant::now();
+    drop(client);
+    let stopped = tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("the provider's connection was closed")
+        .expect("reported");
+    let after = stopped.duration_since(hung_up);
+    println!("the provider saw the hang-up after {after:?}");
+    assert!(after < Duration::from_secs(1), "took {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_own_failures_have_their_status_and_code() {
+    let dead = closed_port().expect("a closed port");
+    let slow = Server::http(handler(|_| {
+        Canned::json(200, COMPLETION).after(Duration::from_secs(3))
+    }))
+    .await
+    .expect("server");
+    let world = World::with_idle(
+        &[
+            keyed("Local LLM", "http://127.0.0.1:9/v1", &["m"]),
+            keyed("Dead", &format!("http://127.0.0.1:{dead}/v1"), &["m"]),
+            keyed("Slow", &slow.at("/v1"), &["m"]),
+            Draft::new("Internal")
+                .base_url(&format!("https://{INTERNAL_HOST}/v1"))
+                .key(KEY)
+                .models(&["m"]),
+            keyed("Off", "http://127.0.0.1:9/v1", &["m"]).enabled(false),
+            keyed("Keyless", "http://127.0.0.1:9/v1", &["m"]),
+        ],
+        Duration::from_millis(500),
+    )
+    .await;
+    world
+        .store
+        .remove_key(&ProviderId::parse("keyless").expect("id"))
+        .expect("remove the key");
+    let addr = world.addr();
+    let raw = |head: &str, body: &str| {
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let with_token = format!("Host: {addr}\r\nAuthorization: Bearer {}\r\n", world.token);
+    let json = format!("{with_token}Content-Type: application/json\r\n");
+    let good = r#"{"model":"local-llm/m"}"#;
+
+    let cases: Vec<(String, u16, &str)> = vec![
+        (raw(&format!("Host: {addr}\r\nContent-Type: application/json\r\n"), good), 401, "missing_token"),
+        (raw(&format!("Host: {addr}\r\nAuthorization: Bearer pbt_made_up\r\nContent-Type: application/json\r\n"), good), 401, "invalid_token"),
+        (raw(&format!("Host: evil.example:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n", addr.port(), world.token), good), 403, "host_not_allowed"),
+        (raw(&format!("{json}Origin: https://evil.example\r\n"), good), 403, "browser_origin_refused"),
+        (raw(&format!("{with_token}Content-Type: multipart/form-data; boundary=x\r\n"), "--x--"), 415, "unsupported_media_type"),
+        (raw(&json, "{not json"), 400, "invalid_body"),
+        (raw(&json, r#"{"messages":[]}"#), 400, "invalid_body"),
+        (raw(&json, r#"{"model":"local-llm/m","model":"slow/m"}"#), 400, "invalid_body"),
+        (raw(&json, r#"{"model":"nobody/m"}"#), 404, "model_not_found"),
+        (raw(&json, r#"{"model":"off/m"}"#), 404, "model_not_found"),
+        (raw(&json, r#"{"model":"keyless/m"}"#), 503, "key_missing"),
+        (raw(&json, r#"{"model":"dead/m"}"#), 502, "connect_failed"),
+        (raw(&json, r#"{"model":"internal/m"}"#), 502, "egress_refused"),
+        (raw(&json, r#"{"model":"slow/m"}"#), 504, "upstream_timeout"),
+    ];
+    for (request, status, code) in cases {
+        let answer = send(addr, &request).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (status, code),
+            "{request}\n→ {}",
+            answer.text()
+        );
+        let error = &answer.json()["error"];
+        assert!(error["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()));
+        assert!(error["type"].is_string());
+        assert!(!answer.text().contains(KEY));
+    }
+
+    // Too large: refused without reading it all.
+    let huge = format!(
+        r#"{{"model":"local-llm/m","pad":"{}"}}"#,
+        "x".repeat(patchbay_gateway::MAX_BODY_BYTES)
+    );
+    let answer = send(addr, &raw(&json, &huge)).await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (413, "body_too_large")
+    );
+
+    // A revoked token is refused from the next request on.
+    assert!(world.registry.revoke("com.example.app").expect("revoke"));
+    let answer = world.get("models").await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (401, "invalid_token")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_error_passes_through_with_its_status_and_without_secrets() {
+    let echo = format!(
+        r#"{{"error":{{"message":"Incorrect API key provided: {KEY}. Also not sk-proj-abcdefghijklmnopqrstuvwxyz0123","type":"invalid_request_error","code":"invalid_api_key"}}}}"#
+    );
+    let upstream = Server::http(handler(move |_| Canned::json(401, echo.clone())))
+        .await
+        .expect("server");
+    let world = World::new(&[keyed("Local LLM", &upstream.at("/v1"), &["m"])]).await;
+    let answer = world
+        .post("chat/completions", r#"{"model":"local-llm/m"}"#)
+        .await;
+    assert_eq!(answer.status, 401);
+    let text = answer.text();
+    assert!(!text.contains(KEY) && !text.contains("sk-proj-"), "{text}");
+    assert_eq!(answer.json()["error"]["code"], "invalid_api_key", "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+}
