@@ -44,11 +44,27 @@ pub(crate) enum Command {
     Models(ModelsArgs),
     /// The model-picker entries host apps see (enabled providers × models).
     Entries,
-    /// Run the IPC server for host apps in the foreground (until Ctrl-C).
-    Serve,
+    /// Serve host apps in the foreground (until Ctrl-C): the IPC socket and
+    /// the local OpenAI-compatible gateway.
+    Serve(ServeArgs),
     /// Decide pairing requests and manage the apps paired with Patchbay.
     #[command(subcommand)]
     Hosts(HostsCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where the gateway listens: a loopback IP:PORT (port 0 picks a free
+    /// one). Overrides PATCHBAY_GATEWAY_ADDR and settings.json.
+    #[arg(long, value_name = "ADDR", value_parser = parse_gateway_addr, conflicts_with = "no_gateway")]
+    pub(crate) gateway_addr: Option<std::net::SocketAddr>,
+    /// Serve over IPC only: no gateway listens.
+    #[arg(long)]
+    pub(crate) no_gateway: bool,
+}
+
+fn parse_gateway_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    patchbay_core::settings::parse_gateway_addr(text)
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +92,17 @@ pub(crate) enum HostsCommand {
     },
     /// Which app resolved which entry, and when.
     Log,
+    /// Create a token for an app yourself (no pairing prompt) and print it
+    /// once: the app sends it to the gateway as `Authorization: Bearer …`.
+    /// Issuing again for the same app id replaces its old token.
+    Issue {
+        /// A stable id for the app (letters, digits, `.`, `_`, `-`), e.g. com.example.editor.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: String,
+        /// The name Patchbay shows for it.
+        #[arg(long, value_name = "NAME")]
+        app_name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,15 +9,16 @@ use std::sync::Arc;
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::entries::PickerEntry;
+use patchbay_core::settings;
 use patchbay_ipc::{
-    admin, serve_foreground, HostRegistry, IpcError, PairingCallback, ServerOptions,
+    admin, serve_foreground, GatewayOptions, HostRegistry, IpcError, PairingCallback, ServerOptions,
 };
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::cli::HostsCommand;
+use crate::cli::{HostsCommand, ServeArgs};
 use crate::error::CliError;
 use crate::output::{self, Output};
 use crate::provider::open_service;
@@ -97,8 +98,9 @@ fn replaces_note(request: &PendingPairing) -> String {
 /// `patchbay serve`: the IPC server in the foreground until Ctrl-C or
 /// SIGTERM. Pairing requests are announced on stderr with the command that
 /// answers them, because there is no window to ask in.
-pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
+pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError> {
     let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
+    options.gateway = gateway_addr(args, &options.config.dir, output)?.map(GatewayOptions::at);
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
             "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.{replaces}\n  Asked by: {process}\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
@@ -119,6 +121,35 @@ pub(crate) fn serve(output: Output) -> Result<ExitCode, CliError> {
         .block_on(serve_foreground(options))
         .map_err(CliError::Ipc)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `patchbay serve` runs the gateway: `--no-gateway`, then
+/// `--gateway-addr`, then `PATCHBAY_GATEWAY_ADDR`, then `settings.json`.
+fn gateway_addr(
+    args: &ServeArgs,
+    config_dir: &std::path::Path,
+    output: Output,
+) -> Result<Option<std::net::SocketAddr>, CliError> {
+    if args.no_gateway {
+        return Ok(None);
+    }
+    if let Some(addr) = args.gateway_addr {
+        return Ok(Some(addr));
+    }
+    let settings = settings::load(config_dir).unwrap_or_else(|problem| {
+        output.notice(&format!("warning: {problem}"));
+        settings::Settings::default()
+    });
+    let from_env = std::env::var(patchbay_protocol::paths::GATEWAY_ADDR_ENV).ok();
+    settings::gateway_addr(&settings.gateway, from_env.as_deref()).map_err(|problem| {
+        CliError::Domain(patchbay_core::Error::invalid(
+            "gateway_addr",
+            format!(
+                "{problem} (from {} or settings.json).",
+                patchbay_protocol::paths::GATEWAY_ADDR_ENV
+            ),
+        ))
+    })
 }
 
 /// `patchbay hosts …`. `pending`, `approve` and `deny` talk to the running
@@ -216,8 +247,48 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
             let records = admin::resolve_log(&registry()?).map_err(CliError::Ipc)?;
             print_log(&records, output)?;
         }
+        HostsCommand::Issue { app_id, app_name } => {
+            let (host, token) = registry()?
+                .issue(app_id, app_name)
+                .map_err(|error| CliError::Ipc(error.into()))?;
+            let gateway = running_gateway();
+            if output.is_json() {
+                output.json(&IssuedJson {
+                    app_id: &host.app_id,
+                    app_name: &host.app_name,
+                    token: &token,
+                    gateway_base_url: gateway.as_deref(),
+                })?;
+            } else {
+                let base_url = gateway
+                    .unwrap_or_else(|| "the gateway's URL (patchbay serve prints it)".to_owned());
+                output.text(&format!(
+                    "Token for {} ({}), shown once — copy it now:\n\n  {token}\n\nThe app sends it as `Authorization: Bearer <token>` to {base_url}.\nRevoke it with `patchbay hosts revoke {}`.",
+                    output::clean(&host.app_name),
+                    output::clean(&host.app_id),
+                    output::clean(&host.app_id),
+                ))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct IssuedJson<'a> {
+    app_id: &'a str,
+    app_name: &'a str,
+    token: &'a str,
+    gateway_base_url: Option<&'a str>,
+}
+
+/// The running gateway's base URL, from `gateway.json` in the runtime
+/// directory.
+fn running_gateway() -> Option<String> {
+    let bytes = std::fs::read(patchbay_protocol::paths::gateway_file()?).ok()?;
+    serde_json::from_slice::<patchbay_protocol::rpc::GatewayInfo>(&bytes)
+        .ok()
+        .map(|info| info.base_url)
 }
 
 /// `hosts.json` beside `providers.json`, where the server keeps it.

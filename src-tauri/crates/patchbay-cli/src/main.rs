@@ -52,7 +52,7 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
             network::models(service.as_ref(), &args, output)
         }
         Command::Entries => hosting::entries(output),
-        Command::Serve => hosting::serve(output),
+        Command::Serve(args) => hosting::serve(&args, output),
         Command::Hosts(command) => hosting::hosts(&command, output),
     }
 }

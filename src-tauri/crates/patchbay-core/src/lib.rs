@@ -17,6 +17,7 @@ pub mod model;
 pub mod presets;
 pub mod safe_url;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod validation;
 

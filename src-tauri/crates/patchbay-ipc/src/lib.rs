@@ -26,6 +26,7 @@ mod wire;
 pub use dispatch::METHODS;
 pub use endpoint::default_endpoint;
 pub use error::{IpcError, Result};
+pub use patchbay_gateway::GatewayOptions;
 pub use patchbay_service::{HostRegistry, PairingCallback, PairingEvent, Pairings};
 pub use server::{serve_foreground, Server, ServerHandle, ServerOptions};
 pub use supervisor::{HostSupervisor, HostsObserver, HostsStatus};

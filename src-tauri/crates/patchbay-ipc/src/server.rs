@@ -19,8 +19,11 @@ use std::time::Duration;
 use patchbay_client::{read_frame, FrameRead};
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::store::ProviderStore;
+use patchbay_gateway::{Gateway, GatewayHandle, GatewayOptions};
 use patchbay_protocol::rpc::Requester;
-use patchbay_protocol::rpc::{ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use patchbay_protocol::rpc::{
+    ErrorObject, GatewayInfo, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
 use patchbay_protocol::Kind;
 use patchbay_service::Service;
 use tokio::io::{AsyncWriteExt, BufReader, WriteHalf};
@@ -70,6 +73,10 @@ pub struct ServerOptions {
     /// subscription and no call in flight is closed, so idle sleepers
     /// cannot hold every connection slot (default [`IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
+    /// The local gateway to run beside the socket, or `None` (off). A
+    /// gateway that cannot start (its port is taken) leaves the IPC server
+    /// running: see [`ServerHandle::gateway_error`].
+    pub gateway: Option<GatewayOptions>,
 }
 
 /// How long a connection may sit idle (no frame, no subscription, no call
@@ -112,6 +119,7 @@ impl ServerOptions {
             idle_timeout: IDLE_TIMEOUT,
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             watch_config: true,
+            gateway: None,
         }
     }
 }
@@ -125,10 +133,35 @@ impl Server {
     /// Fails with [`IpcError::AlreadyRunning`] when another server holds it.
     pub async fn start(options: ServerOptions) -> Result<ServerHandle> {
         let listener = Listener::bind(&options.endpoint).await?;
+        // The lock is ours: only now may the gateway take its port.
+        let (gateway, gateway_error) = match options.gateway.clone() {
+            Some(gateway_options) => match Gateway::start(
+                gateway_options,
+                Arc::clone(&options.service),
+                options.hosts.clone(),
+            )
+            .await
+            {
+                Ok(handle) => (Some(handle), None),
+                Err(error) => {
+                    tracing::warn!(%error, "the gateway did not start; serving host apps over IPC only");
+                    (None, Some(error.to_string()))
+                }
+            },
+            None => (None, None),
+        };
+        let gateway_info = gateway.as_ref().map(|handle| GatewayInfo {
+            base_url: handle.base_url(),
+        });
+        let gateway_file = match (&gateway_info, listener.path().parent()) {
+            (Some(info), Some(directory)) => publish_gateway(directory, info),
+            _ => None,
+        };
         let hello = HelloResult {
             protocol: PROTOCOL_VERSION,
             app_version: options.app_version.clone(),
             methods: METHODS.iter().map(|method| (*method).to_owned()).collect(),
+            gateway: gateway_info,
         };
         let hello_json = serde_json::to_string(&hello).map_err(|error| IpcError::Internal {
             detail: format!("could not encode hello: {error}"),
@@ -177,6 +210,9 @@ impl Server {
             accept,
             endpoint,
             _watcher: watcher,
+            gateway,
+            gateway_error,
+            gateway_file,
         })
     }
 }
@@ -189,6 +225,25 @@ pub struct ServerHandle {
     accept: JoinHandle<()>,
     endpoint: PathBuf,
     _watcher: Option<patchbay_core::config::ConfigWatcher>,
+    gateway: Option<GatewayHandle>,
+    gateway_error: Option<String>,
+    /// `gateway.json` in the runtime directory, removed on shutdown.
+    gateway_file: Option<PathBuf>,
+}
+
+/// Writes `gateway.json` (`{"base_url": …}`) beside the socket, in the
+/// user-only runtime directory, for host apps that look before they
+/// connect. Best effort: `patchbay.hello` says the same.
+fn publish_gateway(directory: &Path, info: &GatewayInfo) -> Option<PathBuf> {
+    let path = directory.join(patchbay_protocol::paths::GATEWAY_FILE_NAME);
+    let body = serde_json::to_vec(info).ok()?;
+    match patchbay_core::config::write_atomic(&path, &body) {
+        Ok(()) => Some(path),
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "could not publish the gateway's address");
+            None
+        }
+    }
 }
 
 impl fmt::Debug for ServerHandle {
@@ -227,6 +282,16 @@ impl ServerHandle {
         self.state.feed.subscriber_count()
     }
 
+    /// The gateway's base URL (`http://127.0.0.1:4141/v1`) while it runs.
+    pub fn gateway_base_url(&self) -> Option<String> {
+        self.gateway.as_ref().map(GatewayHandle::base_url)
+    }
+
+    /// Why the gateway asked for did not start (its port was taken, …).
+    pub fn gateway_error(&self) -> Option<&str> {
+        self.gateway_error.as_deref()
+    }
+
     /// Connections currently open.
     pub fn connection_count(&self) -> usize {
         self.state.connections.load(Ordering::Relaxed)
@@ -237,6 +302,9 @@ impl ServerHandle {
     /// waiting pipe instance closes a moment later.
     pub async fn shutdown(mut self) {
         self.stop();
+        if let Some(gateway) = self.gateway.take() {
+            gateway.shutdown().await;
+        }
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         if let Err(error) = accept.await {
             if !error.is_cancelled() {
@@ -248,6 +316,13 @@ impl ServerHandle {
     fn stop(&self) {
         self.shutdown.send_replace(true);
         self.accept.abort();
+        if let Some(path) = &self.gateway_file {
+            if let Err(error) = std::fs::remove_file(path) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::debug!(path = %path.display(), %error, "could not remove the gateway file");
+                }
+            }
+        }
     }
 }
 
@@ -265,6 +340,11 @@ pub async fn serve_foreground(options: ServerOptions) -> Result<()> {
         handle.endpoint().display(),
         std::process::id()
     );
+    if let Some(base_url) = handle.gateway_base_url() {
+        eprintln!("Gateway: {base_url} (OpenAI-compatible; each app uses its own token)");
+    } else if let Some(error) = handle.gateway_error() {
+        eprintln!("The gateway is off: {error}");
+    }
     wait_for_termination().await?;
     handle.shutdown().await;
     Ok(())

@@ -35,6 +35,14 @@ pub const SOCKET_FILE_NAME: &str = "ipc.sock";
 /// The file inside the runtime directory that holds the running server's
 /// pipe name (Windows).
 pub const PIPE_FILE_NAME: &str = "ipc.pipe";
+/// The file inside the runtime directory naming the running gateway's base
+/// URL (`{"base_url": "http://127.0.0.1:4141/v1"}`), present while it runs.
+pub const GATEWAY_FILE_NAME: &str = "gateway.json";
+/// Patchbay's own settings file inside the config directory (the gateway's
+/// address and switch), beside `providers.json`.
+pub const SETTINGS_FILE_NAME: &str = "settings.json";
+/// Overrides the gateway's address (`127.0.0.1:4141`; port 0 picks one).
+pub const GATEWAY_ADDR_ENV: &str = "PATCHBAY_GATEWAY_ADDR";
 /// Every local named pipe's name starts with this.
 pub const PIPE_PREFIX: &str = r"\\.\pipe\";
 
@@ -50,6 +58,12 @@ pub fn config_dir() -> Option<PathBuf> {
 /// `<config_dir>/providers.json`.
 pub fn config_file() -> Option<PathBuf> {
     config_dir().map(|dir| dir.join(CONFIG_FILE_NAME))
+}
+
+/// `<runtime_dir>/gateway.json`, where the running gateway's base URL is
+/// published.
+pub fn gateway_file() -> Option<PathBuf> {
+    runtime_dir().map(|dir| dir.join(GATEWAY_FILE_NAME))
 }
 
 /// The directory holding the IPC socket. The server creates it with mode

@@ -295,6 +295,18 @@ pub struct HelloResult {
     pub app_version: String,
     /// Every method this server answers.
     pub methods: Vec<String>,
+    /// Patchbay's local OpenAI-compatible gateway, while it runs (added
+    /// within version 1; absent when it is switched off or could not start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
+}
+
+/// Where the gateway listens: `{"base_url": "http://127.0.0.1:4141/v1"}`.
+/// Host apps use this URL (or the runtime file `gateway.json`), never a
+/// port they assume: another user of the machine could hold the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayInfo {
+    pub base_url: String,
 }
 
 /// `entries.list` params, all optional. A host that already holds a list

@@ -66,6 +66,8 @@ impl TempWorld {
                 self.runtime_dir().display().to_string(),
             ),
             ("PATCHBAY_KEYRING_SERVICE", self.keyring_service.clone()),
+            // A free port each: tests never fight over the default one.
+            ("PATCHBAY_GATEWAY_ADDR", "127.0.0.1:0".to_owned()),
         ]
     }
 }

@@ -422,3 +422,145 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
     assert_no_canary(&stopped, &key);
     Ok(())
 }
+
+/// Sends one raw HTTP/1.1 request to the gateway and returns the status
+/// line's code and the body.
+fn gateway_call(
+    base_url: &str,
+    token: &str,
+    body: &str,
+) -> patchbay_testkit::TestResult<(u16, String)> {
+    use std::io::{Read, Write};
+    let authority = base_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or("no status")?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[test]
+fn serve_runs_the_gateway_and_a_token_issued_at_the_terminal_works_until_revoked() -> TestResult {
+    let upstream = patchbay_testkit::Server::background_http(patchbay_testkit::handler(|_| {
+        patchbay_testkit::Canned::json(
+            200,
+            r#"{"id":"c1","object":"chat.completion","choices":[]}"#,
+        )
+    }))?;
+    let world = World::new()?;
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Local",
+            "--base-url",
+            &upstream.at("/v1"),
+            "--allow-local",
+            "--no-auth",
+            "--model",
+            "org/m:7b",
+        ],
+    )?;
+    let issued = world.run(
+        &[
+            "hosts",
+            "issue",
+            "--app-id",
+            "com.example.cli",
+            "--app-name",
+            "CLI App",
+            "--json",
+        ],
+        None,
+    )?;
+    issued.expect_code(0);
+    let token = issued.json()?["token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    assert!(token.starts_with("pbt_"), "{issued:#?}");
+
+    let serving = Serving::start(&world)?;
+    let file = world.runtime_dir().join("gateway.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let published: Value = serde_json::from_slice(&std::fs::read(&file)?)?;
+    let base_url = published["base_url"]
+        .as_str()
+        .ok_or("no base_url")?
+        .to_owned();
+    assert!(
+        base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"),
+        "{base_url}"
+    );
+    let hello = new_runtime()?
+        .block_on(async { Client::connect_to(&world.socket()).await?.hello().await })?;
+    assert_eq!(
+        hello.gateway.map(|gateway| gateway.base_url),
+        Some(base_url.clone())
+    );
+
+    let (status, body) = gateway_call(
+        &base_url,
+        &token,
+        r#"{"model":"local/org/m:7b","messages":[]}"#,
+    )?;
+    assert_eq!(status, 200, "{body}");
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&seen[0].body),
+        r#"{"model":"org/m:7b","messages":[]}"#
+    );
+
+    world.expect(0, &["hosts", "revoke", "com.example.cli"])?;
+    let (status, body) = gateway_call(&base_url, &token, r#"{"model":"local/org/m:7b"}"#)?;
+    assert_eq!(status, 401, "{body}");
+
+    let stopped = serving.stop()?;
+    stopped.expect_code(0);
+    assert!(stopped.stderr.contains(&base_url), "{stopped:#?}");
+    assert!(!stopped.stderr.contains(&token) && !stopped.stdout.contains(&token));
+    assert!(!file.exists(), "gateway.json is removed on exit");
+
+    // --no-gateway: nothing listens, nothing is published.
+    let mut command = world.command(&["serve", "--no-gateway"]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let plain = Serving {
+        child: Some(command.spawn()?),
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !world.socket().exists() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let hello = new_runtime()?
+        .block_on(async { Client::connect_to(&world.socket()).await?.hello().await })?;
+    assert_eq!(hello.gateway, None);
+    assert!(!file.exists());
+    plain.stop()?.expect_code(0);
+    Ok(())
+}

@@ -38,6 +38,10 @@ impl World {
         self.world.config_dir()
     }
 
+    pub(crate) fn runtime_dir(&self) -> PathBuf {
+        self.world.runtime_dir()
+    }
+
     pub(crate) fn socket(&self) -> PathBuf {
         self.world.runtime_dir().join("ipc.sock")
     }
