@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use patchbay_core::Kind;
-use patchbay_net::{NetError, Upstream};
+use patchbay_net::{NetError, Pool, Upstream};
 use patchbay_protocol::entries::PickerEntry;
 use patchbay_service::{HostRegistry, HostsError, Service};
 use serde_json::json;
@@ -84,6 +84,8 @@ struct State {
     service: Arc<Service>,
     registry: HostRegistry,
     idle_timeout: Duration,
+    /// Kept-alive connections to providers, shared by every request.
+    pool: Arc<Pool>,
 }
 
 impl Gateway {
@@ -108,6 +110,7 @@ impl Gateway {
             service,
             registry,
             idle_timeout: options.idle_timeout,
+            pool: Pool::new(),
         });
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
@@ -429,6 +432,7 @@ async fn forward(
         &http,
         &entry.target,
         lookup.as_ref(),
+        &state.pool,
         endpoint,
         body,
         state.idle_timeout,

@@ -10,7 +10,9 @@
 //! would corrupt legitimate model output), an error body also by shape
 //! ([`Upstream::error_body`]).
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -22,36 +24,142 @@ use url::Url;
 use crate::client::HttpClient;
 use crate::error::NetError;
 use crate::policy::Lookup;
-use crate::session::{Session, Streaming};
+use crate::session::{Live, Session, Streaming};
 use crate::stage::Stage;
 use crate::target::Target;
+
+/// An idle connection is kept this long for the next request.
+const IDLE_FOR: Duration = Duration::from_secs(30);
+/// A connection is reused for at most this long after it was opened (and
+/// its addresses judged): DNS changes are picked up within a minute.
+const MAX_AGE: Duration = Duration::from_secs(60);
+/// At most this many idle connections per target.
+const IDLE_PER_TARGET: usize = 32;
+
+/// Kept-alive connections to providers, one list per target (its origin,
+/// network allowance, proxy and trusted certificate: a target whose
+/// settings change gets new connections, judged again). Every connection in
+/// it was opened through the full policy and stays pinned to the address
+/// that was checked.
+#[derive(Debug, Default)]
+pub struct Pool {
+    idle: Mutex<HashMap<String, Vec<Parked>>>,
+}
+
+#[derive(Debug)]
+struct Parked {
+    live: Live,
+    opened: Instant,
+    since: Instant,
+}
+
+impl Pool {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// Idle connections held now (all targets).
+    pub fn idle_count(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Parked>>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self, key: &str) -> Option<(Live, Instant)> {
+        let mut idle = self.lock();
+        let list = idle.get_mut(key)?;
+        let now = Instant::now();
+        list.retain(|parked| {
+            now.duration_since(parked.since) < IDLE_FOR
+                && now.duration_since(parked.opened) < MAX_AGE
+                && !parked.live.sender.is_closed()
+        });
+        let parked = list.pop()?;
+        tracing::trace!(peer = %parked.live.peer, "reusing a kept-alive provider connection");
+        Some((parked.live, parked.opened))
+    }
+
+    fn put(&self, key: String, live: Live, opened: Instant) {
+        if live.sender.is_closed() || opened.elapsed() >= MAX_AGE {
+            return;
+        }
+        let mut idle = self.lock();
+        let list = idle.entry(key).or_default();
+        if list.len() < IDLE_PER_TARGET {
+            list.push(Parked {
+                live,
+                opened,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// What identifies a target's connections in the pool.
+fn pool_key(target: &Target) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        target.base_url.origin().ascii_serialization(),
+        target.network.as_str(),
+        target.proxy.as_ref().map_or("", |proxy| proxy.as_str()),
+        target.trusted_cert_sha256.as_deref().unwrap_or("")
+    )
+}
 
 /// A provider's answer, arriving.
 #[derive(Debug)]
 pub struct Upstream {
     status: u16,
     content_type: Option<String>,
-    streaming: Streaming,
+    body: hyper::body::Incoming,
+    /// Until the body has been read to its end; then back to the pool.
+    connection: Option<(Live, Instant)>,
+    keep_alive: bool,
+    pool: Arc<Pool>,
+    key: String,
+    reused: bool,
     secrets: Vec<ApiKey>,
     idle: Duration,
 }
 
 /// `POST {base_url}/{path}` with `body` (JSON) and the target's key and
-/// headers, through the policy. `idle` bounds the wait for the response
-/// head and then for each chunk of the body.
+/// headers, through the policy, on a kept-alive connection from `pool`
+/// when there is one. `idle` bounds the wait for the response head and
+/// then for each chunk of the body.
 pub async fn forward(
     client: &HttpClient,
     target: &Target,
     lookup: &dyn Lookup,
+    pool: &Arc<Pool>,
     path: &str,
     body: Bytes,
     idle: Duration,
 ) -> Result<Upstream, NetError> {
     let url = endpoint(&target.base_url, path)?;
+    let key = pool_key(target);
+    let pooled = pool.take(&key);
+    let opened_before = pooled.as_ref().map(|(_, opened)| *opened);
     let mut session = Session::new(client, target, lookup, None);
-    let streaming = session
-        .start_stream(&Method::POST, &url, body, idle)
+    let streaming: Streaming = session
+        .start_stream(
+            &Method::POST,
+            &url,
+            body,
+            idle,
+            pooled.map(|(live, _)| live),
+        )
         .await?;
+    let opened = match (streaming.reused, opened_before) {
+        (true, Some(opened)) => opened,
+        _ => Instant::now(),
+    };
+    let keep_alive = !streaming
+        .headers
+        .get(header::CONNECTION)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("close"));
     let content_type = streaming
         .headers
         .get(header::CONTENT_TYPE)
@@ -63,7 +171,12 @@ pub async fn forward(
     Ok(Upstream {
         status: streaming.status.as_u16(),
         content_type,
-        streaming,
+        body: streaming.body,
+        connection: Some((streaming.connection, opened)),
+        keep_alive,
+        pool: Arc::clone(pool),
+        key,
+        reused: streaming.reused,
         secrets,
         idle,
     })
@@ -100,6 +213,11 @@ impl Upstream {
         self.content_type.as_deref()
     }
 
+    /// Whether the request went on a kept-alive connection from the pool.
+    pub fn reused_connection(&self) -> bool {
+        self.reused
+    }
+
     /// True for a 2xx `text/event-stream` answer.
     pub fn is_event_stream(&self) -> bool {
         (200..300).contains(&self.status)
@@ -114,14 +232,23 @@ impl Upstream {
     /// gap longer than the idle timeout ends the body with a timeout.
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, NetError>> {
         loop {
-            let frame = match tokio::time::timeout(self.idle, self.streaming.body.frame()).await {
+            let frame = match tokio::time::timeout(self.idle, self.body.frame()).await {
                 Err(_elapsed) => {
                     return Some(Err(NetError::Timeout {
                         stage: Stage::Chat,
                         after: self.idle,
                     }))
                 }
-                Ok(None) => return None,
+                Ok(None) => {
+                    // The whole body was read: the connection can carry
+                    // the next request.
+                    if let Some((live, opened)) = self.connection.take() {
+                        if self.keep_alive {
+                            self.pool.put(self.key.clone(), live, opened);
+                        }
+                    }
+                    return None;
+                }
                 Ok(Some(Err(failure))) => {
                     return Some(Err(NetError::BadResponse {
                         detail: format!("the answer broke off ({failure})"),

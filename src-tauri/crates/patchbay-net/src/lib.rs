@@ -25,7 +25,7 @@ pub use client::{ClientOptions, HttpClient};
 pub use discovery::{merge_refresh, parse_models, DiscoveredModel, DiscoveryError};
 pub use error::{Failure, NetError};
 pub use fetch::fetch_models;
-pub use forward::{forward, Upstream};
+pub use forward::{forward, Pool, Upstream};
 pub use patchbay_core::Kind;
 pub use probe::{run_test, StageReport, StageStatus, TestOptions, TestReport};
 pub use stage::Stage;

@@ -25,7 +25,7 @@ use crate::target::Target;
 
 use exchange::Connection;
 pub(crate) use exchange::ReadMode;
-pub(crate) use stream::Streaming;
+pub(crate) use stream::{Live, Streaming};
 
 /// The byte stream under HTTP: plain TCP or TLS over TCP.
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin {}

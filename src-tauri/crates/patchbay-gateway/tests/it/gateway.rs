@@ -324,3 +324,19 @@ async fn a_provider_error_passes_through_with_its_status_and_without_secrets() {
     assert_eq!(answer.json()["error"]["code"], "invalid_api_key", "{text}");
     assert!(text.contains("[redacted]"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_one_provider_share_a_kept_alive_connection() {
+    let upstream = Server::http(handler(|_| Canned::json(200, COMPLETION)))
+        .await
+        .expect("server");
+    let world = World::new(&[keyed("Local LLM", &upstream.at("/v1"), &["m"])]).await;
+    for _ in 0..5 {
+        let answer = world
+            .post("chat/completions", r#"{"model":"local-llm/m"}"#)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    assert_eq!(upstream.seen().len(), 5);
+    assert_eq!(upstream.connections(), 1, "one connection, kept alive");
+}

@@ -8,6 +8,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use patchbay_core::config;
@@ -98,9 +99,44 @@ pub(super) fn token_hash(token: &str) -> String {
 }
 
 /// The paired hosts and the resolve log in `<config dir>/hosts.json`.
+/// Clones share one token cache.
 #[derive(Debug, Clone)]
 pub struct HostRegistry {
     path: PathBuf,
+    /// The token hashes of the file as last read, with what identified that
+    /// version of the file: [`HostRegistry::authenticate`] reads the file
+    /// again only when it changed (every write replaces it: a new inode).
+    tokens: Arc<Mutex<Option<TokenCache>>>,
+}
+
+#[derive(Debug)]
+struct TokenCache {
+    stamp: FileStamp,
+    hosts: Vec<(String, PairedHost)>,
+}
+
+/// What tells two versions of `hosts.json` apart without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> io::Result<Option<Self>> {
+        match fs::metadata(path) {
+            Ok(metadata) => Ok(Some(Self {
+                len: metadata.len(),
+                modified: metadata.modified().ok(),
+                #[cfg(unix)]
+                inode: std::os::unix::fs::MetadataExt::ino(&metadata),
+            })),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
 }
 
 impl HostRegistry {
@@ -108,6 +144,7 @@ impl HostRegistry {
     pub fn in_dir(config_dir: &Path) -> Self {
         Self {
             path: config_dir.join(HOSTS_FILE_NAME),
+            tokens: Arc::default(),
         }
     }
 
@@ -170,16 +207,36 @@ impl HostRegistry {
         Ok(removed)
     }
 
-    /// The host a token belongs to, or [`HostsError::Unauthorized`]. Reads the
-    /// file every time, so a revoke by the CLI takes effect immediately.
+    /// The host a token belongs to, or [`HostsError::Unauthorized`]. The
+    /// file is checked (one `stat`) on every call and read again whenever it
+    /// changed, so a revoke by the CLI takes effect from the next call on,
+    /// without reading the file for every request of the gateway.
     pub fn authenticate(&self, token: &str) -> Result<PairedHost> {
         let hash = token_hash(token);
-        let document = self.read()?;
-        document
-            .hosts
-            .iter()
-            .find(|host| constant_time_equal(host.token_sha256.as_bytes(), hash.as_bytes()))
-            .map(HostRecord::view)
+        let stamp =
+            FileStamp::of(&self.path).map_err(|error| HostsError::io("read", &self.path, error))?;
+        let Some(stamp) = stamp else {
+            return Err(HostsError::Unauthorized);
+        };
+        let mut cache = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.as_ref().is_none_or(|cached| cached.stamp != stamp) {
+            let hosts = self
+                .read()?
+                .hosts
+                .iter()
+                .map(|host| (host.token_sha256.clone(), host.view()))
+                .collect();
+            *cache = Some(TokenCache { stamp, hosts });
+        }
+        cache
+            .as_ref()
+            .and_then(|cached| {
+                cached
+                    .hosts
+                    .iter()
+                    .find(|(stored, _)| constant_time_equal(stored.as_bytes(), hash.as_bytes()))
+            })
+            .map(|(_, host)| host.clone())
             .ok_or(HostsError::Unauthorized)
     }
 
@@ -323,6 +380,31 @@ mod tests {
             registry.authenticate(token.expose()),
             Err(HostsError::Unauthorized)
         ));
+    }
+
+    #[test]
+    fn a_cached_token_is_refused_as_soon_as_another_process_revokes_it() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let gateway = HostRegistry::in_dir(directory.path());
+        let terminal = HostRegistry::in_dir(directory.path());
+        let (_, token) = terminal.issue("com.example.a", "A").expect("issue");
+        for _ in 0..3 {
+            assert_eq!(
+                gateway.authenticate(&token).expect("known").app_id,
+                "com.example.a"
+            );
+        }
+        assert!(terminal.revoke("com.example.a").expect("revoke"));
+        assert!(matches!(
+            gateway.authenticate(&token),
+            Err(HostsError::Unauthorized)
+        ));
+        let (_, again) = terminal.issue("com.example.a", "A").expect("issue again");
+        assert_eq!(
+            gateway.authenticate(&again).expect("new token").app_id,
+            "com.example.a"
+        );
+        assert!(gateway.authenticate(&token).is_err());
     }
 
     #[test]
