@@ -2,4 +2,6 @@
 //! receives, what the host app gets back, streaming, and every error row.
 
 mod gateway;
+mod load;
+mod openai_client;
 mod support;
