@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "approve_pairing",
     "deny_pairing",
     "revoke_host",
+    "set_gateway_enabled",
+    "issue_host_token",
     "resolve_log",
     "refresh_models",
     "get_ui_setting",

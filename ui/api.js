@@ -65,6 +65,10 @@ export const api = {
   denyPairing: (requestId) => call('deny_pairing', { requestId }),
   revokeHost: (appId) => call('revoke_host', { appId }),
   resolveLog: () => call('resolve_log'),
+  /** The gateway's switch (saved in settings.json); answers the new hosts status. */
+  setGatewayEnabled: (enabled) => call('set_gateway_enabled', { enabled }),
+  /** A token the person creates for an app: shown once, never stored here. */
+  issueHostToken: (appName) => call('issue_host_token', { appName }),
 };
 
 let testCounter = 0;

@@ -5,6 +5,7 @@
 
 import { api, onPairingRequested, onHostsChanged } from './api.js';
 import { $, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
+import { initGateway, renderGateway } from './gateway.js';
 import { state } from './state.js';
 
 /** Resolves a host can fetch; the log is bounded in Rust too. */
@@ -228,6 +229,7 @@ async function refresh() {
   $('#hosts-error').hidden = problems.length === 0;
   $('#hosts-error').textContent = problems.join(' ');
   renderStatus();
+  renderGateway(view.status);
   renderPendingBadge();
   renderPending();
   renderPaired();
@@ -262,6 +264,7 @@ async function open() {
  */
 export async function initHosts({ showView }) {
   wiring.showView = showView;
+  initGateway({ refresh });
   $('#open-hosts').addEventListener('click', open);
   $('#hosts-refresh').addEventListener('click', refresh);
   $('#pairing-allow').addEventListener('click', () => decideFromPrompt(true));

@@ -9,11 +9,13 @@
 // result future's output; the lint fires on the macro's code, not ours.
 #![allow(clippy::let_underscore_must_use)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use patchbay_ipc::{HostSupervisor, HostsObserver, HostsStatus};
+use patchbay_core::settings;
+use patchbay_ipc::{GatewayOptions, HostSupervisor, HostsObserver, HostsStatus};
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
+use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State, UserAttentionType};
 
 use crate::error::AppError;
@@ -64,7 +66,8 @@ impl<R: Runtime> HostsObserver for Window<R> {
 /// window as [`HOSTS_CHANGED`] and through `hosts_status`.
 pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
     let providers = app.state::<Providers>();
-    let supervisor = Arc::new(HostSupervisor::new(&providers.paths().dir));
+    let gateway = gateway_options(&providers.paths().dir);
+    let supervisor = Arc::new(HostSupervisor::new(&providers.paths().dir).with_gateway(gateway));
     let service = providers.service();
     app.manage(Hosts(Arc::clone(&supervisor)));
     let observer: Arc<dyn HostsObserver> = Arc::new(Window(app.handle().clone()));
@@ -78,6 +81,110 @@ pub(crate) fn start<R: Runtime>(app: &tauri::App<R>) {
             Err(error) => supervisor.unavailable(error.to_string(), observer.as_ref()),
         }
     });
+}
+
+/// The gateway the settings ask for: `settings.json`, with
+/// `PATCHBAY_GATEWAY_ADDR` over its address; `None` when switched off (or
+/// when the settings cannot be used, which is logged).
+fn gateway_options(config_dir: &Path) -> Option<GatewayOptions> {
+    let settings = settings::load(config_dir).unwrap_or_else(|problem| {
+        tracing::warn!(problem, "using the default settings");
+        settings::Settings::default()
+    });
+    let from_env = std::env::var(patchbay_protocol::paths::GATEWAY_ADDR_ENV).ok();
+    match settings::gateway_addr(&settings.gateway, from_env.as_deref()) {
+        Ok(addr) => addr.map(GatewayOptions::at),
+        Err(problem) => {
+            tracing::warn!(problem, "the gateway stays off");
+            None
+        }
+    }
+}
+
+/// The window's gateway switch: saved in `settings.json`, applied at once
+/// when this window serves host apps.
+#[tauri::command]
+pub(crate) async fn set_gateway_enabled<R: Runtime>(
+    app: AppHandle<R>,
+    hosts: State<'_, Hosts>,
+    providers: State<'_, Providers>,
+    enabled: bool,
+) -> Result<HostsStatus, AppError> {
+    let config_dir = providers.paths().dir.clone();
+    let saved = config_dir.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut current = settings::load(&saved).unwrap_or_default();
+        current.gateway.enabled = enabled;
+        settings::save(&saved, &current)
+    })
+    .await
+    .map_err(|error| AppError::from(patchbay_core::Error::invalid("gateway", error.to_string())))?
+    .map_err(|problem| AppError::from(patchbay_core::Error::invalid("gateway", problem)))?;
+    hosts.0.switch_gateway(gateway_options(&config_dir)).await;
+    if let Err(error) = app.emit(HOSTS_CHANGED, "gateway") {
+        tracing::debug!(%error, "could not announce the gateway switch");
+    }
+    Ok(hosts.0.status())
+}
+
+/// A token the person creates for an app ("Create a token for an app"):
+/// shown once in the window, only its hash kept. Creating one again for the
+/// same name replaces that app's token.
+#[derive(Debug, Serialize)]
+pub(crate) struct IssuedToken {
+    app_id: String,
+    app_name: String,
+    token: String,
+    base_url: Option<String>,
+}
+
+#[tauri::command]
+pub(crate) async fn issue_host_token(
+    hosts: State<'_, Hosts>,
+    providers: State<'_, Providers>,
+    app_name: String,
+) -> Result<IssuedToken, AppError> {
+    let registry = patchbay_service::HostRegistry::in_dir(&providers.paths().dir);
+    let app_id = app_id_for(&app_name);
+    let (host, token) =
+        tauri::async_runtime::spawn_blocking(move || registry.issue(&app_id, &app_name))
+            .await
+            .map_err(|error| {
+                AppError::from(patchbay_core::Error::invalid("app_name", error.to_string()))
+            })?
+            .map_err(|error| {
+                AppError::from(patchbay_core::Error::invalid("app_name", error.to_string()))
+            })?;
+    let base_url = hosts
+        .0
+        .status()
+        .gateway
+        .and_then(|gateway| gateway.base_url);
+    Ok(IssuedToken {
+        app_id: host.app_id,
+        app_name: host.app_name,
+        token,
+        base_url,
+    })
+}
+
+/// `manual.<name in lowercase, letters and digits, `-` between words>`.
+fn app_id_for(name: &str) -> String {
+    let mut slug = String::new();
+    for character in name.trim().chars().flat_map(char::to_lowercase) {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug: String = slug.chars().take(100).collect();
+    if slug.is_empty() {
+        "manual.app".to_owned()
+    } else {
+        format!("manual.{slug}")
+    }
 }
 
 #[tauri::command]

@@ -82,6 +82,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             hosts::approve_pairing,
             hosts::deny_pairing,
             hosts::revoke_host,
+            hosts::set_gateway_enabled,
+            hosts::issue_host_token,
             hosts::resolve_log,
             commands::refresh_models,
         ])

@@ -7,6 +7,7 @@ mod bad_base_url;
 mod config_changed_elsewhere;
 mod corrupt_config;
 mod form_test;
+mod gateway;
 mod key_origin;
 mod keyboard;
 mod model_picker;

@@ -103,6 +103,8 @@ impl AppSession {
             .env("PATCHBAY_CONFIG_DIR", config_dir.path())
             .env("PATCHBAY_RUNTIME_DIR", &runtime_dir)
             .env("XDG_DATA_HOME", &data_home)
+            // A free port each: the gateway never takes the default one.
+            .env("PATCHBAY_GATEWAY_ADDR", "127.0.0.1:0")
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| {

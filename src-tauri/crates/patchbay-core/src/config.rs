@@ -279,6 +279,32 @@ fn is_header_name_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
+/// What tells two versions of a file apart without reading it: its length,
+/// modification time and (on Unix) inode — every write of Patchbay's
+/// replaces the file, so each version has a new inode. `None`: no file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> io::Result<Option<Self>> {
+        match fs::metadata(path) {
+            Ok(metadata) => Ok(Some(Self {
+                len: metadata.len(),
+                modified: metadata.modified().ok(),
+                #[cfg(unix)]
+                inode: std::os::unix::fs::MetadataExt::ino(&metadata),
+            })),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 /// Reads the file without taking the lock (atomic renames make that safe).
 /// A missing file is an empty document. A file that is not JSON is moved
 /// aside (under the lock, after checking it is still the corrupt one) and

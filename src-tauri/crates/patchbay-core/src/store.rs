@@ -35,7 +35,7 @@ use serde_json::Map;
 use time::OffsetDateTime;
 
 use crate::catalog::{self, Catalog, CatalogSummary};
-use crate::config::{self, ConfigDocument, ConfigPaths, LoadProblem, Loaded};
+use crate::config::{self, ConfigDocument, ConfigPaths, FileStamp, LoadProblem, Loaded};
 use crate::error::{Error, Kind, Result};
 use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, SecretStore};
@@ -86,6 +86,9 @@ pub struct ProviderStore {
     paths: ConfigPaths,
     secrets: Arc<dyn SecretStore>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// The file as last loaded, with its stamp: reads parse it again only
+    /// when it changed (the gateway reads it for every request).
+    loaded: Mutex<Option<(Option<FileStamp>, Arc<Loaded>)>>,
 }
 
 /// Secrets written during a change, for rollback: the account and the value
@@ -98,6 +101,7 @@ impl ProviderStore {
             paths,
             secrets,
             cache: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(None),
         }
     }
 
@@ -109,10 +113,10 @@ impl ProviderStore {
     /// a notice if an unreadable file was just moved aside. Never touches
     /// the keychain.
     pub fn list(&self) -> Result<Listing> {
-        match config::load(&self.paths) {
+        match self.load() {
             Ok(loaded) => Ok(Listing {
-                providers: loaded.providers,
-                problems: loaded.problems,
+                providers: loaded.providers.clone(),
+                problems: loaded.problems.clone(),
                 notice: None,
             }),
             Err(error @ Error::ConfigCorrupt { .. }) => {
@@ -128,8 +132,29 @@ impl ProviderStore {
     }
 
     pub fn get(&self, id: &ProviderId) -> Result<Provider> {
-        let loaded = config::load(&self.paths)?;
+        let loaded = self.load()?;
         find(&loaded.providers, id).cloned()
+    }
+
+    /// The file, parsed again only when its stamp changed since the last
+    /// load (the stamp is taken first, so a change during the read is
+    /// seen next time). Errors are not cached.
+    fn load(&self) -> Result<Arc<Loaded>> {
+        let Ok(stamp) = FileStamp::of(&self.paths.file) else {
+            return config::load(&self.paths).map(Arc::new);
+        };
+        if let Ok(cached) = self.loaded.lock() {
+            if let Some((seen, loaded)) = cached.as_ref() {
+                if *seen == stamp && stamp.is_some() {
+                    return Ok(Arc::clone(loaded));
+                }
+            }
+        }
+        let loaded = Arc::new(config::load(&self.paths)?);
+        if let Ok(mut cached) = self.loaded.lock() {
+            *cached = Some((stamp, Arc::clone(&loaded)));
+        }
+        Ok(loaded)
     }
 
     /// Validates and saves a new provider under a fresh id generated from

@@ -32,6 +32,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:4141";
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Connections served at once; more wait in the listen queue.
 pub const MAX_CONNECTIONS: usize = 512;
+/// A successful answer of known length up to this size is passed on whole.
+const WHOLE_BODY_LIMIT: u64 = 1024 * 1024;
 /// An error body from a provider is passed on up to this size.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -285,21 +287,20 @@ async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), 
                 "Send Authorization: Bearer <token>, with the token Patchbay gave this app (pair with Patchbay, or create one under Connected apps).",
             )
         })?;
-    let registry = state.registry.clone();
-    let checked = tokio::task::spawn_blocking(move || registry.authenticate(&token)).await;
-    match checked {
-        Ok(Ok(_host)) => Ok(()),
-        Ok(Err(HostsError::Unauthorized)) => Err(Failure::new(
+    // One `stat` of hosts.json per request; the file is read again only
+    // when it changed, so this stays on the runtime.
+    match state.registry.authenticate(&token) {
+        Ok(_host) => Ok(()),
+        Err(HostsError::Unauthorized) => Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "The token is unknown or was revoked. Pair with Patchbay again.",
         )),
-        Ok(Err(error)) => Err(Failure::new(
+        Err(error) => Err(Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "hosts_unreadable",
             error.to_string(),
         )),
-        Err(error) => Err(internal(&error.to_string())),
     }
 }
 
@@ -481,7 +482,21 @@ async fn pass_through(mut upstream: Upstream) -> Response<Body> {
     let content_type = upstream
         .content_type()
         .and_then(|kind| header::HeaderValue::from_str(kind).ok());
-    let body = if status.is_success() {
+    let small = upstream
+        .content_length()
+        .is_some_and(|length| length <= WHOLE_BODY_LIMIT);
+    let body = if status.is_success() && small && !upstream.is_event_stream() {
+        // A small answer of known length: passed on whole, without a relay
+        // task in between.
+        let mut whole = Vec::new();
+        while let Some(chunk) = upstream.next_chunk().await {
+            match chunk {
+                Ok(chunk) => whole.extend_from_slice(&chunk),
+                Err(error) => return upstream_failure(&error).into_response(),
+            }
+        }
+        reply::full(whole)
+    } else if status.is_success() {
         let (sender, receiver) = mpsc::channel::<Bytes>(16);
         tokio::spawn(async move {
             loop {

@@ -71,7 +71,11 @@ pub(crate) fn handle_frame(
     // defined, so they are ignored, as JSON-RPC allows.
     let id = call.id?;
     match call.method.as_str() {
-        methods::HELLO => Some(success_frame_raw(&id, &state.hello_json)),
+        methods::HELLO => {
+            let mut hello = state.hello.clone();
+            hello.gateway = state.gateway.info();
+            Some(success_frame(&id, json!(hello)))
+        }
         methods::ENTRIES_LIST => Some(list_entries(state, &id, call.params)),
         methods::ENTRIES_SUBSCRIBE => {
             let subscriber = Subscriber {

@@ -19,11 +19,9 @@ use std::time::Duration;
 use patchbay_client::{read_frame, FrameRead};
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::store::ProviderStore;
-use patchbay_gateway::{Gateway, GatewayHandle, GatewayOptions};
+use patchbay_gateway::GatewayOptions;
 use patchbay_protocol::rpc::Requester;
-use patchbay_protocol::rpc::{
-    ErrorObject, GatewayInfo, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-};
+use patchbay_protocol::rpc::{ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use patchbay_protocol::Kind;
 use patchbay_service::Service;
 use tokio::io::{AsyncWriteExt, BufReader, WriteHalf};
@@ -33,6 +31,7 @@ use tokio::task::JoinHandle;
 use crate::endpoint::{self, Listener, Stream};
 use crate::error::{IpcError, Result};
 use crate::feed::{EntriesFeed, Frame};
+use crate::gateway_slot::{GatewaySlot, GatewayStatus};
 use patchbay_service::hosts::DEFAULT_PAIRING_TIMEOUT;
 use patchbay_service::HostRegistry;
 use patchbay_service::{PairingCallback, Pairings};
@@ -134,38 +133,23 @@ impl Server {
     pub async fn start(options: ServerOptions) -> Result<ServerHandle> {
         let listener = Listener::bind(&options.endpoint).await?;
         // The lock is ours: only now may the gateway take its port.
-        let (gateway, gateway_error) = match options.gateway.clone() {
-            Some(gateway_options) => match Gateway::start(
-                gateway_options,
-                Arc::clone(&options.service),
-                options.hosts.clone(),
-            )
-            .await
-            {
-                Ok(handle) => (Some(handle), None),
-                Err(error) => {
-                    tracing::warn!(%error, "the gateway did not start; serving host apps over IPC only");
-                    (None, Some(error.to_string()))
-                }
-            },
-            None => (None, None),
-        };
-        let gateway_info = gateway.as_ref().map(|handle| GatewayInfo {
-            base_url: handle.base_url(),
-        });
-        let gateway_file = match (&gateway_info, listener.path().parent()) {
-            (Some(info), Some(directory)) => publish_gateway(directory, info),
-            _ => None,
-        };
+        let gateway_file = listener
+            .path()
+            .parent()
+            .map(|directory| directory.join(patchbay_protocol::paths::GATEWAY_FILE_NAME))
+            .unwrap_or_else(|| PathBuf::from(patchbay_protocol::paths::GATEWAY_FILE_NAME));
+        let gateway = Arc::new(GatewaySlot::new(
+            Arc::clone(&options.service),
+            options.hosts.clone(),
+            gateway_file,
+        ));
+        gateway.switch(options.gateway.clone()).await;
         let hello = HelloResult {
             protocol: PROTOCOL_VERSION,
             app_version: options.app_version.clone(),
             methods: METHODS.iter().map(|method| (*method).to_owned()).collect(),
-            gateway: gateway_info,
+            gateway: None,
         };
-        let hello_json = serde_json::to_string(&hello).map_err(|error| IpcError::Internal {
-            detail: format!("could not encode hello: {error}"),
-        })?;
         let (shutdown_sender, shutdown) = watch::channel(false);
         let feed = EntriesFeed::new(options.service.entries()?)?;
         let store = Arc::clone(options.service.store());
@@ -183,7 +167,8 @@ impl Server {
                 options.on_pairing_request,
                 options.pairing_timeout,
             ),
-            hello_json: Arc::from(hello_json),
+            hello,
+            gateway: Arc::clone(&gateway),
             admin,
             idle_timeout: options.idle_timeout,
             next_connection: AtomicU64::new(1),
@@ -211,8 +196,6 @@ impl Server {
             endpoint,
             _watcher: watcher,
             gateway,
-            gateway_error,
-            gateway_file,
         })
     }
 }
@@ -225,25 +208,7 @@ pub struct ServerHandle {
     accept: JoinHandle<()>,
     endpoint: PathBuf,
     _watcher: Option<patchbay_core::config::ConfigWatcher>,
-    gateway: Option<GatewayHandle>,
-    gateway_error: Option<String>,
-    /// `gateway.json` in the runtime directory, removed on shutdown.
-    gateway_file: Option<PathBuf>,
-}
-
-/// Writes `gateway.json` (`{"base_url": …}`) beside the socket, in the
-/// user-only runtime directory, for host apps that look before they
-/// connect. Best effort: `patchbay.hello` says the same.
-fn publish_gateway(directory: &Path, info: &GatewayInfo) -> Option<PathBuf> {
-    let path = directory.join(patchbay_protocol::paths::GATEWAY_FILE_NAME);
-    let body = serde_json::to_vec(info).ok()?;
-    match patchbay_core::config::write_atomic(&path, &body) {
-        Ok(()) => Some(path),
-        Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "could not publish the gateway's address");
-            None
-        }
-    }
+    gateway: Arc<GatewaySlot>,
 }
 
 impl fmt::Debug for ServerHandle {
@@ -284,12 +249,23 @@ impl ServerHandle {
 
     /// The gateway's base URL (`http://127.0.0.1:4141/v1`) while it runs.
     pub fn gateway_base_url(&self) -> Option<String> {
-        self.gateway.as_ref().map(GatewayHandle::base_url)
+        self.gateway.info().map(|info| info.base_url)
+    }
+
+    /// Whether the gateway runs, and why not when it failed to start.
+    pub fn gateway_status(&self) -> GatewayStatus {
+        self.gateway.status()
     }
 
     /// Why the gateway asked for did not start (its port was taken, …).
-    pub fn gateway_error(&self) -> Option<&str> {
-        self.gateway_error.as_deref()
+    pub fn gateway_error(&self) -> Option<String> {
+        self.gateway.status().message
+    }
+
+    /// A handle to switch the gateway while the server runs (the window's
+    /// switch): see [`GatewaySwitch::switch`].
+    pub fn gateway_switch(&self) -> GatewaySwitch {
+        GatewaySwitch(Arc::clone(&self.gateway))
     }
 
     /// Connections currently open.
@@ -301,10 +277,8 @@ impl ServerHandle {
     /// Unix the socket file is gone when this returns; on Windows the last
     /// waiting pipe instance closes a moment later.
     pub async fn shutdown(mut self) {
+        self.gateway.stop().await;
         self.stop();
-        if let Some(gateway) = self.gateway.take() {
-            gateway.shutdown().await;
-        }
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         if let Err(error) = accept.await {
             if !error.is_cancelled() {
@@ -316,19 +290,29 @@ impl ServerHandle {
     fn stop(&self) {
         self.shutdown.send_replace(true);
         self.accept.abort();
-        if let Some(path) = &self.gateway_file {
-            if let Err(error) = std::fs::remove_file(path) {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    tracing::debug!(path = %path.display(), %error, "could not remove the gateway file");
-                }
-            }
-        }
+        self.gateway.halt();
     }
 }
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Switches a running server's gateway on (with options) or off.
+#[derive(Debug, Clone)]
+pub struct GatewaySwitch(Arc<GatewaySlot>);
+
+impl GatewaySwitch {
+    /// Stops the gateway (if it runs) and starts it with `options`
+    /// (`None`: off); `patchbay.hello` and `gateway.json` follow.
+    pub async fn switch(&self, options: Option<GatewayOptions>) -> GatewayStatus {
+        self.0.switch(options).await
+    }
+
+    pub fn status(&self) -> GatewayStatus {
+        self.0.status()
     }
 }
 
@@ -373,7 +357,10 @@ pub(crate) struct State {
     pub(crate) service: Arc<Service>,
     pub(crate) feed: EntriesFeed,
     pub(crate) pairings: Pairings,
-    pub(crate) hello_json: Arc<str>,
+    /// `patchbay.hello` without the gateway, which is added when asked
+    /// (it can be switched while the server runs).
+    pub(crate) hello: HelloResult,
+    pub(crate) gateway: Arc<GatewaySlot>,
     /// What admin calls must present (see `ProviderStore::admin_secret`).
     pub(crate) admin: patchbay_core::ApiKey,
     pub(crate) idle_timeout: Duration,

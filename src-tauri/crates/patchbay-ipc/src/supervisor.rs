@@ -27,7 +27,9 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::admin::{self, PairingNotice};
 use crate::dispatch::blocking;
 use crate::error::{IpcError, Result};
+use crate::gateway_slot::GatewayStatus;
 use crate::server::{Server, ServerHandle, ServerOptions};
+use patchbay_gateway::GatewayOptions;
 use patchbay_service::HostRegistry;
 use patchbay_service::{HostsError, PairingEvent, Pairings};
 
@@ -48,7 +50,9 @@ pub trait HostsObserver: Send + Sync + 'static {
     fn changed(&self, what: &str);
 }
 
-/// `{state: "starting"|"running"|"elsewhere"|"unavailable", endpoint?, message?}`.
+/// `{state: "starting"|"running"|"elsewhere"|"unavailable", endpoint?,
+/// message?, gateway?}`. `gateway` is this process's gateway while it
+/// serves; while another process serves, the address that one published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostsStatus {
     pub state: &'static str,
@@ -56,6 +60,8 @@ pub struct HostsStatus {
     pub endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayStatus>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +82,21 @@ enum Serving {
     },
 }
 
+/// The gateway another process published beside `endpoint` (its
+/// `gateway.json`), as a status.
+fn published_gateway(endpoint: &Path) -> Option<GatewayStatus> {
+    let file = endpoint
+        .parent()?
+        .join(patchbay_protocol::paths::GATEWAY_FILE_NAME);
+    let info: patchbay_protocol::rpc::GatewayInfo =
+        serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    Some(GatewayStatus {
+        state: "on",
+        base_url: Some(info.base_url),
+        message: None,
+    })
+}
+
 /// Where pairing decisions go.
 enum Decider {
     Here(Pairings),
@@ -89,6 +110,8 @@ enum Decider {
 pub struct HostSupervisor {
     serving: Mutex<Serving>,
     registry: HostRegistry,
+    /// The gateway to run while this process serves (`None`: off).
+    gateway: Mutex<Option<GatewayOptions>>,
 }
 
 impl HostSupervisor {
@@ -98,6 +121,28 @@ impl HostSupervisor {
         Self {
             serving: Mutex::new(Serving::Starting),
             registry: HostRegistry::in_dir(config_dir),
+            gateway: Mutex::new(None),
+        }
+    }
+
+    /// Runs the gateway with `options` while this process serves (set it
+    /// before [`HostSupervisor::run`]; `None`, the default, is off).
+    pub fn with_gateway(self, options: Option<GatewayOptions>) -> Self {
+        *self.gateway.lock().unwrap_or_else(PoisonError::into_inner) = options;
+        self
+    }
+
+    /// Switches the gateway (the window's switch): now, when this process
+    /// serves; otherwise from when it takes over.
+    pub async fn switch_gateway(&self, options: Option<GatewayOptions>) -> Option<GatewayStatus> {
+        *self.gateway.lock().unwrap_or_else(PoisonError::into_inner) = options.clone();
+        let switch = match &*self.lock() {
+            Serving::Running(handle) => Some(handle.gateway_switch()),
+            _ => None,
+        };
+        match switch {
+            Some(switch) => Some(switch.switch(options).await),
+            None => None,
         }
     }
 
@@ -117,11 +162,13 @@ impl HostSupervisor {
                 state: "starting",
                 endpoint: None,
                 message: None,
+                gateway: None,
             },
             Serving::Running(handle) => HostsStatus {
                 state: "running",
                 endpoint: Some(handle.endpoint().display().to_string()),
                 message: None,
+                gateway: Some(handle.gateway_status()),
             },
             Serving::Elsewhere {
                 endpoint, message, ..
@@ -129,11 +176,13 @@ impl HostSupervisor {
                 state: "elsewhere",
                 endpoint: Some(endpoint.display().to_string()),
                 message: Some(message.clone()),
+                gateway: published_gateway(endpoint),
             },
             Serving::Unavailable { message } => HostsStatus {
                 state: "unavailable",
                 endpoint: None,
                 message: Some(message.clone()),
+                gateway: None,
             },
         }
     }
@@ -166,6 +215,11 @@ impl HostSupervisor {
         let mut quick_ends = 0;
         loop {
             let mut options = ServerOptions::at(endpoint.clone(), Arc::clone(&service));
+            options.gateway = self
+                .gateway
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             let requested = Arc::clone(&observer);
             options.on_pairing_request = Some(Arc::new(move |request: &PendingPairing| {
                 requested.pairing_requested(request);

@@ -113,6 +113,7 @@ fn pool_key(target: &Target) -> String {
 pub struct Upstream {
     status: u16,
     content_type: Option<String>,
+    content_length: Option<u64>,
     body: hyper::body::Incoming,
     /// Until the body has been read to its end; then back to the pool.
     connection: Option<(Live, Instant)>,
@@ -155,6 +156,11 @@ pub async fn forward(
         (true, Some(opened)) => opened,
         _ => Instant::now(),
     };
+    let content_length = streaming
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok());
     let keep_alive = !streaming
         .headers
         .get(header::CONNECTION)
@@ -171,6 +177,7 @@ pub async fn forward(
     Ok(Upstream {
         status: streaming.status.as_u16(),
         content_type,
+        content_length,
         body: streaming.body,
         connection: Some((streaming.connection, opened)),
         keep_alive,
@@ -211,6 +218,11 @@ impl Upstream {
     /// Its `Content-Type`, if any.
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
+    }
+
+    /// Its `Content-Length`, when it sent one.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
     }
 
     /// Whether the request went on a kept-alive connection from the pool.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use patchbay_core::config;
+use patchbay_core::config::{self, FileStamp};
 
 use patchbay_protocol::rpc::{PairedHost, Requester, ResolveRecord};
 use serde::{Deserialize, Serialize};
@@ -113,30 +113,6 @@ pub struct HostRegistry {
 struct TokenCache {
     stamp: FileStamp,
     hosts: Vec<(String, PairedHost)>,
-}
-
-/// What tells two versions of `hosts.json` apart without reading it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    #[cfg(unix)]
-    inode: u64,
-}
-
-impl FileStamp {
-    fn of(path: &Path) -> io::Result<Option<Self>> {
-        match fs::metadata(path) {
-            Ok(metadata) => Ok(Some(Self {
-                len: metadata.len(),
-                modified: metadata.modified().ok(),
-                #[cfg(unix)]
-                inode: std::os::unix::fs::MetadataExt::ino(&metadata),
-            })),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
 }
 
 impl HostRegistry {
