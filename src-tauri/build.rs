@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "revoke_host",
     "set_gateway_enabled",
     "issue_host_token",
+    "gateway_activity",
     "resolve_log",
     "refresh_models",
     "get_ui_setting",

@@ -69,6 +69,8 @@ export const api = {
   setGatewayEnabled: (enabled) => call('set_gateway_enabled', { enabled }),
   /** A token the person creates for an app: shown once, never stored here. */
   issueHostToken: (appName) => call('issue_host_token', { appName }),
+  /** Requests apps sent through the gateway, newest first (no text, ever). */
+  gatewayActivity: () => call('gateway_activity'),
 };
 
 let testCounter = 0;

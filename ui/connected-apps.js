@@ -176,12 +176,36 @@ function renderPaired() {
     h('span', { class: 'host-meta mono selectable' }, host.app_id),
     h('span', { class: 'host-meta' },
       `Paired ${formatDate(host.paired_at)} · `,
-      host.last_used ? `Last used ${relativeTime(host.last_used)}` : 'Not used yet')),
+      lastUsed(host) ? `Last used ${relativeTime(lastUsed(host))}` : 'Not used yet')),
   h('button', {
     type: 'button', class: 'button button-small button-danger-quiet',
     'data-testid': `revoke-${host.app_id}`, 'aria-label': `Revoke ${host.app_name}`,
     onclick: (event) => revoke(host, event.currentTarget),
   }, 'Revoke…'))));
+}
+
+/** The gateway's requests: who, which entry, how it went; never any text. */
+function renderActivity() {
+  const rows = (view.activity ?? []).slice(0, LOG_ROWS_SHOWN);
+  $('#activity-empty').hidden = rows.length > 0;
+  $('#activity-table').hidden = rows.length === 0;
+  const ms = (value) => (value === null || value === undefined ? '–' : `${value} ms`);
+  $('#activity-rows').replaceChildren(...rows.map((record) => h('tr', { 'data-testid': 'activity-row' },
+    h('td', {}, record.app_name),
+    h('td', { class: 'mono selectable' }, record.entry_id ?? record.endpoint),
+    h('td', { class: record.status < 400 ? '' : 'activity-failed', title: record.error_code ?? '' }, String(record.status)),
+    h('td', {}, ms(record.duration_ms)),
+    h('td', {}, ms(record.first_byte_ms)),
+    h('td', { title: record.usage ? `${record.usage.prompt_tokens ?? '?'} in · ${record.usage.completion_tokens ?? '?'} out` : '' },
+      record.usage?.total_tokens !== undefined ? String(record.usage.total_tokens) : '–'),
+    h('td', { class: 'log-when', title: formatDate(record.at) }, relativeTime(record.at)))));
+}
+
+/** The latest use of an app: a resolve, or a request through the gateway. */
+function lastUsed(host) {
+  const times = [host.last_used, ...(view.activity ?? []).filter((record) => record.app_id === host.app_id).map((record) => record.at)]
+    .filter(Boolean);
+  return times.sort().at(-1) ?? null;
 }
 
 function renderLog() {
@@ -218,9 +242,10 @@ async function revoke(host, button) {
 
 /** Re-reads everything; each part fails on its own. */
 async function refresh() {
-  const [status, pending, paired, log] = await Promise.allSettled([
-    api.hostsStatus(), api.pendingPairings(), api.pairedHosts(), api.resolveLog(),
+  const [status, pending, paired, log, activity] = await Promise.allSettled([
+    api.hostsStatus(), api.pendingPairings(), api.pairedHosts(), api.resolveLog(), api.gatewayActivity(),
   ]);
+  if (activity.status === 'fulfilled') view.activity = activity.value;
   if (status.status === 'fulfilled') view.status = status.value;
   view.pending = pending.status === 'fulfilled' ? pending.value : [];
   if (paired.status === 'fulfilled') view.paired = paired.value;
@@ -234,6 +259,7 @@ async function refresh() {
   renderPending();
   renderPaired();
   renderLog();
+  renderActivity();
   promptNext();
 }
 

@@ -29,6 +29,8 @@ export const state = {
     pending: [],
     paired: [],
     log: [],
+    /** Requests through the gateway, newest first (`gateway_activity`). */
+    activity: [],
     /** The request the dialog shows, and who was focused before it opened. */
     prompting: null,
     returnFocus: null,

@@ -231,6 +231,24 @@ pub(crate) async fn revoke_host(hosts: State<'_, Hosts>, app_id: String) -> Resu
     Ok(hosts.0.revoke(app_id).await?)
 }
 
+/// Requests apps sent through the gateway (`activity.jsonl`), newest
+/// first, at most 200: no prompt or answer text is ever recorded.
+#[tauri::command]
+pub(crate) async fn gateway_activity(
+    providers: State<'_, Providers>,
+) -> Result<Vec<patchbay_service::hosts::ActivityRecord>, AppError> {
+    let dir = providers.paths().dir.clone();
+    let records = tauri::async_runtime::spawn_blocking(move || {
+        patchbay_service::hosts::ActivityLog::read(&dir)
+    })
+    .await
+    .map_err(|error| AppError::from(patchbay_core::Error::invalid("activity", error.to_string())))?
+    .map_err(|error| {
+        AppError::from(patchbay_core::Error::invalid("activity", error.to_string()))
+    })?;
+    Ok(records.into_iter().rev().take(200).collect())
+}
+
 /// Which app resolved which entry, when; newest first for the window.
 #[tauri::command]
 pub(crate) async fn resolve_log(hosts: State<'_, Hosts>) -> Result<Vec<ResolveRecord>, AppError> {

@@ -84,6 +84,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             hosts::revoke_host,
             hosts::set_gateway_enabled,
             hosts::issue_host_token,
+            hosts::gateway_activity,
             hosts::resolve_log,
             commands::refresh_models,
         ])

@@ -93,6 +93,16 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     let still_shown = session.script("return document.getElementById('token-value').textContent;");
     assert_eq!(still_shown.as_str(), Some(""), "the page forgot the token");
     session.wait_visible("[data-testid=\"paired-manual.notes-app\"]");
+    // The request shows under Gateway requests (refreshed by the button).
+    session.click("#hosts-refresh");
+    session.wait_until("the request to show under Gateway requests", || {
+        let rows = session.text("[data-testid=\"activity\"]");
+        (rows.contains("Notes App") && rows.contains("local/m") && rows.contains("200"))
+            .then_some(())
+    });
+    assert!(session
+        .text("[data-testid=\"paired-manual.notes-app\"]")
+        .contains("Last used"));
     assert_eq!(call(&base_url, "pbt_not_a_real_token"), Some(401));
 
     // Off: nothing listens, the address is no longer published.

@@ -14,6 +14,7 @@ use patchbay_ipc::{
     admin, serve_foreground, GatewayOptions, HostRegistry, IpcError, PairingCallback, ServerOptions,
 };
 use patchbay_protocol::rpc::{PairedHost, PendingPairing, ResolveRecord};
+use patchbay_service::hosts::{ActivityLog, ActivityRecord};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -245,7 +246,14 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
         }
         HostsCommand::Log => {
             let records = admin::resolve_log(&registry()?).map_err(CliError::Ipc)?;
-            print_log(&records, output)?;
+            let dir = ConfigPaths::from_env()?.dir;
+            let requests = ActivityLog::read(&dir).unwrap_or_else(|error| {
+                output.notice(&format!(
+                    "warning: could not read the gateway's activity: {error}"
+                ));
+                Vec::new()
+            });
+            print_log(&records, &requests, output)?;
         }
         HostsCommand::Issue { app_id, app_name } => {
             let (host, token) = registry()?
@@ -330,25 +338,68 @@ fn print_hosts(hosts: &[PairedHost], output: Output) -> Result<(), CliError> {
     ))
 }
 
-fn print_log(records: &[ResolveRecord], output: Output) -> Result<(), CliError> {
+fn print_log(
+    records: &[ResolveRecord],
+    requests: &[ActivityRecord],
+    output: Output,
+) -> Result<(), CliError> {
     if output.is_json() {
-        return output.json(&LogJson { records });
+        return output.json(&LogJson { records, requests });
     }
-    if records.is_empty() {
-        return output.text("No app has resolved an entry yet.");
-    }
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|record| {
-            vec![
-                timestamp(record.at),
-                record.app_name.clone(),
-                record.app_id.clone(),
-                record.entry_id.clone(),
-            ]
-        })
-        .collect();
-    output.text(&output::table(&["AT", "APP", "APP ID", "ENTRY"], &rows))
+    let resolves = if records.is_empty() {
+        "No app has resolved an entry yet.".to_owned()
+    } else {
+        let rows: Vec<Vec<String>> = records
+            .iter()
+            .map(|record| {
+                vec![
+                    timestamp(record.at),
+                    output::clean(&record.app_name),
+                    output::clean(&record.app_id),
+                    output::clean(&record.entry_id),
+                ]
+            })
+            .collect();
+        output::table(&["AT", "APP", "APP ID", "ENTRY"], &rows)
+    };
+    let gateway = if requests.is_empty() {
+        "No app has sent a request through the gateway yet.".to_owned()
+    } else {
+        let rows: Vec<Vec<String>> = requests
+            .iter()
+            .map(|request| {
+                vec![
+                    timestamp(request.at),
+                    output::clean(&request.app_name),
+                    output::clean(request.entry_id.as_deref().unwrap_or("-")),
+                    request.status.to_string(),
+                    format!("{} ms", request.duration_ms),
+                    request
+                        .first_byte_ms
+                        .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
+                    request
+                        .usage
+                        .and_then(|usage| usage.total_tokens)
+                        .map_or_else(|| "-".to_owned(), |tokens| tokens.to_string()),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "AT",
+                "APP",
+                "ENTRY",
+                "STATUS",
+                "TIME",
+                "FIRST BYTE",
+                "TOKENS",
+            ],
+            &rows,
+        )
+    };
+    output.text(&format!(
+        "Resolves (entries.resolve):\n{resolves}\n\nGateway requests:\n{gateway}"
+    ))
 }
 
 fn timestamp(at: OffsetDateTime) -> String {
@@ -378,4 +429,6 @@ struct RevokedJson {
 #[derive(Debug, Serialize)]
 struct LogJson<'a> {
     records: &'a [ResolveRecord],
+    /// The gateway's activity (`activity.jsonl`), oldest first.
+    requests: &'a [ActivityRecord],
 }

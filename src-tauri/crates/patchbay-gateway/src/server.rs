@@ -5,7 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited, StreamBody};
@@ -17,6 +17,8 @@ use hyper_util::rt::TokioIo;
 use patchbay_core::Kind;
 use patchbay_net::{NetError, Pool, Upstream};
 use patchbay_protocol::entries::PickerEntry;
+use patchbay_protocol::rpc::PairedHost;
+use patchbay_service::hosts::{ActivityLog, ActivityRecord, Usage};
 use patchbay_service::{HostRegistry, HostsError, Service};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -88,6 +90,50 @@ struct State {
     idle_timeout: Duration,
     /// Kept-alive connections to providers, shared by every request.
     pool: Arc<Pool>,
+    /// One record per authenticated request (`activity.jsonl`).
+    activity: ActivityLog,
+}
+
+/// What is known about a request as it goes: recorded as its activity.
+#[derive(Debug, Clone)]
+struct Trace {
+    started: Instant,
+    at: time::OffsetDateTime,
+    app: Option<(String, String)>,
+    endpoint: String,
+    entry_id: Option<String>,
+    first_byte: Option<Duration>,
+    stream: bool,
+    /// The pass-through relay records it when the stream ends.
+    deferred: bool,
+}
+
+impl Trace {
+    fn record(
+        &self,
+        activity: &ActivityLog,
+        status: StatusCode,
+        usage: Option<Usage>,
+        error_code: Option<&str>,
+    ) {
+        let Some((app_id, app_name)) = self.app.clone() else {
+            return;
+        };
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        activity.record(ActivityRecord {
+            at: self.at,
+            app_id,
+            app_name,
+            entry_id: self.entry_id.clone(),
+            endpoint: self.endpoint.clone(),
+            status: status.as_u16(),
+            duration_ms: millis(self.started.elapsed()),
+            first_byte_ms: self.first_byte.map(millis),
+            stream: self.stream,
+            usage,
+            error_code: error_code.map(str::to_owned),
+        });
+    }
 }
 
 impl Gateway {
@@ -108,11 +154,13 @@ impl Gateway {
         let addr = listener
             .local_addr()
             .map_err(|source| GatewayError::Bind { addr, source })?;
+        let activity = ActivityLog::in_dir(&service.store().paths().dir);
         let state = Arc::new(State {
             service,
             registry,
             idle_timeout: options.idle_timeout,
             pool: Pool::new(),
+            activity,
         });
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
@@ -204,15 +252,45 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: Cancellatio
 }
 
 async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
-    match route(state, request).await {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
+    let mut trace = Trace {
+        started: Instant::now(),
+        at: time::OffsetDateTime::now_utc(),
+        app: None,
+        endpoint: request
+            .uri()
+            .path()
+            .trim_start_matches("/v1/")
+            .chars()
+            .take(100)
+            .collect(),
+        entry_id: None,
+        first_byte: None,
+        stream: false,
+        deferred: false,
+    };
+    let outcome = route(state, request, &mut trace).await;
+    match outcome {
+        Ok(response) => {
+            if !trace.deferred {
+                trace.record(&state.activity, response.status(), None, None);
+            }
+            response
+        }
+        Err(failure) => {
+            trace.record(&state.activity, failure.status, None, Some(failure.code));
+            failure.into_response()
+        }
     }
 }
 
-async fn route(state: &State, request: Request<Incoming>) -> Result<Response<Body>, Failure> {
+async fn route(
+    state: &State,
+    request: Request<Incoming>,
+    trace: &mut Trace,
+) -> Result<Response<Body>, Failure> {
     admit(&request)?;
-    authenticate(state, &request).await?;
+    let host = authenticate(state, &request).await?;
+    trace.app = Some((host.app_id, host.app_name));
     let path = request.uri().path().to_owned();
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(unknown_route(&path));
@@ -229,7 +307,7 @@ async fn route(state: &State, request: Request<Incoming>) -> Result<Response<Bod
                 Some(query) => format!("{endpoint}?{query}"),
                 None => endpoint.to_owned(),
             };
-            forward(state, request, &endpoint).await
+            forward(state, request, &endpoint, trace).await
         }
         _ => Err(Failure::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -273,7 +351,7 @@ fn admit(request: &Request<Incoming>) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), Failure> {
+async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<PairedHost, Failure> {
     let token = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -290,7 +368,7 @@ async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), 
     // One `stat` of hosts.json per request; the file is read again only
     // when it changed, so this stays on the runtime.
     match state.registry.authenticate(&token) {
-        Ok(_host) => Ok(()),
+        Ok(host) => Ok(host),
         Err(HostsError::Unauthorized) => Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -379,6 +457,7 @@ async fn forward(
     state: &State,
     request: Request<Incoming>,
     endpoint: &str,
+    trace: &mut Trace,
 ) -> Result<Response<Body>, Failure> {
     let json_body = request
         .headers()
@@ -416,6 +495,7 @@ async fn forward(
         };
         Failure::new(StatusCode::BAD_REQUEST, "invalid_body", message)
     })?;
+    trace.entry_id = Some(entry_id.chars().take(300).collect());
     let entry = state
         .service
         .entry_target(&entry_id)
@@ -440,7 +520,9 @@ async fn forward(
     )
     .await
     .map_err(|error| upstream_failure(&error))?;
-    Ok(pass_through(upstream).await)
+    trace.first_byte = Some(trace.started.elapsed());
+    trace.stream = upstream.is_event_stream();
+    Ok(pass_through(upstream, trace, state.activity.clone()).await)
 }
 
 fn entry_failure(error: &HostsError, entry_id: &str) -> Failure {
@@ -474,10 +556,57 @@ fn upstream_failure(error: &NetError) -> Failure {
     Failure::new(status, code, error.to_string())
 }
 
+/// Token usage in a JSON answer (`usage`, Chat Completions or Responses
+/// names).
+fn usage_in_json(body: &[u8]) -> Option<Usage> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    usage_of(value.get("usage")?)
+}
+
+/// Token usage in the events of a stream chunk (the last event that has
+/// one; `stream_options.include_usage` makes providers send it).
+fn usage_in_events(chunk: &[u8]) -> Option<Usage> {
+    if !chunk.windows(7).any(|window| window == b"\"usage\"") {
+        return None;
+    }
+    let text = std::str::from_utf8(chunk).ok()?;
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
+        .filter_map(|event| {
+            event
+                .get("usage")
+                .or_else(|| {
+                    event
+                        .get("response")
+                        .and_then(|response| response.get("usage"))
+                })
+                .and_then(usage_of)
+        })
+        .last()
+}
+
+fn usage_of(usage: &serde_json::Value) -> Option<Usage> {
+    let number = |names: &[&str]| names.iter().find_map(|name| usage.get(*name)?.as_u64());
+    let found = Usage {
+        prompt_tokens: number(&["prompt_tokens", "input_tokens"]),
+        completion_tokens: number(&["completion_tokens", "output_tokens"]),
+        total_tokens: number(&["total_tokens"]),
+    };
+    (found.prompt_tokens.is_some()
+        || found.completion_tokens.is_some()
+        || found.total_tokens.is_some())
+    .then_some(found)
+}
+
 /// The provider's answer: its status and content type; a 2xx body chunk by
 /// chunk as it arrives (redacted by value), an error body whole (redacted
 /// by value and by shape).
-async fn pass_through(mut upstream: Upstream) -> Response<Body> {
+async fn pass_through(
+    mut upstream: Upstream,
+    trace: &mut Trace,
+    activity: ActivityLog,
+) -> Response<Body> {
     let status = StatusCode::from_u16(upstream.status()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = upstream
         .content_type()
@@ -495,10 +624,16 @@ async fn pass_through(mut upstream: Upstream) -> Response<Body> {
                 Err(error) => return upstream_failure(&error).into_response(),
             }
         }
+        trace.deferred = true;
+        trace.record(&activity, status, usage_in_json(&whole), None);
         reply::full(whole)
     } else if status.is_success() {
         let (sender, receiver) = mpsc::channel::<Bytes>(16);
+        trace.deferred = true;
+        let mut trace = trace.clone();
         tokio::spawn(async move {
+            let mut usage = None;
+            let mut first = true;
             loop {
                 tokio::select! {
                     // The client hung up: dropping the upstream closes the
@@ -506,6 +641,14 @@ async fn pass_through(mut upstream: Upstream) -> Response<Body> {
                     () = sender.closed() => break,
                     chunk = upstream.next_chunk() => match chunk {
                         Some(Ok(chunk)) => {
+                            if first {
+                                // Time to the first byte of the answer's body.
+                                trace.first_byte = Some(trace.started.elapsed());
+                                first = false;
+                            }
+                            if let Some(found) = usage_in_events(&chunk) {
+                                usage = Some(found);
+                            }
                             if sender.send(chunk).await.is_err() {
                                 break;
                             }
@@ -518,6 +661,7 @@ async fn pass_through(mut upstream: Upstream) -> Response<Body> {
                     },
                 }
             }
+            trace.record(&activity, status, usage, None);
         });
         let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|chunk| {
@@ -529,7 +673,10 @@ async fn pass_through(mut upstream: Upstream) -> Response<Body> {
         });
         BodyExt::boxed_unsync(StreamBody::new(frames))
     } else {
-        reply::full(upstream.error_body(ERROR_BODY_LIMIT).await)
+        let body = upstream.error_body(ERROR_BODY_LIMIT).await;
+        trace.deferred = true;
+        trace.record(&activity, status, None, None);
+        reply::full(body)
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -5,6 +5,7 @@
 //! host ([`crate::Service::resolve`]). The IPC server, the window and the CLI
 //! are adapters over these; the coming gateway is one more.
 
+mod activity;
 mod pairing;
 mod registry;
 
@@ -19,6 +20,9 @@ use patchbay_net::policy::{judge_url, judge_url_resolved};
 use patchbay_protocol::entries::split_entry_id;
 use patchbay_protocol::rpc::{Requester, ResolveResult};
 
+pub use activity::{
+    ActivityLog, ActivityRecord, Usage, ACTIVITY_FILE_LIMIT, ACTIVITY_FILE_NAME, ACTIVITY_MEMORY,
+};
 pub use pairing::{
     PairingCallback, PairingEvent, Pairings, DEFAULT_PAIRING_TIMEOUT, MAX_PENDING,
     MAX_PENDING_PER_PROCESS,

@@ -534,6 +534,26 @@ fn serve_runs_the_gateway_and_a_token_issued_at_the_terminal_works_until_revoked
         r#"{"model":"org/m:7b","messages":[]}"#
     );
 
+    // `hosts log` shows the request, without its text.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let requests = loop {
+        let logged = world.run(&["hosts", "log", "--json"], None)?;
+        logged.expect_code(0);
+        let requests = logged.json()?["requests"].clone();
+        if requests.as_array().is_some_and(|list| !list.is_empty()) || Instant::now() > deadline {
+            break requests;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(requests[0]["app_id"], "com.example.cli", "{requests}");
+    assert_eq!(requests[0]["entry_id"], "local/org/m:7b");
+    assert_eq!(requests[0]["status"], 200);
+    let human = world.run(&["hosts", "log"], None)?;
+    assert!(
+        human.stdout.contains("Gateway requests:") && human.stdout.contains("CLI App"),
+        "{human:#?}"
+    );
+
     world.expect(0, &["hosts", "revoke", "com.example.cli"])?;
     let (status, body) = gateway_call(&base_url, &token, r#"{"model":"local/org/m:7b"}"#)?;
     assert_eq!(status, 401, "{body}");

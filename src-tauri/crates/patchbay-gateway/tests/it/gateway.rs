@@ -340,3 +340,70 @@ async fn requests_to_one_provider_share_a_kept_alive_connection() {
     assert_eq!(upstream.seen().len(), 5);
     assert_eq!(upstream.connections(), 1, "one connection, kept alive");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_recorded_as_activity_without_its_text() {
+    let with_usage = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"secret answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#;
+    let upstream = Server::http(handler(move |seen| {
+        if String::from_utf8_lossy(&seen.body).contains("\"stream\":true") {
+            Canned::events(&[
+                r#"{"choices":[{"index":0,"delta":{"content":"secret"}}]}"#,
+                r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}"#,
+                "[DONE]",
+            ])
+        } else {
+            Canned::json(200, with_usage)
+        }
+    }))
+    .await
+    .expect("server");
+    let world = World::new(&[keyed("Local LLM", &upstream.at("/v1"), &["m"])]).await;
+    let prompt = "a private prompt";
+    let plain =
+        format!(r#"{{"model":"local-llm/m","messages":[{{"role":"user","content":"{prompt}"}}]}}"#);
+    assert_eq!(world.post("chat/completions", &plain).await.status, 200);
+    let streamed = format!(
+        r#"{{"model":"local-llm/m","stream":true,"messages":[{{"role":"user","content":"{prompt}"}}]}}"#
+    );
+    assert_eq!(world.post("chat/completions", &streamed).await.status, 200);
+    assert_eq!(
+        world
+            .post("chat/completions", r#"{"model":"nobody/m"}"#)
+            .await
+            .status,
+        404
+    );
+
+    let dir = world.store.paths().dir.clone();
+    let mut records = Vec::new();
+    for _ in 0..200 {
+        records = patchbay_service::hosts::ActivityLog::read(&dir).expect("read");
+        if records.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(records.len(), 3, "{records:?}");
+    let plain = &records[0];
+    assert_eq!(plain.app_id, "com.example.app");
+    assert_eq!(plain.entry_id.as_deref(), Some("local-llm/m"));
+    assert_eq!((plain.status, plain.stream), (200, false));
+    assert_eq!(plain.usage.and_then(|usage| usage.total_tokens), Some(10));
+    let streamed = &records[1];
+    assert!(streamed.stream);
+    assert_eq!(
+        streamed.usage.and_then(|usage| usage.completion_tokens),
+        Some(6)
+    );
+    assert!(streamed.first_byte_ms.is_some());
+    let failed = &records[2];
+    assert_eq!(
+        (failed.status, failed.error_code.as_deref()),
+        (404, Some("model_not_found"))
+    );
+    let file = std::fs::read_to_string(dir.join("activity.jsonl")).expect("activity.jsonl");
+    assert!(
+        !file.contains(prompt) && !file.contains("secret"),
+        "no text is kept: {file}"
+    );
+}
