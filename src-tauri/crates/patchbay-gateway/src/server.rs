@@ -571,6 +571,7 @@ fn usage_in_events(chunk: &[u8]) -> Option<Usage> {
     }
     let text = std::str::from_utf8(chunk).ok()?;
     text.lines()
+        .rev()
         .filter_map(|line| line.strip_prefix("data:"))
         .filter_map(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
         .filter_map(|event| {
@@ -583,7 +584,7 @@ fn usage_in_events(chunk: &[u8]) -> Option<Usage> {
                 })
                 .and_then(usage_of)
         })
-        .last()
+        .next()
 }
 
 fn usage_of(usage: &serde_json::Value) -> Option<Usage> {
