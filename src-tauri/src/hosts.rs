@@ -93,7 +93,11 @@ fn gateway_options(config_dir: &Path) -> Option<GatewayOptions> {
     });
     let from_env = std::env::var(patchbay_protocol::paths::GATEWAY_ADDR_ENV).ok();
     match settings::gateway_addr(&settings.gateway, from_env.as_deref()) {
-        Ok(addr) => addr.map(GatewayOptions::at),
+        Ok(addr) => addr.map(|addr| {
+            let mut options = GatewayOptions::at(addr);
+            options.allowed_origins = settings.gateway.allowed_origins.clone();
+            options
+        }),
         Err(problem) => {
             tracing::warn!(problem, "the gateway stays off");
             None

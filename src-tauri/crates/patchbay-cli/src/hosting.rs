@@ -101,7 +101,7 @@ fn replaces_note(request: &PendingPairing) -> String {
 /// answers them, because there is no window to ask in.
 pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError> {
     let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
-    options.gateway = gateway_addr(args, &options.config.dir, output)?.map(GatewayOptions::at);
+    options.gateway = gateway_options(args, &options.config.dir, output)?;
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
             "Pairing request {id}: \"{name}\" ({app}) asks to use your AI endpoints.{replaces}\n  Asked by: {process}\n  Allow: patchbay hosts approve {id}\n  Deny:  patchbay hosts deny {id}",
@@ -124,33 +124,41 @@ pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliErr
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where `patchbay serve` runs the gateway: `--no-gateway`, then
-/// `--gateway-addr`, then `PATCHBAY_GATEWAY_ADDR`, then `settings.json`.
-fn gateway_addr(
+/// How `patchbay serve` runs the gateway: `--no-gateway`, then
+/// `--gateway-addr`, then `PATCHBAY_GATEWAY_ADDR`, then `settings.json`
+/// (which also names the browser origins allowed to call it).
+fn gateway_options(
     args: &ServeArgs,
     config_dir: &std::path::Path,
     output: Output,
-) -> Result<Option<std::net::SocketAddr>, CliError> {
+) -> Result<Option<GatewayOptions>, CliError> {
     if args.no_gateway {
         return Ok(None);
-    }
-    if let Some(addr) = args.gateway_addr {
-        return Ok(Some(addr));
     }
     let settings = settings::load(config_dir).unwrap_or_else(|problem| {
         output.notice(&format!("warning: {problem}"));
         settings::Settings::default()
     });
-    let from_env = std::env::var(patchbay_protocol::paths::GATEWAY_ADDR_ENV).ok();
-    settings::gateway_addr(&settings.gateway, from_env.as_deref()).map_err(|problem| {
-        CliError::Domain(patchbay_core::Error::invalid(
-            "gateway_addr",
-            format!(
-                "{problem} (from {} or settings.json).",
-                patchbay_protocol::paths::GATEWAY_ADDR_ENV
-            ),
-        ))
-    })
+    let addr = match args.gateway_addr {
+        Some(addr) => Some(addr),
+        None => {
+            let from_env = std::env::var(patchbay_protocol::paths::GATEWAY_ADDR_ENV).ok();
+            settings::gateway_addr(&settings.gateway, from_env.as_deref()).map_err(|problem| {
+                CliError::Domain(patchbay_core::Error::invalid(
+                    "gateway_addr",
+                    format!(
+                        "{problem} (from {} or settings.json).",
+                        patchbay_protocol::paths::GATEWAY_ADDR_ENV
+                    ),
+                ))
+            })?
+        }
+    };
+    Ok(addr.map(|addr| {
+        let mut options = GatewayOptions::at(addr);
+        options.allowed_origins = settings.gateway.allowed_origins.clone();
+        options
+    }))
 }
 
 /// `patchbay hosts …`. `pending`, `approve` and `deny` talk to the running

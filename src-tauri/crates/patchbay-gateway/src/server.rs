@@ -47,6 +47,9 @@ pub struct GatewayOptions {
     /// The longest wait for a provider's answer to start, and then between
     /// two chunks of it (long generations are not cut by a total limit).
     pub idle_timeout: Duration,
+    /// Browser origins (`https://app.example`) whose pages may call the
+    /// gateway (with CORS); every other request with an `Origin` is refused.
+    pub allowed_origins: Vec<String>,
 }
 
 impl GatewayOptions {
@@ -54,6 +57,7 @@ impl GatewayOptions {
         Self {
             addr,
             idle_timeout: Duration::from_secs(300),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -92,6 +96,8 @@ struct State {
     pool: Arc<Pool>,
     /// One record per authenticated request (`activity.jsonl`).
     activity: ActivityLog,
+    /// Lowercased.
+    allowed_origins: Vec<String>,
 }
 
 /// What is known about a request as it goes: recorded as its activity.
@@ -161,6 +167,11 @@ impl Gateway {
             idle_timeout: options.idle_timeout,
             pool: Pool::new(),
             activity,
+            allowed_origins: options
+                .allowed_origins
+                .iter()
+                .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
         });
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
@@ -268,8 +279,12 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
         stream: false,
         deferred: false,
     };
+    let cors = allowed_origin(state, &request);
+    if request.method() == Method::OPTIONS {
+        return preflight(cors);
+    }
     let outcome = route(state, request, &mut trace).await;
-    match outcome {
+    let mut response = match outcome {
         Ok(response) => {
             if !trace.deferred {
                 trace.record(&state.activity, response.status(), None, None);
@@ -280,7 +295,59 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
             trace.record(&state.activity, failure.status, None, Some(failure.code));
             failure.into_response()
         }
+    };
+    if let Some(origin) = cors {
+        allow_origin(&mut response, &origin);
     }
+    response
+}
+
+/// The request's `Origin` when the person allowed it (`settings.json`'s
+/// `gateway.allowed_origins`).
+fn allowed_origin(state: &State, request: &Request<Incoming>) -> Option<String> {
+    let origin = request.headers().get(header::ORIGIN)?.to_str().ok()?;
+    let normalized = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    state
+        .allowed_origins
+        .contains(&normalized)
+        .then(|| origin.to_owned())
+}
+
+fn allow_origin(response: &mut Response<Body>, origin: &str) {
+    if let Ok(value) = header::HeaderValue::from_str(origin) {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    }
+}
+
+/// A browser's preflight: answered for allowed origins only.
+fn preflight(origin: Option<String>) -> Response<Body> {
+    let Some(origin) = origin else {
+        return Failure::new(
+            StatusCode::FORBIDDEN,
+            "browser_origin_refused",
+            "Requests from web pages are refused unless you allow the page's origin in Patchbay (settings.json, gateway.allowed_origins).",
+        )
+        .into_response();
+    };
+    let mut response = Response::new(reply::full(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    allow_origin(&mut response, &origin);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        header::HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        header::HeaderValue::from_static("authorization, content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        header::HeaderValue::from_static("600"),
+    );
+    response
 }
 
 async fn route(
@@ -288,7 +355,7 @@ async fn route(
     request: Request<Incoming>,
     trace: &mut Trace,
 ) -> Result<Response<Body>, Failure> {
-    admit(&request)?;
+    admit(state, &request)?;
     let host = authenticate(state, &request).await?;
     trace.app = Some((host.app_id, host.app_name));
     let path = request.uri().path().to_owned();
@@ -328,7 +395,7 @@ fn unknown_route(path: &str) -> Failure {
 
 /// A loopback `Host`, and no browser `Origin`: a web page cannot use the
 /// gateway, not even through a name it rebinds to 127.0.0.1.
-fn admit(request: &Request<Incoming>) -> Result<(), Failure> {
+fn admit(state: &State, request: &Request<Incoming>) -> Result<(), Failure> {
     let host = request
         .headers()
         .get(header::HOST)
@@ -341,11 +408,11 @@ fn admit(request: &Request<Incoming>) -> Result<(), Failure> {
             "The gateway answers requests to 127.0.0.1, [::1] or localhost only.",
         ));
     }
-    if request.headers().contains_key(header::ORIGIN) {
+    if request.headers().contains_key(header::ORIGIN) && allowed_origin(state, request).is_none() {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
             "browser_origin_refused",
-            "Requests from web pages (with an Origin header) are refused: a page in a browser must not use your keys.",
+            "Requests from web pages are refused unless you allow the page's origin in Patchbay (settings.json, gateway.allowed_origins).",
         ));
     }
     Ok(())

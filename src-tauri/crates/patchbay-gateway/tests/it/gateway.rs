@@ -407,3 +407,59 @@ async fn every_request_is_recorded_as_activity_without_its_text() {
         "no text is kept: {file}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_origins_the_person_allowed_may_call_from_a_browser() {
+    let upstream = Server::http(handler(|_| Canned::json(200, COMPLETION)))
+        .await
+        .expect("server");
+    let world = crate::support::World::with_options(
+        &[keyed("Local LLM", &upstream.at("/v1"), &["m"])],
+        Duration::from_secs(30),
+        &["https://notes.example"],
+    )
+    .await;
+    let addr = world.addr();
+    let preflight = |origin: &str| {
+        format!(
+            "OPTIONS /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let allowed = send(addr, &preflight("https://notes.example")).await;
+    assert_eq!(allowed.status, 204, "{}", allowed.head);
+    let head = allowed.head.to_ascii_lowercase();
+    assert!(
+        head.contains("access-control-allow-origin: https://notes.example"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-headers: authorization, content-type"),
+        "{head}"
+    );
+    let refused = send(addr, &preflight("https://evil.example")).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (403, "browser_origin_refused")
+    );
+
+    let body = r#"{"model":"local-llm/m"}"#;
+    let request = |origin: &str| {
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            world.token,
+            body.len()
+        )
+    };
+    let answer = send(addr, &request("https://notes.example")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer
+        .head
+        .to_ascii_lowercase()
+        .contains("access-control-allow-origin: https://notes.example"));
+    let answer = send(addr, &request("https://evil.example")).await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (403, "browser_origin_refused")
+    );
+    assert_eq!(upstream.seen().len(), 1, "the refused page reached nothing");
+}

@@ -38,6 +38,10 @@ impl World {
     }
 
     pub(crate) async fn with_idle(drafts: &[Draft], idle: Duration) -> Self {
+        Self::with_options(drafts, idle, &[]).await
+    }
+
+    pub(crate) async fn with_options(drafts: &[Draft], idle: Duration, origins: &[&str]) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         let paths = ConfigPaths::in_dir(root.path().join("config"));
         let store = Arc::new(ProviderStore::new(
@@ -62,6 +66,7 @@ impl World {
             .expect("token");
         let mut options = GatewayOptions::at("127.0.0.1:0".parse().expect("addr"));
         options.idle_timeout = idle;
+        options.allowed_origins = origins.iter().map(|origin| (*origin).to_owned()).collect();
         let gateway = Gateway::start(options, service, registry.clone())
             .await
             .expect("the gateway starts");
