@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "set_gateway_enabled",
     "issue_host_token",
     "gateway_activity",
+    "set_raw_keys",
     "resolve_log",
     "refresh_models",
     "get_ui_setting",

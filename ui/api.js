@@ -71,6 +71,8 @@ export const api = {
   issueHostToken: (appName) => call('issue_host_token', { appName }),
   /** Requests apps sent through the gateway, newest first (no text, ever). */
   gatewayActivity: () => call('gateway_activity'),
+  /** "May receive raw keys" for one app (off by default). */
+  setRawKeys: (appId, allowed) => call('set_raw_keys', { appId, allowed }),
 };
 
 let testCounter = 0;

@@ -176,7 +176,16 @@ function renderPaired() {
     h('span', { class: 'host-meta mono selectable' }, host.app_id),
     h('span', { class: 'host-meta' },
       `Paired ${formatDate(host.paired_at)} · `,
-      lastUsed(host) ? `Last used ${relativeTime(lastUsed(host))}` : 'Not used yet')),
+      lastUsed(host) ? `Last used ${relativeTime(lastUsed(host))}` : 'Not used yet'),
+    host.raw_keys
+      ? h('span', { class: 'host-meta raw-keys-warning', 'data-testid': `raw-keys-${host.app_id}` },
+        'May receive your raw keys: it can use them outside Patchbay, without the gateway\u2019s checks.')
+      : null),
+  h('button', {
+    type: 'button', class: 'button button-small',
+    'data-testid': `toggle-raw-keys-${host.app_id}`,
+    onclick: (event) => toggleRawKeys(host, event.currentTarget),
+  }, host.raw_keys ? 'Stop raw keys' : 'Allow raw keys…'),
   h('button', {
     type: 'button', class: 'button button-small button-danger-quiet',
     'data-testid': `revoke-${host.app_id}`, 'aria-label': `Revoke ${host.app_name}`,
@@ -218,6 +227,28 @@ function renderLog() {
     h('td', { class: 'log-when', title: formatDate(record.at) }, relativeTime(record.at)))));
   $('#hosts-log-more').hidden = view.log.length <= LOG_ROWS_SHOWN;
   $('#hosts-log-more').textContent = `Showing the latest ${LOG_ROWS_SHOWN} of ${view.log.length}.`;
+}
+
+/** Older apps (protocol 1) ask for the provider's key itself; only with the person's yes. */
+async function toggleRawKeys(host, button) {
+  if (!host.raw_keys) {
+    const confirmed = await confirmDialog({
+      title: `Give ${host.app_name} your raw keys?`,
+      text: `${host.app_name} asks for the providers' keys themselves instead of using Patchbay's gateway. With them it can send requests outside Patchbay, without its checks, and keep the keys after you revoke it. Allow this only for an app you trust that cannot use the gateway yet.`,
+      ok: 'Allow raw keys',
+    });
+    if (!confirmed) {
+      button.focus();
+      return;
+    }
+  }
+  try {
+    await api.setRawKeys(host.app_id, !host.raw_keys);
+    toast(host.raw_keys ? `${host.app_name} gets no raw key any more.` : `${host.app_name} may receive raw keys.`);
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+  await refresh();
 }
 
 async function revoke(host, button) {

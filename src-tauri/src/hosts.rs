@@ -235,6 +235,24 @@ pub(crate) async fn revoke_host(hosts: State<'_, Hosts>, app_id: String) -> Resu
     Ok(hosts.0.revoke(app_id).await?)
 }
 
+/// "May receive raw keys" for one app (protocol 1 resolves hand it the
+/// provider's key): off by default, recorded with the time the person
+/// decided. `false` when the app is not paired.
+#[tauri::command]
+pub(crate) async fn set_raw_keys(
+    providers: State<'_, Providers>,
+    app_id: String,
+    allowed: bool,
+) -> Result<bool, AppError> {
+    let registry = patchbay_service::HostRegistry::in_dir(&providers.paths().dir);
+    tauri::async_runtime::spawn_blocking(move || registry.set_raw_keys(&app_id, allowed))
+        .await
+        .map_err(|error| {
+            AppError::from(patchbay_core::Error::invalid("app_id", error.to_string()))
+        })?
+        .map_err(|error| AppError::from(patchbay_core::Error::invalid("app_id", error.to_string())))
+}
+
 /// Requests apps sent through the gateway (`activity.jsonl`), newest
 /// first, at most 200: no prompt or answer text is ever recorded.
 #[tauri::command]

@@ -85,6 +85,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             hosts::set_gateway_enabled,
             hosts::issue_host_token,
             hosts::gateway_activity,
+            hosts::set_raw_keys,
             hosts::resolve_log,
             commands::refresh_models,
         ])

@@ -120,12 +120,16 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
     let resolved = call(
         &socket,
         "entries.resolve",
-        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),
     );
-    assert_eq!(resolved["result"]["model_id"], "llama3.2:3b", "{resolved}");
-    assert!(
-        resolved["result"]["headers"].get("Authorization").is_none(),
-        "no Authorization without a key: {resolved}"
+    assert_eq!(
+        resolved["result"]["model_id"], "local-ollama/llama3.2:3b",
+        "{resolved}"
+    );
+    assert_eq!(
+        resolved["result"]["headers"]["Authorization"],
+        format!("Bearer {token}"),
+        "the app's own token, for the gateway: {resolved}"
     );
     session.click("#open-hosts");
     session.wait_visible("#hosts-view");
@@ -211,6 +215,8 @@ impl Serve {
             .arg("serve")
             .env("PATCHBAY_CONFIG_DIR", config_dir)
             .env("PATCHBAY_RUNTIME_DIR", runtime_dir)
+            // A free port: the gateway never takes the default one in tests.
+            .env("PATCHBAY_GATEWAY_ADDR", "127.0.0.1:0")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -296,15 +302,24 @@ fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_o
         .as_str()
         .unwrap_or_else(|| panic!("no token: {answer}"))
         .to_owned();
+    // Protocol 2: the serving process's gateway and the app's own token.
     let resolved = call(
         &socket,
         "entries.resolve",
-        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),
     );
-    assert_eq!(resolved["result"]["model_id"], "llama3.2:3b", "{resolved}");
     assert_eq!(
-        resolved["result"]["base_url"], "http://127.0.0.1:11434/v1",
+        resolved["result"]["model_id"], "local-ollama/llama3.2:3b",
         "{resolved}"
+    );
+    let base_url = resolved["result"]["base_url"].as_str().unwrap_or_default();
+    assert!(
+        base_url.starts_with("http://127.0.0.1:") && base_url != "http://127.0.0.1:11434/v1",
+        "{resolved}"
+    );
+    assert_eq!(
+        resolved["result"]["headers"]["Authorization"],
+        format!("Bearer {token}")
     );
 
     // The serve process stops: the window takes the socket over, and a host
@@ -331,7 +346,10 @@ fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_o
     let again = call(
         &socket,
         "entries.resolve",
-        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
+        json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),
     );
-    assert_eq!(again["result"]["model_id"], "llama3.2:3b", "{again}");
+    assert_eq!(
+        again["result"]["model_id"], "local-ollama/llama3.2:3b",
+        "{again}"
+    );
 }

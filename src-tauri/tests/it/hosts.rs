@@ -35,6 +35,10 @@ impl HostsApp {
 
     /// Two apps of one user share the keychain (and so the admin secret).
     fn with_keychain(config_dir: &Path, socket: &Path, secrets: Arc<dyn SecretStore>) -> Self {
+        // The gateway on a free port, never the default one.
+        let mut settings = patchbay_core::settings::Settings::default();
+        settings.gateway.addr = "127.0.0.1:0".to_owned();
+        patchbay_core::settings::save(config_dir, &settings).expect("settings.json");
         let paths = ConfigPaths::in_dir(config_dir);
         let providers = Providers::new(ProviderStore::new(paths, secrets));
         let mut app = patchbay_app_lib::builder(mock_builder(), providers)
@@ -178,6 +182,38 @@ fn allow_pairs_the_host_lists_it_logs_its_resolves_and_revoke_refuses_its_token(
     assert_eq!(listed[0]["app_name"], "Example Editor");
     assert!(!listed.to_string().contains(&token), "no token in the list");
 
+    // Protocol 2: the window's gateway and the app's own token.
+    let through = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini", "protocol": 2}),
+    );
+    let gateway =
+        app.invoke("hosts_status", json!({})).expect("status")["gateway"]["base_url"].clone();
+    assert!(gateway.is_string(), "the window runs the gateway");
+    assert_eq!(through["result"]["base_url"], gateway, "{through}");
+    assert_eq!(
+        through["result"]["headers"]["Authorization"],
+        format!("Bearer {token}")
+    );
+    // Protocol 1 asks for the raw key: only after the person allows it.
+    let refused = call(
+        &socket,
+        "entries.resolve",
+        json!({"token": token, "entry_id": "team-gateway/gpt-4o-mini"}),
+    );
+    assert_eq!(
+        refused["error"]["data"]["reason"], "raw_keys_not_allowed",
+        "{refused}"
+    );
+    assert_eq!(
+        app.invoke(
+            "set_raw_keys",
+            json!({"appId": "com.example.editor", "allowed": true})
+        )
+        .expect("allow raw keys"),
+        json!(true)
+    );
     let resolved = call(
         &socket,
         "entries.resolve",

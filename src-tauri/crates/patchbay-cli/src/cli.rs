@@ -92,6 +92,20 @@ pub(crate) enum HostsCommand {
     },
     /// Which app resolved which entry, and when.
     Log,
+    /// Allow (or stop) handing an app the providers' raw keys from
+    /// entries.resolve (protocol 1). Off by default: apps use the gateway.
+    #[command(group(clap::ArgGroup::new("decision").required(true).args(["allow", "deny"])))]
+    RawKeys {
+        /// The app id from `patchbay hosts list`.
+        #[arg(value_name = "APP_ID")]
+        app_id: String,
+        /// The app may receive raw keys (it can then use them outside Patchbay).
+        #[arg(long)]
+        allow: bool,
+        /// The app gets no raw key (the default).
+        #[arg(long)]
+        deny: bool,
+    },
     /// Create a token for an app yourself (no pairing prompt) and print it
     /// once: the app sends it to the gateway as `Authorization: Bearer …`.
     /// Issuing again for the same app id replaces its old token.

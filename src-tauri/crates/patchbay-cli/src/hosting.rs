@@ -263,6 +263,28 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
             });
             print_log(&records, &requests, output)?;
         }
+        HostsCommand::RawKeys { app_id, allow, .. } => {
+            let found = registry()?
+                .set_raw_keys(app_id, *allow)
+                .map_err(|error| CliError::Ipc(error.into()))?;
+            if !found {
+                return Err(CliError::UnknownHost(app_id.clone()));
+            }
+            if output.is_json() {
+                output.json(&serde_json::json!({ "app_id": app_id, "raw_keys": allow }))?;
+            } else if *allow {
+                output.text(&format!(
+                    "{} may now receive raw keys from entries.resolve: it can use them outside Patchbay, without the gateway's checks. Undo with `patchbay hosts raw-keys {} --deny`.",
+                    output::clean(app_id),
+                    output::clean(app_id)
+                ))?;
+            } else {
+                output.text(&format!(
+                    "{} gets no raw key any more; it can use the gateway.",
+                    output::clean(app_id)
+                ))?;
+            }
+        }
         HostsCommand::Issue { app_id, app_name } => {
             let (host, token) = registry()?
                 .issue(app_id, app_name)

@@ -14,8 +14,8 @@ use patchbay_protocol::rpc::{
     methods, DecisionParams, EntriesResult, ErrorObject, HelloResult, HostsResult,
     HostsSubscribeResult, ListParams, PairParams, PairResult, PairedHost, PendingPairing,
     PendingResult, ProviderTestParams, ProvidersResult, Request, RequestId, ResolveLogResult,
-    ResolveParams, ResolveRecord, ResolveResult, RevokeParams, RevokeResult,
-    MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
+    ResolveParams, ResolveRecord, ResolveResult, RevokeParams, RevokeResult, LATEST_PROTOCOL,
+    MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION, PROTOCOL_VERSIONS,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -199,13 +199,16 @@ impl Client {
     /// methods. Fails with [`ClientError::UnsupportedVersion`] when the
     /// server speaks another protocol version.
     pub async fn hello(&self) -> Result<HelloResult, ClientError> {
-        let hello: HelloResult =
-            decode(methods::HELLO, &self.call_raw(methods::HELLO, None).await?)?;
-        if hello.protocol != PROTOCOL_VERSION {
+        let params = serde_json::json!({ "protocols": PROTOCOL_VERSIONS });
+        let hello: HelloResult = decode(
+            methods::HELLO,
+            &self.call_raw(methods::HELLO, Some(params)).await?,
+        )?;
+        if !PROTOCOL_VERSIONS.contains(&hello.protocol) {
             return Err(ClientError::UnsupportedVersion {
                 what: "IPC protocol",
                 found: u64::from(hello.protocol),
-                supported: u64::from(PROTOCOL_VERSION),
+                supported: u64::from(LATEST_PROTOCOL),
             });
         }
         Ok(hello)
@@ -308,12 +311,30 @@ impl Client {
         decode(methods::HOST_PAIR, &result)
     }
 
-    /// `entries.resolve`: base URL, model id and ready headers for one entry.
+    /// `entries.resolve` (protocol 2): where and how to send requests for
+    /// one entry — Patchbay's local gateway as `base_url`, the entry id as
+    /// `model_id`, and this app's own token as the `Authorization` header.
+    /// The provider's key never reaches the app. Fails with the server's
+    /// `key_withheld`/`gateway_off` while the gateway is switched off.
     /// The result's `Debug` shows header names only.
     pub async fn resolve(&self, token: &str, entry_id: &str) -> Result<ResolveResult, ClientError> {
+        self.resolve_with(token, entry_id, LATEST_PROTOCOL).await
+    }
+
+    /// `entries.resolve` in the given protocol version: 1 asks for the
+    /// provider's own key and headers, which only an app the person allowed
+    /// to receive raw keys gets (`key_withheld`/`raw_keys_not_allowed`
+    /// otherwise).
+    pub async fn resolve_with(
+        &self,
+        token: &str,
+        entry_id: &str,
+        protocol: u32,
+    ) -> Result<ResolveResult, ClientError> {
         let params = ResolveParams {
             token: token.to_owned(),
             entry_id: entry_id.to_owned(),
+            protocol: (protocol != PROTOCOL_VERSION).then_some(protocol),
         };
         decode(
             methods::ENTRIES_RESOLVE,

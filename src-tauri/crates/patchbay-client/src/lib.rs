@@ -4,6 +4,12 @@
 //! When no server is running, [`read_shared_config`] reads the entries from
 //! the shared config file instead.
 //!
+//! [`Client::resolve`] speaks protocol 2: it answers with Patchbay's local
+//! OpenAI-compatible gateway as the base URL, the entry id as the model and
+//! the app's own token as the bearer — hand those to any OpenAI client. The
+//! provider's key never reaches the app (protocol 1, [`Client::resolve_with`],
+//! gets it only where the person allowed raw keys for the app).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), patchbay_client::ClientError> {
 //! let client = patchbay_client::Client::connect().await?;
@@ -37,5 +43,5 @@ pub use transport::default_endpoint;
 pub use patchbay_protocol::entries::{split_entry_id, EntryLastTest, EntryProvider, PickerEntry};
 pub use patchbay_protocol::rpc::{
     HelloResult, HostsChanged, PairResult, PairedHost, PendingPairing, ResolveRecord,
-    ResolveResult, PROTOCOL_VERSION,
+    ResolveResult, LATEST_PROTOCOL, PROTOCOL_VERSION, PROTOCOL_VERSIONS,
 };

@@ -15,8 +15,9 @@ use patchbay_protocol::rpc::{
     PendingResult, ProviderTestParams, RequestId, ResolveLogResult, ResolveParams, RevokeParams,
     RevokeResult,
 };
+use patchbay_protocol::rpc::{HelloParams, PROTOCOL_VERSION, PROTOCOL_VERSIONS};
 use patchbay_protocol::Kind;
-use patchbay_service::{Subject, TestRequest};
+use patchbay_service::{Handout, Subject, TestRequest};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -72,7 +73,29 @@ pub(crate) fn handle_frame(
     let id = call.id?;
     match call.method.as_str() {
         methods::HELLO => {
+            let asked: HelloParams = match call.params {
+                Some(params) => match serde_json::from_value(params) {
+                    Ok(asked) => asked,
+                    Err(error) => {
+                        return Some(failure_frame(
+                            Some(&id),
+                            IpcError::InvalidParams {
+                                detail: format!("patchbay.hello params: {error}"),
+                            }
+                            .to_error_object(),
+                        ))
+                    }
+                },
+                None => HelloParams::default(),
+            };
             let mut hello = state.hello.clone();
+            hello.protocol = asked
+                .protocols
+                .iter()
+                .copied()
+                .filter(|version| PROTOCOL_VERSIONS.contains(version))
+                .max()
+                .unwrap_or(PROTOCOL_VERSION);
             hello.gateway = state.gateway.info();
             Some(success_frame(&id, json!(hello)))
         }
@@ -259,9 +282,28 @@ async fn run_method(
         }
         methods::ENTRIES_RESOLVE => {
             let params: ResolveParams = parse_params(params)?;
+            let handout = match params.protocol.unwrap_or(PROTOCOL_VERSION) {
+                1 => Handout::RawKey,
+                2 => Handout::Gateway {
+                    base_url: state.gateway.info().map(|info| info.base_url),
+                },
+                other => {
+                    return Err(IpcError::InvalidParams {
+                        detail: format!(
+                        "protocol {other} is not spoken here; patchbay.hello lists the versions"
+                    ),
+                    })
+                }
+            };
             let resolved = state
                 .service
-                .resolve(&state.pairings, &params.token, &params.entry_id, requester)
+                .resolve(
+                    &state.pairings,
+                    &params.token,
+                    &params.entry_id,
+                    requester,
+                    handout,
+                )
                 .await?;
             to_value(resolved)
         }

@@ -21,7 +21,9 @@ use patchbay_core::config::ConfigPaths;
 use patchbay_core::store::ProviderStore;
 use patchbay_gateway::GatewayOptions;
 use patchbay_protocol::rpc::Requester;
-use patchbay_protocol::rpc::{ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use patchbay_protocol::rpc::{
+    ErrorObject, HelloResult, MAX_FRAME_BYTES, PROTOCOL_VERSION, PROTOCOL_VERSIONS,
+};
 use patchbay_protocol::Kind;
 use patchbay_service::Service;
 use tokio::io::{AsyncWriteExt, BufReader, WriteHalf};
@@ -148,6 +150,7 @@ impl Server {
             protocol: PROTOCOL_VERSION,
             app_version: options.app_version.clone(),
             methods: METHODS.iter().map(|method| (*method).to_owned()).collect(),
+            protocols: PROTOCOL_VERSIONS.to_vec(),
             gateway: None,
         };
         let (shutdown_sender, shutdown) = watch::channel(false);

@@ -90,6 +90,11 @@ kinds! {
     /// `entries.resolve`: the provider's URL is refused by its egress
     /// policy at use time (with DNS), so its key is not handed out.
     EndpointRefused => "key_withheld", "endpoint_refused", Some(codes::NOT_FOUND);
+    /// `entries.resolve` with protocol 1 (the raw key) for an app the person
+    /// has not allowed to receive raw keys.
+    RawKeysNotAllowed => "key_withheld", "raw_keys_not_allowed", Some(codes::NOT_FOUND);
+    /// `entries.resolve` with protocol 2 while the gateway is switched off.
+    GatewayOff => "key_withheld", "gateway_off", Some(codes::NOT_FOUND);
     /// No pairing request with that id is waiting.
     NotPending => "not_pending", "not_pending", Some(codes::PAIRING_NOT_PENDING);
 

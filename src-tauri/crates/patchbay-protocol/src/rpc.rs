@@ -21,6 +21,16 @@ use crate::entries::PickerEntry;
 /// without a bump, so hosts check [`HelloResult::methods`] for features.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Every protocol version this crate speaks. Version 2 changes one answer:
+/// `entries.resolve` hands out the local gateway and the host's own token
+/// instead of the provider's key. A host asks for it in `patchbay.hello`
+/// (`{"protocols": [1, 2]}`) and in `entries.resolve` (`"protocol": 2`);
+/// a host that names no version speaks version 1.
+pub const PROTOCOL_VERSIONS: &[u32] = &[1, 2];
+
+/// The newest of [`PROTOCOL_VERSIONS`].
+pub const LATEST_PROTOCOL: u32 = 2;
+
 /// The JSON-RPC version string every frame carries.
 pub const JSONRPC_VERSION: &str = "2.0";
 
@@ -295,6 +305,10 @@ pub struct HelloResult {
     pub app_version: String,
     /// Every method this server answers.
     pub methods: Vec<String>,
+    /// Every protocol version the server speaks (added with version 2;
+    /// absent from older servers, which speak only version 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocols: Vec<u32>,
     /// Patchbay's local OpenAI-compatible gateway, while it runs (added
     /// within version 1; absent when it is switched off or could not start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,6 +321,14 @@ pub struct HelloResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewayInfo {
     pub base_url: String,
+}
+
+/// `patchbay.hello` params, optional: the versions the host speaks. The
+/// answer's `protocol` is the newest both speak (1 when none is named).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloParams {
+    #[serde(default)]
+    pub protocols: Vec<u32>,
 }
 
 /// `entries.list` params, all optional. A host that already holds a list
@@ -398,6 +420,11 @@ pub struct ResolveParams {
     pub token: String,
     /// A picker entry id, `<provider_id>/<model_id>`.
     pub entry_id: String,
+    /// The protocol version the host speaks: 2 gets the gateway and its own
+    /// token; absent (or 1) asks for the provider's key, which the person
+    /// must have allowed for this app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<u32>,
 }
 
 impl fmt::Debug for ResolveParams {
@@ -468,6 +495,10 @@ pub struct PairedHost {
     pub paired_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_used: Option<OffsetDateTime>,
+    /// The person allowed this app to receive raw keys from
+    /// `entries.resolve` (protocol 1); off by default.
+    #[serde(default)]
+    pub raw_keys: bool,
 }
 
 /// One recorded `entries.resolve` (`hosts.resolve_log`).
@@ -638,6 +669,7 @@ mod tests {
         let params = ResolveParams {
             token: "pbt_canary".into(),
             entry_id: "p/m".into(),
+            protocol: Some(LATEST_PROTOCOL),
         };
         assert!(!format!("{params:?}").contains("canary"));
     }

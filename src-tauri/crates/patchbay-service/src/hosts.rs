@@ -84,6 +84,14 @@ pub enum HostsError {
     #[error("Provider `{provider_id}` needs an API key but none is stored. Add one in Patchbay.")]
     KeyMissing { provider_id: String },
 
+    /// Protocol 1 asked for the raw key of an app the person did not allow.
+    #[error("Patchbay does not hand raw keys to `{app_name}`. Send requests through Patchbay's gateway instead (entries.resolve with \"protocol\": 2; patchbay-client does), or ask the person to allow raw keys for this app under Connected apps (patchbay hosts raw-keys).")]
+    RawKeysNotAllowed { app_name: String },
+
+    /// Protocol 2 while the gateway is switched off.
+    #[error("Patchbay's gateway is switched off, so there is nowhere to send requests. Turn it on under Connected apps (or run patchbay serve without --no-gateway).")]
+    GatewayOff,
+
     /// The provider's URL is refused at use by its egress policy.
     #[error("Patchbay did not hand out the key of `{provider_id}`: {message} Fix the provider's base URL in Patchbay.")]
     EndpointRefused {
@@ -116,6 +124,8 @@ impl HostsError {
             Self::EntryNotFound { .. } => Kind::EntryNotFound,
             Self::KeyMissing { .. } => Kind::KeyMissing,
             Self::EndpointRefused { .. } => Kind::EndpointRefused,
+            Self::RawKeysNotAllowed { .. } => Kind::RawKeysNotAllowed,
+            Self::GatewayOff => Kind::GatewayOff,
             Self::Store(error) => error.kind(),
             Self::Internal { .. } => Kind::Internal,
         }
@@ -140,6 +150,18 @@ fn truncate(text: &str, limit: usize) -> String {
     }
 }
 
+/// What `entries.resolve` hands a paired host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handout {
+    /// Protocol 2: the local gateway's base URL (`None` while it is off),
+    /// the entry id as the model, and the host's own token as the bearer.
+    /// The provider's key stays in Patchbay.
+    Gateway { base_url: Option<String> },
+    /// Protocol 1: the provider's own base URL, key and headers — only for
+    /// an app the person allowed to receive raw keys.
+    RawKey,
+}
+
 impl Service {
     /// Resolves `entry_id` (`<provider_id>/<model_id>`) for the paired host
     /// holding `token` into a ready request: base URL, the raw model id and
@@ -157,16 +179,43 @@ impl Service {
         token: &str,
         entry_id: &str,
         requester: Option<Requester>,
+        handout: Handout,
     ) -> Result<ResolveResult> {
         let store = self.store().clone();
         let registry = pairings.registry().clone();
-        let (token, wanted) = (token.to_owned(), entry_id.to_owned());
+        let (bearer, wanted) = (token.to_owned(), entry_id.to_owned());
         let (host, provider, model_id) = off_runtime(move || {
-            let host = registry.authenticate(&token)?;
+            let host = registry.authenticate(&bearer)?;
             let (provider, model_id) = find_entry(&store, &wanted)?;
             Ok((host, provider, model_id))
         })
         .await?;
+        match handout {
+            Handout::Gateway { base_url } => {
+                let base_url = base_url.ok_or(HostsError::GatewayOff)?;
+                let pairings = pairings.clone();
+                let (entry_id, token) = (entry_id.to_owned(), token.to_owned());
+                return off_runtime(move || {
+                    pairings.record_resolve(&host.app_id, &entry_id, requester)?;
+                    tracing::info!(app_id = %host.app_id, entry_id, "entry resolved to the gateway");
+                    let mut headers = BTreeMap::new();
+                    headers.insert("Authorization".to_owned(), format!("Bearer {token}"));
+                    Ok(ResolveResult {
+                        base_url,
+                        model_id: entry_id.clone(),
+                        headers,
+                        entry_id,
+                    })
+                })
+                .await;
+            }
+            Handout::RawKey if !host.raw_keys => {
+                return Err(HostsError::RawKeysNotAllowed {
+                    app_name: host.app_name,
+                })
+            }
+            Handout::RawKey => {}
+        }
         self.judge_at_use(&provider).await?;
         let store = self.store().clone();
         let pairings = pairings.clone();

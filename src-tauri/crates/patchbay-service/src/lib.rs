@@ -34,7 +34,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use error::{Result, ServiceError};
 pub use gateway::EntryTarget;
-pub use hosts::{HostRegistry, HostsError, PairingCallback, PairingEvent, Pairings};
+pub use hosts::{Handout, HostRegistry, HostsError, PairingCallback, PairingEvent, Pairings};
 pub use models::Refreshed;
 pub use targets::{Prepared, Subject};
 pub use testing::{RunningTests, TestRequest};

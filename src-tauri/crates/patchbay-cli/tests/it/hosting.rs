@@ -164,7 +164,7 @@ fn serve_answers_clients_refuses_a_second_instance_and_stops_on_sigterm() -> Tes
         let entries = client.list_entries().await?;
         Ok::<_, patchbay_client::ClientError>((hello, entries))
     })?;
-    assert_eq!(hello.protocol, 1);
+    assert_eq!(hello.protocol, 2, "patchbay-client speaks protocol 2");
     assert_eq!(
         entries
             .iter()
@@ -284,13 +284,11 @@ fn pairing_approved_denied_and_revoked_from_the_terminal() -> TestResult {
             .resolve(&paired.token, &entry_id)
             .await
     })?;
-    assert_eq!(resolved.model_id, "llama3.2");
-    assert!(
-        !resolved
-            .headers
-            .keys()
-            .any(|name| name.eq_ignore_ascii_case("authorization")),
-        "no auth, no header"
+    // Protocol 2: the gateway, the entry id as the model, the app's token.
+    assert_eq!(resolved.model_id, entry_id);
+    assert_eq!(
+        resolved.headers.get("Authorization").map(String::as_str),
+        Some(format!("Bearer {}", paired.token).as_str())
     );
     let log = world.run(&["hosts", "log", "--json"], None)?;
     log.expect_code(0);
@@ -398,10 +396,42 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
     let paired = pairing.join().map_err(|_| "pairing thread panicked")??;
 
     let entry_id = format!("{id}/gpt-4o-mini");
-    let resolved = new_runtime()?.block_on(async {
+    // Protocol 2: the gateway and the app's own token, never the key.
+    let through = new_runtime()?.block_on(async {
         Client::connect_to(&socket)
             .await?
             .resolve(&paired.token, &entry_id)
+            .await
+    })?;
+    assert!(
+        through.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        through.base_url
+    );
+    assert_ne!(through.base_url, "http://127.0.0.1:11434/v1");
+    assert_eq!(
+        through.headers.get("Authorization").map(String::as_str),
+        Some(format!("Bearer {}", paired.token).as_str())
+    );
+    // Protocol 1 (the raw key): refused until the person allows it at the
+    // terminal.
+    let refused = new_runtime()?.block_on(async {
+        Client::connect_to(&socket)
+            .await?
+            .resolve_with(&paired.token, &entry_id, 1)
+            .await
+    });
+    let refused = refused
+        .err()
+        .ok_or("the raw key was handed out without consent")?;
+    assert_eq!(refused.rpc_reason(), Some("raw_keys_not_allowed"));
+    world.expect(0, &["hosts", "raw-keys", "com.example.keyed", "--allow"])?;
+    let listed = world.run(&["hosts", "list", "--json"], None)?;
+    assert_eq!(listed.json()?["hosts"][0]["raw_keys"], true);
+    let resolved = new_runtime()?.block_on(async {
+        Client::connect_to(&socket)
+            .await?
+            .resolve_with(&paired.token, &entry_id, 1)
             .await
     })?;
     assert_eq!(resolved.base_url, "http://127.0.0.1:11434/v1");

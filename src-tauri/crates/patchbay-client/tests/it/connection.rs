@@ -163,12 +163,12 @@ async fn rpc_errors_keep_code_and_kind_and_a_newer_protocol_is_refused() {
         let request = peer.request().await;
         peer.reply(
             &request,
-            json!({"protocol": 2, "app_version": "2.0.0", "methods": []}),
+            json!({"protocol": 3, "app_version": "3.0.0", "methods": []}),
         )
         .await;
     });
     assert_eq!(
-        hello.expect_err("protocol 2").kind(),
+        hello.expect_err("protocol 3").kind(),
         ErrorKind::UnsupportedVersion
     );
 }

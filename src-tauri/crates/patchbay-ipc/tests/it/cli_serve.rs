@@ -168,9 +168,11 @@ async fn patchbay_serve_is_single_instance_pairs_hosts_and_recovers_from_a_crash
         text(&host_output.stderr)
     );
     assert!(stdout.contains("entries: 2"), "{stdout}");
+    // Protocol 2: the gateway `patchbay serve` runs, the entry id, the token.
     assert!(
-        stdout.contains("resolved: local/llama3.2:1b base_url=http://127.0.0.1:11434/v1 model=llama3.2:1b headers=[]"),
-        "no Authorization for a no-auth provider: {stdout}"
+        stdout.contains("resolved: local/llama3.2:1b base_url=http://127.0.0.1:")
+            && stdout.contains("/v1 model=local/llama3.2:1b headers=[Authorization]"),
+        "the gateway's answer: {stdout}"
     );
     let hosts = cli.run(&["hosts", "list", "--json"]).await;
     let hosts: Value = serde_json::from_slice(&hosts.stdout).expect("--json output");

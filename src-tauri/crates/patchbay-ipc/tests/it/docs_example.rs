@@ -68,8 +68,11 @@ async fn the_python_host_in_the_protocol_docs_works() {
         )),
         "{stdout}"
     );
+    let gateway = server.gateway_base_url().expect("the gateway runs");
     assert!(
-        stdout.contains("POST https://api.example.com/v1/chat/completions model vendor/model:tag headers ['Authorization']"),
+        stdout.contains(&format!(
+            "POST {gateway}/chat/completions model {id}/vendor/model:tag headers ['Authorization']"
+        )),
         "{stdout}"
     );
     assert!(!stdout.contains(key));

@@ -37,7 +37,7 @@ async fn entries_cover_enabled_providers_with_raw_model_ids() {
         .await
         .expect("connect");
     let hello = client.hello().await.expect("hello");
-    assert_eq!(hello.protocol, 1);
+    assert_eq!(hello.protocol, 2, "patchbay-client speaks protocol 2");
     assert!(hello
         .methods
         .iter()

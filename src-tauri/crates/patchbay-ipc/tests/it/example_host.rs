@@ -83,8 +83,10 @@ async fn the_example_host_pairs_lists_and_resolves_against_a_live_server() {
         stdout.contains(&format!("entry: {keyed}/vendor/model:latest")),
         "{stdout}"
     );
+    // Protocol 2: the gateway, the entry id as the model, the app's token.
+    let gateway = server.gateway_base_url().expect("the gateway runs");
     assert!(
-        stdout.contains(&format!("resolved: {keyed}/vendor/model:latest base_url=https://api.example.com/v1 model=vendor/model:latest headers=[Authorization]")),
+        stdout.contains(&format!("resolved: {keyed}/vendor/model:latest base_url={gateway} model={keyed}/vendor/model:latest headers=[Authorization]")),
         "{stdout}"
     );
     assert!(

@@ -58,8 +58,13 @@ async fn resolve_reads_the_key_from_the_real_keychain() {
         .approve(&request.expect("pending").request_id)
         .expect("approve");
     let token = pairing.await.expect("join").expect("paired").token;
+    // The raw key (protocol 1), which the person allowed for this app.
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.keyring", true)
+        .expect("allow raw keys"));
     let resolved = host
-        .resolve(&token, &format!("{id}/gpt-4o-mini"))
+        .resolve_with(&token, &format!("{id}/gpt-4o-mini"), 1)
         .await
         .expect("resolve");
     assert_eq!(

@@ -88,10 +88,33 @@ async fn approve_then_resolve_returns_the_right_headers() {
     let paired = pairing.await.expect("join").expect("approved");
     assert!(paired.token.starts_with("pbt_"));
 
-    let resolved = host
-        .resolve(&paired.token, &format!("{gateway}/org/model:tag"))
+    // Protocol 2 (what patchbay-client speaks): the gateway and the app's
+    // own token; the provider's key stays in Patchbay.
+    let entry = format!("{gateway}/org/model:tag");
+    let through = host.resolve(&paired.token, &entry).await.expect("resolve");
+    assert_eq!(Some(through.base_url.clone()), server.gateway_base_url());
+    assert_eq!(through.model_id, entry);
+    assert_eq!(
+        through.headers.get("Authorization").map(String::as_str),
+        Some(format!("Bearer {}", paired.token).as_str())
+    );
+    assert_eq!(through.headers.len(), 1);
+
+    // Protocol 1 asks for the raw key: refused until the person allows it.
+    let refused = host
+        .resolve_with(&paired.token, &entry, 1)
         .await
-        .expect("resolve");
+        .expect_err("no raw key without the person's yes");
+    assert_eq!(refused.rpc_reason(), Some("raw_keys_not_allowed"));
+    assert!(!refused.to_string().contains(KEY));
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.editor", true)
+        .expect("allow"));
+    let resolved = host
+        .resolve_with(&paired.token, &entry, 1)
+        .await
+        .expect("resolve the raw key");
     assert_eq!(resolved.base_url, "https://api.example.com/v1");
     assert_eq!(resolved.model_id, "org/model:tag");
     assert_eq!(
@@ -115,7 +138,7 @@ async fn approve_then_resolve_returns_the_right_headers() {
     );
 
     let no_auth = host
-        .resolve(&paired.token, &format!("{local}/qwen2.5:7b"))
+        .resolve_with(&paired.token, &format!("{local}/qwen2.5:7b"), 1)
         .await
         .expect("resolve no-auth");
     assert_eq!(no_auth.base_url, "http://127.0.0.1:11434/v1");
@@ -134,18 +157,20 @@ async fn approve_then_resolve_returns_the_right_headers() {
             resolved_events += 1;
         }
     }
-    assert_eq!(resolved_events, 2);
+    // Three resolves: through the gateway, the raw key, the no-auth one
+    // (the refused one is not recorded).
+    assert_eq!(resolved_events, 3);
     let log = server.pairings().resolve_log().expect("log");
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 3);
     assert_eq!(log[0].app_id, "com.example.editor");
-    assert_eq!(log[1].entry_id, format!("{local}/qwen2.5:7b"));
+    assert_eq!(log[2].entry_id, format!("{local}/qwen2.5:7b"));
     assert_eq!(
-        log[1].requester.as_ref().map(|requester| requester.pid),
+        log[2].requester.as_ref().map(|requester| requester.pid),
         Some(std::process::id()),
         "the log names the process that resolved"
     );
     let over_socket = host.resolve_log().await.expect("log over the socket");
-    assert_eq!(over_socket.len(), 2);
+    assert_eq!(over_socket.len(), 3);
     let hosts = admin::list(&env.registry()).expect("hosts");
     assert_eq!(hosts.len(), 1);
     assert!(hosts[0].last_used.is_some());

@@ -42,7 +42,15 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
         .await
         .expect("connect");
     let token = paired_token(&server, &host).await;
-    let resolved = host.resolve(&token, &entry).await.expect("as saved");
+    // These are about the raw key (protocol 1), which the person allowed.
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.tester", true)
+        .expect("allow"));
+    let resolved = host
+        .resolve_with(&token, &entry, 1)
+        .await
+        .expect("as saved");
     assert!(resolved.headers.contains_key("Authorization"));
 
     // A name whose DNS answer is now the metadata service.
@@ -51,7 +59,7 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
         &format!("https://{REBINDING_HOST}/v1"),
         "remote",
     );
-    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    let (reason, message) = refused(host.resolve_with(&token, &entry, 1).await);
     assert_eq!(reason, "endpoint_refused", "{message}");
     assert!(message.contains("metadata"), "{message}");
 
@@ -62,12 +70,12 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
         "http://api.example.com:8080/v1",
         "private",
     );
-    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    let (reason, message) = refused(host.resolve_with(&token, &entry, 1).await);
     assert_eq!(reason, "endpoint_refused", "{message}");
 
     // A metadata literal never even loads: the entry is gone.
     hand_edit(&env.config_dir(), "https://169.254.169.254/v1", "remote");
-    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    let (reason, message) = refused(host.resolve_with(&token, &entry, 1).await);
     assert_eq!(reason, "entry_not_found", "{message}");
 
     // provider.test (a paired host's) does not send the key to a hand-edited
@@ -87,7 +95,7 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
         &format!("https://{MOVED_HOST}/v1"),
         "remote",
     );
-    let (reason, message) = refused(host.resolve(&token, &entry).await);
+    let (reason, message) = refused(host.resolve_with(&token, &entry, 1).await);
     assert_eq!(reason, "key_origin_changed", "{message}");
     assert!(
         message.contains("https://api.example.com") && message.contains(MOVED_HOST),
@@ -96,7 +104,10 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
 
     // The person confirms the move: resolve hands the key out again.
     env.store.move_key(&id).expect("confirm");
-    let moved = host.resolve(&token, &entry).await.expect("after the move");
+    let moved = host
+        .resolve_with(&token, &entry, 1)
+        .await
+        .expect("after the move");
     assert_eq!(moved.base_url, format!("https://{MOVED_HOST}/v1"));
     assert!(moved.headers.contains_key("Authorization"));
     server.shutdown().await;

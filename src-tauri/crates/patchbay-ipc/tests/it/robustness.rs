@@ -182,7 +182,7 @@ async fn a_client_that_connects_and_sends_nothing_is_harmless() {
     let client = Client::connect_to(server.endpoint())
         .await
         .expect("connect");
-    assert_eq!(client.hello().await.expect("hello").protocol, 1);
+    assert_eq!(client.hello().await.expect("hello").protocol, 2);
     assert!(server.connection_count() >= 21);
     drop(idle);
     crate::support::eventually(Duration::from_secs(5), || server.connection_count() == 1).await;
@@ -205,7 +205,7 @@ async fn idle_sleepers_are_closed_but_subscribers_stay() {
     // The ten that never said anything are closed; the subscriber is not.
     crate::support::eventually(Duration::from_secs(5), || server.connection_count() == 1).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(subscriber.hello().await.expect("still served").protocol, 1);
+    assert_eq!(subscriber.hello().await.expect("still served").protocol, 2);
     drop(sleepers);
 }
 

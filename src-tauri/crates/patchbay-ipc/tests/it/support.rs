@@ -109,9 +109,13 @@ impl TestEnv {
         HostRegistry::in_dir(&self.config_dir())
     }
 
+    /// A server with the gateway on a free loopback port, as Patchbay runs.
     pub(crate) fn options(&self) -> ServerOptions {
         let mut options = ServerOptions::at(self.endpoint(), self.service());
         options.pairing_timeout = Duration::from_secs(20);
+        options.gateway = Some(patchbay_ipc::GatewayOptions::at(
+            "127.0.0.1:0".parse().expect("a loopback address"),
+        ));
         options
     }
 

@@ -51,6 +51,16 @@ struct HostRecord {
     paired_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     last_used: Option<OffsetDateTime>,
+    /// The person allowed raw keys for this app (protocol 1 resolves).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    raw_keys: bool,
+    /// When they did.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    raw_keys_since: Option<OffsetDateTime>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -62,6 +72,7 @@ impl HostRecord {
             app_name: self.app_name.clone(),
             paired_at: self.paired_at,
             last_used: self.last_used,
+            raw_keys: self.raw_keys,
         }
     }
 }
@@ -149,6 +160,8 @@ impl HostRegistry {
             token_sha256: token_hash(token.expose()),
             paired_at: OffsetDateTime::now_utc(),
             last_used: None,
+            raw_keys: false,
+            raw_keys_since: None,
             extra: Map::new(),
         };
         let view = record.view();
@@ -168,6 +181,23 @@ impl HostRegistry {
         super::pairing::validate_app(app_id, app_name)?;
         let (host, token) = self.pair(app_id, app_name)?;
         Ok((host, token.expose().to_owned()))
+    }
+
+    /// Allows (or stops) handing this app the provider's raw key and
+    /// headers from `entries.resolve` in protocol 1, recorded with the time
+    /// the person decided. A new pairing of the app starts without it.
+    /// `false` when the app is not paired.
+    pub fn set_raw_keys(&self, app_id: &str, allowed: bool) -> Result<bool> {
+        let mut found = false;
+        self.update(|document| {
+            if let Some(host) = document.hosts.iter_mut().find(|host| host.app_id == app_id) {
+                found = true;
+                host.raw_keys = allowed;
+                host.raw_keys_since = allowed.then(OffsetDateTime::now_utc);
+            }
+            Ok(())
+        })?;
+        Ok(found)
     }
 
     /// Forgets `app_id`; its token stops working at once. `false` when it
