@@ -105,6 +105,18 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
         .contains("Last used"));
     assert_eq!(call(&base_url, "pbt_not_a_real_token"), Some(401));
 
+    // Raw keys for this app: only after a warning, and shown on its row.
+    session.click("[data-testid=\"toggle-raw-keys-manual.notes-app\"]");
+    session.wait_visible("#confirm-dialog");
+    assert!(session.text("#confirm-text").contains("outside Patchbay"));
+    session.click("#confirm-ok");
+    session.wait_visible("[data-testid=\"raw-keys-manual.notes-app\"]");
+    let hosts =
+        std::fs::read_to_string(session.config_dir().join("hosts.json")).expect("hosts.json");
+    assert!(hosts.contains("\"raw_keys\": true"), "{hosts}");
+    session.click("[data-testid=\"toggle-raw-keys-manual.notes-app\"]");
+    session.wait_gone("[data-testid=\"raw-keys-manual.notes-app\"]");
+
     // Off: nothing listens, the address is no longer published.
     session.click("#gateway-card .switch");
     session.wait_until("the gateway to be off", || {
