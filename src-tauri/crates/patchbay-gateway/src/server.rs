@@ -583,7 +583,9 @@ async fn forward(
         &state.pool,
         endpoint,
         body,
-        state.idle_timeout,
+        // A provider's own timeout (slow local models) bounds each gap;
+        // otherwise the gateway's.
+        entry.target.timeout.unwrap_or(state.idle_timeout),
     )
     .await
     .map_err(|error| upstream_failure(&error))?;
