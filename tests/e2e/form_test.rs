@@ -6,8 +6,6 @@
 //! chosen models the server no longer lists and, when the server is gone,
 //! keeps the last list marked stale.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,24 +28,6 @@ fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
         ))
         .as_str()
         .map(str::to_owned)
-}
-
-/// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen for the docs.
-fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
-        return;
-    };
-    std::thread::sleep(Duration::from_millis(600));
-    let path = PathBuf::from(dir).join(name);
-    let status = Command::new("/usr/bin/import")
-        .args(["-window", "root"])
-        .arg(&path)
-        .status();
-    assert!(
-        matches!(status, Ok(status) if status.success()),
-        "import failed for {}: {status:?}",
-        path.display()
-    );
 }
 
 fn fill_local_form(session: &AppSession, label: &str, base_url: &str) {
@@ -132,7 +112,7 @@ fn testing_the_form_before_saving_shows_the_stages_offers_v1_and_feeds_the_picke
         (session.script("return document.getElementById('toasts').children.length;") == 0)
             .then_some(())
     });
-    screenshot("screenshot-test.png");
+    patchbay_tests::screenshot("screenshot-test.png");
 
     // Discovered models go into the provider through the picker.
     session.click("[data-testid=\"form-choose-models\"]");

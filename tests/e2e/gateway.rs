@@ -12,22 +12,6 @@ use patchbay_tests::seed::seed;
 
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
 
-/// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen.
-fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
-        return;
-    };
-    std::thread::sleep(Duration::from_millis(600));
-    let status = std::process::Command::new("/usr/bin/import")
-        .args(["-window", "root"])
-        .arg(std::path::PathBuf::from(dir).join(name))
-        .status();
-    assert!(
-        matches!(status, Ok(status) if status.success()),
-        "import: {status:?}"
-    );
-}
-
 /// One chat request through the gateway; the status code, or `None` when
 /// nothing accepts the connection.
 fn call(base_url: &str, token: &str) -> Option<u16> {
@@ -64,7 +48,7 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     let session = AppSession::start_in(dir);
     session.click("#open-hosts");
     session.wait_visible("[data-testid=\"gateway-url\"]");
-    screenshot("gateway-card.png");
+    patchbay_tests::screenshot("gateway-card.png");
     let base_url = session.text("[data-testid=\"gateway-url\"]");
     assert!(
         base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"),
@@ -80,7 +64,7 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     session.type_into("#token-app-name", "Notes App");
     session.click("#token-create");
     session.wait_visible("[data-testid=\"token-value\"]");
-    screenshot("token-dialog.png");
+    patchbay_tests::screenshot("token-dialog.png");
     let token = session.text("[data-testid=\"token-value\"]");
     assert!(token.starts_with("pbt_"), "{token}");
     assert!(session
@@ -125,7 +109,7 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
             .contains("Off")
             .then_some(())
     });
-    screenshot("gateway-off.png");
+    patchbay_tests::screenshot("gateway-off.png");
     assert!(!session.runtime_dir().join("gateway.json").exists());
     assert_eq!(call(&base_url, &token), None, "nothing listens any more");
     let settings =

@@ -26,22 +26,6 @@ fn keyed_server() -> Server {
     .expect("a loopback server")
 }
 
-/// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen.
-fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
-        return;
-    };
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    let status = std::process::Command::new("/usr/bin/import")
-        .args(["-window", "root"])
-        .arg(std::path::PathBuf::from(dir).join(name))
-        .status();
-    assert!(
-        matches!(status, Ok(status) if status.success()),
-        "import: {status:?}"
-    );
-}
-
 fn with_key(server: &Server) -> usize {
     server
         .seen()
@@ -73,7 +57,7 @@ fn a_stored_key_moves_to_another_origin_only_when_the_person_says_so() {
     session.type_into("#field-base-url", &elsewhere.at("/v1"));
     session.click("#save-provider");
     session.wait_visible("#move-key-dialog");
-    screenshot("move-key-dialog.png");
+    patchbay_tests::screenshot("move-key-dialog.png");
     let title = session.text("#move-key-title");
     let (old, new) = (
         given
@@ -126,7 +110,7 @@ fn a_stored_key_moves_to_another_origin_only_when_the_person_says_so() {
     let text = std::fs::read_to_string(&file).expect("config");
     std::fs::write(&file, text.replace(&elsewhere.at("/v1"), &given.at("/v1"))).expect("hand edit");
     session.wait_visible("[data-testid=\"key-withheld\"]");
-    screenshot("key-withheld.png");
+    patchbay_tests::screenshot("key-withheld.png");
     let notice = session.text("[data-testid=\"key-withheld\"]");
     assert!(
         notice.contains("Key withheld") && notice.contains(&new),

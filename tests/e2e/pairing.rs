@@ -55,25 +55,6 @@ fn pair_in_background(
     })
 }
 
-/// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen (the window and
-/// its dialog) with ImageMagick's `import`, for the docs.
-fn screenshot(name: &str) {
-    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
-        return;
-    };
-    std::thread::sleep(Duration::from_millis(600));
-    let path = PathBuf::from(dir).join(name);
-    let status = Command::new("/usr/bin/import")
-        .args(["-window", "root"])
-        .arg(&path)
-        .status();
-    assert!(
-        matches!(status, Ok(status) if status.success()),
-        "import failed for {}: {status:?}",
-        path.display()
-    );
-}
-
 #[test]
 fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_token() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -101,7 +82,7 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
         "1",
         "the sidebar counts the waiting request"
     );
-    screenshot("screenshot-pairing.png");
+    patchbay_tests::screenshot("screenshot-pairing.png");
 
     session.click("#pairing-allow");
     session.wait_gone("#pairing-dialog");
@@ -150,7 +131,7 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
         session.text("#hosts-status").contains("ipc.sock"),
         "the status names the socket"
     );
-    screenshot("screenshot-hosts.png");
+    patchbay_tests::screenshot("screenshot-hosts.png");
 
     // Revoke asks first; Cancel keeps the app.
     session.click("[data-testid=\"revoke-com.example.editor\"]");

@@ -25,3 +25,22 @@ pub fn target_debug_dir() -> std::path::PathBuf {
         None => workspace_root().join("target").join("debug"),
     }
 }
+
+/// With `PATCHBAY_SCREENSHOT_DIR` set, captures the X screen as `name` there
+/// (after the page settles): the pictures a person checks, and the docs'.
+pub fn screenshot(name: &str) {
+    let Some(dir) = std::env::var_os("PATCHBAY_SCREENSHOT_DIR") else {
+        return;
+    };
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let path = std::path::PathBuf::from(dir).join(name);
+    let status = std::process::Command::new("/usr/bin/import")
+        .args(["-window", "root"])
+        .arg(&path)
+        .status();
+    assert!(
+        matches!(status, Ok(status) if status.success()),
+        "import failed for {}: {status:?}",
+        path.display()
+    );
+}

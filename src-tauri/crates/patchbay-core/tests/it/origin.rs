@@ -68,6 +68,14 @@ fn withheld(result: Result<Option<ApiKey>, Error>) -> String {
     }
 }
 
+/// The key `store` would send to the provider's saved base URL.
+fn key_of(store: &ProviderStore) -> Option<String> {
+    store
+        .api_key(&id())
+        .expect("key")
+        .map(|key| key.expose().to_owned())
+}
+
 fn view(store: &ProviderStore) -> ProviderView {
     ProviderView::from(&store.get(&id()).expect("get"))
 }
@@ -92,13 +100,7 @@ fn secrets_are_stored_with_the_origin_they_were_given_for() {
         config.contains("\"key_origin\": \"https://api.example.com\""),
         "{config}"
     );
-    assert_eq!(
-        store
-            .api_key(&id())
-            .expect("key")
-            .map(|key| key.expose().to_owned()),
-        Some(KEY.to_owned())
-    );
+    assert_eq!(key_of(&store), Some(KEY.to_owned()));
     assert_eq!(view(&store).key_withheld, None);
 }
 
@@ -131,13 +133,7 @@ fn a_hand_edited_base_url_gets_no_secret_until_the_person_confirms() {
 
     // The person confirms: every secret goes to the new origin.
     store.move_key(&id()).expect("move");
-    assert_eq!(
-        store
-            .api_key(&id())
-            .expect("key")
-            .map(|key| key.expose().to_owned()),
-        Some(KEY.to_owned())
-    );
+    assert_eq!(key_of(&store), Some(KEY.to_owned()));
     let provider = store.get(&id()).expect("get");
     assert_eq!(store.secret_headers(&provider).expect("headers").len(), 1);
     assert!(secrets
@@ -204,13 +200,7 @@ fn an_edit_to_another_origin_needs_a_confirmation_or_new_secrets() {
             keeping("https://other.example.org/v1").move_key().parse(),
         )
         .expect("confirmed move");
-    assert_eq!(
-        store
-            .api_key(&id())
-            .expect("key")
-            .map(|key| key.expose().to_owned()),
-        Some(KEY.to_owned())
-    );
+    assert_eq!(key_of(&store), Some(KEY.to_owned()));
     let provider = store.get(&id()).expect("get");
     assert_eq!(store.secret_headers(&provider).expect("headers").len(), 1);
 
@@ -225,13 +215,7 @@ fn an_edit_to_another_origin_needs_a_confirmation_or_new_secrets() {
                 .parse(),
         )
         .expect("new secrets");
-    assert_eq!(
-        store
-            .api_key(&id())
-            .expect("key")
-            .map(|key| key.expose().to_owned()),
-        Some("sk-new-key-0123456789abcd".to_owned())
-    );
+    assert_eq!(key_of(&store), Some("sk-new-key-0123456789abcd".to_owned()));
 }
 
 #[test]
@@ -240,13 +224,7 @@ fn a_key_stored_before_origins_were_kept_is_bound_to_the_saved_base_url() {
     secrets.set("gateway", &ApiKey::new(KEY)).expect("old form");
     // A fresh process (no cache) reads it: bound to the saved URL, rewritten.
     let fresh = ProviderStore::new(paths.clone(), secrets.clone());
-    assert_eq!(
-        fresh
-            .api_key(&id())
-            .expect("key")
-            .map(|key| key.expose().to_owned()),
-        Some(KEY.to_owned())
-    );
+    assert_eq!(key_of(&fresh), Some(KEY.to_owned()));
     assert_eq!(
         secrets
             .get("gateway")

@@ -13,7 +13,7 @@ use patchbay_net::{ClientOptions, HttpClient};
 use patchbay_service::{HostRegistry, Service};
 use patchbay_testkit::{handler, Canned, Draft, Server};
 
-use crate::support::{keyed, send, World, KEY};
+use crate::support::{chat_request, keyed, send, World, KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_tls_and_a_withheld_key_have_their_status_and_code() {
@@ -94,14 +94,7 @@ async fn an_unavailable_keychain_is_503_with_what_to_do() {
     secrets.set_unavailable(true);
     let addr = gateway.local_addr();
     let body = r#"{"model":"local/m"}"#;
-    let answer = send(
-        addr,
-        &format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .await;
+    let answer = send(addr, &chat_request(addr, &token, "", body, true)).await;
     assert_eq!(
         (answer.status, answer.code().as_str()),
         (503, "keychain_unavailable"),

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use patchbay_core::ProviderId;
 use patchbay_testkit::{closed_port, handler, Canned, Draft, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use crate::support::{keyed, read_request, send, World, INTERNAL_HOST, KEY};
+use crate::support::{chat_request, keyed, read_request, send, World, INTERNAL_HOST, KEY};
 
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
 
@@ -115,19 +115,7 @@ async fn each_event_of_a_stream_arrives_as_the_provider_sends_it() {
     let world = World::new(&[keyed("Streamer", &base, &["m"])]).await;
 
     let body = r#"{"model":"streamer/m","stream":true}"#;
-    let mut stream = TcpStream::connect(world.addr()).await.expect("connect");
-    stream
-        .write_all(
-            format!(
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                world.addr(),
-                world.token,
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
+    let mut stream = world.start_chat(body, true).await;
     // When each event's data arrived.
     let mut arrivals: Vec<Instant> = Vec::new();
     let mut received = Vec::new();
@@ -190,19 +178,7 @@ async fn a_client_that_hangs_up_stops_the_request_to_the_provider() {
     });
     let world = World::new(&[keyed("Endless", &base, &["m"])]).await;
     let body = r#"{"model":"endless/m","stream":true}"#;
-    let mut client = TcpStream::connect(world.addr()).await.expect("connect");
-    client
-        .write_all(
-            format!(
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                world.addr(),
-                world.token,
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
+    let mut client = world.start_chat(body, false).await;
     let mut first = [0_u8; 512];
     let _ = client.read(&mut first).await.expect("the stream starts");
     let hung_up = Instant::now();
@@ -444,10 +420,12 @@ async fn only_origins_the_person_allowed_may_call_from_a_browser() {
 
     let body = r#"{"model":"local-llm/m"}"#;
     let request = |origin: &str| {
-        format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            world.token,
-            body.len()
+        chat_request(
+            addr,
+            &world.token,
+            &format!("Origin: {origin}\r\n"),
+            body,
+            true,
         )
     };
     let answer = send(addr, &request("https://notes.example")).await;

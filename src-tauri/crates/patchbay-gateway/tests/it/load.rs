@@ -10,8 +10,6 @@ use patchbay_core::keychain::MemoryStore;
 use patchbay_core::store::ProviderStore;
 use patchbay_core::ProviderId;
 use patchbay_testkit::{handler, Canned, Draft, Seen, Server};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use crate::support::{keyed, World};
 
@@ -45,20 +43,8 @@ async fn sixty_four_clients_get_their_own_answers_while_the_config_changes() {
     .await;
 
     // A client that starts a stream and never reads it.
-    let mut stuck = TcpStream::connect(world.addr()).await.expect("connect");
     let body = r#"{"model":"busy/m","stream":true,"user":"stuck"}"#;
-    stuck
-        .write_all(
-            format!(
-                "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                world.addr(),
-                world.token,
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
+    let stuck = world.start_chat(body, false).await;
 
     // Another process keeps changing the config meanwhile.
     let paths = ConfigPaths::in_dir(world.store.paths().dir.clone());

@@ -83,6 +83,18 @@ impl World {
         self.gateway.local_addr()
     }
 
+    /// Opens a connection and sends a chat request with `body`, without
+    /// reading the answer (streams, hang-ups); `close` asks the gateway to
+    /// close the connection after it.
+    pub(crate) async fn start_chat(&self, body: &str, close: bool) -> TcpStream {
+        let mut stream = TcpStream::connect(self.addr()).await.expect("connect");
+        stream
+            .write_all(chat_request(self.addr(), &self.token, "", body, close).as_bytes())
+            .await
+            .expect("write");
+        stream
+    }
+
     /// `POST /v1/{path}` with `body` and this world's token.
     pub(crate) async fn post(&self, path: &str, body: &str) -> Answer {
         let request = format!(
@@ -215,4 +227,20 @@ pub(crate) async fn read_request(socket: &mut TcpStream) -> Vec<u8> {
         }
         request.extend_from_slice(&buffer[..read]);
     }
+}
+
+/// A raw `POST /v1/chat/completions` carrying `token`, the `extra` header
+/// lines (each ending in `\r\n`) and `body`.
+pub(crate) fn chat_request(
+    addr: SocketAddr,
+    token: &str,
+    extra: &str,
+    body: &str,
+    close: bool,
+) -> String {
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n{connection}\r\n{body}",
+        body.len()
+    )
 }
