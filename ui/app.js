@@ -3,7 +3,7 @@
 
 import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
-import { draftFromView, initForm, openForm, setFormPresets } from './form.js';
+import { draftFromView, initForm, leaveForm, openForm, setFormPresets } from './form.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
 import { initFormTest, resetFormTest } from './form-test.js';
 import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
@@ -105,7 +105,9 @@ function providerRow(provider, selected) {
       type: 'button', class: 'provider-select',
       'aria-current': selected ? 'true' : false,
       'data-testid': `provider-select-${provider.id}`,
-      onclick: () => select(provider.id),
+      onclick: async () => {
+        if (await leaveForm()) select(provider.id);
+      },
     },
       avatarFor(provider),
       h('span', { class: 'provider-text' },
@@ -522,7 +524,8 @@ async function removeKeySelected() {
   }
 }
 
-function openAddForm(presetId = null) {
+async function openAddForm(presetId = null) {
+  if (!(await leaveForm())) return;
   show('form');
   openForm({ presetId });
 }
@@ -619,7 +622,10 @@ async function start() {
     toast(`Testing from the form is unavailable: ${error.message}`, { error: true });
   }
   try {
-    await initHosts({ showView: () => { show('hosts'); state.selectedId = null; renderList(); } });
+    await initHosts({
+      canLeave: leaveForm,
+      showView: () => { show('hosts'); state.selectedId = null; renderList(); },
+    });
   } catch (error) {
     toast(`Connected apps are unavailable: ${error.message}`, { error: true });
   }

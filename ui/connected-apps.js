@@ -16,7 +16,7 @@ const REFRESH_MS = 5000;
 /** This view's part of the state. */
 const view = state.hosts;
 /** Asks the page to show `#hosts-view` (and hide the provider panes). */
-const wiring = { showView: () => {} };
+const wiring = { showView: () => {}, canLeave: async () => true };
 
 // ── The pairing prompt ───────────────────────────────────────────────────
 
@@ -307,6 +307,7 @@ function keepFresh() {
 }
 
 async function open() {
+  if (!(await wiring.canLeave())) return;
   wiring.showView();
   $('#open-hosts').setAttribute('aria-current', 'page');
   await refresh();
@@ -319,8 +320,9 @@ async function open() {
  * hide the provider panes); the page calls `hostsClosed()` when it shows
  * something else.
  */
-export async function initHosts({ showView }) {
+export async function initHosts({ showView, canLeave }) {
   wiring.showView = showView;
+  if (canLeave) wiring.canLeave = canLeave;
   initGateway({ refresh });
   $('#open-hosts').addEventListener('click', open);
   $('#hosts-refresh').addEventListener('click', refresh);

@@ -63,11 +63,12 @@ export function toast(message, { error = false } = {}) {
 }
 
 /** A modal confirmation using the native <dialog>. Resolves true on OK. */
-export function confirmDialog({ title, text, ok }) {
+export function confirmDialog({ title, text, ok, cancel = 'Cancel' }) {
   const dialog = document.getElementById('confirm-dialog');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = ok;
+  document.getElementById('confirm-cancel').textContent = cancel;
   dialog.returnValue = '';
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });

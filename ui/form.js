@@ -5,7 +5,7 @@
 // goes to another origin only after the person says so (key-origin.js).
 
 import { api } from './api.js';
-import { $, $$, h, debounce } from './dom.js';
+import { $, $$, h, debounce, confirmDialog } from './dom.js';
 import { askToMoveKey, originOf } from './key-origin.js';
 import { state } from './state.js';
 
@@ -219,6 +219,8 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   renderHeaders();
   updatePreview();
   formElement().hidden = false;
+  // What "unchanged" means for the unsaved-changes guard.
+  form.pristine = JSON.stringify(draft());
   if (discovered) {
     showPicker(discovered);
     $('#model-search').focus();
@@ -524,6 +526,24 @@ function draft() {
     proxy: $('#field-proxy').value.trim() || null,
     move_key: form.moveKeyTo !== null && form.moveKeyTo === originOf($('#field-base-url').value),
   };
+}
+
+/**
+ * Before the page leaves an open form (another provider, Add, Connected
+ * apps): a form with unsaved changes asks first. Resolves true to leave.
+ */
+export async function leaveForm() {
+  if (state.view !== 'form' || form.saving) return true;
+  if ($('#field-new-model').value.trim() === '' && JSON.stringify(draft()) === form.pristine) return true;
+  const name = $('#field-label').value.trim();
+  const leave = await confirmDialog({
+    title: 'Discard your changes?',
+    text: `${name ? `The changes to ${name}` : 'This new provider'} ${name ? 'are' : 'is'} not saved. Keep editing to save them, or discard them.`,
+    ok: 'Discard',
+    cancel: 'Keep editing',
+  });
+  if (!leave) $('#field-label').focus();
+  return leave;
 }
 
 /** Whether the draft keeps secrets the keychain holds for the saved provider. */

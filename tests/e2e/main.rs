@@ -16,4 +16,5 @@ mod provider_lifecycle;
 mod proxy_field;
 mod test_connection;
 mod ui_state;
+mod unsaved_changes;
 mod window_size;
