@@ -489,6 +489,19 @@ async function updatePreview() {
   if (result.policy && result.policy.allowed === false && result.policy.message) {
     lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-policy', 'data-reason': result.policy.reason }, result.policy.message));
   }
+  // A server on this computer or the LAN under a narrower allowance: one
+  // click fixes it. Addresses that are never allowed get no such offer.
+  const offer = { local: 'Switch to Local access', private: 'Switch to Private network access' }[result.suggested_network];
+  if (offer) {
+    lines.push(h('button', {
+      type: 'button', class: 'button button-small', 'data-testid': 'preview-switch-network',
+      onclick: () => {
+        setRadio('network', result.suggested_network);
+        $(`#network-${result.suggested_network}`).focus();
+        updatePreview();
+      },
+    }, offer));
+  }
   preview.replaceChildren(...lines);
 }
 

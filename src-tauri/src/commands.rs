@@ -127,7 +127,36 @@ pub(crate) fn list_presets() -> &'static [Preset] {
 /// the egress policy's verdict on the normalised URL.
 #[tauri::command]
 pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -> BaseUrlPreview {
-    let check = base_url::normalize(&input, network);
+    let mut preview = preview_under(&input, network);
+    if accepted(&preview) {
+        return preview;
+    }
+    // A server on this computer or the LAN typed under a narrower
+    // allowance: offer the allowance that works.
+    let wider: &[NetworkAllowance] = match network {
+        NetworkAllowance::Remote => &[NetworkAllowance::Local, NetworkAllowance::Private],
+        NetworkAllowance::Local => &[NetworkAllowance::Private],
+        _ => &[],
+    };
+    preview.suggested_network = wider
+        .iter()
+        .copied()
+        .find(|candidate| accepted(&preview_under(&input, *candidate)));
+    if preview.suggested_network.is_none() {
+        // Refused under every allowance (a metadata or link-local
+        // address): say only that, never "choose Local/Private access".
+        let widest = preview_under(&input, NetworkAllowance::Private);
+        if let Some(policy) = widest.policy.filter(|policy| !policy.allowed) {
+            preview.error = None;
+            preview.policy = Some(policy);
+        }
+    }
+    preview
+}
+
+/// The preview of `input` under one allowance.
+fn preview_under(input: &str, network: NetworkAllowance) -> BaseUrlPreview {
+    let check = base_url::normalize(input, network);
     let policy = check
         .as_ref()
         .ok()
@@ -136,6 +165,10 @@ pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -
         policy,
         ..BaseUrlPreview::from(check)
     }
+}
+
+fn accepted(preview: &BaseUrlPreview) -> bool {
+    preview.ok && preview.policy.as_ref().is_none_or(|policy| policy.allowed)
 }
 
 /// What a connection test runs against, as the window sends it:

@@ -73,6 +73,11 @@ pub(crate) struct BaseUrlPreview {
     /// form shows a metadata or LAN address as refused while the user types.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) policy: Option<PolicyPreview>,
+    /// A wider network allowance under which this URL would be allowed (a
+    /// loopback or LAN server typed under Remote access): the form offers
+    /// it in one click. Never set for an address no allowance permits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) suggested_network: Option<patchbay_core::NetworkAllowance>,
 }
 
 /// `preview_base_url.policy`: `{allowed, reason, message}`.
@@ -104,6 +109,7 @@ impl From<Result<BaseUrlCheck, FieldError>> for BaseUrlPreview {
                 notices: check.notices,
                 error: None,
                 policy: None,
+                suggested_network: None,
             },
             Err(problem) => Self {
                 error: Some(problem.message),

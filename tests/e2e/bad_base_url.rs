@@ -58,3 +58,41 @@ fn a_bad_base_url_shows_an_inline_error_and_saves_nothing() {
         "http://192.168.0.123:8000/v1"
     );
 }
+
+/// A server on this computer typed under Remote access is one click from
+/// working; an address that is never allowed gets no such offer.
+#[test]
+fn a_loopback_url_under_remote_access_offers_local_access_and_metadata_does_not() {
+    let session = AppSession::start();
+    session.click("#add-provider");
+    session.wait_visible("#provider-form");
+    session.type_into("#field-base-url", "http://127.0.0.1:8080/v1");
+    session.wait_visible("[data-testid=\"preview-switch-network\"]");
+    assert_eq!(
+        session.text("[data-testid=\"preview-switch-network\"]"),
+        "Switch to Local access"
+    );
+    session.click("[data-testid=\"preview-switch-network\"]");
+    session.wait_visible("[data-testid=\"preview-models\"]");
+    assert!(session.is_checked("#network-local"));
+
+    session.click("#network-remote");
+    session.type_into("#field-base-url", "http://169.254.169.254/v1");
+    session.wait_until("the metadata address to be refused", || {
+        let shown = session.attribute("[data-testid=\"preview-policy\"]", "data-reason")?;
+        (shown == "metadata").then_some(())
+    });
+    let offered = session.script(
+        "return document.querySelector('[data-testid=\"preview-switch-network\"]') !== null;",
+    );
+    assert_eq!(
+        offered.as_bool(),
+        Some(false),
+        "no offer for an address never allowed"
+    );
+    let message = session.text("[data-testid=\"preview-policy\"]");
+    assert!(
+        !message.contains("Local") && !message.contains("Private"),
+        "{message}"
+    );
+}
