@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "set_provider_enabled",
     "remove_provider_key",
     "move_provider_key",
+    "check_provider_draft",
     "delete_provider",
     "list_presets",
     "preview_base_url",

@@ -30,6 +30,8 @@ export const api = {
   getProvider: (id) => call('get_provider', { id }),
   addProvider: (draft) => call('add_provider', { draft }),
   editProvider: (id, draft) => call('edit_provider', { id, draft }),
+  /** What saving `draft` would report, without saving (live validation). */
+  checkProviderDraft: (draft, id) => call('check_provider_draft', { draft, id }),
   setProviderEnabled: (id, enabled) => call('set_provider_enabled', { id, enabled }),
   removeProviderKey: (id) => call('remove_provider_key', { id }),
   /** The person's yes to "Send your key for <old> to <new>?" for a saved provider. */

@@ -59,6 +59,7 @@ function reset() {
   form.storedKeyHint = null;
   form.previousPreset = null;
   form.saving = false;
+  form.live = false;
   form.saved = null;
   /** The origin the person agreed to send the stored key to, if any. */
   form.moveKeyTo = null;
@@ -82,6 +83,8 @@ function presetById(id) {
 }
 
 function bind() {
+  formElement().addEventListener('input', scheduleRecheck);
+  formElement().addEventListener('change', scheduleRecheck);
   formElement().addEventListener('submit', (event) => {
     event.preventDefault();
     save();
@@ -378,6 +381,7 @@ function addModelFromInput() {
 }
 
 function renderModels() {
+  scheduleRecheck();
   const list = $('#models-list');
   list.replaceChildren();
   if (form.models.length === 0) {
@@ -418,6 +422,7 @@ function renderModels() {
 }
 
 function renderHeaders() {
+  scheduleRecheck();
   const list = $('#headers-list');
   list.replaceChildren();
   form.headers.forEach((header, index) => {
@@ -611,6 +616,8 @@ async function save() {
     callbacks.onSaved(saved, form.mode);
   } catch (error) {
     showError(error);
+    // From now on the form re-checks itself as the person fixes it.
+    form.live = error.kind === 'invalid_input';
   } finally {
     form.saving = false;
     button.disabled = false;
@@ -664,7 +671,31 @@ function locate(field) {
   return [null, null];
 }
 
-function showError(error) {
+/**
+ * After a failed save the form re-checks itself as the person edits
+ * (debounced), through the same Rust validation that saving uses: an error
+ * goes the moment its field is fixed, and the banner with the last one.
+ */
+const recheck = debounce(async () => {
+  if (!form.live || state.view !== 'form') return;
+  const typed = JSON.stringify(draft());
+  let problems;
+  try {
+    problems = await api.checkProviderDraft(draft(), form.mode === 'edit' ? form.id : null);
+  } catch {
+    return;
+  }
+  // Only the answer for what is in the form now counts.
+  if (!form.live || JSON.stringify(draft()) !== typed) return;
+  clearErrors();
+  if (problems.length > 0) showError({ kind: 'invalid_input', fields: problems }, { focus: false });
+}, 250);
+
+function scheduleRecheck() {
+  if (form.live) recheck();
+}
+
+function showError(error, { focus = true } = {}) {
   const summary = $('#form-errors');
   const unplaced = [];
   let first = null;
@@ -689,6 +720,7 @@ function showError(error) {
   summary.replaceChildren(h('p', {}, headline));
   if (unplaced.length > 0) summary.append(h('ul', {}, unplaced.map((message) => h('li', {}, message))));
   summary.hidden = false;
+  if (!focus) return;
   if (first && typeof first.focus === 'function' && first.tabIndex >= 0) first.focus();
   else summary.scrollIntoView({ block: 'nearest' });
 }

@@ -59,6 +59,19 @@ pub(crate) async fn add_provider(
     Ok(SavedView::from(saved))
 }
 
+/// The form's live validation: what saving `draft` would report, by the
+/// same rules, without saving. `id` when the form edits a saved provider.
+#[tauri::command]
+pub(crate) async fn check_provider_draft(
+    providers: State<'_, Providers>,
+    draft: ProviderDraft,
+    id: Option<String>,
+) -> Result<Vec<patchbay_core::error::FieldError>, AppError> {
+    let id = id.map(|id| ProviderId::parse(&id)).transpose()?;
+    let service = providers.service();
+    blocking(move || service.check_draft(&draft, id.as_ref())).await
+}
+
 #[tauri::command]
 pub(crate) async fn edit_provider(
     providers: State<'_, Providers>,

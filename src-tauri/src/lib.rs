@@ -68,6 +68,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             commands::set_provider_enabled,
             commands::remove_provider_key,
             commands::move_provider_key,
+            commands::check_provider_draft,
             commands::delete_provider,
             commands::list_presets,
             commands::preview_base_url,

@@ -10,6 +10,7 @@ mod form_test;
 mod gateway;
 mod key_origin;
 mod keyboard;
+mod live_validation;
 mod model_picker;
 mod pairing;
 mod provider_lifecycle;

@@ -88,6 +88,32 @@ impl Service {
         Ok(self.store.move_key(id)?)
     }
 
+    /// The problems saving `draft` would report, without saving anything
+    /// (the form's live validation: the same rules, one source of truth).
+    /// `editing` is the saved provider the draft edits.
+    pub fn check_draft(
+        &self,
+        draft: &ProviderDraft,
+        editing: Option<&ProviderId>,
+    ) -> Result<Vec<patchbay_core::error::FieldError>> {
+        let providers = self.store.list()?.providers;
+        let existing = match editing {
+            Some(id) => Some(
+                providers
+                    .iter()
+                    .find(|provider| &provider.id == id)
+                    .cloned()
+                    .ok_or_else(|| patchbay_core::Error::NotFound { id: id.to_string() })?,
+            ),
+            None => None,
+        };
+        match patchbay_core::validation::validate(draft, &providers, existing.as_ref()) {
+            Ok(_) => Ok(Vec::new()),
+            Err(patchbay_core::Error::Invalid(problems)) => Ok(problems),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     pub fn remove_provider(&self, id: &ProviderId) -> Result<()> {
         Ok(self.store.remove(id)?)
     }
