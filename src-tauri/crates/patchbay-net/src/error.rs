@@ -100,6 +100,10 @@ pub enum NetError {
     #[error("The key was rejected (HTTP 401){}.", provider_suffix(.provider_message))]
     Unauthorized { provider_message: Option<String> },
 
+    /// HTTP 401 to a request that carried no key ("No authentication").
+    #[error("The server asks for a key (HTTP 401), and none was sent{}.", provider_suffix(.provider_message))]
+    AuthenticationRequired { provider_message: Option<String> },
+
     #[error("The key has no access to this endpoint or model (HTTP 403){}.", provider_suffix(.provider_message))]
     Forbidden { provider_message: Option<String> },
 
@@ -199,6 +203,7 @@ impl NetError {
             Self::TlsUntrusted { .. } => Kind::TlsUntrusted,
             Self::Timeout { .. } => Kind::RequestTimeout,
             Self::Unauthorized { .. } => Kind::KeyRejected,
+            Self::AuthenticationRequired { .. } => Kind::AuthRequired,
             Self::Forbidden { .. } => Kind::Forbidden,
             Self::NotFound { .. } => Kind::UpstreamNotFound,
             Self::MethodNotAllowed { .. } => Kind::MethodNotAllowed,
@@ -239,6 +244,7 @@ impl NetError {
                 _ => "Check the host and port, and that nothing between here and the server drops the connection.".to_owned(),
             },
             Self::Unauthorized { .. } => "Check the API key: replace it with a current key from the provider's dashboard.".to_owned(),
+            Self::AuthenticationRequired { .. } => "Choose \"API key\" under Authentication and enter the provider's key.".to_owned(),
             Self::Forbidden { .. } => "The key is valid but lacks permission: check the key's project, scopes or credits, and whether the model is enabled for it.".to_owned(),
             Self::NotFound { resource: Resource::Models, .. } | Self::MethodNotAllowed { resource: Resource::Models, .. } => "This server does not list its models: type the model ids by hand; the chat probe can verify each one.".to_owned(),
             Self::NotFound { resource: Resource::Chat, .. } | Self::MethodNotAllowed { resource: Resource::Chat, .. } => "Check the base URL: it should be the part before /chat/completions.".to_owned(),

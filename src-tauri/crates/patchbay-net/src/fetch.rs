@@ -19,7 +19,7 @@ pub async fn fetch_models(
     let url = patchbay_core::base_url::endpoint(&target.base_url, "models");
     let mut session = Session::new(client, target, lookup, None);
     let response = session.get(&url, Resource::Models).await?;
-    let models = openai::models_from(&response, session.secrets(), target.proxy.as_ref())?;
+    let models = openai::models_from(&response, session.secrets(), target)?;
     if let Some((api, suggested)) = openai::native_api(&response.body, &target.base_url) {
         return Err(NetError::NativeApi { api, suggested });
     }

@@ -142,9 +142,9 @@ fn add_credentials(headers: &mut hyper::HeaderMap, target: &Target) -> Result<()
 pub(crate) fn models_from(
     reply: &Reply,
     secrets: &Secrets<'_>,
-    proxy: Option<&Url>,
+    target: &Target,
 ) -> Result<Vec<DiscoveredModel>, NetError> {
-    check_status(reply, Resource::Models, secrets, proxy)?;
+    check_status(reply, Resource::Models, secrets, target)?;
     if reply.looks_like_html() {
         return Err(NetError::NotJson {
             resource: Resource::Models,
@@ -179,14 +179,16 @@ fn discovery_failure(reply: &Reply, error: DiscoveryError, secrets: &Secrets<'_>
     }
 }
 
-/// Maps a non-2xx status to its failure. `proxy` is the provider's proxy:
-/// a 407 is its refusal.
+/// Maps a non-2xx status to its failure. A 407 from the target's proxy is
+/// the proxy's refusal; a 401 when no key was sent asks for one rather than
+/// blaming a key.
 pub(crate) fn check_status(
     reply: &Reply,
     resource: Resource,
     secrets: &Secrets<'_>,
-    proxy: Option<&Url>,
+    target: &Target,
 ) -> Result<(), NetError> {
+    let proxy = target.proxy.as_ref();
     let status = reply.status;
     if status.is_success() {
         return Ok(());
@@ -207,6 +209,7 @@ pub(crate) fn check_status(
             detail: "it asks for credentials (HTTP 407 Proxy Authentication Required)".to_owned(),
             status: Some(407),
         },
+        401 if target.api_key.is_none() => NetError::AuthenticationRequired { provider_message },
         401 => NetError::Unauthorized { provider_message },
         403 => NetError::Forbidden { provider_message },
         404 => NetError::NotFound {

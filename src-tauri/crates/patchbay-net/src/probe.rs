@@ -421,7 +421,7 @@ async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<List
     let url = endpoint(base_url, "models");
     let sent = Instant::now();
     let reply = session.get(&url, Resource::Models).await?;
-    let models = openai::models_from(&reply, session.secrets(), session.target().proxy.as_ref())?;
+    let models = openai::models_from(&reply, session.secrets(), session.target())?;
     if let Some((api, suggested)) = openai::native_api(&reply.body, base_url) {
         return Err(NetError::NativeApi { api, suggested });
     }
@@ -489,12 +489,9 @@ async fn probe_chat(
             ReadMode::FirstEvent,
         )
         .await?;
-    if let Err(error) = openai::check_status(
-        &reply,
-        Resource::Chat,
-        session.secrets(),
-        session.target().proxy.as_ref(),
-    ) {
+    if let Err(error) =
+        openai::check_status(&reply, Resource::Chat, session.secrets(), session.target())
+    {
         return Err(openai::refine_chat_failure(error, model, known));
     }
     if reply.looks_like_html() {

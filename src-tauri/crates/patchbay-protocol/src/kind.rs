@@ -179,6 +179,8 @@ kinds! {
     TlsUntrusted => "tls_untrusted", "tls_untrusted", None;
     /// The provider did not answer in time.
     RequestTimeout => "timeout", "request_timeout", None;
+    /// The provider asked for a key (HTTP 401) and none was sent.
+    AuthRequired => "unauthorized", "auth_required", None;
     /// The provider rejected the API key (HTTP 401).
     KeyRejected => "unauthorized", "key_rejected", None;
     Forbidden => "forbidden", "forbidden", None;

@@ -636,3 +636,28 @@ async fn serialized_report_has_the_documented_shape() -> TestResult {
     let _: SocketAddr = server.address;
     Ok(())
 }
+
+/// A 401 means "wrong key" only when a key was sent; with no key it asks
+/// for one.
+#[tokio::test]
+async fn a_401_without_a_key_asks_for_one_instead_of_blaming_a_key() -> TestResult {
+    let server = Server::http(handler(|_| {
+        Canned::json(401, r#"{"error":{"message":"missing credentials"}}"#)
+    }))
+    .await?;
+    let report = test_against(&server, None, None).await?;
+    let (kind, message, hint) = failure_of(&report, Stage::Models);
+    assert_eq!(kind, "unauthorized");
+    assert!(message.contains("none was sent"), "{message}");
+    assert!(
+        hint.contains("API key") && !hint.contains("replace"),
+        "{hint}"
+    );
+    assert!(!message.contains("rejected"), "{message}");
+
+    let report = test_against(&server, Some("sk-wrong-0123456789abcdef"), None).await?;
+    let (_, message, hint) = failure_of(&report, Stage::Models);
+    assert!(message.contains("The key was rejected"), "{message}");
+    assert!(hint.contains("replace"), "{hint}");
+    Ok(())
+}
