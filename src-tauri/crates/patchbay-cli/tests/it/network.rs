@@ -562,7 +562,8 @@ fn a_provider_404_and_a_missing_provider_share_not_found_but_not_the_reason() ->
     rejected.expect_code(1);
     let error = &rejected.json()?["error"];
     assert_eq!(error["kind"], "unauthorized", "{error}");
-    assert_eq!(error["reason"], "key_rejected", "{error}");
+    // No key was sent (--no-auth): the server asks for one, no key was "rejected".
+    assert_eq!(error["reason"], "auth_required", "{error}");
 
     let missing = world.run(&["models", "no-such-provider", "--json"], None)?;
     missing.expect_code(1);
