@@ -10,7 +10,7 @@ use patchbay_net::policy::Lookup;
 use patchbay_net::{HttpClient, Target};
 
 use crate::hosts::{find_entry, HostsError};
-use crate::targets::{self, Subject};
+use crate::targets;
 use crate::{Result, Service};
 
 /// One entry, ready to send to: the provider's target and the raw upstream
@@ -40,9 +40,8 @@ impl Service {
                     provider_id: provider.id.to_string(),
                 });
             }
-            let prepared = targets::prepare(&store, &Subject::Saved(provider.id))?;
             Ok(EntryTarget {
-                target: prepared.target,
+                target: targets::target_of(&store, &provider)?,
                 model_id,
             })
         })

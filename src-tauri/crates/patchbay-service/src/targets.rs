@@ -80,14 +80,21 @@ pub fn prepare(store: &ProviderStore, subject: &Subject) -> Result<Prepared, pat
 /// A saved provider's target: its key (from the keychain, cached) only when
 /// it authenticates, its custom headers, its preset's name.
 fn saved(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
-    let provider = store.get(id)?;
+    target_of(store, &store.get(id)?)
+}
+
+/// The target of `provider` as loaded (the gateway has it already).
+pub(crate) fn target_of(
+    store: &ProviderStore,
+    provider: &Provider,
+) -> Result<Target, patchbay_core::Error> {
     let key = match provider.auth {
-        Auth::ApiKey => store.api_key(id)?,
+        Auth::ApiKey => store.api_key_for(provider, Destination::saved(provider))?,
         Auth::None => None,
     };
-    let headers = store.secret_headers(&provider)?;
+    let headers = store.secret_headers(provider)?;
     Ok(Target::from_provider(
-        &provider,
+        provider,
         key,
         headers,
         preset_name(provider.preset.as_deref()),

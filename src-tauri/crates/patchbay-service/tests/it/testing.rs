@@ -11,6 +11,17 @@ use patchbay_testkit::{handler, models_body, Canned, Server, SilentServer, CANAR
 
 use crate::support::{local_draft, quiet, with_header, with_key, World};
 
+/// The first request `server` saw carried the stored key and secret header.
+fn assert_sent_stored_secrets(server: &Server) {
+    let seen = server.seen();
+    let request = seen.first().expect("a request");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {CANARY_KEY}").as_str())
+    );
+    assert_eq!(request.header("x-gateway-token"), Some("gateway-secret-1"));
+}
+
 fn models_server() -> Canned {
     Canned::json(200, models_body(&["m1", "vendor/m2:q4"]))
 }
@@ -96,13 +107,7 @@ async fn a_draft_of_a_saved_provider_sends_its_stored_key_and_secret_header() {
         .await
         .expect("the test ran");
     assert!(report.ok, "{report:?}");
-    let seen = server.seen();
-    let request = seen.first().expect("a request");
-    assert_eq!(
-        request.header("authorization"),
-        Some(format!("Bearer {CANARY_KEY}").as_str())
-    );
-    assert_eq!(request.header("x-gateway-token"), Some("gateway-secret-1"));
+    assert_sent_stored_secrets(&server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,13 +322,7 @@ async fn a_key_goes_only_to_the_origin_it_was_given_for() {
         .await
         .expect("the test ran");
     assert!(report.ok, "{report:?}");
-    let seen = elsewhere.seen();
-    let request = seen.first().expect("a request");
-    assert_eq!(
-        request.header("authorization"),
-        Some(format!("Bearer {CANARY_KEY}").as_str())
-    );
-    assert_eq!(request.header("x-gateway-token"), Some("gateway-secret-1"));
+    assert_sent_stored_secrets(&elsewhere);
 
     // Confirming the hand edit lets the saved provider's test send it too.
     world
