@@ -2,7 +2,7 @@
 // them. Rust owns the data; this file only shows it and sends commands.
 
 import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
-import { $, $$, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
+import { $, $$, h, relativeTime, datePart, describeError, toast, confirmDialog, urlNodes } from './dom.js';
 import { draftFromView, initForm, leaveForm, openForm, setFormPresets } from './form.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
 import { initFormTest, resetFormTest } from './form-test.js';
@@ -65,7 +65,7 @@ function avatarFor(provider) {
 }
 
 function authBadge(provider) {
-  if (provider.auth === 'none') return h('span', { class: 'badge', 'data-testid': 'auth-badge' }, 'No authentication');
+  if (provider.auth === 'none') return h('span', { class: 'badge', 'data-testid': 'auth-badge', title: 'No authentication' }, 'No authentication');
   if (provider.key_hint) return h('span', { class: 'badge mono', 'data-testid': 'auth-badge', title: 'API key in the keychain' }, provider.key_hint);
   return h('span', { class: 'badge badge-warn', 'data-testid': 'auth-badge' }, 'No key');
 }
@@ -78,13 +78,25 @@ function testBadge(provider) {
     }, 'Key withheld');
   }
   const test = provider.last_test;
-  if (!test) return null;
+  if (!test) {
+    if (!provider.untested_since) return null;
+    return h('span', {
+      class: 'badge', 'data-testid': 'test-badge',
+      title: untestedText(provider.untested_since),
+    }, 'Untested');
+  }
   return h('span', {
     class: test.ok ? 'badge badge-ok' : 'badge badge-fail',
     title: `${test.summary ?? ''} (${relativeTime(test.at)})`,
     'data-testid': 'test-badge',
     'aria-label': `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}`,
   }, h('span', { class: 'dot', 'aria-hidden': 'true' }), test.ok ? 'OK' : 'Failed');
+}
+
+/** "Not tested since the key changed": a change cleared the last test. */
+function untestedText(since) {
+  const what = since.change === 'key' ? 'key' : 'connection settings';
+  return `Not tested since the ${what} changed (${relativeTime(since.at)})`;
 }
 
 function providerRow(provider, selected) {
@@ -183,6 +195,10 @@ $('#provider-list').addEventListener('keydown', (event) => {
 // ── Views ────────────────────────────────────────────────────────────────
 
 function show(view) {
+  // Another view, or another provider's details, starts at the top with its header in view.
+  const shown = view === 'detail' ? `detail:${state.selectedId}` : view;
+  if (state.shown !== shown || view === 'form') $('#detail').scrollTop = 0;
+  state.shown = shown;
   state.view = view;
   $('#empty-state').hidden = view !== 'empty';
   $('#no-selection').hidden = view !== 'none';
@@ -217,10 +233,11 @@ async function showDetail() {
   show('detail');
   modelsShown(provider);
   $('#detail-title').textContent = provider.label;
+  $('#detail-title').title = provider.label;
   $('#detail-subtitle').textContent = `${provider.host} · ID ${provider.id}`;
   $('#detail-enabled').checked = provider.enabled;
   $('#detail-enabled-text').textContent = provider.enabled ? 'Enabled' : 'Disabled';
-  $('#detail-base-url').textContent = provider.base_url;
+  $('#detail-base-url').replaceChildren(...urlNodes(provider.base_url));
   $('#detail-network').textContent = NETWORK_TEXT[provider.network] ?? provider.network;
   $('#detail-timeout-row').hidden = !provider.timeout_secs;
   $('#detail-timeout').textContent = provider.timeout_secs ? `${provider.timeout_secs} s` : '';
@@ -266,10 +283,10 @@ async function showDetail() {
   const reportShown = state.tests.has(provider.id);
   $('#detail-last-test').textContent = test
     ? `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}${reportShown ? '' : `: ${test.summary ?? ''}`}`
-    : 'Not tested yet';
+    : provider.untested_since ? untestedText(provider.untested_since) : 'Not tested yet';
   $('#test-chat-model').textContent = provider.default_model;
   renderTest();
-  $('#detail-timestamps').textContent = `Added ${formatDate(provider.created_at)} · Updated ${formatDate(provider.updated_at)}`;
+  $('#detail-timestamps').replaceChildren(datePart('Added', provider.created_at), ' · ', datePart('Updated', provider.updated_at));
 
   await renderRequests(provider);
 }
@@ -282,8 +299,8 @@ async function renderRequests(provider) {
   const requests = $('#detail-requests');
   const key = `${provider.network} ${provider.base_url}`;
   const lines = (preview) => [
-    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), preview.models_url ?? '…'),
-    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), preview.chat_url ?? '…'),
+    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), h('span', { class: 'url' }, urlNodes(preview.models_url ?? '…'))),
+    h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), h('span', { class: 'url' }, urlNodes(preview.chat_url ?? '…'))),
   ];
   if (requestPreviews.has(key)) {
     requests.replaceChildren(...lines(requestPreviews.get(key)));
@@ -370,7 +387,7 @@ async function refreshProvider(id) {
   try {
     upsert(await api.getProvider(id));
   } catch (error) {
-    if (error.kind !== 'not_found') toast(error.message, { error: true });
+    if (error.kind !== 'not_found') toast(describeError(error), { error: true });
   }
 }
 
@@ -407,7 +424,7 @@ async function cancelTest() {
   try {
     await api.cancelTest(entry.testId);
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 
@@ -417,7 +434,7 @@ async function moveKey(provider) {
     toast(`The key of ${provider.label} now goes to ${provider.key_withheld?.base_origin ?? provider.base_url}.`);
     showDetail();
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 
@@ -443,7 +460,7 @@ async function applySuggestion(provider, baseUrl) {
     showDetail();
     runTest();
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 
@@ -454,7 +471,7 @@ async function trustCertificate(provider, sha256) {
     showDetail();
     if (sha256) runTest();
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 
@@ -471,7 +488,7 @@ async function setEnabled(provider, enabled, control) {
     if (state.selectedId === updated.id && state.view === 'detail') showDetail();
     toast(updated.enabled ? `${updated.label} is enabled.` : `${updated.label} is disabled; its key and models are kept.`);
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
     renderList();
     if (state.view === 'detail') showDetail();
   } finally {
@@ -501,7 +518,7 @@ async function deleteSelected() {
     showDefaultView();
     focusSelectedRow();
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 
@@ -520,7 +537,7 @@ async function removeKeySelected() {
     showDetail();
     toast(`Removed the key for ${updated.label} from the keychain.`);
   } catch (error) {
-    toast(error.message, { error: true });
+    toast(describeError(error), { error: true });
   }
 }
 

@@ -108,7 +108,7 @@ function renderStatus() {
       h('span', { class: 'mono selectable' }, status.endpoint ?? ''),
     );
     $('#hosts-elsewhere-text').textContent =
-      `${status.message ?? 'Patchbay is already serving.'} That process (for example \`patchbay serve\`) answers apps while it runs; ` +
+      `${status.message ?? 'Patchbay is already serving.'} That process (for example “patchbay serve” in a terminal) answers apps while it runs; ` +
       'requests it receives are prompted and listed here, and you can allow, deny and revoke from this window. ' +
       'If it stops, this window takes over.';
   } else {

@@ -6,7 +6,7 @@
 // form changes unless the person clicks one.
 
 import { api, newTestId } from './api.js';
-import { $, h, toast } from './dom.js';
+import { $, h, describeError, toast } from './dom.js';
 import { confirmKeyDestination, formDraft, showModelPicker } from './form.js';
 import { state } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
@@ -15,9 +15,34 @@ import { renderStages, renderSummary } from './test-report.js';
 const run = state.formTest;
 const form = state.form;
 
+/**
+ * What a test of the draft depends on, as Rust's draft digest counts it:
+ * everything but the name, preset and "enabled". A result is out of date
+ * once this differs from what was tested (and current again if the person
+ * puts the tested values back). Saving decides in Rust, by the digest.
+ */
+function testedPart(draft) {
+  const { label, preset, enabled, ...tested } = draft;
+  return JSON.stringify(tested);
+}
+
+/** After any edit: marks the last result out of date if the draft moved on. */
+function checkStale() {
+  if (run.tested === null || run.running) return;
+  const stale = testedPart(formDraft()) !== run.tested;
+  if (stale !== run.stale) {
+    run.stale = stale;
+    render();
+  }
+}
+
 function render() {
   const started = run.running || run.report || run.error;
+  const stale = !run.running && run.stale;
   $('#form-test-report').hidden = !started;
+  $('#form-test-report').classList.toggle('stale', stale);
+  $('#form-test-report').dataset.stale = String(stale);
+  $('#form-test-stale').hidden = !stale;
   $('#form-test').hidden = run.running;
   $('#form-test').textContent = started ? 'Test again' : 'Test connection';
   $('#form-test-cancel').hidden = !run.running;
@@ -93,6 +118,7 @@ async function start() {
   const testId = newTestId('form');
   Object.assign(run, {
     testId, chat: $('#form-test-chat').checked, stages: new Map(), report: null, error: null, running: true,
+    tested: testedPart(draft), stale: false,
   });
   render();
   // The report opens below the button; keep it in view while it fills in.
@@ -113,8 +139,7 @@ async function start() {
     if (run.testId !== testId) return;
     run.error = error;
     if (error.kind === 'invalid_input') {
-      const field = error.fields?.[0]?.field;
-      run.error = { ...error, message: field === 'base_url' ? `Fix the base URL first: ${error.fields[0].message}` : error.message };
+      run.error = { ...error, message: `Fix the form first. ${describeError(error)}` };
     }
   } finally {
     if (run.testId === testId) {
@@ -139,7 +164,9 @@ async function cancel() {
 export function resetFormTest() {
   // A test of what the form held before is of no use any more.
   if (run.running) cancel();
-  Object.assign(run, { testId: null, stages: new Map(), report: null, error: null, running: false });
+  Object.assign(run, {
+    testId: null, stages: new Map(), report: null, error: null, running: false, tested: null, stale: false,
+  });
   $('#form-test-chat').checked = false;
   render();
 }
@@ -148,5 +175,10 @@ export function resetFormTest() {
 export function initFormTest() {
   $('#form-test').addEventListener('click', start);
   $('#form-test-cancel').addEventListener('click', cancel);
+  // After the form's own handlers (a model added, a key replaced, a header
+  // removed by a click): the result may no longer match what is typed.
+  for (const type of ['input', 'change', 'click']) {
+    $('#provider-form').addEventListener(type, () => setTimeout(checkStale, 0));
+  }
   render();
 }

@@ -5,7 +5,7 @@
 // goes to another origin only after the person says so (key-origin.js).
 
 import { api } from './api.js';
-import { $, $$, h, debounce, confirmDialog } from './dom.js';
+import { $, $$, h, debounce, confirmDialog, describeError, keepInPlace, messageNodes, setMessage, urlNodes } from './dom.js';
 import { askToMoveKey, originOf } from './key-origin.js';
 import { state } from './state.js';
 
@@ -84,16 +84,21 @@ function presetById(id) {
 
 function bind() {
   formElement().addEventListener('input', scheduleRecheck);
+  $('#field-label').addEventListener('input', checkLabel);
   formElement().addEventListener('change', scheduleRecheck);
   formElement().addEventListener('submit', (event) => {
     event.preventDefault();
     save();
   });
-  $('#cancel-form').addEventListener('click', () => callbacks.onCancel());
+  // Cancel and Escape leave like any navigation: a form with changes asks first.
+  const cancel = async () => {
+    if (await leaveForm()) callbacks.onCancel();
+  };
+  $('#cancel-form').addEventListener('click', cancel);
   formElement().addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && !$('#confirm-dialog').open) {
+    if (event.key === 'Escape' && !$('#confirm-dialog').open && !$('#move-key-dialog').open) {
       event.preventDefault();
-      callbacks.onCancel();
+      cancel();
     }
   });
 
@@ -174,6 +179,7 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   form.saved = provider;
   $('#model-picker').hidden = true;
   $('#discover-status').textContent = '';
+  $('#discover-error').hidden = true;
   form.mode = editing ? 'edit' : 'add';
   form.id = editing ? provider.id : null;
   $('#form-title').textContent = editing ? `Edit ${provider.label}` : 'Add a provider';
@@ -245,6 +251,7 @@ async function discover() {
   const proxy = $('#field-proxy').value.trim() || null;
   const matchesSaved = saved && baseUrl.trim() === saved.base_url && network === saved.network && auth === saved.auth && !typedKey && proxy === (saved.proxy ?? null);
   button.disabled = true;
+  $('#discover-error').hidden = true;
   status.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Asking the server for its models…');
   try {
     const models = matchesSaved
@@ -253,7 +260,9 @@ async function discover() {
     showPicker(models);
     $('#model-search').focus();
   } catch (error) {
-    status.textContent = error.message;
+    status.textContent = '';
+    setMessage($('#discover-error'), `Could not list the server's models. ${describeError(error)}`);
+    $('#discover-error').hidden = false;
   } finally {
     button.disabled = false;
   }
@@ -295,7 +304,8 @@ function renderPicker() {
               } else {
                 form.models = form.models.filter((id) => id !== model.id);
               }
-              renderModels();
+              // The chosen list above grows or shrinks: the checklist stays under the pointer.
+              keepInPlace($('#model-picker'), renderModels);
             },
           }),
           h('span', { class: 'picker-id' }, model.id),
@@ -478,21 +488,21 @@ async function updatePreview() {
   try {
     result = await api.previewBaseUrl(input, network);
   } catch (error) {
-    preview.replaceChildren(h('p', { class: 'preview-problem' }, error.message));
+    preview.replaceChildren(h('p', { class: 'preview-problem' }, messageNodes(describeError(error))));
     return;
   }
   // A newer keystroke may have started another preview; only the latest counts.
   if ($('#field-base-url').value !== input || (radioValue('network') ?? 'remote') !== network) return;
   const lines = [];
   if (result.ok) {
-    lines.push(h('span', { class: 'request-line', 'data-testid': 'preview-models' }, h('span', { class: 'method' }, 'GET'), result.models_url));
-    lines.push(h('span', { class: 'request-line', 'data-testid': 'preview-chat' }, h('span', { class: 'method' }, 'POST'), result.chat_url));
+    lines.push(h('span', { class: 'request-line', 'data-testid': 'preview-models' }, h('span', { class: 'method' }, 'GET'), h('span', { class: 'url' }, urlNodes(result.models_url))));
+    lines.push(h('span', { class: 'request-line', 'data-testid': 'preview-chat' }, h('span', { class: 'method' }, 'POST'), h('span', { class: 'url' }, urlNodes(result.chat_url))));
   } else if (result.error) {
-    lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-problem' }, result.error));
+    lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-problem' }, messageNodes(result.error)));
   }
-  for (const notice of result.notices ?? []) lines.push(h('p', { class: 'preview-notice', 'data-testid': 'preview-notice' }, notice));
+  for (const notice of result.notices ?? []) lines.push(h('p', { class: 'preview-notice', 'data-testid': 'preview-notice' }, messageNodes(notice)));
   if (result.policy && result.policy.allowed === false && result.policy.message) {
-    lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-policy', 'data-reason': result.policy.reason }, result.policy.message));
+    lines.push(h('p', { class: 'preview-problem', 'data-testid': 'preview-policy', 'data-reason': result.policy.reason }, messageNodes(result.policy.message)));
   }
   // A server on this computer or the LAN under a narrower allowance: one
   // click fixes it. Addresses that are never allowed get no such offer.
@@ -695,6 +705,30 @@ function scheduleRecheck() {
   if (form.live) recheck();
 }
 
+/**
+ * Before any save, the name is checked as it is typed (Rust's rules and
+ * words): one over the limit is said at once, not cut silently as a
+ * `maxlength` would, nor left for the save. An empty name waits for Save.
+ */
+const checkLabel = debounce(async () => {
+  if (form.live || state.view !== 'form') return;
+  const typed = $('#field-label').value;
+  let problems = [];
+  if (typed.trim() !== '') {
+    try {
+      problems = (await api.checkProviderDraft(draft(), form.mode === 'edit' ? form.id : null)).filter((problem) => problem.field === 'label');
+    } catch {
+      return;
+    }
+  }
+  if (form.live || $('#field-label').value !== typed) return;
+  const message = $('#error-label');
+  message.hidden = problems.length === 0;
+  message.replaceChildren(...problems.flatMap((problem) => messageNodes(problem.message)));
+  if (problems.length > 0) $('#field-label').setAttribute('aria-invalid', 'true');
+  else $('#field-label').removeAttribute('aria-invalid');
+}, 250);
+
 function showError(error, { focus = true } = {}) {
   const summary = $('#form-errors');
   const unplaced = [];
@@ -707,7 +741,8 @@ function showError(error, { focus = true } = {}) {
     }
     if (field === 'timeout_secs' || field === 'proxy') $('#advanced').open = true;
     control.setAttribute('aria-invalid', 'true');
-    messageElement.textContent = messageElement.textContent ? `${messageElement.textContent} ${message}` : message;
+    if (messageElement.childNodes.length > 0) messageElement.append(' ');
+    messageElement.append(...messageNodes(message));
     messageElement.hidden = false;
     if (!('errorDescribed' in control.dataset)) control.dataset.errorDescribed = control.getAttribute('aria-describedby') ?? '';
     const describedBy = [control.dataset.errorDescribed, messageElement.id].filter(Boolean).join(' ');
@@ -718,11 +753,35 @@ function showError(error, { focus = true } = {}) {
     ? 'Nothing was saved. Fix the highlighted fields and try again.'
     : error.message;
   summary.replaceChildren(h('p', {}, headline));
-  if (unplaced.length > 0) summary.append(h('ul', {}, unplaced.map((message) => h('li', {}, message))));
+  if (unplaced.length > 0) summary.append(h('ul', {}, unplaced.map((message) => h('li', {}, messageNodes(message)))));
   summary.hidden = false;
   if (!focus) return;
-  if (first && typeof first.focus === 'function' && first.tabIndex >= 0) first.focus();
-  else summary.scrollIntoView({ block: 'nearest' });
+  if (first && typeof first.focus === 'function' && first.tabIndex >= 0) {
+    // The whole field — label, control and message — in view, then the focus.
+    revealField(first.closest('.field, .card') ?? first);
+    first.focus({ preventScroll: true });
+  } else {
+    summary.scrollIntoView({ block: 'nearest' });
+  }
+}
+
+/**
+ * Scrolls the page so `field` is wholly in view with a margin: its top
+ * below the page's top edge and its bottom above the sticky footer. A field
+ * taller than the view shows its top (the label).
+ */
+function revealField(field) {
+  const page = $('#detail');
+  const margin = 16;
+  const view = page.getBoundingClientRect();
+  const footer = $('.form-footer', formElement()).getBoundingClientRect();
+  const bottomEdge = Math.min(view.bottom, footer.top) - margin;
+  const box = field.getBoundingClientRect();
+  if (box.top < view.top + margin || box.height > bottomEdge - view.top - margin) {
+    page.scrollTop += box.top - view.top - margin;
+  } else if (box.bottom > bottomEdge) {
+    page.scrollTop += box.bottom - bottomEdge;
+  }
 }
 
 /** Wires the form once; `onSaved(saved, mode)` and `onCancel()` are the page's. */

@@ -22,6 +22,8 @@ export const state = {
   /** The form's own test run (form-test.js). */
   formTest: {
     testId: null, chat: false, stages: new Map(), report: null, error: null, running: false,
+    /** What the last test tested (see form-test.js), and whether the form moved on since. */
+    tested: null, stale: false,
   },
   /** Connected apps (connected-apps.js). */
   hosts: {

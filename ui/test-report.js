@@ -3,7 +3,7 @@
 // and the one-line summary. A run is {running, chat, stages: Map, report,
 // error}; `prefix` namespaces the test ids (`stage-…`, `form-stage-…`).
 
-import { h } from './dom.js';
+import { h, messageNodes, setMessage } from './dom.js';
 
 export const STAGE_NAMES = {
   url_policy: 'URL policy',
@@ -26,9 +26,9 @@ export function renderStages(list, run, prefix) {
     },
     h('span', { class: 'stage-icon', 'aria-hidden': 'true' }, STAGE_ICONS[status] ?? ''),
     h('span', { class: 'stage-name' }, STAGE_NAMES[stage]),
-    h('span', { class: 'stage-detail' }, report ? report.detail : run.running ? 'Waiting…' : ''),
+    h('span', { class: 'stage-detail' }, report ? messageNodes(report.detail) : run.running ? 'Waiting…' : ''),
     h('span', { class: 'stage-time' }, report && report.status !== 'skipped' ? `${report.duration_ms} ms` : ''),
-    report?.failure?.hint ? h('span', { class: 'stage-hint' }, report.failure.hint) : null,
+    report?.failure?.hint ? h('span', { class: 'stage-hint' }, messageNodes(report.failure.hint)) : null,
     h('span', { class: 'visually-hidden' }, `: ${status}`));
   }));
 }
@@ -40,10 +40,10 @@ export function renderSummary(summary, run) {
     summary.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Testing…');
   } else if (run.error) {
     summary.classList.add('failed');
-    summary.textContent = run.error.kind === 'cancelled' ? 'Cancelled.' : run.error.message;
+    setMessage(summary, run.error.kind === 'cancelled' ? 'Cancelled.' : run.error.message);
   } else if (run.report) {
     summary.classList.add(run.report.ok ? 'ok' : 'failed');
-    summary.textContent = run.report.summary;
+    setMessage(summary, run.report.summary);
   } else {
     summary.textContent = '';
   }

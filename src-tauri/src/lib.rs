@@ -53,6 +53,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
         .manage(state::ConfigWatch::default())
         .setup(|app| {
             ui_state::restore_window_size(app);
+            ui_state::restore_theme(app);
             watch::start(app)?;
             hosts::start(app);
             Ok(())

@@ -1,5 +1,5 @@
 //! The app's own UI state — the window size, the last selected provider and
-//! the theme choice — kept in `ui-state.json` in the app's data directory by
+//! the theme choice (also applied to the native window, see [`apply_theme`]) — kept in `ui-state.json` in the app's data directory by
 //! `tauri-plugin-store`. Never the shared provider config: two writers of
 //! one file lose data.
 //!
@@ -10,7 +10,7 @@
 //! `hosts.json` or `providers.json`).
 
 use serde::{Deserialize, Serialize};
-use tauri::{LogicalSize, Manager, Runtime, Window, WindowEvent};
+use tauri::{LogicalSize, Manager, Runtime, Theme, Window, WindowEvent};
 use tauri_plugin_store::StoreExt;
 
 /// The store file, shared with `ui/app.js`.
@@ -50,6 +50,35 @@ pub(crate) fn restore_window_size<R: Runtime>(app: &tauri::App<R>) {
         Ok(_) => tracing::debug!("ignoring a saved window size below the minimum"),
         Err(error) => tracing::warn!(%error, "ignoring an unreadable saved window size"),
     }
+}
+
+/// Gives the window the theme the person chose (`"light"`, `"dark"`;
+/// anything else follows the system). The page themes itself with CSS, but
+/// the drop-down menus of its selects are native GTK menus CSS cannot reach:
+/// they follow the window's theme, which this sets.
+fn apply_theme<R: Runtime>(app: &tauri::AppHandle<R>, choice: Option<&str>) {
+    let theme = match choice {
+        Some("light") => Some(Theme::Light),
+        Some("dark") => Some(Theme::Dark),
+        _ => None,
+    };
+    for window in app.webview_windows().values() {
+        if let Err(error) = window.set_theme(theme) {
+            tracing::warn!(%error, "could not set the window's theme");
+        }
+    }
+}
+
+/// Applies the theme saved last time, before the page first paints.
+pub(crate) fn restore_theme<R: Runtime>(app: &tauri::App<R>) {
+    let saved = app
+        .store(STORE_FILE)
+        .ok()
+        .and_then(|store| store.get("theme"));
+    apply_theme(
+        app.handle(),
+        saved.as_ref().and_then(serde_json::Value::as_str),
+    );
 }
 
 /// Remembers the window size as the user resizes (the store saves debounced).
@@ -134,6 +163,9 @@ pub(crate) fn set_ui_setting<R: Runtime>(
             source: std::io::Error::other(error.to_string()),
         })
     })?;
+    if key == "theme" {
+        apply_theme(&app, value.as_str());
+    }
     store.set(key, value);
     Ok(())
 }

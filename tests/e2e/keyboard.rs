@@ -1,6 +1,6 @@
 //! The main flows without a mouse: Tab and Shift+Tab reach the Add button,
 //! the form's fields in order and Save; Enter and the arrow keys operate
-//! them; Escape closes the form and dialogs; whatever has focus shows it
+//! them; Escape closes the form (asking first when it has changes) and dialogs; whatever has focus shows it
 //! (the `:focus-visible` outline).
 
 use patchbay_tests::app::AppSession;
@@ -137,13 +137,20 @@ fn a_provider_is_added_checked_and_its_dialogs_closed_with_the_keyboard_alone() 
     assert_eq!(saved["providers"][0]["auth"], "none", "{saved}");
     assert_eq!(saved["providers"][0]["network"], "local", "{saved}");
 
-    // Escape closes the edit form without saving; focus returns to the list.
+    // Escape closes the edit form without saving — after asking, since it
+    // has changes: "Keep editing" has the focus, Tab reaches "Discard".
+    // Focus returns to the list.
     tab_to(&session, "edit-provider");
     session.press(&[keys::ENTER]);
     session.wait_visible("#provider-form");
     wait_for_focus(&session, "field-label");
     type_text(&session, " (changed)");
     session.press(&[keys::ESCAPE]);
+    session.wait_visible("#confirm-dialog");
+    wait_for_focus(&session, "confirm-cancel");
+    session.press(&[keys::TAB]);
+    wait_for_focus(&session, "confirm-ok");
+    session.press(&[keys::ENTER]);
     session.wait_gone("#provider-form");
     session.wait_visible("#provider-detail");
     wait_for_focus(&session, "provider-select-keyboard-local");

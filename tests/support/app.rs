@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -263,6 +264,17 @@ impl AppSession {
             match self.driver.click(&element) {
                 Ok(()) => Some(()),
                 Err(error) if error.error == "stale element reference" => None,
+                Err(error)
+                    if error.error == "element click intercepted"
+                        || error.error == "element not interactable" =>
+                {
+                    // Under the form's sticky footer (WebDriver scrolls only
+                    // as far as the element's edge): bring it to the middle,
+                    // as a person would scroll, and click again.
+                    self.scroll_to_middle(&element);
+                    last_error = error.to_string();
+                    None
+                }
                 Err(error) => {
                     last_error = error.to_string();
                     None
@@ -346,6 +358,36 @@ impl AppSession {
         panic!("{message}\n--- the window shows ---\n{text}\n--- screenshot: {shot}");
     }
 
+    /// Scrolls `element` to the middle of its page (a failure only means
+    /// the next step sees where it is).
+    fn scroll_to_middle(&self, element: &Element) {
+        if let Err(error) = self.driver.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![element.to_json()],
+        ) {
+            eprintln!("could not scroll an element into view: {error}");
+        }
+    }
+
+    /// Saves what the window shows as `target/debug/screenshots/<name>`
+    /// (a PNG): the pictures a reviewer looks at after a test run.
+    pub fn keep_screenshot(&self, name: &str) -> PathBuf {
+        let encoded = self
+            .driver
+            .screenshot_base64()
+            .unwrap_or_else(|error| self.fail(&format!("no screenshot: {error}")));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .unwrap_or_else(|error| self.fail(&format!("the screenshot is not base64: {error}")));
+        let dir = crate::target_debug_dir().join("screenshots");
+        let path = dir.join(name);
+        if let Err(error) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png))
+        {
+            self.fail(&format!("could not save {}: {error}", path.display()));
+        }
+        path
+    }
+
     fn save_screenshot(&self) -> String {
         let Ok(encoded) = self.driver.screenshot_base64() else {
             return "(none)".to_owned();
@@ -378,6 +420,8 @@ impl AppSession {
     /// Replaces the text of the input matching `css`.
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.wait_visible(css);
+        // In the middle of the page, clear of the form's sticky footer.
+        self.scroll_to_middle(&element);
         if let Err(error) = self.driver.clear(&element) {
             panic!("could not clear `{css}`: {error}");
         }

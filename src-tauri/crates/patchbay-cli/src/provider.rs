@@ -10,7 +10,7 @@ use std::sync::Arc;
 use patchbay_core::base_url;
 use patchbay_core::config::{ConfigPaths, LoadProblem};
 use patchbay_core::keychain::KeyringStore;
-use patchbay_core::model::{Auth, Provider};
+use patchbay_core::model::{Auth, Provider, UntestedChange};
 use patchbay_core::store::{origin_of, withheld_origin, ProviderStore, ProviderView, Saved};
 use patchbay_core::validation::Notice;
 use patchbay_core::{presets, ProviderId};
@@ -266,14 +266,22 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
             provider.id
         ));
     }
-    let last_test = match &provider.last_test {
-        Some(test) => format!(
+    let last_test = match (&provider.last_test, &provider.untested_since) {
+        (Some(test), _) => format!(
             "{} at {}: {}",
             if test.ok { "ok" } else { "failed" },
             timestamp(test.at),
             test.summary
         ),
-        None => "never".to_owned(),
+        (None, Some(since)) => format!(
+            "not tested since the {} changed ({})",
+            match since.change {
+                UntestedChange::Key => "key",
+                UntestedChange::Connection => "connection",
+            },
+            timestamp(since.at)
+        ),
+        (None, None) => "never".to_owned(),
     };
     let mut pairs = vec![
         ("id", provider.id.to_string()),

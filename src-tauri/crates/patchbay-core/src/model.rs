@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 pub use patchbay_protocol::config::{
-    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance,
+    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, UntestedChange,
+    UntestedSince,
 };
 
 pub use patchbay_protocol::config::Catalog;
@@ -47,6 +48,9 @@ pub struct Provider {
     /// destinations never use it. See [`crate::validation::validate_proxy`].
     pub proxy: Option<Url>,
     pub last_test: Option<LastTest>,
+    /// Why there is no `last_test`: the key or the connection changed since
+    /// the last test (cleared by the next one).
+    pub untested_since: Option<UntestedSince>,
     /// The model list discovery last fetched (kept, marked stale, when a
     /// refresh fails).
     pub catalog: Option<Catalog>,

@@ -41,6 +41,7 @@ use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, SecretStore};
 use crate::model::{
     Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider,
+    UntestedChange, UntestedSince,
 };
 use crate::secret::ApiKey;
 use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};
@@ -160,6 +161,13 @@ impl ProviderStore {
     /// Validates and saves a new provider under a fresh id generated from
     /// its label.
     pub fn add(&self, draft: ProviderDraft) -> Result<Saved> {
+        self.add_tested(draft, None)
+    }
+
+    /// [`Self::add`], with the result of a connection test of this very
+    /// draft (the caller matched its [`validation::DraftDigest`]) as the new
+    /// provider's last test.
+    pub fn add_tested(&self, draft: ProviderDraft, tested: Option<LastTest>) -> Result<Saved> {
         let mut written = Written::new();
         let outcome = config::update(&self.paths, |document| {
             let providers = Loaded::from_document(document.clone()).providers;
@@ -191,7 +199,8 @@ impl ProviderStore {
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: None,
                 proxy: validated.proxy,
-                last_test: None,
+                last_test: tested,
+                untested_since: None,
                 catalog: None,
                 created_at: now,
                 updated_at: now,
@@ -209,8 +218,23 @@ impl ProviderStore {
         self.finish_write(outcome, written)
     }
 
-    /// Validates and saves a changed provider. The id never changes.
+    /// Validates and saves a changed provider. The id never changes. A
+    /// change to the key (or a secret header value) or to the connection
+    /// (base URL, network allowance, authentication, headers, proxy) clears
+    /// the last test and says why in `untested_since`.
     pub fn edit(&self, id: &ProviderId, draft: ProviderDraft) -> Result<Saved> {
+        self.edit_tested(id, draft, None)
+    }
+
+    /// [`Self::edit`], with the result of a connection test of this very
+    /// draft (the caller matched its [`validation::DraftDigest`]) as the
+    /// provider's last test.
+    pub fn edit_tested(
+        &self,
+        id: &ProviderId,
+        draft: ProviderDraft,
+        tested: Option<LastTest>,
+    ) -> Result<Saved> {
         let mut written = Written::new();
         let mut to_delete: Vec<String> = Vec::new();
         let outcome = config::update(&self.paths, |document| {
@@ -232,6 +256,8 @@ impl ProviderStore {
                 }
             };
             let headers = build_headers(id, &validated.headers, Some(&existing), &mut to_write)?;
+            // New secrets, before the kept ones that move with the person's yes.
+            let new_secrets = !to_write.is_empty();
             let origin = origin_of(&validated.base_url);
             let kept = kept_secrets(
                 &existing,
@@ -285,6 +311,7 @@ impl ProviderStore {
                 trusted_cert_sha256: existing.trusted_cert_sha256.clone(),
                 proxy: validated.proxy,
                 last_test: existing.last_test.clone(),
+                untested_since: existing.untested_since.clone(),
                 catalog: existing.catalog.clone(),
                 created_at: existing.created_at,
                 updated_at: OffsetDateTime::now_utc(),
@@ -297,6 +324,22 @@ impl ProviderStore {
             } else {
                 Some(origin.clone())
             };
+            let key_changed = new_secrets || !to_delete.is_empty();
+            let change = if key_changed {
+                Some(UntestedChange::Key)
+            } else if connection_changed(&existing, &provider) {
+                Some(UntestedChange::Connection)
+            } else {
+                None
+            };
+            match (tested, change) {
+                (Some(tested), _) => {
+                    provider.last_test = Some(tested);
+                    provider.untested_since = None;
+                }
+                (None, Some(change)) => untested(&mut provider, change),
+                (None, None) => {}
+            }
             self.write_secrets(&to_write, &origin, true, &mut written)?;
             replace_record(document, &provider)?;
             Ok(Saved {
@@ -343,6 +386,7 @@ impl ProviderStore {
             }
             provider.key_hint = Some(key.hint());
             provider.updated_at = OffsetDateTime::now_utc();
+            untested(&mut provider, UntestedChange::Key);
             let origin = origin_of(&provider.base_url);
             provider.key_origin = Some(origin.clone());
             self.write_secrets(
@@ -362,6 +406,9 @@ impl ProviderStore {
     /// is deleted (see the module docs for a failed delete).
     pub fn remove_key(&self, id: &ProviderId) -> Result<Provider> {
         let provider = self.change(id, |provider| {
+            if provider.key_hint.is_some() {
+                untested(provider, UntestedChange::Key);
+            }
             provider.key_hint = None;
             if secret_accounts(provider).is_empty() {
                 provider.key_origin = None;
@@ -501,6 +548,7 @@ impl ProviderStore {
     pub fn record_test(&self, id: &ProviderId, last_test: LastTest) -> Result<()> {
         self.change(id, |provider| {
             provider.last_test = Some(last_test);
+            provider.untested_since = None;
             Ok(())
         })
         .map(drop)
@@ -860,6 +908,28 @@ fn build_headers(
     Ok(headers)
 }
 
+/// Whether a connection test of `before` says nothing about `after`: the
+/// base URL, network allowance, authentication, headers or proxy differ.
+fn connection_changed(before: &Provider, after: &Provider) -> bool {
+    before.base_url != after.base_url
+        || before.network != after.network
+        || before.auth != after.auth
+        || before.proxy != after.proxy
+        || before.headers.len() != after.headers.len()
+        || before.headers.iter().zip(&after.headers).any(|(old, new)| {
+            old.name != new.name || old.secret != new.secret || old.value != new.value
+        })
+}
+
+/// Clears the last test: `change` made it say nothing about the provider now.
+fn untested(provider: &mut Provider, change: UntestedChange) {
+    provider.last_test = None;
+    provider.untested_since = Some(UntestedSince {
+        change,
+        at: OffsetDateTime::now_utc(),
+    });
+}
+
 /// A provider as the UI, `--json` and `providers.list` show it. Stable:
 /// fields are only ever added. There is no key field: only `key_hint`.
 ///
@@ -872,6 +942,7 @@ fn build_headers(
 ///  "enabled": true, "network": "remote",
 ///  "headers": [{"name": "HTTP-Referer", "value": "https://example.com", "secret": false}],
 ///  "timeout_secs": null, "trusted_cert_sha256": null, "proxy": null, "last_test": null,
+///  "untested_since": null,
 ///  "catalog": {"count": 371, "fetched_at": "2026-01-01T00:00:00Z", "stale": false,
 ///              "last_error": null, "last_attempt_at": "2026-01-01T00:00:00Z"},
 ///  "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
@@ -903,6 +974,9 @@ pub struct ProviderView {
     /// The provider's proxy (`http://proxy.corp:3128`), when set.
     pub proxy: Option<String>,
     pub last_test: Option<LastTest>,
+    /// Why `last_test` is `null`: `{"change": "key" | "connection", "at"}`
+    /// when the key or the connection changed since the last test.
+    pub untested_since: Option<UntestedSince>,
     /// How the last model-list refresh went, without the list itself (see
     /// [`ProviderStore::catalog`]); `null` before the first refresh.
     pub catalog: Option<CatalogSummary>,
@@ -959,6 +1033,7 @@ impl From<&Provider> for ProviderView {
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
             proxy: provider.proxy.as_ref().map(validation::display_proxy),
             last_test: provider.last_test.clone(),
+            untested_since: provider.untested_since.clone(),
             catalog: provider.catalog.as_ref().map(CatalogSummary::from),
             created_at: provider.created_at,
             updated_at: provider.updated_at,

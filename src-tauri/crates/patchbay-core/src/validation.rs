@@ -58,7 +58,10 @@ use crate::error::{Error, FieldError};
 use crate::model::{Auth, NetworkAllowance, Provider};
 use crate::secret::ApiKey;
 
+mod digest;
 mod fields;
+
+pub use digest::DraftDigest;
 
 pub(crate) use fields::model_list_problems;
 use fields::{check_headers, check_key, check_label, check_models, check_preset};

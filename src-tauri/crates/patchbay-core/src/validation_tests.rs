@@ -43,6 +43,7 @@ fn provider(id: &str, label: &str) -> Provider {
         trusted_cert_sha256: None,
         proxy: None,
         last_test: None,
+        untested_since: None,
         catalog: None,
         created_at: OffsetDateTime::UNIX_EPOCH,
         updated_at: OffsetDateTime::UNIX_EPOCH,

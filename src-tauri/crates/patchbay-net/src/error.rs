@@ -246,7 +246,7 @@ impl NetError {
             Self::Unauthorized { .. } => "Check the API key: replace it with a current key from the provider's dashboard.".to_owned(),
             Self::AuthenticationRequired { .. } => "Choose \"API key\" under Authentication and enter the provider's key.".to_owned(),
             Self::Forbidden { .. } => "The key is valid but lacks permission: check the key's project, scopes or credits, and whether the model is enabled for it.".to_owned(),
-            Self::NotFound { resource: Resource::Models, .. } | Self::MethodNotAllowed { resource: Resource::Models, .. } => "This server does not list its models: type the model ids by hand; the chat probe can verify each one.".to_owned(),
+            Self::NotFound { resource: Resource::Models, .. } | Self::MethodNotAllowed { resource: Resource::Models, .. } => "This server does not list its models: type the model IDs by hand; a test with a one-token chat request checks the first one.".to_owned(),
             Self::NotFound { resource: Resource::Chat, .. } | Self::MethodNotAllowed { resource: Resource::Chat, .. } => "Check the base URL: it should be the part before /chat/completions.".to_owned(),
             Self::RateLimited { retry_after, .. } => match retry_after {
                 Some(wait) => format!("Wait (the provider asks for {wait}) and test again, or check the plan's limits."),

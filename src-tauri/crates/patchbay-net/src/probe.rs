@@ -320,11 +320,14 @@ async fn run_stages(
     let chat_allowed =
         record_models(session, target, recorder, outcome, started, models_result).await;
     let Some(model) = options.chat_model.as_deref() else {
-        recorder.skipped(Stage::Chat, "no model chosen for the chat probe");
+        recorder.skipped(
+            Stage::Chat,
+            "not run: this test did not ask for a chat request",
+        );
         return Some(());
     };
     if !chat_allowed {
-        recorder.skipped(Stage::Chat, "skipped: the model list stage failed");
+        recorder.skipped(Stage::Chat, "not run: the model list failed first");
         return Some(());
     }
     chat_stage(session, target, model, recorder, outcome).await;

@@ -116,6 +116,25 @@ pub struct LastTest {
     pub summary: String,
 }
 
+/// Why a provider has no `last_test`: something its last test depended on
+/// changed since (`{"change": "key", "at": "…"}`). Cleared by the next test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntestedSince {
+    pub change: UntestedChange,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// What changed since a provider's last test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UntestedChange {
+    /// The API key or a secret header value was replaced or removed.
+    Key,
+    /// The base URL, network allowance, authentication, headers or proxy.
+    Connection,
+}
+
 /// The model list discovery last fetched for a provider (everything the
 /// server listed, not only the chosen models), and how the last refresh
 /// went. A failed refresh keeps `models` and `fetched_at` and sets `stale`
@@ -404,6 +423,10 @@ pub struct ProviderRecord {
     pub proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
+    /// Set instead of `last_test` when the key or the connection changed
+    /// since the last test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untested_since: Option<UntestedSince>,
     /// The last model list discovery fetched, kept when a refresh fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<Catalog>,

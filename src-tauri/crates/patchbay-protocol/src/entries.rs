@@ -148,6 +148,7 @@ mod tests {
             proxy: None,
             catalog: None,
             last_test: None,
+            untested_since: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
             updated_at: datetime!(2026-01-01 0:00 UTC),
             extra: Map::new(),

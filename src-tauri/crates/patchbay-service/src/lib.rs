@@ -49,6 +49,7 @@ pub struct Service {
     lookup: Arc<dyn Lookup>,
     tests: RunningTests,
     seen_certificates: testing::SeenCertificates,
+    tested_drafts: testing::TestedDrafts,
     /// Requests to providers in flight (tests, discovery, refreshes): a
     /// bound, so slow servers cannot pile up lookups on the blocking pool
     /// and stall resolve and keychain calls.
@@ -80,6 +81,7 @@ impl Service {
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
             seen_certificates: testing::SeenCertificates::default(),
+            tested_drafts: testing::TestedDrafts::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
@@ -96,6 +98,7 @@ impl Service {
             lookup,
             tests: RunningTests::default(),
             seen_certificates: testing::SeenCertificates::default(),
+            tested_drafts: testing::TestedDrafts::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }
@@ -109,6 +112,7 @@ impl Service {
             lookup: Arc::new(SystemLookup),
             tests: RunningTests::default(),
             seen_certificates: testing::SeenCertificates::default(),
+            tested_drafts: testing::TestedDrafts::default(),
             network: Arc::new(Semaphore::new(MAX_NETWORK_USES)),
         }
     }

@@ -31,14 +31,20 @@ impl Service {
 
     /// Saves a new provider; every field problem is reported at once and
     /// nothing is saved while any remains.
+    /// A test of this exact draft run before saving (in the form) becomes
+    /// the new provider's last test.
     pub fn add_provider(&self, draft: ProviderDraft) -> Result<Saved> {
-        Ok(self.store.add(draft)?)
+        let tested = self.tested_drafts.result_of(&draft.tested_digest(None));
+        Ok(self.store.add_tested(draft, tested)?)
     }
 
     /// Saves `draft` over provider `id`, keeping what the draft keeps (the
     /// stored key, secret header values).
+    /// A test of this exact draft run before saving becomes the provider's
+    /// last test; otherwise a change to the key or the connection clears it.
     pub fn edit_provider(&self, id: &ProviderId, draft: ProviderDraft) -> Result<Saved> {
-        Ok(self.store.edit(id, draft)?)
+        let tested = self.tested_drafts.result_of(&draft.tested_digest(Some(id)));
+        Ok(self.store.edit_tested(id, draft, tested)?)
     }
 
     pub fn set_provider_enabled(&self, id: &ProviderId, enabled: bool) -> Result<Provider> {

@@ -24,7 +24,8 @@ pub enum Subject {
     /// An unsaved draft, checked by the rules a save applies. `editing` is
     /// the saved provider the draft edits: its stored key (`KeyChange::Keep`)
     /// and secret header values (a secret header without a value) fill in
-    /// what the draft keeps. A draft's result is never recorded.
+    /// what the draft keeps. A draft's result is kept under its digest and
+    /// recorded when that exact draft is saved.
     Draft {
         draft: Box<ProviderDraft>,
         editing: Option<ProviderId>,
@@ -45,6 +46,15 @@ impl Subject {
         match self {
             Self::Saved(id) => Some(id),
             Self::Draft { editing, .. } => editing.as_ref(),
+        }
+    }
+
+    /// The digest a draft's test result is kept under (`None` for a saved
+    /// provider, whose result is recorded at once).
+    pub(crate) fn draft_digest(&self) -> Option<patchbay_core::validation::DraftDigest> {
+        match self {
+            Self::Saved(_) => None,
+            Self::Draft { draft, editing } => Some(draft.tested_digest(editing.as_ref())),
         }
     }
 

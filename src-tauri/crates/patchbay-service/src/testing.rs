@@ -1,13 +1,15 @@
 //! "Test connection": the staged test of a saved provider (its outcome
 //! recorded as the provider's last test, so the list, the CLI and host
-//! apps' entries show it) or of a draft (never recorded: what was tested is
-//! not saved), and the registry of tests in flight, so Cancel can end one.
+//! apps' entries show it) or of a draft (kept in memory under the draft's
+//! digest: saving that exact draft records it as the provider's last test),
+//! and the registry of tests in flight, so Cancel can end one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use patchbay_core::model::LastTest;
+use patchbay_core::validation::DraftDigest;
 use patchbay_core::ProviderId;
 use patchbay_net::{run_test, NetError, StageReport, TestOptions, TestReport};
 use time::OffsetDateTime;
@@ -50,6 +52,7 @@ impl Service {
         let (http, _slot) = self.network()?;
         let recorded = request.subject.recorded().cloned();
         let tested = request.subject.provider().cloned();
+        let digest = request.subject.draft_digest();
         // Registered before the keychain is read, so Cancel works from the start.
         let running = request
             .test_id
@@ -80,12 +83,15 @@ impl Service {
         if let (Some(id), Some(sha256)) = (tested, &report.certificate_sha256) {
             self.seen_certificates.saw(id, sha256);
         }
+        let last_test = LastTest {
+            ok: report.ok,
+            at: OffsetDateTime::now_utc(),
+            summary: report.summary.clone(),
+        };
+        if let Some(digest) = digest {
+            self.tested_drafts.keep(digest, last_test.clone());
+        }
         if let Some(id) = recorded {
-            let last_test = LastTest {
-                ok: report.ok,
-                at: OffsetDateTime::now_utc(),
-                summary: report.summary.clone(),
-            };
             let store = self.store.clone();
             if let Err(error) = blocking(move || store.record_test(&id, last_test)).await {
                 tracing::warn!(%error, "could not record the test result");
@@ -269,6 +275,40 @@ mod tests {
         assert!(!newer.token().is_cancelled());
         assert!(tests.cancel("form-1"));
         assert!(newer.token().is_cancelled());
+    }
+}
+
+/// The results of the latest draft tests, by the digest of the draft each
+/// tested ([`patchbay_core::validation::ProviderDraft::tested_digest`]).
+/// Saving a draft looks its digest up: a match becomes the saved
+/// provider's last test, so a test run in the form before saving is not
+/// lost, and the window cannot claim one (it never sends a result, only the
+/// draft). Failures are kept too: they are as true of that draft.
+#[derive(Debug, Default)]
+pub(crate) struct TestedDrafts(Mutex<VecDeque<(DraftDigest, LastTest)>>);
+
+/// Draft results kept: a few forms' worth of tests.
+const KEPT_DRAFT_TESTS: usize = 16;
+
+impl TestedDrafts {
+    fn keep(&self, digest: DraftDigest, result: LastTest) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.retain(|(kept, _)| *kept != digest);
+        if kept.len() == KEPT_DRAFT_TESTS {
+            kept.pop_front();
+        }
+        kept.push_back((digest, result));
+    }
+
+    /// The latest result of a test of the draft with `digest`, if any.
+    pub(crate) fn result_of(&self, digest: &DraftDigest) -> Option<LastTest> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|(kept, _)| kept == digest)
+            .map(|(_, result)| result.clone())
     }
 }
 

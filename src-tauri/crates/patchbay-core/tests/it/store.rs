@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use patchbay_core::config::ConfigPaths;
 use patchbay_core::keychain::{MemoryStore, SecretStore};
-use patchbay_core::model::{LastTest, ModelEntry, ModelMetadata};
+use patchbay_core::model::{LastTest, ModelEntry, ModelMetadata, UntestedChange};
 use patchbay_core::store::{ProviderStore, ProviderView};
+use patchbay_core::validation::KeyChange;
 use patchbay_core::{ApiKey, Error, Kind, ProviderId};
 use serde_json::json;
 
@@ -323,6 +324,110 @@ fn record_test_and_update_models() {
     );
 }
 
+fn passed(summary: &str) -> LastTest {
+    LastTest {
+        ok: true,
+        at: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("time"),
+        summary: summary.to_owned(),
+    }
+}
+
+#[test]
+fn a_changed_key_or_connection_clears_the_last_test_and_says_why() {
+    let (_dir, paths, _secrets, store) = setup();
+    let openai = id("openai");
+    let added = store
+        .add_tested(
+            key_draft("OpenAI", "sk-test-0123456789abcdef"),
+            Some(passed("2 models")),
+        )
+        .expect("add");
+    assert_eq!(added.provider.last_test, Some(passed("2 models")));
+    assert_eq!(added.provider.untested_since, None);
+
+    // A new name or model list says nothing against the test.
+    let mut renamed = key_draft("OpenAI (work)", "unused");
+    renamed.key = KeyChange::Keep;
+    let saved = store.edit(&openai, renamed).expect("rename");
+    assert!(
+        saved.provider.last_test.is_some(),
+        "a rename keeps the test"
+    );
+
+    // Replacing the key clears it, in the file too (the CLI and host apps read that).
+    let saved = store
+        .set_key(&openai, ApiKey::new("sk-test-fedcba9876543210"))
+        .expect("set key");
+    assert_eq!(saved.provider.last_test, None);
+    let since = saved
+        .provider
+        .untested_since
+        .clone()
+        .expect("untested since");
+    assert_eq!(since.change, UntestedChange::Key);
+    let stored: serde_json::Value = serde_json::from_str(&file_text(&paths.file)).expect("json");
+    assert_eq!(stored["providers"][0]["untested_since"]["change"], "key");
+    assert!(stored["providers"][0].get("last_test").is_none());
+    assert_eq!(
+        ProviderView::from(&saved.provider).untested_since,
+        Some(since)
+    );
+
+    // The next test clears the reason.
+    store
+        .record_test(&openai, passed("ok again"))
+        .expect("record");
+    let provider = store.get(&openai).expect("get");
+    assert_eq!(provider.untested_since, None);
+    assert!(provider.last_test.is_some());
+
+    // A new key typed in the form's edit: the same.
+    let saved = store
+        .edit(
+            &openai,
+            key_draft("OpenAI (work)", "sk-test-aaaabbbbccccdddd"),
+        )
+        .expect("edit key");
+    assert_eq!(saved.provider.last_test, None);
+    assert_eq!(
+        saved.provider.untested_since.map(|since| since.change),
+        Some(UntestedChange::Key)
+    );
+
+    // ... unless the draft saved is the one a test just passed.
+    let saved = store
+        .edit_tested(
+            &openai,
+            key_draft("OpenAI (work)", "sk-test-eeeeffff00001111"),
+            Some(passed("tested in the form")),
+        )
+        .expect("edit tested");
+    assert_eq!(saved.provider.last_test, Some(passed("tested in the form")));
+    assert_eq!(saved.provider.untested_since, None);
+
+    // Another base URL with the key kept (and confirmed): the connection changed.
+    let mut moved = key_draft("OpenAI (work)", "unused");
+    moved.key = KeyChange::Keep;
+    moved.base_url = "https://api.other.example/v1".into();
+    moved.move_key = true;
+    let saved = store.edit(&openai, moved).expect("move");
+    assert_eq!(saved.provider.last_test, None);
+    assert_eq!(
+        saved.provider.untested_since.map(|since| since.change),
+        Some(UntestedChange::Connection)
+    );
+
+    // Removing the key: the key changed.
+    store.record_test(&openai, passed("ok")).expect("record");
+    let provider = store.remove_key(&openai).expect("remove key");
+    assert_eq!(
+        provider.untested_since.map(|since| since.change),
+        Some(UntestedChange::Key)
+    );
+}
+
 #[test]
 fn not_found_and_id_generation() {
     let (_dir, _paths, _secrets, store) = setup();
@@ -400,6 +505,7 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "trusted_cert_sha256",
             "proxy",
             "last_test",
+            "untested_since",
             "catalog",
             "created_at",
             "updated_at"

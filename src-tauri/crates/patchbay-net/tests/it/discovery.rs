@@ -251,7 +251,7 @@ async fn fetch_models_classifies_http_outcomes() -> TestResult {
         assert_eq!(error.kind().as_str(), kind, "status {status}");
         if matches!(kind, "not_found" | "method_not_allowed") {
             assert!(
-                error.hint().contains("type the model ids by hand"),
+                error.hint().contains("type the model IDs by hand"),
                 "{}",
                 error.hint()
             );

@@ -153,6 +153,7 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         proxy: None,
         catalog: None,
         last_test: None,
+        untested_since: None,
         created_at: time::OffsetDateTime::now_utc(),
         updated_at: time::OffsetDateTime::now_utc(),
     };
@@ -257,7 +258,7 @@ async fn status_outcomes_map_to_kinds_and_hints() -> TestResult {
         (
             Canned::json(405, "{}"),
             "method_not_allowed",
-            "type the model ids by hand",
+            "type the model IDs by hand",
         ),
         (
             Canned::json(429, r#"{"error":{"message":"Rate limit reached"}}"#)
@@ -402,7 +403,7 @@ async fn missing_models_endpoint_still_lets_the_chat_probe_verify_a_typed_model(
     let report = test_against(&server, None, Some("my-model")).await?;
     let (kind, _, hint) = failure_of(&report, Stage::Models);
     assert_eq!(kind, "not_found");
-    assert!(hint.contains("type the model ids by hand"), "{hint}");
+    assert!(hint.contains("type the model IDs by hand"), "{hint}");
     assert_eq!(
         report.stage(Stage::Chat).map(|stage| stage.status),
         Some(StageStatus::Ok)

@@ -71,6 +71,67 @@ async fn a_saved_provider_test_is_recorded_and_a_draft_test_is_not() {
         .any(|seen| seen.path == "/other/v1/models"));
 }
 
+/// A test run in the form before saving becomes the provider's last test
+/// when exactly the tested draft is saved; the window sends only drafts, so
+/// it cannot claim a pass for values it did not test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_test_carries_over_only_to_the_exact_draft_saved() {
+    let server = Server::http(handler(|_| models_server()))
+        .await
+        .expect("server");
+    let world = World::new("carried");
+    let base = server.url("/v1").expect("url");
+    let tested = || with_key(local_draft("Local", base.as_str()), "sk-test-carried-1");
+    let report = world
+        .service
+        .test(TestRequest::new(Subject::draft(tested())), &quiet)
+        .await
+        .expect("the draft test ran");
+    assert!(report.ok, "{report:?}");
+
+    // Another key than the one tested: not carried.
+    let other_key = world.save(with_key(
+        local_draft("Other", base.as_str()),
+        "sk-test-carried-2",
+    ));
+    let other = world.service.provider(&other_key).expect("provider");
+    assert_eq!(other.last_test, None, "a different draft was not tested");
+
+    // The tested draft, renamed (the name is not part of what was tested): carried.
+    let mut renamed = tested();
+    renamed.label = "Local server".to_owned();
+    let id = world.save(renamed);
+    let carried = world
+        .service
+        .provider(&id)
+        .expect("provider")
+        .last_test
+        .expect("the draft's test became the last test");
+    assert!(carried.ok);
+    assert_eq!(carried.summary, report.summary);
+
+    // Editing: a test of the edit (the stored key kept) carries to that edit.
+    let mut edit = local_draft("Local server", base.as_str());
+    edit.auth = patchbay_core::model::Auth::ApiKey;
+    edit.key = KeyChange::Keep;
+    edit.models = vec!["m1".to_owned(), "vendor/m2:q4".to_owned()];
+    let report = world
+        .service
+        .test(
+            TestRequest::new(Subject::Draft {
+                draft: Box::new(edit.clone()),
+                editing: Some(id.clone()),
+            }),
+            &quiet,
+        )
+        .await
+        .expect("the edit's test ran");
+    assert!(report.ok, "{report:?}");
+    let saved = world.service.edit_provider(&id, edit).expect("edit");
+    let last = saved.provider.last_test.expect("carried to the edit");
+    assert!(last.at > carried.at, "the edit's own test, not the old one");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_of_a_saved_provider_sends_its_stored_key_and_secret_header() {
     let server = Server::http(handler(|_| models_server()))
