@@ -78,6 +78,20 @@ for (const el of texts) {
   if (el.scrollWidth > el.clientWidth + 1) problems.push(`${name(el)} overflows its box by ${el.scrollWidth - el.clientWidth}px`);
 }
 
+// URLs wrap only after a path separator: no piece between two <wbr> spans two lines (unless it alone is wider than the line).
+for (const url of document.querySelectorAll('.url')) {
+  if (!shown(url)) continue;
+  for (const piece of url.childNodes) {
+    if (piece.nodeType !== Node.TEXT_NODE || piece.textContent.length < 2) continue;
+    const range = document.createRange();
+    range.selectNodeContents(piece);
+    const rects = [...range.getClientRects()];
+    const lines = new Set(rects.map((rect) => Math.round(rect.top)));
+    const width = rects.reduce((sum, rect) => sum + rect.width, 0);
+    if (lines.size > 1 && width < url.parentElement.clientWidth) problems.push(`the URL ${url.textContent} breaks inside "${piece.textContent}"`);
+  }
+}
+
 const canvas = document.createElement('canvas').getContext('2d');
 const controls = [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, summary, a[href]')].filter(shown);
 for (const el of controls) {

@@ -384,6 +384,25 @@ fn provider_test_records_the_last_test() -> TestResult {
         .run(&["provider", "show", "tested", "--json"], None)?
         .json()?;
     assert_eq!(shown["last_test"]["ok"], true, "{shown}");
+
+    // A new key: the old result says nothing about it, in the store.
+    world
+        .run(
+            &["provider", "set-key", "tested", "--api-key-stdin"],
+            Some("sk-test-cli-new-key-0001\n"),
+        )?
+        .expect_code(0);
+    let shown = world
+        .run(&["provider", "show", "tested", "--json"], None)?
+        .json()?;
+    assert!(shown["last_test"].is_null(), "{shown}");
+    assert_eq!(shown["untested_since"]["change"], "key", "{shown}");
+    let human = world.run(&["provider", "show", "tested"], None)?;
+    assert!(
+        human.stdout.contains("not tested since the key changed"),
+        "{}",
+        human.stdout
+    );
     world.expect(1, &["provider", "test", "no-such-provider"])?;
     Ok(())
 }
