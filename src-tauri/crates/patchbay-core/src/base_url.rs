@@ -104,7 +104,7 @@ pub fn normalize(input: &str, network: NetworkAllowance) -> Result<BaseUrlCheck,
     let host = parsed.host_str().unwrap_or_default().to_owned();
     if parsed.scheme() == "http" && !network.allows_http() {
         return Err(refuse(
-            "Plain http:// would send your key and prompts unencrypted: use https, or choose Local/Private network access if this is a server on your machine/LAN."
+            "Plain http:// would send your key and prompts unencrypted over the internet: use https. For a server on this computer or your LAN, choose Local or Private network access."
                 .to_owned(),
         ));
     }
@@ -615,8 +615,8 @@ mod tests {
     const REFUSED: &[(&str, NetworkAllowance, &str)] = &[
         ("", Remote, "Enter"),
         ("   \n ", Remote, "Enter"),
-        ("http://192.168.0.123:8000/v1", Remote, "Local/Private"),
-        ("http://localhost:11434", Remote, "Local/Private"),
+        ("http://192.168.0.123:8000/v1", Remote, "Local or Private"),
+        ("http://localhost:11434", Remote, "Local or Private"),
         ("http://api.example.com/v1", Remote, "use https"),
         ("https://h:0/v1", Remote, "Port 0"),
         ("http://localhost:0", Local, "Port 0"),

@@ -274,7 +274,7 @@ pub(super) fn check_key(
         (Auth::ApiKey, KeyChange::Remove) => {
             problems.push(FieldError::new(
                 "key",
-                "API key auth needs a key: enter a new key to replace it, or choose \"No authentication\" to remove it.",
+                "The stored key is set to be removed, but API key authentication needs one: enter a new key, or choose \"No authentication\".",
             ));
             None
         }
@@ -330,7 +330,10 @@ pub(super) fn check_headers(
         {
             problems.push(FieldError::new(
                 name_field,
-                format!("This header is already set in headers[{first}]; remove one of them."),
+                format!(
+                    "Header {} already has this name; remove one of them.",
+                    first + 1
+                ),
             ));
         }
 
