@@ -915,10 +915,7 @@ fn connection_changed(before: &Provider, after: &Provider) -> bool {
         || before.network != after.network
         || before.auth != after.auth
         || before.proxy != after.proxy
-        || before.headers.len() != after.headers.len()
-        || before.headers.iter().zip(&after.headers).any(|(old, new)| {
-            old.name != new.name || old.secret != new.secret || old.value != new.value
-        })
+        || before.headers != after.headers
 }
 
 /// Clears the last test: `change` made it say nothing about the provider now.
