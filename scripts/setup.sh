@@ -3,6 +3,7 @@
 # that is already there. Idempotent: both README commands call it first.
 #
 #   scripts/setup.sh app    packages to build and run the app
+#   scripts/setup.sh package  also Node.js and npm (the Tauri CLI comes from the npm registry)
 #   scripts/setup.sh test   also Xvfb, a Secret Service, WebKitWebDriver, tauri-driver,
 #                           and for the Windows step (named pipes, under Wine): MinGW,
 #                           Wine, the x86_64-pc-windows-gnu Rust target
@@ -10,13 +11,27 @@ set -euo pipefail
 
 mode=${1:-app}
 
-build_packages=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev)
+# libayatana-appindicator3-1: the tray icon's library, loaded at run time.
+build_packages=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev
+  libayatana-appindicator3-1)
+# The package step: the Tauri CLI runs on Node.js; desktop-file-utils checks
+# the installed desktop entry; systemd-analyze checks the user unit; rpm
+# reads the .rpm back.
+package_packages=(desktop-file-utils systemd rpm)
 test_packages=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus imagemagick
-  gcc-mingw-w64-x86-64 wine64 wine)
+  gcc-mingw-w64-x86-64 wine64 wine "${package_packages[@]}")
 
 packages=("${build_packages[@]}")
 if [ "$mode" = test ]; then
   packages+=("${test_packages[@]}")
+elif [ "$mode" = package ]; then
+  packages+=("${package_packages[@]}")
+fi
+
+# Node.js and npm: only when there is no npm at all (a machine may have them
+# from outside Debian, whose packages would conflict).
+if [ "$mode" != app ] && ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
 fi
 
 missing=()

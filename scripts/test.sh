@@ -48,18 +48,25 @@ dbus-run-session -- bash -c '
 echo "== Windows: named pipes under Wine (cross-built for x86_64-pc-windows-gnu)"
 windows_started=$(date +%s)
 windows_target=x86_64-pc-windows-gnu
-# One build, so the four packages resolve features once: the CLI is built
-# (not run), the other three's test binaries are run below.
+# One build, so the five packages resolve features once: the CLI is built
+# (not run); protocol, ipc and client run whole; patchbay-core runs its
+# Credential Manager tests (keychain_windows: set, get, replace, delete).
 windows_tests=$(cargo test --no-run --locked --target "$windows_target" \
-    -p patchbay-protocol -p patchbay-ipc -p patchbay-client -p patchbay-cli \
+    -p patchbay-protocol -p patchbay-ipc -p patchbay-client -p patchbay-cli -p patchbay-core \
     --message-format=json-render-diagnostics | python3 -c '
 import json, os, sys
+filters = {"patchbay-protocol": "", "patchbay-ipc": "", "patchbay-client": "", "patchbay-core": "keychain_windows::"}
 for line in sys.stdin:
     message = json.loads(line)
     package = os.path.basename(os.path.dirname(message.get("manifest_path", "")))
+    target = message.get("target", {}).get("name", "")
     is_test = message.get("profile", {}).get("test", False)
-    if is_test and message.get("executable") and package in ("patchbay-protocol", "patchbay-ipc", "patchbay-client"):
-        print(message["executable"])
+    if not (is_test and message.get("executable") and package in filters):
+        continue
+    # patchbay-core: only its integration binary, and in it the Windows keychain tests.
+    if package == "patchbay-core" and target != "it":
+        continue
+    print(message["executable"] + ("@" + filters[package] if filters[package] else ""))
 ')
 # A private Wine prefix in the sandbox (never ~/.wine); created once, ~8 s.
 # Wine 8 lacks bcryptprimitives.dll (Rust's std needs ProcessPrng from it):
@@ -70,15 +77,22 @@ x86_64-w64-mingw32-gcc -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcry
   scripts/wine/bcryptprimitives.c scripts/wine/bcryptprimitives.def -ladvapi32
 windows_failed=0
 windows_count=0
-for test_binary in $windows_tests; do
-  echo "-- wine $(basename "$test_binary")"
-  if output=$(HOME="$sandbox/home" wine "$test_binary" 2>&1); then
+for test_spec in $windows_tests; do
+  test_binary=${test_spec%@*}
+  test_filter=()
+  if [ "$test_spec" != "$test_binary" ]; then test_filter=("${test_spec#*@}"); fi
+  echo "-- wine $(basename "$test_binary") ${test_filter[*]}"
+  if output=$(HOME="$sandbox/home" wine "$test_binary" "${test_filter[@]}" 2>&1); then
     printf '%s\n' "$output" | grep -E '^test result' || true
   else
     windows_failed=1
     printf '%s\n' "$output"
   fi
   windows_count=$(( windows_count + $(printf '%s\n' "$output" | grep -cE '^test .* ok$' || true) ))
+  if [ ${#test_filter[@]} -gt 0 ] && ! printf '%s\n' "$output" | grep -qE "^test ${test_filter[0]}.* ok$"; then
+    echo "no ${test_filter[0]} test ran in $(basename "$test_binary")" >&2
+    windows_failed=1
+  fi
 done
 wineserver -k || true
 if [ "$windows_failed" -ne 0 ] || [ -z "$windows_tests" ]; then
@@ -86,5 +100,10 @@ if [ "$windows_failed" -ne 0 ] || [ -z "$windows_tests" ]; then
   exit 1
 fi
 echo "== Windows: $windows_count tests passed under Wine in $(( $(date +%s) - windows_started )) s"
+
+echo "== packages: .deb and .rpm bundled from the debug build; install, run, remove"
+package_started=$(date +%s)
+bash scripts/check-package.sh
+echo "== packages checked in $(( $(date +%s) - package_started )) s"
 
 echo "== all tests passed in $(( $(date +%s) - started )) s"

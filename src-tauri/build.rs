@@ -34,6 +34,11 @@ const COMMANDS: &[&str] = &[
     "refresh_models",
     "get_ui_setting",
     "set_ui_setting",
+    "background_status",
+    "set_keep_serving",
+    "set_autostart",
+    "finish_close",
+    "quit_app",
 ];
 
 fn main() {

@@ -75,6 +75,14 @@ export const api = {
   gatewayActivity: () => call('gateway_activity'),
   /** "May receive raw keys" for one app (off by default). */
   setRawKeys: (appId, allowed) => call('set_raw_keys', { appId, allowed }),
+
+  // Patchbay outside its window.
+  backgroundStatus: () => call('background_status'),
+  setKeepServing: (keepServing) => call('set_keep_serving', { keepServing }),
+  setAutostart: (enabled) => call('set_autostart', { enabled }),
+  /** The answer to the first close: keep serving in the background, or quit. */
+  finishClose: (keepServing) => call('finish_close', { keepServing }),
+  quitApp: () => call('quit_app'),
 };
 
 let testCounter = 0;
@@ -93,6 +101,11 @@ export function onProvidersChanged(handler) {
 /** Calls `handler` when a host app asks to pair. */
 export function onPairingRequested(handler) {
   return tauri.event.listen('pairing-requested', handler);
+}
+
+/** Calls `handler` when the window is closed for the first time (asks about background serving). */
+export function onCloseRequested(handler) {
+  return tauri.event.listen('close-requested', handler);
 }
 
 /** Calls `handler` when a pairing was decided, an app revoked, or the server's status changed. */

@@ -5,6 +5,7 @@ import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, datePart, describeError, toast, confirmDialog, urlNodes } from './dom.js';
 import { draftFromView, initForm, leaveForm, openForm, setFormPresets } from './form.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
+import { initBackground } from './background.js';
 import { initFormTest, resetFormTest } from './form-test.js';
 import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
 import { initModels, modelsShown } from './models.js';
@@ -645,6 +646,11 @@ async function start() {
     });
   } catch (error) {
     toast(`Connected apps are unavailable: ${error.message}`, { error: true });
+  }
+  try {
+    await initBackground();
+  } catch (error) {
+    toast(`Background settings are unavailable: ${error.message}`, { error: true });
   }
   document.body.dataset.ready = 'true';
 }

@@ -6,6 +6,7 @@
 import { api, onPairingRequested, onHostsChanged } from './api.js';
 import { $, h, relativeTime, formatDate, toast, confirmDialog } from './dom.js';
 import { initGateway, renderGateway } from './gateway.js';
+import { refreshBackground } from './background.js';
 import { state } from './state.js';
 
 /** Resolves a host can fetch; the log is bounded in Rust too. */
@@ -292,6 +293,7 @@ async function refresh() {
   renderLog();
   renderActivity();
   promptNext();
+  await refreshBackground();
 }
 
 function isOpen() {

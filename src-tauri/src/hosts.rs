@@ -45,20 +45,39 @@ impl<R: Runtime> HostsObserver for Window<R> {
         if let Err(error) = self.0.emit(PAIRING_REQUESTED, request) {
             tracing::warn!(%error, "could not show the pairing request");
         }
-        if let Some(window) = self.0.get_webview_window("settings") {
-            if let Err(error) =
-                window.request_user_attention(Some(UserAttentionType::Informational))
-            {
-                tracing::debug!(%error, "could not ask for attention");
+        match self.0.get_webview_window("settings") {
+            Some(window) => {
+                if let Err(error) =
+                    window.request_user_attention(Some(UserAttentionType::Informational))
+                {
+                    tracing::debug!(%error, "could not ask for attention");
+                }
             }
+            // In the background: a notification (choosing it opens the
+            // window, which shows the request) and the tray's item.
+            None => crate::tray::notify(
+                &self.0,
+                &format!("{} asks to use your AI endpoints", request.app_name),
+                "Open Patchbay to allow or deny it.",
+            ),
         }
+        crate::tray::refresh(&self.0);
     }
 
     fn changed(&self, what: &str) {
         if let Err(error) = self.0.emit(HOSTS_CHANGED, what) {
             tracing::warn!(%error, "could not tell the window that connected apps changed");
         }
+        crate::tray::refresh(&self.0);
     }
+}
+
+/// An observer for a supervisor that is stopping: nobody to tell.
+pub(crate) struct Silent;
+
+impl HostsObserver for Silent {
+    fn pairing_requested(&self, _request: &PendingPairing) {}
+    fn changed(&self, _what: &str) {}
 }
 
 /// Starts serving host apps on the async runtime; `setup` does not wait.
@@ -110,11 +129,18 @@ fn gateway_options(config_dir: &Path) -> Option<GatewayOptions> {
 #[tauri::command]
 pub(crate) async fn set_gateway_enabled<R: Runtime>(
     app: AppHandle<R>,
-    hosts: State<'_, Hosts>,
-    providers: State<'_, Providers>,
     enabled: bool,
 ) -> Result<HostsStatus, AppError> {
-    let config_dir = providers.paths().dir.clone();
+    switch_gateway(&app, enabled).await
+}
+
+/// Saves the gateway switch in `settings.json` and applies it at once when
+/// this process serves host apps (the window's switch and the tray's item).
+pub(crate) async fn switch_gateway<R: Runtime>(
+    app: &AppHandle<R>,
+    enabled: bool,
+) -> Result<HostsStatus, AppError> {
+    let config_dir = app.state::<Providers>().paths().dir.clone();
     let saved = config_dir.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let mut current = settings::load(&saved).unwrap_or_default();
@@ -124,11 +150,15 @@ pub(crate) async fn set_gateway_enabled<R: Runtime>(
     .await
     .map_err(|error| AppError::from(patchbay_core::Error::invalid("gateway", error.to_string())))?
     .map_err(|problem| AppError::from(patchbay_core::Error::invalid("gateway", problem)))?;
-    hosts.0.switch_gateway(gateway_options(&config_dir)).await;
+    let supervisor = Arc::clone(&app.state::<Hosts>().0);
+    supervisor
+        .switch_gateway(gateway_options(&config_dir))
+        .await;
     if let Err(error) = app.emit(HOSTS_CHANGED, "gateway") {
         tracing::debug!(%error, "could not announce the gateway switch");
     }
-    Ok(hosts.0.status())
+    crate::tray::refresh(app);
+    Ok(supervisor.status())
 }
 
 /// A token the person creates for an app ("Create a token for an app"):

@@ -7,7 +7,11 @@ mod background;
 mod commands;
 mod error;
 mod hosts;
+mod lifecycle;
 mod state;
+mod tray;
+#[cfg(target_os = "linux")]
+mod tray_support;
 mod ui_state;
 mod views;
 mod watch;
@@ -21,12 +25,40 @@ use tauri::{Builder, Runtime};
 
 pub use crate::error::AppError;
 pub use crate::hosts::{IpcEndpoint, HOSTS_CHANGED, PAIRING_REQUESTED};
+pub use crate::lifecycle::{Launch, CLOSE_REQUESTED};
 pub use crate::state::Providers;
 pub use crate::watch::PROVIDERS_CHANGED;
 
-/// Starts the app with the user's config directory and the OS keychain.
+/// What `patchbay-app` accepts on its command line.
+const USAGE: &str = "Usage: patchbay-app [--background | --quit | --version]\n\
+  --background  serve host apps without opening the window (start at login)\n\
+  --quit        stop the running Patchbay (IPC socket and gateway) and exit\n\
+  --version     print the version";
+
+/// Starts the app with the user's config directory and the OS keychain;
+/// when Patchbay already runs for this user, hands it the request (show the
+/// window, or quit) and exits.
 pub fn run() {
     init_tracing();
+    let mut activation = patchbay_ipc::instance::Activation::Show;
+    for argument in std::env::args().skip(1) {
+        match argument.as_str() {
+            "--background" => activation = patchbay_ipc::instance::Activation::Background,
+            "--quit" => activation = patchbay_ipc::instance::Activation::Quit,
+            "--version" | "-V" => {
+                println!("Patchbay {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => {
+                eprintln!("patchbay-app: unknown argument `{other}`\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
     let paths = match ConfigPaths::from_env() {
         Ok(paths) => paths,
         Err(error) => {
@@ -34,31 +66,93 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    let Some(instance) = claim_instance(activation) else {
+        return;
+    };
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());
     let providers = Providers::new(ProviderStore::new(paths, secrets));
-    if let Err(error) = builder(tauri::Builder::default(), providers).run(context()) {
-        tracing::error!(%error, "Patchbay could not start");
-        eprintln!("Patchbay could not start: {error}");
-        std::process::exit(1);
+    let launch = Launch {
+        background: activation == patchbay_ipc::instance::Activation::Background,
+        tray: true,
+        instance,
+    };
+    let app = match builder_with(tauri::Builder::default(), providers, launch).build(context()) {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "Patchbay could not start");
+            eprintln!("Patchbay could not start: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(lifecycle::on_run_event);
+}
+
+/// Claims this user's one app instance. `None`: another one runs and was
+/// told what this launch asked for (or `--quit` found none), so this
+/// process exits. `Some(None)`: no instance endpoint can be used here; the
+/// app runs without single-instance protection (logged).
+fn claim_instance(
+    activation: patchbay_ipc::instance::Activation,
+) -> Option<Option<patchbay_ipc::instance::Instance>> {
+    use patchbay_ipc::instance::{self, Activation, Claim};
+
+    let endpoint = match patchbay_ipc::default_endpoint() {
+        Ok(ipc) => instance::instance_endpoint(&ipc),
+        Err(error) => {
+            tracing::warn!(%error, "no runtime directory: a second launch cannot find this one");
+            return Some(None);
+        }
+    };
+    if activation == Activation::Quit {
+        match tauri::async_runtime::block_on(instance::tell(&endpoint, Activation::Quit)) {
+            Ok(()) => println!("Patchbay is quitting."),
+            Err(_) => println!("Patchbay is not running."),
+        }
+        return None;
+    }
+    match tauri::async_runtime::block_on(instance::claim(&endpoint, activation)) {
+        Ok(Claim::First(instance)) => Some(Some(instance)),
+        Ok(Claim::Running) => {
+            tracing::info!("Patchbay already runs; it was asked to show its window");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not claim the single-instance endpoint; starting anyway");
+            Some(None)
+        }
     }
 }
 
 /// Everything but the runtime and the context: plugins, managed state, the
 /// config watcher and the commands.
 pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder<R> {
+    builder_with(builder, providers, Launch::default())
+}
+
+/// [`builder`] for a launch: in the background or not, with the tray or
+/// not (never on the mock runtime), serving the claimed instance endpoint.
+pub fn builder_with<R: Runtime>(
+    builder: Builder<R>,
+    providers: Providers,
+    launch: Launch,
+) -> Builder<R> {
+    let tray = launch.tray;
     builder
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(providers)
         .manage(state::StartupNotice::default())
         .manage(state::ConfigWatch::default())
-        .setup(|app| {
-            ui_state::restore_window_size(app);
-            ui_state::restore_theme(app);
+        .setup(move |app| {
             watch::start(app)?;
+            lifecycle::start(app, launch)?;
+            if tray {
+                tray::start(app);
+            }
             hosts::start(app);
+            lifecycle::quit_on_sigterm(app.handle());
             Ok(())
         })
-        .on_window_event(ui_state::on_window_event)
+        .on_window_event(lifecycle::on_window_event)
         .invoke_handler(tauri::generate_handler![
             ui_state::get_ui_setting,
             ui_state::set_ui_setting,
@@ -90,6 +184,11 @@ pub fn builder<R: Runtime>(builder: Builder<R>, providers: Providers) -> Builder
             hosts::set_raw_keys,
             hosts::resolve_log,
             commands::refresh_models,
+            lifecycle::background_status,
+            lifecycle::set_keep_serving,
+            lifecycle::set_autostart,
+            lifecycle::finish_close,
+            lifecycle::quit_app,
         ])
 }
 

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use tauri::{LogicalSize, Manager, Runtime, Theme, Window, WindowEvent};
+
 use tauri_plugin_store::StoreExt;
 
 /// The store file, shared with `ui/app.js`.
@@ -27,11 +28,8 @@ struct WindowSize {
 }
 
 /// Applies the size saved last time, if any.
-pub(crate) fn restore_window_size<R: Runtime>(app: &tauri::App<R>) {
-    let Some(window) = app.get_webview_window("settings") else {
-        return;
-    };
-    let store = match app.store(STORE_FILE) {
+pub(crate) fn restore_window_size<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    let store = match window.store(STORE_FILE) {
         Ok(store) => store,
         Err(error) => {
             tracing::warn!(%error, "could not open the UI state store; using the default window size");
@@ -70,15 +68,12 @@ fn apply_theme<R: Runtime>(app: &tauri::AppHandle<R>, choice: Option<&str>) {
 }
 
 /// Applies the theme saved last time, before the page first paints.
-pub(crate) fn restore_theme<R: Runtime>(app: &tauri::App<R>) {
+pub(crate) fn restore_theme<R: Runtime>(app: &tauri::AppHandle<R>) {
     let saved = app
         .store(STORE_FILE)
         .ok()
         .and_then(|store| store.get("theme"));
-    apply_theme(
-        app.handle(),
-        saved.as_ref().and_then(serde_json::Value::as_str),
-    );
+    apply_theme(app, saved.as_ref().and_then(serde_json::Value::as_str));
 }
 
 /// Remembers the window size as the user resizes (the store saves debounced).

@@ -60,6 +60,32 @@ impl AppSession {
         Self::launch(config_dir, private_home)
     }
 
+    /// Starts the app with extra environment variables (for example
+    /// `PATCHBAY_TRAY`, or `HOME` in the private home for start at login).
+    pub fn start_with_env(
+        config_dir: TempDir,
+        private_home: TempDir,
+        env: &[(&str, &Path)],
+    ) -> Self {
+        Self::launch_with(config_dir, private_home, env)
+    }
+
+    /// The private home (`HOME` for tests that pass it with
+    /// [`AppSession::start_with_env`]).
+    pub fn private_home(&self) -> &Path {
+        self._private_home.path()
+    }
+
+    /// The environment that points a process (a second launch, the CLI,
+    /// `patchbay-app --quit`) at this session's config and runtime dirs.
+    pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("PATCHBAY_CONFIG_DIR", self.config_dir.path().to_path_buf()),
+            ("PATCHBAY_RUNTIME_DIR", self.runtime_dir()),
+            ("XDG_DATA_HOME", self.data_home()),
+        ]
+    }
+
     /// `PATCHBAY_RUNTIME_DIR` of a session started on `private_home`.
     pub fn runtime_dir_in(private_home: &Path) -> PathBuf {
         private_home.join("runtime")
@@ -76,6 +102,10 @@ impl AppSession {
     }
 
     fn launch(config_dir: TempDir, private_home: TempDir) -> Self {
+        Self::launch_with(config_dir, private_home, &[])
+    }
+
+    fn launch_with(config_dir: TempDir, private_home: TempDir, env: &[(&str, &Path)]) -> Self {
         let one_window = ONE_WINDOW_AT_A_TIME
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -94,7 +124,9 @@ impl AppSession {
 
         let port = free_port();
         let native_port = free_port();
-        let tauri_driver = Command::new(&tauri_driver_binary)
+        let mut command = Command::new(&tauri_driver_binary);
+        command.envs(env.iter().map(|(name, value)| (*name, *value)));
+        let tauri_driver = command
             .arg("--port")
             .arg(port.to_string())
             .arg("--native-port")
@@ -480,6 +512,8 @@ impl AppSession {
 
 impl Drop for AppSession {
     fn drop(&mut self) {
+        // The app's pid, read before the session ends (the lock file holds it).
+        let app_pid = app_pid_in(&self.runtime_dir());
         if let Err(error) = self.driver.end_session() {
             eprintln!("could not end the WebDriver session: {error}");
         }
@@ -511,6 +545,65 @@ impl Drop for AppSession {
                 }
             }
         }
+        stop_background_app(app_pid);
+    }
+}
+
+/// The pid of the Patchbay app holding the instance endpoint in
+/// `runtime_dir`, from its lock file (`app.sock.lock`).
+pub fn app_pid_in(runtime_dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(runtime_dir.join("app.sock.lock"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether `pid` is a running `patchbay-app` (not a recycled pid, not a
+/// zombie).
+pub fn is_patchbay_app(pid: u32) -> bool {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let running = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
+        })
+        .is_some_and(|state| state != "Z");
+    running
+        && exe.is_some_and(|exe| {
+            exe.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("patchbay-app"))
+        })
+}
+
+/// Makes sure no background Patchbay outlives its test: SIGTERM (which
+/// quits it cleanly), then SIGKILL after 5 s.
+pub fn stop_background_app(pid: Option<u32>) {
+    let Some(pid) = pid else {
+        return;
+    };
+    if !is_patchbay_app(pid) {
+        return;
+    }
+    let signal = |name: &str| {
+        if let Err(error) = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+        {
+            eprintln!("could not signal Patchbay ({pid}): {error}");
+        }
+    };
+    signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while is_patchbay_app(pid) {
+        if Instant::now() >= deadline {
+            eprintln!("Patchbay ({pid}) ignored SIGTERM for 5 s; killing it");
+            signal("KILL");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -523,9 +616,13 @@ fn free_port() -> u16 {
         .unwrap_or_else(|error| panic!("no port: {error}"))
 }
 
-/// `target/debug/patchbay-app`, which `cargo build -p patchbay-app` produces.
+/// `target/debug/patchbay-app`, which `cargo build -p patchbay-app` produces
+/// (`PATCHBAY_TEST_APP` points the tests at another build, e.g. the release
+/// one for the memory figures).
 pub fn app_binary() -> PathBuf {
-    let path = crate::target_debug_dir().join("patchbay-app");
+    let path = std::env::var_os("PATCHBAY_TEST_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::target_debug_dir().join("patchbay-app"));
     if !path.is_file() {
         panic!(
             "{} is missing: run `cargo build -p patchbay-app` before the end-to-end tests",

@@ -50,6 +50,37 @@ pub(crate) enum Command {
     /// Decide pairing requests and manage the apps paired with Patchbay.
     #[command(subcommand)]
     Hosts(HostsCommand),
+    /// Start Patchbay at login, in the background (off by default): `on`,
+    /// `off` or `status`. The window's switch does the same.
+    Autostart {
+        #[arg(value_enum)]
+        action: AutostartAction,
+    },
+    /// For machines without a desktop session: a systemd user unit that
+    /// runs `patchbay serve` (install, uninstall, status).
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AutostartAction {
+    /// Start Patchbay (the app, in the background) at login.
+    On,
+    /// Do not start Patchbay at login.
+    Off,
+    /// Say whether Patchbay starts at login.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Write ~/.config/systemd/user/patchbay.service and, where a user
+    /// systemd runs, enable and start it.
+    Install,
+    /// Stop, disable and remove the unit.
+    Uninstall,
+    /// Whether the unit is installed, enabled and running.
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,10 @@ pub(crate) enum CliError {
     /// task); refusals and network failures arrive as `Domain` and `Net`.
     #[error(transparent)]
     Service(patchbay_service::ServiceError),
+
+    /// Start at login or the systemd unit could not be changed.
+    #[error("{0}")]
+    Desktop(#[from] patchbay_desktop::DesktopError),
 }
 
 impl From<patchbay_service::ServiceError> for CliError {
@@ -76,6 +80,7 @@ impl CliError {
             Self::Runtime(_) => Kind::Runtime,
             Self::Output(_) => Kind::Output,
             Self::Service(error) => error.kind(),
+            Self::Desktop(_) => Kind::Io,
         }
     }
 
@@ -100,7 +105,8 @@ impl CliError {
             | Self::UnknownHost(_)
             | Self::Runtime(_)
             | Self::Output(_)
-            | Self::Service(_) => Vec::new(),
+            | Self::Service(_)
+            | Self::Desktop(_) => Vec::new(),
         }
     }
 

@@ -100,7 +100,9 @@ fn replaces_note(request: &PendingPairing) -> String {
 /// SIGTERM. Pairing requests are announced on stderr with the command that
 /// answers them, because there is no window to ask in.
 pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError> {
-    let mut options = ServerOptions::new(Arc::new(open_service()?)).map_err(CliError::Ipc)?;
+    let service = Arc::new(open_service()?);
+    report_unreadable_keys(&service, output)?;
+    let mut options = ServerOptions::new(service).map_err(CliError::Ipc)?;
     options.gateway = gateway_options(args, &options.config.dir, output)?;
     let announce: PairingCallback = Arc::new(move |request: &PendingPairing| {
         output.notice(&output::clean(&format!(
@@ -122,6 +124,34 @@ pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliErr
         .block_on(serve_foreground(options))
         .map_err(CliError::Ipc)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says at start which enabled providers' keys cannot be read, and why (a
+/// locked or absent keychain on a headless machine), so requests failing
+/// later are no surprise. Serving goes on: providers without keys work.
+fn report_unreadable_keys(
+    service: &patchbay_service::Service,
+    output: Output,
+) -> Result<(), CliError> {
+    let unreadable = service.unreadable_keys()?;
+    if unreadable.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!(
+        "warning: Patchbay cannot read {} key(s); requests to these providers fail until it can:",
+        unreadable.len()
+    );
+    for (provider, error) in &unreadable {
+        text.push_str(&format!(
+            "\n  {} ({}): {error}",
+            provider.id, provider.label
+        ));
+    }
+    text.push_str(
+        "\n  On a machine without a desktop session, unlock the keychain first: see \"Serving without a desktop\" in docs/cli.md.",
+    );
+    output.notice(&output::clean_lines(&text));
+    Ok(())
 }
 
 /// How `patchbay serve` runs the gateway: `--no-gateway`, then

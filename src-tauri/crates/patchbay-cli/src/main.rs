@@ -7,6 +7,7 @@
 //! own exit code, kept on purpose so scripts can tell the two apart).
 
 mod cli;
+mod desktop;
 mod draft;
 mod error;
 mod hosting;
@@ -54,6 +55,8 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
         Command::Entries => hosting::entries(output),
         Command::Serve(args) => hosting::serve(&args, output),
         Command::Hosts(command) => hosting::hosts(&command, output),
+        Command::Autostart { action } => desktop::autostart(action, output),
+        Command::Service(command) => desktop::service(command, output),
     }
 }
 

@@ -127,6 +127,12 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     text
 }
 
+/// [`clean`] line by line: newlines kept, every other control character
+/// neutralised.
+pub(crate) fn clean_lines(text: &str) -> String {
+    text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
 /// `key: value` lines with the keys aligned.
 pub(crate) fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs

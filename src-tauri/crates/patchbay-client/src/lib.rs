@@ -37,7 +37,7 @@ pub use error::{ClientError, ErrorKind};
 pub use frame::{read_frame, FrameRead};
 pub use pairing_feed::{PairingNotice, PairingSubscription};
 pub use shared_config::{read_shared_config, read_shared_config_from, SharedConfig};
-pub use transport::default_endpoint;
+pub use transport::{connect_stream, default_endpoint};
 
 /// The wire types, re-exported so hosts need no second dependency.
 pub use patchbay_protocol::entries::{split_entry_id, EntryLastTest, EntryProvider, PickerEntry};

@@ -30,6 +30,15 @@ pub fn default_endpoint() -> Result<PathBuf, ClientError> {
     })
 }
 
+/// A byte stream to one of Patchbay's local endpoints, opened with the same
+/// checks as the IPC connection (this user's directory, this user's
+/// listener): what the app's single-instance channel uses.
+pub async fn connect_stream(
+    endpoint: &Path,
+) -> Result<impl AsyncRead + AsyncWrite + Send + Unpin + 'static, ClientError> {
+    connect(endpoint).await
+}
+
 /// Whether a connect error means "no server there" rather than a real fault.
 fn means_not_running(error: &io::Error) -> bool {
     matches!(

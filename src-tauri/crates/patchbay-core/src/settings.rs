@@ -1,6 +1,7 @@
 //! `settings.json`, beside `providers.json`: Patchbay's own settings that
 //! scripts and people may read and edit (documented in `docs/config.md`).
-//! Today: the local gateway's switch, address and allowed browser origins.
+//! Today: the local gateway's switch, address and allowed browser origins,
+//! and whether closing the window keeps Patchbay serving in the background.
 //! A missing file means the defaults; a file that does not parse is
 //! reported (with its path) and the defaults are used, never overwritten
 //! silently.
@@ -20,6 +21,8 @@ pub struct Settings {
     pub version: u32,
     #[serde(default)]
     pub gateway: GatewaySettings,
+    #[serde(default)]
+    pub background: BackgroundSettings,
 }
 
 impl Default for Settings {
@@ -27,7 +30,23 @@ impl Default for Settings {
         Self {
             version: 1,
             gateway: GatewaySettings::default(),
+            background: BackgroundSettings::default(),
         }
+    }
+}
+
+/// `background`: `{"keep_serving": true}` — whether closing the window
+/// keeps Patchbay serving host apps (IPC and gateway) from the tray, or
+/// quits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackgroundSettings {
+    #[serde(default = "yes")]
+    pub keep_serving: bool,
+}
+
+impl Default for BackgroundSettings {
+    fn default() -> Self {
+        Self { keep_serving: true }
     }
 }
 

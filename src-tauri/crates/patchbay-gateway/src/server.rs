@@ -86,6 +86,8 @@ pub struct GatewayHandle {
     addr: SocketAddr,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// One permit per open connection: all back means none is in flight.
+    slots: Arc<Semaphore>,
 }
 
 struct State {
@@ -174,12 +176,19 @@ impl Gateway {
                 .collect(),
         });
         let stop = CancellationToken::new();
-        let task = tokio::spawn(accept_loop(listener, state, stop.clone()));
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            state,
+            stop.clone(),
+            Arc::clone(&slots),
+        ));
         tracing::info!(%addr, "gateway listening");
         Ok(GatewayHandle {
             addr,
             stop,
             task: Some(task),
+            slots,
         })
     }
 }
@@ -204,6 +213,17 @@ impl GatewayHandle {
             }
         }
     }
+
+    /// Stops accepting and waits up to `grace` for the requests in flight
+    /// (a streamed answer included) to finish; `false` when some were still
+    /// running at the deadline (they end with the process).
+    pub async fn shutdown_within(self, grace: Duration) -> bool {
+        let slots = Arc::clone(&self.slots);
+        self.shutdown().await;
+        let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
+        let drained = tokio::time::timeout(grace, slots.acquire_many(all)).await;
+        matches!(drained, Ok(Ok(_)))
+    }
 }
 
 impl Drop for GatewayHandle {
@@ -212,8 +232,12 @@ impl Drop for GatewayHandle {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, stop: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    stop: CancellationToken,
+    slots: Arc<Semaphore>,
+) {
     loop {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;

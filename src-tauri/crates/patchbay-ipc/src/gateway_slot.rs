@@ -141,12 +141,18 @@ impl GatewaySlot {
         self.unpublish();
     }
 
-    /// Stops the gateway for good (the server is shutting down).
-    pub(crate) async fn stop(&self) {
+    /// Stops the gateway for good (the server is shutting down): no new
+    /// connection from now on, and up to `grace` for the requests in flight.
+    pub(crate) async fn stop(&self, grace: std::time::Duration) {
         let previous = self.current().handle.take();
-        if let Some(previous) = previous {
-            previous.shutdown().await;
-        }
         self.unpublish();
+        if let Some(previous) = previous {
+            if !previous.shutdown_within(grace).await {
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "requests still running when the gateway stopped were cut off"
+                );
+            }
+        }
     }
 }

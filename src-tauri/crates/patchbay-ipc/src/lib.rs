@@ -20,6 +20,7 @@ mod endpoint;
 pub mod error;
 mod feed;
 mod gateway_slot;
+pub mod instance;
 pub mod server;
 pub mod supervisor;
 mod wire;

@@ -279,8 +279,10 @@ impl ServerHandle {
     /// Stops the server and waits until it no longer accepts connections: on
     /// Unix the socket file is gone when this returns; on Windows the last
     /// waiting pipe instance closes a moment later.
+    /// Requests still streaming through the gateway get
+    /// [`SHUTDOWN_GRACE`] to finish.
     pub async fn shutdown(mut self) {
-        self.gateway.stop().await;
+        self.gateway.stop(SHUTDOWN_GRACE).await;
         self.stop();
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         if let Err(error) = accept.await {
@@ -302,6 +304,9 @@ impl Drop for ServerHandle {
         self.stop();
     }
 }
+
+/// How long a stopping server lets the gateway's requests in flight finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Switches a running server's gateway on (with options) or off.
 #[derive(Debug, Clone)]

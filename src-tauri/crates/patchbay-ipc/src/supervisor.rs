@@ -187,6 +187,23 @@ impl HostSupervisor {
         }
     }
 
+    /// Stops serving for good (the app quits): the socket is removed, the
+    /// gateway closed after its requests in flight finish (at most
+    /// [`crate::server::SHUTDOWN_GRACE`]). Following another server just
+    /// stops.
+    pub async fn shutdown(&self, observer: &dyn HostsObserver) {
+        let previous = std::mem::replace(
+            &mut *self.lock(),
+            Serving::Unavailable {
+                message: "Patchbay is quitting".to_owned(),
+            },
+        );
+        if let Serving::Running(handle) = previous {
+            handle.shutdown().await;
+        }
+        observer.changed("status");
+    }
+
     /// Records that host apps cannot be served at all (no socket path).
     pub fn unavailable(&self, message: String, observer: &dyn HostsObserver) {
         self.set(Serving::Unavailable { message }, observer);

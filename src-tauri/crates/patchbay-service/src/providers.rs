@@ -11,6 +11,18 @@ use patchbay_core::{ApiKey, Provider, ProviderId};
 
 use crate::{Result, Service};
 
+fn is_keychain_problem(kind: patchbay_core::Kind) -> bool {
+    use patchbay_core::Kind;
+    matches!(
+        kind,
+        Kind::KeychainUnavailable
+            | Kind::KeychainLocked
+            | Kind::KeychainTimeout
+            | Kind::Keychain
+            | Kind::KeyMissing
+    )
+}
+
 impl Service {
     /// Every provider and the records that could not be loaded. Never
     /// touches the keychain.
@@ -23,6 +35,30 @@ impl Service {
     pub fn entries(&self) -> Result<Vec<PickerEntry>> {
         let listing = self.store.list()?;
         Ok(patchbay_core::entries::picker_entries(&listing.providers))
+    }
+
+    /// The enabled providers whose stored key (or secret header value)
+    /// cannot be read now, with why: what `patchbay serve` reports at start
+    /// on a machine whose keychain is locked or absent (a headless server).
+    /// Keys that can be read are cached for the requests that follow; a
+    /// key given for another origin is not reported (its requests are
+    /// refused on purpose, and the window says so).
+    pub fn unreadable_keys(&self) -> Result<Vec<(Provider, patchbay_core::Error)>> {
+        let listing = self.store.list()?;
+        let mut unreadable = Vec::new();
+        for provider in listing.providers.into_iter().filter(|p| p.enabled) {
+            let read = self
+                .store
+                .api_key(&provider.id)
+                .and_then(|_| self.store.secret_headers(&provider).map(drop));
+            match read {
+                Err(error) if is_keychain_problem(error.kind()) => {
+                    unreadable.push((provider, error))
+                }
+                Ok(()) | Err(_) => {}
+            }
+        }
+        Ok(unreadable)
     }
 
     pub fn provider(&self, id: &ProviderId) -> Result<Provider> {

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod concurrency;
+mod desktop;
 mod hosting;
 mod keychain;
 mod network;

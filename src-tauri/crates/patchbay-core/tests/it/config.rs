@@ -484,6 +484,7 @@ fn the_polling_fallback_fires_on_a_change() {
     assert!(fired.load(Ordering::SeqCst) >= 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn write_atomic_replaces_and_keeps_permissions() {
     use std::os::unix::fs::PermissionsExt;

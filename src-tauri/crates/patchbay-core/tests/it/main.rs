@@ -14,7 +14,10 @@
 
 mod config;
 mod entries;
+#[cfg(unix)]
 mod keychain;
+#[cfg(windows)]
+mod keychain_windows;
 mod origin;
 mod store;
 mod support;

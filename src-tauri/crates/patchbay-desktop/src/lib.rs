@@ -1,0 +1,79 @@
+//! Patchbay's place on the desktop, shared by the window and the CLI (which
+//! has no Tauri app handle):
+//!
+//! - [`autostart`]: "Start Patchbay at login, in the background" — the
+//!   XDG autostart entry on Linux, a launch agent on macOS, the `Run` key on
+//!   Windows, through the `auto-launch` crate;
+//! - [`service`]: a systemd user unit running `patchbay serve`, for
+//!   machines without a desktop session (a server reached over SSH).
+
+pub mod autostart;
+pub mod service;
+
+use std::path::{Path, PathBuf};
+
+/// What went wrong, in words a person can act on (paths included, never a
+/// secret: nothing here touches one).
+#[derive(Debug, thiserror::Error)]
+pub enum DesktopError {
+    #[error("the Patchbay app is not installed next to this program (looked for {looked_for}); install the package, or run this from the folder that holds patchbay-app")]
+    AppMissing { looked_for: PathBuf },
+    #[error("the `patchbay` command is not where this process was started from ({detail})")]
+    NoCurrentExe { detail: String },
+    #[error("start at login: {detail}")]
+    Autostart { detail: String },
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no home directory: set HOME (or XDG_CONFIG_HOME) so Patchbay knows where your user settings live")]
+    NoHome,
+}
+
+pub type Result<T, E = DesktopError> = std::result::Result<T, E>;
+
+/// The app's executable name (`patchbay-app`, `patchbay-app.exe`).
+pub const APP_BINARY: &str = if cfg!(windows) {
+    "patchbay-app.exe"
+} else {
+    "patchbay-app"
+};
+
+/// The running executable (the CLI or the app).
+pub fn current_exe() -> Result<PathBuf> {
+    std::env::current_exe().map_err(|error| DesktopError::NoCurrentExe {
+        detail: error.to_string(),
+    })
+}
+
+/// The app installed beside `exe` (the CLI and the app share a folder:
+/// `/usr/bin` in the packages, `target/debug` in a build).
+pub fn app_beside(exe: &Path) -> Result<PathBuf> {
+    let app = exe
+        .parent()
+        .map(|dir| dir.join(APP_BINARY))
+        .unwrap_or_else(|| PathBuf::from(APP_BINARY));
+    if app.is_file() {
+        Ok(app)
+    } else {
+        Err(DesktopError::AppMissing { looked_for: app })
+    }
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config` (Linux and the BSDs).
+pub(crate) fn xdg_config_home() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+    {
+        return Ok(dir);
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|home| home.is_absolute())
+        .map(|home| home.join(".config"))
+        .ok_or(DesktopError::NoHome)
+}
