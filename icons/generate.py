@@ -32,10 +32,13 @@ SVG_NS = "http://www.w3.org/2000/svg"
 SMALL_MAX = 48
 
 PNG_OUTPUTS = {
+    "16x16.png": 16,
     "32x32.png": 32,
+    "48x48.png": 48,
     "64x64.png": 64,
     "128x128.png": 128,
     "128x128@2x.png": 256,
+    "256x256.png": 256,
     "icon.png": 512,
     "Square30x30Logo.png": 30,
     "Square44x44Logo.png": 44,

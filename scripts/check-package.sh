@@ -22,10 +22,12 @@ fail() { echo "package check FAILED: $*" >&2; exit 1; }
 
 # What the packages hold and declare.
 deb_files=$(dpkg-deb -c "$deb")
-for wanted in ./usr/bin/patchbay-app ./usr/bin/patchbay ./usr/share/applications/ \
-              ./usr/share/icons/hicolor/32x32/apps/ ./usr/share/icons/hicolor/128x128/apps/ \
-              ./usr/share/icons/hicolor/256x256@2/apps/ ./usr/share/icons/hicolor/512x512/apps/; do
-  grep -q " $wanted" <<<"$deb_files" || fail "the .deb has no $wanted"
+for wanted in usr/bin/patchbay-app usr/bin/patchbay usr/share/applications/Patchbay.desktop; do
+  grep -qE " (\./)?$wanted\$" <<<"$deb_files" || fail "the .deb has no /$wanted"
+done
+for size in 16 32 48 64 128 256 512; do
+  grep -qE " (\./)?usr/share/icons/hicolor/${size}x${size}/apps/patchbay-app.png\$" <<<"$deb_files" \
+    || fail "the .deb has no ${size}×${size} icon"
 done
 dpkg-deb -f "$deb" Depends | grep -q libayatana-appindicator3-1 || fail "the .deb does not depend on the tray library"
 rpm_requires=$(rpm -qp --requires "$rpm_file" 2>/dev/null)

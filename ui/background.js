@@ -13,8 +13,8 @@ function whereText(current) {
   if (current?.tray) {
     return 'Patchbay stays in the tray: open it, switch the gateway or quit from there.';
   }
-  const why = current?.no_tray_reason ? ` (${current.no_tray_reason})` : '';
-  return `Your desktop shows no tray icon${why}, so nothing shows that Patchbay is running. Open Patchbay again from your applications to see this window or to quit it.`;
+  const why = current?.no_tray_reason ? `No tray icon here: ${current.no_tray_reason}. ` : 'No tray icon here. ';
+  return `${why}Nothing shows that Patchbay is running: open Patchbay again from your applications to see this window or to quit it.`;
 }
 
 function render(current) {

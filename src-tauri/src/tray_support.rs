@@ -108,7 +108,7 @@ pub(crate) fn status_notifier_host() -> Result<(), String> {
     match proxy.name_has_owner(name) {
         Ok(true) => Ok(()),
         Ok(false) => Err(
-            "this desktop shows no tray icons (nothing owns org.kde.StatusNotifierWatcher; on GNOME, the AppIndicator extension adds one)"
+            "nothing on this desktop shows tray icons (no StatusNotifierWatcher on the session bus; on GNOME, the AppIndicator extension adds one)"
                 .to_owned(),
         ),
         Err(error) => Err(format!("the session bus did not answer ({error})")),

@@ -205,7 +205,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     session.wait_visible("[data-testid=\"close-dialog\"]");
     let where_text = session.text("[data-testid=\"close-where\"]");
     assert!(
-        where_text.contains("no tray icon") && where_text.contains("Open Patchbay again"),
+        where_text.contains("No tray icon here") && where_text.contains("open Patchbay again"),
         "without a tray host the dialog says how to get back: {where_text}"
     );
     patchbay_tests::screenshot("close-dialog.png");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use patchbay_core::ProviderId;
 use patchbay_testkit::{closed_port, handler, Canned, Draft, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::{chat_request, keyed, read_request, send, World, INTERNAL_HOST, KEY};
 
@@ -440,4 +440,71 @@ async fn only_origins_the_person_allowed_may_call_from_a_browser() {
         (403, "browser_origin_refused")
     );
     assert_eq!(upstream.seen().len(), 1, "the refused page reached nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_a_stream_in_flight_finish_and_takes_no_new_connection() {
+    // A provider that streams ten events 100 ms apart, then ends.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        read_request(&mut socket).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.expect("head");
+        for n in 0..10 {
+            let event = format!("data: {{\"n\":{n}}}\n\n");
+            let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+            socket.write_all(chunk.as_bytes()).await.expect("event");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        socket.write_all(b"0\r\n\r\n").await.expect("end");
+    });
+    let world = World::new(&[keyed("Streaming", &base, &["m"])]).await;
+    let addr = world.addr();
+    let mut client = world
+        .start_chat(r#"{"model":"streaming/m","stream":true}"#, true)
+        .await;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    while !String::from_utf8_lossy(&received).contains("data: {\"n\":0}") {
+        let read = client.read(&mut buffer).await.expect("the stream starts");
+        assert!(read > 0, "the stream ended early");
+        received.extend_from_slice(&buffer[..read]);
+    }
+
+    // Quit while the answer is still streaming.
+    let gateway = world.gateway;
+    let stopping = Instant::now();
+    let stopped = tokio::spawn(async move {
+        let drained = gateway.shutdown_within(Duration::from_secs(5)).await;
+        (drained, stopping.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "a stopping gateway takes no new connection"
+    );
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buffer))
+            .await
+            .expect("the stream goes on")
+            .expect("read");
+        if read == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..read]);
+    }
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.contains("data: {\"n\":9}"),
+        "the whole answer arrived: {text}"
+    );
+    let (drained, took) = stopped.await.expect("the stop finished");
+    assert!(drained, "the gateway waited for the stream");
+    println!("stopped after {took:?}, once the stream in flight had ended");
+    assert!(
+        took >= Duration::from_millis(700),
+        "it waited for the stream: {took:?}"
+    );
 }
