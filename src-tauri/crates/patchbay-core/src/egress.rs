@@ -237,9 +237,14 @@ fn admit_special(ip: IpAddr, special: &Special, network: NetworkAllowance) -> Re
             Reason::Unspecified,
             format!("{ip} is the unspecified address, which names no server; {NEVER}"),
         )),
+        // Tailscale and other tailnets hand out addresses here: the person's
+        // own machines, so the Private allowance reaches them. It is also
+        // carrier-grade NAT space inside an internet provider's network,
+        // which is why it needs that explicit allowance.
+        Class::Cgnat if network.allows_private() => Ok(Zone::Private),
         Class::Cgnat => Err(Denial::new(
             Reason::Cgnat,
-            format!("{ip} is in the carrier-grade NAT range 100.64.0.0/10, shared inside an internet provider's network; {NEVER}"),
+            format!("{ip} is in 100.64.0.0/10, the shared address space of tailnets (Tailscale) and carrier-grade NAT; allow Private network access for this provider if it is one of your machines."),
         )),
         Class::Broadcast => Err(Denial::new(
             Reason::Broadcast,

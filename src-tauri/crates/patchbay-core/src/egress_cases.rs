@@ -204,11 +204,17 @@ pub(super) fn cases() -> Vec<Case> {
         all("http://0.0.0.1/", Reserved),
         all("http://0.1.2.3/", Reserved),
         all("http://0.255.255.255/", Reserved),
-        // --- carrier-grade NAT (RFC 6598) ---
-        all("http://100.64.0.1/", Cgnat),
-        all("http://100.127.255.254/", Cgnat),
-        all("http://100.100.100.199/", Cgnat),
-        all("http://[::ffff:100.64.0.1]/", Cgnat),
+        // --- shared address space (RFC 6598): tailnets and carrier-grade
+        // NAT; reachable only under `private`, never its metadata address ---
+        case("http://100.64.0.1/", Cgnat, Cgnat, Allowed),
+        case("http://100.127.255.254/", Cgnat, Cgnat, Allowed),
+        case("http://100.100.100.199/", Cgnat, Cgnat, Allowed),
+        case("https://100.101.102.103:8443/", Cgnat, Cgnat, Allowed),
+        case("http://[::ffff:100.64.0.1]/", Cgnat, Cgnat, Allowed),
+        all("http://100.100.100.200/", Metadata),
+        all("http://100.100.100.200/latest/meta-data/", Metadata),
+        all("http://[::ffff:100.100.100.200]/", Metadata),
+        all("http://[64:ff9b::100.64.0.1]/", Cgnat),
         all("https://100.63.255.255/", Allowed),
         all("https://100.128.0.1/", Allowed),
         // --- broadcast (RFC 919) ---

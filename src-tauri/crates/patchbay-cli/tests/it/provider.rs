@@ -445,7 +445,7 @@ fn a_metadata_address_is_refused_at_save_time_naming_the_flag() -> TestResult {
     let world = World::new()?;
     for (url, allowance) in [
         ("http://169.254.169.254/v1", "--allow-private"),
-        ("https://100.64.0.1/v1", "--allow-private"),
+        ("http://100.100.100.200/v1", "--allow-private"),
         ("https://[fe80::1]/v1", "--allow-local"),
     ] {
         let run = world.run(
@@ -492,5 +492,33 @@ fn a_metadata_address_is_refused_at_save_time_naming_the_flag() -> TestResult {
         list["providers"][0]["base_url"],
         "http://127.0.0.1:11434/v1"
     );
+    Ok(())
+}
+
+#[test]
+fn a_tailnet_address_needs_the_private_allowance_and_its_metadata_address_never_passes(
+) -> TestResult {
+    let world = World::new()?;
+    let tailnet = "http://100.101.102.103:11434/v1";
+    let remote = world.run(&["check-url", tailnet, "--no-dns", "--json"], None)?;
+    remote.expect_code(1);
+    assert_eq!(remote.json()?["reason"], "cgnat", "{remote:#?}");
+    assert!(
+        remote.stdout.contains("Private network"),
+        "says what to do: {remote:#?}"
+    );
+    world.expect(0, &["check-url", tailnet, "--allow-private", "--no-dns"])?;
+    let metadata = world.run(
+        &[
+            "check-url",
+            "http://100.100.100.200/latest/meta-data",
+            "--allow-private",
+            "--no-dns",
+            "--json",
+        ],
+        None,
+    )?;
+    metadata.expect_code(1);
+    assert_eq!(metadata.json()?["reason"], "metadata", "{metadata:#?}");
     Ok(())
 }
