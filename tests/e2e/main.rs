@@ -15,6 +15,7 @@ mod keyboard;
 mod layout;
 mod live_validation;
 mod model_picker;
+mod notifications;
 mod pairing;
 mod provider_lifecycle;
 mod proxy_field;
