@@ -35,16 +35,33 @@ const USAGE: &str = "Usage: patchbay-app [--background | --quit | --version]\n\
   --quit        stop the running Patchbay (IPC socket and gateway) and exit\n\
   --version     print the version";
 
+/// How this launch was asked to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Open the window (or show the running one's).
+    Show,
+    /// Serve without a window (start at login).
+    Background,
+    /// Stop the running Patchbay.
+    Quit,
+    /// Started by the background server to take serving back (internal).
+    TakeOver,
+    /// Started by the background server while a request waits (internal).
+    Follow,
+}
+
 /// Starts the app with the user's config directory and the OS keychain;
 /// when Patchbay already runs for this user, hands it the request (show the
 /// window, or quit) and exits.
 pub fn run() {
     init_tracing();
-    let mut activation = patchbay_ipc::instance::Activation::Show;
+    let mut mode = Mode::Show;
     for argument in std::env::args().skip(1) {
-        match argument.as_str() {
-            "--background" => activation = patchbay_ipc::instance::Activation::Background,
-            "--quit" => activation = patchbay_ipc::instance::Activation::Quit,
+        mode = match argument.as_str() {
+            "--background" => Mode::Background,
+            "--quit" => Mode::Quit,
+            "--take-over" => Mode::TakeOver,
+            "--follow" => Mode::Follow,
             "--version" | "-V" => {
                 println!("Patchbay {}", env!("CARGO_PKG_VERSION"));
                 return;
@@ -57,7 +74,7 @@ pub fn run() {
                 eprintln!("patchbay-app: unknown argument `{other}`\n{USAGE}");
                 std::process::exit(2);
             }
-        }
+        };
     }
     let paths = match ConfigPaths::from_env() {
         Ok(paths) => paths,
@@ -66,15 +83,16 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let Some(instance) = claim_instance(activation) else {
+    let Some(instance) = claim_instance(mode) else {
         return;
     };
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new());
     let providers = Providers::new(ProviderStore::new(paths, secrets));
     let launch = Launch {
-        background: activation == patchbay_ipc::instance::Activation::Background,
-        tray: true,
+        background: mode == Mode::Background,
+        tray: mode != Mode::Follow,
         instance,
+        follower: mode == Mode::Follow,
     };
     let app = match builder_with(tauri::Builder::default(), providers, launch).build(context()) {
         Ok(app) => app,
@@ -87,15 +105,18 @@ pub fn run() {
     app.run(lifecycle::on_run_event);
 }
 
-/// Claims this user's one app instance. `None`: another one runs and was
-/// told what this launch asked for (or `--quit` found none), so this
-/// process exits. `Some(None)`: no instance endpoint can be used here; the
-/// app runs without single-instance protection (logged).
-fn claim_instance(
-    activation: patchbay_ipc::instance::Activation,
-) -> Option<Option<patchbay_ipc::instance::Instance>> {
-    use patchbay_ipc::instance::{self, Activation, Claim};
+/// Claims this user's one app instance. `None`: this process has nothing
+/// more to do (another Patchbay runs and was told what this launch asked
+/// for; `--quit` found none; a login start handed over to the background
+/// server). `Some(None)`: run without the instance endpoint (a follower
+/// window, or no runtime directory).
+fn claim_instance(mode: Mode) -> Option<Option<patchbay_ipc::instance::Instance>> {
+    use patchbay_ipc::instance::{self, Activation};
+    use tauri::async_runtime::block_on;
 
+    if mode == Mode::Follow {
+        return Some(None);
+    }
     let endpoint = match patchbay_ipc::default_endpoint() {
         Ok(ipc) => instance::instance_endpoint(&ipc),
         Err(error) => {
@@ -103,14 +124,54 @@ fn claim_instance(
             return Some(None);
         }
     };
-    if activation == Activation::Quit {
-        match tauri::async_runtime::block_on(instance::tell(&endpoint, Activation::Quit)) {
-            Ok(()) => println!("Patchbay is quitting."),
-            Err(_) => println!("Patchbay is not running."),
+    match mode {
+        Mode::Quit => {
+            match block_on(instance::tell(&endpoint, Activation::Quit)) {
+                Ok(()) => println!("Patchbay is quitting."),
+                Err(_) => println!("Patchbay is not running."),
+            }
+            None
         }
-        return None;
+        Mode::TakeOver => {
+            match block_on(instance::claim_when_free(
+                &endpoint,
+                std::time::Duration::from_secs(30),
+            )) {
+                Ok(Some(claimed)) => Some(Some(claimed)),
+                Ok(None) => {
+                    tracing::warn!("the background server did not let go within 30 s");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not take over; starting anyway");
+                    Some(None)
+                }
+            }
+        }
+        Mode::Background => {
+            // Already running: nothing to do. Otherwise the background
+            // server (no WebKit) serves; this process is not needed.
+            if block_on(instance::tell(&endpoint, Activation::Background)).is_ok() {
+                return None;
+            }
+            match lifecycle::spawn_resident(false) {
+                Ok(()) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "serving from the app itself");
+                    claim_first(&endpoint, Activation::Background)
+                }
+            }
+        }
+        Mode::Show | Mode::Follow => claim_first(&endpoint, Activation::Show),
     }
-    match tauri::async_runtime::block_on(instance::claim(&endpoint, activation)) {
+}
+
+fn claim_first(
+    endpoint: &std::path::Path,
+    activation: patchbay_ipc::instance::Activation,
+) -> Option<Option<patchbay_ipc::instance::Instance>> {
+    use patchbay_ipc::instance::{self, Claim};
+    match tauri::async_runtime::block_on(instance::claim(endpoint, activation)) {
         Ok(Claim::First(instance)) => Some(Some(instance)),
         Ok(Claim::Running) => {
             tracing::info!("Patchbay already runs; it was asked to show its window");

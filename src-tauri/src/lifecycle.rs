@@ -1,15 +1,16 @@
 //! The app's life outside its window: one instance per user, the window
-//! opened, closed and re-created, serving host apps in the background after
-//! the window closes (the webview destroyed, not hidden), and quitting
-//! cleanly.
+//! opened and closed, the hand-over to the background server when it
+//! closes, and quitting cleanly (docs/architecture.md, "Outside the
+//! window").
 //!
 //! - A launch first claims the instance endpoint (`patchbay-ipc`'s
-//!   [`instance`](patchbay_ipc::instance)); a second launch tells the first
-//!   to show its window (or quit, with `--quit`) and exits.
+//!   [`instance`](patchbay_ipc::instance)); a second launch tells the
+//!   holder to show its window (or quit, with `--quit`) and exits.
 //! - Closing the window destroys it. While `background.keep_serving` is on
-//!   (`settings.json`, on by default) the process goes on serving the IPC
-//!   socket and the gateway; the first close asks the person, in the
-//!   window, which they want. With it off, closing quits.
+//!   (`settings.json`, on by default) the app hands serving over to
+//!   `patchbay serve --resident` (no WebKit) and exits; the first close
+//!   asks the person, in the window, which they want. With it off, closing
+//!   quits.
 //! - [`quit`] (the tray's Quit, the window's Quit, `patchbay-app --quit`,
 //!   SIGTERM) stops serving (socket removed, gateway closed after a grace
 //!   period for requests in flight) and exits.
@@ -50,6 +51,10 @@ pub struct Launch {
     pub tray: bool,
     /// The claimed instance endpoint, served once the app runs.
     pub instance: Option<patchbay_ipc::instance::Instance>,
+    /// Opened by the background server while a pairing request waits: this
+    /// window follows that server (which keeps the instance endpoint and
+    /// the tray); closing it just closes it, Quit quits the server too.
+    pub follower: bool,
 }
 
 /// The app's background state, managed for the commands and the tray.
@@ -61,6 +66,7 @@ pub(crate) struct Background {
     /// Why no tray icon is shown (`None` while one is).
     no_tray: Mutex<Option<String>>,
     instance: Mutex<Option<InstanceHandle>>,
+    follower: AtomicBool,
 }
 
 impl Background {
@@ -94,6 +100,7 @@ pub(crate) fn start<R: Runtime>(app: &tauri::App<R>, launch: Launch) -> tauri::R
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(served);
     }
+    background.follower.store(launch.follower, Ordering::SeqCst);
     app.manage(background);
     if launch.background {
         tracing::info!("started in the background: serving host apps, no window");
@@ -168,20 +175,38 @@ pub(crate) fn quit<R: Runtime>(app: AppHandle<R>) {
         return;
     }
     tracing::info!("quitting");
+    let follower = background.follower.load(Ordering::SeqCst);
     tauri::async_runtime::spawn(async move {
-        if let Some(hosts) = app.try_state::<Hosts>() {
-            let supervisor = std::sync::Arc::clone(&hosts.0);
-            supervisor.shutdown(&crate::hosts::Silent).await;
+        if follower {
+            // The background server is Patchbay here: quitting stops it.
+            if let Ok(ipc) = patchbay_ipc::default_endpoint() {
+                let endpoint = patchbay_ipc::instance::instance_endpoint(&ipc);
+                if let Err(error) = patchbay_ipc::instance::tell(&endpoint, Activation::Quit).await
+                {
+                    tracing::warn!(%error, "could not stop the background server");
+                }
+            }
         }
-        let instance = app
-            .state::<Background>()
-            .instance
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(instance);
-        app.exit(0);
+        stop_serving_and_exit(app).await;
     });
+}
+
+/// Stops serving (the socket and the gateway's port are free when the
+/// supervisor's shutdown returns; requests in flight get their grace),
+/// releases the instance endpoint, and exits.
+async fn stop_serving_and_exit<R: Runtime>(app: AppHandle<R>) {
+    if let Some(hosts) = app.try_state::<Hosts>() {
+        let supervisor = std::sync::Arc::clone(&hosts.0);
+        supervisor.shutdown(&crate::hosts::Silent).await;
+    }
+    let instance = app
+        .state::<Background>()
+        .instance
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    drop(instance);
+    app.exit(0);
 }
 
 /// Whether closing the window keeps Patchbay serving (`settings.json`).
@@ -201,8 +226,8 @@ fn close_explained<R: Runtime>(app: &AppHandle<R>) -> bool {
 }
 
 /// The settings window is closing: the first time (with background serving
-/// on), the page asks the person first; later closes destroy the window
-/// and, without a tray, say where Patchbay went.
+/// on), the page asks the person first; later closes go ahead (and the run
+/// loop hands over to the background server, see [`on_run_event`]).
 pub(crate) fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
     ui_state::on_window_event(window, event);
     let WindowEvent::CloseRequested { api, .. } = event else {
@@ -222,21 +247,6 @@ pub(crate) fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &Win
             remember_close_explained(app);
             destroy_window(app);
         }
-        return;
-    }
-    announce_background(app);
-}
-
-/// Without a tray icon, a close leaves no visible trace: a notification
-/// says Patchbay still serves and how to reach it.
-fn announce_background<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(reason) = app.state::<Background>().no_tray() {
-        tracing::info!(reason, "serving in the background without a tray icon");
-        crate::tray::notify(
-            app,
-            "Patchbay keeps serving your apps",
-            "Your desktop shows no tray icon. Open Patchbay again to see its window or to quit it.",
-        );
     }
 }
 
@@ -249,11 +259,73 @@ pub(crate) fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         }
         api.prevent_exit();
         if keeps_serving(app) {
-            tracing::info!("the window closed; serving host apps in the background");
+            hand_over(app);
         } else {
             quit(app.clone());
         }
     }
+}
+
+/// The window closed and Patchbay keeps serving: the background server
+/// (`patchbay serve --resident`, beside this program) takes over, and this
+/// process — WebKit, GTK and all — exits once it has let go. A follower
+/// window just exits (the server it follows goes on). Without the CLI
+/// beside the app (a bare build), this process stays and serves itself.
+fn hand_over<R: Runtime>(app: &AppHandle<R>) {
+    let background = app.state::<Background>();
+    if background.follower.load(Ordering::SeqCst) {
+        background.quitting.store(true, Ordering::SeqCst);
+        app.exit(0);
+        return;
+    }
+    let announce = background.no_tray().is_some();
+    match spawn_resident(announce) {
+        Ok(()) => {
+            tracing::info!("the window closed; the background server takes over");
+            exit_after_shutdown(app.clone());
+        }
+        Err(error) => {
+            tracing::warn!(%error, "no background server to hand over to; serving from this process");
+        }
+    }
+}
+
+/// Starts `patchbay serve --resident` (the CLI beside this program) on its
+/// own: no terminal, its own process group, not waited for. `announce`:
+/// it says in a notification that Patchbay goes on in the background
+/// (where no tray icon shows it).
+pub(crate) fn spawn_resident(announce: bool) -> Result<(), String> {
+    let cli = patchbay_desktop::current_exe()
+        .and_then(|exe| patchbay_desktop::cli_beside(&exe))
+        .map_err(|error| error.to_string())?;
+    let mut command = std::process::Command::new(&cli);
+    command
+        .args(["serve", "--resident"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if announce {
+        command.env(ANNOUNCE_ENV, "1");
+    }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command
+        .spawn()
+        .map(drop)
+        .map_err(|error| format!("could not start {}: {error}", cli.display()))
+}
+
+/// Set on the background server the window starts, so it announces itself
+/// where no tray icon does.
+pub(crate) const ANNOUNCE_ENV: &str = "PATCHBAY_ANNOUNCE_BACKGROUND";
+
+/// Stops serving (so the background server can take the socket, the
+/// gateway's port and the instance endpoint) and exits.
+fn exit_after_shutdown<R: Runtime>(app: AppHandle<R>) {
+    app.state::<Background>()
+        .quitting
+        .store(true, Ordering::SeqCst);
+    tauri::async_runtime::spawn(stop_serving_and_exit(app));
 }
 
 fn destroy_window<R: Runtime>(app: &AppHandle<R>) {
@@ -384,7 +456,6 @@ pub(crate) async fn finish_close<R: Runtime>(
         .map_err(|error| desktop_error("keep_serving", error))??;
     remember_close_explained(&app);
     if keep_serving {
-        announce_background(&app);
         destroy_window(&app);
     } else {
         quit(app);

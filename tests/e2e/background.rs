@@ -12,7 +12,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use patchbay_testkit::{handler, Canned, Draft, Server};
-use patchbay_tests::app::{app_binary, app_pid_in, is_patchbay_app, AppSession, UI_TIMEOUT};
+use patchbay_tests::app::{
+    app_binary, app_pid_in, is_patchbay_app, patchbay_processes_for, AppSession, UI_TIMEOUT,
+};
 use patchbay_tests::seed::seed;
 use patchbay_tests::wait;
 use serde_json::{json, Value};
@@ -211,17 +213,22 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     patchbay_tests::screenshot("close-dialog.png");
     session.click("[data-testid=\"close-keep\"]");
 
-    // The window (and its WebKit processes) go; the process stays, serving.
-    wait::until("the page's WebKit process to end", UI_TIMEOUT, || {
-        (!has_web_process(pid)).then_some(())
+    // The app (WebKit and all) exits; the background server takes over.
+    wait_for_exit(pid, Duration::from_secs(15));
+    let resident = wait::until("the background server to take over", UI_TIMEOUT, || {
+        app_pid_in(&runtime)
+            .filter(|holder| *holder != pid && is_patchbay_app(*holder))
+            .filter(|_| UnixStream::connect(&socket).is_ok())
     });
-    eprintln!(
-        "WebKit processes left in the background: {:?}",
-        webkit_children(pid)
+    let exe = std::fs::read_link(format!("/proc/{resident}/exe")).expect("its executable");
+    assert_eq!(
+        exe.file_name().and_then(|name| name.to_str()),
+        Some("patchbay"),
+        "the CLI's `serve --resident` serves, not the app"
     );
     assert!(
-        is_patchbay_app(pid),
-        "Patchbay still runs after its window closed"
+        webkit_children(resident).is_empty(),
+        "no WebKit in the background"
     );
     let settings: Value = serde_json::from_str(
         &std::fs::read_to_string(session.config_dir().join("settings.json"))
@@ -239,21 +246,22 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         json!("local/m"),
         "{listed}"
     );
+    // The tests' gateway takes a free port each time it starts; the default
+    // one (127.0.0.1:4141) stays the same across the hand-over.
+    let background_url = gateway_url(&runtime);
     assert_eq!(
-        chat(&base_url, &token),
+        chat(&background_url, &token),
         Some(200),
         "the gateway answers with the window closed"
     );
     assert_eq!(upstream.seen().len(), 2);
-    // Give freed memory a moment to go back, then log the figures
-    // (docs/architecture.md quotes them from a release build).
-    std::thread::sleep(Duration::from_secs(2));
     eprintln!(
         "memory with the window: {with_window}\nmemory in the background: {}",
-        memory_line(pid)
+        memory_line(resident)
     );
 
-    // A second launch re-creates the window in the running process.
+    // A second launch brings the window back: the background server hands
+    // serving back to a new app process and exits.
     let started = Instant::now();
     let second = Command::new(app_binary())
         .envs(session.env())
@@ -265,9 +273,21 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         "a second launch exits within a second, took {:?}",
         started.elapsed()
     );
-    wait::until("the window to come back", UI_TIMEOUT, || {
-        has_web_process(pid).then_some(())
+    wait_for_exit(resident, Duration::from_secs(15));
+    let app = wait::until("the window to come back", UI_TIMEOUT, || {
+        app_pid_in(&runtime)
+            .filter(|holder| *holder != resident && is_patchbay_app(*holder))
+            .filter(|holder| has_web_process(*holder))
     });
+    wait::until("the app to serve again", UI_TIMEOUT, || {
+        UnixStream::connect(&socket).ok().map(drop)
+    });
+    let base_url = gateway_url(&runtime);
+    assert_eq!(
+        chat(&base_url, &token),
+        Some(200),
+        "served by the app again"
+    );
 
     // Quit (what the tray's Quit runs), asked by `patchbay-app --quit`.
     let quit = Command::new(app_binary())
@@ -279,7 +299,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         String::from_utf8_lossy(&quit.stdout).contains("quitting"),
         "{quit:?}"
     );
-    wait_for_exit(pid, Duration::from_secs(10));
+    wait_for_exit(app, Duration::from_secs(10));
     assert!(!socket.exists(), "Quit removes the IPC socket");
     assert!(
         !runtime.join("gateway.json").exists(),
@@ -293,6 +313,10 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         chat(&base_url, &token),
         None,
         "nothing listens on the gateway's port"
+    );
+    assert!(
+        patchbay_processes_for(&runtime).is_empty(),
+        "no Patchbay process is left"
     );
 }
 

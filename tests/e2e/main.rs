@@ -21,6 +21,7 @@ mod provider_lifecycle;
 mod proxy_field;
 mod stale_results;
 mod test_connection;
+mod tray;
 mod ui_state;
 mod unsaved_changes;
 mod window_size;

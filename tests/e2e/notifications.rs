@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use patchbay_tests::app::{app_pid_in, AppSession, UI_TIMEOUT};
+use patchbay_tests::app::{
+    app_pid_in, is_patchbay_app, patchbay_processes_for, AppSession, UI_TIMEOUT,
+};
 use patchbay_tests::wait;
 use serde_json::{json, Value};
 use zbus::zvariant::OwnedValue;
@@ -145,8 +147,11 @@ fn a_pairing_request_while_the_window_is_closed_notifies_and_the_notification_op
     session.script("window.__TAURI__.window.getCurrentWindow().close(); return true;");
     session.wait_visible("[data-testid=\"close-dialog\"]");
     session.click("[data-testid=\"close-keep\"]");
-    wait::until("the window to close", UI_TIMEOUT, || {
-        (!has_web_process(pid)).then_some(())
+    // The background server takes over from the app (see background.rs).
+    wait::until("the background server to take over", UI_TIMEOUT, || {
+        app_pid_in(&runtime)
+            .filter(|holder| *holder != pid && is_patchbay_app(*holder))
+            .filter(|_| UnixStream::connect(&socket).is_ok())
     });
 
     let pairing = pair_in_background(&socket);
@@ -188,8 +193,12 @@ fn a_pairing_request_while_the_window_is_closed_notifies_and_the_notification_op
         "default",
     ))
     .expect("emit ActionInvoked");
+    // While the request waits, the window follows the background server,
+    // which keeps serving, so the request is not lost.
     wait::until("the window to come back", UI_TIMEOUT, || {
-        has_web_process(pid).then_some(())
+        patchbay_processes_for(&runtime)
+            .into_iter()
+            .find(|process| has_web_process(*process))
     });
 
     // The request is still waiting for the person; deny it from the CLI so

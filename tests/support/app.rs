@@ -545,7 +545,7 @@ impl Drop for AppSession {
                 }
             }
         }
-        stop_background_app(app_pid);
+        stop_patchbay(app_pid, &self.runtime_dir());
     }
 }
 
@@ -559,8 +559,9 @@ pub fn app_pid_in(runtime_dir: &Path) -> Option<u32> {
         .ok()
 }
 
-/// Whether `pid` is a running `patchbay-app` (not a recycled pid, not a
-/// zombie).
+/// Whether `pid` is a running Patchbay — the app, or the background server
+/// it hands over to (`patchbay serve --resident`) — not a recycled pid, not
+/// a zombie.
 pub fn is_patchbay_app(pid: u32) -> bool {
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
     let running = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -573,12 +574,55 @@ pub fn is_patchbay_app(pid: u32) -> bool {
     running
         && exe.is_some_and(|exe| {
             exe.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with("patchbay-app"))
+                .is_some_and(|name| name.to_string_lossy().starts_with("patchbay"))
         })
 }
 
-/// Makes sure no background Patchbay outlives its test: SIGTERM (which
-/// quits it cleanly), then SIGKILL after 5 s.
+/// Makes sure no Patchbay outlives its test: the app (`pid`) and any
+/// Patchbay process started for this test's runtime directory (the
+/// background server the app may have handed over to, which starts a moment
+/// later), found by the `PATCHBAY_RUNTIME_DIR` in their environment. Each
+/// gets SIGTERM (which quits cleanly), then SIGKILL after 5 s.
+pub fn stop_patchbay(pid: Option<u32>, runtime_dir: &Path) {
+    stop_background_app(pid);
+    let mut quiet_rounds = 0;
+    while quiet_rounds < 3 {
+        let started_for_us = patchbay_processes_for(runtime_dir);
+        if started_for_us.is_empty() {
+            quiet_rounds += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        } else {
+            quiet_rounds = 0;
+            for pid in started_for_us {
+                stop_background_app(Some(pid));
+            }
+        }
+    }
+}
+
+/// The running Patchbay processes whose environment names `runtime_dir`.
+pub fn patchbay_processes_for(runtime_dir: &Path) -> Vec<u32> {
+    let wanted = format!("PATCHBAY_RUNTIME_DIR={}", runtime_dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| is_patchbay_app(*pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|environ| {
+                    environ
+                        .split(|byte| *byte == 0)
+                        .any(|variable| variable == wanted.as_bytes())
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Stops one Patchbay process: SIGTERM, then SIGKILL after 5 s.
 pub fn stop_background_app(pid: Option<u32>) {
     let Some(pid) = pid else {
         return;

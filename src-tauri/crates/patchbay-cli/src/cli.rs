@@ -92,6 +92,12 @@ pub(crate) struct ServeArgs {
     /// Serve over IPC only: no gateway listens.
     #[arg(long)]
     pub(crate) no_gateway: bool,
+    /// Be Patchbay in the background, as the app runs it when its window
+    /// closes: the app's single-instance endpoint, the tray icon, desktop
+    /// notifications for pairing requests, and the window opened again when
+    /// asked (a second launch, the tray, a notification). Prints nothing.
+    #[arg(long, conflicts_with_all = ["gateway_addr", "no_gateway"])]
+    pub(crate) resident: bool,
 }
 
 fn parse_gateway_addr(text: &str) -> Result<std::net::SocketAddr, String> {

@@ -129,7 +129,7 @@ pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliErr
 /// Says at start which enabled providers' keys cannot be read, and why (a
 /// locked or absent keychain on a headless machine), so requests failing
 /// later are no surprise. Serving goes on: providers without keys work.
-fn report_unreadable_keys(
+pub(crate) fn report_unreadable_keys(
     service: &patchbay_service::Service,
     output: Output,
 ) -> Result<(), CliError> {
@@ -157,7 +157,7 @@ fn report_unreadable_keys(
 /// How `patchbay serve` runs the gateway: `--no-gateway`, then
 /// `--gateway-addr`, then `PATCHBAY_GATEWAY_ADDR`, then `settings.json`
 /// (which also names the browser origins allowed to call it).
-fn gateway_options(
+pub(crate) fn gateway_options(
     args: &ServeArgs,
     config_dir: &std::path::Path,
     output: Output,

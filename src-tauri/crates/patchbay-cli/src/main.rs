@@ -14,6 +14,7 @@ mod hosting;
 mod network;
 mod output;
 mod provider;
+mod resident;
 mod stdin_secrets;
 
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
             network::models(service.as_ref(), &args, output)
         }
         Command::Entries => hosting::entries(output),
+        Command::Serve(args) if args.resident => resident::run(&args, output),
         Command::Serve(args) => hosting::serve(&args, output),
         Command::Hosts(command) => hosting::hosts(&command, output),
         Command::Autostart { action } => desktop::autostart(action, output),

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 pub enum DesktopError {
     #[error("the Patchbay app is not installed next to this program (looked for {looked_for}); install the package, or run this from the folder that holds patchbay-app")]
     AppMissing { looked_for: PathBuf },
+    #[error("the `patchbay` command is not installed next to the app (looked for {looked_for}); install the package, or build it with `cargo build -p patchbay-cli`")]
+    CliMissing { looked_for: PathBuf },
     #[error("the `patchbay` command is not where this process was started from ({detail})")]
     NoCurrentExe { detail: String },
     #[error("start at login: {detail}")]
@@ -42,6 +44,13 @@ pub const APP_BINARY: &str = if cfg!(windows) {
     "patchbay-app"
 };
 
+/// The CLI's executable name (`patchbay`, `patchbay.exe`).
+pub const CLI_BINARY: &str = if cfg!(windows) {
+    "patchbay.exe"
+} else {
+    "patchbay"
+};
+
 /// The running executable (the CLI or the app).
 pub fn current_exe() -> Result<PathBuf> {
     std::env::current_exe().map_err(|error| DesktopError::NoCurrentExe {
@@ -60,6 +69,20 @@ pub fn app_beside(exe: &Path) -> Result<PathBuf> {
         Ok(app)
     } else {
         Err(DesktopError::AppMissing { looked_for: app })
+    }
+}
+
+/// The CLI installed beside `exe` (the app runs it as its background
+/// server, `patchbay serve --resident`).
+pub fn cli_beside(exe: &Path) -> Result<PathBuf> {
+    let cli = exe
+        .parent()
+        .map(|dir| dir.join(CLI_BINARY))
+        .unwrap_or_else(|| PathBuf::from(CLI_BINARY));
+    if cli.is_file() {
+        Ok(cli)
+    } else {
+        Err(DesktopError::CliMissing { looked_for: cli })
     }
 }
 

@@ -217,11 +217,27 @@ impl GatewayHandle {
     /// Stops accepting and waits up to `grace` for the requests in flight
     /// (a streamed answer included) to finish; `false` when some were still
     /// running at the deadline (they end with the process).
-    pub async fn shutdown_within(self, grace: Duration) -> bool {
-        let slots = Arc::clone(&self.slots);
-        self.shutdown().await;
+    pub async fn shutdown_within(mut self, grace: Duration) -> bool {
+        self.stop_accepting().await;
+        self.drained_within(grace).await
+    }
+
+    /// Closes the listening socket (the port is free when this returns);
+    /// connections already open go on.
+    pub async fn stop_accepting(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::debug!(%error, "the gateway's accept loop ended abnormally");
+            }
+        }
+    }
+
+    /// Waits up to `grace` until no connection is open; `false` at the
+    /// deadline.
+    pub async fn drained_within(&self, grace: Duration) -> bool {
         let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
-        let drained = tokio::time::timeout(grace, slots.acquire_many(all)).await;
+        let drained = tokio::time::timeout(grace, self.slots.acquire_many(all)).await;
         matches!(drained, Ok(Ok(_)))
     }
 }

@@ -141,18 +141,18 @@ impl GatewaySlot {
         self.unpublish();
     }
 
-    /// Stops the gateway for good (the server is shutting down): no new
-    /// connection from now on, and up to `grace` for the requests in flight.
-    pub(crate) async fn stop(&self, grace: std::time::Duration) {
+    /// Stops the gateway for good (the server is shutting down): its port
+    /// is free and `gateway.json` gone when this returns; the returned
+    /// handle still has the requests in flight (drain it).
+    pub(crate) async fn stop_accepting(&self) -> Option<patchbay_gateway::GatewayHandle> {
         let previous = self.current().handle.take();
         self.unpublish();
-        if let Some(previous) = previous {
-            if !previous.shutdown_within(grace).await {
-                tracing::info!(
-                    grace_secs = grace.as_secs(),
-                    "requests still running when the gateway stopped were cut off"
-                );
+        match previous {
+            Some(mut previous) => {
+                previous.stop_accepting().await;
+                Some(previous)
             }
+            None => None,
         }
     }
 }

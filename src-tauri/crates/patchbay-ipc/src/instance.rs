@@ -9,6 +9,11 @@
 //!
 //! The channel speaks one JSON line each way: `{"activate":"show"}` →
 //! `{"ok":true}`. It is not part of the documented host protocol.
+//!
+//! The endpoint is held by whichever process is "Patchbay" for the person
+//! now: the app while its window is open, the background server
+//! (`patchbay serve --resident`) while it is closed. They hand it over with
+//! [`claim_when_free`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +99,23 @@ pub async fn claim(endpoint: &Path, activation: Activation) -> Result<Claim> {
     Err(last_error.unwrap_or_else(|| IpcError::Internal {
         detail: "the running Patchbay did not answer".to_owned(),
     }))
+}
+
+/// Claims the instance endpoint once the process holding it lets go (a
+/// hand-over: the window handing serving to the background server, or
+/// back), waiting up to `wait`. `None` when it is still held then.
+pub async fn claim_when_free(endpoint: &Path, wait: Duration) -> Result<Option<Instance>> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match Listener::bind(endpoint).await {
+            Ok(listener) => return Ok(Some(Instance { listener })),
+            Err(IpcError::AlreadyRunning { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(IpcError::AlreadyRunning { .. }) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Sends `activation` to the app at `endpoint` and waits for its answer.

@@ -281,13 +281,25 @@ impl ServerHandle {
     /// waiting pipe instance closes a moment later.
     /// Requests still streaming through the gateway get
     /// [`SHUTDOWN_GRACE`] to finish.
+    ///
+    /// In order: the gateway's port is closed, then the IPC socket (so a
+    /// Patchbay taking over finds both free), then the gateway's requests
+    /// in flight are waited for.
     pub async fn shutdown(mut self) {
-        self.gateway.stop(SHUTDOWN_GRACE).await;
+        let draining = self.gateway.stop_accepting().await;
         self.stop();
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         if let Err(error) = accept.await {
             if !error.is_cancelled() {
                 tracing::warn!(%error, "the IPC accept task failed");
+            }
+        }
+        if let Some(draining) = draining {
+            if !draining.drained_within(SHUTDOWN_GRACE).await {
+                tracing::info!(
+                    grace_secs = SHUTDOWN_GRACE.as_secs(),
+                    "requests still running when the gateway stopped were cut off"
+                );
             }
         }
     }
