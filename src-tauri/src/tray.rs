@@ -179,37 +179,10 @@ fn apply<R: Runtime>(menu: &TrayMenu<R>, status: &HostsStatus, waiting: usize) {
     }
 }
 
-/// A desktop notification; choosing it opens the window. Where no
-/// notification service runs, it is logged and nothing else happens.
-#[cfg(target_os = "linux")]
+/// A desktop notification; choosing it opens the window.
 pub(crate) fn notify<R: Runtime>(app: &AppHandle<R>, summary: &str, body: &str) {
     let app = app.clone();
-    let (summary, body) = (summary.to_owned(), body.to_owned());
-    let spawned = std::thread::Builder::new()
-        .name("notification".to_owned())
-        .spawn(move || {
-            let shown = notify_rust::Notification::new()
-                .appname("Patchbay")
-                .summary(&summary)
-                .body(&body)
-                .icon("patchbay-app")
-                .action("default", "Open Patchbay")
-                .show();
-            match shown {
-                Ok(handle) => handle.wait_for_action(|action| {
-                    if action == "default" {
-                        lifecycle::show_window(&app);
-                    }
-                }),
-                Err(error) => tracing::info!(%error, "could not show a desktop notification"),
-            }
-        });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "could not start the notification thread");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn notify<R: Runtime>(_app: &AppHandle<R>, summary: &str, _body: &str) {
-    tracing::info!(summary, "notification (not shown on this platform yet)");
+    patchbay_desktop::notify(summary.to_owned(), body.to_owned(), move || {
+        lifecycle::show_window(&app);
+    });
 }

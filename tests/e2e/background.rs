@@ -5,7 +5,6 @@
 //! and removes the XDG autostart entry. The provider is a server on
 //! 127.0.0.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
@@ -17,46 +16,10 @@ use patchbay_tests::app::{
 };
 use patchbay_tests::seed::seed;
 use patchbay_tests::wait;
+use patchbay_tests::{gateway_chat, rpc_call};
 use serde_json::{json, Value};
 
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
-
-fn entries(socket: &Path) -> Value {
-    let mut stream = UnixStream::connect(socket)
-        .unwrap_or_else(|error| panic!("connect {}: {error}", socket.display()));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("read timeout");
-    let frame = json!({"jsonrpc": "2.0", "id": 1, "method": "entries.list", "params": {}});
-    writeln!(stream, "{frame}").expect("send a frame");
-    let mut line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut line)
-        .expect("read the answer");
-    serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
-}
-
-/// One chat request through the gateway: the status code, or `None` when
-/// nothing accepts the connection.
-fn chat(base_url: &str, token: &str) -> Option<u16> {
-    let authority = base_url
-        .trim_start_matches("http://")
-        .trim_end_matches("/v1");
-    let mut stream = std::net::TcpStream::connect(authority).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let body = r#"{"model":"local/m","messages":[]}"#;
-    write!(
-        stream,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer.split_whitespace().nth(1)?.parse().ok()
-}
 
 fn gateway_url(runtime_dir: &Path) -> String {
     let published: Value = wait::until("gateway.json", UI_TIMEOUT, || {
@@ -195,7 +158,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     let base_url = gateway_url(&runtime);
     let token = issue_token(&session);
     assert_eq!(
-        chat(&base_url, &token),
+        gateway_chat(&base_url, &token),
         Some(200),
         "the gateway answers with the window open"
     );
@@ -240,7 +203,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         json!(true),
         "{settings}"
     );
-    let listed = entries(&socket);
+    let listed = rpc_call(&socket, "entries.list", json!({}));
     assert_eq!(
         listed["result"]["entries"][0]["id"],
         json!("local/m"),
@@ -250,7 +213,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     // one (127.0.0.1:4141) stays the same across the hand-over.
     let background_url = gateway_url(&runtime);
     assert_eq!(
-        chat(&background_url, &token),
+        gateway_chat(&background_url, &token),
         Some(200),
         "the gateway answers with the window closed"
     );
@@ -284,7 +247,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     });
     let base_url = gateway_url(&runtime);
     assert_eq!(
-        chat(&base_url, &token),
+        gateway_chat(&base_url, &token),
         Some(200),
         "served by the app again"
     );
@@ -310,7 +273,7 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
         "Quit releases the instance endpoint"
     );
     assert_eq!(
-        chat(&base_url, &token),
+        gateway_chat(&base_url, &token),
         None,
         "nothing listens on the gateway's port"
     );
@@ -372,7 +335,7 @@ fn quit_in_the_window_stops_serving_and_removes_the_socket() {
     assert!(!socket.exists(), "Quit removes the IPC socket");
     assert!(!runtime.join("gateway.json").exists());
     assert_eq!(
-        chat(&base_url, "pbt_none"),
+        gateway_chat(&base_url, "pbt_none"),
         None,
         "nothing listens on the gateway's port"
     );

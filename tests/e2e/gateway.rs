@@ -3,36 +3,12 @@
 //! and works against the gateway, and the switch turns it off (nothing
 //! listens) and on again. The provider is a server on 127.0.0.1.
 
-use std::io::{Read, Write};
-use std::time::Duration;
-
 use patchbay_testkit::{handler, Canned, Draft, Server};
 use patchbay_tests::app::AppSession;
+use patchbay_tests::gateway_chat;
 use patchbay_tests::seed::seed;
 
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
-
-/// One chat request through the gateway; the status code, or `None` when
-/// nothing accepts the connection.
-fn call(base_url: &str, token: &str) -> Option<u16> {
-    let authority = base_url
-        .trim_start_matches("http://")
-        .trim_end_matches("/v1");
-    let mut stream = std::net::TcpStream::connect(authority).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let body = r#"{"model":"local/m","messages":[]}"#;
-    write!(
-        stream,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer.split_whitespace().nth(1)?.parse().ok()
-}
 
 #[test]
 fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_it_off() {
@@ -70,7 +46,7 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     assert!(session
         .text("[data-testid=\"token-base-url\"]")
         .contains(&base_url));
-    assert_eq!(call(&base_url, &token), Some(200));
+    assert_eq!(gateway_chat(&base_url, &token), Some(200));
     assert_eq!(upstream.seen().len(), 1);
     session.click("#token-done");
     session.wait_gone("#token-dialog");
@@ -87,7 +63,7 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     assert!(session
         .text("[data-testid=\"paired-manual.notes-app\"]")
         .contains("Last used"));
-    assert_eq!(call(&base_url, "pbt_not_a_real_token"), Some(401));
+    assert_eq!(gateway_chat(&base_url, "pbt_not_a_real_token"), Some(401));
 
     // Raw keys for this app: only after a warning, and shown on its row.
     session.click("[data-testid=\"toggle-raw-keys-manual.notes-app\"]");
@@ -111,7 +87,11 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     });
     patchbay_tests::screenshot("gateway-off.png");
     assert!(!session.runtime_dir().join("gateway.json").exists());
-    assert_eq!(call(&base_url, &token), None, "nothing listens any more");
+    assert_eq!(
+        gateway_chat(&base_url, &token),
+        None,
+        "nothing listens any more"
+    );
     let settings =
         std::fs::read_to_string(session.config_dir().join("settings.json")).expect("settings.json");
     assert!(settings.contains("\"enabled\": false"), "{settings}");
@@ -120,5 +100,5 @@ fn a_token_created_in_the_window_works_through_the_gateway_and_the_switch_turns_
     session.click("#gateway-card .switch");
     session.wait_visible("[data-testid=\"gateway-url\"]");
     let again = session.text("[data-testid=\"gateway-url\"]");
-    assert_eq!(call(&again, &token), Some(200));
+    assert_eq!(gateway_chat(&again, &token), Some(200));
 }

@@ -4,14 +4,13 @@
 //! the app is listed under Connected apps with its use in the log, and
 //! Revoke (after confirming) makes the token useless. Deny gives no token.
 
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use patchbay_testkit::Draft;
 use patchbay_tests::app::{AppSession, UI_TIMEOUT};
+use patchbay_tests::rpc_call;
 use patchbay_tests::seed::seed;
 use patchbay_tests::wait;
 use serde_json::{json, Value};
@@ -25,21 +24,6 @@ fn socket_of(session: &AppSession) -> PathBuf {
     socket
 }
 
-fn call(socket: &Path, method: &str, params: Value) -> Value {
-    let mut stream = UnixStream::connect(socket)
-        .unwrap_or_else(|error| panic!("connect {}: {error}", socket.display()));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("read timeout");
-    let frame = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    writeln!(stream, "{frame}").expect("send a frame");
-    let mut line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut line)
-        .expect("read the answer");
-    serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
-}
-
 fn pair_in_background(
     socket: &Path,
     app_id: &'static str,
@@ -47,7 +31,7 @@ fn pair_in_background(
 ) -> std::thread::JoinHandle<Value> {
     let socket = socket.to_owned();
     std::thread::spawn(move || {
-        call(
+        rpc_call(
             &socket,
             "host.pair",
             json!({"app_id": app_id, "app_name": app_name}),
@@ -98,7 +82,7 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
     );
 
     // Listed, with its use in the log.
-    let resolved = call(
+    let resolved = rpc_call(
         &socket,
         "entries.resolve",
         json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),
@@ -144,7 +128,7 @@ fn a_pairing_request_is_prompted_allow_pairs_the_app_and_revoke_refuses_its_toke
     session.click("#confirm-ok");
     session.wait_gone(row);
     session.wait_visible("#hosts-paired-empty");
-    let refused = call(
+    let refused = rpc_call(
         &socket,
         "entries.resolve",
         json!({"token": token, "entry_id": "local-ollama/llama3.2:3b"}),
@@ -284,7 +268,7 @@ fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_o
         .unwrap_or_else(|| panic!("no token: {answer}"))
         .to_owned();
     // Protocol 2: the serving process's gateway and the app's own token.
-    let resolved = call(
+    let resolved = rpc_call(
         &socket,
         "entries.resolve",
         json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),
@@ -324,7 +308,7 @@ fn a_request_to_another_patchbay_process_is_prompted_live_and_the_window_takes_o
     );
     // The token from the other server's pairing still works here: both
     // servers share hosts.json.
-    let again = call(
+    let again = rpc_call(
         &socket,
         "entries.resolve",
         json!({"token": token, "entry_id": "local-ollama/llama3.2:3b", "protocol": 2}),

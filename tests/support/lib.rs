@@ -44,3 +44,51 @@ pub fn screenshot(name: &str) {
         path.display()
     );
 }
+
+/// One chat request for entry `local/m` through the gateway at `base_url`
+/// with `token`: the status code, or `None` when nothing accepts the
+/// connection.
+pub fn gateway_chat(base_url: &str, token: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+
+    let authority = base_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1");
+    let mut stream = std::net::TcpStream::connect(authority).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    let body = r#"{"model":"local/m","messages":[]}"#;
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One JSON-RPC call on the IPC socket, as a host app makes it: the whole
+/// answer frame.
+pub fn rpc_call(
+    socket: &std::path::Path,
+    method: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Write};
+
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|error| panic!("connect {}: {error}", socket.display()));
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("read timeout");
+    let frame = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    writeln!(stream, "{frame}").expect("send a frame");
+    let mut line = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .expect("read the answer");
+    serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+}

@@ -52,7 +52,8 @@ pub(crate) enum Event {
     Pairing(Box<PendingPairing>),
     /// Connected apps or the server's status changed (the tray follows).
     Changed,
-    /// The tray's gateway item.
+    /// The tray's gateway item (no tray on this platform sends it yet).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     ToggleGateway,
 }
 
@@ -249,10 +250,8 @@ fn stop_on_signals(events: UnboundedSender<Event>) {
     });
 }
 
-#[cfg(target_os = "linux")]
 mod notify {
-    //! Desktop notifications (freedesktop.org, over D-Bus); choosing one
-    //! shows the window.
+    //! Desktop notifications; choosing one shows the window.
 
     use super::{Event, PendingPairing, UnboundedSender};
 
@@ -264,43 +263,8 @@ mod notify {
         );
     }
 
-    /// Shows a notification; choosing it shows the window.
     pub(super) fn show(summary: String, body: String, events: UnboundedSender<Event>) {
-        let spawned = std::thread::Builder::new()
-            .name("notification".to_owned())
-            .spawn(move || {
-                let shown = notify_rust::Notification::new()
-                    .appname("Patchbay")
-                    .summary(&summary)
-                    .body(&body)
-                    .icon("patchbay-app")
-                    .action("default", "Open Patchbay")
-                    .show();
-                match shown {
-                    Ok(handle) => handle.wait_for_action(|action| {
-                        if action == "default" {
-                            drop(events.send(Event::Show));
-                        }
-                    }),
-                    Err(error) => tracing::info!(%error, "could not show a desktop notification"),
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "could not start the notification thread");
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod notify {
-    use super::{Event, PendingPairing, UnboundedSender};
-
-    pub(super) fn pairing(request: &PendingPairing, _events: UnboundedSender<Event>) {
-        tracing::info!(app = %request.app_name, "pairing request (no notification on this platform yet)");
-    }
-
-    pub(super) fn show(summary: String, _body: String, _events: UnboundedSender<Event>) {
-        tracing::info!(summary, "notification (not shown on this platform yet)");
+        patchbay_desktop::notify(summary, body, move || drop(events.send(Event::Show)));
     }
 }
 

@@ -5,7 +5,9 @@
 //!   XDG autostart entry on Linux, a launch agent on macOS, the `Run` key on
 //!   Windows, through the `auto-launch` crate;
 //! - [`service`]: a systemd user unit running `patchbay serve`, for
-//!   machines without a desktop session (a server reached over SSH).
+//!   machines without a desktop session (a server reached over SSH);
+//! - [`notify`]: desktop notifications, for the app and the background
+//!   server.
 
 pub mod autostart;
 pub mod service;
@@ -99,4 +101,42 @@ pub(crate) fn xdg_config_home() -> Result<PathBuf> {
         .filter(|home| home.is_absolute())
         .map(|home| home.join(".config"))
         .ok_or(DesktopError::NoHome)
+}
+
+/// Shows a desktop notification from Patchbay (freedesktop.org
+/// notifications over D-Bus on Linux), from a thread of its own; `on_open`
+/// runs when the person chooses it. Where no notification service runs,
+/// it is logged and nothing else happens; elsewhere (macOS, Windows) it is
+/// only logged for now.
+pub fn notify(summary: String, body: String, on_open: impl FnOnce() + Send + 'static) {
+    #[cfg(target_os = "linux")]
+    {
+        let spawned = std::thread::Builder::new()
+            .name("notification".to_owned())
+            .spawn(move || {
+                let shown = notify_rust::Notification::new()
+                    .appname("Patchbay")
+                    .summary(&summary)
+                    .body(&body)
+                    .icon("patchbay-app")
+                    .action("default", "Open Patchbay")
+                    .show();
+                match shown {
+                    Ok(handle) => handle.wait_for_action(|action| {
+                        if action == "default" {
+                            on_open();
+                        }
+                    }),
+                    Err(error) => tracing::info!(%error, "could not show a desktop notification"),
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start the notification thread");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        drop((body, on_open));
+        tracing::info!(summary, "notification (not shown on this platform yet)");
+    }
 }
