@@ -166,7 +166,9 @@ fn closing_the_window_keeps_apps_served_and_quit_stops_everything() {
     let with_window = memory_line(pid);
 
     // The first close asks; "Keep serving" closes the window.
-    session.script("window.__TAURI__.window.getCurrentWindow().close(); return true;");
+    session.script(
+        "setTimeout(() => window.__TAURI__.window.getCurrentWindow().close(), 50); return true;",
+    );
     session.wait_visible("[data-testid=\"close-dialog\"]");
     let where_text = session.text("[data-testid=\"close-where\"]");
     assert!(
@@ -409,7 +411,9 @@ fn the_start_at_login_switch_writes_and_removes_the_autostart_entry_and_the_tray
             .ok()
             .filter(|text| text.contains("\"keep_serving\": false"))
     });
-    session.script("window.__TAURI__.window.getCurrentWindow().close(); return true;");
+    session.script(
+        "setTimeout(() => window.__TAURI__.window.getCurrentWindow().close(), 50); return true;",
+    );
     wait_for_exit(pid, Duration::from_secs(10));
     assert!(!session.runtime_dir().join("ipc.sock").exists());
 }

@@ -144,7 +144,9 @@ fn a_pairing_request_while_the_window_is_closed_notifies_and_the_notification_op
         UnixStream::connect(&socket).ok().map(drop)
     });
     let pid = app_pid_in(&runtime).expect("the app's pid");
-    session.script("window.__TAURI__.window.getCurrentWindow().close(); return true;");
+    session.script(
+        "setTimeout(() => window.__TAURI__.window.getCurrentWindow().close(), 50); return true;",
+    );
     session.wait_visible("[data-testid=\"close-dialog\"]");
     session.click("[data-testid=\"close-keep\"]");
     // The background server takes over from the app (see background.rs).

@@ -3,7 +3,7 @@
 //! private session bus for this test: the app then finds a tray host and
 //! shows its icon, and after the window closes the background server
 //! registers its own item, whose menu (com.canonical.dbusmenu) the test reads
-//! and clicks: the gateway switch, then Quit.
+//! and clicks: the gateway switch, a pairing request waiting, then Quit.
 
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
@@ -121,7 +121,9 @@ fn with_a_tray_host_both_processes_show_an_icon_and_the_background_menu_works() 
     let pid = app_pid_in(&runtime).expect("the app's pid");
 
     // Close the window: the background server takes over and shows its icon.
-    session.script("window.__TAURI__.window.getCurrentWindow().close(); return true;");
+    session.script(
+        "setTimeout(() => window.__TAURI__.window.getCurrentWindow().close(), 50); return true;",
+    );
     session.wait_visible("[data-testid=\"close-dialog\"]");
     let where_text = session.text("[data-testid=\"close-where\"]");
     assert!(where_text.contains("stays in the tray"), "{where_text}");
@@ -174,6 +176,40 @@ fn with_a_tray_host_both_processes_show_an_icon_and_the_background_menu_works() 
     assert_eq!(settings["gateway"]["enabled"], json!(false), "{settings}");
     wait::until("the menu to say so", UI_TIMEOUT, || {
         item_labelled(&menu_labels(&bus, &service), "Gateway off")
+    });
+
+    // A pairing request shows in the menu while it waits.
+    let host_socket = socket.clone();
+    let pairing = std::thread::spawn(move || {
+        patchbay_tests::rpc_call(
+            &host_socket,
+            "host.pair",
+            json!({"app_id": "com.example.notes", "app_name": "Example Notes"}),
+        )
+    });
+    wait::until("the request in the menu", UI_TIMEOUT, || {
+        item_labelled(&menu_labels(&bus, &service), "1 app asks to pair")
+    });
+    let cli = patchbay_tests::target_debug_dir().join("patchbay");
+    let pending = std::process::Command::new(&cli)
+        .envs(session.env())
+        .args(["hosts", "pending", "--json"])
+        .output()
+        .expect("patchbay hosts pending");
+    let pending: Value = serde_json::from_slice(&pending.stdout).expect("JSON");
+    let request_id = pending["pending"][0]["request_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("one request waits: {pending}"))
+        .to_owned();
+    let denied = std::process::Command::new(&cli)
+        .envs(session.env())
+        .args(["hosts", "deny", &request_id])
+        .output()
+        .expect("patchbay hosts deny");
+    assert!(denied.status.success(), "{denied:?}");
+    assert!(pairing.join().expect("the host's answer")["error"].is_object());
+    wait::until("the menu to drop the request", UI_TIMEOUT, || {
+        item_labelled(&menu_labels(&bus, &service), "No pairing requests")
     });
 
     // Quit from the tray stops everything.
