@@ -3,8 +3,10 @@
 # debug build already made into a .deb and an .rpm, installs the .deb with
 # apt-get (which resolves its dependencies), checks `patchbay --version`, the
 # desktop entry, the icons and the declared tray library, opens the installed
-# app under Xvfb (screenshot must not be blank), then removes the package
-# and checks that the user's config and keychain item are still there.
+# app under Xvfb (screenshot must not be blank), starts it in the background
+# (it hands over to the installed CLI's `serve --resident`), quits it, then
+# removes the package and checks that the user's config and keychain item
+# are still there.
 # Needs root (or sudo) for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,10 +31,11 @@ for size in 16 32 48 64 128 256 512; do
   grep -qE " (\./)?usr/share/icons/hicolor/${size}x${size}/apps/patchbay-app.png\$" <<<"$deb_files" \
     || fail "the .deb has no ${size}×${size} icon"
 done
-dpkg-deb -f "$deb" Depends | grep -q libayatana-appindicator3-1 || fail "the .deb does not depend on the tray library"
+grep -q libayatana-appindicator3-1 <<<"$(dpkg-deb -f "$deb" Depends)" || fail "the .deb does not depend on the tray library"
 rpm_requires=$(rpm -qp --requires "$rpm_file" 2>/dev/null)
 grep -q libayatana-appindicator-gtk3 <<<"$rpm_requires" || fail "the .rpm does not require the tray library"
-rpm -qpl "$rpm_file" 2>/dev/null | grep -qx /usr/bin/patchbay || fail "the .rpm has no /usr/bin/patchbay"
+rpm_files=$(rpm -qpl "$rpm_file" 2>/dev/null)
+grep -qx /usr/bin/patchbay <<<"$rpm_files" || fail "the .rpm has no /usr/bin/patchbay"
 package=$(dpkg-deb -f "$deb" Package)
 
 echo "== apt-get install ./$(basename "$deb")"
@@ -41,8 +44,8 @@ DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq /tmp/patc
 trap 'DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get remove -y -qq "$package" >/dev/null 2>&1 || true' EXIT
 
 [ "$(command -v patchbay)" = /usr/bin/patchbay ] || fail "patchbay is not on the PATH"
-/usr/bin/patchbay --version | grep -q "^patchbay " || fail "patchbay --version"
-/usr/bin/patchbay-app --version | grep -q "^Patchbay " || fail "patchbay-app --version"
+grep -q "^patchbay " <<<"$(/usr/bin/patchbay --version)" || fail "patchbay --version"
+grep -q "^Patchbay " <<<"$(/usr/bin/patchbay-app --version)" || fail "patchbay-app --version"
 desktop=$(dpkg -L "$package" | grep '^/usr/share/applications/.*\.desktop$' | head -1)
 [ -n "$desktop" ] || fail "no desktop entry installed"
 desktop-file-validate "$desktop" || fail "the desktop entry does not validate"
@@ -66,7 +69,10 @@ dbus-run-session -- bash -c '
   printf %s patchbay-test-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   printf "sk-package-check-0123456789\n" | patchbay provider add --label "Package Check" \
     --base-url https://api.example.com/v1 --model m1 --api-key-stdin >/dev/null
-  secret-tool search --all service patchbay 2>&1 | grep -q "patchbay-origin" || fail "the key is not in the keychain"
+  # Read whole, then grep: under pipefail, `grep -q` closing the pipe early
+  # would fail the pipeline with secret-tool'"'"'s SIGPIPE.
+  items=$(secret-tool search --all service patchbay 2>&1)
+  grep -q "patchbay-origin" <<<"$items" || fail "the key is not in the keychain"
   xvfb-run -a -s "-screen 0 1024x700x24" bash -c "
     \"$EXEC_BINARY\" & app=\$!
     for _ in \$(seq 1 100); do
@@ -82,12 +88,29 @@ dbus-run-session -- bash -c '
   echo "   window drawn ($colours colours); screenshot: $WORLD/shot.png"
   mkdir -p '"$CARGO_TARGET_DIR"'/debug/screenshots && cp "$WORLD/shot.png" '"$CARGO_TARGET_DIR"'/debug/screenshots/installed-app.png
 
+  # A login start: the installed app hands over to the installed CLI.
+  "$EXEC_BINARY" --background
+  for _ in $(seq 1 100); do
+    [ -S "$WORLD/run/patchbay/ipc.sock" ] && break; sleep 0.1
+  done
+  [ -S "$WORLD/run/patchbay/ipc.sock" ] || fail "patchbay-app --background serves nothing"
+  holder=$(cat "$WORLD/run/patchbay/app.sock.lock")
+  [ "$(readlink "/proc/$holder/exe")" = /usr/bin/patchbay ] \
+    || fail "the background server is $(readlink "/proc/$holder/exe"), not /usr/bin/patchbay"
+  echo "   background server: /usr/bin/patchbay serve --resident ($(grep VmRSS "/proc/$holder/status" | tr -s " "))"
+  "$EXEC_BINARY" --quit >/dev/null
+  for _ in $(seq 1 100); do
+    [ -e "$WORLD/run/patchbay/ipc.sock" ] || break; sleep 0.1
+  done
+  [ ! -e "$WORLD/run/patchbay/ipc.sock" ] || fail "--quit left the background server serving"
+
   echo "== apt-get remove"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get remove -y -qq "$PACKAGE" >/dev/null
   ! command -v patchbay >/dev/null || fail "patchbay is still installed"
   [ -s "$XDG_CONFIG_HOME/patchbay/providers.json" ] || fail "removing the package removed the config"
   grep -q package-check "$XDG_CONFIG_HOME/patchbay/providers.json" || fail "the config lost the provider"
-  secret-tool search --all service patchbay 2>&1 | grep -q "patchbay-origin" || fail "removing the package removed the keychain item"
+  items=$(secret-tool search --all service patchbay 2>&1)
+  grep -q "patchbay-origin" <<<"$items" || fail "removing the package removed the keychain item"
   echo "   config and keychain item kept"
 '
 trap - EXIT

@@ -89,7 +89,7 @@ for test_spec in $windows_tests; do
     printf '%s\n' "$output"
   fi
   windows_count=$(( windows_count + $(printf '%s\n' "$output" | grep -cE '^test .* ok$' || true) ))
-  if [ ${#test_filter[@]} -gt 0 ] && ! printf '%s\n' "$output" | grep -qE "^test ${test_filter[0]}.* ok$"; then
+  if [ ${#test_filter[@]} -gt 0 ] && ! grep -qE "^test ${test_filter[0]}.* ok$" <<<"$output"; then
     echo "no ${test_filter[0]} test ran in $(basename "$test_binary")" >&2
     windows_failed=1
   fi

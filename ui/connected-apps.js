@@ -102,6 +102,15 @@ function renderStatus() {
     );
   } else if (status.state === 'starting') {
     line.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Starting the connection point for apps…');
+  } else if (status.state === 'elsewhere' && status.background_server) {
+    // Opened by Patchbay's own background server while a request waited.
+    banner.hidden = true;
+    line.replaceChildren(
+      h('span', { class: 'status-dot status-dot-ok', 'aria-hidden': 'true' }),
+      'Patchbay’s background server serves apps at ',
+      h('span', { class: 'mono selectable' }, status.endpoint ?? ''),
+      '. It goes on when this window closes.',
+    );
   } else if (status.state === 'elsewhere') {
     line.replaceChildren(
       h('span', { class: 'status-dot status-dot-warn', 'aria-hidden': 'true' }),

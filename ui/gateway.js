@@ -19,7 +19,7 @@ export function renderGateway(status) {
   if (gateway?.state === 'on') {
     line.replaceChildren(
       h('span', { class: 'status-dot status-dot-ok', 'aria-hidden': 'true' }),
-      elsewhere ? 'The other Patchbay process runs it at ' : 'On at ',
+      elsewhere ? (status.background_server ? 'The background server runs it at ' : 'The other Patchbay process runs it at ') : 'On at ',
       h('span', { class: 'mono selectable', 'data-testid': 'gateway-url' }, gateway.base_url),
       h('button', {
         type: 'button', class: 'button button-small', 'data-testid': 'gateway-copy-url',

@@ -221,9 +221,25 @@ fn app_id_for(name: &str) -> String {
     }
 }
 
+/// The supervisor's status, and whether the process it follows is
+/// Patchbay's own background server (this window was opened by it while a
+/// pairing request waited) rather than a `patchbay serve` someone runs.
+#[derive(Debug, Serialize)]
+pub(crate) struct WindowHostsStatus {
+    #[serde(flatten)]
+    status: HostsStatus,
+    background_server: bool,
+}
+
 #[tauri::command]
-pub(crate) fn hosts_status(hosts: State<'_, Hosts>) -> HostsStatus {
-    hosts.0.status()
+pub(crate) fn hosts_status<R: Runtime>(
+    app: AppHandle<R>,
+    hosts: State<'_, Hosts>,
+) -> WindowHostsStatus {
+    WindowHostsStatus {
+        status: hosts.0.status(),
+        background_server: crate::lifecycle::is_follower(&app),
+    }
 }
 
 #[tauri::command]

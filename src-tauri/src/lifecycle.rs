@@ -86,6 +86,12 @@ impl Background {
     }
 }
 
+/// Whether this window follows Patchbay's background server (`--follow`).
+pub(crate) fn is_follower<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<Background>()
+        .is_some_and(|background| background.follower.load(Ordering::SeqCst))
+}
+
 /// Runs in `setup`: serves later launches' requests and opens the window
 /// unless started in the background.
 pub(crate) fn start<R: Runtime>(app: &tauri::App<R>, launch: Launch) -> tauri::Result<()> {
