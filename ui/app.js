@@ -2,7 +2,7 @@
 // them. Rust owns the data; this file only shows it and sends commands.
 
 import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
-import { $, $$, h, relativeTime, datePart, describeError, toast, confirmDialog, urlNodes } from './dom.js';
+import { $, $$, h, relativeTime, datePart, describeError, toast, confirmDialog, urlNodes, fillModelChoice } from './dom.js';
 import { draftFromView, initForm, leaveForm, openForm, setFormPresets } from './form.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
 import { initBackground } from './background.js';
@@ -285,7 +285,7 @@ async function showDetail() {
   $('#detail-last-test').textContent = test
     ? `Last test ${test.ok ? 'passed' : 'failed'} ${relativeTime(test.at)}${reportShown ? '' : `: ${test.summary ?? ''}`}`
     : provider.untested_since ? untestedText(provider.untested_since) : 'Not tested yet';
-  $('#test-chat-model').textContent = provider.default_model;
+  fillModelChoice($('#test-chat-model'), provider.models.map((model) => (typeof model === 'string' ? model : model.id)));
   renderTest();
   $('#detail-timestamps').replaceChildren(datePart('Added', provider.created_at), ' · ', datePart('Updated', provider.updated_at));
 
@@ -402,7 +402,8 @@ async function runTest() {
   $('#cancel-test').focus();
   try {
     const target = { kind: 'saved', id: provider.id };
-    entry.report = await api.testConnection(entry.testId, target, chat ? provider.default_model : null, (stage) => {
+    const model = $('#test-chat-model').value || provider.default_model;
+    entry.report = await api.testConnection(entry.testId, target, chat ? model : null, (stage) => {
       if (!entry.running) return;
       entry.stages.set(stage.stage, stage);
       if (state.selectedId === provider.id && state.view === 'detail') renderTest();

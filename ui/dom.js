@@ -154,3 +154,15 @@ export function confirmDialog({ title, text, ok, cancel = 'Cancel' }) {
     document.getElementById('confirm-cancel').focus();
   });
 }
+
+/**
+ * Fills the "one-token chat request to …" choice with `ids`, keeping the
+ * current choice when it is still there (the first model otherwise).
+ */
+export function fillModelChoice(select, ids) {
+  const kept = select.value;
+  select.replaceChildren(...ids.map((id) => h('option', { value: id }, id)));
+  select.value = ids.includes(kept) ? kept : (ids[0] ?? '');
+  select.disabled = ids.length === 0;
+}
+

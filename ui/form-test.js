@@ -6,7 +6,7 @@
 // form changes unless the person clicks one.
 
 import { api, newTestId } from './api.js';
-import { $, h, describeError, toast } from './dom.js';
+import { $, h, describeError, toast, fillModelChoice } from './dom.js';
 import { confirmKeyDestination, formDraft, showModelPicker } from './form.js';
 import { state } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
@@ -26,8 +26,16 @@ function testedPart(draft) {
   return JSON.stringify(tested);
 }
 
+/** The chat request's model choice follows the models typed in the form. */
+function fillChatModels() {
+  const models = formDraft().models.map((model) => model.trim()).filter(Boolean);
+  fillModelChoice($('#form-test-chat-model'), models);
+  if (run.running) $('#form-test-chat-model').disabled = true;
+}
+
 /** After any edit: marks the last result out of date if the draft moved on. */
 function checkStale() {
+  fillChatModels();
   if (run.tested === null || run.running) return;
   const stale = testedPart(formDraft()) !== run.tested;
   if (stale !== run.stale) {
@@ -47,6 +55,7 @@ function render() {
   $('#form-test').textContent = started ? 'Test again' : 'Test connection';
   $('#form-test-cancel').hidden = !run.running;
   $('#form-test-chat').disabled = run.running;
+  $('#form-test-chat-model').disabled = run.running;
   if (!started) return;
   renderStages($('#form-test-stages'), run, 'form-');
   renderSummary($('#form-test-summary'), run);
@@ -126,7 +135,7 @@ async function start() {
   $('#form-test-cancel').focus({ preventScroll: true });
   try {
     const target = { kind: 'draft', draft, id: form.mode === 'edit' ? form.id : null };
-    const model = run.chat ? (draft.models[0] ?? null) : null;
+    const model = run.chat ? ($('#form-test-chat-model').value || draft.models[0] || null) : null;
     const report = await api.testConnection(testId, target, model, (stage) => {
       if (run.testId !== testId || !run.running) return;
       run.stages.set(stage.stage, stage);
@@ -168,6 +177,7 @@ export function resetFormTest() {
     testId: null, stages: new Map(), report: null, error: null, running: false, tested: null, stale: false,
   });
   $('#form-test-chat').checked = false;
+  fillChatModels();
   render();
 }
 

@@ -217,6 +217,69 @@ fn cancel_stops_a_saved_providers_test_stuck_on_a_server_that_never_answers() {
     );
 }
 
+#[test]
+fn a_server_without_models_is_checked_with_the_chosen_model_and_passes() {
+    // Only chat is routed (a gateway that does not list models): 404 elsewhere.
+    let server = Server::background_http(routes(&[(
+        "POST /v1/chat/completions",
+        Canned::events(&[r#"{"choices":[{"delta":{"content":"O"}}]}"#]),
+    )]))
+    .expect("a loopback server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(
+        dir.path(),
+        &[Draft::new("Chat only")
+            .local(&server.at("/v1"))
+            .models(&["model-a", "model-b"])],
+    );
+    let session = AppSession::start_in(dir);
+    session.select_provider("chat-only");
+    let note = session.text("[data-testid=\"test-billing-note\"]");
+    assert!(
+        note.contains("does not list its models") && note.contains("bill"),
+        "{note}"
+    );
+
+    // Unasked, the first model is checked: the test passes and says why.
+    session.click("#test-connection");
+    session.wait_until("the test to pass", || {
+        (session.attribute("#test-summary", "class")?.contains("ok")).then_some(())
+    });
+    assert_eq!(stage_status(&session, "models").as_deref(), Some("skipped"));
+    assert_eq!(stage_status(&session, "chat").as_deref(), Some("ok"));
+    let summary = session.text("#test-summary");
+    assert!(summary.contains("does not list models"), "{summary}");
+    assert!(session
+        .text("[data-testid=\"stage-chat\"]")
+        .contains("model-a"));
+
+    // Any of the provider's models can be picked for the chat request.
+    session.script(
+        "const select = document.getElementById('test-chat-model'); select.value = 'model-b'; select.dispatchEvent(new Event('change')); return true;",
+    );
+    session.click("label[for=\"test-chat\"]");
+    session.click("#test-connection");
+    session.wait_until("the chat stage with model-b", || {
+        session
+            .text("[data-testid=\"stage-chat\"]")
+            .contains("model-b")
+            .then_some(())
+    });
+    let asked: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|seen| seen.path == "/v1/chat/completions")
+        .map(|seen| String::from_utf8_lossy(&seen.body).into_owned())
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked[0].contains(r#""model":"model-a""#), "{asked:?}");
+    assert!(asked[1].contains(r#""model":"model-b""#), "{asked:?}");
+    assert_eq!(
+        session.config_json()["providers"][0]["last_test"]["ok"],
+        serde_json::json!(true)
+    );
+}
+
 /// A loopback provider with no authentication and `model-a`.
 fn local(label: &str, base_url: &str) -> Draft {
     Draft::new(label).local(base_url).models(&["model-a"])

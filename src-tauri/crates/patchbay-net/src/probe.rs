@@ -53,6 +53,11 @@ use patchbay_core::Kind;
 pub struct TestOptions {
     /// Also probe chat with this model.
     pub chat_model: Option<String>,
+    /// Where the server does not list models (`/models` answers 404 or
+    /// 405) and no chat probe was asked for, check this model (the one the
+    /// person typed) with the one-token chat probe instead; its answer
+    /// decides the test.
+    pub unlisted_model: Option<String>,
     /// The resolver; tests inject their own.
     pub lookup: Arc<dyn Lookup>,
     /// Cancelling it ends the test with a `cancelled` stage.
@@ -63,6 +68,7 @@ impl Default for TestOptions {
     fn default() -> Self {
         Self {
             chat_model: None,
+            unlisted_model: None,
             lookup: Arc::new(SystemLookup),
             cancel: None,
         }
@@ -74,6 +80,7 @@ impl fmt::Debug for TestOptions {
         formatter
             .debug_struct("TestOptions")
             .field("chat_model", &self.chat_model)
+            .field("unlisted_model", &self.unlisted_model)
             .field("lookup", &self.lookup)
             .field("cancel", &self.cancel.is_some())
             .finish()
@@ -263,6 +270,8 @@ struct Outcome {
     models_latency: Option<Duration>,
     suggestion: Option<Suggestion>,
     first_token: Option<Duration>,
+    /// The server does not list models; a chat probe checks the model.
+    unlisted: bool,
 }
 
 /// The stages in order; `None` once one failed (the later ones are then
@@ -317,9 +326,23 @@ async fn run_stages(
         Ok(()) => fetch_listing(session, &target.base_url).await,
         Err(error) => Err(error),
     };
-    let chat_allowed =
-        record_models(session, target, recorder, outcome, started, models_result).await;
-    let Some(model) = options.chat_model.as_deref() else {
+    let probe_instead = options.chat_model.is_some() || options.unlisted_model.is_some();
+    let chat_allowed = record_models(
+        session,
+        target,
+        recorder,
+        outcome,
+        started,
+        models_result,
+        probe_instead,
+    )
+    .await;
+    let model = options.chat_model.as_deref().or(if outcome.unlisted {
+        options.unlisted_model.as_deref()
+    } else {
+        None
+    });
+    let Some(model) = model else {
         recorder.skipped(
             Stage::Chat,
             "not run: this test did not ask for a chat request",
@@ -338,7 +361,10 @@ async fn run_stages(
 /// segment it tries `…/v1` once for a suggestion. `true` when the chat probe
 /// may still run: without a model list the chat probe is how a user verifies
 /// model ids they typed; it is pointless when the URL is wrong (a
-/// suggestion) or the connection or key failed.
+/// suggestion) or the connection or key failed. A server that does not
+/// list models (404/405, no suggestion) is not a failure when a model can
+/// be checked instead (`probe_instead`): the stage is recorded as skipped,
+/// and the chat probe decides.
 async fn record_models(
     session: &mut Session<'_>,
     target: &Target,
@@ -346,6 +372,7 @@ async fn record_models(
     outcome: &mut Outcome,
     started: Instant,
     models_result: Result<Listing, NetError>,
+    probe_instead: bool,
 ) -> bool {
     match models_result {
         Ok(listing) => {
@@ -381,9 +408,25 @@ async fn record_models(
                     outcome.suggestion = Some(suggestion);
                 }
             }
+            let unlisted = outcome.suggestion.is_none()
+                && matches!(kind, Kind::UpstreamNotFound | Kind::MethodNotAllowed);
+            if unlisted && probe_instead {
+                outcome.unlisted = true;
+                let status = if kind == Kind::MethodNotAllowed {
+                    405
+                } else {
+                    404
+                };
+                recorder.skipped(
+                    Stage::Models,
+                    &format!(
+                        "HTTP {status}: this server does not list models; a one-token chat request checks the model instead"
+                    ),
+                );
+                return true;
+            }
             recorder.failed(Stage::Models, started, failure);
-            outcome.suggestion.is_none()
-                && matches!(kind, Kind::UpstreamNotFound | Kind::MethodNotAllowed)
+            unlisted
         }
     }
 }
@@ -538,6 +581,9 @@ async fn probe_chat(
 fn summarize(ok: bool, stages: &[StageReport], outcome: &Outcome) -> String {
     if ok {
         let mut parts = vec!["Connected".to_owned()];
+        if outcome.unlisted {
+            parts.push("this server does not list models; the model you typed answered".to_owned());
+        }
         if let Some(models) = &outcome.models {
             parts.push(format!(
                 "{} model{}",

@@ -73,27 +73,31 @@ impl Subject {
 pub struct Prepared {
     pub target: Target,
     pub notices: Vec<Notice>,
+    /// The first (default) model the person gave, if any: what a test
+    /// checks with a one-token chat request where the server does not list
+    /// models.
+    pub first_model: Option<String>,
 }
 
 /// Builds the target of `subject`. Blocking: it reads the config file and
 /// the keychain.
 pub fn prepare(store: &ProviderStore, subject: &Subject) -> Result<Prepared, patchbay_core::Error> {
     match subject {
-        Subject::Saved(id) => Ok(Prepared {
-            target: saved(store, id)?,
-            notices: Vec::new(),
-        }),
+        Subject::Saved(id) => {
+            let provider = store.get(id)?;
+            Ok(Prepared {
+                target: target_of(store, &provider)?,
+                notices: Vec::new(),
+                first_model: provider.models.first().map(|model| model.id.clone()),
+            })
+        }
         Subject::Draft { draft, editing } => draft_target(store, draft, editing.as_ref()),
     }
 }
 
-/// A saved provider's target: its key (from the keychain, cached) only when
-/// it authenticates, its custom headers, its preset's name.
-fn saved(store: &ProviderStore, id: &ProviderId) -> Result<Target, patchbay_core::Error> {
-    target_of(store, &store.get(id)?)
-}
-
-/// The target of `provider` as loaded (the gateway has it already).
+/// The target of `provider` as loaded (the gateway has it already): its
+/// key (from the keychain, cached) only when it authenticates, its custom
+/// headers, its preset's name.
 pub(crate) fn target_of(
     store: &ProviderStore,
     provider: &Provider,
@@ -146,9 +150,16 @@ fn draft_target(
         .filter(|provider| provider.base_url == target.base_url)
         .and_then(|provider| provider.trusted_cert_sha256);
     target.display_name = preset_name(draft.preset.as_deref()).map(str::to_owned);
+    let first_model = draft
+        .models
+        .iter()
+        .map(|model| model.trim())
+        .find(|model| !model.is_empty())
+        .map(str::to_owned);
     Ok(Prepared {
         target,
         notices: checked.notices,
+        first_model,
     })
 }
 

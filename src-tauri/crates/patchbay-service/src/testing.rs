@@ -67,6 +67,7 @@ impl Service {
         }
         let options = TestOptions {
             chat_model: request.chat_model.filter(|model| !model.trim().is_empty()),
+            unlisted_model: prepared.first_model.clone(),
             lookup: self.lookup.clone(),
             cancel: Some(token.clone()),
         };

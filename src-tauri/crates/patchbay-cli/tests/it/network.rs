@@ -759,3 +759,85 @@ fn check_url_resolves_a_name_and_judges_every_address() -> TestResult {
     assert_eq!(denied.json()?["reason"], "loopback_not_allowed");
     Ok(())
 }
+
+#[test]
+fn a_server_without_models_passes_when_the_first_model_answers_and_model_picks_another(
+) -> TestResult {
+    // vLLM behind a proxy that only routes /chat/completions, say.
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/chat/completions" => {
+            let body = String::from_utf8_lossy(&seen.body).into_owned();
+            if body.contains(r#""model":"gone""#) {
+                Canned::json(
+                    404,
+                    r#"{"error":{"message":"model gone not found","code":"model_not_found"}}"#,
+                )
+            } else {
+                Canned::events(&[r#"{"choices":[{"delta":{"content":"O"}}]}"#])
+            }
+        }
+        _ => Canned::json(404, "{}"),
+    }))?;
+    let world = World::new()?;
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Unlisted",
+            "--base-url",
+            &server.at("/v1"),
+            "--model",
+            "first",
+            "--model",
+            "gone",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
+    // No --model: the first model is checked by itself, and passes.
+    let run = world.run(&["provider", "test", "unlisted", "--json"], None)?;
+    run.expect_code(0);
+    let report = run.json()?;
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(
+        report["summary"].as_str().is_some_and(|summary| summary
+            .contains("this server does not list models; the model you typed answered")),
+        "{report}"
+    );
+    let stages: Vec<String> = report["stages"]
+        .as_array()
+        .map(|stages| {
+            stages
+                .iter()
+                .map(|stage| {
+                    format!(
+                        "{}:{}",
+                        stage["stage"].as_str().unwrap_or("?"),
+                        stage["status"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(stages.contains(&"models:skipped".to_owned()), "{stages:?}");
+    assert!(stages.contains(&"chat:ok".to_owned()), "{stages:?}");
+    let chats: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|seen| seen.path == "/v1/chat/completions")
+        .map(|seen| String::from_utf8_lossy(&seen.body).into_owned())
+        .collect();
+    assert_eq!(chats.len(), 1, "one chat request: {chats:?}");
+    assert!(
+        chats[0].contains(r#""model":"first""#) && chats[0].contains(r#""max_tokens":1"#),
+        "{chats:?}"
+    );
+
+    // --model picks any of the provider's models; this one does not answer.
+    let run = world.run(&["provider", "test", "unlisted", "--model", "gone"], None)?;
+    run.expect_code(1);
+    assert!(run.stdout.contains("model_not_found"), "{run:#?}");
+    Ok(())
+}

@@ -393,6 +393,14 @@ async fn no_v1_retry_when_the_base_has_a_version() -> TestResult {
     Ok(())
 }
 
+/// The staged test with the person's first model as `unlisted_model`.
+async fn test_unlisted(server: &Server, typed: &str) -> TestResult<TestReport> {
+    let target = local_target(server.url("/v1")?);
+    let mut options = options(Arc::new(NoLookup::default()));
+    options.unlisted_model = Some(typed.to_owned());
+    Ok(run_test(&client()?, &target, &options, &quiet).await)
+}
+
 #[tokio::test]
 async fn missing_models_endpoint_still_lets_the_chat_probe_verify_a_typed_model() -> TestResult {
     let server = Server::http(handler(|seen| match seen.path.as_str() {
@@ -401,13 +409,100 @@ async fn missing_models_endpoint_still_lets_the_chat_probe_verify_a_typed_model(
     }))
     .await?;
     let report = test_against(&server, None, Some("my-model")).await?;
-    let (kind, _, hint) = failure_of(&report, Stage::Models);
-    assert_eq!(kind, "not_found");
-    assert!(hint.contains("type the model IDs by hand"), "{hint}");
+    let models = report.stage(Stage::Models).expect("a models stage");
+    assert_eq!(models.status, StageStatus::Skipped, "{models:?}");
+    assert!(models.detail.contains("does not list models"), "{models:?}");
     assert_eq!(
         report.stage(Stage::Chat).map(|stage| stage.status),
         Some(StageStatus::Ok)
     );
+    assert!(report.ok, "the chat probe decides: {report:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_without_models_passes_when_the_typed_model_answers() -> TestResult {
+    for status in [404, 405] {
+        let server = Server::http(handler(move |seen| match seen.path.as_str() {
+            "/v1/chat/completions" => {
+                Canned::events(&[r#"{"choices":[{"delta":{"content":"O"}}]}"#])
+            }
+            _ => Canned::json(status, "{}"),
+        }))
+        .await?;
+        // No chat probe asked for: the typed model is checked by itself.
+        let report = test_unlisted(&server, "qwen2.5:7b").await?;
+        assert!(report.ok, "HTTP {status}: {report:?}");
+        let models = report.stage(Stage::Models).expect("a models stage");
+        assert_eq!(models.status, StageStatus::Skipped);
+        assert!(
+            models.detail.starts_with(&format!("HTTP {status}:")),
+            "{models:?}"
+        );
+        let chat = report.stage(Stage::Chat).expect("a chat stage");
+        assert_eq!(chat.status, StageStatus::Ok, "{chat:?}");
+        assert!(chat.detail.contains("`qwen2.5:7b` answered"), "{chat:?}");
+        assert!(
+            report
+                .summary
+                .contains("this server does not list models; the model you typed answered"),
+            "{}",
+            report.summary
+        );
+        let chats: Vec<_> = server
+            .seen()
+            .into_iter()
+            .filter(|seen| seen.path == "/v1/chat/completions")
+            .collect();
+        assert_eq!(chats.len(), 1, "exactly one chat request");
+        let body = String::from_utf8_lossy(&chats[0].body);
+        assert!(
+            body.contains(r#""max_tokens":1"#),
+            "at most one token: {body}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_without_models_fails_when_the_typed_model_does_not_answer() -> TestResult {
+    let server = Server::http(handler(|seen| match seen.path.as_str() {
+        "/v1/chat/completions" => Canned::json(
+            404,
+            r#"{"error":{"message":"model 'qwen9' not found","code":"model_not_found"}}"#,
+        ),
+        _ => Canned::json(404, "{}"),
+    }))
+    .await?;
+    let report = test_unlisted(&server, "qwen9").await?;
+    assert!(!report.ok, "{report:?}");
+    let (kind, message, _) = failure_of(&report, Stage::Chat);
+    assert_eq!(kind, "model_not_found", "{message}");
+    assert!(
+        report.summary.starts_with("Chat failed"),
+        "{}",
+        report.summary
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_that_lists_models_is_not_sent_a_chat_request_unasked() -> TestResult {
+    let server = Server::http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["m"])),
+        _ => Canned::json(500, "{}"),
+    }))
+    .await?;
+    let report = test_unlisted(&server, "m").await?;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        report.stage(Stage::Chat).map(|stage| stage.status),
+        Some(StageStatus::Skipped)
+    );
+    assert!(server
+        .seen()
+        .iter()
+        .all(|seen| seen.path != "/v1/chat/completions"));
     Ok(())
 }
 

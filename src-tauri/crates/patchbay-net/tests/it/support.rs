@@ -120,6 +120,7 @@ pub(crate) fn with_key(mut target: Target, key: &str) -> Target {
 pub(crate) fn options(lookup: Arc<dyn Lookup>) -> TestOptions {
     TestOptions {
         chat_model: None,
+        unlisted_model: None,
         lookup,
         cancel: None,
     }
