@@ -55,7 +55,8 @@ export const api = {
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */
-  discoverModelsAt: (baseUrl, networkAllowance, key, proxy = null) => call('discover_models_at', { baseUrl, networkAllowance, key, proxy }),
+  /** The models at the server the form describes: its URL, key, headers, timeout and proxy. */
+  discoverModelsAt: (draft, id = null) => call('discover_models_at', { draft, id }),
   /** "Check with the server": the server's list, stored as the provider's catalog. */
   refreshModels: (id) => call('refresh_models', { id }),
 

@@ -238,25 +238,19 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   (replaceKey ? $('#field-api-key') : editing ? $('#field-label') : $('#field-preset')).focus();
 }
 
-/** Asks the server for its models: the saved provider's credentials when
- * the form still matches them, otherwise what is typed in the form. */
+/** Asks the server the form describes for its models, with everything typed
+ * in the form (a test of the form uses the same). */
 async function discover() {
   const button = $('#discover-models');
   const status = $('#discover-status');
-  const baseUrl = $('#field-base-url').value;
-  const network = radioValue('network') ?? 'remote';
-  const auth = radioValue('auth');
-  const typedKey = form.keyAction === 'set' ? $('#field-api-key').value : '';
-  const saved = form.saved;
-  const proxy = $('#field-proxy').value.trim() || null;
-  const matchesSaved = saved && baseUrl.trim() === saved.base_url && network === saved.network && auth === saved.auth && !typedKey && proxy === (saved.proxy ?? null);
+  const typed = draft();
   button.disabled = true;
   $('#discover-error').hidden = true;
   status.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Asking the server for its models…');
   try {
-    const models = matchesSaved
-      ? await api.discoverModels(saved.id)
-      : await api.discoverModelsAt(baseUrl, network, auth === 'none' || !typedKey ? null : typedKey, proxy);
+    // Everything typed counts (headers, timeout, proxy); an edit's stored
+    // key is used for the origin it was given for.
+    const models = await api.discoverModelsAt(typed, form.mode === 'edit' ? form.id : null);
     showPicker(models);
     $('#model-search').focus();
   } catch (error) {

@@ -13,7 +13,6 @@ use patchbay_core::base_url;
 use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
-use patchbay_core::ApiKey;
 use patchbay_core::{NetworkAllowance, ProviderId};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::judge_url;
@@ -273,25 +272,23 @@ pub(crate) async fn discover_models(
     Ok(providers.service().discover_models(subject).await?)
 }
 
-/// The models at a base URL typed into the form (not saved yet), with the
-/// key and proxy typed there. The key only travels inward.
+/// The models at the server the form describes (not saved yet): its base
+/// URL, allowance, key, custom headers, timeout and proxy, as a test of the
+/// form uses them. `id`: the saved provider the form edits, whose stored key
+/// and secret header values fill in what the form keeps (for the origin
+/// they were given for only). The key only travels inward.
 #[tauri::command]
 pub(crate) async fn discover_models_at(
     providers: State<'_, Providers>,
-    base_url: String,
-    network_allowance: NetworkAllowance,
-    key: Option<ApiKey>,
-    proxy: Option<String>,
+    draft: ProviderDraft,
+    id: Option<String>,
 ) -> Result<Vec<DiscoveredModel>, AppError> {
-    let key = key.filter(|key| !key.expose().trim().is_empty());
-    let draft = ProviderDraft {
-        proxy,
-        ..ProviderDraft::endpoint(base_url, network_allowance, key)
+    let editing = id.map(|id| ProviderId::parse(&id)).transpose()?;
+    let subject = Subject::Draft {
+        draft: Box::new(draft),
+        editing,
     };
-    Ok(providers
-        .service()
-        .discover_models(Subject::draft(draft))
-        .await?)
+    Ok(providers.service().discover_models(subject).await?)
 }
 
 /// Fetches a saved provider's models and records the outcome in its stored

@@ -228,9 +228,26 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
         .expect("discover_models");
     assert_eq!(saved.as_array().map(Vec::len), Some(2), "{saved}");
 
+    // What the form holds, custom headers included (a gateway behind an
+    // access proxy needs them before anything is saved).
     let typed = app
-        .invoke("discover_models_at", json!({"baseUrl": format!("{}/", server.at("/v1")), "networkAllowance": "local", "key": null}))
+        .invoke(
+            "discover_models_at",
+            json!({"draft": {
+                "label": "", "base_url": format!("{}/", server.at("/v1")), "network": "local",
+                "auth": "none", "models": [], "timeout_secs": 7,
+                "headers": [{"name": "CF-Access-Client-Id", "value": "typed-client-id", "secret": false}],
+            }}),
+        )
         .expect("discover_models_at");
+    assert_eq!(
+        server
+            .seen()
+            .last()
+            .and_then(|seen| seen.header("cf-access-client-id").map(str::to_owned)),
+        Some("typed-client-id".to_owned()),
+        "the typed header went with the request"
+    );
     assert_eq!(
         typed[1]["id"], "org/model-b:Q6_K",
         "ids byte for byte: {typed}"
@@ -244,7 +261,7 @@ fn discovery_lists_a_saved_providers_models_and_a_typed_url_without_a_key_sends_
     let refused = app
         .invoke(
             "discover_models_at",
-            json!({"baseUrl": server.at("/v1"), "networkAllowance": "remote", "key": null}),
+            json!({"draft": {"label": "", "base_url": server.at("/v1"), "network": "remote", "auth": "none", "models": []}}),
         )
         .expect_err("plain http to loopback needs the local allowance");
     assert_eq!(refused["kind"], "invalid_input");

@@ -315,8 +315,8 @@ fn a_proxy_is_saved_shown_and_checked_before_any_request() {
     let error = app
         .invoke(
             "discover_models_at",
-            json!({"baseUrl": "https://api.example.com/v1", "networkAllowance": "remote", "key": null,
-                   "proxy": "http://user:hunter2@proxy.corp.example:3128"}),
+            json!({"draft": {"label": "", "base_url": "https://api.example.com/v1", "network": "remote",
+                   "auth": "none", "models": [], "proxy": "http://user:hunter2@proxy.corp.example:3128"}}),
         )
         .expect_err("credentials in the proxy");
     assert_eq!(error["kind"], "invalid_input", "{error}");
