@@ -311,7 +311,7 @@ pub(crate) fn spawn_resident(announce: bool) -> Result<(), String> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     if announce {
-        command.env(ANNOUNCE_ENV, "1");
+        command.env(patchbay_desktop::ANNOUNCE_BACKGROUND_ENV, "1");
     }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -320,10 +320,6 @@ pub(crate) fn spawn_resident(announce: bool) -> Result<(), String> {
         .map(drop)
         .map_err(|error| format!("could not start {}: {error}", cli.display()))
 }
-
-/// Set on the background server the window starts, so it announces itself
-/// where no tray icon does.
-pub(crate) const ANNOUNCE_ENV: &str = "PATCHBAY_ANNOUNCE_BACKGROUND";
 
 /// Stops serving (so the background server can take the socket, the
 /// gateway's port and the instance endpoint) and exits.

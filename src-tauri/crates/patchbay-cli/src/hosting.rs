@@ -129,7 +129,7 @@ pub(crate) fn serve(args: &ServeArgs, output: Output) -> Result<ExitCode, CliErr
 /// Says at start which enabled providers' keys cannot be read, and why (a
 /// locked or absent keychain on a headless machine), so requests failing
 /// later are no surprise. Serving goes on: providers without keys work.
-pub(crate) fn report_unreadable_keys(
+fn report_unreadable_keys(
     service: &patchbay_service::Service,
     output: Output,
 ) -> Result<(), CliError> {

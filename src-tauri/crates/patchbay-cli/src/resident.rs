@@ -30,13 +30,9 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use crate::cli::ServeArgs;
 use crate::error::CliError;
-use crate::hosting::{gateway_options, report_unreadable_keys};
+use crate::hosting::gateway_options;
 use crate::output::Output;
 use crate::provider::open_service;
-
-/// Set by the app when it hands over after its window closed: say so in a
-/// notification where no tray icon does.
-const ANNOUNCE_ENV: &str = "PATCHBAY_ANNOUNCE_BACKGROUND";
 
 /// How long the window that started us may take to let go of `app.sock`
 /// (it drains the gateway's requests in flight first).
@@ -99,8 +95,10 @@ pub(crate) fn run(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError
             output.notice("Patchbay already runs for you; nothing to do.");
             return Ok(ExitCode::SUCCESS);
         };
+        // No key is read up front (unlike a `patchbay serve` in a terminal,
+        // nobody would see the report, and it could ask to unlock the
+        // keychain at every hand-over): requests read what they need.
         let service = Arc::new(open_service()?);
-        report_unreadable_keys(&service, output)?;
         let config_dir = service.store().paths().dir.clone();
         let gateway = gateway_options(args, &config_dir, output)?;
         let (events, mut queue) = unbounded_channel();
@@ -121,7 +119,7 @@ pub(crate) fn run(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError
             tokio::spawn(async move { supervisor.run(service, ipc, observer).await });
         }
         let tray = tray::start(events.clone()).await;
-        if tray.is_none() && std::env::var_os(ANNOUNCE_ENV).is_some_and(|value| value == "1") {
+        if tray.is_none() && std::env::var_os(patchbay_desktop::ANNOUNCE_BACKGROUND_ENV).is_some_and(|value| value == "1") {
             notify::show(
                 "Patchbay keeps serving your apps".to_owned(),
                 "No tray icon shows it on this desktop. Open Patchbay again to see its window or to quit it."

@@ -53,6 +53,11 @@ pub const CLI_BINARY: &str = if cfg!(windows) {
     "patchbay"
 };
 
+/// Set by the app on the background server it starts when its window
+/// closes: the server says in a notification that Patchbay goes on, where no
+/// tray icon shows it.
+pub const ANNOUNCE_BACKGROUND_ENV: &str = "PATCHBAY_ANNOUNCE_BACKGROUND";
+
 /// The running executable (the CLI or the app).
 pub fn current_exe() -> Result<PathBuf> {
     std::env::current_exe().map_err(|error| DesktopError::NoCurrentExe {
