@@ -211,7 +211,9 @@ async fn stop_serving_and_exit<R: Runtime>(app: AppHandle<R>) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    drop(instance);
+    if let Some(instance) = instance {
+        instance.close().await;
+    }
     app.exit(0);
 }
 

@@ -274,6 +274,16 @@ impl AppSession {
         })
     }
 
+    /// A radio button that is not checked (false for anything else).
+    fn is_unchosen_radio(&self, element: &Element) -> bool {
+        let script =
+            "const el = arguments[0]; return !!(el && el.type === 'radio' && !el.checked);";
+        matches!(
+            self.driver.execute(script, vec![element.to_json()]),
+            Ok(Value::Bool(true))
+        )
+    }
+
     /// Whether the element takes up space (not `hidden`, not in a hidden ancestor).
     pub fn is_visible(&self, element: &Element) -> bool {
         let script = "const el = arguments[0]; return !!(el && el.getClientRects().length > 0);";
@@ -294,6 +304,13 @@ impl AppSession {
                 return None;
             }
             match self.driver.click(&element) {
+                // A radio must end up chosen: if the layout moved under the
+                // pointer (a message appearing above it), the click went
+                // elsewhere; clicking a radio again is harmless.
+                Ok(()) if self.is_unchosen_radio(&element) => {
+                    last_error = format!("`{css}` was clicked but is not chosen");
+                    None
+                }
                 Ok(()) => Some(()),
                 Err(error) if error.error == "stale element reference" => None,
                 Err(error)

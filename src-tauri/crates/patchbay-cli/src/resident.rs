@@ -150,7 +150,7 @@ pub(crate) fn run(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError
         }
         tray::stop(tray).await;
         supervisor.shutdown(&Silent).await;
-        drop(instance);
+        instance.close().await;
         Ok(ExitCode::SUCCESS)
     })
 }

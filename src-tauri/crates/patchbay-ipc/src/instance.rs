@@ -176,6 +176,22 @@ pub struct InstanceHandle {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl InstanceHandle {
+    /// Stops serving activations and releases the endpoint: the socket file
+    /// (and the lock) are gone when this returns. Dropping the handle stops
+    /// it too, but the release then happens a moment later on the runtime,
+    /// which a process about to exit may not give it.
+    pub async fn close(mut self) {
+        self.task.abort();
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        if let Err(error) = task.await {
+            if !error.is_cancelled() {
+                tracing::debug!(%error, "the instance task ended abnormally");
+            }
+        }
+    }
+}
+
 impl Drop for InstanceHandle {
     fn drop(&mut self) {
         self.task.abort();
