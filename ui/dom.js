@@ -156,7 +156,7 @@ export function confirmDialog({ title, text, ok, cancel = 'Cancel' }) {
 }
 
 /**
- * Fills the "one-token chat request to …" choice with `ids`, keeping the
+ * Fills the "Also test chat with …" choice with `ids`, keeping the
  * current choice when it is still there (the first model otherwise).
  */
 export function fillModelChoice(select, ids) {
