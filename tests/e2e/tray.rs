@@ -190,23 +190,7 @@ fn with_a_tray_host_both_processes_show_an_icon_and_the_background_menu_works() 
     wait::until("the request in the menu", UI_TIMEOUT, || {
         item_labelled(&menu_labels(&bus, &service), "1 app asks to pair")
     });
-    let cli = patchbay_tests::target_debug_dir().join("patchbay");
-    let pending = std::process::Command::new(&cli)
-        .envs(session.env())
-        .args(["hosts", "pending", "--json"])
-        .output()
-        .expect("patchbay hosts pending");
-    let pending: Value = serde_json::from_slice(&pending.stdout).expect("JSON");
-    let request_id = pending["pending"][0]["request_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("one request waits: {pending}"))
-        .to_owned();
-    let denied = std::process::Command::new(&cli)
-        .envs(session.env())
-        .args(["hosts", "deny", &request_id])
-        .output()
-        .expect("patchbay hosts deny");
-    assert!(denied.status.success(), "{denied:?}");
+    session.deny_the_pending_request();
     assert!(pairing.join().expect("the host's answer")["error"].is_object());
     wait::until("the menu to drop the request", UI_TIMEOUT, || {
         item_labelled(&menu_labels(&bus, &service), "No pairing requests")

@@ -203,6 +203,29 @@ impl AppSession {
         self._private_home.path().join("data")
     }
 
+    /// Denies the one pairing request waiting, with `patchbay hosts pending`
+    /// and `patchbay hosts deny` (whichever process serves this session).
+    pub fn deny_the_pending_request(&self) {
+        let cli = crate::target_debug_dir().join("patchbay");
+        let pending = Command::new(&cli)
+            .envs(self.env())
+            .args(["hosts", "pending", "--json"])
+            .output()
+            .unwrap_or_else(|error| panic!("patchbay hosts pending: {error}"));
+        let pending: Value = serde_json::from_slice(&pending.stdout)
+            .unwrap_or_else(|error| panic!("hosts pending is not JSON: {error}"));
+        let request_id = pending["pending"][0]["request_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("one request waits: {pending}"))
+            .to_owned();
+        let denied = Command::new(&cli)
+            .envs(self.env())
+            .args(["hosts", "deny", &request_id])
+            .output()
+            .unwrap_or_else(|error| panic!("patchbay hosts deny: {error}"));
+        assert!(denied.status.success(), "{denied:?}");
+    }
+
     /// Presses keys on whatever has focus (see [`WebDriver::press`]).
     pub fn press(&self, keys: &[&str]) {
         if let Err(error) = self.driver.press(&[], keys) {
