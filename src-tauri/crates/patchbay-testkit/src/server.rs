@@ -236,7 +236,12 @@ impl Server {
             let (seen, connections, local_addresses) =
                 (seen.clone(), connections.clone(), local_addresses.clone());
             tokio::spawn(async move {
+                // Owned by the accept task: dropping the server (which aborts
+                // it) closes every open connection too, so a kept-alive
+                // connection never answers for a server that is gone.
+                let mut open_connections = tokio::task::JoinSet::new();
                 while let Ok((stream, _peer)) = listener.accept().await {
+                    while open_connections.try_join_next().is_some() {}
                     connections.fetch_add(1, Ordering::SeqCst);
                     if let (Ok(local), Ok(mut list)) = (stream.local_addr(), local_addresses.lock())
                     {
@@ -244,7 +249,7 @@ impl Server {
                     }
                     let (seen, handler, acceptor) =
                         (seen.clone(), handler.clone(), acceptor.clone());
-                    tokio::spawn(async move {
+                    open_connections.spawn(async move {
                         let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                             let (seen, handler) = (seen.clone(), handler.clone());
                             async move {
