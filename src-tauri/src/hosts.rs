@@ -72,14 +72,6 @@ impl<R: Runtime> HostsObserver for Window<R> {
     }
 }
 
-/// An observer for a supervisor that is stopping: nobody to tell.
-pub(crate) struct Silent;
-
-impl HostsObserver for Silent {
-    fn pairing_requested(&self, _request: &PendingPairing) {}
-    fn changed(&self, _what: &str) {}
-}
-
 /// Starts serving host apps on the async runtime; `setup` does not wait.
 /// The outcome (serving, someone else serves, unavailable) reaches the
 /// window as [`HOSTS_CHANGED`] and through `hosts_status`.

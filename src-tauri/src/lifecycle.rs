@@ -203,7 +203,7 @@ pub(crate) fn quit<R: Runtime>(app: AppHandle<R>) {
 async fn stop_serving_and_exit<R: Runtime>(app: AppHandle<R>) {
     if let Some(hosts) = app.try_state::<Hosts>() {
         let supervisor = std::sync::Arc::clone(&hosts.0);
-        supervisor.shutdown(&crate::hosts::Silent).await;
+        supervisor.shutdown(&patchbay_ipc::Silent).await;
     }
     let instance = app
         .state::<Background>()

@@ -66,14 +66,6 @@ impl HostsObserver for Observer {
     }
 }
 
-/// An observer for a supervisor that is stopping.
-struct Silent;
-
-impl HostsObserver for Silent {
-    fn pairing_requested(&self, _request: &PendingPairing) {}
-    fn changed(&self, _what: &str) {}
-}
-
 pub(crate) fn run(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError> {
     let ipc = patchbay_ipc::default_endpoint().map_err(CliError::Ipc)?;
     let app = patchbay_desktop::current_exe()
@@ -149,7 +141,7 @@ pub(crate) fn run(args: &ServeArgs, output: Output) -> Result<ExitCode, CliError
             }
         }
         tray::stop(tray).await;
-        supervisor.shutdown(&Silent).await;
+        supervisor.shutdown(&patchbay_ipc::Silent).await;
         instance.close().await;
         Ok(ExitCode::SUCCESS)
     })

@@ -68,28 +68,25 @@ pub fn current_exe() -> Result<PathBuf> {
 /// The app installed beside `exe` (the CLI and the app share a folder:
 /// `/usr/bin` in the packages, `target/debug` in a build).
 pub fn app_beside(exe: &Path) -> Result<PathBuf> {
-    let app = exe
-        .parent()
-        .map(|dir| dir.join(APP_BINARY))
-        .unwrap_or_else(|| PathBuf::from(APP_BINARY));
-    if app.is_file() {
-        Ok(app)
-    } else {
-        Err(DesktopError::AppMissing { looked_for: app })
-    }
+    beside(exe, APP_BINARY).map_err(|looked_for| DesktopError::AppMissing { looked_for })
 }
 
 /// The CLI installed beside `exe` (the app runs it as its background
 /// server, `patchbay serve --resident`).
 pub fn cli_beside(exe: &Path) -> Result<PathBuf> {
-    let cli = exe
+    beside(exe, CLI_BINARY).map_err(|looked_for| DesktopError::CliMissing { looked_for })
+}
+
+/// `name` in `exe`'s folder when it is a file there; else the path looked for.
+fn beside(exe: &Path, name: &str) -> Result<PathBuf, PathBuf> {
+    let path = exe
         .parent()
-        .map(|dir| dir.join(CLI_BINARY))
-        .unwrap_or_else(|| PathBuf::from(CLI_BINARY));
-    if cli.is_file() {
-        Ok(cli)
+        .map(|dir| dir.join(name))
+        .unwrap_or_else(|| PathBuf::from(name));
+    if path.is_file() {
+        Ok(path)
     } else {
-        Err(DesktopError::CliMissing { looked_for: cli })
+        Err(path)
     }
 }
 

@@ -32,4 +32,4 @@ pub use gateway_slot::GatewayStatus;
 pub use patchbay_gateway::GatewayOptions;
 pub use patchbay_service::{HostRegistry, PairingCallback, PairingEvent, Pairings};
 pub use server::{serve_foreground, GatewaySwitch, Server, ServerHandle, ServerOptions};
-pub use supervisor::{HostSupervisor, HostsObserver, HostsStatus};
+pub use supervisor::{HostSupervisor, HostsObserver, HostsStatus, Silent};

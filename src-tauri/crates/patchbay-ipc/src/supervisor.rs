@@ -104,6 +104,16 @@ enum Decider {
     Nobody,
 }
 
+/// An observer that tells nobody: for a supervisor that is stopping (the
+/// app quitting, the background server exiting).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl HostsObserver for Silent {
+    fn pairing_requested(&self, _request: &PendingPairing) {}
+    fn changed(&self, _what: &str) {}
+}
+
 /// Serves host apps for one process; see the module docs. The lock is held
 /// only to read or replace the state, never across an `.await`.
 #[derive(Debug)]
