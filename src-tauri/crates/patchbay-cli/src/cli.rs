@@ -234,11 +234,22 @@ pub(crate) struct CredentialFlags {
     /// Overall request timeout in seconds.
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u32>,
-    /// Go through this http(s) proxy (http://proxy.corp:3128; no
-    /// credentials). Loopback hosts never use it; proxy variables of the
-    /// environment are never used.
+    /// Go through this http(s) proxy (http://proxy.corp:3128). Loopback
+    /// hosts never use it; proxy variables of the environment are never used.
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
+    /// The proxy's user name; its password is read from stdin
+    /// (--proxy-password-stdin).
+    #[arg(long, value_name = "NAME", requires_all = ["proxy", "proxy_password_stdin"])]
+    pub(crate) proxy_user: Option<String>,
+    /// Read the proxy's password from stdin (after the API key, when both
+    /// are read: one line each).
+    #[arg(long, requires = "proxy_user")]
+    pub(crate) proxy_password_stdin: bool,
+    /// Also trust the CA certificate(s) in FILE (PEM or DER) for this
+    /// endpoint, e.g. a company's root CA.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -331,9 +342,16 @@ pub(crate) struct EditArgs {
     /// Remove the per-provider timeout (use the default again).
     #[arg(long, conflicts_with = "timeout")]
     pub(crate) no_timeout: bool,
-    /// Remove the provider's proxy (connect directly again).
-    #[arg(long, conflicts_with = "proxy")]
+    /// Remove the provider's proxy (connect directly again); its user name
+    /// and password go too.
+    #[arg(long, conflicts_with_all = ["proxy", "proxy_user"])]
     pub(crate) no_proxy: bool,
+    /// Remove the proxy's user name and password (keep the proxy).
+    #[arg(long, conflicts_with = "proxy_user")]
+    pub(crate) no_proxy_auth: bool,
+    /// Remove the provider's CA certificate.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub(crate) no_ca_cert: bool,
     /// Send the stored key and secret header values to the base URL's new
     /// origin (scheme, host, port). Without it, a base URL on another
     /// origin needs a new key; with no other change, it confirms a base URL
@@ -372,10 +390,34 @@ pub(crate) struct SharedFlags {
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u32>,
     /// Send this provider's requests through an http(s) proxy
-    /// (http://proxy.corp:3128; no credentials). Loopback hosts never use
-    /// it; proxy variables of the environment are never used.
+    /// (http://proxy.corp:3128). Loopback hosts never use it; proxy
+    /// variables of the environment are never used.
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
+    /// The proxy's user name (HTTP Basic). Its password is read from stdin
+    /// with --proxy-password-stdin and kept in the keychain.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) proxy_user: Option<String>,
+    /// Read the proxy's password from stdin: the last line, after the key
+    /// and the --secret-header values.
+    #[arg(long, requires = "proxy_user")]
+    pub(crate) proxy_password_stdin: bool,
+    /// Trust the CA certificate(s) in FILE (PEM or DER) for this provider,
+    /// besides the system's: for a company gateway behind an internal CA or
+    /// a proxy that inspects TLS. The certificate itself is stored.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<std::path::PathBuf>,
+}
+
+impl SharedFlags {
+    /// The secrets these flags read from stdin, in stdin order.
+    pub(crate) fn wanted_secrets(&self) -> crate::stdin_secrets::Wanted<'_> {
+        crate::stdin_secrets::Wanted {
+            key: self.api_key_stdin,
+            headers: &self.secret_headers,
+            proxy_password: self.proxy_password_stdin,
+        }
+    }
 }
 
 /// The network allowance flags, shared by every command that judges or

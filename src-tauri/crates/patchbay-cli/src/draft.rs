@@ -33,6 +33,9 @@ pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderD
         headers: Vec::new(),
         timeout_secs: None,
         proxy: None,
+        proxy_username: None,
+        proxy_password: KeyChange::Keep,
+        ca_certificate: None,
         move_key: false,
     };
     if let Some(preset) = preset {
@@ -41,7 +44,7 @@ pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderD
     if let Some(base_url) = &args.base_url {
         draft.base_url = base_url.clone();
     }
-    apply_shared(&mut draft, &args.shared, secrets);
+    apply_shared(&mut draft, &args.shared, secrets)?;
     Ok(draft)
 }
 
@@ -78,6 +81,13 @@ pub(crate) fn for_edit(
     if args.no_proxy {
         draft.proxy = None;
     }
+    if args.no_proxy || args.no_proxy_auth {
+        draft.proxy_username = None;
+        draft.proxy_password = KeyChange::Remove;
+    }
+    if args.no_ca_cert {
+        draft.ca_certificate = None;
+    }
     draft.move_key = args.move_key;
     draft.headers.retain(|header| {
         !args
@@ -85,7 +95,7 @@ pub(crate) fn for_edit(
             .iter()
             .any(|name| name.eq_ignore_ascii_case(&header.name))
     });
-    apply_shared(&mut draft, &args.shared, secrets);
+    apply_shared(&mut draft, &args.shared, secrets)?;
     Ok(draft)
 }
 
@@ -120,6 +130,9 @@ fn from_provider(provider: &Provider) -> ProviderDraft {
             .collect(),
         timeout_secs: provider.timeout_secs,
         proxy: provider.proxy.as_ref().map(display_proxy),
+        proxy_username: provider.proxy_username.clone(),
+        proxy_password: KeyChange::Keep,
+        ca_certificate: provider.ca_certificate.clone(),
         move_key: false,
     }
 }
@@ -144,7 +157,11 @@ fn apply_preset(draft: &mut ProviderDraft, preset: &Preset) {
 /// Applies the flags `add` and `edit` share. Switching to `--no-auth`
 /// leaves the key change at "keep": validation then removes a stored key and
 /// says so in a notice.
-fn apply_shared(draft: &mut ProviderDraft, flags: &SharedFlags, secrets: StdinSecrets) {
+fn apply_shared(
+    draft: &mut ProviderDraft,
+    flags: &SharedFlags,
+    secrets: StdinSecrets,
+) -> Result<(), CliError> {
     if flags.no_auth {
         draft.auth = Auth::None;
     }
@@ -156,6 +173,15 @@ fn apply_shared(draft: &mut ProviderDraft, flags: &SharedFlags, secrets: StdinSe
     }
     if let Some(proxy) = &flags.proxy {
         draft.proxy = Some(proxy.clone());
+    }
+    if let Some(name) = &flags.proxy_user {
+        draft.proxy_username = Some(name.clone());
+    }
+    if let Some(password) = secrets.proxy_password {
+        draft.proxy_password = KeyChange::Set { value: password };
+    }
+    if let Some(path) = &flags.ca_cert {
+        draft.ca_certificate = Some(read_ca_file(path)?);
     }
     if let Some(key) = secrets.api_key {
         draft.auth = Auth::ApiKey;
@@ -181,6 +207,22 @@ fn apply_shared(draft: &mut ProviderDraft, flags: &SharedFlags, secrets: StdinSe
             },
         );
     }
+    Ok(())
+}
+
+/// A `--ca-cert FILE`, checked and turned into the PEM to store.
+pub(crate) fn read_ca_file(path: &std::path::Path) -> Result<String, CliError> {
+    let invalid = |message: String| {
+        CliError::Domain(patchbay_core::Error::invalid(
+            patchbay_core::validation::CA_CERTIFICATE_FIELD,
+            message,
+        ))
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|error| invalid(format!("cannot read {}: {error}", path.display())))?;
+    patchbay_core::certificates::read_ca_bundle(&bytes)
+        .map(|bundle| bundle.pem)
+        .map_err(|problem| invalid(format!("{}: {problem}", path.display())))
 }
 
 /// Replaces a header of the same name (case-insensitive) in place, or adds it.

@@ -201,6 +201,9 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "preset" => "--preset",
         "enabled" => "--enabled/--disabled",
         "proxy" => "--proxy/--no-proxy",
+        "proxy_username" => "--proxy-user",
+        "proxy_password" => "--proxy-password-stdin",
+        "ca_certificate" => "--ca-cert",
         "move_key" => "--move-key",
         _ => "(no flag)",
     }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 use patchbay_core::catalog::Catalog;
 use patchbay_core::model::{ModelEntry, ModelMetadata, NetworkAllowance};
-use patchbay_core::validation::{validate_connection, HeaderDraft, ProviderDraft};
+use patchbay_core::validation::{validate_connection, HeaderDraft, KeyChange, ProviderDraft};
 use patchbay_core::{ApiKey, Error as DomainError};
 use patchbay_net::policy::{judge_url, judge_url_resolved, SystemLookup, Verdict};
 use patchbay_net::{DiscoveredModel, Kind, StageReport, StageStatus, TestReport};
@@ -401,7 +401,7 @@ fn adhoc_subject(
     network: &NetworkFlags,
     output: Output,
 ) -> Result<Subject, CliError> {
-    let key = credentials.api_key(output)?;
+    let (key, proxy_password) = credentials.secrets(output)?;
     if key.is_none() && !credentials.no_auth {
         output.notice("note: no key given (--api-key-stdin or --api-key-env VAR): testing without authentication.");
     }
@@ -417,6 +417,13 @@ fn adhoc_subject(
             .collect(),
         timeout_secs: credentials.timeout,
         proxy: credentials.proxy.clone(),
+        proxy_username: credentials.proxy_user.clone(),
+        proxy_password: proxy_password.map_or(KeyChange::Keep, |value| KeyChange::Set { value }),
+        ca_certificate: credentials
+            .ca_cert
+            .as_deref()
+            .map(crate::draft::read_ca_file)
+            .transpose()?,
         ..ProviderDraft::endpoint(
             raw_base_url.to_owned(),
             network.network().unwrap_or_default(),
@@ -442,12 +449,23 @@ impl CredentialFlags {
             || !self.headers.is_empty()
             || self.timeout.is_some()
             || self.proxy.is_some()
+            || self.ca_cert.is_some()
     }
 
-    /// The key the flags point at (validated with the rest of the draft).
-    fn api_key(&self, output: Output) -> Result<Option<ApiKey>, CliError> {
+    /// The key and the proxy password the flags point at (validated with
+    /// the rest of the draft). Stdin holds the key first, then the proxy
+    /// password.
+    fn secrets(&self, output: Output) -> Result<(Option<ApiKey>, Option<ApiKey>), CliError> {
+        let from_stdin = stdin_secrets::read(
+            stdin_secrets::Wanted {
+                key: self.api_key_stdin,
+                headers: &[],
+                proxy_password: self.proxy_password_stdin,
+            },
+            output,
+        )?;
         let raw = if self.api_key_stdin {
-            stdin_secrets::read(true, &[], output)?.api_key
+            from_stdin.api_key
         } else if let Some(variable) = &self.api_key_env {
             match std::env::var(variable) {
                 Ok(value) => Some(ApiKey::new(value)),
@@ -461,7 +479,7 @@ impl CredentialFlags {
         } else {
             None
         };
-        Ok(raw)
+        Ok((raw, from_stdin.proxy_password))
     }
 }
 

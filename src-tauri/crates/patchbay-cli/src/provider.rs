@@ -105,11 +105,7 @@ fn success(_: ()) -> ExitCode {
 }
 
 fn add(service: &Service, args: &AddArgs, output: Output) -> Result<(), CliError> {
-    let secrets = stdin_secrets::read(
-        args.shared.api_key_stdin,
-        &args.shared.secret_headers,
-        output,
-    )?;
+    let secrets = stdin_secrets::read(args.shared.wanted_secrets(), output)?;
     let draft = draft::for_add(args, secrets)?;
     let saved = service.add_provider(draft)?;
     print_saved(&saved, "Added", output)
@@ -119,11 +115,7 @@ fn edit(service: &Service, args: &EditArgs, output: Output) -> Result<(), CliErr
     // Look the provider up before reading stdin, so a typo in the id fails
     // without asking for a key first.
     let existing = service.provider(&args.id)?;
-    let secrets = stdin_secrets::read(
-        args.shared.api_key_stdin,
-        &args.shared.secret_headers,
-        output,
-    )?;
+    let secrets = stdin_secrets::read(args.shared.wanted_secrets(), output)?;
     let draft = draft::for_edit(&existing, args, secrets)?;
     let saved = service.edit_provider(&args.id, draft)?;
     print_saved(&saved, "Updated", output)
@@ -131,7 +123,13 @@ fn edit(service: &Service, args: &EditArgs, output: Output) -> Result<(), CliErr
 
 fn set_key(service: &Service, args: &SetKeyArgs, output: Output) -> Result<(), CliError> {
     service.provider(&args.id)?;
-    let secrets = stdin_secrets::read(args.api_key_stdin, &[], output)?;
+    let secrets = stdin_secrets::read(
+        stdin_secrets::Wanted {
+            key: args.api_key_stdin,
+            ..Default::default()
+        },
+        output,
+    )?;
     let Some(key) = secrets.api_key else {
         return Err(CliError::SecretInput {
             field: "api_key",

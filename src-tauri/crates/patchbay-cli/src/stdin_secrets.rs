@@ -3,9 +3,10 @@
 //!
 //! One value (the usual case, `printf %s "$KEY" | patchbay … --api-key-stdin`
 //! or `echo "$KEY" | …`) is the whole of stdin with one trailing newline
-//! removed, and the person is told when that happened. Several values (a key
-//! plus `--secret-header` values) are one per line, the key first, then the
-//! headers in the order given.
+//! removed, and the person is told when that happened. Several values are
+//! one per line, in this order: the API key (`--api-key-stdin`), then each
+//! `--secret-header` value in the order given, then the proxy password
+//! (`--proxy-password-stdin`).
 
 use std::io::{self, BufRead, IsTerminal, Read};
 
@@ -23,15 +24,37 @@ pub(crate) struct StdinSecrets {
     pub(crate) api_key: Option<ApiKey>,
     /// `(name, value)` per `--secret-header`, in order.
     pub(crate) headers: Vec<(String, ApiKey)>,
+    /// `--proxy-password-stdin`: the proxy's password.
+    pub(crate) proxy_password: Option<ApiKey>,
+}
+
+/// Which secrets to read, in stdin order.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Wanted<'a> {
+    pub(crate) key: bool,
+    pub(crate) headers: &'a [String],
+    pub(crate) proxy_password: bool,
+}
+
+impl Wanted<'_> {
+    fn count(&self) -> usize {
+        usize::from(self.key) + self.headers.len() + usize::from(self.proxy_password)
+    }
+
+    fn field(&self) -> &'static str {
+        if self.key {
+            "api_key"
+        } else if !self.headers.is_empty() {
+            "headers"
+        } else {
+            "proxy_password"
+        }
+    }
 }
 
 /// Reads what the flags ask for; reads nothing when they ask for nothing.
-pub(crate) fn read(
-    want_key: bool,
-    secret_headers: &[String],
-    output: Output,
-) -> Result<StdinSecrets, CliError> {
-    let count = usize::from(want_key) + secret_headers.len();
+pub(crate) fn read(wanted: Wanted<'_>, output: Output) -> Result<StdinSecrets, CliError> {
+    let count = wanted.count();
     if count == 0 {
         return Ok(StdinSecrets::default());
     }
@@ -40,14 +63,14 @@ pub(crate) fn read(
         // At a terminal there is no EOF to wait for: one line per value.
         output.notice(&format!(
             "Reading {} from the terminal: paste {} and press Enter (the text is shown as typed; pipe it in to avoid that).",
-            describe(want_key, secret_headers),
+            describe(wanted),
             if count == 1 { "it" } else { "one per line" }
         ));
         let mut text = String::new();
         let mut lock = stdin.lock();
         for _ in 0..count {
             lock.read_line(&mut text)
-                .map_err(|error| stdin_error(want_key, &error.to_string()))?;
+                .map_err(|error| stdin_error(wanted, &error.to_string()))?;
         }
         text
     } else {
@@ -56,10 +79,10 @@ pub(crate) fn read(
             .lock()
             .take(STDIN_LIMIT)
             .read_to_end(&mut bytes)
-            .map_err(|error| stdin_error(want_key, &error.to_string()))?;
-        String::from_utf8(bytes).map_err(|_| stdin_error(want_key, "stdin is not UTF-8 text"))?
+            .map_err(|error| stdin_error(wanted, &error.to_string()))?;
+        String::from_utf8(bytes).map_err(|_| stdin_error(wanted, "stdin is not UTF-8 text"))?
     };
-    let (secrets, trimmed) = parse(&input, want_key, secret_headers)?;
+    let (secrets, trimmed) = parse(&input, wanted)?;
     if trimmed {
         output.notice("note: removed one trailing newline from the value read on stdin.");
     }
@@ -68,12 +91,8 @@ pub(crate) fn read(
 
 /// Splits stdin into the requested values. Returns whether a single value
 /// had a trailing newline removed (to tell the person).
-pub(crate) fn parse(
-    input: &str,
-    want_key: bool,
-    secret_headers: &[String],
-) -> Result<(StdinSecrets, bool), CliError> {
-    let count = usize::from(want_key) + secret_headers.len();
+pub(crate) fn parse(input: &str, wanted: Wanted<'_>) -> Result<(StdinSecrets, bool), CliError> {
+    let count = wanted.count();
     let without_newline = input
         .strip_suffix('\n')
         .map(|rest| rest.strip_suffix('\r').unwrap_or(rest));
@@ -90,47 +109,64 @@ pub(crate) fn parse(
         let message = if count == 1 {
             format!(
                 "stdin gave no {}: pipe it in, e.g. `printf %s \"$KEY\" | patchbay …`",
-                describe(want_key, secret_headers)
+                describe(wanted)
             )
         } else {
             format!(
                 "stdin must hold {count} non-empty lines ({}), it held {}",
-                describe(want_key, secret_headers),
+                describe(wanted),
                 values.len()
             )
         };
-        return Err(stdin_error(want_key, &message));
+        return Err(stdin_error(wanted, &message));
     }
     let mut values = values.into_iter();
-    let api_key = if want_key {
+    let api_key = if wanted.key {
         values.next().map(ApiKey::new)
     } else {
         None
     };
-    let headers = secret_headers
+    let headers = wanted
+        .headers
         .iter()
-        .zip(values)
+        .zip(values.by_ref())
         .map(|(name, value)| (name.clone(), ApiKey::new(value)))
         .collect();
-    Ok((StdinSecrets { api_key, headers }, trimmed && count == 1))
+    let proxy_password = if wanted.proxy_password {
+        values.next().map(ApiKey::new)
+    } else {
+        None
+    };
+    Ok((
+        StdinSecrets {
+            api_key,
+            headers,
+            proxy_password,
+        },
+        trimmed && count == 1,
+    ))
 }
 
-fn describe(want_key: bool, secret_headers: &[String]) -> String {
+fn describe(wanted: Wanted<'_>) -> String {
     let mut parts = Vec::new();
-    if want_key {
+    if wanted.key {
         parts.push("the API key".to_owned());
     }
     parts.extend(
-        secret_headers
+        wanted
+            .headers
             .iter()
             .map(|name| format!("the value of header {name}")),
     );
+    if wanted.proxy_password {
+        parts.push("the proxy password".to_owned());
+    }
     parts.join(", then ")
 }
 
-fn stdin_error(want_key: bool, message: &str) -> CliError {
+fn stdin_error(wanted: Wanted<'_>, message: &str) -> CliError {
     CliError::SecretInput {
-        field: if want_key { "api_key" } else { "headers" },
+        field: wanted.field(),
         message: message.to_owned(),
     }
 }
@@ -141,24 +177,31 @@ mod tests {
 
     type TestResult = Result<(), CliError>;
 
+    fn key() -> Wanted<'static> {
+        Wanted {
+            key: true,
+            ..Wanted::default()
+        }
+    }
+
     #[test]
     fn one_value_loses_exactly_one_trailing_newline() -> TestResult {
-        let (secrets, trimmed) = parse("sk-abc\n", true, &[])?;
+        let (secrets, trimmed) = parse("sk-abc\n", key())?;
         assert!(trimmed);
         assert_eq!(secrets.api_key.as_ref().map(ApiKey::expose), Some("sk-abc"));
 
-        let (secrets, trimmed) = parse("sk-abc", true, &[])?;
+        let (secrets, trimmed) = parse("sk-abc", key())?;
         assert!(!trimmed);
         assert_eq!(secrets.api_key.as_ref().map(ApiKey::expose), Some("sk-abc"));
 
         // A second newline is not silently eaten: validation will reject it.
-        let (secrets, _) = parse("sk-abc\n\n", true, &[])?;
+        let (secrets, _) = parse("sk-abc\n\n", key())?;
         assert_eq!(
             secrets.api_key.as_ref().map(ApiKey::expose),
             Some("sk-abc\n")
         );
 
-        let (secrets, _) = parse("sk-abc\r\n", true, &[])?;
+        let (secrets, _) = parse("sk-abc\r\n", key())?;
         assert_eq!(secrets.api_key.as_ref().map(ApiKey::expose), Some("sk-abc"));
         Ok(())
     }
@@ -166,7 +209,7 @@ mod tests {
     #[test]
     fn empty_stdin_is_an_error_naming_the_key_field() {
         for input in ["", "\n"] {
-            match parse(input, true, &[]) {
+            match parse(input, key()) {
                 Err(CliError::SecretInput { field, .. }) => assert_eq!(field, "api_key"),
                 other => panic!("expected a stdin error, got {other:?}"),
             }
@@ -176,7 +219,12 @@ mod tests {
     #[test]
     fn key_then_headers_one_per_line() -> TestResult {
         let names = vec!["api-key".to_owned(), "CF-Access-Client-Secret".to_owned()];
-        let (secrets, _) = parse("sk-1\nhv-1\nhv-2\n", true, &names)?;
+        let both = Wanted {
+            key: true,
+            headers: &names,
+            proxy_password: false,
+        };
+        let (secrets, _) = parse("sk-1\nhv-1\nhv-2\n", both)?;
         assert_eq!(secrets.api_key.as_ref().map(ApiKey::expose), Some("sk-1"));
         let headers: Vec<(&str, &str)> = secrets
             .headers
@@ -187,7 +235,39 @@ mod tests {
             headers,
             vec![("api-key", "hv-1"), ("CF-Access-Client-Secret", "hv-2")]
         );
-        assert!(parse("sk-1\nhv-1\n", true, &names).is_err());
+        assert!(parse("sk-1\nhv-1\n", both).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn the_proxy_password_comes_last_and_alone_keeps_its_spaces() -> TestResult {
+        let names = vec!["api-key".to_owned()];
+        let all = Wanted {
+            key: true,
+            headers: &names,
+            proxy_password: true,
+        };
+        let (secrets, _) = parse("sk-1\nhv-1\npass word\n", all)?;
+        assert_eq!(secrets.api_key.as_ref().map(ApiKey::expose), Some("sk-1"));
+        assert_eq!(secrets.headers[0].1.expose(), "hv-1");
+        assert_eq!(
+            secrets.proxy_password.as_ref().map(ApiKey::expose),
+            Some("pass word")
+        );
+        let only = Wanted {
+            proxy_password: true,
+            ..Wanted::default()
+        };
+        let (secrets, trimmed) = parse(" p4ss \n", only)?;
+        assert!(trimmed);
+        assert_eq!(
+            secrets.proxy_password.as_ref().map(ApiKey::expose),
+            Some(" p4ss ")
+        );
+        match parse("", only) {
+            Err(CliError::SecretInput { field, .. }) => assert_eq!(field, "proxy_password"),
+            other => panic!("expected a stdin error, got {other:?}"),
+        }
         Ok(())
     }
 }

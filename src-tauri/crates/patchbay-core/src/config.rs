@@ -223,6 +223,18 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         Some(raw) => validation::validate_proxy(raw).map_err(|problem| problem.to_string())?,
         None => None,
     };
+    let proxy_username = match (&record.proxy_username, &proxy) {
+        (Some(name), Some(_)) => Some(
+            validation::validate_proxy_username(name)
+                .map_err(|problem| format!("`proxy_username`: {}", problem.message))?,
+        ),
+        (Some(_), None) => return Err("`proxy_username` is set but `proxy` is not".to_owned()),
+        (None, _) => None,
+    };
+    if let Some(pem) = &record.ca_certificate {
+        crate::certificates::stored_ca_der(pem)
+            .map_err(|problem| format!("`ca_certificate`: {problem}"))?;
+    }
     Ok(Provider {
         id,
         label: label.to_owned(),
@@ -238,6 +250,8 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         timeout_secs: record.timeout_secs,
         trusted_cert_sha256: record.trusted_cert_sha256.clone(),
         proxy,
+        proxy_username,
+        ca_certificate: record.ca_certificate.clone(),
         last_test: record.last_test.clone(),
         untested_since: record.untested_since.clone(),
         catalog: record.catalog.clone(),
@@ -267,6 +281,8 @@ pub fn record_from_provider(
         timeout_secs: provider.timeout_secs,
         trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
         proxy: provider.proxy.as_ref().map(validation::display_proxy),
+        proxy_username: provider.proxy_username.clone(),
+        ca_certificate: provider.ca_certificate.clone(),
         last_test: provider.last_test.clone(),
         untested_since: provider.untested_since.clone(),
         catalog: provider.catalog.clone(),

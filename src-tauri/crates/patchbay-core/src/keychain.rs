@@ -4,7 +4,8 @@
 //!
 //! Items: service `patchbay` (or `PATCHBAY_KEYRING_SERVICE`), account
 //! `<provider_id>` for the API key and `<provider_id>#header:<lowercase
-//! name>` for a secret header value. On Linux the Secret Service item (in
+//! name>` for a secret header value, `<provider_id>#proxy` for the proxy's
+//! password. On Linux the Secret Service item (in
 //! the default collection, schema `org.freedesktop.Secret.Generic`) has
 //! exactly two attributes, `service` = the service name and `username` =
 //! the account, and the label `keyring:<account>@<service>` (what
@@ -59,6 +60,11 @@ pub fn header_account(id: &ProviderId, header_name: &str) -> String {
         id.as_str(),
         header_name.to_ascii_lowercase()
     )
+}
+
+/// The account of a provider's proxy password.
+pub fn proxy_account(id: &ProviderId) -> String {
+    format!("{}#proxy", id.as_str())
 }
 
 /// The OS keychain through the `keyring` ecosystem: the Secret Service on

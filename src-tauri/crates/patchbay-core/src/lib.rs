@@ -7,6 +7,7 @@
 
 pub mod base_url;
 pub mod catalog;
+pub mod certificates;
 pub mod config;
 pub mod egress;
 pub mod entries;

@@ -44,9 +44,16 @@ pub struct Provider {
     /// SHA-256 fingerprint (lowercase hex, no separators) of a self-signed
     /// certificate the user chose to trust for this provider only.
     pub trusted_cert_sha256: Option<String>,
-    /// An http(s) proxy for this provider only (no credentials); loopback
-    /// destinations never use it. See [`crate::validation::validate_proxy`].
+    /// An http(s) proxy for this provider only; loopback destinations never
+    /// use it. See [`crate::validation::validate_proxy`].
     pub proxy: Option<Url>,
+    /// The proxy's user name (HTTP Basic). `Some` means a password is stored
+    /// in the keychain ([`crate::keychain::proxy_account`]), bound to the
+    /// proxy's origin.
+    pub proxy_username: Option<String>,
+    /// CA certificates trusted for this provider (checked PEM, see
+    /// [`crate::certificates`]).
+    pub ca_certificate: Option<String>,
     pub last_test: Option<LastTest>,
     /// Why there is no `last_test`: the key or the connection changed since
     /// the last test (cleared by the next one).

@@ -38,7 +38,7 @@ use crate::catalog::{self, Catalog, CatalogSummary};
 use crate::config::{self, ConfigDocument, ConfigPaths, FileStamp, LoadProblem, Loaded};
 use crate::error::{Error, Kind, Result};
 use crate::id::ProviderId;
-use crate::keychain::{header_account, key_account, SecretStore};
+use crate::keychain::{header_account, key_account, proxy_account, SecretStore};
 use crate::model::{
     Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider,
     UntestedChange, UntestedSince,
@@ -181,8 +181,9 @@ impl ProviderStore {
                 }
                 _ => None,
             };
-            let headers = build_headers(&id, &validated.headers, None, &mut to_write)?;
+            let headers = build_headers(&id, &validated.transport.headers, None, &mut to_write)?;
             let origin = origin_of(&validated.base_url);
+            let proxy_secret = proxy_secret(&id, &validated.transport);
             let now = OffsetDateTime::now_utc();
             let provider = Provider {
                 id,
@@ -198,7 +199,13 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: None,
-                proxy: validated.proxy,
+                proxy_username: validated
+                    .transport
+                    .proxy_auth
+                    .as_ref()
+                    .map(|auth| auth.username.clone()),
+                ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                proxy: validated.transport.proxy,
                 last_test: tested,
                 untested_since: None,
                 catalog: None,
@@ -207,6 +214,14 @@ impl ProviderStore {
             };
             // The keychain last: after this only the file write can fail.
             self.write_secrets(&to_write, &origin, false, &mut written)?;
+            if let Some((account, proxy_origin, password)) = &proxy_secret {
+                self.write_secrets(
+                    &[(account.clone(), password.clone())],
+                    proxy_origin,
+                    false,
+                    &mut written,
+                )?;
+            }
             document
                 .providers
                 .push(config::record_from_provider(&provider, Map::new()));
@@ -255,7 +270,16 @@ impl ProviderStore {
                     None
                 }
             };
-            let headers = build_headers(id, &validated.headers, Some(&existing), &mut to_write)?;
+            let headers = build_headers(
+                id,
+                &validated.transport.headers,
+                Some(&existing),
+                &mut to_write,
+            )?;
+            let proxy_secret = proxy_secret(id, &validated.transport);
+            if existing.proxy_username.is_some() && validated.transport.proxy_auth.is_none() {
+                to_delete.push(proxy_account(id));
+            }
             // New secrets, before the kept ones that move with the person's yes.
             let new_secrets = !to_write.is_empty();
             let origin = origin_of(&validated.base_url);
@@ -263,7 +287,7 @@ impl ProviderStore {
                 &existing,
                 validated.auth,
                 &validated.key,
-                &validated.headers,
+                &validated.transport.headers,
             );
             if !kept.is_empty() {
                 let given_for = existing
@@ -309,7 +333,13 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: existing.trusted_cert_sha256.clone(),
-                proxy: validated.proxy,
+                proxy_username: validated
+                    .transport
+                    .proxy_auth
+                    .as_ref()
+                    .map(|auth| auth.username.clone()),
+                ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                proxy: validated.transport.proxy,
                 last_test: existing.last_test.clone(),
                 untested_since: existing.untested_since.clone(),
                 catalog: existing.catalog.clone(),
@@ -324,7 +354,7 @@ impl ProviderStore {
             } else {
                 Some(origin.clone())
             };
-            let key_changed = new_secrets || !to_delete.is_empty();
+            let key_changed = new_secrets || proxy_secret.is_some() || !to_delete.is_empty();
             let change = if key_changed {
                 Some(UntestedChange::Key)
             } else if connection_changed(&existing, &provider) {
@@ -341,6 +371,14 @@ impl ProviderStore {
                 (None, None) => {}
             }
             self.write_secrets(&to_write, &origin, true, &mut written)?;
+            if let Some((account, proxy_origin, password)) = &proxy_secret {
+                self.write_secrets(
+                    &[(account.clone(), password.clone())],
+                    proxy_origin,
+                    true,
+                    &mut written,
+                )?;
+            }
             replace_record(document, &provider)?;
             Ok(Saved {
                 provider,
@@ -459,6 +497,9 @@ impl ProviderStore {
                         .filter(|header| header.secret)
                         .map(|header| header_account(id, &header.name)),
                 );
+                if record.proxy_username.is_some() {
+                    accounts.push(proxy_account(id));
+                }
             }
             document.providers.retain(|record| record.id != id.as_str());
             document
@@ -541,6 +582,37 @@ impl ProviderStore {
             headers.push((header.name.clone(), value));
         }
         Ok(headers)
+    }
+
+    /// The proxy's user name and password for a request through the
+    /// provider's proxy, or `None` when it has no proxy credentials. The
+    /// password is released only to the proxy origin it was given for.
+    pub fn proxy_credentials(&self, provider: &Provider) -> Result<Option<(String, ApiKey)>> {
+        let (Some(username), Some(proxy)) = (&provider.proxy_username, &provider.proxy) else {
+            return Ok(None);
+        };
+        let account = proxy_account(&provider.id);
+        let stamp = (Some(username.clone()), provider.updated_at);
+        let Some(bound) = self.cached_secret(&account, stamp)? else {
+            return Err(Error::Keychain {
+                detail: format!(
+                    "the proxy password of `{}` is missing from the keychain; enter it again in the provider's settings",
+                    provider.id
+                ),
+            });
+        };
+        let proxy_origin = origin_of(proxy);
+        match bound.origin {
+            Some(given_for) if given_for == proxy_origin => Ok(Some((username.clone(), bound.value))),
+            given_for => Err(Error::Keychain {
+                detail: format!(
+                    "the proxy password of `{}` was given for {}, not for the proxy {}; enter it again in the provider's settings",
+                    provider.id,
+                    given_for.as_deref().unwrap_or("another proxy"),
+                    proxy_origin
+                ),
+            }),
+        }
     }
 
     /// Keeps the outcome of a connection test for the list and the picker
@@ -915,7 +987,25 @@ fn connection_changed(before: &Provider, after: &Provider) -> bool {
         || before.network != after.network
         || before.auth != after.auth
         || before.proxy != after.proxy
+        || before.proxy_username != after.proxy_username
+        || before.ca_certificate != after.ca_certificate
         || before.headers != after.headers
+}
+
+/// The proxy password to write, with its account and the proxy origin it is
+/// bound to, when the draft sets one.
+fn proxy_secret(
+    id: &ProviderId,
+    transport: &validation::ValidTransport,
+) -> Option<(String, String, ApiKey)> {
+    let auth = transport.proxy_auth.as_ref()?;
+    let proxy = transport.proxy.as_ref()?;
+    match &auth.password {
+        ValidKeyChange::Set(password) => {
+            Some((proxy_account(id), origin_of(proxy), password.clone()))
+        }
+        ValidKeyChange::Keep | ValidKeyChange::Remove => None,
+    }
 }
 
 /// Clears the last test: `change` made it say nothing about the provider now.
@@ -970,6 +1060,12 @@ pub struct ProviderView {
     pub trusted_cert_sha256: Option<String>,
     /// The provider's proxy (`http://proxy.corp:3128`), when set.
     pub proxy: Option<String>,
+    /// The proxy's user name; set means a password is stored too (it is
+    /// never shown).
+    pub proxy_username: Option<String>,
+    /// CA certificates trusted for this provider: the PEM and what each
+    /// certificate is. `null` when none.
+    pub ca_certificate: Option<CaCertificateView>,
     pub last_test: Option<LastTest>,
     /// Why `last_test` is `null`: `{"change": "key" | "connection", "at"}`
     /// when the key or the connection changed since the last test.
@@ -981,6 +1077,13 @@ pub struct ProviderView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// `ca_certificate` of a [`ProviderView`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaCertificateView {
+    pub pem: String,
+    pub certificates: Vec<crate::certificates::CertificateSummary>,
 }
 
 /// `key_withheld` of a [`ProviderView`]:
@@ -1029,6 +1132,14 @@ impl From<&Provider> for ProviderView {
             timeout_secs: provider.timeout_secs,
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
             proxy: provider.proxy.as_ref().map(validation::display_proxy),
+            proxy_username: provider.proxy_username.clone(),
+            ca_certificate: provider
+                .ca_certificate
+                .as_ref()
+                .map(|pem| CaCertificateView {
+                    pem: pem.clone(),
+                    certificates: crate::certificates::stored_ca_summaries(pem),
+                }),
             last_test: provider.last_test.clone(),
             untested_since: provider.untested_since.clone(),
             catalog: provider.catalog.as_ref().map(CatalogSummary::from),

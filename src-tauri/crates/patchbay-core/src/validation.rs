@@ -41,8 +41,14 @@
 //! - `timeout_secs`: 1–600 when given.
 //! - `proxy`: empty means none; otherwise an `http://` or `https://` URL
 //!   with a host and optionally a port, no path, query or fragment, and no
-//!   `user:password@` (credentials in proxy URLs are not supported: they
-//!   would sit in the plain-text config file). See [`validate_proxy`].
+//!   `user:password@` (credentials go in their own fields: the user name in
+//!   the config, the password in the keychain). See [`validate_proxy`].
+//! - `proxy_username` / `proxy_password`: HTTP Basic credentials for the
+//!   proxy; both or neither, and only with a proxy. The password is bound
+//!   to the proxy's origin: a kept password does not follow a change of
+//!   proxy host (it must be typed again).
+//! - `ca_certificate`: PEM (or DER) of one or more CA certificates; see
+//!   [`crate::certificates`].
 //!
 //! Messages say what is wrong and how to fix it, and never contain a key or
 //! a header value.
@@ -51,6 +57,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::certificates::CaBundle;
 
 use crate::base_url;
 use crate::egress;
@@ -66,8 +74,10 @@ pub use digest::DraftDigest;
 pub(crate) use fields::model_list_problems;
 use fields::{check_headers, check_key, check_label, check_models, check_preset};
 pub use fields::{
-    display_proxy, validate_api_key, validate_model_id, validate_proxy, KEY_FIELD, MAX_PROXY_CHARS,
-    MODEL_FIELD, PROXY_FIELD,
+    display_proxy, validate_api_key, validate_model_id, validate_proxy, validate_proxy_password,
+    validate_proxy_username, CA_CERTIFICATE_FIELD, KEY_FIELD, MAX_PROXY_CHARS,
+    MAX_PROXY_CREDENTIAL_BYTES, MODEL_FIELD, PROXY_FIELD, PROXY_PASSWORD_FIELD,
+    PROXY_USERNAME_FIELD,
 };
 
 pub const MAX_LABEL_CHARS: usize = 64;
@@ -122,6 +132,16 @@ pub struct ProviderDraft {
     /// means none.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// The proxy's user name; empty or absent means none.
+    #[serde(default)]
+    pub proxy_username: Option<String>,
+    /// The proxy's password: keep the stored one, set or remove it.
+    #[serde(default)]
+    pub proxy_password: KeyChange,
+    /// CA certificates (PEM) trusted for this provider; empty or absent
+    /// means none.
+    #[serde(default)]
+    pub ca_certificate: Option<String>,
     /// The person confirmed sending the stored key and secret header values
     /// of the provider this draft edits to the draft's base URL, although
     /// they were given for another origin ("Send your key for <old> to
@@ -155,6 +175,9 @@ impl ProviderDraft {
             headers: Vec::new(),
             timeout_secs: None,
             proxy: None,
+            proxy_username: None,
+            proxy_password: KeyChange::Keep,
+            ca_certificate: None,
             move_key: false,
         }
     }
@@ -190,6 +213,12 @@ impl fmt::Debug for ProviderDraft {
                         proxy
                     }
                 }),
+            )
+            .field("proxy_username", &self.proxy_username)
+            .field("proxy_password", &self.proxy_password)
+            .field(
+                "ca_certificate",
+                &self.ca_certificate.as_ref().map(String::len),
             )
             .field("move_key", &self.move_key)
             .finish()
@@ -268,10 +297,28 @@ pub struct ValidatedDraft {
     pub models: Vec<String>,
     pub enabled: bool,
     pub network: NetworkAllowance,
-    pub headers: Vec<ValidHeader>,
     pub timeout_secs: Option<u32>,
-    pub proxy: Option<Url>,
+    pub transport: ValidTransport,
     pub notices: Vec<Notice>,
+}
+
+/// How requests reach the provider, checked: headers, proxy and its
+/// credentials, CA certificates.
+#[derive(Debug, Clone, Default)]
+pub struct ValidTransport {
+    pub headers: Vec<ValidHeader>,
+    pub proxy: Option<Url>,
+    pub proxy_auth: Option<ValidProxyAuth>,
+    pub ca: Option<CaBundle>,
+}
+
+/// The proxy's credentials after validation.
+#[derive(Debug, Clone)]
+pub struct ValidProxyAuth {
+    pub username: String,
+    /// `Set`: a new password to store; `Keep`: the stored one (given for
+    /// this same proxy origin). Never `Remove`.
+    pub password: ValidKeyChange,
 }
 
 /// Validates `draft` against the module's rules. `others` are the saved
@@ -292,7 +339,7 @@ pub fn validate(
     let base_url = check_base_url(draft, Egress::Judge, &mut problems, &mut notices);
     let models = check_models(&draft.models, &mut problems);
     let key = check_key(draft.auth, &draft.key, editing, &mut problems, &mut notices);
-    let (headers, proxy) = check_transport(draft, editing, &mut problems, &mut notices);
+    let transport = check_transport(draft, editing, &mut problems, &mut notices);
 
     match (base_url, key) {
         (Some(base_url), Some(key)) if problems.is_empty() => Ok(ValidatedDraft {
@@ -304,9 +351,8 @@ pub fn validate(
             models,
             enabled: draft.enabled,
             network: draft.network,
-            headers,
             timeout_secs: draft.timeout_secs,
-            proxy,
+            transport,
             notices,
         }),
         _ => Err(Error::Invalid(problems)),
@@ -323,9 +369,8 @@ pub struct ValidatedConnection {
     /// caller reads it); `Remove`: no key (no authentication, or the form
     /// removes it).
     pub key: ValidKeyChange,
-    pub headers: Vec<ValidHeader>,
     pub timeout_secs: Option<u32>,
-    pub proxy: Option<Url>,
+    pub transport: ValidTransport,
     pub notices: Vec<Notice>,
 }
 
@@ -360,15 +405,14 @@ pub fn validate_connection(
         (Auth::ApiKey, KeyChange::Keep) => Some(ValidKeyChange::Keep),
         (Auth::ApiKey, KeyChange::Remove) | (Auth::None, _) => Some(ValidKeyChange::Remove),
     };
-    let (headers, proxy) = check_transport(draft, editing, &mut problems, &mut notices);
+    let transport = check_transport(draft, editing, &mut problems, &mut notices);
     match (base_url, key) {
         (Some(base_url), Some(key)) if problems.is_empty() => Ok(ValidatedConnection {
             base_url,
             network: draft.network,
             key,
-            headers,
             timeout_secs: draft.timeout_secs,
-            proxy,
+            transport,
             notices,
         }),
         _ => Err(Error::Invalid(problems)),
@@ -420,13 +464,14 @@ fn check_base_url(
     }
 }
 
-/// How a request goes there: the custom headers, the timeout, the proxy.
+/// How a request goes there: the custom headers, the timeout, the proxy
+/// and its credentials, the CA certificates.
 fn check_transport(
     draft: &ProviderDraft,
     editing: Option<&Provider>,
     problems: &mut Vec<FieldError>,
     notices: &mut Vec<Notice>,
-) -> (Vec<ValidHeader>, Option<Url>) {
+) -> ValidTransport {
     let headers = check_headers(&draft.headers, editing, problems, notices);
 
     if let Some(seconds) = draft.timeout_secs {
@@ -450,7 +495,111 @@ fn check_transport(
             None
         }
     };
-    (headers, proxy)
+    let proxy_auth = check_proxy_auth(draft, editing, proxy.as_ref(), problems);
+    let ca = match draft.ca_certificate.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match crate::certificates::read_ca_bundle(text.as_bytes()) {
+            Ok(bundle) => Some(bundle),
+            Err(problem) => {
+                problems.push(FieldError::new(
+                    CA_CERTIFICATE_FIELD,
+                    format!("The CA certificate is not usable: {problem}."),
+                ));
+                None
+            }
+        },
+    };
+    ValidTransport {
+        headers,
+        proxy,
+        proxy_auth,
+        ca,
+    }
+}
+
+/// The proxy's user name and password: both or neither, only with a
+/// proxy; a kept password only for the proxy origin it was given for.
+fn check_proxy_auth(
+    draft: &ProviderDraft,
+    editing: Option<&Provider>,
+    proxy: Option<&Url>,
+    problems: &mut Vec<FieldError>,
+) -> Option<ValidProxyAuth> {
+    let username = draft
+        .proxy_username
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty());
+    let typed_password = match &draft.proxy_password {
+        KeyChange::Set { value } if !value.expose().is_empty() => Some(value),
+        _ => None,
+    };
+    let Some(username) = username else {
+        if typed_password.is_some() {
+            problems.push(FieldError::new(
+                PROXY_USERNAME_FIELD,
+                "Enter the proxy's user name too, or clear the password.",
+            ));
+        }
+        return None;
+    };
+    let Some(proxy) = proxy else {
+        problems.push(FieldError::new(
+            PROXY_USERNAME_FIELD,
+            "A proxy user name needs a proxy: enter the proxy's URL, or clear the user name and password.",
+        ));
+        return None;
+    };
+    let username = match validate_proxy_username(username) {
+        Ok(name) => name,
+        Err(problem) => {
+            problems.push(problem);
+            return None;
+        }
+    };
+    let password = match (typed_password, &draft.proxy_password) {
+        (Some(value), _) => match validate_proxy_password(value.expose()) {
+            Ok(password) => ValidKeyChange::Set(password),
+            Err(problem) => {
+                problems.push(problem);
+                return None;
+            }
+        },
+        (None, KeyChange::Remove) => {
+            problems.push(FieldError::new(
+                PROXY_PASSWORD_FIELD,
+                "Enter the proxy's password, or clear the user name if the proxy needs none.",
+            ));
+            return None;
+        }
+        (None, _) => {
+            let stored_for = editing
+                .filter(|saved| saved.proxy_username.is_some())
+                .and_then(|saved| saved.proxy.as_ref());
+            match stored_for {
+                None => {
+                    problems.push(FieldError::new(
+                        PROXY_PASSWORD_FIELD,
+                        "Enter the proxy's password (it is kept in the keychain).",
+                    ));
+                    return None;
+                }
+                Some(stored) if stored.origin() != proxy.origin() => {
+                    problems.push(FieldError::new(
+                        PROXY_PASSWORD_FIELD,
+                        format!(
+                            "The stored proxy password was given for {}; type it again to send it to {}.",
+                            display_proxy(stored),
+                            display_proxy(proxy)
+                        ),
+                    ));
+                    return None;
+                }
+                Some(_same) => ValidKeyChange::Keep,
+            }
+        }
+    };
+    Some(ValidProxyAuth { username, password })
 }
 
 #[cfg(test)]

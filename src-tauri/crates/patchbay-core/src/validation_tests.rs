@@ -22,6 +22,9 @@ fn draft() -> ProviderDraft {
         headers: Vec::new(),
         timeout_secs: None,
         proxy: None,
+        proxy_username: None,
+        proxy_password: KeyChange::Keep,
+        ca_certificate: None,
         move_key: false,
     }
 }
@@ -42,6 +45,8 @@ fn provider(id: &str, label: &str) -> Provider {
         timeout_secs: None,
         trusted_cert_sha256: None,
         proxy: None,
+        proxy_username: None,
+        ca_certificate: None,
         last_test: None,
         untested_since: None,
         catalog: None,
@@ -124,6 +129,9 @@ fn every_problem_is_reported_not_just_the_first() {
         }],
         timeout_secs: Some(0),
         proxy: Some("socks5://proxy.corp:1080".to_owned()),
+        proxy_username: None,
+        proxy_password: KeyChange::Keep,
+        ca_certificate: None,
         move_key: false,
     };
     let names: Vec<String> = fields(validate(&input, &[], None))
@@ -574,7 +582,7 @@ fn header_names() {
         let result = validate(&input, &[], None);
         match expected {
             None => assert_eq!(
-                result.expect("valid").headers[0].name,
+                result.expect("valid").transport.headers[0].name,
                 name.trim(),
                 "{name:?}"
             ),
@@ -661,11 +669,14 @@ fn header_values() {
             Ok(stored) => {
                 let valid = result.unwrap_or_else(|error| panic!("{value:?}: {error}"));
                 assert_eq!(
-                    valid.headers[0].value.as_ref().map(ApiKey::expose),
+                    valid.transport.headers[0]
+                        .value
+                        .as_ref()
+                        .map(ApiKey::expose),
                     *stored,
                     "{value:?}"
                 );
-                assert_eq!(valid.headers[0].secret, *secret);
+                assert_eq!(valid.transport.headers[0].secret, *secret);
                 assert_eq!(valid.notices.len(), *notice_count, "{value:?}");
                 if *notice_count > 0 {
                     assert_eq!(valid.notices[0].field, "headers[0].value");
@@ -709,7 +720,7 @@ fn a_stored_secret_header_keeps_its_value_when_none_is_given() {
     ];
     let valid = validate(&input, &[], Some(&stored)).expect("kept secret");
     assert_eq!(
-        valid.headers[0],
+        valid.transport.headers[0],
         ValidHeader {
             name: "cf-access-client-secret".to_owned(),
             value: None,
@@ -717,7 +728,10 @@ fn a_stored_secret_header_keeps_its_value_when_none_is_given() {
         }
     );
     assert_eq!(
-        valid.headers[1].value.as_ref().map(ApiKey::expose),
+        valid.transport.headers[1]
+            .value
+            .as_ref()
+            .map(ApiKey::expose),
         Some("id")
     );
 
@@ -760,11 +774,11 @@ fn proxies() {
         ("proxy.corp", Err("Start the URL with https://")),
         (
             "http://user:hunter2@proxy.corp:3128",
-            Err("Credentials in proxy URLs are not supported"),
+            Err("enter the user name and password in their own fields"),
         ),
         (
             "http://user@proxy.corp:3128",
-            Err("Credentials in proxy URLs are not supported"),
+            Err("enter the user name and password in their own fields"),
         ),
         ("http://proxy.corp:3128/path", Err("remove the path")),
         ("http://proxy.corp:3128/?q=1", Err("remove the path")),
@@ -800,7 +814,7 @@ fn a_bad_proxy_is_a_field_error_and_a_good_one_is_kept() {
     input.proxy = Some("http://proxy.corp:3128".to_owned());
     let valid = validate(&input, &[], None).expect("valid");
     assert_eq!(
-        valid.proxy.as_ref().map(display_proxy).as_deref(),
+        valid.transport.proxy.as_ref().map(display_proxy).as_deref(),
         Some("http://proxy.corp:3128")
     );
     let debug = format!(
@@ -984,4 +998,174 @@ fn validate_connection_checks_what_a_request_sends_and_not_the_label_or_models()
     unsaved.base_url = "http://169.254.169.254/v1".to_owned();
     unsaved.network = NetworkAllowance::Private;
     assert!(validate_connection(&unsaved, None).is_ok());
+}
+
+fn with_proxy_auth(proxy: &str, username: Option<&str>, password: KeyChange) -> ProviderDraft {
+    ProviderDraft {
+        proxy: Some(proxy.to_owned()),
+        proxy_username: username.map(str::to_owned),
+        proxy_password: password,
+        ..draft()
+    }
+}
+
+fn set(value: &str) -> KeyChange {
+    KeyChange::Set {
+        value: ApiKey::new(value),
+    }
+}
+
+fn problem_fields(result: Result<ValidatedDraft, Error>) -> Vec<(String, String)> {
+    match result {
+        Err(Error::Invalid(problems)) => problems
+            .into_iter()
+            .map(|problem| (problem.field, problem.message))
+            .collect(),
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|valid| valid.label)
+        ),
+    }
+}
+
+#[test]
+fn proxy_credentials_come_in_pairs_need_a_proxy_and_stay_with_its_origin() {
+    let valid = validate(
+        &with_proxy_auth("http://proxy.corp:3128", Some(" alice "), set("pass word")),
+        &[],
+        None,
+    )
+    .expect("user and password");
+    let auth = valid.transport.proxy_auth.expect("credentials");
+    assert_eq!(auth.username, "alice");
+    assert!(
+        matches!(auth.password, ValidKeyChange::Set(ref value) if value.expose() == "pass word")
+    );
+
+    for (draft, field, fragment) in [
+        (
+            with_proxy_auth("http://proxy.corp:3128", None, set("pw")),
+            PROXY_USERNAME_FIELD,
+            "user name too",
+        ),
+        (
+            with_proxy_auth("http://proxy.corp:3128", Some("alice"), KeyChange::Keep),
+            PROXY_PASSWORD_FIELD,
+            "Enter the proxy's password",
+        ),
+        (
+            with_proxy_auth("http://proxy.corp:3128", Some("al:ice"), set("pw")),
+            PROXY_USERNAME_FIELD,
+            "cannot contain `:`",
+        ),
+        (
+            with_proxy_auth("http://proxy.corp:3128", Some("alice"), set("line\nbreak")),
+            PROXY_PASSWORD_FIELD,
+            "line break",
+        ),
+        (
+            ProviderDraft {
+                proxy: None,
+                ..with_proxy_auth("http://proxy.corp:3128", Some("alice"), set("pw"))
+            },
+            PROXY_USERNAME_FIELD,
+            "needs a proxy",
+        ),
+    ] {
+        let problems = problem_fields(validate(&draft, &[], None));
+        assert!(
+            problems
+                .iter()
+                .any(|(name, message)| name == field && message.contains(fragment)),
+            "{field}: {problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .all(|(_, message)| !message.contains("line\nbreak")),
+            "the password is never repeated"
+        );
+    }
+
+    // A stored password is kept for the same proxy origin only.
+    let mut saved = provider("work", "OpenRouter");
+    saved.proxy = validate_proxy("http://proxy.corp:3128").expect("proxy");
+    saved.proxy_username = Some("alice".to_owned());
+    let kept = validate(
+        &with_proxy_auth("http://proxy.corp:3128", Some("alice"), KeyChange::Keep),
+        &[],
+        Some(&saved),
+    )
+    .expect("kept for the same proxy");
+    assert!(matches!(
+        kept.transport.proxy_auth.map(|auth| auth.password),
+        Some(ValidKeyChange::Keep)
+    ));
+    let moved = problem_fields(validate(
+        &with_proxy_auth(
+            "http://other-proxy.corp:3128",
+            Some("alice"),
+            KeyChange::Keep,
+        ),
+        &[],
+        Some(&saved),
+    ));
+    assert!(
+        moved
+            .iter()
+            .any(|(name, message)| name == PROXY_PASSWORD_FIELD
+                && message.contains("was given for http://proxy.corp:3128")),
+        "{moved:?}"
+    );
+}
+
+#[test]
+fn a_ca_certificate_is_checked_and_stored_as_pem() {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Corp Root CA");
+    let ca = params
+        .self_signed(&rcgen::KeyPair::generate().expect("key"))
+        .expect("CA");
+    let valid = validate(
+        &ProviderDraft {
+            ca_certificate: Some(format!("\n{}\n", ca.pem())),
+            ..draft()
+        },
+        &[],
+        None,
+    )
+    .expect("a CA certificate");
+    let bundle = valid.transport.ca.expect("kept");
+    assert_eq!(bundle.der, vec![ca.der().to_vec()]);
+
+    let empty = validate(
+        &ProviderDraft {
+            ca_certificate: Some("  ".to_owned()),
+            ..draft()
+        },
+        &[],
+        None,
+    )
+    .expect("blank means none");
+    assert!(empty.transport.ca.is_none());
+
+    let problems = problem_fields(validate(
+        &ProviderDraft {
+            ca_certificate: Some("not a certificate".to_owned()),
+            ..draft()
+        },
+        &[],
+        None,
+    ));
+    assert!(
+        problems
+            .iter()
+            .any(|(name, message)| name == CA_CERTIFICATE_FIELD
+                && message
+                    .starts_with("The CA certificate is not usable: this is not a certificate")),
+        "{problems:?}"
+    );
 }

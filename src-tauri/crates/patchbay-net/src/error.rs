@@ -12,6 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use patchbay_core::certificates::CertificateSummary;
 use patchbay_core::ApiKey;
 use patchbay_core::Kind;
 use serde::Serialize;
@@ -81,17 +82,18 @@ pub enum NetError {
     #[error("The TLS handshake with {host} failed: {detail}.")]
     Tls {
         host: String,
+        problem: TlsProblem,
         detail: String,
-        certificate_sha256: Option<String>,
+        certificate: Option<Box<CertificateSummary>>,
     },
 
-    #[error(
-        "{host} presented a certificate that is not signed by a trusted authority ({detail})."
-    )]
+    /// The chain leads to no trusted root: `problem` is `UnknownIssuer` or
+    /// `SelfSigned`.
+    #[error("{}", untrusted_message(.host, *.problem, .certificate.as_deref()))]
     TlsUntrusted {
         host: String,
-        detail: String,
-        certificate_sha256: Option<String>,
+        problem: TlsProblem,
+        certificate: Option<Box<CertificateSummary>>,
     },
 
     #[error("No answer within {} s during the {stage} stage.", .after.as_secs_f32())]
@@ -189,6 +191,88 @@ pub enum NetError {
         detail: String,
         status: Option<u16>,
     },
+
+    /// The proxy answered `407 Proxy Authentication Required`. `sent`: a
+    /// user name and password were sent (and refused); `schemes`: what its
+    /// `Proxy-Authenticate` headers offer (`Basic`, `Negotiate`, …).
+    #[error("{}", proxy_auth_message(.proxy, *.sent, .schemes))]
+    ProxyAuth {
+        proxy: String,
+        sent: bool,
+        schemes: Vec<String>,
+    },
+}
+
+/// What exactly is wrong with a server's certificate (`reason` of a
+/// `tls`/`tls_untrusted` failure on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsProblem {
+    /// Signed by an authority neither the system nor the provider trusts.
+    UnknownIssuer,
+    /// Signed by itself, and not trusted.
+    SelfSigned,
+    Expired,
+    NotYetValid,
+    /// Not issued for the host name in the URL.
+    WrongHost,
+    Revoked,
+    BadSignature,
+    /// The server does not speak TLS there.
+    NotTls,
+    Other,
+}
+
+impl TlsProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::SelfSigned => "self_signed",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongHost => "wrong_host",
+            Self::Revoked => "revoked",
+            Self::BadSignature => "bad_signature",
+            Self::NotTls => "not_tls",
+            Self::Other => "other",
+        }
+    }
+}
+
+fn untrusted_message(
+    host: &str,
+    problem: TlsProblem,
+    certificate: Option<&CertificateSummary>,
+) -> String {
+    match (problem, certificate) {
+        (TlsProblem::SelfSigned, Some(c)) => format!(
+            "{host} presented a self-signed certificate (“{}”, valid until {}), which no trusted authority vouches for.",
+            c.subject,
+            c.valid_until()
+        ),
+        (_, Some(c)) => format!(
+            "{host}'s certificate (“{}”) is issued by “{}”, an authority this computer does not trust.",
+            c.subject, c.issuer
+        ),
+        (_, None) => format!(
+            "{host} presented a certificate that is not signed by a trusted authority."
+        ),
+    }
+}
+
+fn proxy_auth_message(proxy: &str, sent: bool, schemes: &[String]) -> String {
+    let basic = schemes.is_empty()
+        || schemes
+            .iter()
+            .any(|scheme| scheme.eq_ignore_ascii_case("basic"));
+    match (sent, basic) {
+        (true, true) => format!("The proxy {proxy} refused the user name and password (HTTP 407 Proxy Authentication Required)."),
+        (false, true) => format!("The proxy {proxy} asks for a user name and password (HTTP 407 Proxy Authentication Required)."),
+        (_, false) => format!(
+            "The proxy {proxy} asks for {} authentication (HTTP 407), which Patchbay does not support; it supports user name and password (Basic).",
+            schemes.join(" or ")
+        ),
+    }
 }
 
 impl NetError {
@@ -218,7 +302,7 @@ impl NetError {
             Self::Cancelled => Kind::Cancelled,
             Self::ModelNotFound { .. } => Kind::ModelNotFound,
             Self::InvalidRequest { .. } => Kind::RequestUnbuildable,
-            Self::Proxy { .. } => Kind::Proxy,
+            Self::Proxy { .. } | Self::ProxyAuth { .. } => Kind::Proxy,
         }
     }
 
@@ -233,10 +317,20 @@ impl NetError {
                 _ => "Check the host and port in the base URL; the server may be down or a firewall may block the port.".to_owned(),
             },
             Self::ConnectTimeout { .. } | Self::ConnectFailed { .. } => "Check the host and port, that the server is running and that no firewall or VPN blocks the connection.".to_owned(),
-            Self::Tls { .. } => "Check that the base URL uses the server's real host name and that its certificate is valid (not expired, issued for this name). If it is your own server, fix its certificate or use its fingerprint below.".to_owned(),
-            Self::TlsUntrusted { certificate_sha256, .. } => match certificate_sha256 {
-                Some(fingerprint) => format!("If this is your own server with a self-signed certificate, compare the fingerprint {fingerprint} with the server's and choose \"Trust this certificate for this provider\"."),
-                None => "If this is your own server with a self-signed certificate, trust its fingerprint for this provider.".to_owned(),
+            Self::Tls { problem, .. } => match problem {
+                TlsProblem::Expired => "The server's certificate must be renewed; nothing on this computer can safely work around it. If it is your server, renew its certificate.".to_owned(),
+                TlsProblem::NotYetValid => "Check this computer's date and time; if they are right, the server's certificate was issued for a later date.".to_owned(),
+                TlsProblem::WrongHost => "Use a host name the certificate is issued for in the base URL, or fix the server's certificate.".to_owned(),
+                TlsProblem::NotTls => "If the server speaks plain http, use http:// in the base URL (allowed for servers on this computer or your network).".to_owned(),
+                _ => "Check that the base URL uses the server's real host name and that its certificate is valid. If it is your own server, fix its certificate.".to_owned(),
+            },
+            Self::TlsUntrusted { problem: TlsProblem::SelfSigned, certificate, .. } => match certificate {
+                Some(c) => format!("If you set up this server yourself, compare the fingerprint {} with the server's and choose \"Trust this certificate\" (for this provider only), or add the certificate as this provider's CA certificate.", c.sha256),
+                None => "If you set up this server yourself, trust its certificate for this provider only.".to_owned(),
+            },
+            Self::TlsUntrusted { certificate, .. } => match certificate {
+                Some(c) => format!("If “{}” is your organisation's authority (a company gateway, or a proxy that inspects TLS), add its CA certificate to this provider (CA certificate, or --ca-cert FILE) or to this computer's trust store. \"Trust this certificate\" works too, but stops working when the certificate is renewed.", c.issuer),
+                None => "If this is your organisation's gateway, add its CA certificate to this provider or to this computer's trust store.".to_owned(),
             },
             Self::Timeout { stage, .. } => match stage {
                 Stage::Chat => "The model did not start answering in time: a local model may still be loading. Raise this provider's timeout or try again.".to_owned(),
@@ -266,7 +360,9 @@ impl NetError {
                 None => "Check the model id against the provider's model list.".to_owned(),
             },
             Self::InvalidRequest { .. } => "Check the custom headers of this provider.".to_owned(),
-            Self::Proxy { status: Some(407), .. } => "The proxy asks for credentials, which Patchbay does not support yet: use a proxy that needs none, or remove the proxy from this provider.".to_owned(),
+            Self::Proxy { status: Some(407), .. } | Self::ProxyAuth { sent: false, .. } => "Enter the proxy's user name and password under Proxy in this provider's settings (--proxy-user and the password on standard input in the CLI).".to_owned(),
+            Self::ProxyAuth { schemes, .. } if !schemes.is_empty() && !schemes.iter().any(|scheme| scheme.eq_ignore_ascii_case("basic")) => "Use a proxy (or proxy port) that accepts a user name and password, or remove the proxy from this provider.".to_owned(),
+            Self::ProxyAuth { .. } => "Check the proxy user name and password in this provider's settings (they may have expired or changed).".to_owned(),
             Self::Proxy { status: Some(_), .. } => "The proxy refused to connect to the provider: check that it allows connections to this host and port, or remove the proxy from this provider.".to_owned(),
             Self::Proxy { .. } => "Check the proxy's address and port in this provider's settings and that the proxy is running, or remove the proxy from this provider.".to_owned(),
         }
@@ -275,13 +371,16 @@ impl NetError {
     /// The SHA-256 fingerprint of the certificate the server presented, when
     /// a TLS failure has one (for "Trust this certificate").
     pub fn certificate_sha256(&self) -> Option<&str> {
+        self.certificate()
+            .map(|certificate| certificate.sha256.as_str())
+    }
+
+    /// The certificate the server presented, when a TLS failure has one.
+    pub fn certificate(&self) -> Option<&CertificateSummary> {
         match self {
-            Self::Tls {
-                certificate_sha256, ..
+            Self::Tls { certificate, .. } | Self::TlsUntrusted { certificate, .. } => {
+                certificate.as_deref()
             }
-            | Self::TlsUntrusted {
-                certificate_sha256, ..
-            } => certificate_sha256.as_deref(),
             _ => None,
         }
     }
@@ -290,6 +389,11 @@ impl NetError {
     pub fn failure(&self) -> Failure {
         let reason = match self {
             Self::PolicyDenied { reason, .. } => Some(reason.clone()),
+            Self::Tls { problem, .. } | Self::TlsUntrusted { problem, .. } => {
+                Some(problem.as_str().to_owned())
+            }
+            Self::ProxyAuth { sent: true, .. } => Some("credentials_refused".to_owned()),
+            Self::ProxyAuth { sent: false, .. } => Some("credentials_required".to_owned()),
             _ => None,
         };
         Failure {
@@ -303,7 +407,10 @@ impl NetError {
 
 /// `{kind, message, hint, reason?}`: what a stage report or a boundary
 /// sends on. `reason` is the egress policy's reason (`metadata`,
-/// `loopback_not_allowed`, …) for a `policy_denied` failure.
+/// `loopback_not_allowed`, …) for a `policy_denied` failure, the
+/// certificate problem ([`TlsProblem`]: `unknown_issuer`, `self_signed`,
+/// `expired`, `wrong_host`, …) for `tls`/`tls_untrusted`, and
+/// `credentials_required`/`credentials_refused` for a proxy's 407.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     pub kind: Kind,

@@ -99,12 +99,26 @@ impl Pool {
 
 /// What identifies a target's connections in the pool.
 fn pool_key(target: &Target) -> String {
+    use sha2::{Digest, Sha256};
+    let mut trust = Sha256::new();
+    for der in &target.ca_certificates {
+        trust.update((der.len() as u64).to_be_bytes());
+        trust.update(der);
+    }
+    // The proxy password itself stays out of the key: a hash of it would
+    // still be derived from a secret, and a changed password needs no new
+    // connection (the proxy checked it when the tunnel was made).
     format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}",
         target.base_url.origin().ascii_serialization(),
         target.network.as_str(),
         target.proxy.as_ref().map_or("", |proxy| proxy.as_str()),
-        target.trusted_cert_sha256.as_deref().unwrap_or("")
+        target
+            .proxy_credentials
+            .as_ref()
+            .map_or("", |(name, _password)| name.as_str()),
+        target.trusted_cert_sha256.as_deref().unwrap_or(""),
+        hex::encode(trust.finalize())
     )
 }
 
@@ -173,6 +187,12 @@ pub async fn forward(
         .map(str::to_owned);
     let mut secrets: Vec<ApiKey> = target.api_key.iter().cloned().collect();
     secrets.extend(target.headers.iter().map(|(_name, value)| value.clone()));
+    secrets.extend(
+        target
+            .proxy_credentials
+            .iter()
+            .map(|(_name, password)| password.clone()),
+    );
     secrets.retain(|secret| !secret.expose().is_empty());
     Ok(Upstream {
         status: streaming.status.as_u16(),

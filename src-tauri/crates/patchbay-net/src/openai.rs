@@ -8,6 +8,7 @@ use http_body_util::Full;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use patchbay_core::egress::display_form as display_url;
+use patchbay_core::ApiKey;
 use url::Url;
 
 use crate::discovery::{self, DiscoveredModel, DiscoveryError};
@@ -40,6 +41,14 @@ const RESERVED_HEADERS: [&str; 9] = [
 /// and custom headers are sent, or `None` once a redirect left the base
 /// URL's origin. `absolute_form` names the whole URL (a request through an
 /// http proxy).
+/// `Basic base64(user:password)` for `Proxy-Authorization`.
+pub(crate) fn proxy_basic((username, password): &(String, ApiKey)) -> String {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD
+        .encode(format!("{username}:{}", password.expose()));
+    format!("Basic {token}")
+}
+
 pub(crate) fn build_request(
     method: &Method,
     url: &Url,
@@ -47,6 +56,7 @@ pub(crate) fn build_request(
     absolute_form: bool,
     user_agent: &str,
     credentials: Option<&Target>,
+    proxy_credentials: Option<&(String, ApiKey)>,
 ) -> Result<Request<Full<Bytes>>, NetError> {
     let mut path = url.path().to_owned();
     if let Some(query) = url.query() {
@@ -85,6 +95,21 @@ pub(crate) fn build_request(
     );
     if json {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
+    }
+    if absolute_form {
+        // The request goes to the proxy itself: it gets the proxy's
+        // credentials (and strips the header before forwarding).
+        if let Some(credentials) = proxy_credentials {
+            let mut value =
+                HeaderValue::from_str(&proxy_basic(credentials)).map_err(|_invalid| {
+                    NetError::InvalidRequest {
+                        detail: "the proxy user name or password holds characters HTTP cannot send"
+                            .to_owned(),
+                    }
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(header::PROXY_AUTHORIZATION, value);
+        }
     }
     let mut request = builder
         .body(Full::new(body.unwrap_or_default()))

@@ -125,6 +125,8 @@ pub struct TestReport {
     pub suggestion: Option<Suggestion>,
     /// The SHA-256 of the certificate the server presented (https only).
     pub certificate_sha256: Option<String>,
+    /// What that certificate is: subject, issuer, validity, names.
+    pub certificate: Option<patchbay_core::certificates::CertificateSummary>,
     pub time_to_first_token_ms: Option<u64>,
     /// Where redirects went, in order.
     pub redirects: Vec<String>,
@@ -258,6 +260,7 @@ pub async fn run_test(
         models: outcome.models.unwrap_or_default(),
         suggestion: outcome.suggestion,
         certificate_sha256: session.certificate_sha256().map(str::to_owned),
+        certificate: session.certificate(),
         time_to_first_token_ms: outcome.first_token.map(millis),
         redirects: session.redirects().to_vec(),
         summary,

@@ -42,7 +42,7 @@ pub(crate) struct Session<'a> {
     timeout: Duration,
     deadline: Instant,
     connection: Option<Connection>,
-    certificate_sha256: Option<String>,
+    presented: Option<crate::tls::Presented>,
     /// False once a redirect left the base URL's origin: credentials are
     /// not sent again in this session.
     origin_kept: bool,
@@ -75,6 +75,12 @@ impl<'a> Session<'a> {
             secrets.push(key);
         }
         secrets.extend(target.headers.iter().map(|(_name, value)| value));
+        secrets.extend(
+            target
+                .proxy_credentials
+                .iter()
+                .map(|(_name, password)| password),
+        );
         Self {
             client,
             target,
@@ -84,7 +90,7 @@ impl<'a> Session<'a> {
             timeout,
             deadline: Instant::now() + timeout,
             connection: None,
-            certificate_sha256: None,
+            presented: None,
             origin_kept: true,
             redirects: Vec::new(),
         }
@@ -99,7 +105,16 @@ impl<'a> Session<'a> {
     }
 
     pub(crate) fn certificate_sha256(&self) -> Option<&str> {
-        self.certificate_sha256.as_deref()
+        self.presented
+            .as_ref()
+            .map(|presented| presented.sha256.as_str())
+    }
+
+    /// What the last certificate the target presented is.
+    pub(crate) fn certificate(&self) -> Option<patchbay_core::certificates::CertificateSummary> {
+        self.presented
+            .as_ref()
+            .map(|presented| *presented.summary())
     }
 
     pub(crate) fn redirects(&self) -> &[String] {

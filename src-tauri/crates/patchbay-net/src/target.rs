@@ -28,6 +28,12 @@ pub struct Target {
     /// directly. System proxy variables are never used. Loopback
     /// destinations never go through it. See [`crate::client`].
     pub proxy: Option<Url>,
+    /// The proxy's user name and password (HTTP Basic), sent to the proxy
+    /// only: on `CONNECT`, or on requests an http target sends through it.
+    pub proxy_credentials: Option<(String, ApiKey)>,
+    /// CA certificates (DER) trusted for this provider besides the system's
+    /// and the bundled roots.
+    pub ca_certificates: Vec<Vec<u8>>,
 }
 
 impl Target {
@@ -41,10 +47,13 @@ impl Target {
             trusted_cert_sha256: None,
             display_name: None,
             proxy: None,
+            proxy_credentials: None,
+            ca_certificates: Vec::new(),
         }
     }
 
-    /// The target for a saved provider. The key is dropped when the provider
+    /// The target for a saved provider (without proxy credentials: the
+    /// caller reads those from the keychain). The key is dropped when the provider
     /// has no authentication, so no `Authorization` header can be sent.
     pub fn from_provider(
         provider: &Provider,
@@ -66,6 +75,12 @@ impl Target {
             trusted_cert_sha256: provider.trusted_cert_sha256.clone(),
             display_name: preset_name.map(str::to_owned),
             proxy: provider.proxy.clone(),
+            proxy_credentials: None,
+            ca_certificates: provider
+                .ca_certificate
+                .as_deref()
+                .and_then(|pem| patchbay_core::certificates::stored_ca_der(pem).ok())
+                .unwrap_or_default(),
         }
     }
 }

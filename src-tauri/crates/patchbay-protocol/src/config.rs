@@ -421,6 +421,14 @@ pub struct ProviderRecord {
     /// without credentials. Loopback destinations never use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The user name for the proxy (HTTP Basic); its password is in the
+    /// keychain, bound to the proxy's origin. Needs `proxy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_username: Option<String>,
+    /// CA certificates (PEM, one or more) trusted for this provider besides
+    /// the system's and the bundled roots: the certificate itself, not a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
     /// Set instead of `last_test` when the key or the connection changed

@@ -146,6 +146,8 @@ mod tests {
             timeout_secs: None,
             trusted_cert_sha256: None,
             proxy: None,
+            proxy_username: None,
+            ca_certificate: None,
             catalog: None,
             last_test: None,
             untested_since: None,

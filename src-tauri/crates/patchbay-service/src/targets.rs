@@ -107,12 +107,14 @@ pub(crate) fn target_of(
         Auth::None => None,
     };
     let headers = store.secret_headers(provider)?;
-    Ok(Target::from_provider(
+    let mut target = Target::from_provider(
         provider,
         key,
         headers,
         preset_name(provider.preset.as_deref()),
-    ))
+    );
+    target.proxy_credentials = store.proxy_credentials(provider)?;
+    Ok(target)
 }
 
 fn draft_target(
@@ -136,14 +138,37 @@ fn draft_target(
         },
         ValidKeyChange::Remove => None,
     };
-    let headers = header_values(store, saved.as_ref(), checked.headers, destination)?;
+    let headers = header_values(
+        store,
+        saved.as_ref(),
+        checked.transport.headers,
+        destination,
+    )?;
     let mut target = Target::new(checked.base_url, checked.network);
     target.api_key = api_key;
     target.headers = headers;
     target.timeout = checked
         .timeout_secs
         .map(|seconds| Duration::from_secs(u64::from(seconds)));
-    target.proxy = checked.proxy;
+    target.proxy_credentials = match checked.transport.proxy_auth {
+        Some(auth) => match auth.password {
+            ValidKeyChange::Set(password) => Some((auth.username, password)),
+            // Validation kept it only for the same proxy origin.
+            ValidKeyChange::Keep | ValidKeyChange::Remove => match &saved {
+                Some(provider) => store
+                    .proxy_credentials(provider)?
+                    .map(|(_stored_name, password)| (auth.username, password)),
+                None => None,
+            },
+        },
+        None => None,
+    };
+    target.proxy = checked.transport.proxy;
+    target.ca_certificates = checked
+        .transport
+        .ca
+        .map(|bundle| bundle.der)
+        .unwrap_or_default();
     // A certificate trusted for the saved provider stays trusted only for
     // the same base URL.
     target.trusted_cert_sha256 = saved

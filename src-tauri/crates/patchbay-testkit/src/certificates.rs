@@ -55,6 +55,64 @@ pub fn self_signed(names: &[&str]) -> TestResult<Identity> {
     })
 }
 
+/// A certificate authority that issues leaves: an organisation's internal
+/// CA, whose leaves rotate while the CA stays.
+pub struct TestCa {
+    certificate: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("TestCa").finish_non_exhaustive()
+    }
+}
+
+impl TestCa {
+    /// A fresh CA whose common name is `name`.
+    pub fn new(name: &str) -> TestResult<Self> {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate()?;
+        let certificate = params.self_signed(&key)?;
+        Ok(Self { certificate, key })
+    }
+
+    /// The CA certificate as PEM (what a person is handed).
+    pub fn pem(&self) -> String {
+        self.certificate.pem()
+    }
+
+    pub fn der(&self) -> Vec<u8> {
+        self.certificate.der().to_vec()
+    }
+
+    /// A new leaf for `names` (each call a new key and certificate).
+    pub fn issue(&self, names: &[&str]) -> TestResult<Identity> {
+        let params = rcgen::CertificateParams::new(
+            names
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect::<Vec<_>>(),
+        )?;
+        let leaf_key = rcgen::KeyPair::generate()?;
+        let leaf = params.signed_by(&leaf_key, &self.certificate, &self.key)?;
+        let der = leaf.der().to_vec();
+        let server = server_config(
+            vec![CertificateDer::from(der.clone())],
+            leaf_key.serialize_der(),
+        )?;
+        Ok(Identity {
+            server,
+            fingerprint: fingerprint(&der),
+            ca_der: Some(self.der()),
+        })
+    }
+}
+
 /// A leaf for `names` signed by a fresh CA; `expired` backdates it.
 pub fn ca_signed(names: &[&str], expired: bool) -> TestResult<Identity> {
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;

@@ -23,7 +23,7 @@ pub use proxy::{Proxy, ProxyMode};
 pub use shapes::models_body;
 pub use world::TempWorld;
 
-pub use certificates::{ca_signed, self_signed, Identity};
+pub use certificates::{ca_signed, self_signed, Identity, TestCa};
 pub use server::{
     closed_port, handler, routes, Canned, EndlessServer, Handler, Seen, Server, SilentServer,
 };

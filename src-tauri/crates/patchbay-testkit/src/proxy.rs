@@ -3,7 +3,9 @@
 //! (`GET http://host:port/path`) to the local server `routes` maps that
 //! `host:port` to, so a test can use made-up names that are never resolved
 //! anywhere. Or it answers everything with 407 (a proxy that wants
-//! credentials).
+//! credentials it does not get), or it wants one user name and password
+//! (HTTP Basic) and forwards only requests that carry them, stripping
+//! `Proxy-Authorization` before forwarding, as real proxies do.
 
 use std::collections::HashMap;
 use std::io;
@@ -23,6 +25,11 @@ pub enum ProxyMode {
     Forward,
     /// Answers everything with 407 Proxy Authentication Required.
     NeedsCredentials,
+    /// Forwards like `Forward` what carries `Proxy-Authorization: Basic`
+    /// with this user name and password; 407 for anything else.
+    Basic(&'static str, &'static str),
+    /// 407 offering only `Negotiate` and `NTLM`.
+    Kerberos,
 }
 
 /// The recording proxy. `routes` maps `host:port` (as the client writes
@@ -105,12 +112,45 @@ async fn serve(
     if let Ok(mut list) = lines.lock() {
         list.push(line.clone());
     }
-    if mode == ProxyMode::NeedsCredentials {
-        client
-            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .await?;
+    let authorization = text
+        .lines()
+        .filter_map(|header| header.split_once(':'))
+        .find(|(name, _value)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
+        .map(|(_name, value)| value.trim().to_owned());
+    let admitted = match mode {
+        ProxyMode::Forward => true,
+        ProxyMode::NeedsCredentials | ProxyMode::Kerberos => false,
+        ProxyMode::Basic(user, password) => {
+            use base64::Engine as _;
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            );
+            authorization.as_deref() == Some(expected.as_str())
+        }
+    };
+    if !admitted {
+        let offer: &[u8] = if mode == ProxyMode::Kerberos {
+            b"Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n"
+        } else {
+            b"Proxy-Authenticate: Basic realm=\"corp\"\r\n"
+        };
+        let mut answer = b"HTTP/1.1 407 Proxy Authentication Required\r\n".to_vec();
+        answer.extend_from_slice(offer);
+        answer.extend_from_slice(b"Content-Length: 0\r\nConnection: close\r\n\r\n");
+        client.write_all(&answer).await?;
         return Ok(());
     }
+    // Forwarded requests lose the proxy's own header.
+    let head: Vec<u8> = text
+        .split_inclusive("\r\n")
+        .filter(|header| {
+            !header.split_once(':').is_some_and(|(name, _value)| {
+                name.trim().eq_ignore_ascii_case("proxy-authorization")
+            })
+        })
+        .collect::<String>()
+        .into_bytes();
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("");

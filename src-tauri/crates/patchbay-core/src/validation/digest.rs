@@ -61,6 +61,16 @@ impl ProviderDraft {
             hasher.text(value.as_ref().map_or("", |value| value.expose()));
         }
         hasher.text(self.proxy.as_deref().unwrap_or("").trim());
+        hasher.text(self.proxy_username.as_deref().unwrap_or("").trim());
+        match &self.proxy_password {
+            KeyChange::Keep => hasher.text("proxy-password:keep"),
+            KeyChange::Remove => hasher.text("proxy-password:remove"),
+            KeyChange::Set { value } => {
+                hasher.text("proxy-password:set");
+                hasher.text(value.expose());
+            }
+        }
+        hasher.text(self.ca_certificate.as_deref().unwrap_or("").trim());
         hasher.count(self.timeout_secs.map_or(0, |secs| secs as usize + 1));
         let models: Vec<&str> = self
             .models

@@ -19,6 +19,15 @@ pub const KEY_FIELD: &str = "key";
 /// reported as `models[<index>]`.
 pub const MODEL_FIELD: &str = "model";
 
+/// The field of the proxy's user name.
+pub const PROXY_USERNAME_FIELD: &str = "proxy_username";
+/// The field of the proxy's password.
+pub const PROXY_PASSWORD_FIELD: &str = "proxy_password";
+/// The field of the provider's CA certificate.
+pub const CA_CERTIFICATE_FIELD: &str = "ca_certificate";
+/// Longest proxy user name or password accepted, in bytes.
+pub const MAX_PROXY_CREDENTIAL_BYTES: usize = 1024;
+
 /// Longest proxy URL accepted, in characters.
 pub const MAX_PROXY_CHARS: usize = crate::safe_url::MAX_URL_CHARS;
 
@@ -37,7 +46,7 @@ pub fn validate_proxy(raw: &str) -> Result<Option<Url>, FieldError> {
     let url = match SafeUrl::parse(trimmed) {
         Ok(safe) => safe.into_url(),
         Err(UrlProblem::Userinfo) => {
-            return Err(invalid("Credentials in proxy URLs are not supported: remove the `user:password@` part (a proxy that asks for a password cannot be used yet).".to_owned()))
+            return Err(invalid("Remove the `user:password@` part from the proxy URL and enter the user name and password in their own fields (the password is kept in the keychain, not in the config file).".to_owned()))
         }
         Err(problem) => return Err(invalid(problem.to_string())),
     };
@@ -45,6 +54,52 @@ pub fn validate_proxy(raw: &str) -> Result<Option<Url>, FieldError> {
         return Err(invalid("A proxy URL is only a scheme, a host and a port (http://proxy.example:3128): remove the path, query or fragment.".to_owned()));
     }
     Ok(Some(url))
+}
+
+/// Checks a proxy user name: HTTP Basic puts it before a `:`, so it cannot
+/// hold one; no control characters. Returns it trimmed.
+pub fn validate_proxy_username(raw: &str) -> Result<String, FieldError> {
+    let invalid = |message: &str| FieldError::new(PROXY_USERNAME_FIELD, message.to_owned());
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(invalid(
+            "Enter the proxy's user name, or clear the password too if the proxy needs none.",
+        ));
+    }
+    if trimmed.len() > MAX_PROXY_CREDENTIAL_BYTES {
+        return Err(invalid(
+            "The user name is longer than 1 KiB; check what you pasted.",
+        ));
+    }
+    if trimmed.contains(':') {
+        return Err(invalid("A proxy user name cannot contain `:` (HTTP Basic authentication separates the user name from the password with it)."));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid(
+            "The user name contains a control character or line break; type it again.",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Checks a proxy password as typed: not empty, no line breaks or other
+/// control characters. Not trimmed: spaces may be part of it.
+pub fn validate_proxy_password(raw: &str) -> Result<ApiKey, FieldError> {
+    let invalid = |message: &str| FieldError::new(PROXY_PASSWORD_FIELD, message.to_owned());
+    if raw.is_empty() {
+        return Err(invalid("Enter the proxy's password."));
+    }
+    if raw.len() > MAX_PROXY_CREDENTIAL_BYTES {
+        return Err(invalid(
+            "The password is longer than 1 KiB; check what you pasted.",
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(invalid(
+            "The password contains a line break or another control character; type it again.",
+        ));
+    }
+    Ok(ApiKey::new(raw))
 }
 
 /// A validated proxy as shown and stored: `http://proxy.example:3128`.

@@ -504,6 +504,8 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "timeout_secs",
             "trusted_cert_sha256",
             "proxy",
+            "proxy_username",
+            "ca_certificate",
             "last_test",
             "untested_since",
             "catalog",
@@ -733,4 +735,97 @@ fn catalog_and_proxy_round_trip_through_the_file_and_survive_an_edit() {
         listing.problems[0].message
     );
     assert!(!listing.problems[0].message.contains("u:p@"));
+}
+
+#[test]
+fn a_proxy_password_lives_in_the_keychain_bound_to_the_proxy_and_goes_with_the_provider() {
+    let (_dir, paths, secrets, store) = setup();
+    let password = "proxycanary-pass word";
+    let saved = store
+        .add(draft(json!({
+            "label": "Work gateway",
+            "base_url": "https://gateway.corp.example/v1",
+            "auth": "none",
+            "models": ["gpt-4o-mini"],
+            "proxy": "http://proxy.corp.example:3128",
+            "proxy_username": "alice",
+            "proxy_password": {"action": "set", "value": password},
+        })))
+        .expect("add");
+    let provider = saved.provider;
+    assert_eq!(provider.proxy_username.as_deref(), Some("alice"));
+    let account = patchbay_core::keychain::proxy_account(&provider.id);
+    assert_eq!(secrets.accounts(), vec![account.clone()]);
+    let stored = secrets.get(&account).expect("read").expect("stored");
+    assert!(
+        stored
+            .expose()
+            .starts_with("patchbay-origin http://proxy.corp.example:3128\n"),
+        "bound to the proxy's origin"
+    );
+    assert!(!file_text(&paths.file).contains("proxycanary"));
+    assert!(file_text(&paths.file).contains("\"proxy_username\": \"alice\""));
+    let view = serde_json::to_value(ProviderView::from(&provider)).expect("json");
+    assert!(!view.to_string().contains("proxycanary"));
+    let (name, value) = store
+        .proxy_credentials(&provider)
+        .expect("read")
+        .expect("credentials");
+    assert_eq!((name.as_str(), value.expose()), ("alice", password));
+
+    // Another proxy host: the kept password does not follow.
+    let moved = store.edit(
+        &provider.id,
+        draft(json!({
+            "label": "Work gateway",
+            "base_url": "https://gateway.corp.example/v1",
+            "auth": "none",
+            "models": ["gpt-4o-mini"],
+            "proxy": "http://elsewhere.example:3128",
+            "proxy_username": "alice",
+        })),
+    );
+    let fields: Vec<String> = moved
+        .expect_err("needs the password again")
+        .fields()
+        .iter()
+        .map(|field| field.field.clone())
+        .collect();
+    assert_eq!(fields, ["proxy_password"]);
+
+    // Clearing the user name deletes the password.
+    let cleared = store
+        .edit(
+            &provider.id,
+            draft(json!({
+                "label": "Work gateway",
+                "base_url": "https://gateway.corp.example/v1",
+                "auth": "none",
+                "models": ["gpt-4o-mini"],
+                "proxy": "http://proxy.corp.example:3128",
+                "proxy_password": {"action": "remove"},
+            })),
+        )
+        .expect("cleared");
+    assert_eq!(cleared.provider.proxy_username, None);
+    assert!(secrets.accounts().is_empty());
+
+    // Removing the provider deletes a stored password too.
+    let again = store
+        .edit(
+            &provider.id,
+            draft(json!({
+                "label": "Work gateway",
+                "base_url": "https://gateway.corp.example/v1",
+                "auth": "none",
+                "models": ["gpt-4o-mini"],
+                "proxy": "http://proxy.corp.example:3128",
+                "proxy_username": "bob",
+                "proxy_password": {"action": "set", "value": "second"},
+            })),
+        )
+        .expect("set again");
+    assert_eq!(secrets.accounts(), vec![account]);
+    store.remove(&again.provider.id).expect("remove");
+    assert!(secrets.accounts().is_empty());
 }

@@ -17,7 +17,7 @@ use super::{Connection, Session, Stream};
 use crate::error::NetError;
 use crate::policy;
 use crate::stage::Stage;
-use crate::tls::{parse_fingerprint, tls_failure};
+use crate::tls::{parse_fingerprint, tls_failure, PresentedSlot};
 
 /// A proxy's answer to `CONNECT` longer than this is not a proxy's answer.
 const CONNECT_HEAD_LIMIT: usize = 16 * 1024;
@@ -379,9 +379,16 @@ impl<'a> Session<'a> {
         };
         let shown = proxy.authority();
         let mut stream: Box<dyn Stream> = if proxy.https {
-            let presented = Arc::new(Mutex::new(None));
+            let presented: PresentedSlot = Arc::new(Mutex::new(None));
             match self
-                .tls_over(proxy, Box::new(tcp), None, presented, Stage::TcpConnect)
+                .tls_over(
+                    proxy,
+                    Box::new(tcp),
+                    None,
+                    &[],
+                    presented,
+                    Stage::TcpConnect,
+                )
                 .await
             {
                 Ok(tls) => Box::new(tls),
@@ -406,8 +413,22 @@ impl<'a> Session<'a> {
             ));
         }
         let authority = destination.authority();
+        let credentials = self.target.proxy_credentials.as_ref();
+        let authorization = match credentials {
+            Some(credentials) => {
+                let value = crate::openai::proxy_basic(credentials);
+                if value.bytes().any(|byte| byte < 0x20 || byte == 0x7f) {
+                    return Err(NetError::InvalidRequest {
+                        detail: "the proxy user name or password holds characters HTTP cannot send"
+                            .to_owned(),
+                    });
+                }
+                format!("Proxy-Authorization: {value}\r\n")
+            }
+            None => String::new(),
+        };
         let request = format!(
-            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {}\r\n\r\n",
+            "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {}\r\n{authorization}\r\n",
             self.client.options().user_agent
         );
         let connect_timeout = self.client.options().connect_timeout;
@@ -437,10 +458,11 @@ impl<'a> Session<'a> {
                 .map_err(|detail| proxy_failure(detail, None))?;
             match connect_status(&head) {
                 Some(status) if (200..300).contains(&status) => Ok(()),
-                Some(407) => Err(proxy_failure(
-                    "it asks for credentials (HTTP 407 Proxy Authentication Required)".to_owned(),
-                    Some(407),
-                )),
+                Some(407) => Err(NetError::ProxyAuth {
+                    proxy: shown.clone(),
+                    sent: credentials.is_some(),
+                    schemes: head_schemes(&head),
+                }),
                 Some(status) => Err(proxy_failure(
                     format!("it refused the tunnel to {authority} (HTTP {status})"),
                     Some(status),
@@ -465,18 +487,26 @@ impl<'a> Session<'a> {
         destination: &Destination,
         stream: Box<dyn Stream>,
     ) -> Result<(tokio_rustls::client::TlsStream<Box<dyn Stream>>, String), NetError> {
-        let presented = Arc::new(Mutex::new(None));
+        let presented: PresentedSlot = Arc::new(Mutex::new(None));
         let trusted = self
             .target
             .trusted_cert_sha256
             .as_deref()
             .and_then(parse_fingerprint);
         let outcome = self
-            .tls_over(destination, stream, trusted, presented.clone(), Stage::Tls)
+            .tls_over(
+                destination,
+                stream,
+                trusted,
+                &self.target.ca_certificates,
+                presented.clone(),
+                Stage::Tls,
+            )
             .await;
-        let fingerprint = presented.lock().ok().and_then(|slot| slot.clone());
-        if fingerprint.is_some() {
-            self.certificate_sha256 = fingerprint.clone();
+        let seen = presented.lock().ok().and_then(|slot| slot.clone());
+        let fingerprint = seen.as_ref().map(|seen| seen.sha256.clone());
+        if seen.is_some() {
+            self.presented = seen;
         }
         match outcome {
             Ok(stream) => {
@@ -486,23 +516,17 @@ impl<'a> Session<'a> {
                     .map(|version| format!("{version:?}").replace('_', "."))
                     .unwrap_or_else(|| "TLS".to_owned());
                 let pinned = trusted.is_some() && trusted.map(hex::encode) == fingerprint;
-                let how = if pinned {
-                    "certificate trusted by its fingerprint"
-                } else {
-                    "certificate verified"
+                let issuer = self
+                    .presented
+                    .as_ref()
+                    .map(|presented| presented.summary().issuer);
+                let how = match (pinned, issuer) {
+                    (true, _) => "certificate trusted by its fingerprint".to_owned(),
+                    (false, Some(issuer)) => format!("certificate verified (issued by “{issuer}”)"),
+                    (false, None) => "certificate verified".to_owned(),
                 };
                 Ok((stream, format!("{version}, {how}")))
             }
-            Err(NetError::Tls { host, detail, .. }) => Err(NetError::Tls {
-                host,
-                detail,
-                certificate_sha256: fingerprint,
-            }),
-            Err(NetError::TlsUntrusted { host, detail, .. }) => Err(NetError::TlsUntrusted {
-                host,
-                detail,
-                certificate_sha256: fingerprint,
-            }),
             Err(other) => Err(other),
         }
     }
@@ -514,18 +538,22 @@ impl<'a> Session<'a> {
         destination: &Destination,
         stream: Box<dyn Stream>,
         trusted: Option<[u8; 32]>,
-        presented: Arc<Mutex<Option<String>>>,
+        provider_cas: &[Vec<u8>],
+        presented: PresentedSlot,
         stage: Stage,
     ) -> Result<tokio_rustls::client::TlsStream<Box<dyn Stream>>, NetError> {
-        let config = self.client.tls_config(trusted, presented)?;
+        let config = self
+            .client
+            .tls_config(trusted, provider_cas, presented.clone())?;
         let server_name = match destination.url.host() {
             Some(Host::Ipv4(address)) => ServerName::IpAddress(IpAddr::V4(address).into()),
             Some(Host::Ipv6(address)) => ServerName::IpAddress(IpAddr::V6(address).into()),
             _ => ServerName::try_from(destination.host.trim_end_matches('.').to_owned()).map_err(
                 |error| NetError::Tls {
                     host: destination.host.clone(),
+                    problem: crate::error::TlsProblem::Other,
                     detail: format!("the host name cannot be used for TLS ({error})"),
-                    certificate_sha256: None,
+                    certificate: None,
                 },
             )?,
         };
@@ -535,7 +563,10 @@ impl<'a> Session<'a> {
             connector
                 .connect(server_name, stream)
                 .await
-                .map_err(|error| tls_failure(&destination.host, &error, None))
+                .map_err(|error| {
+                    let seen = presented.lock().ok().and_then(|slot| slot.clone());
+                    tls_failure(&destination.host, &error, seen.as_ref())
+                })
         })
         .await
     }
@@ -620,6 +651,71 @@ async fn read_connect_head(stream: &mut Box<dyn Stream>) -> Result<Vec<u8>, Stri
         }
     }
     Ok(head)
+}
+
+/// The schemes a `407` head offers in its `Proxy-Authenticate` lines
+/// (`Basic`, `Negotiate`, `NTLM`, …), in order, without duplicates.
+fn head_schemes(head: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(head);
+    let values: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _value)| name.trim().eq_ignore_ascii_case("proxy-authenticate"))
+        .map(|(_name, value)| value)
+        .collect();
+    schemes_of(values)
+}
+
+/// The auth schemes of `Proxy-Authenticate` values: the first token of
+/// each challenge (a value may hold several, comma-separated, whose
+/// parameters contain `=`).
+pub(crate) fn schemes_of<'v>(values: impl IntoIterator<Item = &'v str>) -> Vec<String> {
+    let mut schemes: Vec<String> = Vec::new();
+    for value in values {
+        for part in value.split(',') {
+            let Some(first) = part.split_whitespace().next() else {
+                continue;
+            };
+            if first.contains('=') {
+                continue;
+            }
+            if !schemes
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(first))
+            {
+                schemes.push(first.to_owned());
+            }
+        }
+    }
+    schemes
+}
+
+impl Session<'_> {
+    /// A 407 an http proxy gave to an absolute-form request.
+    pub(crate) fn proxy_refused_credentials(&self, headers: &hyper::HeaderMap) -> NetError {
+        let proxy = self
+            .target
+            .proxy
+            .as_ref()
+            .map(|url| {
+                format!(
+                    "{}:{}",
+                    url.host_str().unwrap_or(""),
+                    url.port_or_known_default().unwrap_or(80)
+                )
+            })
+            .unwrap_or_default();
+        NetError::ProxyAuth {
+            proxy,
+            sent: self.target.proxy_credentials.is_some(),
+            schemes: schemes_of(
+                headers
+                    .get_all(hyper::header::PROXY_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|value| value.to_str().ok()),
+            ),
+        }
+    }
 }
 
 /// The status code of `HTTP/1.x NNN …`.

@@ -200,8 +200,12 @@ impl<'a> Session<'a> {
             absolute_form,
             &self.client.options().user_agent,
             self.origin_kept.then_some(self.target),
+            self.target.proxy_credentials.as_ref(),
         )?;
         match self.exchange(request, url, stage, mode).await {
+            Ok(reply) if absolute_form && reply.status.as_u16() == 407 => {
+                Err(self.proxy_refused_credentials(&reply.headers))
+            }
             Ok(reply) => Ok(reply),
             // A kept-alive connection the server closed while idle: the
             // request was never written, so sending it on a fresh connection

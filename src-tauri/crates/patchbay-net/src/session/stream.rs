@@ -143,6 +143,7 @@ impl Session<'_> {
             absolute_form,
             &self.client.options().user_agent,
             Some(self.target),
+            self.target.proxy_credentials.as_ref(),
         )
     }
 }

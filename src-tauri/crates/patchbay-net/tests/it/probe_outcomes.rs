@@ -151,6 +151,8 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         timeout_secs: Some(7),
         trusted_cert_sha256: None,
         proxy: None,
+        proxy_username: None,
+        ca_certificate: None,
         catalog: None,
         last_test: None,
         untested_since: None,

@@ -360,7 +360,19 @@ async fn a_proxy_that_asks_for_credentials_is_a_proxy_failure() -> TestResult {
         .and_then(|stage| stage.failure.clone())
         .ok_or("failure")?;
     assert!(failure.message.contains("407"), "{}", failure.message);
-    assert!(failure.hint.contains("credentials"), "{}", failure.hint);
+    assert!(
+        failure
+            .message
+            .contains("asks for a user name and password"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(failure.reason.as_deref(), Some("credentials_required"));
+    assert!(
+        failure.hint.contains("user name and password"),
+        "{}",
+        failure.hint
+    );
 
     let http = proxied_target(
         "http://10.20.30.40:8080/v1",
@@ -554,5 +566,129 @@ async fn redirect_hops_follow_the_same_proxy_rules() -> TestResult {
         "{:?}",
         proxy.request_lines()
     );
+    Ok(())
+}
+
+const PROXY_USER: &str = "alice";
+const PROXY_PASSWORD: &str = "proxycanary-9f8e7d6c5b";
+
+fn with_credentials(mut target: Target, password: &str) -> Target {
+    target.proxy_credentials = Some((PROXY_USER.to_owned(), patchbay_core::ApiKey::new(password)));
+    target
+}
+
+#[tokio::test]
+async fn a_proxy_with_a_password_gets_it_and_the_target_never_does() -> TestResult {
+    let identity = self_signed(&[PROXIED_HOST])?;
+    let tls_server = Server::https(
+        handler(|_| Canned::json(200, models_body(&["tunnelled-model"]))),
+        identity.server.clone(),
+    )
+    .await?;
+    let plain_server = Server::http(handler(|_| {
+        Canned::json(200, models_body(&["plain-model"]))
+    }))
+    .await?;
+    let proxy = Proxy::start(
+        ProxyMode::Basic(PROXY_USER, PROXY_PASSWORD),
+        HashMap::from([
+            (format!("{PROXIED_HOST}:443"), tls_server.address),
+            ("10.20.30.40:8080".to_owned(), plain_server.address),
+        ]),
+    )
+    .await?;
+
+    // Without the password: asked for, and the hint says where it goes.
+    let mut https = proxied_target(
+        &format!("https://{PROXIED_HOST}/v1"),
+        &proxy.url()?,
+        NetworkAllowance::Local,
+    )?;
+    https.trusted_cert_sha256 = Some(identity.fingerprint.clone());
+    let report = run(&https, Arc::new(NoLookup::default())).await?;
+    let failure = report
+        .failed_stage()
+        .and_then(|stage| stage.failure.clone())
+        .ok_or("failure")?;
+    assert_eq!(failure.reason.as_deref(), Some("credentials_required"));
+
+    // A wrong password: refused, said so.
+    let report = run(
+        &with_credentials(https.clone(), "not-the-password"),
+        Arc::new(NoLookup::default()),
+    )
+    .await?;
+    let failure = report
+        .failed_stage()
+        .and_then(|stage| stage.failure.clone())
+        .ok_or("failure")?;
+    assert_eq!(failure.kind.as_str(), "proxy");
+    assert_eq!(failure.reason.as_deref(), Some("credentials_refused"));
+    assert!(
+        failure
+            .message
+            .contains("refused the user name and password (HTTP 407"),
+        "{}",
+        failure.message
+    );
+    assert!(!format!("{report:?}").contains("not-the-password"));
+
+    // The right one: through the tunnel, and over http in absolute form.
+    let report = run(
+        &with_credentials(https, PROXY_PASSWORD),
+        Arc::new(NoLookup::default()),
+    )
+    .await?;
+    assert!(report.ok, "{report:#?}");
+    let http = with_credentials(
+        proxied_target(
+            "http://10.20.30.40:8080/v1",
+            &proxy.url()?,
+            NetworkAllowance::Private,
+        )?,
+        PROXY_PASSWORD,
+    );
+    let report = run(&http, Arc::new(NoLookup::default())).await?;
+    assert!(report.ok, "{report:#?}");
+    assert!(!format!("{report:?}").contains(PROXY_PASSWORD));
+    for seen in tls_server.seen().iter().chain(plain_server.seen().iter()) {
+        assert!(
+            seen.header("proxy-authorization").is_none(),
+            "the target never sees the proxy's credentials"
+        );
+        assert!(seen.header("authorization").is_none());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_proxy_that_wants_kerberos_is_explained_not_retried() -> TestResult {
+    let proxy = Proxy::start(ProxyMode::Kerberos, HashMap::new()).await?;
+    let target = with_credentials(
+        proxied_target(
+            &format!("https://{PROXIED_HOST}/v1"),
+            &proxy.url()?,
+            NetworkAllowance::Local,
+        )?,
+        PROXY_PASSWORD,
+    );
+    let report = run(&target, Arc::new(NoLookup::default())).await?;
+    let failure = report
+        .failed_stage()
+        .and_then(|stage| stage.failure.clone())
+        .ok_or("failure")?;
+    assert!(
+        failure
+            .message
+            .contains("asks for Negotiate or NTLM authentication"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.hint.contains("accepts a user name and password"),
+        "{}",
+        failure.hint
+    );
+    assert_eq!(proxy.request_lines().len(), 1, "asked once");
     Ok(())
 }

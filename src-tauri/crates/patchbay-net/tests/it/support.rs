@@ -19,7 +19,7 @@ use url::Url;
 
 pub(crate) use patchbay_testkit::{
     ca_signed, handler, models_body, self_signed, Canned, EndlessServer, Handler, Seen, Server,
-    SilentServer, TestResult, CANARY_KEY, TEST_HOST,
+    SilentServer, TestCa, TestResult, CANARY_KEY, TEST_HOST,
 };
 
 /// A resolver that answers from a script: call N gets answer N (the last
