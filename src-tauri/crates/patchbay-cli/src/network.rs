@@ -101,17 +101,45 @@ pub(crate) fn provider_test(
         ..TestRequest::new(Subject::Saved(args.id.clone()))
     };
     let report = run_and_print(service, request, output)?;
-    let untrusted = report
+    let tls_failure = report
         .failed_stage()
         .and_then(|stage| stage.failure.as_ref())
-        .is_some_and(|failure| failure.kind == Kind::TlsUntrusted);
-    if let (true, Some(fingerprint)) = (untrusted, &report.certificate_sha256) {
-        output.notice(&format!(
-            "If this is your own server, compare the fingerprint with its certificate, then trust it for this provider only:\n  patchbay provider trust-cert {} {fingerprint}",
-            args.id
-        ));
+        .filter(|failure| matches!(failure.kind, Kind::TlsUntrusted | Kind::Tls));
+    if let (Some(failure), Some(certificate)) = (tls_failure, &report.certificate) {
+        output.notice(&certificate_lines(certificate));
+        let untrusted = failure.kind == Kind::TlsUntrusted;
+        if untrusted && failure.reason.as_deref() == Some("unknown_issuer") {
+            output.notice(&format!(
+                "If “{}” is your organisation's CA, add its certificate to this provider:\n  patchbay provider edit {} --ca-cert FILE",
+                certificate.issuer, args.id
+            ));
+        }
+        if untrusted {
+            output.notice(&format!(
+                "Or, if this is your own server, compare the fingerprint with its certificate, then trust it for this provider only:\n  patchbay provider trust-cert {} {}",
+                args.id, certificate.sha256
+            ));
+        }
     }
     finish_report(&report, output)
+}
+
+/// The presented certificate, for a person deciding what to trust.
+fn certificate_lines(certificate: &patchbay_core::certificates::CertificateSummary) -> String {
+    let mut lines = vec![
+        "The server's certificate:".to_owned(),
+        format!("  subject   {}", certificate.subject),
+        format!("  issuer    {}", certificate.issuer),
+        format!(
+            "  valid     {} to {}",
+            certificate.not_before, certificate.not_after
+        ),
+    ];
+    if !certificate.names.is_empty() {
+        lines.push(format!("  names     {}", certificate.names.join(", ")));
+    }
+    lines.push(format!("  sha256    {}", certificate.sha256));
+    lines.join("\n")
 }
 
 /// `patchbay test --base-url U …`: the staged test of an unsaved endpoint.

@@ -315,7 +315,28 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
         pairs.push(("trusted cert", format!("sha256 {fingerprint}")));
     }
     if let Some(proxy) = &provider.proxy {
-        pairs.push(("proxy", patchbay_core::validation::display_proxy(proxy)));
+        let shown = patchbay_core::validation::display_proxy(proxy);
+        pairs.push((
+            "proxy",
+            match &provider.proxy_username {
+                Some(name) => format!("{shown} (user {name}, password in the keychain)"),
+                None => shown,
+            },
+        ));
+    }
+    if let Some(pem) = &provider.ca_certificate {
+        let certificates = patchbay_core::certificates::stored_ca_summaries(pem);
+        let shown: Vec<String> = certificates
+            .iter()
+            .map(|certificate| {
+                format!(
+                    "{} (valid until {})",
+                    certificate.subject,
+                    certificate.valid_until()
+                )
+            })
+            .collect();
+        pairs.push(("ca certificate", shown.join("; ")));
     }
     if let Some(catalog) = &provider.catalog {
         let fetched = catalog

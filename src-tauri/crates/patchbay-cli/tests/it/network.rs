@@ -841,3 +841,238 @@ fn a_server_without_models_passes_when_the_first_model_answers_and_model_picks_a
     assert!(run.stdout.contains("model_not_found"), "{run:#?}");
     Ok(())
 }
+
+/// The stages' failure of a `--json` report, if one failed.
+fn failed_stage(report: &Value) -> Option<Value> {
+    report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
+        .cloned()
+}
+
+#[test]
+fn a_company_ca_is_named_then_trusted_from_the_system_store_or_the_provider() -> TestResult {
+    let company = patchbay_testkit::TestCa::new("Example Corp Internal Root CA")?;
+    let leaf = company.issue(&["127.0.0.1"])?;
+    let server = Server::background_https(
+        handler(|seen| match seen.path.as_str() {
+            "/v1/models" => Canned::json(200, models_body(&["gateway-model"])),
+            _ => Canned::json(404, "{}"),
+        }),
+        leaf.server,
+    )?;
+    let world = World::new()?;
+    let ca_file = world.path().join("corp-root.pem");
+    std::fs::write(&ca_file, company.pem())?;
+    let base = server.at("/v1");
+    let adhoc = [
+        "test",
+        "--base-url",
+        base.as_str(),
+        "--no-auth",
+        "--allow-local",
+        "--json",
+    ];
+
+    // Unknown: the CA is named, and both fixes are offered.
+    let refused = world.run(&adhoc, None)?;
+    refused.expect_code(1);
+    let report = refused.json()?;
+    let failed = failed_stage(&report).ok_or("no failed stage")?;
+    assert_eq!(failed["failure"]["kind"], "tls_untrusted", "{report}");
+    assert_eq!(failed["failure"]["reason"], "unknown_issuer");
+    assert!(
+        failed["failure"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("“Example Corp Internal Root CA”")),
+        "{report}"
+    );
+    assert_eq!(
+        report["certificate"]["issuer"],
+        "Example Corp Internal Root CA"
+    );
+    assert_eq!(report["certificate"]["names"][0], "127.0.0.1");
+
+    // The CA in the system trust store (SSL_CERT_FILE, read by the child).
+    let system = world.command(&adhoc);
+    let mut system = system;
+    system.env("SSL_CERT_FILE", &ca_file);
+    let passed = crate::support::run_command(system, None)?;
+    passed.expect_code(0);
+
+    // The CA given to the endpoint (--ca-cert), without the variable.
+    let ca_arg = ca_file.to_string_lossy().into_owned();
+    let mut with_ca = adhoc.to_vec();
+    with_ca.extend(["--ca-cert", ca_arg.as_str()]);
+    world.expect(0, &with_ca)?;
+
+    // A saved provider: told what to do, then the CA is stored as PEM.
+    world.expect(
+        0,
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Corp gateway",
+            "--base-url",
+            &base,
+            "--model",
+            "gateway-model",
+            "--no-auth",
+            "--allow-local",
+        ],
+    )?;
+    let told = world.run(&["provider", "test", "corp-gateway"], None)?;
+    told.expect_code(1);
+    assert!(
+        told.stderr
+            .contains("issuer    Example Corp Internal Root CA")
+            && told
+                .stderr
+                .contains("patchbay provider edit corp-gateway --ca-cert FILE"),
+        "{told:#?}"
+    );
+    world.expect(
+        0,
+        &["provider", "edit", "corp-gateway", "--ca-cert", &ca_arg],
+    )?;
+    std::fs::remove_file(&ca_file)?;
+    let config = String::from_utf8(world.config_bytes())?;
+    assert!(
+        config.contains("-----BEGIN CERTIFICATE-----"),
+        "the certificate itself is stored"
+    );
+    assert!(
+        !config.contains("corp-root.pem"),
+        "not a path that can vanish"
+    );
+    world.expect(0, &["provider", "test", "corp-gateway"])?;
+    let shown = world.expect(0, &["provider", "show", "corp-gateway"])?;
+    assert!(
+        shown
+            .stdout
+            .contains("Example Corp Internal Root CA (valid until"),
+        "{}",
+        shown.stdout
+    );
+
+    // A rotated leaf under the same CA still passes.
+    drop(server);
+    let rotated = Server::background_https(
+        handler(|seen| match seen.path.as_str() {
+            "/v1/models" => Canned::json(200, models_body(&["gateway-model"])),
+            _ => Canned::json(404, "{}"),
+        }),
+        company.issue(&["127.0.0.1"])?.server,
+    )?;
+    world.expect(
+        0,
+        &[
+            "provider",
+            "edit",
+            "corp-gateway",
+            "--base-url",
+            &rotated.at("/v1"),
+        ],
+    )?;
+    world.expect(0, &["provider", "test", "corp-gateway"])?;
+
+    // A file that is not a CA certificate is refused, naming the flag.
+    std::fs::write(
+        world.path().join("key.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )?;
+    let key_path = world.path().join("key.pem").to_string_lossy().into_owned();
+    let refused = world.run(
+        &["provider", "edit", "corp-gateway", "--ca-cert", &key_path],
+        None,
+    )?;
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("--ca-cert"), "{refused:#?}");
+    assert!(refused.stderr.contains("private key"), "{refused:#?}");
+    world.expect(0, &["provider", "edit", "corp-gateway", "--no-ca-cert"])?;
+    world.expect(1, &["provider", "test", "corp-gateway"])?;
+    Ok(())
+}
+
+#[test]
+fn a_proxy_password_is_read_from_stdin_after_the_key_and_never_shown() -> TestResult {
+    use patchbay_testkit::{Proxy, ProxyMode};
+    const PASSWORD: &str = "proxycanary-2468ace";
+    let server = Server::background_http(handler(|seen| match seen.path.as_str() {
+        "/v1/models" => Canned::json(200, models_body(&["lan-model"])),
+        _ => Canned::json(404, "{}"),
+    }))?;
+    let proxy = Proxy::background(
+        ProxyMode::Basic("alice", PASSWORD),
+        std::collections::HashMap::from([("10.20.30.40:8080".to_owned(), server.address)]),
+    )?;
+    let world = World::new()?;
+    let key = canary();
+    let add = [
+        "provider",
+        "add",
+        "--label",
+        "Behind proxy",
+        "--base-url",
+        "http://10.20.30.40:8080/v1",
+        "--model",
+        "lan-model",
+        "--allow-private",
+        "--api-key-stdin",
+        "--proxy",
+        &proxy.at(),
+        "--proxy-user",
+        "alice",
+        "--proxy-password-stdin",
+    ];
+    // One line short: refused, nothing saved.
+    let short = world.run(&add, Some(&format!("{key}\n")))?;
+    short.expect_code(1);
+    assert!(
+        short
+            .stderr
+            .contains("the API key, then the proxy password"),
+        "{short:#?}"
+    );
+    let saved = world.run(&add, Some(&format!("{key}\n{PASSWORD}\n")))?;
+    saved.expect_code(0);
+    let config = String::from_utf8(world.config_bytes())?;
+    assert!(config.contains("\"proxy_username\": \"alice\""));
+    assert!(!config.contains(PASSWORD));
+
+    let passed = world.run(&["provider", "test", "behind-proxy", "--json"], None)?;
+    passed.expect_code(0);
+    let shown = world.expect(0, &["provider", "show", "behind-proxy"])?;
+    assert!(
+        shown
+            .stdout
+            .contains("(user alice, password in the keychain)"),
+        "{}",
+        shown.stdout
+    );
+    for run in [&saved, &passed, &shown] {
+        assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+    }
+    let seen = server.seen();
+    assert!(!seen.is_empty());
+    assert!(seen
+        .iter()
+        .all(|seen| seen.header("proxy-authorization").is_none()));
+
+    // Without the password: 407, explained.
+    world.expect(0, &["provider", "edit", "behind-proxy", "--no-proxy-auth"])?;
+    let refused = world.run(&["provider", "test", "behind-proxy", "--json"], None)?;
+    refused.expect_code(1);
+    let report = refused.json()?;
+    let failed = failed_stage(&report).ok_or("no failed stage")?;
+    assert_eq!(failed["failure"]["kind"], "proxy", "{report}");
+    assert_eq!(failed["failure"]["reason"], "credentials_required");
+    assert!(
+        failed["failure"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("asks for a user name and password (HTTP 407")),
+        "{report}"
+    );
+    Ok(())
+}

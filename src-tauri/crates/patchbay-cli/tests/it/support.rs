@@ -38,6 +38,11 @@ impl World {
         self.world.config_dir()
     }
 
+    /// The world's own directory, for files a test hands the CLI.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.world.root().to_path_buf()
+    }
+
     pub(crate) fn runtime_dir(&self) -> PathBuf {
         self.world.runtime_dir()
     }
@@ -75,7 +80,11 @@ impl World {
             .env_remove("ALL_PROXY")
             .env_remove("http_proxy")
             .env_remove("https_proxy")
-            .env_remove("all_proxy");
+            .env_remove("all_proxy")
+            // Which roots the system trust store gives is the machine's
+            // business: tests that need one set these themselves.
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
         for (name, value) in &self.extra_env {
             command.env(name, value);
         }
