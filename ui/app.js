@@ -3,7 +3,8 @@
 
 import { api, newTestId, onProvidersChanged, loadUiState } from './api.js';
 import { $, $$, h, relativeTime, datePart, describeError, toast, confirmDialog, urlNodes, fillModelChoice } from './dom.js';
-import { draftFromView, initForm, leaveForm, openForm, setFormPresets } from './form.js';
+import { draftFromView, focusCaCertificate, initForm, leaveForm, openForm, setFormPresets } from './form.js';
+import { certificateOffer } from './certificate.js';
 import { initHosts, hostsClosed } from './connected-apps.js';
 import { initBackground } from './background.js';
 import { initFormTest, resetFormTest } from './form-test.js';
@@ -243,7 +244,13 @@ async function showDetail() {
   $('#detail-timeout-row').hidden = !provider.timeout_secs;
   $('#detail-timeout').textContent = provider.timeout_secs ? `${provider.timeout_secs} s` : '';
   $('#detail-proxy-row').hidden = !provider.proxy;
-  $('#detail-proxy').textContent = provider.proxy ?? '';
+  $('#detail-proxy').textContent = provider.proxy
+    ? `${provider.proxy}${provider.proxy_username ? ` (user ${provider.proxy_username}, password in the keychain)` : ''}`
+    : '';
+  const cas = provider.ca_certificate?.certificates ?? [];
+  $('#detail-ca-row').hidden = cas.length === 0;
+  $('#detail-ca').textContent = cas
+    .map((certificate) => `${certificate.subject} (valid until ${certificate.not_after.slice(0, 10)})`).join('; ');
 
   if (provider.auth === 'none') {
     $('#detail-auth').textContent = 'No authentication — no Authorization header is sent.';
@@ -353,15 +360,17 @@ function renderOffers(provider, entry) {
         onclick: () => applySuggestion(provider, report.suggestion.base_url),
       }, `Use ${report.suggestion.base_url}`)));
   }
-  const untrusted = report?.stages.find((stage) => stage.failure?.kind === 'tls_untrusted');
-  if (untrusted && report.certificate_sha256) {
-    offers.push(h('div', { class: 'offer', 'data-testid': 'offer-trust' },
-      h('p', {}, `This server's certificate is not signed by an authority this computer trusts. If you set up this server yourself, you can trust this exact certificate for ${provider.label} only.`,
-        h('span', { class: 'fingerprint selectable', 'data-testid': 'certificate-fingerprint' }, `SHA-256 ${report.certificate_sha256}`)),
-      h('button', {
-        type: 'button', class: 'button button-small', 'data-testid': 'trust-certificate',
-        onclick: () => trustCertificate(provider, report.certificate_sha256),
-      }, 'Trust this certificate')));
+  const certificate = certificateOffer(report, {
+    prefix: '',
+    onAddCa: () => {
+      show('form');
+      openForm({ provider: findProvider(provider.id) });
+      focusCaCertificate();
+    },
+    onTrust: (sha256) => trustCertificate(provider, sha256),
+  });
+  if (certificate) {
+    offers.push(certificate);
   } else if (provider.trusted_cert_sha256) {
     offers.push(h('div', { class: 'offer' },
       h('p', {}, 'A self-signed certificate is trusted for this provider.',

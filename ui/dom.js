@@ -91,7 +91,8 @@ export function datePart(label, iso) {
 const FIELD_NAMES = {
   label: 'Name', preset: 'Preset', base_url: 'Base URL', move_key: 'Base URL', auth: 'Authentication',
   key: 'API key', models: 'Models', network: 'Network access', timeout_secs: 'Request timeout',
-  proxy: 'Proxy', headers: 'Custom headers', enabled: 'Enabled',
+  proxy: 'Proxy', proxy_username: 'Proxy user name', proxy_password: 'Proxy password',
+  ca_certificate: 'CA certificate', headers: 'Custom headers', enabled: 'Enabled',
 };
 
 /** The field's name as the form labels it: `headers[1].name` → "Custom headers". */

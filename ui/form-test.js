@@ -7,7 +7,8 @@
 
 import { api, newTestId } from './api.js';
 import { $, h, describeError, toast, fillModelChoice } from './dom.js';
-import { confirmKeyDestination, formDraft, showModelPicker } from './form.js';
+import { confirmKeyDestination, focusCaCertificate, formDraft, showModelPicker } from './form.js';
+import { certificateOffer } from './certificate.js';
 import { state } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -81,19 +82,13 @@ function renderOffers() {
         },
       }, `Use ${baseUrl}`)));
   }
-  const untrusted = report?.stages.find((stage) => stage.failure?.kind === 'tls_untrusted');
-  if (untrusted && report.certificate_sha256) {
-    const editing = form.mode === 'edit' && form.id;
-    offers.push(h('div', { class: 'offer', 'data-testid': 'form-offer-trust' },
-      h('p', {}, editing
-        ? 'The certificate is not signed by an authority this computer trusts. If you set up this server yourself, trust this exact certificate for this provider only.'
-        : 'The certificate is not signed by an authority this computer trusts. Save the provider first; then you can trust this exact certificate for it from its Connection card.',
-      h('span', { class: 'fingerprint selectable', 'data-testid': 'form-certificate-fingerprint' }, `SHA-256 ${report.certificate_sha256}`)),
-      editing ? h('button', {
-        type: 'button', class: 'button button-small', 'data-testid': 'form-trust-certificate',
-        onclick: () => trust(report.certificate_sha256),
-      }, 'Trust this certificate for this provider') : null));
-  }
+  const editing = form.mode === 'edit' && form.id;
+  const certificate = certificateOffer(report, {
+    prefix: 'form-',
+    onAddCa: focusCaCertificate,
+    onTrust: editing ? trust : null,
+  });
+  if (certificate) offers.push(certificate);
   if (report?.models?.length > 0) {
     const count = report.models.length;
     offers.push(h('div', { class: 'offer' },

@@ -5,7 +5,8 @@
 // goes to another origin only after the person says so (key-origin.js).
 
 import { api } from './api.js';
-import { $, $$, h, debounce, confirmDialog, describeError, keepInPlace, messageNodes, setMessage, urlNodes } from './dom.js';
+import { $, $$, h, debounce, confirmDialog, describeError, keepInPlace, messageNodes, setMessage, toast, urlNodes } from './dom.js';
+import { readCertificateFile } from './certificate.js';
 import { askToMoveKey, originOf } from './key-origin.js';
 import { state } from './state.js';
 
@@ -44,6 +45,9 @@ export function draftFromView(view, overrides = {}) {
     })),
     timeout_secs: view.timeout_secs ?? null,
     proxy: view.proxy ?? null,
+    proxy_username: view.proxy_username ?? null,
+    proxy_password: { action: 'keep' },
+    ca_certificate: view.ca_certificate?.pem ?? null,
     ...overrides,
   };
 }
@@ -95,6 +99,14 @@ function bind() {
     if (await leaveForm()) callbacks.onCancel();
   };
   $('#cancel-form').addEventListener('click', cancel);
+  $('#choose-ca-file').addEventListener('click', () => $('#ca-file').click());
+  $('#ca-file').addEventListener('change', chooseCaFile);
+  $('#clear-ca').addEventListener('click', () => {
+    const field = $('#field-ca-certificate');
+    field.value = '';
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    field.focus();
+  });
   formElement().addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && !$('#confirm-dialog').open && !$('#move-key-dialog').open) {
       event.preventDefault();
@@ -197,6 +209,12 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   $('#field-enabled').checked = editing ? provider.enabled : true;
   $('#field-timeout').value = editing && provider.timeout_secs ? String(provider.timeout_secs) : '';
   $('#field-proxy').value = editing && provider.proxy ? provider.proxy : '';
+  $('#field-proxy-username').value = editing && provider.proxy_username ? provider.proxy_username : '';
+  $('#field-proxy-password').value = '';
+  form.storedProxyPassword = Boolean(editing && provider.proxy_username);
+  $('#field-proxy-password').placeholder = form.storedProxyPassword ? 'Stored in the keychain — type to replace' : '';
+  $('#field-ca-certificate').value = editing && provider.ca_certificate ? provider.ca_certificate.pem : '';
+  renderCaSummary(editing ? provider.ca_certificate : null);
   $('#field-api-key').value = '';
   $('#field-api-key').type = 'password';
   $('#toggle-key-visibility').textContent = 'Show';
@@ -213,7 +231,8 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
         hint: header.hint ?? null,
       }))
     : [];
-  $('#advanced').open = form.headers.length > 0 || Boolean(editing && (provider.timeout_secs || provider.proxy));
+  $('#advanced').open = form.headers.length > 0
+    || Boolean(editing && (provider.timeout_secs || provider.proxy || provider.ca_certificate));
 
   form.storedKeyHint = editing ? provider.key_hint ?? null : null;
   form.keyAction = form.storedKeyHint && !replaceKey ? 'keep' : 'set';
@@ -546,8 +565,51 @@ function draft() {
     })),
     timeout_secs: timeout === '' ? null : Number(timeout),
     proxy: $('#field-proxy').value.trim() || null,
+    proxy_username: $('#field-proxy-username').value.trim() || null,
+    proxy_password: proxyPasswordChange(),
+    ca_certificate: $('#field-ca-certificate').value.trim() || null,
     move_key: form.moveKeyTo !== null && form.moveKeyTo === originOf($('#field-base-url').value),
   };
+}
+
+/** The proxy password as the draft says it: typed (set), kept (a stored one
+ * while a user name stays), or removed. */
+function proxyPasswordChange() {
+  const typed = $('#field-proxy-password').value;
+  if (typed !== '') return { action: 'set', value: typed };
+  if ($('#field-proxy-username').value.trim() === '') return { action: 'remove' };
+  return { action: 'keep' };
+}
+
+/** What the saved CA certificate is, under the field. */
+function renderCaSummary(ca) {
+  const summary = $('#ca-summary');
+  const certificates = ca?.certificates ?? [];
+  summary.hidden = certificates.length === 0;
+  summary.textContent = certificates.length === 0 ? '' : `Saved: ${certificates
+    .map((certificate) => `${certificate.subject} (valid until ${certificate.not_after.slice(0, 10)})`).join('; ')}`;
+}
+
+/** Opens the Advanced section at the CA certificate field (a test's "Add CA certificate…"). */
+export function focusCaCertificate() {
+  $('#advanced').open = true;
+  const field = $('#field-ca-certificate');
+  field.scrollIntoView({ block: 'center' });
+  field.focus();
+}
+
+async function chooseCaFile(event) {
+  const file = event.target.files?.[0];
+  event.target.value = '';
+  if (!file) return;
+  try {
+    const field = $('#field-ca-certificate');
+    field.value = await readCertificateFile(file);
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    toast(`Read ${file.name}. Test or save to check it.`);
+  } catch (error) {
+    toast(`Could not read ${file.name}: ${describeError(error)}`, { error: true });
+  }
 }
 
 /**
@@ -658,6 +720,9 @@ function locate(field) {
     network: ['#network-remote', '#error-network'],
     timeout_secs: ['#field-timeout', '#error-timeout-secs'],
     proxy: ['#field-proxy', '#error-proxy'],
+    proxy_username: ['#field-proxy-username', '#error-proxy-username'],
+    proxy_password: ['#field-proxy-password', '#error-proxy-password'],
+    ca_certificate: ['#field-ca-certificate', '#error-ca-certificate'],
     headers: ['#add-header', '#error-headers'],
   };
   if (simple[field]) return simple[field].map((selector) => $(selector, formElement()));
@@ -733,7 +798,7 @@ function showError(error, { focus = true } = {}) {
       unplaced.push(message);
       continue;
     }
-    if (field === 'timeout_secs' || field === 'proxy') $('#advanced').open = true;
+    if (['timeout_secs', 'proxy', 'proxy_username', 'proxy_password', 'ca_certificate'].includes(field)) $('#advanced').open = true;
     control.setAttribute('aria-invalid', 'true');
     if (messageElement.childNodes.length > 0) messageElement.append(' ');
     messageElement.append(...messageNodes(message));

@@ -22,6 +22,7 @@ mod proxy_field;
 mod stale_results;
 mod test_connection;
 mod tray;
+mod trust_and_proxy_auth;
 mod ui_state;
 mod unsaved_changes;
 mod window_size;

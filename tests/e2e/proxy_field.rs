@@ -31,7 +31,7 @@ fn a_proxy_typed_in_advanced_is_saved_shown_and_kept_across_edits() {
         (!text.is_empty()).then_some(text)
     });
     assert!(
-        message.contains("Credentials in proxy URLs are not supported"),
+        message.contains("enter the user name and password in their own fields"),
         "{message}"
     );
     assert!(!message.contains("hunter2"), "{message}");

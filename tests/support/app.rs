@@ -125,6 +125,11 @@ impl AppSession {
         let port = free_port();
         let native_port = free_port();
         let mut command = Command::new(&tauri_driver_binary);
+        // The machine's trust-store overrides are not the test's: a test
+        // that needs one passes it in `env`.
+        command
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
         command.envs(env.iter().map(|(name, value)| (*name, *value)));
         let tauri_driver = command
             .arg("--port")

@@ -329,7 +329,7 @@ impl NetError {
                 None => "If you set up this server yourself, trust its certificate for this provider only.".to_owned(),
             },
             Self::TlsUntrusted { certificate, .. } => match certificate {
-                Some(c) => format!("If “{}” is your organisation's authority (a company gateway, or a proxy that inspects TLS), add its CA certificate to this provider (CA certificate, or --ca-cert FILE) or to this computer's trust store. \"Trust this certificate\" works too, but stops working when the certificate is renewed.", c.issuer),
+                Some(c) => format!("If “{}” is your organisation's authority (a company gateway, or a proxy that inspects TLS), add its CA certificate to this provider (the CA certificate field under Advanced; --ca-cert FILE in the CLI) or to this computer's trust store. \"Trust this certificate\" works too, but stops working when the certificate is renewed.", c.issuer),
                 None => "If this is your organisation's gateway, add its CA certificate to this provider or to this computer's trust store.".to_owned(),
             },
             Self::Timeout { stage, .. } => match stage {
