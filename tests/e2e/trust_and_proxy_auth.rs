@@ -56,7 +56,7 @@ fn an_unknown_company_ca_is_named_added_in_the_form_and_saved_as_the_certificate
     session.wait_visible("[data-testid=\"form-offer-certificate\"]");
     let text = session.text("[data-testid=\"form-offer-certificate\"]");
     assert!(
-        text.contains("issued by “Example Corp Internal Root CA”"),
+        text.contains("If “Example Corp Internal Root CA” is your organisation's authority"),
         "{text}"
     );
     assert!(
