@@ -250,6 +250,14 @@ pub(crate) struct CredentialFlags {
     /// endpoint, e.g. a company's root CA.
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<std::path::PathBuf>,
+    /// The API the endpoint speaks: `openai` (default) or `azure-openai`
+    /// (the key goes as `api-key`; model ids are deployment names).
+    #[arg(long, value_name = "API", value_parser = parse_api)]
+    pub(crate) api: Option<patchbay_core::model::Api>,
+    /// Azure OpenAI's classic deployments API with this version
+    /// (2024-10-21); without it, Azure's v1 API.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) api_version: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +360,9 @@ pub(crate) struct EditArgs {
     /// Remove the provider's CA certificate.
     #[arg(long, conflicts_with = "ca_cert")]
     pub(crate) no_ca_cert: bool,
+    /// Azure OpenAI: back to the v1 API (drop the classic API version).
+    #[arg(long, conflicts_with = "api_version")]
+    pub(crate) no_api_version: bool,
     /// Send the stored key and secret header values to the base URL's new
     /// origin (scheme, host, port). Without it, a base URL on another
     /// origin needs a new key; with no other change, it confirms a base URL
@@ -407,6 +418,14 @@ pub(crate) struct SharedFlags {
     /// a proxy that inspects TLS. The certificate itself is stored.
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<std::path::PathBuf>,
+    /// The API the endpoint speaks: `openai` (default) or `azure-openai`
+    /// (the key goes as `api-key`; model ids are deployment names).
+    #[arg(long, value_name = "API", value_parser = parse_api)]
+    pub(crate) api: Option<patchbay_core::model::Api>,
+    /// Azure OpenAI's classic deployments API with this version
+    /// (2024-10-21); without it, Azure's v1 API.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) api_version: Option<String>,
 }
 
 impl SharedFlags {
@@ -467,6 +486,14 @@ fn parse_fingerprint(raw: &str) -> Result<String, String> {
 
 fn parse_provider_id(raw: &str) -> Result<ProviderId, String> {
     ProviderId::parse(raw).map_err(|error| error.to_string())
+}
+
+fn parse_api(raw: &str) -> Result<patchbay_core::model::Api, String> {
+    match raw {
+        "openai" => Ok(patchbay_core::model::Api::Openai),
+        "azure-openai" | "azure_openai" | "azure" => Ok(patchbay_core::model::Api::AzureOpenai),
+        _ => Err("expected openai or azure-openai".to_owned()),
+    }
 }
 
 fn parse_network(raw: &str) -> Result<NetworkAllowance, String> {

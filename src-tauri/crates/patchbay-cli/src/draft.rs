@@ -36,6 +36,8 @@ pub(crate) fn for_add(args: &AddArgs, secrets: StdinSecrets) -> Result<ProviderD
         proxy_username: None,
         proxy_password: KeyChange::Keep,
         ca_certificate: None,
+        api: Default::default(),
+        api_version: None,
         move_key: false,
     };
     if let Some(preset) = preset {
@@ -88,6 +90,9 @@ pub(crate) fn for_edit(
     if args.no_ca_cert {
         draft.ca_certificate = None;
     }
+    if args.no_api_version {
+        draft.api_version = None;
+    }
     draft.move_key = args.move_key;
     draft.headers.retain(|header| {
         !args
@@ -133,6 +138,8 @@ fn from_provider(provider: &Provider) -> ProviderDraft {
         proxy_username: provider.proxy_username.clone(),
         proxy_password: KeyChange::Keep,
         ca_certificate: provider.ca_certificate.clone(),
+        api: provider.api,
+        api_version: provider.api_version.clone(),
         move_key: false,
     }
 }
@@ -152,6 +159,7 @@ fn apply_preset(draft: &mut ProviderDraft, preset: &Preset) {
     }
     draft.auth = preset.auth;
     draft.network = preset.network;
+    draft.api = preset.api;
 }
 
 /// Applies the flags `add` and `edit` share. Switching to `--no-auth`
@@ -173,6 +181,12 @@ fn apply_shared(
     }
     if let Some(proxy) = &flags.proxy {
         draft.proxy = Some(proxy.clone());
+    }
+    if let Some(api) = flags.api {
+        draft.api = api;
+    }
+    if let Some(version) = &flags.api_version {
+        draft.api_version = Some(version.clone());
     }
     if let Some(name) = &flags.proxy_user {
         draft.proxy_username = Some(name.clone());

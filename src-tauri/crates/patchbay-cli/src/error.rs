@@ -204,6 +204,7 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "proxy_username" => "--proxy-user",
         "proxy_password" => "--proxy-password-stdin",
         "ca_certificate" => "--ca-cert",
+        "api_version" => "--api-version",
         "move_key" => "--move-key",
         _ => "(no flag)",
     }

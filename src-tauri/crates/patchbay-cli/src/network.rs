@@ -452,6 +452,8 @@ fn adhoc_subject(
             .as_deref()
             .map(crate::draft::read_ca_file)
             .transpose()?,
+        api: credentials.api.unwrap_or_default(),
+        api_version: credentials.api_version.clone(),
         ..ProviderDraft::endpoint(
             raw_base_url.to_owned(),
             network.network().unwrap_or_default(),

@@ -231,6 +231,13 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         (Some(_), None) => return Err("`proxy_username` is set but `proxy` is not".to_owned()),
         (None, _) => None,
     };
+    if let Some(version) = &record.api_version {
+        if record.api != crate::model::Api::AzureOpenai {
+            return Err("`api_version` is set but `api` is not `azure_openai`".to_owned());
+        }
+        crate::azure::check_api_version(version)
+            .map_err(|problem| format!("`api_version`: {problem}"))?;
+    }
     if let Some(pem) = &record.ca_certificate {
         crate::certificates::stored_ca_der(pem)
             .map_err(|problem| format!("`ca_certificate`: {problem}"))?;
@@ -252,6 +259,8 @@ pub fn provider_from_record(record: &ProviderRecord) -> Result<Provider, String>
         proxy,
         proxy_username,
         ca_certificate: record.ca_certificate.clone(),
+        api: record.api,
+        api_version: record.api_version.clone(),
         last_test: record.last_test.clone(),
         untested_since: record.untested_since.clone(),
         catalog: record.catalog.clone(),
@@ -283,6 +292,8 @@ pub fn record_from_provider(
         proxy: provider.proxy.as_ref().map(validation::display_proxy),
         proxy_username: provider.proxy_username.clone(),
         ca_certificate: provider.ca_certificate.clone(),
+        api: provider.api,
+        api_version: provider.api_version.clone(),
         last_test: provider.last_test.clone(),
         untested_since: provider.untested_since.clone(),
         catalog: provider.catalog.clone(),

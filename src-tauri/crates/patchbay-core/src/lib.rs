@@ -5,6 +5,7 @@
 //! Nothing here knows about Tauri, IPC or HTTP: the app, the CLI and the IPC
 //! server are thin shells around [`store::ProviderStore`].
 
+pub mod azure;
 pub mod base_url;
 pub mod catalog;
 pub mod certificates;

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 pub use patchbay_protocol::config::{
-    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, UntestedChange,
+    Api, Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, UntestedChange,
     UntestedSince,
 };
 
@@ -54,6 +54,11 @@ pub struct Provider {
     /// CA certificates trusted for this provider (checked PEM, see
     /// [`crate::certificates`]).
     pub ca_certificate: Option<String>,
+    /// The API the provider speaks.
+    pub api: Api,
+    /// Azure's classic deployments API version; `None`: the v1 API (or not
+    /// Azure).
+    pub api_version: Option<String>,
     pub last_test: Option<LastTest>,
     /// Why there is no `last_test`: the key or the connection changed since
     /// the last test (cleared by the next one).

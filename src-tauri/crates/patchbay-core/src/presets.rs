@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Auth, NetworkAllowance};
+use crate::model::{Api, Auth, NetworkAllowance};
 
 /// One preset, as the form's preset picker and `patchbay presets --json`
 /// show it.
@@ -24,7 +24,8 @@ pub struct Preset {
     pub id: &'static str,
     /// What the picker shows (`OpenRouter`).
     pub name: &'static str,
-    /// The documented base URL; empty only for [`CUSTOM`].
+    /// The documented base URL; empty for [`CUSTOM`] and for Azure OpenAI
+    /// (every resource has its own).
     pub base_url: &'static str,
     pub auth: Auth,
     pub network: NetworkAllowance,
@@ -34,6 +35,8 @@ pub struct Preset {
     pub docs_url: &'static str,
     /// Suggested model ids, the first being the default; may be empty.
     pub models: &'static [&'static str],
+    /// The API the provider speaks (`openai`, `azure_openai`).
+    pub api: Api,
     /// One or two sentences the form shows under the preset.
     pub note: Option<&'static str>,
 }
@@ -48,6 +51,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.openai.com/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://platform.openai.com/api-keys"),
         docs_url: "https://platform.openai.com/docs/api-reference/introduction",
         models: &["gpt-5-mini", "gpt-5"],
@@ -59,6 +63,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.anthropic.com/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://platform.claude.com/settings/keys"),
         docs_url: "https://platform.claude.com/docs/en/cli-sdks-libraries/libraries/openai-sdk",
         models: &["claude-sonnet-4-6", "claude-haiku-4-5"],
@@ -72,6 +77,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://generativelanguage.googleapis.com/v1beta/openai",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://aistudio.google.com/apikey"),
         docs_url: "https://ai.google.dev/gemini-api/docs/openai",
         models: &["gemini-2.5-flash", "gemini-2.5-pro"],
@@ -83,6 +89,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.mistral.ai/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://console.mistral.ai/api-keys"),
         docs_url: "https://docs.mistral.ai/api",
         models: &["mistral-small-latest", "mistral-large-latest"],
@@ -94,6 +101,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.groq.com/openai/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://console.groq.com/keys"),
         docs_url: "https://console.groq.com/docs/openai",
         models: &["llama-3.3-70b-versatile", "llama-3.1-8b-instant"],
@@ -105,6 +113,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.together.ai/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://api.together.ai/settings/api-keys"),
         docs_url: "https://docs.together.ai/docs/inference/openai-compatibility",
         models: &["openai/gpt-oss-20b"],
@@ -116,6 +125,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.fireworks.ai/inference/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://fireworks.ai/account/api-keys"),
         docs_url: "https://docs.fireworks.ai/tools-sdks/openai-compatibility",
         models: &["accounts/fireworks/models/llama-v3p1-8b-instruct"],
@@ -127,6 +137,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.deepseek.com",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://platform.deepseek.com/api_keys"),
         docs_url: "https://api-docs.deepseek.com/",
         models: &["deepseek-v4-flash", "deepseek-v4-pro"],
@@ -138,6 +149,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.x.ai/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://console.x.ai"),
         docs_url: "https://docs.x.ai/api/integrations",
         models: &["grok-4"],
@@ -149,6 +161,7 @@ static PRESETS: &[Preset] = &[
         base_url: "https://openrouter.ai/api/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: Some("https://openrouter.ai/settings/keys"),
         docs_url: "https://openrouter.ai/docs/quickstart",
         models: &["openai/gpt-5-mini", "google/gemini-2.5-flash"],
@@ -162,6 +175,7 @@ static PRESETS: &[Preset] = &[
         base_url: "http://localhost:11434/v1",
         auth: Auth::None,
         network: NetworkAllowance::Local,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://docs.ollama.com/api/openai-compatibility",
         models: &[],
@@ -173,6 +187,7 @@ static PRESETS: &[Preset] = &[
         base_url: "http://localhost:1234/v1",
         auth: Auth::None,
         network: NetworkAllowance::Local,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://lmstudio.ai/docs/api/openai-api",
         models: &[],
@@ -186,6 +201,7 @@ static PRESETS: &[Preset] = &[
         base_url: "http://localhost:8000/v1",
         auth: Auth::None,
         network: NetworkAllowance::Local,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html",
         models: &[],
@@ -197,6 +213,7 @@ static PRESETS: &[Preset] = &[
         base_url: "http://localhost:8080/v1",
         auth: Auth::None,
         network: NetworkAllowance::Local,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         models: &[],
@@ -208,6 +225,7 @@ static PRESETS: &[Preset] = &[
         base_url: "http://localhost:4000",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Local,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://docs.litellm.ai/docs/proxy/docker_quick_start",
         models: &[],
@@ -216,11 +234,24 @@ static PRESETS: &[Preset] = &[
         ),
     },
     Preset {
+        id: "azure-openai",
+        name: "Azure OpenAI",
+        base_url: "",
+        auth: Auth::ApiKey,
+        network: NetworkAllowance::Remote,
+        api: Api::AzureOpenai,
+        key_url: Some("https://portal.azure.com/#view/Microsoft_Azure_ProjectOxford/CognitiveServicesHub/~/OpenAI"),
+        docs_url: "https://learn.microsoft.com/en-us/azure/ai-foundry/openai/api-version-lifecycle",
+        models: &[],
+        note: Some("Enter your resource's endpoint (https://NAME.openai.azure.com) or paste a URL from the Azure portal, and type your deployment names as models. The key is sent as api-key."),
+    },
+    Preset {
         id: CUSTOM,
         name: "Custom",
         base_url: "",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Openai,
         key_url: None,
         docs_url: "https://platform.openai.com/docs/api-reference/chat",
         models: &[],
@@ -288,17 +319,18 @@ mod tests {
             "vLLM",
             "llama.cpp server",
             "LiteLLM proxy",
+            "Azure OpenAI",
             "Custom",
         ] {
             assert!(names.contains(&expected), "missing preset {expected}");
         }
-        assert_eq!(all().len(), 16);
+        assert_eq!(all().len(), 17);
         assert_eq!(all().last().map(|preset| preset.id), Some(CUSTOM));
     }
 
     #[test]
     fn every_base_url_passes_normalize_under_its_own_allowance_unchanged() {
-        for preset in all().iter().filter(|preset| preset.id != CUSTOM) {
+        for preset in all().iter().filter(|preset| !preset.base_url.is_empty()) {
             let check = base_url::normalize(preset.base_url, preset.network)
                 .unwrap_or_else(|error| panic!("{}: {}", preset.id, error.message));
             assert_eq!(
@@ -339,10 +371,9 @@ mod tests {
 
     #[test]
     fn remote_presets_use_https_and_a_key_with_a_key_page() {
-        for preset in all()
-            .iter()
-            .filter(|preset| preset.network == NetworkAllowance::Remote && preset.id != CUSTOM)
-        {
+        for preset in all().iter().filter(|preset| {
+            preset.network == NetworkAllowance::Remote && !preset.base_url.is_empty()
+        }) {
             assert!(preset.base_url.starts_with("https://"), "{}", preset.id);
             assert_eq!(preset.auth, Auth::ApiKey, "{}", preset.id);
             assert!(
@@ -411,6 +442,7 @@ mod tests {
                 "key_url": null,
                 "docs_url": "https://docs.ollama.com/api/openai-compatibility",
                 "models": [],
+                "api": "openai",
                 "note": "Start Ollama and pull a model first (ollama pull <model>); it needs no key."
             })
         );

@@ -205,6 +205,8 @@ impl ProviderStore {
                     .as_ref()
                     .map(|auth| auth.username.clone()),
                 ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                api: validated.api,
+                api_version: validated.api_version.clone(),
                 proxy: validated.transport.proxy,
                 last_test: tested,
                 untested_since: None,
@@ -339,6 +341,8 @@ impl ProviderStore {
                     .as_ref()
                     .map(|auth| auth.username.clone()),
                 ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                api: validated.api,
+                api_version: validated.api_version.clone(),
                 proxy: validated.transport.proxy,
                 last_test: existing.last_test.clone(),
                 untested_since: existing.untested_since.clone(),
@@ -989,6 +993,8 @@ fn connection_changed(before: &Provider, after: &Provider) -> bool {
         || before.proxy != after.proxy
         || before.proxy_username != after.proxy_username
         || before.ca_certificate != after.ca_certificate
+        || before.api != after.api
+        || before.api_version != after.api_version
         || before.headers != after.headers
 }
 
@@ -1066,6 +1072,10 @@ pub struct ProviderView {
     /// CA certificates trusted for this provider: the PEM and what each
     /// certificate is. `null` when none.
     pub ca_certificate: Option<CaCertificateView>,
+    /// `openai` or `azure_openai`.
+    pub api: crate::model::Api,
+    /// Azure's classic deployments API version; `null`: the v1 API.
+    pub api_version: Option<String>,
     pub last_test: Option<LastTest>,
     /// Why `last_test` is `null`: `{"change": "key" | "connection", "at"}`
     /// when the key or the connection changed since the last test.
@@ -1140,6 +1150,8 @@ impl From<&Provider> for ProviderView {
                     pem: pem.clone(),
                     certificates: crate::certificates::stored_ca_summaries(pem),
                 }),
+            api: provider.api,
+            api_version: provider.api_version.clone(),
             last_test: provider.last_test.clone(),
             untested_since: provider.untested_since.clone(),
             catalog: provider.catalog.as_ref().map(CatalogSummary::from),

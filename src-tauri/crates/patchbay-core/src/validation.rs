@@ -63,7 +63,7 @@ use crate::certificates::CaBundle;
 use crate::base_url;
 use crate::egress;
 use crate::error::{Error, FieldError};
-use crate::model::{Auth, NetworkAllowance, Provider};
+use crate::model::{Api, Auth, NetworkAllowance, Provider};
 use crate::secret::ApiKey;
 
 mod digest;
@@ -142,6 +142,13 @@ pub struct ProviderDraft {
     /// means none.
     #[serde(default)]
     pub ca_certificate: Option<String>,
+    /// The API the provider speaks (default `openai`).
+    #[serde(default)]
+    pub api: Api,
+    /// Azure's classic deployments API version; empty or absent: the v1
+    /// API. Only for `api: azure_openai`.
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// The person confirmed sending the stored key and secret header values
     /// of the provider this draft edits to the draft's base URL, although
     /// they were given for another origin ("Send your key for <old> to
@@ -178,6 +185,8 @@ impl ProviderDraft {
             proxy_username: None,
             proxy_password: KeyChange::Keep,
             ca_certificate: None,
+            api: Api::Openai,
+            api_version: None,
             move_key: false,
         }
     }
@@ -220,6 +229,8 @@ impl fmt::Debug for ProviderDraft {
                 "ca_certificate",
                 &self.ca_certificate.as_ref().map(String::len),
             )
+            .field("api", &self.api)
+            .field("api_version", &self.api_version)
             .field("move_key", &self.move_key)
             .finish()
     }
@@ -299,6 +310,8 @@ pub struct ValidatedDraft {
     pub network: NetworkAllowance,
     pub timeout_secs: Option<u32>,
     pub transport: ValidTransport,
+    pub api: Api,
+    pub api_version: Option<String>,
     pub notices: Vec<Notice>,
 }
 
@@ -336,8 +349,26 @@ pub fn validate(
     let label = check_label(&draft.label, others, editing, &mut problems);
     let preset = check_preset(draft.preset.as_deref(), &mut problems);
 
-    let base_url = check_base_url(draft, Egress::Judge, &mut problems, &mut notices);
-    let models = check_models(&draft.models, &mut problems);
+    let api = check_api(draft, &mut problems, &mut notices);
+    let base_url = check_base_url(
+        draft,
+        api.raw_base(draft),
+        Egress::Judge,
+        &mut problems,
+        &mut notices,
+    );
+    let mut typed_models = draft.models.clone();
+    if let Some(deployment) = api.deployment.clone() {
+        if !typed_models.iter().any(|model| model.trim() == deployment) {
+            typed_models.retain(|model| !model.trim().is_empty());
+            notices.push(Notice::new(
+                "models",
+                format!("Added the deployment `{deployment}` from the pasted URL to the models."),
+            ));
+            typed_models.push(deployment);
+        }
+    }
+    let models = check_models(&typed_models, &mut problems);
     let key = check_key(draft.auth, &draft.key, editing, &mut problems, &mut notices);
     let transport = check_transport(draft, editing, &mut problems, &mut notices);
 
@@ -353,6 +384,8 @@ pub fn validate(
             network: draft.network,
             timeout_secs: draft.timeout_secs,
             transport,
+            api: draft.api,
+            api_version: api.version,
             notices,
         }),
         _ => Err(Error::Invalid(problems)),
@@ -371,6 +404,8 @@ pub struct ValidatedConnection {
     pub key: ValidKeyChange,
     pub timeout_secs: Option<u32>,
     pub transport: ValidTransport,
+    pub api: Api,
+    pub api_version: Option<String>,
     pub notices: Vec<Notice>,
 }
 
@@ -390,7 +425,14 @@ pub fn validate_connection(
     let mut notices: Vec<Notice> = Vec::new();
     // The test's own policy stage judges the URL, with DNS, and says why in
     // the report.
-    let base_url = check_base_url(draft, Egress::LeaveToTheTest, &mut problems, &mut notices);
+    let api = check_api(draft, &mut problems, &mut notices);
+    let base_url = check_base_url(
+        draft,
+        api.raw_base(draft),
+        Egress::LeaveToTheTest,
+        &mut problems,
+        &mut notices,
+    );
     let key = match (draft.auth, &draft.key) {
         (Auth::ApiKey, KeyChange::Set { value }) => match validate_api_key(value.expose()) {
             Ok((key, notice)) => {
@@ -413,9 +455,91 @@ pub fn validate_connection(
             key,
             timeout_secs: draft.timeout_secs,
             transport,
+            api: draft.api,
+            api_version: api.version,
             notices,
         }),
         _ => Err(Error::Invalid(problems)),
+    }
+}
+
+/// The API part of a draft: for Azure, the pasted URL reduced and the API
+/// version; otherwise nothing (and no API version).
+#[derive(Debug, Default)]
+struct CheckedApi {
+    base: Option<String>,
+    version: Option<String>,
+    deployment: Option<String>,
+}
+
+impl CheckedApi {
+    fn raw_base<'d>(&'d self, draft: &'d ProviderDraft) -> &'d str {
+        self.base.as_deref().unwrap_or(&draft.base_url)
+    }
+}
+
+fn check_api(
+    draft: &ProviderDraft,
+    problems: &mut Vec<FieldError>,
+    notices: &mut Vec<Notice>,
+) -> CheckedApi {
+    let version = draft
+        .api_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|version| !version.is_empty());
+    match draft.api {
+        Api::Openai => {
+            if version.is_some() {
+                problems.push(FieldError::new(
+                    crate::azure::API_VERSION_FIELD,
+                    "Only Azure OpenAI uses an API version: clear it, or choose Azure OpenAI.",
+                ));
+            }
+            CheckedApi::default()
+        }
+        Api::AzureOpenai => {
+            if draft.base_url.trim().is_empty() {
+                // The base URL's own check says it is empty.
+                return CheckedApi::default();
+            }
+            match crate::azure::reduce(&draft.base_url, version) {
+                Ok(reduced) => {
+                    notices.extend(
+                        reduced
+                            .notices
+                            .into_iter()
+                            .map(|message| Notice::new(base_url::FIELD, message)),
+                    );
+                    CheckedApi {
+                        base: Some(reduced.base),
+                        version: reduced.api_version,
+                        deployment: reduced.deployment,
+                    }
+                }
+                Err(problem) => {
+                    let field = if problem.contains("API version") {
+                        crate::azure::API_VERSION_FIELD
+                    } else {
+                        base_url::FIELD
+                    };
+                    problems.push(FieldError::new(field, capitalized(&problem)));
+                    CheckedApi::default()
+                }
+            }
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            characters.as_str().trim_end_matches('.')
+        ),
+        None => String::new(),
     }
 }
 
@@ -433,11 +557,12 @@ enum Egress {
 /// judged again when connecting). The problem has been recorded.
 fn check_base_url(
     draft: &ProviderDraft,
+    raw: &str,
     egress: Egress,
     problems: &mut Vec<FieldError>,
     notices: &mut Vec<Notice>,
 ) -> Option<Url> {
-    match base_url::normalize(&draft.base_url, draft.network) {
+    match base_url::normalize(raw, draft.network) {
         Ok(check) => {
             let denial = match egress {
                 Egress::Judge => {

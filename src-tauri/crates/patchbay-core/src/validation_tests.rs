@@ -25,6 +25,8 @@ fn draft() -> ProviderDraft {
         proxy_username: None,
         proxy_password: KeyChange::Keep,
         ca_certificate: None,
+        api: Default::default(),
+        api_version: None,
         move_key: false,
     }
 }
@@ -47,6 +49,8 @@ fn provider(id: &str, label: &str) -> Provider {
         proxy: None,
         proxy_username: None,
         ca_certificate: None,
+        api: Default::default(),
+        api_version: None,
         last_test: None,
         untested_since: None,
         catalog: None,
@@ -132,6 +136,8 @@ fn every_problem_is_reported_not_just_the_first() {
         proxy_username: None,
         proxy_password: KeyChange::Keep,
         ca_certificate: None,
+        api: Default::default(),
+        api_version: None,
         move_key: false,
     };
     let names: Vec<String> = fields(validate(&input, &[], None))

@@ -622,6 +622,7 @@ async fn forward(
         lookup.as_ref(),
         &state.pool,
         endpoint,
+        &entry.model_id,
         body,
         // A provider's own timeout (slow local models) bounds each gap;
         // otherwise the gateway's.

@@ -16,7 +16,7 @@ pub async fn fetch_models(
     target: &Target,
     lookup: &dyn Lookup,
 ) -> Result<Vec<DiscoveredModel>, NetError> {
-    let url = patchbay_core::base_url::endpoint(&target.base_url, "models");
+    let url = target.request_url("models", None);
     let mut session = Session::new(client, target, lookup, None);
     let response = session.get(&url, Resource::Models).await?;
     let models = openai::models_from(&response, session.secrets(), target)?;

@@ -140,7 +140,8 @@ pub struct Upstream {
 }
 
 /// `POST {base_url}/{path}` with `body` (JSON) and the target's key and
-/// headers, through the policy, on a kept-alive connection from `pool`
+/// headers (for Azure's classic API, under `model`'s deployment with the
+/// `api-version`), through the policy, on a kept-alive connection from `pool`
 /// when there is one. `idle` bounds the wait for the response head and
 /// then for each chunk of the body.
 pub async fn forward(
@@ -149,10 +150,16 @@ pub async fn forward(
     lookup: &dyn Lookup,
     pool: &Arc<Pool>,
     path: &str,
+    model: &str,
     body: Bytes,
     idle: Duration,
 ) -> Result<Upstream, NetError> {
     let url = endpoint(&target.base_url, path)?;
+    let url = if target.api_version.is_some() {
+        target.request_url(path.trim_start_matches('/'), Some(model))
+    } else {
+        url
+    };
     let key = pool_key(target);
     let pooled = pool.take(&key);
     let opened_before = pooled.as_ref().map(|(_, opened)| *opened);

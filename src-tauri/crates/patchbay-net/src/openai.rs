@@ -150,14 +150,17 @@ fn add_credentials(headers: &mut hyper::HeaderMap, target: &Target) -> Result<()
         headers.insert(header_name, header_value);
     }
     if let Some(key) = &target.api_key {
+        let (name, text) = if target.key_as_api_key_header() {
+            (HeaderName::from_static("api-key"), key.expose().to_owned())
+        } else {
+            (header::AUTHORIZATION, format!("Bearer {}", key.expose()))
+        };
         let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_invalid| {
-                NetError::InvalidRequest {
-                    detail: "the API key contains characters a header cannot carry".to_owned(),
-                }
+            HeaderValue::from_str(&text).map_err(|_invalid| NetError::InvalidRequest {
+                detail: "the API key contains characters a header cannot carry".to_owned(),
             })?;
         value.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, value);
+        headers.insert(name, value);
     }
     Ok(())
 }

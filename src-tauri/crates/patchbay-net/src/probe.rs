@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use hyper::Method;
 use patchbay_core::base_url::endpoint;
 use patchbay_core::egress::display_form as display_url;
+use patchbay_core::model::Api;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -58,6 +59,10 @@ pub struct TestOptions {
     /// person typed) with the one-token chat probe instead; its answer
     /// decides the test.
     pub unlisted_model: Option<String>,
+    /// Azure OpenAI: the deployments to check, each with a one-token chat
+    /// request, when no `chat_model` is given (its model list names models,
+    /// not deployments, and deployments cannot be listed with a key).
+    pub deployments: Vec<String>,
     /// The resolver; tests inject their own.
     pub lookup: Arc<dyn Lookup>,
     /// Cancelling it ends the test with a `cancelled` stage.
@@ -69,6 +74,7 @@ impl Default for TestOptions {
         Self {
             chat_model: None,
             unlisted_model: None,
+            deployments: Vec::new(),
             lookup: Arc::new(SystemLookup),
             cancel: None,
         }
@@ -326,7 +332,14 @@ async fn run_stages(
 
     let started = Instant::now();
     let models_result = match session.attach(&destination, stream, peer).await {
-        Ok(()) => fetch_listing(session, &target.base_url).await,
+        Ok(()) => {
+            fetch_listing(
+                session,
+                &target.request_url("models", None),
+                &target.base_url,
+            )
+            .await
+        }
         Err(error) => Err(error),
     };
     let probe_instead = options.chat_model.is_some() || options.unlisted_model.is_some();
@@ -340,6 +353,19 @@ async fn run_stages(
         probe_instead,
     )
     .await;
+    if target.api == Api::AzureOpenai && options.chat_model.is_none() {
+        if options.deployments.is_empty() {
+            recorder.skipped(
+                Stage::Chat,
+                "not run: type the names of your Azure deployments under Models; each is checked with a one-token request",
+            );
+        } else if !chat_allowed {
+            recorder.skipped(Stage::Chat, "not run: the model list failed first");
+        } else {
+            deployments_stage(session, target, &options.deployments, recorder, outcome).await;
+        }
+        return Some(());
+    }
     let model = options.chat_model.as_deref().or(if outcome.unlisted {
         options.unlisted_model.as_deref()
     } else {
@@ -405,7 +431,10 @@ async fn record_models(
                     message: failure.hint.clone(),
                 });
             }
-            if kind == Kind::UpstreamNotFound && !has_version_segment(&target.base_url) {
+            if kind == Kind::UpstreamNotFound
+                && target.api == Api::Openai
+                && !has_version_segment(&target.base_url)
+            {
                 if let Some(suggestion) = try_v1(session, &target.base_url).await {
                     failure.hint = suggestion.message.clone();
                     outcome.suggestion = Some(suggestion);
@@ -444,7 +473,7 @@ async fn chat_stage(
 ) {
     let started = Instant::now();
     session.restart_deadline();
-    match probe_chat(session, &target.base_url, model, outcome.models.as_deref()).await {
+    match probe_chat(session, target, model, outcome.models.as_deref()).await {
         Ok(first_token) => {
             outcome.first_token = Some(first_token);
             recorder.ok(
@@ -460,16 +489,56 @@ async fn chat_stage(
     }
 }
 
+/// Most deployments one test checks (each is a billed one-token request).
+const MAX_DEPLOYMENTS_CHECKED: usize = 8;
+
+/// Azure: one chat probe per deployment, on fresh deadlines. The stage
+/// fails with the first deployment that does not answer.
+async fn deployments_stage(
+    session: &mut Session<'_>,
+    target: &Target,
+    deployments: &[String],
+    recorder: &mut Recorder<'_>,
+    outcome: &mut Outcome,
+) {
+    let started = Instant::now();
+    let mut answered = Vec::new();
+    for deployment in deployments.iter().take(MAX_DEPLOYMENTS_CHECKED) {
+        session.restart_deadline();
+        match probe_chat(session, target, deployment, None).await {
+            Ok(first_token) => {
+                outcome.first_token.get_or_insert(first_token);
+                answered.push(format!("`{deployment}` in {} ms", millis(first_token)));
+            }
+            Err(error) => {
+                let mut failure = error.failure();
+                failure.message = format!("Deployment `{deployment}`: {}", failure.message);
+                recorder.failed(Stage::Chat, started, failure);
+                return;
+            }
+        }
+    }
+    let more = deployments.len().saturating_sub(MAX_DEPLOYMENTS_CHECKED);
+    let mut detail = format!("deployments answered: {}", answered.join(", "));
+    if more > 0 {
+        detail.push_str(&format!(" ({more} more not checked)"));
+    }
+    recorder.ok(Stage::Chat, started, detail);
+}
+
 struct Listing {
     status: u16,
     models: Vec<DiscoveredModel>,
     reply_latency: Duration,
 }
 
-async fn fetch_listing(session: &mut Session<'_>, base_url: &Url) -> Result<Listing, NetError> {
-    let url = endpoint(base_url, "models");
+async fn fetch_listing(
+    session: &mut Session<'_>,
+    url: &Url,
+    base_url: &Url,
+) -> Result<Listing, NetError> {
     let sent = Instant::now();
-    let reply = session.get(&url, Resource::Models).await?;
+    let reply = session.get(url, Resource::Models).await?;
     let models = openai::models_from(&reply, session.secrets(), session.target())?;
     if let Some((api, suggested)) = openai::native_api(&reply.body, base_url) {
         return Err(NetError::NativeApi { api, suggested });
@@ -500,7 +569,7 @@ fn has_version_segment(url: &Url) -> bool {
 async fn try_v1(session: &mut Session<'_>, base_url: &Url) -> Option<Suggestion> {
     let v1_base = endpoint(base_url, "v1");
     session.restart_deadline();
-    let listing = match fetch_listing(session, &v1_base).await {
+    let listing = match fetch_listing(session, &endpoint(&v1_base, "models"), &v1_base).await {
         Ok(listing) => listing,
         Err(error) => {
             tracing::debug!(kind = %error.kind(), "the /v1 fallback did not answer with a model list either");
@@ -522,11 +591,11 @@ async fn try_v1(session: &mut Session<'_>, base_url: &Url) -> Option<Suggestion>
 /// The chat probe; returns the time to the first token.
 async fn probe_chat(
     session: &mut Session<'_>,
-    base_url: &Url,
+    target: &Target,
     model: &str,
     known: Option<&[DiscoveredModel]>,
 ) -> Result<Duration, NetError> {
-    let url = endpoint(base_url, "chat/completions");
+    let url = target.request_url("chat/completions", Some(model));
     let body = openai::chat_probe_body(model);
     let sent = Instant::now();
     let reply = session

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use patchbay_core::model::Api;
 use patchbay_core::model::Auth;
 use patchbay_core::{ApiKey, NetworkAllowance, Provider};
 use url::Url;
@@ -34,6 +35,11 @@ pub struct Target {
     /// CA certificates (DER) trusted for this provider besides the system's
     /// and the bundled roots.
     pub ca_certificates: Vec<Vec<u8>>,
+    /// The API it speaks: Azure OpenAI sends the key as `api-key` and, with
+    /// `api_version`, addresses deployments (see
+    /// [`patchbay_core::azure`]).
+    pub api: Api,
+    pub api_version: Option<String>,
 }
 
 impl Target {
@@ -49,6 +55,8 @@ impl Target {
             proxy: None,
             proxy_credentials: None,
             ca_certificates: Vec::new(),
+            api: Api::Openai,
+            api_version: None,
         }
     }
 
@@ -81,6 +89,38 @@ impl Target {
                 .as_deref()
                 .and_then(|pem| patchbay_core::certificates::stored_ca_der(pem).ok())
                 .unwrap_or_default(),
+            api: provider.api,
+            api_version: provider.api_version.clone(),
         }
+    }
+
+    /// Whether the key goes as `api-key` (Azure) rather than
+    /// `Authorization: Bearer`.
+    pub fn key_as_api_key_header(&self) -> bool {
+        self.api == Api::AzureOpenai
+    }
+
+    /// The URL of `path` (`models`, `chat/completions`; may carry a
+    /// `?query`) for `model`: under the base URL, or for Azure's classic API
+    /// under the model's deployment, with the `api-version`.
+    pub fn request_url(&self, path: &str, model: Option<&str>) -> Url {
+        let (path_only, query) = match path.split_once('?') {
+            Some((path_only, query)) => (path_only, Some(query)),
+            None => (path, None),
+        };
+        let mut url = match (&self.api, &self.api_version) {
+            (Api::AzureOpenai, Some(version)) => {
+                patchbay_core::azure::request_url(&self.base_url, path_only, model, version)
+            }
+            _ => patchbay_core::base_url::endpoint(&self.base_url, path_only),
+        };
+        if let Some(query) = query {
+            let joined = match url.query() {
+                Some(existing) => format!("{existing}&{query}"),
+                None => query.to_owned(),
+            };
+            url.set_query(Some(&joined));
+        }
+        url
     }
 }

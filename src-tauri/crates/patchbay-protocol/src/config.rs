@@ -57,6 +57,28 @@ pub enum Auth {
     None,
 }
 
+/// Which API the provider speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// OpenAI-compatible: `Authorization: Bearer`, `{base}/models`,
+    /// `{base}/chat/completions`.
+    #[default]
+    Openai,
+    /// Azure OpenAI: the key as `api-key`; the v1 API
+    /// (`…/openai/v1`, OpenAI-compatible paths, no `api-version`) or, with
+    /// an `api_version`, the classic deployments API
+    /// (`…/openai/deployments/{deployment}/chat/completions?api-version=…`).
+    /// Model ids are deployment names.
+    AzureOpenai,
+}
+
+impl Api {
+    pub fn is_default(&self) -> bool {
+        *self == Api::Openai
+    }
+}
+
 /// A custom request header. Secret values are in the keychain; `value` is
 /// then `None` and `hint` holds the masked form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -429,6 +451,13 @@ pub struct ProviderRecord {
     /// the system's and the bundled roots: the certificate itself, not a path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certificate: Option<String>,
+    /// The API the provider speaks (default `openai`).
+    #[serde(default, skip_serializing_if = "Api::is_default")]
+    pub api: Api,
+    /// Azure OpenAI's classic deployments API version (`2024-10-21`); absent
+    /// means the v1 API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<LastTest>,
     /// Set instead of `last_test` when the key or the connection changed

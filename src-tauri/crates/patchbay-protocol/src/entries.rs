@@ -148,6 +148,8 @@ mod tests {
             proxy: None,
             proxy_username: None,
             ca_certificate: None,
+            api: Default::default(),
+            api_version: None,
             catalog: None,
             last_test: None,
             untested_since: None,

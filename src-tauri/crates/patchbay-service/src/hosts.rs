@@ -88,6 +88,11 @@ pub enum HostsError {
     #[error("Patchbay does not hand raw keys to `{app_name}`. Send requests through Patchbay's gateway instead (entries.resolve with \"protocol\": 2; patchbay-client does), or ask the person to allow raw keys for this app under Connected apps (patchbay hosts raw-keys).")]
     RawKeysNotAllowed { app_name: String },
 
+    /// Protocol 1 for an entry whose API is not OpenAI-compatible as a base
+    /// URL plus headers (Azure's classic deployments API).
+    #[error("`{provider_id}` uses Azure OpenAI's classic deployments API, whose URLs are not OpenAI-compatible: send requests through Patchbay's gateway instead (entries.resolve with \"protocol\": 2; patchbay-client does).")]
+    GatewayOnly { provider_id: String },
+
     /// Protocol 2 while the gateway is switched off.
     #[error("Patchbay's gateway is switched off, so there is nowhere to send requests. Turn it on under Connected apps (or run patchbay serve without --no-gateway).")]
     GatewayOff,
@@ -124,7 +129,7 @@ impl HostsError {
             Self::EntryNotFound { .. } => Kind::EntryNotFound,
             Self::KeyMissing { .. } => Kind::KeyMissing,
             Self::EndpointRefused { .. } => Kind::EndpointRefused,
-            Self::RawKeysNotAllowed { .. } => Kind::RawKeysNotAllowed,
+            Self::RawKeysNotAllowed { .. } | Self::GatewayOnly { .. } => Kind::RawKeysNotAllowed,
             Self::GatewayOff => Kind::GatewayOff,
             Self::Store(error) => error.kind(),
             Self::Internal { .. } => Kind::Internal,
@@ -216,6 +221,11 @@ impl Service {
             }
             Handout::RawKey => {}
         }
+        if provider.api_version.is_some() {
+            return Err(HostsError::GatewayOnly {
+                provider_id: provider.id.to_string(),
+            });
+        }
         self.judge_at_use(&provider).await?;
         let store = self.store().clone();
         let pairings = pairings.clone();
@@ -231,10 +241,15 @@ impl Service {
                     .ok_or_else(|| HostsError::KeyMissing {
                         provider_id: provider.id.to_string(),
                     })?;
-                headers.insert(
-                    "Authorization".to_owned(),
-                    format!("Bearer {}", key.expose()),
-                );
+                if provider.api == patchbay_core::model::Api::AzureOpenai {
+                    // Azure's v1 API: OpenAI paths, the key as `api-key`.
+                    headers.insert("api-key".to_owned(), key.expose().to_owned());
+                } else {
+                    headers.insert(
+                        "Authorization".to_owned(),
+                        format!("Bearer {}", key.expose()),
+                    );
+                }
             }
             pairings.record_resolve(&host.app_id, &entry_id, requester)?;
             tracing::info!(app_id = %host.app_id, entry_id, "entry resolved");

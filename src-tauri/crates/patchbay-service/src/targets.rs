@@ -77,6 +77,8 @@ pub struct Prepared {
     /// checks with a one-token chat request where the server does not list
     /// models.
     pub first_model: Option<String>,
+    /// Every model the person gave, in order (Azure checks each deployment).
+    pub models: Vec<String>,
 }
 
 /// Builds the target of `subject`. Blocking: it reads the config file and
@@ -89,6 +91,11 @@ pub fn prepare(store: &ProviderStore, subject: &Subject) -> Result<Prepared, pat
                 target: target_of(store, &provider)?,
                 notices: Vec::new(),
                 first_model: provider.models.first().map(|model| model.id.clone()),
+                models: provider
+                    .models
+                    .iter()
+                    .map(|model| model.id.clone())
+                    .collect(),
             })
         }
         Subject::Draft { draft, editing } => draft_target(store, draft, editing.as_ref()),
@@ -175,16 +182,21 @@ fn draft_target(
         .filter(|provider| provider.base_url == target.base_url)
         .and_then(|provider| provider.trusted_cert_sha256);
     target.display_name = preset_name(draft.preset.as_deref()).map(str::to_owned);
-    let first_model = draft
+    target.api = checked.api;
+    target.api_version = checked.api_version;
+    let models: Vec<String> = draft
         .models
         .iter()
         .map(|model| model.trim())
-        .find(|model| !model.is_empty())
-        .map(str::to_owned);
+        .filter(|model| !model.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let first_model = models.first().cloned();
     Ok(Prepared {
         target,
         notices: checked.notices,
         first_model,
+        models,
     })
 }
 

@@ -68,6 +68,7 @@ impl Service {
         let options = TestOptions {
             chat_model: request.chat_model.filter(|model| !model.trim().is_empty()),
             unlisted_model: prepared.first_model.clone(),
+            deployments: prepared.models.clone(),
             lookup: self.lookup.clone(),
             cancel: Some(token.clone()),
         };

@@ -30,6 +30,12 @@ impl Draft {
         self
     }
 
+    /// Azure OpenAI; `api_version` picks the classic deployments API.
+    pub fn azure(self, api_version: Option<&str>) -> Self {
+        self.set("api", Value::from("azure_openai"))
+            .set("api_version", api_version.map_or(Value::Null, Value::from))
+    }
+
     pub fn base_url(self, url: &str) -> Self {
         self.set("base_url", json!(url))
     }

@@ -129,3 +129,81 @@ pub fn azure_error(status: u16, code: &str, message: &str) -> Canned {
         json!({"error": {"code": code, "message": message}}).to_string(),
     )
 }
+
+/// A fake Azure OpenAI resource: the key must come as `api-key` (never as
+/// `Authorization`); with `api_version` it serves the classic API
+/// (`/openai/models?api-version=V`, `/openai/deployments/{d}/chat/completions?api-version=V`,
+/// any other version refused), without it the v1 API (`/openai/v1/models`,
+/// `/openai/v1/chat/completions` with the deployment as `model`). Chat
+/// answers stream `"ok"` for a known deployment, 404 `DeploymentNotFound`
+/// otherwise.
+pub fn azure_fake(
+    key: &'static str,
+    api_version: Option<&'static str>,
+    deployments: &'static [&'static str],
+) -> crate::Handler {
+    crate::handler(move |seen| {
+        if seen.header("authorization").is_some() || seen.header("api-key") != Some(key) {
+            return azure_error(
+                401,
+                "401",
+                "Access denied due to invalid subscription key or wrong API endpoint.",
+            );
+        }
+        let (path, query) = seen
+            .path
+            .split_once('?')
+            .unwrap_or((seen.path.as_str(), ""));
+        let version = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("api-version="));
+        let stream = || openai_chat_stream(&["ok"], Duration::ZERO);
+        let unknown = || {
+            azure_error(
+                404,
+                "DeploymentNotFound",
+                "The API deployment for this resource does not exist.",
+            )
+        };
+        match api_version {
+            None => match (seen.method.as_str(), path, version) {
+                (_, _, Some(_)) => azure_error(
+                    400,
+                    "BadRequest",
+                    "api-version is not allowed on the v1 API",
+                ),
+                ("GET", "/openai/v1/models", None) => {
+                    Canned::json(200, azure_models_body(&["gpt-4o", "gpt-4o-mini"]))
+                }
+                ("POST", "/openai/v1/chat/completions", None) => {
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&seen.body).unwrap_or_default();
+                    match body["model"].as_str() {
+                        Some(model) if deployments.contains(&model) => stream(),
+                        _ => unknown(),
+                    }
+                }
+                _ => azure_error(404, "404", "Resource not found"),
+            },
+            Some(expected) => {
+                if version != Some(expected) {
+                    return azure_error(404, "404", "Resource not found");
+                }
+                match (seen.method.as_str(), path) {
+                    ("GET", "/openai/models") => {
+                        Canned::json(200, azure_models_body(&["gpt-4o", "gpt-4o-mini"]))
+                    }
+                    ("POST", deployment_path) => match deployment_path
+                        .strip_prefix("/openai/deployments/")
+                        .and_then(|rest| rest.strip_suffix("/chat/completions"))
+                    {
+                        Some(name) if deployments.contains(&name) => stream(),
+                        Some(_) => unknown(),
+                        None => azure_error(404, "404", "Resource not found"),
+                    },
+                    _ => azure_error(404, "404", "Resource not found"),
+                }
+            }
+        }
+    })
+}

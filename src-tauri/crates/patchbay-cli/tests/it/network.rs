@@ -1076,3 +1076,141 @@ fn a_proxy_password_is_read_from_stdin_after_the_key_and_never_shown() -> TestRe
     );
     Ok(())
 }
+
+#[test]
+fn azure_openai_both_apis_from_a_pasted_portal_url_test_each_deployment_and_list_models(
+) -> TestResult {
+    use patchbay_testkit::shapes::azure_fake;
+    const AZURE_KEY: &str = "azurecanary0123456789abcdef";
+    let classic = Server::background_http(azure_fake(
+        AZURE_KEY,
+        Some("2024-10-21"),
+        &["gpt4o-prod", "mini-eu"],
+    ))?;
+    let world = World::new()?;
+    // A URL copied from the portal: reduced, the classic API and its
+    // version kept, the deployment it names added to the models.
+    let portal =
+        classic.at("/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21");
+    let added = world.run(
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Azure EU",
+            "--preset",
+            "azure-openai",
+            "--base-url",
+            &portal,
+            "--allow-local",
+            "--model",
+            "mini-eu",
+            "--api-key-stdin",
+            "--json",
+        ],
+        Some(&format!("{AZURE_KEY}\n")),
+    )?;
+    added.expect_code(0);
+    let view = added.json()?["provider"].clone();
+    assert_eq!(view["api"], "azure_openai", "{view}");
+    assert_eq!(view["api_version"], "2024-10-21");
+    assert_eq!(view["base_url"], classic.at("/openai"));
+    let models: Vec<&str> = view["models"]
+        .as_array()
+        .ok_or("models")?
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
+    assert_eq!(models, ["mini-eu", "gpt4o-prod"]);
+    assert!(
+        added.stderr.contains("classic deployments API"),
+        "{added:#?}"
+    );
+
+    let tested = world.run(&["provider", "test", "azure-eu", "--json"], None)?;
+    tested.expect_code(0);
+    let report = tested.json()?;
+    let chat = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|stage| stage["stage"] == "chat"))
+        .ok_or("a chat stage")?;
+    assert_eq!(chat["status"], "ok", "{report}");
+    assert!(
+        chat["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("`mini-eu`") && detail.contains("`gpt4o-prod`")),
+        "each deployment is checked: {report}"
+    );
+    let paths: Vec<String> = classic
+        .seen()
+        .iter()
+        .map(|seen| seen.path.clone())
+        .collect();
+    assert!(
+        paths.contains(&"/openai/models?api-version=2024-10-21".to_owned()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(
+            &"/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21".to_owned()
+        ),
+        "{paths:?}"
+    );
+    assert!(classic
+        .seen()
+        .iter()
+        .all(|seen| seen.header("authorization").is_none()));
+    assert!(!tested.stdout.contains(AZURE_KEY) && !tested.stderr.contains(AZURE_KEY));
+    let listed = world.run(&["models", "azure-eu", "--refresh", "--json"], None)?;
+    listed.expect_code(0);
+    assert!(listed.stdout.contains("gpt-4o-mini"), "{listed:#?}");
+
+    // An unknown deployment fails the test, naming it.
+    world.expect(
+        0,
+        &["provider", "edit", "azure-eu", "--model", "missing-one"],
+    )?;
+    let failed = world.run(&["provider", "test", "azure-eu", "--json"], None)?;
+    failed.expect_code(1);
+    assert!(
+        failed.stdout.contains("Deployment `missing-one`"),
+        "{failed:#?}"
+    );
+
+    // The v1 API: the same resource endpoint, no version.
+    let v1 = Server::background_http(azure_fake(AZURE_KEY, None, &["gpt4o-prod"]))?;
+    let mut command = world.command(&[
+        "test",
+        "--base-url",
+        &v1.at(""),
+        "--api",
+        "azure-openai",
+        "--allow-local",
+        "--api-key-env",
+        "AZURE_TEST_KEY",
+        "--model",
+        "gpt4o-prod",
+        "--json",
+    ]);
+    command.env("AZURE_TEST_KEY", AZURE_KEY);
+    let passed = crate::support::run_command(command, None)?;
+    passed.expect_code(0);
+    let paths: Vec<String> = v1.seen().iter().map(|seen| seen.path.clone()).collect();
+    assert_eq!(paths, ["/openai/v1/models", "/openai/v1/chat/completions"]);
+
+    // An API version on a non-Azure provider is refused, naming the flag.
+    let refused = world.run(
+        &[
+            "test",
+            "--base-url",
+            &v1.at("/v1"),
+            "--allow-local",
+            "--api-version",
+            "2024-10-21",
+        ],
+        None,
+    )?;
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("--api-version"), "{refused:#?}");
+    Ok(())
+}

@@ -71,6 +71,11 @@ impl ProviderDraft {
             }
         }
         hasher.text(self.ca_certificate.as_deref().unwrap_or("").trim());
+        hasher.text(match self.api {
+            crate::model::Api::Openai => "api:openai",
+            crate::model::Api::AzureOpenai => "api:azure_openai",
+        });
+        hasher.text(self.api_version.as_deref().unwrap_or("").trim());
         hasher.count(self.timeout_secs.map_or(0, |secs| secs as usize + 1));
         let models: Vec<&str> = self
             .models

@@ -506,6 +506,8 @@ fn the_view_has_no_key_field_and_a_stable_shape() {
             "proxy",
             "proxy_username",
             "ca_certificate",
+            "api",
+            "api_version",
             "last_test",
             "untested_since",
             "catalog",

@@ -508,3 +508,41 @@ async fn stopping_lets_a_stream_in_flight_finish_and_takes_no_new_connection() {
         "it waited for the stream: {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_deployments_are_reached_through_the_gateway_with_api_key_and_api_version() {
+    use patchbay_testkit::shapes::azure_fake;
+    let classic = Server::http(azure_fake(KEY, Some("2024-10-21"), &["gpt4o-prod"]))
+        .await
+        .expect("server");
+    let v1 = Server::http(azure_fake(KEY, None, &["mini-eu"]))
+        .await
+        .expect("server");
+    let world = World::new(&[
+        keyed("Azure Classic", &classic.at(""), &["gpt4o-prod"]).azure(Some("2024-10-21")),
+        keyed("Azure Next", &v1.at(""), &["mini-eu"]).azure(None),
+    ])
+    .await;
+    let body = r#"{"model":"azure-classic/gpt4o-prod","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let answer = world.post("chat/completions", body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer.text().contains("\"ok\""), "{}", answer.text());
+    let seen = classic.seen();
+    let request = seen.first().expect("the deployment got the request");
+    assert_eq!(
+        request.path,
+        "/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(request.header("api-key"), Some(KEY));
+    assert!(request.header("authorization").is_none());
+
+    let body = r#"{"model":"azure-next/mini-eu","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let answer = world.post("chat/completions", body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let seen = v1.seen();
+    let request = seen.first().expect("the v1 API got the request");
+    assert_eq!(request.path, "/openai/v1/chat/completions");
+    assert!(String::from_utf8_lossy(&request.body).contains("\"model\":\"mini-eu\""));
+    assert_eq!(request.header("api-key"), Some(KEY));
+    assert!(!answer.head.contains(KEY) && !answer.text().contains(KEY));
+}

@@ -112,3 +112,50 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
     assert!(moved.headers.contains_key("Authorization"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_entries_resolve_with_api_key_on_v1_and_only_through_the_gateway_on_classic() {
+    let env = TestEnv::new();
+    let next = env.add(
+        Draft::new("Azure Next")
+            .base_url("https://api.example.com")
+            .azure(None)
+            .key(KEY)
+            .models(&["gpt4o-prod"])
+            .json(),
+    );
+    let classic = env.add(
+        Draft::new("Azure Classic")
+            .base_url("https://api.example.com")
+            .azure(Some("2024-10-21"))
+            .key(KEY)
+            .models(&["gpt4o-prod"])
+            .json(),
+    );
+    let server = env.start().await;
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let token = paired_token(&server, &host).await;
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.tester", true)
+        .expect("allow"));
+    let resolved = host
+        .resolve_with(&token, &format!("{next}/gpt4o-prod"), 1)
+        .await
+        .expect("the v1 API is OpenAI-compatible with its api-key header");
+    assert_eq!(resolved.base_url, "https://api.example.com/openai/v1");
+    assert_eq!(
+        resolved.headers.get("api-key").map(String::as_str),
+        Some(KEY)
+    );
+    assert!(!resolved.headers.contains_key("Authorization"));
+
+    let (reason, message) = refused(
+        host.resolve_with(&token, &format!("{classic}/gpt4o-prod"), 1)
+            .await,
+    );
+    assert_eq!(reason, "raw_keys_not_allowed", "{message}");
+    assert!(message.contains("gateway"), "{message}");
+}

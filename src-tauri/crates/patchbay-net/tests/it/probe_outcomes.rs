@@ -153,6 +153,8 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
         proxy: None,
         proxy_username: None,
         ca_certificate: None,
+        api: Default::default(),
+        api_version: None,
         catalog: None,
         last_test: None,
         untested_since: None,

@@ -121,6 +121,7 @@ pub(crate) fn options(lookup: Arc<dyn Lookup>) -> TestOptions {
     TestOptions {
         chat_model: None,
         unlisted_model: None,
+        deployments: Vec::new(),
         lookup,
         cancel: None,
     }
