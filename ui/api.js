@@ -38,7 +38,8 @@ export const api = {
   moveProviderKey: (id) => call('move_provider_key', { id }),
   deleteProvider: (id) => call('delete_provider', { id }),
   listPresets: () => call('list_presets'),
-  previewBaseUrl: (input, network) => call('preview_base_url', { input, network }),
+  previewBaseUrl: (input, network, apiKind = 'openai', apiVersion = null) =>
+    call('preview_base_url', { input, network, api: apiKind, apiVersion }),
   /**
    * Runs the staged test of `target` — `{ kind: 'saved', id }` (the result is
    * recorded as the provider's last test) or `{ kind: 'draft', draft, id }`

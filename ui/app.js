@@ -305,7 +305,7 @@ const requestPreviews = new Map();
 
 async function renderRequests(provider) {
   const requests = $('#detail-requests');
-  const key = `${provider.network} ${provider.base_url}`;
+  const key = `${provider.network} ${provider.base_url} ${provider.api ?? 'openai'} ${provider.api_version ?? ''}`;
   const lines = (preview) => [
     h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'GET'), h('span', { class: 'url' }, urlNodes(preview.models_url ?? '…'))),
     h('span', { class: 'request-line' }, h('span', { class: 'method' }, 'POST'), h('span', { class: 'url' }, urlNodes(preview.chat_url ?? '…'))),
@@ -316,7 +316,7 @@ async function renderRequests(provider) {
   }
   requests.replaceChildren(...lines({}));
   try {
-    const preview = await api.previewBaseUrl(provider.base_url, provider.network);
+    const preview = await api.previewBaseUrl(provider.base_url, provider.network, provider.api ?? 'openai', provider.api_version ?? null);
     if (preview.ok) requestPreviews.set(key, preview);
     if (state.selectedId !== provider.id) return;
     requests.replaceChildren(...(preview.ok ? lines(preview) : [preview.error ?? '']));

@@ -48,6 +48,8 @@ export function draftFromView(view, overrides = {}) {
     proxy_username: view.proxy_username ?? null,
     proxy_password: { action: 'keep' },
     ca_certificate: view.ca_certificate?.pem ?? null,
+    api: view.api ?? 'openai',
+    api_version: view.api_version ?? null,
     ...overrides,
   };
 }
@@ -99,6 +101,13 @@ function bind() {
     if (await leaveForm()) callbacks.onCancel();
   };
   $('#cancel-form').addEventListener('click', cancel);
+  for (const radio of $$('input[name="azure-api"]')) {
+    radio.addEventListener('change', () => {
+      renderApi();
+      updatePreview();
+    });
+  }
+  $('#field-api-version').addEventListener('input', debounce(updatePreview, 250));
   $('#choose-ca-file').addEventListener('click', () => $('#ca-file').click());
   $('#ca-file').addEventListener('change', chooseCaFile);
   $('#clear-ca').addEventListener('click', () => {
@@ -215,6 +224,9 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   $('#field-proxy-password').placeholder = form.storedProxyPassword ? 'Stored in the keychain — type to replace' : '';
   $('#field-ca-certificate').value = editing && provider.ca_certificate ? provider.ca_certificate.pem : '';
   renderCaSummary(editing ? provider.ca_certificate : null);
+  form.api = editing ? provider.api ?? 'openai' : 'openai';
+  setRadio('azure-api', editing && provider.api_version ? 'classic' : 'v1');
+  $('#field-api-version').value = editing && provider.api_version ? provider.api_version : '';
   $('#field-api-key').value = '';
   $('#field-api-key').type = 'password';
   $('#toggle-key-visibility').textContent = 'Show';
@@ -243,6 +255,7 @@ function open({ provider = null, presetId = null, replaceKey = false, discovered
   }
   renderPresetHelp();
   renderAuth();
+  renderApi();
   renderModels();
   renderHeaders();
   updatePreview();
@@ -352,6 +365,7 @@ function applyPreset(id) {
     if (preset.base_url) $('#field-base-url').value = preset.base_url;
     setRadio('auth', preset.auth);
     setRadio('network', preset.network);
+    form.api = preset.api ?? 'openai';
     const previousModels = previous?.models ?? [];
     const untouched = form.models.length === 0 || form.models.join('\n') === previousModels.join('\n');
     if (untouched && Array.isArray(preset.models) && preset.models.length > 0) form.models = [...preset.models];
@@ -359,6 +373,7 @@ function applyPreset(id) {
   form.previousPreset = preset;
   renderPresetHelp();
   renderAuth();
+  renderApi();
   renderModels();
   updatePreview();
 }
@@ -499,7 +514,7 @@ async function updatePreview() {
   }
   let result;
   try {
-    result = await api.previewBaseUrl(input, network);
+    result = await api.previewBaseUrl(input, network, form.api ?? 'openai', apiVersion());
   } catch (error) {
     preview.replaceChildren(h('p', { class: 'preview-problem' }, messageNodes(describeError(error))));
     return;
@@ -568,8 +583,25 @@ function draft() {
     proxy_username: $('#field-proxy-username').value.trim() || null,
     proxy_password: proxyPasswordChange(),
     ca_certificate: $('#field-ca-certificate').value.trim() || null,
+    api: form.api ?? 'openai',
+    api_version: apiVersion(),
     move_key: form.moveKeyTo !== null && form.moveKeyTo === originOf($('#field-base-url').value),
   };
+}
+
+/** Azure's API choice, shown only for an Azure OpenAI provider. */
+function renderApi() {
+  const azure = form.api === 'azure_openai';
+  $('#azure-api').hidden = !azure;
+  const classic = azure && radioValue('azure-api') === 'classic';
+  $('#api-version-row').hidden = !classic;
+  if (classic && !$('#field-api-version').value.trim()) $('#field-api-version').value = '2024-10-21';
+}
+
+/** The draft's API version: the classic Azure API's, or none. */
+function apiVersion() {
+  if (form.api !== 'azure_openai' || radioValue('azure-api') !== 'classic') return null;
+  return $('#field-api-version').value.trim() || null;
 }
 
 /** The proxy password as the draft says it: typed (set), kept (a stored one
@@ -723,6 +755,7 @@ function locate(field) {
     proxy_username: ['#field-proxy-username', '#error-proxy-username'],
     proxy_password: ['#field-proxy-password', '#error-proxy-password'],
     ca_certificate: ['#field-ca-certificate', '#error-ca-certificate'],
+    api_version: ['#field-api-version', '#error-api-version'],
     headers: ['#add-header', '#error-headers'],
   };
   if (simple[field]) return simple[field].map((selector) => $(selector, formElement()));

@@ -138,7 +138,15 @@ pub(crate) fn list_presets() -> &'static [Preset] {
 /// Pure and fast (no DNS), called debounced while the user types; includes
 /// the egress policy's verdict on the normalised URL.
 #[tauri::command]
-pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -> BaseUrlPreview {
+pub(crate) async fn preview_base_url(
+    input: String,
+    network: NetworkAllowance,
+    api: Option<patchbay_core::model::Api>,
+    api_version: Option<String>,
+) -> BaseUrlPreview {
+    if api == Some(patchbay_core::model::Api::AzureOpenai) && !input.trim().is_empty() {
+        return azure_preview(&input, network, api_version.as_deref());
+    }
     let mut preview = preview_under(&input, network);
     if accepted(&preview) {
         return preview;
@@ -162,6 +170,35 @@ pub(crate) async fn preview_base_url(input: String, network: NetworkAllowance) -
             preview.error = None;
             preview.policy = Some(policy);
         }
+    }
+    preview
+}
+
+/// Azure OpenAI: the pasted URL reduced to the chosen API's base, and the
+/// requests that API makes (a deployment's chat URL on the classic API).
+fn azure_preview(
+    input: &str,
+    network: NetworkAllowance,
+    api_version: Option<&str>,
+) -> BaseUrlPreview {
+    let reduced = match patchbay_core::azure::reduce(input, api_version) {
+        Ok(reduced) => reduced,
+        Err(problem) => {
+            return BaseUrlPreview {
+                error: Some(problem),
+                ..BaseUrlPreview::default()
+            }
+        }
+    };
+    let mut preview = preview_under(&reduced.base, network);
+    let mut notices = reduced.notices;
+    notices.append(&mut preview.notices);
+    preview.notices = notices;
+    if let (Some(base), Some(version)) = (&preview.normalized, &reduced.api_version) {
+        preview.models_url = Some(format!("{base}/models?api-version={version}"));
+        preview.chat_url = Some(format!(
+            "{base}/deployments/<deployment>/chat/completions?api-version={version}"
+        ));
     }
     preview
 }

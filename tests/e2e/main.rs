@@ -3,6 +3,7 @@
 //! gnome-keyring, and a fresh config directory per test. Run with
 //! `scripts/test.sh` (or see `tests/support/app.rs` for the pieces).
 
+mod azure;
 mod background;
 mod bad_base_url;
 mod config_changed_elsewhere;

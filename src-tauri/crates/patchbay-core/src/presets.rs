@@ -240,7 +240,7 @@ static PRESETS: &[Preset] = &[
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
         api: Api::AzureOpenai,
-        key_url: Some("https://portal.azure.com/#view/Microsoft_Azure_ProjectOxford/CognitiveServicesHub/~/OpenAI"),
+        key_url: Some("https://portal.azure.com"),
         docs_url: "https://learn.microsoft.com/en-us/azure/ai-foundry/openai/api-version-lifecycle",
         models: &[],
         note: Some("Enter your resource's endpoint (https://NAME.openai.azure.com) or paste a URL from the Azure portal, and type your deployment names as models. The key is sent as api-key."),

@@ -1,0 +1,76 @@
+//! Azure OpenAI in the real window: the preset shows the API choice, a URL
+//! pasted from the Azure portal is previewed reduced (the classic API and
+//! its version), the form's test checks the deployments with `api-key`,
+//! and the saved provider keeps the API and its version.
+
+use patchbay_testkit::shapes::azure_fake;
+use patchbay_testkit::Server;
+use patchbay_tests::app::AppSession;
+
+const KEY: &str = "azurecanary-e2e-0123456789abcdef";
+
+fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
+    session
+        .script(&format!(
+            "const el = document.querySelector('[data-testid=\"form-stage-{stage}\"]'); return el ? el.dataset.status : null;"
+        ))
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_portal_url_under_the_azure_preset_is_reduced_tested_and_saved_with_its_api() {
+    let azure = Server::background_http(azure_fake(KEY, Some("2024-10-21"), &["gpt4o-prod"]))
+        .expect("a fake Azure resource");
+    let session = AppSession::start();
+    session.wait_visible("#empty-state");
+    session.click("#add-provider");
+    session.wait_visible("#provider-form");
+    session.script(
+        "const select = document.getElementById('field-preset'); select.value = 'azure-openai'; select.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    );
+    session.wait_visible("[data-testid=\"azure-api\"]");
+    session.click("#network-local");
+    let portal = azure.at("/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21");
+    session.type_into("#field-base-url", &portal);
+    let preview = session.wait_until("the reduced preview", || {
+        let text = session.text("#base-url-preview");
+        text.contains("classic deployments API").then_some(text)
+    });
+    assert!(
+        preview
+            .contains("/openai/deployments/<deployment>/chat/completions?api-version=2024-10-21"),
+        "{preview}"
+    );
+    session.type_into("#field-api-key", KEY);
+    session.type_into("#field-new-model", "gpt4o-prod");
+    session.click("#add-model");
+    session.start_test("#form-test");
+    session.wait_until("the deployment to answer", || {
+        (stage_status(&session, "chat")? == "ok").then_some(())
+    });
+    let card = session.text("#form-test-card");
+    assert!(card.contains("deployments answered: gpt4o-prod"), "{card}");
+    assert!(azure
+        .seen()
+        .iter()
+        .all(|seen| seen.header("api-key") == Some(KEY) && seen.header("authorization").is_none()));
+
+    session.click("#save-provider");
+    session.wait_visible("[data-testid=\"provider-item-azure-openai\"]");
+    let provider = session.config_json()["providers"][0].clone();
+    assert_eq!(provider["api"], "azure_openai", "{provider}");
+    assert_eq!(provider["api_version"], "2024-10-21");
+    assert_eq!(provider["base_url"], azure.at("/openai"));
+
+    // Editing shows the classic API chosen, with its version.
+    session.select_provider("azure-openai");
+    session.click("#edit-provider");
+    session.wait_visible("[data-testid=\"azure-api\"]");
+    assert!(session.is_checked("#azure-api-classic"));
+    assert_eq!(
+        session.script("return document.getElementById('field-api-version').value;"),
+        "2024-10-21"
+    );
+    session.keep_screenshot("azure-form");
+}
