@@ -63,12 +63,26 @@ static PRESETS: &[Preset] = &[
         base_url: "https://api.anthropic.com/v1",
         auth: Auth::ApiKey,
         network: NetworkAllowance::Remote,
+        api: Api::Anthropic,
+        key_url: Some("https://platform.claude.com/settings/keys"),
+        docs_url: "https://platform.claude.com/docs/en/api/messages",
+        models: &["claude-sonnet-4-6", "claude-haiku-4-5"],
+        note: Some(
+            "Anthropic's own Messages API: apps reach it through Patchbay's gateway as OpenAI chat completions (translated both ways), or as Messages requests on the gateway's /v1/messages.",
+        ),
+    },
+    Preset {
+        id: "anthropic-openai",
+        name: "Anthropic (OpenAI compatibility layer)",
+        base_url: "https://api.anthropic.com/v1",
+        auth: Auth::ApiKey,
+        network: NetworkAllowance::Remote,
         api: Api::Openai,
         key_url: Some("https://platform.claude.com/settings/keys"),
         docs_url: "https://platform.claude.com/docs/en/cli-sdks-libraries/libraries/openai-sdk",
         models: &["claude-sonnet-4-6", "claude-haiku-4-5"],
         note: Some(
-            "Uses Anthropic's OpenAI SDK compatibility layer, which Anthropic describes as meant for testing and comparing models; prompt caching, PDFs and citations need its native API.",
+            "Anthropic's OpenAI SDK compatibility layer, which Anthropic describes as meant for testing and comparing models; prompt caching, PDFs and citations need the Messages API (the Anthropic preset).",
         ),
     },
     Preset {
@@ -324,7 +338,7 @@ mod tests {
         ] {
             assert!(names.contains(&expected), "missing preset {expected}");
         }
-        assert_eq!(all().len(), 17);
+        assert_eq!(all().len(), 18);
         assert_eq!(all().last().map(|preset| preset.id), Some(CUSTOM));
     }
 

@@ -489,7 +489,7 @@ fn check_api(
         .map(str::trim)
         .filter(|version| !version.is_empty());
     match draft.api {
-        Api::Openai => {
+        Api::Openai | Api::Anthropic => {
             if version.is_some() {
                 problems.push(FieldError::new(
                     crate::azure::API_VERSION_FIELD,

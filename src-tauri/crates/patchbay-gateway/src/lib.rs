@@ -9,6 +9,7 @@
 //! It is one more adapter over `patchbay-service`: entries, targets and the
 //! host registry are the service's. See `docs/gateway.md`.
 
+mod anthropic;
 mod reply;
 mod request;
 mod server;

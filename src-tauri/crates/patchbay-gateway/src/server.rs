@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::anthropic;
 use crate::reply::{self, Body, Failure};
 use crate::request::{bearer, find_model, is_loopback_host, with_model, ModelProblem};
 
@@ -464,6 +465,14 @@ async fn authenticate(state: &State, request: &Request<Incoming>) -> Result<Pair
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(bearer)
+        // Anthropic's SDKs send their key as `x-api-key`: a host using one
+        // against /v1/messages gives its token there.
+        .or_else(|| {
+            request
+                .headers()
+                .get("x-api-key")
+                .and_then(|value| value.to_str().ok())
+        })
         .map(str::to_owned)
         .ok_or_else(|| {
             Failure::new(
@@ -609,6 +618,22 @@ async fn forward(
         .await
         .map_err(|error| entry_failure(&error, &entry_id))?;
     let body = Bytes::from(with_model(&body, span, &entry.model_id));
+    // Anthropic's Messages API: OpenAI chat completions are translated to it
+    // and back; anything else (its own /v1/messages) passes through.
+    let translation = if entry.target.api == patchbay_core::model::Api::Anthropic
+        && endpoint.split('?').next() == Some("chat/completions")
+    {
+        let (translated, shape) = anthropic::request(&body).map_err(|refusal| {
+            Failure::new(StatusCode::BAD_REQUEST, "not_translatable", refusal.0)
+        })?;
+        Some((Bytes::from(translated), shape))
+    } else {
+        None
+    };
+    let (endpoint, body, shape) = match translation {
+        Some((translated, shape)) => ("messages", translated, Some(shape)),
+        None => (endpoint, body, None),
+    };
     let (http, lookup) = state.service.network_parts().map_err(|error| {
         Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -632,7 +657,61 @@ async fn forward(
     .map_err(|error| upstream_failure(&error))?;
     trace.first_byte = Some(trace.started.elapsed());
     trace.stream = upstream.is_event_stream();
-    Ok(pass_through(upstream, trace, state.activity.clone()).await)
+    Ok(match shape {
+        Some(shape) => translated(upstream, shape, &entry_id, trace, state.activity.clone()).await,
+        None => pass_through(upstream, trace, state.activity.clone()).await,
+    })
+}
+
+/// An Anthropic answer, as the chat completion the host asked for.
+async fn translated(
+    mut upstream: Upstream,
+    shape: anthropic::Shape,
+    entry_id: &str,
+    trace: &mut Trace,
+    activity: ActivityLog,
+) -> Response<Body> {
+    let status = StatusCode::from_u16(upstream.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let created = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (body, content_type) = if !status.is_success() {
+        let body = upstream.error_body(ERROR_BODY_LIMIT).await;
+        trace.deferred = true;
+        trace.record(&activity, status, None, None);
+        (reply::full(anthropic::error(&body)), "application/json")
+    } else if shape.stream && upstream.is_event_stream() {
+        let mut stream = anthropic::Stream::new(entry_id, created, shape.include_usage);
+        trace.deferred = true;
+        let body = relay(upstream, trace.clone(), activity, status, move |chunk| {
+            Bytes::from(stream.feed(&chunk))
+        });
+        (body, "text/event-stream")
+    } else {
+        let mut whole = Vec::new();
+        while let Some(chunk) = upstream.next_chunk().await {
+            match chunk {
+                Ok(chunk) => whole.extend_from_slice(&chunk),
+                Err(error) => return upstream_failure(&error).into_response(),
+            }
+        }
+        let Some(completion) = anthropic::answer(&whole, entry_id, created) else {
+            return Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_upstream_answer",
+                "The provider's answer is not an Anthropic message.",
+            )
+            .into_response();
+        };
+        trace.deferred = true;
+        trace.record(&activity, status, usage_in_json(&completion), None);
+        (reply::full(completion), "application/json")
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
 }
 
 fn entry_failure(error: &HostsError, entry_id: &str) -> Failure {
@@ -739,50 +818,8 @@ async fn pass_through(
         trace.record(&activity, status, usage_in_json(&whole), None);
         reply::full(whole)
     } else if status.is_success() {
-        let (sender, receiver) = mpsc::channel::<Bytes>(16);
         trace.deferred = true;
-        let mut trace = trace.clone();
-        tokio::spawn(async move {
-            let mut usage = None;
-            let mut first = true;
-            loop {
-                tokio::select! {
-                    // The client hung up: dropping the upstream closes the
-                    // provider connection, even while it is silent.
-                    () = sender.closed() => break,
-                    chunk = upstream.next_chunk() => match chunk {
-                        Some(Ok(chunk)) => {
-                            if first {
-                                // Time to the first byte of the answer's body.
-                                trace.first_byte = Some(trace.started.elapsed());
-                                first = false;
-                            }
-                            if let Some(found) = usage_in_events(&chunk) {
-                                usage = Some(found);
-                            }
-                            if sender.send(chunk).await.is_err() {
-                                break;
-                            }
-                        }
-                        Some(Err(error)) => {
-                            tracing::debug!(%error, "the provider's answer ended early");
-                            break;
-                        }
-                        None => break,
-                    },
-                }
-            }
-            trace.record(&activity, status, usage, None);
-        });
-        let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|chunk| {
-                (
-                    Ok::<_, std::convert::Infallible>(Frame::data(chunk)),
-                    receiver,
-                )
-            })
-        });
-        BodyExt::boxed_unsync(StreamBody::new(frames))
+        relay(upstream, trace.clone(), activity, status, |chunk| chunk)
     } else {
         let body = upstream.error_body(ERROR_BODY_LIMIT).await;
         trace.deferred = true;
@@ -797,4 +834,62 @@ async fn pass_through(
             .insert(header::CONTENT_TYPE, content_type);
     }
     response
+}
+
+/// Streams the provider's answer to the client as it arrives, each chunk
+/// through `map` (empty results are not sent), and records the request
+/// when it ends. The client hanging up closes the provider connection.
+fn relay(
+    mut upstream: Upstream,
+    mut trace: Trace,
+    activity: ActivityLog,
+    status: StatusCode,
+    mut map: impl FnMut(Bytes) -> Bytes + Send + 'static,
+) -> Body {
+    let (sender, receiver) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let mut usage = None;
+        let mut first = true;
+        loop {
+            tokio::select! {
+                // The client hung up: dropping the upstream closes the
+                // provider connection, even while it is silent.
+                () = sender.closed() => break,
+                chunk = upstream.next_chunk() => match chunk {
+                    Some(Ok(chunk)) => {
+                        if first {
+                            // Time to the first byte of the answer's body.
+                            trace.first_byte = Some(trace.started.elapsed());
+                            first = false;
+                        }
+                        let chunk = map(chunk);
+                        if let Some(found) = usage_in_events(&chunk) {
+                            usage = Some(found);
+                        }
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        if sender.send(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "the provider's answer ended early");
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+        trace.record(&activity, status, usage, None);
+    });
+    let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| {
+            (
+                Ok::<_, std::convert::Infallible>(Frame::data(chunk)),
+                receiver,
+            )
+        })
+    });
+    BodyExt::boxed_unsync(StreamBody::new(frames))
 }

@@ -149,11 +149,18 @@ fn add_credentials(headers: &mut hyper::HeaderMap, target: &Target) -> Result<()
         header_value.set_sensitive(true);
         headers.insert(header_name, header_value);
     }
+    if target.api == patchbay_core::model::Api::Anthropic
+        && !headers.contains_key("anthropic-version")
+    {
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+    }
     if let Some(key) = &target.api_key {
-        let (name, text) = if target.key_as_api_key_header() {
-            (HeaderName::from_static("api-key"), key.expose().to_owned())
-        } else {
-            (header::AUTHORIZATION, format!("Bearer {}", key.expose()))
+        let (name, text) = match target.key_header() {
+            "authorization" => (header::AUTHORIZATION, format!("Bearer {}", key.expose())),
+            other => (HeaderName::from_static(other), key.expose().to_owned()),
         };
         let mut value =
             HeaderValue::from_str(&text).map_err(|_invalid| NetError::InvalidRequest {
@@ -278,6 +285,22 @@ fn retry_after_text(value: &str, secrets: &Secrets<'_>) -> String {
 
 /// The chat probe's request body: one short user message, one token,
 /// streamed (so the first event gives the time to first token).
+/// The `anthropic-version` Patchbay speaks (Anthropic's Messages API).
+pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The one-token probe in Anthropic's Messages format.
+pub(crate) fn messages_probe_body(model: &str) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "model": model,
+            "max_tokens": 1,
+            "stream": true,
+            "messages": [{"role": "user", "content": "Hi"}],
+        })
+        .to_string(),
+    )
+}
+
 pub(crate) fn chat_probe_body(model: &str) -> Bytes {
     let request = serde_json::json!({
         "model": model,

@@ -595,8 +595,17 @@ async fn probe_chat(
     model: &str,
     known: Option<&[DiscoveredModel]>,
 ) -> Result<Duration, NetError> {
-    let url = target.request_url("chat/completions", Some(model));
-    let body = openai::chat_probe_body(model);
+    let (url, body) = if target.api == Api::Anthropic {
+        (
+            target.request_url("messages", Some(model)),
+            openai::messages_probe_body(model),
+        )
+    } else {
+        (
+            target.request_url("chat/completions", Some(model)),
+            openai::chat_probe_body(model),
+        )
+    };
     let sent = Instant::now();
     let reply = session
         .send(

@@ -94,10 +94,14 @@ impl Target {
         }
     }
 
-    /// Whether the key goes as `api-key` (Azure) rather than
-    /// `Authorization: Bearer`.
-    pub fn key_as_api_key_header(&self) -> bool {
-        self.api == Api::AzureOpenai
+    /// The header the key goes in: `api-key` (Azure), `x-api-key`
+    /// (Anthropic) or `Authorization: Bearer`.
+    pub fn key_header(&self) -> &'static str {
+        match self.api {
+            Api::Openai => "authorization",
+            Api::AzureOpenai => "api-key",
+            Api::Anthropic => "x-api-key",
+        }
     }
 
     /// The URL of `path` (`models`, `chat/completions`; may carry a
@@ -114,6 +118,10 @@ impl Target {
             }
             _ => patchbay_core::base_url::endpoint(&self.base_url, path_only),
         };
+        if self.api == Api::Anthropic && path_only.trim_matches('/') == "models" {
+            // Anthropic pages its list, 20 by default; 1000 is its maximum.
+            url.set_query(Some("limit=1000"));
+        }
         if let Some(query) = query {
             let joined = match url.query() {
                 Some(existing) => format!("{existing}&{query}"),

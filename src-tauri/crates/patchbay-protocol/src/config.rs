@@ -71,6 +71,10 @@ pub enum Api {
     /// (`…/openai/deployments/{deployment}/chat/completions?api-version=…`).
     /// Model ids are deployment names.
     AzureOpenai,
+    /// Anthropic's Messages API: `x-api-key` and `anthropic-version`
+    /// headers, `{base}/models`, `{base}/messages`. Patchbay's gateway
+    /// translates OpenAI chat completions to it and back.
+    Anthropic,
 }
 
 impl Api {

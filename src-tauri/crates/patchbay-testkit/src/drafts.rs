@@ -30,6 +30,11 @@ impl Draft {
         self
     }
 
+    /// The provider's API (`openai`, `azure_openai`, `anthropic`).
+    pub fn api(self, api: &str) -> Self {
+        self.set("api", Value::from(api))
+    }
+
     /// Azure OpenAI; `api_version` picks the classic deployments API.
     pub fn azure(self, api_version: Option<&str>) -> Self {
         self.set("api", Value::from("azure_openai"))

@@ -207,3 +207,74 @@ pub fn azure_fake(
         }
     })
 }
+
+/// A fake of Anthropic's Messages API under `/v1`: the key must come as
+/// `x-api-key` with an `anthropic-version` header (never `Authorization`).
+/// `GET /v1/models` lists `models` with display names; `POST /v1/messages`
+/// answers a known model — with a `lookup` tool call (streamed as
+/// `input_json_delta`s, or whole) when the request offers tools, with the
+/// text "Hello there" otherwise — and 404 `not_found_error` for an unknown
+/// model.
+pub fn anthropic_fake(key: &'static str, models: &'static [&'static str]) -> crate::Handler {
+    crate::handler(move |seen| {
+        if seen.header("authorization").is_some() || seen.header("x-api-key") != Some(key) {
+            return anthropic_error(401, "authentication_error", "invalid x-api-key");
+        }
+        if seen.header("anthropic-version").is_none() {
+            return anthropic_error(
+                400,
+                "invalid_request_error",
+                "anthropic-version: header is required",
+            );
+        }
+        let path = seen.path.split('?').next().unwrap_or("");
+        match (seen.method.as_str(), path) {
+            ("GET", "/v1/models") => {
+                let data: Vec<_> = models
+                    .iter()
+                    .map(|id| json!({"type": "model", "id": id, "display_name": format!("Claude {id}"), "created_at": "2025-05-22T00:00:00Z"}))
+                    .collect();
+                Canned::json(200, json!({"data": data, "has_more": false}).to_string())
+            }
+            ("POST", "/v1/messages") => {
+                let body: serde_json::Value =
+                    serde_json::from_slice(&seen.body).unwrap_or_default();
+                let model = body["model"].as_str().unwrap_or("");
+                if !models.contains(&model) {
+                    return anthropic_error(404, "not_found_error", &format!("model: {model}"));
+                }
+                let tools = body["tools"]
+                    .as_array()
+                    .is_some_and(|tools| !tools.is_empty());
+                let stream = body["stream"].as_bool() == Some(true);
+                match (tools, stream) {
+                    (false, true) => anthropic_message_stream(&["Hello", " there"], Duration::ZERO),
+                    (false, false) => Canned::json(200, json!({"id": "msg_1", "type": "message", "role": "assistant", "model": model,
+                        "content": [{"type": "text", "text": "Hello there"}], "stop_reason": "end_turn",
+                        "usage": {"input_tokens": 9, "output_tokens": 2}}).to_string()),
+                    (true, false) => Canned::json(200, json!({"id": "msg_2", "type": "message", "role": "assistant", "model": model,
+                        "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"city": "Paris"}}],
+                        "stop_reason": "tool_use", "usage": {"input_tokens": 20, "output_tokens": 8}}).to_string()),
+                    (true, true) => {
+                        let events = [
+                            ("message_start", json!({"type": "message_start", "message": {"id": "msg_3", "type": "message", "role": "assistant", "content": [], "model": model, "usage": {"input_tokens": 20, "output_tokens": 1}}})),
+                            ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "lookup", "input": {}}})),
+                            ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": "}})),
+                            ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "\"Paris\"}"}})),
+                            ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+                            ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 8}})),
+                            ("message_stop", json!({"type": "message_stop"})),
+                        ];
+                        let texts: Vec<(&str, String)> = events.iter().map(|(name, data)| (*name, data.to_string())).collect();
+                        let borrowed: Vec<(Duration, Option<&str>, &str)> = texts
+                            .iter()
+                            .map(|(name, data)| (Duration::ZERO, Some(*name), data.as_str()))
+                            .collect();
+                        Canned::timed_events(&borrowed)
+                    }
+                }
+            }
+            _ => anthropic_error(404, "not_found_error", "Not found"),
+        }
+    })
+}

@@ -1214,3 +1214,87 @@ fn azure_openai_both_apis_from_a_pasted_portal_url_test_each_deployment_and_list
     assert!(refused.stderr.contains("--api-version"), "{refused:#?}");
     Ok(())
 }
+
+#[test]
+fn anthropics_messages_api_is_tested_with_its_own_headers_and_lists_display_names() -> TestResult {
+    use patchbay_testkit::shapes::anthropic_fake;
+    const ANTHROPIC_KEY: &str = "sk-ant-canary-0123456789abcdef";
+    let server = Server::background_http(anthropic_fake(
+        ANTHROPIC_KEY,
+        &["claude-test", "claude-other"],
+    ))?;
+    let world = World::new()?;
+    let added = world.run(
+        &[
+            "provider",
+            "add",
+            "--label",
+            "Claude",
+            "--preset",
+            "anthropic",
+            "--base-url",
+            &server.at("/v1"),
+            "--allow-local",
+            "--model",
+            "claude-test",
+            "--api-key-stdin",
+            "--json",
+        ],
+        Some(&format!("{ANTHROPIC_KEY}\n")),
+    )?;
+    added.expect_code(0);
+    assert_eq!(added.json()?["provider"]["api"], "anthropic");
+
+    let tested = world.run(
+        &[
+            "provider",
+            "test",
+            "claude",
+            "--model",
+            "claude-test",
+            "--json",
+        ],
+        None,
+    )?;
+    tested.expect_code(0);
+    let report = tested.json()?;
+    assert_eq!(report["models_count"], 2, "{report}");
+    let seen = server.seen();
+    assert!(seen.iter().any(|seen| seen.path == "/v1/models?limit=1000"));
+    let probe = seen
+        .iter()
+        .find(|seen| seen.path == "/v1/messages")
+        .ok_or("the one-token Messages probe")?;
+    let body: Value = serde_json::from_slice(&probe.body)?;
+    assert_eq!(body["max_tokens"], 1);
+    assert!(seen
+        .iter()
+        .all(|seen| seen.header("x-api-key") == Some(ANTHROPIC_KEY)
+            && seen.header("anthropic-version") == Some("2023-06-01")
+            && seen.header("authorization").is_none()));
+
+    let listed = world.run(&["models", "claude", "--refresh", "--json"], None)?;
+    listed.expect_code(0);
+    assert!(
+        listed.stdout.contains("Claude claude-other"),
+        "display names: {listed:#?}"
+    );
+
+    let missing = world.run(
+        &[
+            "provider",
+            "test",
+            "claude",
+            "--model",
+            "claude-gone",
+            "--json",
+        ],
+        None,
+    )?;
+    missing.expect_code(1);
+    assert!(
+        missing.stdout.contains("model_not_found") || missing.stdout.contains("not_found"),
+        "{missing:#?}"
+    );
+    Ok(())
+}

@@ -74,6 +74,7 @@ impl ProviderDraft {
         hasher.text(match self.api {
             crate::model::Api::Openai => "api:openai",
             crate::model::Api::AzureOpenai => "api:azure_openai",
+            crate::model::Api::Anthropic => "api:anthropic",
         });
         hasher.text(self.api_version.as_deref().unwrap_or("").trim());
         hasher.count(self.timeout_secs.map_or(0, |secs| secs as usize + 1));
