@@ -3,7 +3,6 @@
 //! gnome-keyring, and a fresh config directory per test. Run with
 //! `scripts/test.sh` (or see `tests/support/app.rs` for the pieces).
 
-mod azure;
 mod background;
 mod bad_base_url;
 mod config_changed_elsewhere;
@@ -18,6 +17,7 @@ mod live_validation;
 mod model_picker;
 mod notifications;
 mod pairing;
+mod provider_apis;
 mod provider_lifecycle;
 mod proxy_field;
 mod stale_results;

@@ -250,8 +250,9 @@ pub(crate) struct CredentialFlags {
     /// endpoint, e.g. a company's root CA.
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<std::path::PathBuf>,
-    /// The API the endpoint speaks: `openai` (default) or `azure-openai`
-    /// (the key goes as `api-key`; model ids are deployment names).
+    /// The API the endpoint speaks: `openai` (default), `anthropic`
+    /// (Messages API) or `azure-openai` (the key goes as `api-key`; model
+    /// ids are deployment names).
     #[arg(long, value_name = "API", value_parser = parse_api)]
     pub(crate) api: Option<patchbay_core::model::Api>,
     /// Azure OpenAI's classic deployments API with this version
@@ -418,8 +419,9 @@ pub(crate) struct SharedFlags {
     /// a proxy that inspects TLS. The certificate itself is stored.
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<std::path::PathBuf>,
-    /// The API the endpoint speaks: `openai` (default) or `azure-openai`
-    /// (the key goes as `api-key`; model ids are deployment names).
+    /// The API the endpoint speaks: `openai` (default), `anthropic`
+    /// (Messages API) or `azure-openai` (the key goes as `api-key`; model
+    /// ids are deployment names).
     #[arg(long, value_name = "API", value_parser = parse_api)]
     pub(crate) api: Option<patchbay_core::model::Api>,
     /// Azure OpenAI's classic deployments API with this version
@@ -492,7 +494,8 @@ fn parse_api(raw: &str) -> Result<patchbay_core::model::Api, String> {
     match raw {
         "openai" => Ok(patchbay_core::model::Api::Openai),
         "azure-openai" | "azure_openai" | "azure" => Ok(patchbay_core::model::Api::AzureOpenai),
-        _ => Err("expected openai or azure-openai".to_owned()),
+        "anthropic" => Ok(patchbay_core::model::Api::Anthropic),
+        _ => Err("expected openai, anthropic or azure-openai".to_owned()),
     }
 }
 

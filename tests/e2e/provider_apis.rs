@@ -1,9 +1,12 @@
-//! Azure OpenAI in the real window: the preset shows the API choice, a URL
-//! pasted from the Azure portal is previewed reduced (the classic API and
-//! its version), the form's test checks the deployments with `api-key`,
-//! and the saved provider keeps the API and its version.
+//! Providers that do not speak OpenAI's format, in the real window. Azure
+//! OpenAI: the preset shows the API choice, a URL pasted from the Azure
+//! portal is previewed reduced (the classic API and its version), the
+//! form's test checks the deployments with `api-key`, and the saved
+//! provider keeps the API and its version. Anthropic: the preset saves the
+//! Messages API, and the form's test lists its models and runs a one-token
+//! Messages request with `x-api-key`.
 
-use patchbay_testkit::shapes::azure_fake;
+use patchbay_testkit::shapes::{anthropic_fake, azure_fake};
 use patchbay_testkit::Server;
 use patchbay_tests::app::AppSession;
 
@@ -73,4 +76,40 @@ fn a_portal_url_under_the_azure_preset_is_reduced_tested_and_saved_with_its_api(
         "2024-10-21"
     );
     session.keep_screenshot("azure-form");
+}
+
+#[test]
+fn the_anthropic_preset_tests_the_messages_api_in_the_form_and_saves_it() {
+    const ANTHROPIC_KEY: &str = "sk-ant-e2e-canary-0123456789";
+    let server = Server::background_http(anthropic_fake(ANTHROPIC_KEY, &["claude-test"]))
+        .expect("a fake Anthropic API");
+    let session = AppSession::start();
+    session.wait_visible("#empty-state");
+    session.click("#add-provider");
+    session.wait_visible("#provider-form");
+    session.script(
+        "const select = document.getElementById('field-preset'); select.value = 'anthropic'; select.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    );
+    session.wait_visible("#field-base-url");
+    session.click("#network-local");
+    session.type_into("#field-base-url", &server.at("/v1"));
+    session.type_into("#field-api-key", ANTHROPIC_KEY);
+    session.type_into("#field-new-model", "claude-test");
+    session.click("#add-model");
+    session.start_test("#form-test");
+    session.wait_until("the Messages probe to answer", || {
+        (stage_status(&session, "models")? == "ok").then_some(())
+    });
+    let seen = server.seen();
+    assert!(
+        seen.iter().any(|seen| seen.path == "/v1/models?limit=1000"),
+        "{seen:?}"
+    );
+    assert!(seen
+        .iter()
+        .all(|seen| seen.header("x-api-key") == Some(ANTHROPIC_KEY)
+            && seen.header("authorization").is_none()));
+    session.click("#save-provider");
+    session.wait_visible("[data-testid=\"provider-item-anthropic\"]");
+    assert_eq!(session.config_json()["providers"][0]["api"], "anthropic");
 }
