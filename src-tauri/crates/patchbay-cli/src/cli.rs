@@ -238,27 +238,8 @@ pub(crate) struct CredentialFlags {
     /// hosts never use it; proxy variables of the environment are never used.
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
-    /// The proxy's user name; its password is read from stdin
-    /// (--proxy-password-stdin).
-    #[arg(long, value_name = "NAME", requires_all = ["proxy", "proxy_password_stdin"])]
-    pub(crate) proxy_user: Option<String>,
-    /// Read the proxy's password from stdin (after the API key, when both
-    /// are read: one line each).
-    #[arg(long, requires = "proxy_user")]
-    pub(crate) proxy_password_stdin: bool,
-    /// Also trust the CA certificate(s) in FILE (PEM or DER) for this
-    /// endpoint, e.g. a company's root CA.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ca_cert: Option<std::path::PathBuf>,
-    /// The API the endpoint speaks: `openai` (default), `anthropic`
-    /// (Messages API) or `azure-openai` (the key goes as `api-key`; model
-    /// ids are deployment names).
-    #[arg(long, value_name = "API", value_parser = parse_api)]
-    pub(crate) api: Option<patchbay_core::model::Api>,
-    /// Azure OpenAI's classic deployments API with this version
-    /// (2024-10-21); without it, Azure's v1 API.
-    #[arg(long, value_name = "VERSION")]
-    pub(crate) api_version: Option<String>,
+    #[command(flatten)]
+    pub(crate) extras: EndpointFlags,
 }
 
 #[derive(Debug, Args)]
@@ -406,6 +387,14 @@ pub(crate) struct SharedFlags {
     /// variables of the environment are never used.
     #[arg(long, value_name = "URL")]
     pub(crate) proxy: Option<String>,
+    #[command(flatten)]
+    pub(crate) extras: EndpointFlags,
+}
+
+/// What saved providers and unsaved endpoints share beyond the URL and
+/// the key: proxy credentials, a CA certificate, the API.
+#[derive(Debug, Args)]
+pub(crate) struct EndpointFlags {
     /// The proxy's user name (HTTP Basic). Its password is read from stdin
     /// with --proxy-password-stdin and kept in the keychain.
     #[arg(long, value_name = "NAME")]
@@ -414,9 +403,9 @@ pub(crate) struct SharedFlags {
     /// and the --secret-header values.
     #[arg(long, requires = "proxy_user")]
     pub(crate) proxy_password_stdin: bool,
-    /// Trust the CA certificate(s) in FILE (PEM or DER) for this provider,
-    /// besides the system's: for a company gateway behind an internal CA or
-    /// a proxy that inspects TLS. The certificate itself is stored.
+    /// Trust the CA certificate(s) in FILE (PEM or DER) besides the
+    /// system's: for a company gateway behind an internal CA or a proxy
+    /// that inspects TLS. The certificate itself is stored.
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<std::path::PathBuf>,
     /// The API the endpoint speaks: `openai` (default), `anthropic`
@@ -436,7 +425,7 @@ impl SharedFlags {
         crate::stdin_secrets::Wanted {
             key: self.api_key_stdin,
             headers: &self.secret_headers,
-            proxy_password: self.proxy_password_stdin,
+            proxy_password: self.extras.proxy_password_stdin,
         }
     }
 }

@@ -182,19 +182,19 @@ fn apply_shared(
     if let Some(proxy) = &flags.proxy {
         draft.proxy = Some(proxy.clone());
     }
-    if let Some(api) = flags.api {
+    if let Some(api) = flags.extras.api {
         draft.api = api;
     }
-    if let Some(version) = &flags.api_version {
+    if let Some(version) = &flags.extras.api_version {
         draft.api_version = Some(version.clone());
     }
-    if let Some(name) = &flags.proxy_user {
+    if let Some(name) = &flags.extras.proxy_user {
         draft.proxy_username = Some(name.clone());
     }
     if let Some(password) = secrets.proxy_password {
         draft.proxy_password = KeyChange::Set { value: password };
     }
-    if let Some(path) = &flags.ca_cert {
+    if let Some(path) = &flags.extras.ca_cert {
         draft.ca_certificate = Some(read_ca_file(path)?);
     }
     if let Some(key) = secrets.api_key {

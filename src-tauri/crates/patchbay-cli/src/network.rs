@@ -445,15 +445,16 @@ fn adhoc_subject(
             .collect(),
         timeout_secs: credentials.timeout,
         proxy: credentials.proxy.clone(),
-        proxy_username: credentials.proxy_user.clone(),
+        proxy_username: credentials.extras.proxy_user.clone(),
         proxy_password: proxy_password.map_or(KeyChange::Keep, |value| KeyChange::Set { value }),
         ca_certificate: credentials
+            .extras
             .ca_cert
             .as_deref()
             .map(crate::draft::read_ca_file)
             .transpose()?,
-        api: credentials.api.unwrap_or_default(),
-        api_version: credentials.api_version.clone(),
+        api: credentials.extras.api.unwrap_or_default(),
+        api_version: credentials.extras.api_version.clone(),
         ..ProviderDraft::endpoint(
             raw_base_url.to_owned(),
             network.network().unwrap_or_default(),
@@ -479,7 +480,7 @@ impl CredentialFlags {
             || !self.headers.is_empty()
             || self.timeout.is_some()
             || self.proxy.is_some()
-            || self.ca_cert.is_some()
+            || self.extras.ca_cert.is_some()
     }
 
     /// The key and the proxy password the flags point at (validated with
@@ -490,7 +491,7 @@ impl CredentialFlags {
             stdin_secrets::Wanted {
                 key: self.api_key_stdin,
                 headers: &[],
-                proxy_password: self.proxy_password_stdin,
+                proxy_password: self.extras.proxy_password_stdin,
             },
             output,
         )?;

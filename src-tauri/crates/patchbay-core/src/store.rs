@@ -199,12 +199,8 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: None,
-                proxy_username: validated
-                    .transport
-                    .proxy_auth
-                    .as_ref()
-                    .map(|auth| auth.username.clone()),
-                ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                proxy_username: validated.transport.proxy_username(),
+                ca_certificate: validated.transport.ca_pem(),
                 api: validated.api,
                 api_version: validated.api_version.clone(),
                 proxy: validated.transport.proxy,
@@ -216,14 +212,7 @@ impl ProviderStore {
             };
             // The keychain last: after this only the file write can fail.
             self.write_secrets(&to_write, &origin, false, &mut written)?;
-            if let Some((account, proxy_origin, password)) = &proxy_secret {
-                self.write_secrets(
-                    &[(account.clone(), password.clone())],
-                    proxy_origin,
-                    false,
-                    &mut written,
-                )?;
-            }
+            self.write_proxy_secret(proxy_secret, false, &mut written)?;
             document
                 .providers
                 .push(config::record_from_provider(&provider, Map::new()));
@@ -335,12 +324,8 @@ impl ProviderStore {
                 headers,
                 timeout_secs: validated.timeout_secs,
                 trusted_cert_sha256: existing.trusted_cert_sha256.clone(),
-                proxy_username: validated
-                    .transport
-                    .proxy_auth
-                    .as_ref()
-                    .map(|auth| auth.username.clone()),
-                ca_certificate: validated.transport.ca.as_ref().map(|ca| ca.pem.clone()),
+                proxy_username: validated.transport.proxy_username(),
+                ca_certificate: validated.transport.ca_pem(),
                 api: validated.api,
                 api_version: validated.api_version.clone(),
                 proxy: validated.transport.proxy,
@@ -375,14 +360,7 @@ impl ProviderStore {
                 (None, None) => {}
             }
             self.write_secrets(&to_write, &origin, true, &mut written)?;
-            if let Some((account, proxy_origin, password)) = &proxy_secret {
-                self.write_secrets(
-                    &[(account.clone(), password.clone())],
-                    proxy_origin,
-                    true,
-                    &mut written,
-                )?;
-            }
+            self.write_proxy_secret(proxy_secret, true, &mut written)?;
             replace_record(document, &provider)?;
             Ok(Saved {
                 provider,
@@ -747,6 +725,24 @@ impl ProviderStore {
             written.push((account.clone(), previous));
         }
         Ok(())
+    }
+
+    /// Writes the proxy password a draft sets, bound to the proxy's origin.
+    fn write_proxy_secret(
+        &self,
+        secret: Option<(String, String, ApiKey)>,
+        remember_previous: bool,
+        written: &mut Written,
+    ) -> Result<()> {
+        match secret {
+            Some((account, proxy_origin, password)) => self.write_secrets(
+                &[(account, password)],
+                &proxy_origin,
+                remember_previous,
+                written,
+            ),
+            None => Ok(()),
+        }
     }
 
     /// On failure: undoes the keychain writes. On success: refreshes the

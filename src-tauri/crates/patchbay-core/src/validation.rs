@@ -325,6 +325,18 @@ pub struct ValidTransport {
     pub ca: Option<CaBundle>,
 }
 
+impl ValidTransport {
+    /// The proxy user name to store.
+    pub fn proxy_username(&self) -> Option<String> {
+        self.proxy_auth.as_ref().map(|auth| auth.username.clone())
+    }
+
+    /// The CA certificate PEM to store.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca.as_ref().map(|ca| ca.pem.clone())
+    }
+}
+
 /// The proxy's credentials after validation.
 #[derive(Debug, Clone)]
 pub struct ValidProxyAuth {

@@ -92,12 +92,21 @@ impl TestCa {
 
     /// A new leaf for `names` (each call a new key and certificate).
     pub fn issue(&self, names: &[&str]) -> TestResult<Identity> {
-        let params = rcgen::CertificateParams::new(
+        self.issue_valid(names, true)
+    }
+
+    /// A leaf that is valid now (`current`) or expired yesterday.
+    fn issue_valid(&self, names: &[&str], current: bool) -> TestResult<Identity> {
+        let mut params = rcgen::CertificateParams::new(
             names
                 .iter()
                 .map(|name| (*name).to_owned())
                 .collect::<Vec<_>>(),
         )?;
+        if !current {
+            params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+            params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        }
         let leaf_key = rcgen::KeyPair::generate()?;
         let leaf = params.signed_by(&leaf_key, &self.certificate, &self.key)?;
         let der = leaf.der().to_vec();
@@ -115,33 +124,5 @@ impl TestCa {
 
 /// A leaf for `names` signed by a fresh CA; `expired` backdates it.
 pub fn ca_signed(names: &[&str], expired: bool) -> TestResult<Identity> {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Patchbay Test CA");
-    let ca_key = rcgen::KeyPair::generate()?;
-    let ca_cert = ca_params.self_signed(&ca_key)?;
-    let mut leaf_params = rcgen::CertificateParams::new(
-        names
-            .iter()
-            .map(|name| (*name).to_owned())
-            .collect::<Vec<_>>(),
-    )?;
-    if expired {
-        leaf_params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
-        leaf_params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    }
-    let leaf_key = rcgen::KeyPair::generate()?;
-    let leaf = leaf_params.signed_by(&leaf_key, &ca_cert, &ca_key)?;
-    let der = leaf.der().to_vec();
-    let server = server_config(
-        vec![CertificateDer::from(der.clone())],
-        leaf_key.serialize_der(),
-    )?;
-    Ok(Identity {
-        server,
-        fingerprint: fingerprint(&der),
-        ca_der: Some(ca_cert.der().to_vec()),
-    })
+    TestCa::new("Patchbay Test CA")?.issue_valid(names, !expired)
 }
