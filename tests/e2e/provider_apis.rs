@@ -12,15 +12,6 @@ use patchbay_tests::app::AppSession;
 
 const KEY: &str = "azurecanary-e2e-0123456789abcdef";
 
-fn stage_status(session: &AppSession, stage: &str) -> Option<String> {
-    session
-        .script(&format!(
-            "const el = document.querySelector('[data-testid=\"form-stage-{stage}\"]'); return el ? el.dataset.status : null;"
-        ))
-        .as_str()
-        .map(str::to_owned)
-}
-
 #[test]
 fn a_portal_url_under_the_azure_preset_is_reduced_tested_and_saved_with_its_api() {
     let azure = Server::background_http(azure_fake(KEY, Some("2024-10-21"), &["gpt4o-prod"]))
@@ -50,7 +41,7 @@ fn a_portal_url_under_the_azure_preset_is_reduced_tested_and_saved_with_its_api(
     session.click("#add-model");
     session.start_test("#form-test");
     session.wait_until("the deployment to answer", || {
-        (stage_status(&session, "chat")? == "ok").then_some(())
+        (session.stage_status("form-", "chat")? == "ok").then_some(())
     });
     let card = session.text("#form-test-card");
     assert!(card.contains("deployments answered: gpt4o-prod"), "{card}");
@@ -98,7 +89,7 @@ fn the_anthropic_preset_tests_the_messages_api_in_the_form_and_saves_it() {
     session.click("#add-model");
     session.start_test("#form-test");
     session.wait_until("the Messages probe to answer", || {
-        (stage_status(&session, "models")? == "ok").then_some(())
+        (session.stage_status("form-", "models")? == "ok").then_some(())
     });
     let seen = server.seen();
     assert!(

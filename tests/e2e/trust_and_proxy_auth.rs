@@ -12,15 +12,6 @@ use patchbay_tests::app::AppSession;
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"gateway-model","object":"model"}]}"#;
 
-fn stage_status(session: &AppSession, prefix: &str, stage: &str) -> Option<String> {
-    session
-        .script(&format!(
-            "const el = document.querySelector('[data-testid=\"{prefix}stage-{stage}\"]'); return el ? el.dataset.status : null;"
-        ))
-        .as_str()
-        .map(str::to_owned)
-}
-
 /// Sets a field's value as pasting would (one input event).
 fn paste(session: &AppSession, id: &str, text: &str) {
     let script = format!(
@@ -51,7 +42,7 @@ fn an_unknown_company_ca_is_named_added_in_the_form_and_saved_as_the_certificate
 
     session.start_test("#form-test");
     session.wait_until("the TLS stage to fail", || {
-        (stage_status(&session, "form-", "tls")? == "failed").then_some(())
+        (session.stage_status("form-", "tls")? == "failed").then_some(())
     });
     session.wait_visible("[data-testid=\"form-offer-certificate\"]");
     let text = session.text("[data-testid=\"form-offer-certificate\"]");
@@ -72,7 +63,7 @@ fn an_unknown_company_ca_is_named_added_in_the_form_and_saved_as_the_certificate
     paste(&session, "field-ca-certificate", &company.pem());
     session.start_test("#form-test");
     session.wait_until("the test to pass with the CA", || {
-        (stage_status(&session, "form-", "models")? == "ok").then_some(())
+        (session.stage_status("form-", "models")? == "ok").then_some(())
     });
     assert!(session.config_json().is_null(), "testing saves nothing");
 
@@ -145,7 +136,7 @@ fn a_proxy_password_typed_in_advanced_reaches_the_proxy_and_not_the_file() {
     session.start_test("#test-connection");
     session.wait_until(
         "the saved provider's test to pass through the proxy",
-        || (stage_status(&session, "", "models")? == "ok").then_some(()),
+        || (session.stage_status("", "models")? == "ok").then_some(()),
     );
     assert!(
         proxy

@@ -531,6 +531,16 @@ impl AppSession {
             .unwrap_or_else(|error| panic!("no attribute {name} on `{css}`: {error}"))
     }
 
+    /// The status (`ok`, `failed`, `skipped`, …) of a test stage row:
+    /// `prefix` is `form-` in the form's own test, empty on the Connection card.
+    pub fn stage_status(&self, prefix: &str, stage: &str) -> Option<String> {
+        self.script(&format!(
+            "const el = document.querySelector('[data-testid=\"{prefix}stage-{stage}\"]'); return el ? el.dataset.status : null;"
+        ))
+        .as_str()
+        .map(str::to_owned)
+    }
+
     /// Runs a script and returns its value; panics on a script error.
     pub fn script(&self, script: &str) -> Value {
         self.driver
