@@ -121,6 +121,8 @@ fn a_proxy_password_typed_in_advanced_reaches_the_proxy_and_not_the_file() {
     assert!(message.contains("user name too"), "{message}");
 
     session.type_into("#field-proxy-username", "alice");
+    session.script("document.getElementById('field-proxy-username').scrollIntoView({ block: 'start' }); return true;");
+    session.keep_screenshot("advanced-proxy-and-ca");
     session.click("#save-provider");
     session.wait_visible("[data-testid=\"provider-item-lan-behind-proxy\"]");
     let file = std::fs::read_to_string(session.config_file()).expect("the config");
