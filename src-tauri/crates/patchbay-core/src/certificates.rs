@@ -250,6 +250,12 @@ pub fn stored_ca_der(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(ders)
 }
 
+/// The DER of a stored `ca_certificate`, decoded only (loading the config
+/// already checked it): what every request of the provider uses.
+pub fn stored_ca_blocks(pem: &str) -> Vec<Vec<u8>> {
+    certificate_blocks(pem.as_bytes()).unwrap_or_default()
+}
+
 /// Summaries of a stored `ca_certificate`, for display (empty when it does
 /// not read).
 pub fn stored_ca_summaries(pem: &str) -> Vec<CertificateSummary> {

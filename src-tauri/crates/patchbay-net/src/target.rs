@@ -87,7 +87,7 @@ impl Target {
             ca_certificates: provider
                 .ca_certificate
                 .as_deref()
-                .and_then(|pem| patchbay_core::certificates::stored_ca_der(pem).ok())
+                .map(patchbay_core::certificates::stored_ca_blocks)
                 .unwrap_or_default(),
             api: provider.api,
             api_version: provider.api_version.clone(),

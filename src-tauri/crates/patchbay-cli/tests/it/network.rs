@@ -230,10 +230,7 @@ fn adhoc_test_sends_the_env_key_and_never_prints_it() -> TestResult {
     );
     let report = wrong.json()?;
     assert_eq!(report["ok"], false);
-    let failed = report["stages"]
-        .as_array()
-        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
-        .ok_or("no failed stage")?;
+    let failed = failed_stage(&report).ok_or("no failed stage")?;
     assert_eq!(failed["stage"], "models");
     assert_eq!(failed["failure"]["kind"], "unauthorized");
     Ok(())
@@ -296,10 +293,7 @@ fn adhoc_test_of_a_closed_port_fails_at_connect_with_exit_1() -> TestResult {
     )?;
     run.expect_code(1);
     let report = run.json()?;
-    let failed = report["stages"]
-        .as_array()
-        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
-        .ok_or("no failed stage")?;
+    let failed = failed_stage(&report).ok_or("no failed stage")?;
     assert_eq!(failed["stage"], "tcp_connect");
     assert_eq!(failed["failure"]["kind"], "connect_refused");
     let human = world.run(
@@ -685,10 +679,7 @@ fn self_signed_https_fails_at_tls_until_its_fingerprint_is_trusted() -> TestResu
     let untrusted = world.run(&["provider", "test", "own-tls", "--json"], None)?;
     untrusted.expect_code(1);
     let report = untrusted.json()?;
-    let failed = report["stages"]
-        .as_array()
-        .and_then(|stages| stages.iter().find(|stage| stage["status"] == "failed"))
-        .ok_or("no failed stage")?;
+    let failed = failed_stage(&report).ok_or("no failed stage")?;
     assert_eq!(failed["stage"], "tls", "{report}");
     assert_eq!(failed["failure"]["kind"], "tls_untrusted");
     assert_eq!(report["certificate_sha256"], fingerprint.as_str());
