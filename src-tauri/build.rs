@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "add_provider",
     "edit_provider",
     "set_provider_enabled",
+    "move_provider",
+    "change_model",
     "remove_provider_key",
     "move_provider_key",
     "check_provider_draft",

@@ -33,6 +33,10 @@ export const api = {
   /** What saving `draft` would report, without saving (live validation). */
   checkProviderDraft: (draft, id) => call('check_provider_draft', { draft, id }),
   setProviderEnabled: (id, enabled) => call('set_provider_enabled', { id, enabled }),
+  /** Moves a provider before another (`before`) or to `position` (from 0); every provider, in order. */
+  moveProvider: (id, before, position) => call('move_provider', { id, before, position }),
+  /** One change to a provider's models: {action: add|remove|hide|show|rename|move, model, displayName?, position?}. */
+  changeModel: (id, change) => call('change_model', { id, change }),
   removeProviderKey: (id) => call('remove_provider_key', { id }),
   /** The person's yes to "Send your key for <old> to <new>?" for a saved provider. */
   moveProviderKey: (id) => call('move_provider_key', { id }),

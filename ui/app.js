@@ -10,6 +10,7 @@ import { initBackground } from './background.js';
 import { initFormTest, resetFormTest } from './form-test.js';
 import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
 import { initModels, modelsShown } from './models.js';
+import { initProviderOrder } from './provider-order.js';
 import { state, findProvider } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -114,6 +115,8 @@ function providerRow(provider, selected) {
     class: `provider-item${selected ? ' selected' : ''}${provider.enabled ? '' : ' disabled'}`,
     dataset: { id: provider.id },
     'data-testid': `provider-item-${provider.id}`,
+    draggable: 'true',
+    title: 'Drag to reorder (or Alt+↑ / Alt+↓)',
   },
     h('button', {
       type: 'button', class: 'provider-select',
@@ -140,7 +143,8 @@ function providerRow(provider, selected) {
 
 function renderList() {
   const list = $('#provider-list');
-  const providers = [...state.providers].sort((a, b) => a.label.localeCompare(b.label, undefined, { sensitivity: 'base' }));
+  // The file's order, which the person sets (provider-order.js).
+  const providers = state.providers;
   // Rows whose provider did not change keep their DOM nodes: a refresh from
   // the config watcher must not swallow a click or move keyboard focus.
   const existing = new Map(Array.from(list.children).map((row) => [row.dataset.id, row]));
@@ -269,15 +273,6 @@ async function showDetail() {
   $('#detail-replace-key').hidden = provider.auth === 'none';
   $('#detail-replace-key').textContent = provider.key_hint ? 'Replace key…' : 'Add key…';
   $('#detail-remove-key').hidden = provider.auth === 'none' || !provider.key_hint;
-
-  $('#detail-models').replaceChildren(
-    ...provider.models.map((model, index) => {
-      const id = typeof model === 'string' ? model : model.id;
-      const missing = typeof model === 'object' && model.missing_upstream;
-      return h('li', { class: index === 0 ? 'default' : '', title: index === 0 ? 'Default model' : '' },
-        id, index === 0 ? ' · default' : '', missing ? h('span', { class: 'badge badge-warn' }, 'no longer listed by the server') : null);
-    }),
-  );
 
   const headers = provider.headers ?? [];
   $('#detail-headers-card').hidden = headers.length === 0;
@@ -634,13 +629,19 @@ async function start() {
   const last = await state.ui.get('last_selected');
   if (state.view !== 'form') {
     if (last && findProvider(last)) select(last);
-    else if (state.providers.length > 0) select([...state.providers].sort((a, b) => a.label.localeCompare(b.label))[0].id);
+    else if (state.providers.length > 0) select(state.providers[0].id);
   }
   try {
     await onProvidersChanged(() => reload());
   } catch (error) {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
+  initProviderOrder({
+    onMoved: (id) => {
+      renderList();
+      $(`[data-testid="provider-select-${id}"]`)?.focus();
+    },
+  });
   try {
     initFormTest();
     initModels({

@@ -93,6 +93,7 @@ const FIELD_NAMES = {
   key: 'API key', models: 'Models', network: 'Network access', timeout_secs: 'Request timeout',
   proxy: 'Proxy', proxy_username: 'Proxy user name', proxy_password: 'Proxy password',
   ca_certificate: 'CA certificate', headers: 'Custom headers', enabled: 'Enabled',
+  model: 'Model', display_name: 'Display name', position: 'Position',
 };
 
 /** The field's name as the form labels it: `headers[1].name` → "Custom headers". */

@@ -1,11 +1,12 @@
-// "Check with the server" in a provider's Models card: refreshes the
-// server's model list in Rust, which stores it as the provider's catalog and
-// marks chosen models the server no longer lists (the chips then say so);
-// when the refresh fails the stored last good list is kept, marked stale
-// with when it was fetched and why.
+// A provider's Models card: the chosen models one at a time (add, remove,
+// hide from apps, show, rename, move up or down; Rust checks and stores each
+// change) and "Check with the server", which refreshes the server's model
+// list in Rust, stores it as the provider's catalog and marks chosen models
+// the server no longer lists; when the refresh fails the stored last good
+// list is kept, marked stale with when it was fetched and why.
 
 import { api } from './api.js';
-import { $, relativeTime, formatDate, toast } from './dom.js';
+import { $, h, relativeTime, formatDate, toast, describeError } from './dom.js';
 import { state } from './state.js';
 
 /** What the page does with a provider the refresh changed. */
@@ -70,8 +71,115 @@ async function refresh() {
   }
 }
 
+// ── The chosen models ──────────────────────────────────────────────────
+
+/** The model whose name is being edited: `${providerId}\n${modelId}`. */
+let renaming = null;
+
+async function change(provider, change, { focus } = {}) {
+  try {
+    const updated = await api.changeModel(provider.id, change);
+    wiring.onUpdated(updated);
+    if (focus) $(focus)?.focus();
+    return true;
+  } catch (error) {
+    toast(describeError(error), { error: true });
+    return false;
+  }
+}
+
+function nameOf(model) {
+  return model.display_name ?? model.metadata?.name ?? model.id;
+}
+
+function renameRow(provider, model, slug) {
+  const input = h('input', {
+    class: 'input input-inline', value: model.display_name ?? '', placeholder: model.metadata?.name ?? model.id,
+    'aria-label': `Display name for ${model.id}`, 'data-testid': `model-name-input-${slug}`, maxlength: '80',
+  });
+  const finish = async (save) => {
+    if (save) {
+      const ok = await change(provider, { action: 'rename', model: model.id, displayName: input.value });
+      if (!ok) return;
+    }
+    renaming = null;
+    if (!save) wiring.onUpdated(provider);
+    $(`[data-testid="model-rename-${slug}"]`)?.focus();
+  };
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') { event.preventDefault(); finish(true); }
+    if (event.key === 'Escape') { event.preventDefault(); event.stopPropagation(); finish(false); }
+  });
+  queueMicrotask(() => { input.focus(); input.select(); });
+  return h('span', { class: 'model-rename' }, input,
+    h('button', { type: 'button', class: 'button button-small button-primary', 'data-testid': `model-name-save-${slug}`, onclick: () => finish(true) }, 'Save'),
+    h('button', { type: 'button', class: 'button button-small button-quiet', onclick: () => finish(false) }, 'Cancel'));
+}
+
+function modelRow(provider, model, index) {
+  const models = provider.models;
+  const slug = String(index);
+  const isDefault = model.id === provider.default_model;
+  const action = (label, testid, onclick, extra = {}) => h('button', {
+    type: 'button', class: 'button button-small button-quiet model-action', 'data-testid': `${testid}-${slug}`,
+    'aria-label': `${label} ${model.id}`, title: label, onclick, ...extra,
+  }, extra.text ?? label);
+  const editing = renaming === `${provider.id}\n${model.id}`;
+  const shown = nameOf(model);
+  return h('li', {
+    class: `model-row${model.hidden ? ' hidden-model' : ''}`,
+    'data-testid': `model-row-${slug}`, dataset: { model: model.id },
+  },
+    h('span', { class: 'model-names' },
+      editing ? renameRow(provider, model, slug) : h('span', { class: 'model-shown', 'data-testid': `model-shown-${slug}` }, shown),
+      shown !== model.id || editing ? h('span', { class: 'model-id mono' }, model.id) : null,
+      h('span', { class: 'model-badges' },
+        isDefault ? h('span', { class: 'badge badge-accent' }, 'Default') : null,
+        model.hidden ? h('span', { class: 'badge', title: 'Kept here, not offered to apps' }, 'Hidden from apps') : null,
+        model.missing_upstream ? h('span', { class: 'badge badge-warn' }, 'no longer listed by the server') : null,
+      ),
+    ),
+    h('span', { class: 'model-actions' },
+      action('Move up', 'model-up', () => change(provider, { action: 'move', model: model.id, position: index - 1 }, { focus: `[data-testid="model-up-${index - 1}"]` }),
+        { text: '↑', disabled: index === 0 }),
+      action('Move down', 'model-down', () => change(provider, { action: 'move', model: model.id, position: index + 1 }, { focus: `[data-testid="model-down-${index + 1}"]` }),
+        { text: '↓', disabled: index === models.length - 1 }),
+      action('Rename', 'model-rename', () => { renaming = `${provider.id}\n${model.id}`; wiring.onUpdated(provider); }),
+      model.hidden
+        ? action('Show to apps', 'model-show', () => change(provider, { action: 'show', model: model.id }, { focus: `[data-testid="model-hide-${slug}"]` }), { text: 'Show' })
+        : action('Hide from apps', 'model-hide', () => change(provider, { action: 'hide', model: model.id }, { focus: `[data-testid="model-show-${slug}"]` }), { text: 'Hide' }),
+      action('Remove', 'model-remove', () => change(provider, { action: 'remove', model: model.id }, { focus: '#add-model-input' }), { disabled: models.length === 1 }),
+    ),
+  );
+}
+
+function renderModelList(provider) {
+  $('#detail-models').replaceChildren(...provider.models.map((model, index) => modelRow(provider, model, index)));
+  const hidden = provider.models.filter((model) => model.hidden).length;
+  $('#detail-models-note').textContent = hidden === 0
+    ? 'Apps see these models in this order; the first is the default.'
+    : `Apps see ${provider.models.length - hidden} of these models in this order; the first one shown is the default.`;
+}
+
+async function addModel(event) {
+  event.preventDefault();
+  const provider = state.providers.find((candidate) => candidate.id === state.selectedId);
+  const input = $('#add-model-input');
+  const model = input.value.trim();
+  if (!provider || !model) {
+    input.focus();
+    return;
+  }
+  if (await change(provider, { action: 'add', model, displayName: null })) {
+    input.value = '';
+    input.focus();
+  }
+}
+
 /** Called whenever the details of `provider` are shown. */
 export function modelsShown(provider) {
+  if (renaming && !renaming.startsWith(`${provider.id}\n`)) renaming = null;
+  renderModelList(provider);
   remember(provider);
   renderStatus(provider.id);
 }
@@ -79,4 +187,5 @@ export function modelsShown(provider) {
 export function initModels({ onUpdated }) {
   wiring.onUpdated = onUpdated;
   $('#refresh-models').addEventListener('click', refresh);
+  $('#add-model-form').addEventListener('submit', addModel);
 }

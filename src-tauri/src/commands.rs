@@ -10,6 +10,7 @@
 #![allow(clippy::let_underscore_must_use)]
 
 use patchbay_core::base_url;
+use patchbay_core::curation::{ModelChange, Placement};
 use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
@@ -92,6 +93,65 @@ pub(crate) async fn set_provider_enabled(
     let id = ProviderId::parse(&id)?;
     let service = providers.service();
     let provider = blocking(move || service.set_provider_enabled(&id, enabled)).await?;
+    Ok(ProviderView::from(&provider))
+}
+
+/// Moves a provider before another one (`before`) or to `position`
+/// (from 0); returns every provider in the new order.
+#[tauri::command]
+pub(crate) async fn move_provider(
+    providers: State<'_, Providers>,
+    id: String,
+    before: Option<String>,
+    position: Option<usize>,
+) -> Result<Vec<ProviderView>, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let placement = match (before, position) {
+        (Some(other), _) => Placement::Before(other),
+        (None, position) => Placement::At(position.unwrap_or(0)),
+    };
+    let service = providers.service();
+    let moved = blocking(move || service.move_provider(&id, placement)).await?;
+    Ok(moved.iter().map(ProviderView::from).collect())
+}
+
+/// One change to a provider's models, as the window's Models card sends it.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub(crate) enum ModelChangeArgs {
+    Add { model: String, display_name: Option<String> },
+    Remove { model: String },
+    Hide { model: String },
+    Show { model: String },
+    Rename { model: String, display_name: Option<String> },
+    Move { model: String, position: usize },
+}
+
+impl From<ModelChangeArgs> for ModelChange {
+    fn from(args: ModelChangeArgs) -> Self {
+        match args {
+            ModelChangeArgs::Add { model, display_name } => Self::Add { id: model, display_name },
+            ModelChangeArgs::Remove { model } => Self::Remove { id: model },
+            ModelChangeArgs::Hide { model } => Self::Hide { id: model },
+            ModelChangeArgs::Show { model } => Self::Show { id: model },
+            ModelChangeArgs::Rename { model, display_name } => Self::Rename { id: model, display_name },
+            ModelChangeArgs::Move { model, position } => Self::Move {
+                id: model,
+                placement: Placement::At(position),
+            },
+        }
+    }
+}
+
+#[tauri::command]
+pub(crate) async fn change_model(
+    providers: State<'_, Providers>,
+    id: String,
+    change: ModelChangeArgs,
+) -> Result<ProviderView, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let service = providers.service();
+    let provider = blocking(move || service.change_model(&id, change.into())).await?;
     Ok(ProviderView::from(&provider))
 }
 

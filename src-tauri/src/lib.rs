@@ -222,6 +222,8 @@ pub fn builder_with<R: Runtime>(
             commands::add_provider,
             commands::edit_provider,
             commands::set_provider_enabled,
+            commands::move_provider,
+            commands::change_model,
             commands::remove_provider_key,
             commands::move_provider_key,
             commands::check_provider_draft,

@@ -5,6 +5,7 @@
 
 mod background;
 mod bad_base_url;
+mod catalog_curation;
 mod config_changed_elsewhere;
 mod corrupt_config;
 mod form_polish;

@@ -238,6 +238,13 @@ impl AppSession {
         }
     }
 
+    /// Presses `keys` while holding `modifiers` (Alt+↓ and the like).
+    pub fn press_with(&self, modifiers: &[&str], keys: &[&str]) {
+        if let Err(error) = self.driver.press(modifiers, keys) {
+            self.fail(&format!("could not press {modifiers:?}+{keys:?}: {error}"));
+        }
+    }
+
     /// Shift+Tab.
     pub fn press_shift_tab(&self) {
         let tab = crate::webdriver::keys::TAB;

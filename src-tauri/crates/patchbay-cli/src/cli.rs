@@ -42,6 +42,9 @@ pub(crate) enum Command {
     Test(AdhocTestArgs),
     /// A provider's models (--refresh asks the server), or an endpoint's (--base-url).
     Models(ModelsArgs),
+    /// Add, remove, hide, show, rename or move one model of a provider.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// The model-picker entries host apps see (enabled providers × models).
     Entries,
     /// Serve host apps in the foreground (until Ctrl-C): the IPC socket and
@@ -182,6 +185,74 @@ pub(crate) enum ProviderCommand {
     TrustCert(TrustCertArgs),
     /// Stop trusting the certificate pinned with trust-cert.
     UntrustCert(IdArgs),
+    /// Move a provider in the order every list follows (the window, entries,
+    /// the gateway's model list, the shared config file).
+    Move(MoveProviderArgs),
+}
+
+/// Where to put a provider or a model: exactly one of the two.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct PlacementArgs {
+    /// Put it just before this one.
+    #[arg(long, value_name = "OTHER")]
+    pub(crate) before: Option<String>,
+    /// Put it at this position, counting from 1 (past the end: last).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) to: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MoveProviderArgs {
+    #[arg(value_name = "ID", value_parser = parse_provider_id)]
+    pub(crate) id: ProviderId,
+    #[command(flatten)]
+    pub(crate) placement: PlacementArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Add a model to a provider's list (offered to apps at once).
+    Add {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The name apps show for it (default: the discovered name or the id).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Remove a model from a provider's list.
+    Remove(ModelArgs),
+    /// Keep a model in the list but stop offering it to apps.
+    Hide(ModelArgs),
+    /// Offer a hidden model to apps again.
+    Show(ModelArgs),
+    /// Set the name apps show for a model, or --clear it.
+    Rename {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(value_name = "NAME", required_unless_present = "clear", conflicts_with = "clear")]
+        name: Option<String>,
+        /// Go back to the discovered name or the id.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Move a model in the provider's list (the first one offered is the default).
+    Move {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        placement: PlacementArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
+    /// The provider's id.
+    #[arg(value_name = "PROVIDER", value_parser = parse_provider_id)]
+    pub(crate) provider: ProviderId,
+    /// The raw upstream model id, exactly as the provider spells it.
+    #[arg(value_name = "MODEL")]
+    pub(crate) model: String,
 }
 
 #[derive(Debug, Args)]

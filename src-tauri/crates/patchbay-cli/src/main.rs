@@ -7,6 +7,7 @@
 //! own exit code, kept on purpose so scripts can tell the two apart).
 
 mod cli;
+mod curation;
 mod desktop;
 mod draft;
 mod error;
@@ -53,6 +54,7 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
             };
             network::models(service.as_ref(), &args, output)
         }
+        Command::Model(command) => curation::model(command, output),
         Command::Entries => hosting::entries(output),
         Command::Serve(args) if args.resident => resident::run(&args, output),
         Command::Serve(args) => hosting::serve(&args, output),

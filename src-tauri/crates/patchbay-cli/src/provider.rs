@@ -85,6 +85,7 @@ pub(crate) fn run(command: ProviderCommand, output: Output) -> Result<ExitCode, 
             }
             Ok(ExitCode::SUCCESS)
         }
+        ProviderCommand::Move(args) => crate::curation::move_provider(&service, &args, output),
         ProviderCommand::Remove(args) => {
             service.remove_provider(&args.id)?;
             if output.is_json() {
@@ -354,16 +355,23 @@ fn print_provider(provider: &Provider, output: Output) -> Result<(), CliError> {
     output.text(&output::fields(&pairs))
 }
 
-/// Each model id, the default and retired ones marked.
-fn model_lines(provider: &Provider) -> Vec<String> {
+/// Each model id, with its display name, the default, hidden and retired
+/// ones marked.
+pub(crate) fn model_lines(provider: &Provider) -> Vec<String> {
+    let default = provider.default_model();
     provider
         .models
         .iter()
-        .enumerate()
-        .map(|(index, model)| {
+        .map(|model| {
             let mut text = model.id.clone();
-            if index == 0 {
+            if let Some(name) = &model.display_name {
+                text.push_str(&format!(" \"{}\"", output::clean(name)));
+            }
+            if model.id == default {
                 text.push_str(" (default)");
+            }
+            if model.hidden {
+                text.push_str(" (hidden from apps)");
             }
             if model.missing_upstream {
                 text.push_str(" (no longer listed upstream)");

@@ -61,18 +61,17 @@ pub fn merge_refresh(chosen: &[ModelEntry], listed: &[ModelEntry]) -> Vec<ModelE
         .iter()
         .map(|entry| match by_id.get(entry.id.as_str()) {
             Some(found) => ModelEntry {
-                id: entry.id.clone(),
                 metadata: if found.metadata == ModelMetadata::default() {
                     entry.metadata.clone()
                 } else {
                     found.metadata.clone()
                 },
                 missing_upstream: false,
+                ..entry.clone()
             },
             None => ModelEntry {
-                id: entry.id.clone(),
-                metadata: entry.metadata.clone(),
                 missing_upstream: true,
+                ..entry.clone()
             },
         })
         .collect()
@@ -140,7 +139,23 @@ mod tests {
                 ..ModelMetadata::default()
             },
             missing_upstream: missing,
+            ..ModelEntry::new(id)
         }
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_persons_display_name_and_hidden_flag() {
+        let mut chosen = entry("kept", None, false);
+        chosen.display_name = Some("Mine".to_owned());
+        chosen.hidden = true;
+        let listed = [entry("kept", Some(8192), false)];
+        let merged = merge_refresh(&[chosen.clone()], &listed);
+        assert_eq!(merged[0].display_name.as_deref(), Some("Mine"));
+        assert!(merged[0].hidden);
+        assert_eq!(merged[0].metadata.context_window, Some(8192));
+        let gone = merge_refresh(&[chosen], &[]);
+        assert!(gone[0].missing_upstream && gone[0].hidden);
+        assert_eq!(gone[0].display_name.as_deref(), Some("Mine"));
     }
 
     #[test]

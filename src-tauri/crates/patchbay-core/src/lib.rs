@@ -10,6 +10,7 @@ pub mod base_url;
 pub mod catalog;
 pub mod certificates;
 pub mod config;
+pub mod curation;
 pub mod egress;
 pub mod entries;
 pub mod error;

@@ -71,9 +71,13 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// The first model offered to host apps (hidden ones are skipped; the
+    /// first model when a hand edit hid them all).
     pub fn default_model(&self) -> &str {
         self.models
-            .first()
+            .iter()
+            .find(|model| !model.hidden)
+            .or(self.models.first())
             .map(|model| model.id.as_str())
             .unwrap_or("")
     }

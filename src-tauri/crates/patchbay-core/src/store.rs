@@ -35,12 +35,13 @@ use serde_json::Map;
 use time::OffsetDateTime;
 
 use crate::catalog::{self, Catalog, CatalogSummary};
+use crate::curation::{self, ModelChange, Placement};
 use crate::config::{self, ConfigDocument, ConfigPaths, FileStamp, LoadProblem, Loaded};
 use crate::error::{Error, Kind, Result};
 use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, proxy_account, SecretStore};
 use crate::model::{
-    Auth, CustomHeader, LastTest, ModelEntry, ModelMetadata, NetworkAllowance, Provider,
+    Auth, CustomHeader, LastTest, ModelEntry, NetworkAllowance, Provider,
     UntestedChange, UntestedSince,
 };
 use crate::secret::ApiKey;
@@ -626,6 +627,42 @@ impl ProviderStore {
         })
     }
 
+    /// One change to a provider's chosen models (add, remove, hide, show,
+    /// rename, move; see [`curation`]), checked like the form's list.
+    pub fn change_model(&self, id: &ProviderId, change: ModelChange) -> Result<Provider> {
+        self.change(id, |provider| {
+            let changed =
+                curation::apply_model_change(&provider.label, &mut provider.models, change)?;
+            check_models(&provider.models)?;
+            if changed {
+                provider.updated_at = OffsetDateTime::now_utc();
+            }
+            Ok(())
+        })
+    }
+
+    /// Moves a provider in the file's order, which is the order of the
+    /// window's list, the entries and the gateway's model list. Entries that
+    /// could not be read keep their place. Not an edit: `updated_at` stays.
+    /// Returns the providers in their new order.
+    pub fn move_provider(&self, id: &ProviderId, placement: Placement) -> Result<Vec<Provider>> {
+        config::update(&self.paths, |document| {
+            let from = document
+                .providers
+                .iter()
+                .position(|record| record.id == id.as_str())
+                .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+            let ids: Vec<&str> = document
+                .providers
+                .iter()
+                .map(|record| record.id.as_str())
+                .collect();
+            let to = curation::target_index(&ids, from, &placement, "provider")?;
+            curation::move_item(&mut document.providers, from, to);
+            Ok(Loaded::from_document(document.clone()).providers)
+        })
+    }
+
     /// Records the outcome of a model-list refresh. `Ok(listed)`: the
     /// catalog becomes `listed` (fresh, not stale, `fetched_at` now) and the
     /// chosen models are re-marked with [`catalog::merge_refresh`] (a model
@@ -876,11 +913,7 @@ fn replace_record(document: &mut ConfigDocument, provider: &Provider) -> Result<
 }
 
 fn model_entry(id: String) -> ModelEntry {
-    ModelEntry {
-        id,
-        metadata: ModelMetadata::default(),
-        missing_upstream: false,
-    }
+    ModelEntry::new(id)
 }
 
 /// The edited model list, keeping the metadata discovery already learnt for

@@ -95,6 +95,8 @@ impl DiscoveredModel {
             id: self.id.clone(),
             metadata: self.metadata.clone(),
             missing_upstream: false,
+            display_name: None,
+            hidden: false,
         }
     }
 }
@@ -736,6 +738,8 @@ mod tests {
                     ..ModelMetadata::default()
                 },
                 missing_upstream: true,
+                display_name: None,
+                hidden: false,
             },
             ModelEntry {
                 id: "gone".into(),
@@ -744,6 +748,8 @@ mod tests {
                     ..ModelMetadata::default()
                 },
                 missing_upstream: false,
+                display_name: None,
+                hidden: false,
             },
             ModelEntry {
                 id: "bare".into(),
@@ -752,6 +758,8 @@ mod tests {
                     ..ModelMetadata::default()
                 },
                 missing_upstream: false,
+                display_name: None,
+                hidden: false,
             },
         ];
         let discovered = vec![

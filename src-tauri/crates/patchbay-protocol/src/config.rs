@@ -125,6 +125,36 @@ pub struct ModelEntry {
     /// Set by a discovery refresh when the upstream list no longer has it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing_upstream: bool,
+    /// The person's name for the model, used in entry labels instead of
+    /// the discovered name or the id. Survives refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Kept in the provider's list but not offered to host apps (no entry,
+    /// not in the gateway's model list, refused by `entries.resolve`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+}
+
+impl ModelEntry {
+    /// A chosen model with nothing known about it yet.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            metadata: ModelMetadata::default(),
+            missing_upstream: false,
+            display_name: None,
+            hidden: false,
+        }
+    }
+
+    /// The name entry labels use: the person's display name, else the
+    /// discovered name, else the raw id.
+    pub fn shown_name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .or(self.metadata.name.as_deref())
+            .unwrap_or(&self.id)
+    }
 }
 
 fn is_default_metadata(metadata: &ModelMetadata) -> bool {

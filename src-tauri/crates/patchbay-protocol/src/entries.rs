@@ -60,9 +60,9 @@ pub struct EntryLastTest {
 }
 
 /// The entries of `records`: enabled providers only, in file order; each
-/// provider's models in order, the first one the default. Records whose id
-/// is not a valid provider id (it could not be split back unambiguously) or
-/// that have no models are skipped.
+/// provider's models in order except the hidden ones, the first shown one
+/// the default. Records whose id is not a valid provider id (it could not be
+/// split back unambiguously) or that have no models are skipped.
 pub fn entries_from_records(records: &[ProviderRecord]) -> Vec<PickerEntry> {
     records
         .iter()
@@ -71,9 +71,10 @@ pub fn entries_from_records(records: &[ProviderRecord]) -> Vec<PickerEntry> {
             record
                 .models
                 .iter()
+                .filter(|model| !model.hidden)
                 .enumerate()
                 .map(move |(position, model)| {
-                    let name = model.metadata.name.as_deref().unwrap_or(&model.id);
+                    let name = model.shown_name();
                     PickerEntry {
                         id: format!("{}/{}", record.id, model.id),
                         label: format!("{name} · {}", record.label),
@@ -123,11 +124,7 @@ mod tests {
     use time::macros::datetime;
 
     fn model(id: &str) -> ModelEntry {
-        ModelEntry {
-            id: id.to_owned(),
-            metadata: ModelMetadata::default(),
-            missing_upstream: false,
-        }
+        ModelEntry::new(id)
     }
 
     fn record(id: &str, label: &str, enabled: bool, models: &[&str]) -> ProviderRecord {
@@ -246,6 +243,21 @@ mod tests {
         assert_eq!(json["auth"], "api_key");
         let back: PickerEntry = serde_json::from_value(json).expect("deserialise");
         assert_eq!(&back, entry);
+    }
+
+    #[test]
+    fn hidden_models_are_not_offered_and_the_first_shown_one_is_the_default() {
+        let mut provider = record("groq", "Groq", true, &["first", "second", "third"]);
+        provider.models[0].hidden = true;
+        provider.models[2].display_name = Some("Third, renamed".to_owned());
+        provider.models[2].metadata.name = Some("Discovered name".to_owned());
+        let entries = entries_from_records(&[provider]);
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+        assert_eq!(ids, ["groq/second", "groq/third"]);
+        assert!(entries[0].is_default);
+        assert!(!entries[1].is_default);
+        assert_eq!(entries[1].label, "Third, renamed · Groq");
+        assert_eq!(entries[0].label, "second · Groq");
     }
 
     #[test]

@@ -298,7 +298,12 @@ pub(crate) fn find_entry(store: &ProviderStore, entry_id: &str) -> Result<(Provi
         Err(error) if error.kind() == Kind::ProviderNotFound => return Err(not_found()),
         Err(error) => return Err(error.into()),
     };
-    if !provider.enabled || !provider.models.iter().any(|model| model.id == model_id) {
+    // A hidden model is kept for the person but offered to no host app.
+    let offered = provider
+        .models
+        .iter()
+        .any(|model| model.id == model_id && !model.hidden);
+    if !provider.enabled || !offered {
         return Err(not_found());
     }
     Ok((provider, model_id.to_owned()))

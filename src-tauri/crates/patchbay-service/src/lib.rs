@@ -9,13 +9,16 @@
 //! - [`testing`]: "Test connection" for a saved provider (recorded as its
 //!   last test) or a draft, with the registry of running tests so Cancel
 //!   can end one;
-//! - [`models`]: model discovery and the recorded catalog refresh.
+//! - [`models`]: model discovery and the recorded catalog refresh;
+//! - [`curation`]: the providers' order and one-at-a-time model changes
+//!   (add, remove, hide, show, rename, move).
 //!
 //! The service owns the provider store and the one HTTP client. Blocking
 //! work (the config file, the keychain) runs on the runtime's blocking
 //! pool inside the async use cases; the synchronous ones are for callers
 //! that are already off the runtime (the CLI, a blocking task).
 
+pub mod curation;
 pub mod error;
 pub mod gateway;
 pub mod hosts;

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod concurrency;
+mod curation;
 mod desktop;
 mod hosting;
 mod keychain;

@@ -14,7 +14,8 @@ const CONFIG: &str = r#"{
      "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"},
     {"id": "broken", "label": 42},
     {"id": "ollama", "label": "Ollama", "base_url": "http://127.0.0.1:11434/v1", "auth": "none", "network": "local",
-     "models": [{"id": "qwen2.5:7b"}], "enabled": true, "future_field": {"kept": true},
+     "models": [{"id": "old:1b", "hidden": true}, {"id": "qwen2.5:7b", "display_name": "Qwen, local"}],
+     "enabled": true, "future_field": {"kept": true},
      "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
   ],
   "something_newer": 1
@@ -44,6 +45,9 @@ fn entries_come_from_enabled_providers_with_raw_model_ids() {
     assert_eq!(shared.entries[1].model_id, "hf.co/org/model-GGUF:Q6_K");
     assert!(shared.entries[0].is_default && !shared.entries[1].is_default);
     assert!(shared.entries.iter().all(|entry| entry.byok));
+    // The person's display name is the fallback label; a hidden model is no entry.
+    assert_eq!(shared.entries[2].label, "Qwen, local · Ollama");
+    assert!(shared.entries[2].is_default);
     let text = format!("{:?}", shared.entries);
     assert!(!text.contains("9f3a"), "no key hint in entries");
 }

@@ -297,6 +297,8 @@ fn record_test_and_update_models() {
                 id: "llama3.2:3b".to_owned(),
                 metadata: ModelMetadata::default(),
                 missing_upstream: true,
+                display_name: None,
+                hidden: false,
             });
         })
         .expect("update models");
@@ -538,6 +540,8 @@ fn listed(ids: &[&str]) -> Vec<ModelEntry> {
                 ..ModelMetadata::default()
             },
             missing_upstream: false,
+            display_name: None,
+            hidden: false,
         })
         .collect()
 }

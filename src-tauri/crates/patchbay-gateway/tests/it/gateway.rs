@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use patchbay_core::curation::{ModelChange, Placement};
 use patchbay_core::ProviderId;
 use patchbay_testkit::{closed_port, handler, Canned, Draft, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,6 +81,49 @@ async fn models_are_the_entries_as_openai_model_objects() {
         (missing.status, missing.code().as_str()),
         (404, "model_not_found")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_list_follows_the_persons_order_and_leaves_hidden_models_out() {
+    let upstream = Server::http(handler(|_| Canned::json(200, COMPLETION)))
+        .await
+        .expect("server");
+    let world = World::new(&[
+        keyed("First", &upstream.at("/v1"), &["a", "b"]),
+        keyed("Second", &upstream.at("/v1"), &["c"]),
+    ])
+    .await;
+    let ids = |listed: serde_json::Value| -> Vec<String> {
+        listed["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|model| model["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(world.get("models").await.json()), ["first/a", "first/b", "second/c"]);
+
+    let second = ProviderId::parse("second").expect("id");
+    world
+        .store
+        .move_provider(&second, Placement::At(0))
+        .expect("moved");
+    let first = ProviderId::parse("first").expect("id");
+    world
+        .store
+        .change_model(&first, ModelChange::Hide { id: "a".into() })
+        .expect("hidden");
+    assert_eq!(ids(world.get("models").await.json()), ["second/c", "first/b"]);
+
+    // A hidden model is refused like an unknown one; its provider's other models work.
+    let hidden = world
+        .post("chat/completions", r#"{"model":"first/a","messages":[]}"#)
+        .await;
+    assert_eq!((hidden.status, hidden.code().as_str()), (404, "model_not_found"));
+    let shown = world
+        .post("chat/completions", r#"{"model":"first/b","messages":[]}"#)
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.text());
 }
 
 /// A provider that streams `count` events `gap` apart and records when it

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use patchbay_client::Client;
+use patchbay_core::curation::{ModelChange, Placement};
 use serde_json::json;
 
 use crate::support::{Raw, TestEnv, LOCAL};
@@ -161,6 +162,59 @@ async fn a_hand_edit_of_the_config_file_reaches_subscribers() {
         .expect("list");
     assert_eq!(changed.len(), 2);
     assert_eq!(changed[1].model_id, "m2:hand/edited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorder_hide_or_rename_reaches_subscribers_in_the_new_order() {
+    let env = TestEnv::new();
+    let first = env.add(Draft::new("First").local(LOCAL).models(&["a", "b"]).json());
+    let second = env.add(Draft::new("Second").local(LOCAL).models(&["c"]).json());
+    let server = env.start().await;
+    let client = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let mut subscription = client.subscribe().await.expect("subscribe");
+    let ids = |entries: &[patchbay_client::PickerEntry]| -> Vec<String> {
+        entries.iter().map(|entry| entry.id.clone()).collect()
+    };
+    assert_eq!(ids(subscription.initial()), ["first/a", "first/b", "second/c"]);
+
+    env.store
+        .move_provider(&second, Placement::Before(first.to_string()))
+        .expect("moved");
+    let moved = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("in time")
+        .expect("list");
+    assert_eq!(ids(&moved), ["second/c", "first/a", "first/b"]);
+
+    env.store
+        .change_model(&first, ModelChange::Hide { id: "a".into() })
+        .expect("hidden");
+    env.store
+        .change_model(
+            &first,
+            ModelChange::Rename {
+                id: "b".into(),
+                display_name: Some("Bee".into()),
+            },
+        )
+        .expect("renamed");
+    let curated = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let list = subscription.next().await.expect("list");
+            if list.iter().any(|entry| entry.label.starts_with("Bee")) {
+                return list;
+            }
+        }
+    })
+    .await
+    .expect("in time");
+    assert_eq!(ids(&curated), ["second/c", "first/b"]);
+    assert_eq!(curated[1].label, "Bee · First");
+    assert!(curated[1].is_default, "the first model offered is the default");
+    let listed = client.list_entries().await.expect("entries");
+    assert_eq!(listed, curated);
 }
 
 /// `entries.list` carries a tag of the list; a host that sends it back as

@@ -144,6 +144,8 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
             id: "a".into(),
             metadata: ModelMetadata::default(),
             missing_upstream: false,
+            display_name: None,
+            hidden: false,
         }],
         enabled: true,
         network: patchbay_core::NetworkAllowance::Local,

@@ -1,0 +1,182 @@
+//! The person curates the catalog in the window: providers are reordered
+//! from the keyboard (the file's order, which `patchbay entries` follows,
+//! and which a CLI move changes back in the window), and models are hidden,
+//! renamed, moved, added and removed one at a time from the Models card.
+
+use std::process::Command;
+
+use patchbay_testkit::Draft;
+use patchbay_tests::app::AppSession;
+use patchbay_tests::seed::seed;
+use patchbay_tests::webdriver::keys;
+use serde_json::Value;
+
+fn sidebar_order(session: &AppSession) -> Vec<String> {
+    let ids = session.script(
+        "return Array.from(document.querySelectorAll('#provider-list .provider-item')).map((row) => row.dataset.id);",
+    );
+    serde_json::from_value(ids).unwrap_or_default()
+}
+
+fn file_order(session: &AppSession) -> Vec<String> {
+    session.config_json()["providers"]
+        .as_array()
+        .map(|providers| {
+            providers
+                .iter()
+                .filter_map(|provider| provider["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cli(session: &AppSession, args: &[&str]) -> Value {
+    let output = Command::new(patchbay_tests::target_debug_dir().join("patchbay"))
+        .envs(session.env())
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("patchbay {args:?}: {error}"));
+    assert!(output.status.success(), "patchbay {args:?}: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("not JSON: {error}"))
+}
+
+#[test]
+fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(
+        dir.path(),
+        &[
+            Draft::new("Alpha")
+                .local("http://127.0.0.1:9/v1")
+                .models(&["a-one", "org/a-two:q4", "a-three"]),
+            Draft::new("Beta").local("http://127.0.0.1:9/v1").models(&["b"]),
+            Draft::new("Gamma").local("http://127.0.0.1:9/v1").models(&["g"]),
+        ],
+    );
+    let session = AppSession::start_in(dir);
+    session.wait_visible("[data-testid=\"provider-item-gamma\"]");
+    assert_eq!(sidebar_order(&session), ["alpha", "beta", "gamma"], "the file's order, not sorted by name");
+
+    // Alt+↑ twice on Gamma: first everywhere, the focus stays on it.
+    session.click("[data-testid=\"provider-select-gamma\"]");
+    session.press_with(&[keys::ALT], &[keys::ARROW_UP]);
+    session.wait_until("Gamma second", || {
+        (file_order(&session) == ["alpha", "gamma", "beta"]).then_some(())
+    });
+    session.wait_until("the focus on Gamma", || {
+        (session.focused() == "provider-select-gamma").then_some(())
+    });
+    session.press_with(&[keys::ALT], &[keys::ARROW_UP]);
+    session.wait_until("Gamma first in the file", || {
+        (file_order(&session) == ["gamma", "alpha", "beta"]).then_some(())
+    });
+    session.wait_until("Gamma first in the list", || {
+        (sidebar_order(&session) == ["gamma", "alpha", "beta"]).then_some(())
+    });
+    assert!(
+        session.text("#provider-order-status").contains("Gamma moved to position 1 of 3"),
+        "announced: {}",
+        session.text("#provider-order-status")
+    );
+    let entries = cli(&session, &["entries"]);
+    let entry_ids: Vec<&str> = entries["entries"]
+        .as_array()
+        .or(entries.as_array())
+        .map(|entries| entries.iter().filter_map(|entry| entry["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        entry_ids,
+        ["gamma/g", "alpha/a-one", "alpha/org/a-two:q4", "alpha/a-three", "beta/b"],
+        "{entries}"
+    );
+
+    // A move made with the CLI shows in the open window.
+    cli(&session, &["provider", "move", "alpha", "--to", "1"]);
+    session.wait_until("the CLI's order in the window", || {
+        (sidebar_order(&session) == ["alpha", "gamma", "beta"]).then_some(())
+    });
+
+    // The Models card: hide the default, rename, move, add, remove.
+    session.select_provider("alpha");
+    session.click("[data-testid=\"model-hide-0\"]");
+    session.wait_until("a-one hidden in the file", || {
+        (session.config_json()["providers"][0]["models"][0]["hidden"] == true).then_some(())
+    });
+    session.wait_until("the default moves to the next shown model", || {
+        session
+            .text("[data-testid=\"model-row-1\"]")
+            .contains("Default")
+            .then_some(())
+    });
+    assert!(session.text("[data-testid=\"model-row-0\"]").contains("Hidden from apps"));
+
+    session.click("[data-testid=\"model-rename-1\"]");
+    session.wait_visible("[data-testid=\"model-name-input-1\"]");
+    session.type_into("[data-testid=\"model-name-input-1\"]", "Two, quantised");
+    session.press(&[keys::ENTER]);
+    session.wait_until("the display name saved", || {
+        (session.config_json()["providers"][0]["models"][1]["display_name"] == "Two, quantised")
+            .then_some(())
+    });
+    session.wait_until("the row shows the name and the raw id", || {
+        let row = session.text("[data-testid=\"model-row-1\"]");
+        (row.contains("Two, quantised") && row.contains("org/a-two:q4")).then_some(())
+    });
+
+    session.click("[data-testid=\"model-down-0\"]");
+    session.wait_until("a-one moved down", || {
+        let models = session.config_json()["providers"][0]["models"].clone();
+        (models[0]["id"] == "org/a-two:q4" && models[1]["id"] == "a-one").then_some(())
+    });
+
+    session.type_into("#add-model-input", "a-four");
+    session.click("[data-testid=\"add-model\"]");
+    session.wait_until("a-four added last", || {
+        (session.config_json()["providers"][0]["models"][3]["id"] == "a-four").then_some(())
+    });
+    // Adding one already there is refused, saying where it is.
+    session.type_into("#add-model-input", "a-three");
+    session.click("[data-testid=\"add-model\"]");
+    session.wait_until("the duplicate refused", || {
+        session.text("#toasts").contains("already model 3").then_some(())
+    });
+
+    session.click("[data-testid=\"model-remove-2\"]");
+    session.wait_until("a-three removed", || {
+        let models = session.config_json()["providers"][0]["models"].clone();
+        let ids: Vec<&str> = models
+            .as_array()
+            .map(|models| models.iter().filter_map(|model| model["id"].as_str()).collect())
+            .unwrap_or_default();
+        (ids == ["org/a-two:q4", "a-one", "a-four"]).then_some(())
+    });
+    session.keep_screenshot("catalog-curation-models.png");
+
+    // What apps see: the hidden model is not an entry; the name is the label.
+    let entries = cli(&session, &["entries"]);
+    let alpha: Vec<(String, String)> = entries["entries"]
+        .as_array()
+        .or(entries.as_array())
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|entry| entry["provider"]["id"] == "alpha")
+                .map(|entry| {
+                    (
+                        entry["id"].as_str().unwrap_or("").to_owned(),
+                        entry["label"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        alpha,
+        [
+            ("alpha/org/a-two:q4".to_owned(), "Two, quantised · Alpha".to_owned()),
+            ("alpha/a-four".to_owned(), "a-four · Alpha".to_owned()),
+        ],
+        "{entries}"
+    );
+}
