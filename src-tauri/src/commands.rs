@@ -117,24 +117,55 @@ pub(crate) async fn move_provider(
 
 /// One change to a provider's models, as the window's Models card sends it.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "action",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub(crate) enum ModelChangeArgs {
-    Add { model: String, display_name: Option<String> },
-    Remove { model: String },
-    Hide { model: String },
-    Show { model: String },
-    Rename { model: String, display_name: Option<String> },
-    Move { model: String, position: usize },
+    Add {
+        model: String,
+        display_name: Option<String>,
+    },
+    Remove {
+        model: String,
+    },
+    Hide {
+        model: String,
+    },
+    Show {
+        model: String,
+    },
+    Rename {
+        model: String,
+        display_name: Option<String>,
+    },
+    Move {
+        model: String,
+        position: usize,
+    },
 }
 
 impl From<ModelChangeArgs> for ModelChange {
     fn from(args: ModelChangeArgs) -> Self {
         match args {
-            ModelChangeArgs::Add { model, display_name } => Self::Add { id: model, display_name },
+            ModelChangeArgs::Add {
+                model,
+                display_name,
+            } => Self::Add {
+                id: model,
+                display_name,
+            },
             ModelChangeArgs::Remove { model } => Self::Remove { id: model },
             ModelChangeArgs::Hide { model } => Self::Hide { id: model },
             ModelChangeArgs::Show { model } => Self::Show { id: model },
-            ModelChangeArgs::Rename { model, display_name } => Self::Rename { id: model, display_name },
+            ModelChangeArgs::Rename {
+                model,
+                display_name,
+            } => Self::Rename {
+                id: model,
+                display_name,
+            },
             ModelChangeArgs::Move { model, position } => Self::Move {
                 id: model,
                 placement: Placement::At(position),

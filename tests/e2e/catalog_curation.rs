@@ -47,16 +47,26 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
     seed(
         dir.path(),
         &[
-            Draft::new("Alpha")
+            Draft::new("Alpha").local("http://127.0.0.1:9/v1").models(&[
+                "a-one",
+                "org/a-two:q4",
+                "a-three",
+            ]),
+            Draft::new("Beta")
                 .local("http://127.0.0.1:9/v1")
-                .models(&["a-one", "org/a-two:q4", "a-three"]),
-            Draft::new("Beta").local("http://127.0.0.1:9/v1").models(&["b"]),
-            Draft::new("Gamma").local("http://127.0.0.1:9/v1").models(&["g"]),
+                .models(&["b"]),
+            Draft::new("Gamma")
+                .local("http://127.0.0.1:9/v1")
+                .models(&["g"]),
         ],
     );
     let session = AppSession::start_in(dir);
     session.wait_visible("[data-testid=\"provider-item-gamma\"]");
-    assert_eq!(sidebar_order(&session), ["alpha", "beta", "gamma"], "the file's order, not sorted by name");
+    assert_eq!(
+        sidebar_order(&session),
+        ["alpha", "beta", "gamma"],
+        "the file's order, not sorted by name"
+    );
 
     // Alt+↑ twice on Gamma: first everywhere, the focus stays on it.
     session.click("[data-testid=\"provider-select-gamma\"]");
@@ -75,7 +85,9 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
         (sidebar_order(&session) == ["gamma", "alpha", "beta"]).then_some(())
     });
     assert!(
-        session.text("#provider-order-status").contains("Gamma moved to position 1 of 3"),
+        session
+            .text("#provider-order-status")
+            .contains("Gamma moved to position 1 of 3"),
         "announced: {}",
         session.text("#provider-order-status")
     );
@@ -83,11 +95,22 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
     let entry_ids: Vec<&str> = entries["entries"]
         .as_array()
         .or(entries.as_array())
-        .map(|entries| entries.iter().filter_map(|entry| entry["id"].as_str()).collect())
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry["id"].as_str())
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(
         entry_ids,
-        ["gamma/g", "alpha/a-one", "alpha/org/a-two:q4", "alpha/a-three", "beta/b"],
+        [
+            "gamma/g",
+            "alpha/a-one",
+            "alpha/org/a-two:q4",
+            "alpha/a-three",
+            "beta/b"
+        ],
         "{entries}"
     );
 
@@ -109,7 +132,9 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
             .contains("Default")
             .then_some(())
     });
-    assert!(session.text("[data-testid=\"model-row-0\"]").contains("Hidden from apps"));
+    assert!(session
+        .text("[data-testid=\"model-row-0\"]")
+        .contains("Hidden from apps"));
 
     session.click("[data-testid=\"model-rename-1\"]");
     session.wait_visible("[data-testid=\"model-name-input-1\"]");
@@ -139,7 +164,10 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
     session.type_into("#add-model-input", "a-three");
     session.click("[data-testid=\"add-model\"]");
     session.wait_until("the duplicate refused", || {
-        session.text("#toasts").contains("already model 3").then_some(())
+        session
+            .text("#toasts")
+            .contains("already model 3")
+            .then_some(())
     });
 
     session.click("[data-testid=\"model-remove-2\"]");
@@ -147,7 +175,12 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
         let models = session.config_json()["providers"][0]["models"].clone();
         let ids: Vec<&str> = models
             .as_array()
-            .map(|models| models.iter().filter_map(|model| model["id"].as_str()).collect())
+            .map(|models| {
+                models
+                    .iter()
+                    .filter_map(|model| model["id"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
         (ids == ["org/a-two:q4", "a-one", "a-four"]).then_some(())
     });
@@ -174,7 +207,10 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
     assert_eq!(
         alpha,
         [
-            ("alpha/org/a-two:q4".to_owned(), "Two, quantised · Alpha".to_owned()),
+            (
+                "alpha/org/a-two:q4".to_owned(),
+                "Two, quantised · Alpha".to_owned()
+            ),
             ("alpha/a-four".to_owned(), "a-four · Alpha".to_owned()),
         ],
         "{entries}"

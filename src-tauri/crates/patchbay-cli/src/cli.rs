@@ -230,7 +230,11 @@ pub(crate) enum ModelCommand {
     Rename {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(value_name = "NAME", required_unless_present = "clear", conflicts_with = "clear")]
+        #[arg(
+            value_name = "NAME",
+            required_unless_present = "clear",
+            conflicts_with = "clear"
+        )]
         name: Option<String>,
         /// Go back to the discovered name or the id.
         #[arg(long)]

@@ -29,11 +29,17 @@ pub(crate) fn move_provider(
     output: Output,
 ) -> Result<ExitCode, CliError> {
     let providers = service.move_provider(&args.id, placement(&args.placement))?;
-    let order: Vec<String> = providers.iter().map(|provider| provider.id.to_string()).collect();
+    let order: Vec<String> = providers
+        .iter()
+        .map(|provider| provider.id.to_string())
+        .collect();
     if output.is_json() {
         output.json(&Order { order: &order })?;
     } else {
-        let position = order.iter().position(|id| id == args.id.as_str()).unwrap_or(0);
+        let position = order
+            .iter()
+            .position(|id| id == args.id.as_str())
+            .unwrap_or(0);
         output.text(&format!(
             "{} is now provider {} of {}: {}.",
             args.id,
@@ -79,7 +85,10 @@ pub(crate) fn model(command: ModelCommand, output: Output) -> Result<ExitCode, C
             },
             "Renamed",
         ),
-        ModelCommand::Move { model, placement: at } => (
+        ModelCommand::Move {
+            model,
+            placement: at,
+        } => (
             model.provider,
             ModelChange::Move {
                 id: model.model,

@@ -118,10 +118,7 @@ pub fn apply_model_change(
             if let Some(index) = position {
                 return Err(Error::invalid(
                     "model",
-                    format!(
-                        "`{id}` is already model {} of {provider_label}.",
-                        index + 1
-                    ),
+                    format!("`{id}` is already model {} of {provider_label}.", index + 1),
                 ));
             }
             crate::validation::validate_model_id(&id)
@@ -290,18 +287,27 @@ mod tests {
     #[test]
     fn the_last_offered_model_can_be_neither_hidden_nor_removed() {
         let mut list = models(&["a", "b"]);
-        assert!(apply_model_change("P", &mut list, ModelChange::Hide { id: "a".into() }).expect("hide"));
-        assert!(!apply_model_change("P", &mut list, ModelChange::Hide { id: "a".into() }).expect("again"));
+        assert!(
+            apply_model_change("P", &mut list, ModelChange::Hide { id: "a".into() }).expect("hide")
+        );
+        assert!(
+            !apply_model_change("P", &mut list, ModelChange::Hide { id: "a".into() })
+                .expect("again")
+        );
         let (field, message) = field_of(
-            apply_model_change("P", &mut list, ModelChange::Hide { id: "b".into() }).expect_err("last"),
+            apply_model_change("P", &mut list, ModelChange::Hide { id: "b".into() })
+                .expect_err("last"),
         );
         assert_eq!(field, "model");
         assert!(message.contains("disable the provider"), "{message}");
-        apply_model_change("P", &mut list, ModelChange::Remove { id: "b".into() }).expect_err("last visible");
+        apply_model_change("P", &mut list, ModelChange::Remove { id: "b".into() })
+            .expect_err("last visible");
         // A hidden one can go; then the only model cannot.
-        apply_model_change("P", &mut list, ModelChange::Remove { id: "a".into() }).expect("remove hidden");
+        apply_model_change("P", &mut list, ModelChange::Remove { id: "a".into() })
+            .expect("remove hidden");
         let (_, message) = field_of(
-            apply_model_change("P", &mut list, ModelChange::Remove { id: "b".into() }).expect_err("only"),
+            apply_model_change("P", &mut list, ModelChange::Remove { id: "b".into() })
+                .expect_err("only"),
         );
         assert!(message.contains("only model of P"), "{message}");
         assert_eq!(ids(&list), ["b"]);
@@ -311,7 +317,8 @@ mod tests {
     fn an_unknown_model_is_named_with_the_ones_there_are() {
         let mut list = models(&["a", "b"]);
         let (field, message) = field_of(
-            apply_model_change("Groq", &mut list, ModelChange::Show { id: "c".into() }).expect_err("unknown"),
+            apply_model_change("Groq", &mut list, ModelChange::Show { id: "c".into() })
+                .expect_err("unknown"),
         );
         assert_eq!(field, "model");
         assert_eq!(message, "Groq has no model `c`; its models are: a, b.");
@@ -327,7 +334,9 @@ mod tests {
         assert!(apply_model_change("P", &mut list, rename(Some("Alpha"))).expect("set"));
         assert_eq!(list[0].display_name.as_deref(), Some("Alpha"));
         assert!(!apply_model_change("P", &mut list, rename(Some("Alpha"))).expect("same"));
-        let (field, _) = field_of(apply_model_change("P", &mut list, rename(Some("a\nb"))).expect_err("newline"));
+        let (field, _) = field_of(
+            apply_model_change("P", &mut list, rename(Some("a\nb"))).expect_err("newline"),
+        );
         assert_eq!(field, "display_name");
         let long = "x".repeat(DISPLAY_NAME_LIMIT + 1);
         apply_model_change("P", &mut list, rename(Some(&long))).expect_err("long");
@@ -343,9 +352,11 @@ mod tests {
             id: id.into(),
             placement,
         };
-        apply_model_change("P", &mut list, move_to("d", Placement::Before("b".into()))).expect("up");
+        apply_model_change("P", &mut list, move_to("d", Placement::Before("b".into())))
+            .expect("up");
         assert_eq!(ids(&list), ["a", "d", "b", "c"]);
-        apply_model_change("P", &mut list, move_to("a", Placement::Before("c".into()))).expect("down");
+        apply_model_change("P", &mut list, move_to("a", Placement::Before("c".into())))
+            .expect("down");
         assert_eq!(ids(&list), ["d", "b", "a", "c"]);
         apply_model_change("P", &mut list, move_to("c", Placement::At(0))).expect("first");
         assert_eq!(ids(&list), ["c", "d", "b", "a"]);
@@ -353,10 +364,12 @@ mod tests {
         assert_eq!(ids(&list), ["d", "b", "a", "c"]);
         assert!(!apply_model_change("P", &mut list, move_to("d", Placement::At(0))).expect("same"));
         let (field, _) = field_of(
-            apply_model_change("P", &mut list, move_to("d", Placement::Before("d".into()))).expect_err("itself"),
+            apply_model_change("P", &mut list, move_to("d", Placement::Before("d".into())))
+                .expect_err("itself"),
         );
         assert_eq!(field, "position");
-        apply_model_change("P", &mut list, move_to("d", Placement::Before("zz".into()))).expect_err("unknown");
+        apply_model_change("P", &mut list, move_to("d", Placement::Before("zz".into())))
+            .expect_err("unknown");
         assert_eq!(ids(&list), ["d", "b", "a", "c"]);
     }
 }

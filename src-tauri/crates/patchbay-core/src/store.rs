@@ -35,14 +35,14 @@ use serde_json::Map;
 use time::OffsetDateTime;
 
 use crate::catalog::{self, Catalog, CatalogSummary};
-use crate::curation::{self, ModelChange, Placement};
 use crate::config::{self, ConfigDocument, ConfigPaths, FileStamp, LoadProblem, Loaded};
+use crate::curation::{self, ModelChange, Placement};
 use crate::error::{Error, Kind, Result};
 use crate::id::ProviderId;
 use crate::keychain::{header_account, key_account, proxy_account, SecretStore};
 use crate::model::{
-    Auth, CustomHeader, LastTest, ModelEntry, NetworkAllowance, Provider,
-    UntestedChange, UntestedSince,
+    Auth, CustomHeader, LastTest, ModelEntry, NetworkAllowance, Provider, UntestedChange,
+    UntestedSince,
 };
 use crate::secret::ApiKey;
 use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};

@@ -5,7 +5,9 @@
 use crate::support::{add_local, TestResult, World};
 
 fn entry_ids(world: &World) -> Result<Vec<String>, String> {
-    let run = world.run(&["entries", "--json"], None).map_err(|error| error.to_string())?;
+    let run = world
+        .run(&["entries", "--json"], None)
+        .map_err(|error| error.to_string())?;
     let json = run.json()?;
     Ok(json["entries"]
         .as_array()
@@ -21,21 +23,37 @@ fn providers_move_before_another_or_to_a_position_and_entries_follow() -> TestRe
     for label in ["One", "Two", "Three"] {
         add_local(&world, label, &format!("{}-model", label.to_lowercase()))?;
     }
-    assert_eq!(entry_ids(&world)?, ["one/one-model", "two/two-model", "three/three-model"]);
+    assert_eq!(
+        entry_ids(&world)?,
+        ["one/one-model", "two/two-model", "three/three-model"]
+    );
 
-    let moved = world.run(&["provider", "move", "three", "--before", "one", "--json"], None)?;
+    let moved = world.run(
+        &["provider", "move", "three", "--before", "one", "--json"],
+        None,
+    )?;
     moved.expect_code(0);
-    assert_eq!(moved.json()?["order"], serde_json::json!(["three", "one", "two"]));
-    assert_eq!(entry_ids(&world)?, ["three/three-model", "one/one-model", "two/two-model"]);
+    assert_eq!(
+        moved.json()?["order"],
+        serde_json::json!(["three", "one", "two"])
+    );
+    assert_eq!(
+        entry_ids(&world)?,
+        ["three/three-model", "one/one-model", "two/two-model"]
+    );
 
     let text = world.run(&["provider", "move", "three", "--to", "3"], None)?;
     text.expect_code(0);
     assert!(
-        text.stdout.contains("three is now provider 3 of 3: one, two, three."),
+        text.stdout
+            .contains("three is now provider 3 of 3: one, two, three."),
         "{text:#?}"
     );
     world.expect(0, &["provider", "move", "two", "--to", "99"])?;
-    assert_eq!(entry_ids(&world)?, ["one/one-model", "three/three-model", "two/two-model"]);
+    assert_eq!(
+        entry_ids(&world)?,
+        ["one/one-model", "three/three-model", "two/two-model"]
+    );
 
     // The list order of `provider list --json` is the same one.
     let list = world.run(&["provider", "list", "--json"], None)?.json()?;
@@ -49,13 +67,19 @@ fn providers_move_before_another_or_to_a_position_and_entries_follow() -> TestRe
 
     // Refusals: an unknown anchor, itself, neither or both flags.
     let before = world.config_bytes();
-    let unknown = world.run(&["provider", "move", "one", "--before", "nope", "--json"], None)?;
+    let unknown = world.run(
+        &["provider", "move", "one", "--before", "nope", "--json"],
+        None,
+    )?;
     unknown.expect_code(1);
     assert_eq!(unknown.json()?["error"]["fields"][0]["field"], "position");
     world.expect(1, &["provider", "move", "one", "--before", "one"])?;
     world.expect(1, &["provider", "move", "missing", "--to", "1"])?;
     world.expect(2, &["provider", "move", "one"])?;
-    world.expect(2, &["provider", "move", "one", "--to", "1", "--before", "two"])?;
+    world.expect(
+        2,
+        &["provider", "move", "one", "--to", "1", "--before", "two"],
+    )?;
     world.expect(2, &["provider", "move", "one", "--to", "0"])?;
     assert_eq!(world.config_bytes(), before, "nothing written by a refusal");
     Ok(())
@@ -66,7 +90,18 @@ fn models_are_added_hidden_renamed_moved_and_removed_one_at_a_time() -> TestResu
     let world = World::new()?;
     let id = add_local(&world, "Local", "first")?;
 
-    let added = world.run(&["model", "add", &id, "hf.co/org/m-GGUF:Q6_K", "--name", "Quantised M", "--json"], None)?;
+    let added = world.run(
+        &[
+            "model",
+            "add",
+            &id,
+            "hf.co/org/m-GGUF:Q6_K",
+            "--name",
+            "Quantised M",
+            "--json",
+        ],
+        None,
+    )?;
     added.expect_code(0);
     let provider = added.json()?;
     assert_eq!(provider["models"][1]["id"], "hf.co/org/m-GGUF:Q6_K");
@@ -75,14 +110,22 @@ fn models_are_added_hidden_renamed_moved_and_removed_one_at_a_time() -> TestResu
 
     world.expect(0, &["model", "hide", &id, "first"])?;
     // The default is now the first model still offered; the hidden one is no entry.
-    assert_eq!(entry_ids(&world)?, ["local/hf.co/org/m-GGUF:Q6_K", "local/third"]);
+    assert_eq!(
+        entry_ids(&world)?,
+        ["local/hf.co/org/m-GGUF:Q6_K", "local/third"]
+    );
     let entries = world.run(&["entries", "--json"], None)?.json()?;
     assert_eq!(entries["entries"][0]["label"], "Quantised M · Local");
     assert_eq!(entries["entries"][0]["is_default"], true);
     let shown = world.run(&["provider", "show", &id], None)?;
-    assert!(shown.stdout.contains("first (hidden from apps)"), "{shown:#?}");
     assert!(
-        shown.stdout.contains("hf.co/org/m-GGUF:Q6_K \"Quantised M\" (default)"),
+        shown.stdout.contains("first (hidden from apps)"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .stdout
+            .contains("hf.co/org/m-GGUF:Q6_K \"Quantised M\" (default)"),
         "{shown:#?}"
     );
 
@@ -94,7 +137,10 @@ fn models_are_added_hidden_renamed_moved_and_removed_one_at_a_time() -> TestResu
     world.expect(0, &["model", "show", &id, "first"])?;
 
     world.expect(0, &["model", "rename", &id, "first", "The First"])?;
-    world.expect(0, &["model", "rename", &id, "hf.co/org/m-GGUF:Q6_K", "--clear"])?;
+    world.expect(
+        0,
+        &["model", "rename", &id, "hf.co/org/m-GGUF:Q6_K", "--clear"],
+    )?;
     world.expect(2, &["model", "rename", &id, "first"])?;
     world.expect(0, &["model", "move", &id, "third", "--to", "1"])?;
     world.expect(0, &["model", "move", &id, "first", "--before", "third"])?;
@@ -115,12 +161,17 @@ fn models_are_added_hidden_renamed_moved_and_removed_one_at_a_time() -> TestResu
     let unknown = world.run(&["model", "remove", &id, "nope"], None)?;
     unknown.expect_code(1);
     assert!(
-        unknown.stderr.contains("Local has no model `nope`; its models are: first, third, hf.co/org/m-GGUF:Q6_K."),
+        unknown.stderr.contains(
+            "Local has no model `nope`; its models are: first, third, hf.co/org/m-GGUF:Q6_K."
+        ),
         "{unknown:#?}"
     );
     let duplicate = world.run(&["model", "add", &id, "third"], None)?;
     duplicate.expect_code(1);
-    assert!(duplicate.stderr.contains("already model 2 of Local"), "{duplicate:#?}");
+    assert!(
+        duplicate.stderr.contains("already model 2 of Local"),
+        "{duplicate:#?}"
+    );
     let bad = world.run(&["model", "add", &id, "has space", "--json"], None)?;
     bad.expect_code(1);
     assert_eq!(bad.json()?["error"]["fields"][0]["field"], "model");

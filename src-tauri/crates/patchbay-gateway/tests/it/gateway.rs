@@ -101,7 +101,10 @@ async fn the_model_list_follows_the_persons_order_and_leaves_hidden_models_out()
             .map(|model| model["id"].as_str().expect("id").to_owned())
             .collect()
     };
-    assert_eq!(ids(world.get("models").await.json()), ["first/a", "first/b", "second/c"]);
+    assert_eq!(
+        ids(world.get("models").await.json()),
+        ["first/a", "first/b", "second/c"]
+    );
 
     let second = ProviderId::parse("second").expect("id");
     world
@@ -113,13 +116,19 @@ async fn the_model_list_follows_the_persons_order_and_leaves_hidden_models_out()
         .store
         .change_model(&first, ModelChange::Hide { id: "a".into() })
         .expect("hidden");
-    assert_eq!(ids(world.get("models").await.json()), ["second/c", "first/b"]);
+    assert_eq!(
+        ids(world.get("models").await.json()),
+        ["second/c", "first/b"]
+    );
 
     // A hidden model is refused like an unknown one; its provider's other models work.
     let hidden = world
         .post("chat/completions", r#"{"model":"first/a","messages":[]}"#)
         .await;
-    assert_eq!((hidden.status, hidden.code().as_str()), (404, "model_not_found"));
+    assert_eq!(
+        (hidden.status, hidden.code().as_str()),
+        (404, "model_not_found")
+    );
     let shown = world
         .post("chat/completions", r#"{"model":"first/b","messages":[]}"#)
         .await;

@@ -177,7 +177,10 @@ async fn a_reorder_hide_or_rename_reaches_subscribers_in_the_new_order() {
     let ids = |entries: &[patchbay_client::PickerEntry]| -> Vec<String> {
         entries.iter().map(|entry| entry.id.clone()).collect()
     };
-    assert_eq!(ids(subscription.initial()), ["first/a", "first/b", "second/c"]);
+    assert_eq!(
+        ids(subscription.initial()),
+        ["first/a", "first/b", "second/c"]
+    );
 
     env.store
         .move_provider(&second, Placement::Before(first.to_string()))
@@ -212,7 +215,10 @@ async fn a_reorder_hide_or_rename_reaches_subscribers_in_the_new_order() {
     .expect("in time");
     assert_eq!(ids(&curated), ["second/c", "first/b"]);
     assert_eq!(curated[1].label, "Bee · First");
-    assert!(curated[1].is_default, "the first model offered is the default");
+    assert!(
+        curated[1].is_default,
+        "the first model offered is the default"
+    );
     let listed = client.list_entries().await.expect("entries");
     assert_eq!(listed, curated);
 }
