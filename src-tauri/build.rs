@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "preview_base_url",
     "test_connection",
     "cancel_test",
+    "try_prompt",
+    "cancel_prompt",
     "trust_certificate",
     "discover_models",
     "discover_models_at",

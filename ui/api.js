@@ -57,6 +57,17 @@ export const api = {
     return call('test_connection', { testId, target, model, onStage: channel });
   },
   cancelTest: (testId) => call('cancel_test', { testId }),
+  /**
+   * "Try a prompt" under `promptId` (see `newTestId`): each piece of the
+   * answer goes to `onText` as it arrives; resolves with the timing and
+   * usage. `cancelPrompt(promptId)` stops it (rejects with kind `cancelled`).
+   */
+  tryPrompt: (promptId, id, model, prompt, onText) => {
+    const channel = new tauri.core.Channel();
+    channel.onmessage = onText;
+    return call('try_prompt', { promptId, id, model, prompt, onText: channel });
+  },
+  cancelPrompt: (promptId) => call('cancel_prompt', { promptId }),
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */

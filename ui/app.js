@@ -11,6 +11,7 @@ import { initFormTest, resetFormTest } from './form-test.js';
 import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
 import { initModels, modelsShown } from './models.js';
 import { initProviderOrder } from './provider-order.js';
+import { initPrompt, promptHidden, promptShown } from './prompt.js';
 import { state, findProvider } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -211,6 +212,7 @@ function show(view) {
   $('#provider-detail').hidden = view !== 'detail';
   $('#provider-form').hidden = view !== 'form';
   $('#hosts-view').hidden = view !== 'hosts';
+  if (view !== 'detail') promptHidden();
   if (view !== 'hosts') hostsClosed();
   if (view === 'form') resetFormTest();
 }
@@ -238,6 +240,7 @@ async function showDetail() {
   }
   show('detail');
   modelsShown(provider);
+  promptShown(provider);
   $('#detail-title').textContent = provider.label;
   $('#detail-title').title = provider.label;
   $('#detail-subtitle').textContent = `${provider.host} · ID ${provider.id}`;
@@ -636,6 +639,7 @@ async function start() {
   } catch (error) {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
+  initPrompt();
   initProviderOrder({
     onMoved: (id) => {
       renderList();

@@ -48,6 +48,8 @@ export const state = {
     goneCount: new Map(),
     inFlight: null,
   },
+  /** "Try a prompt" (prompt.js): the provider shown, the prompt in flight. */
+  prompt: { providerId: null, running: null, shown: false },
 };
 
 /** The provider with `id`, or null. */

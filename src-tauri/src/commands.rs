@@ -15,6 +15,7 @@ use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
 use patchbay_core::{NetworkAllowance, ProviderId};
+use patchbay_gateway::prompt::{try_prompt as try_prompt_with, PromptOutcome, PromptRequest};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::judge_url;
 use patchbay_net::probe::{StageReport, TestReport};
@@ -25,7 +26,7 @@ use tauri::State;
 
 use crate::background::blocking;
 use crate::error::AppError;
-use crate::state::{Providers, StartupNotice};
+use crate::state::{Providers, RunningPrompts, StartupNotice};
 use crate::views::{BaseUrlPreview, ModelCatalog, PolicyPreview, ProviderList, SavedView};
 
 #[tauri::command]
@@ -374,6 +375,44 @@ pub(crate) async fn test_connection(
 #[tauri::command]
 pub(crate) fn cancel_test(providers: State<'_, Providers>, test_id: String) -> bool {
     providers.service().cancel_test(&test_id)
+}
+
+/// "Try a prompt": sends `prompt` to `model` of provider `id` the way a host
+/// app's request goes (the gateway's code path) and sends each piece of the
+/// answer on `on_text` as it arrives; `cancel_prompt` stops it (the
+/// provider connection is dropped) and it fails with `cancelled`. Nothing
+/// is stored.
+#[tauri::command]
+pub(crate) async fn try_prompt(
+    providers: State<'_, Providers>,
+    prompts: State<'_, RunningPrompts>,
+    prompt_id: String,
+    id: String,
+    model: String,
+    prompt: String,
+    on_text: Channel<String>,
+) -> Result<PromptOutcome, AppError> {
+    let request = PromptRequest {
+        provider: ProviderId::parse(&id)?,
+        model,
+        prompt,
+        max_tokens: None,
+    };
+    let (generation, cancel) = prompts.start(&prompt_id);
+    let send = |text: &str| {
+        if let Err(error) = on_text.send(text.to_owned()) {
+            tracing::warn!(%error, "could not send a piece of the answer to the window");
+        }
+    };
+    let outcome = try_prompt_with(&providers.service(), request, cancel, &send).await;
+    prompts.finish(&prompt_id, generation);
+    Ok(outcome?)
+}
+
+/// Stops the prompt running under `prompt_id`; `false` when none is.
+#[tauri::command]
+pub(crate) fn cancel_prompt(prompts: State<'_, RunningPrompts>, prompt_id: String) -> bool {
+    prompts.cancel(&prompt_id)
 }
 
 /// Trusts (or, with `null`, stops trusting) a self-signed certificate for

@@ -202,6 +202,7 @@ pub fn builder_with<R: Runtime>(
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(providers)
         .manage(state::StartupNotice::default())
+        .manage(state::RunningPrompts::default())
         .manage(state::ConfigWatch::default())
         .setup(move |app| {
             watch::start(app)?;
@@ -232,6 +233,8 @@ pub fn builder_with<R: Runtime>(
             commands::preview_base_url,
             commands::test_connection,
             commands::cancel_test,
+            commands::try_prompt,
+            commands::cancel_prompt,
             commands::trust_certificate,
             commands::discover_models,
             commands::discover_models_at,

@@ -3,7 +3,11 @@
 //! use cases), the notice shown when the config had to be moved aside at
 //! start, and the config watcher that must live as long as the app.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio_util::sync::CancellationToken;
 
 use patchbay_core::config::{ConfigPaths, ConfigWatcher};
 use patchbay_core::store::ProviderStore;
@@ -48,6 +52,60 @@ impl StartupNotice {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// The window's prompts in flight ("Try a prompt"), by the id the window
+/// chose, so Stop can cancel one. The lock is held only to insert, take or
+/// cancel a token, never across an `.await`.
+#[derive(Debug, Default)]
+pub(crate) struct RunningPrompts {
+    running: Mutex<HashMap<String, (u64, CancellationToken)>>,
+    generation: AtomicU64,
+}
+
+impl RunningPrompts {
+    /// Registers `prompt_id`; a prompt already running under it is
+    /// cancelled. Returns the registration to pass to [`Self::finish`].
+    pub(crate) fn start(&self, prompt_id: &str) -> (u64, CancellationToken) {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        let previous = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(prompt_id.to_owned(), (generation, token.clone()));
+        if let Some((_, previous)) = previous {
+            previous.cancel();
+        }
+        (generation, token)
+    }
+
+    /// Forgets `prompt_id` once it ended, unless a newer prompt took the id.
+    pub(crate) fn finish(&self, prompt_id: &str, generation: u64) {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if running
+            .get(prompt_id)
+            .is_some_and(|(current, _)| *current == generation)
+        {
+            running.remove(prompt_id);
+        }
+    }
+
+    /// Cancels the prompt running under `prompt_id`; `false` when none is.
+    pub(crate) fn cancel(&self, prompt_id: &str) -> bool {
+        let removed = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(prompt_id);
+        match removed {
+            Some((_, token)) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod stale_results;
 mod test_connection;
 mod tray;
 mod trust_and_proxy_auth;
+mod try_prompt;
 mod ui_state;
 mod unsaved_changes;
 mod window_size;

@@ -47,6 +47,9 @@ pub(crate) enum Command {
     Model(ModelCommand),
     /// The model-picker entries host apps see (enabled providers × models).
     Entries,
+    /// Try a prompt on a provider's model: the answer streams to stdout,
+    /// the time to first token, tokens/s and usage to stderr. Nothing is stored.
+    Chat(ChatArgs),
     /// Serve host apps in the foreground (until Ctrl-C): the IPC socket and
     /// the local OpenAI-compatible gateway.
     Serve(ServeArgs),
@@ -247,6 +250,20 @@ pub(crate) enum ModelCommand {
         #[command(flatten)]
         placement: PlacementArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChatArgs {
+    /// `PROVIDER/MODEL`: a saved provider's id, then the raw model id (any
+    /// model, also one not in its list, hidden, or of a disabled provider).
+    #[arg(value_name = "PROVIDER/MODEL")]
+    pub(crate) entry: String,
+    /// The prompt; without it (or with `-`) it is read from stdin.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    /// Ask for at most this many tokens in the answer.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -198,6 +198,8 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "model" => "MODEL",
         "display_name" => "--name/NAME",
         "position" => "--before/--to",
+        "entry" => "PROVIDER/MODEL",
+        "prompt" => "PROMPT",
         "network" => "--allow-local/--allow-private",
         "headers" | "header" => "--header/--secret-header",
         "timeout_secs" | "timeout" => "--timeout",

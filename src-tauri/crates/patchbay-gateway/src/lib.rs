@@ -10,6 +10,8 @@
 //! host registry are the service's. See `docs/gateway.md`.
 
 mod anthropic;
+mod call;
+pub mod prompt;
 mod reply;
 mod request;
 mod server;

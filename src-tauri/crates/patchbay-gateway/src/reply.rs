@@ -39,6 +39,23 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// A request to the provider that failed before an answer came, in the
+    /// gateway's codes.
+    pub(crate) fn upstream(error: &patchbay_net::NetError) -> Self {
+        use patchbay_core::Kind;
+        let (status, code) = match error.kind() {
+            Kind::PolicyDenied => (StatusCode::BAD_GATEWAY, "egress_refused"),
+            Kind::DnsFailed => (StatusCode::BAD_GATEWAY, "dns_failed"),
+            Kind::ConnectRefused | Kind::ConnectTimeout | Kind::ConnectFailed => {
+                (StatusCode::BAD_GATEWAY, "connect_failed")
+            }
+            Kind::Tls | Kind::TlsUntrusted => (StatusCode::BAD_GATEWAY, "tls_failed"),
+            Kind::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            _ => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+        };
+        Self::new(status, code, error.to_string())
+    }
+
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         let kind = match status {
             StatusCode::UNAUTHORIZED => "authentication_error",

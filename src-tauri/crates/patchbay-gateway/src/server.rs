@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::anthropic;
+use crate::call;
 use crate::reply::{self, Body, Failure};
 use crate::request::{bearer, find_model, is_loopback_host, with_model, ModelProblem};
 
@@ -618,43 +619,16 @@ async fn forward(
         .await
         .map_err(|error| entry_failure(&error, &entry_id))?;
     let body = Bytes::from(with_model(&body, span, &entry.model_id));
-    // Anthropic's Messages API: OpenAI chat completions are translated to it
-    // and back; anything else (its own /v1/messages) passes through.
-    let translation = if entry.target.api == patchbay_core::model::Api::Anthropic
-        && endpoint.split('?').next() == Some("chat/completions")
-    {
-        let (translated, shape) = anthropic::request(&body).map_err(|refusal| {
-            Failure::new(StatusCode::BAD_REQUEST, "not_translatable", refusal.0)
-        })?;
-        Some((Bytes::from(translated), shape))
-    } else {
-        None
-    };
-    let (endpoint, body, shape) = match translation {
-        Some((translated, shape)) => ("messages", translated, Some(shape)),
-        None => (endpoint, body, None),
-    };
-    let (http, lookup) = state.service.network_parts().map_err(|error| {
-        Failure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "network_unavailable",
-            error.to_string(),
-        )
-    })?;
-    let upstream = patchbay_net::forward(
-        &http,
-        &entry.target,
-        lookup.as_ref(),
+    let call::Sent { upstream, shape } = call::send(
+        &state.service,
         &state.pool,
+        &entry,
         endpoint,
-        &entry.model_id,
         body,
-        // A provider's own timeout (slow local models) bounds each gap;
-        // otherwise the gateway's.
-        entry.target.timeout.unwrap_or(state.idle_timeout),
+        state.idle_timeout,
     )
     .await
-    .map_err(|error| upstream_failure(&error))?;
+    .map_err(Failure::from)?;
     trace.first_byte = Some(trace.started.elapsed());
     trace.stream = upstream.is_event_stream();
     Ok(match shape {
@@ -732,17 +706,7 @@ fn entry_failure(error: &HostsError, entry_id: &str) -> Failure {
 }
 
 fn upstream_failure(error: &NetError) -> Failure {
-    let (status, code) = match error.kind() {
-        Kind::PolicyDenied => (StatusCode::BAD_GATEWAY, "egress_refused"),
-        Kind::DnsFailed => (StatusCode::BAD_GATEWAY, "dns_failed"),
-        Kind::ConnectRefused | Kind::ConnectTimeout | Kind::ConnectFailed => {
-            (StatusCode::BAD_GATEWAY, "connect_failed")
-        }
-        Kind::Tls | Kind::TlsUntrusted => (StatusCode::BAD_GATEWAY, "tls_failed"),
-        Kind::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-        _ => (StatusCode::BAD_GATEWAY, "upstream_failed"),
-    };
-    Failure::new(status, code, error.to_string())
+    Failure::upstream(error)
 }
 
 /// Token usage in a JSON answer (`usage`, Chat Completions or Responses

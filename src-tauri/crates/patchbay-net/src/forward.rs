@@ -126,6 +126,9 @@ fn pool_key(target: &Target) -> String {
 #[derive(Debug)]
 pub struct Upstream {
     status: u16,
+    /// The response head and the URL asked, for classifying a failure.
+    headers: header::HeaderMap,
+    url: Url,
     content_type: Option<String>,
     content_length: Option<u64>,
     body: hyper::body::Incoming,
@@ -203,6 +206,8 @@ pub async fn forward(
     secrets.retain(|secret| !secret.expose().is_empty());
     Ok(Upstream {
         status: streaming.status.as_u16(),
+        headers: streaming.headers.clone(),
+        url,
         content_type,
         content_length,
         body: streaming.body,
@@ -299,6 +304,30 @@ impl Upstream {
                 return Some(Ok(redact_values(data, &self.secrets)));
             }
         }
+    }
+
+    /// What a non-2xx answer to a chat request means, classified the way a
+    /// connection test's chat request is (401 a refused key, 429 a rate
+    /// limit with `Retry-After`, …), with the provider's message cleaned of
+    /// anything secret. `None` for a 2xx answer.
+    pub async fn into_failure(self, target: &Target) -> Option<NetError> {
+        if (200..300).contains(&self.status) {
+            return None;
+        }
+        let status = hyper::StatusCode::from_u16(self.status).ok()?;
+        let (headers, url, secrets) =
+            (self.headers.clone(), self.url.clone(), self.secrets.clone());
+        let body = self.error_body(16 * 1024).await;
+        let reply = crate::reply::Reply {
+            status,
+            headers,
+            body,
+            headers_at: Instant::now(),
+            first_event_at: None,
+            url,
+        };
+        let secrets = crate::error::Secrets::new(secrets.iter());
+        crate::openai::check_status(&reply, crate::error::Resource::Chat, &secrets, target).err()
     }
 
     /// The whole body of an error answer, up to `limit` bytes, redacted by

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use patchbay_core::model::Auth;
+use patchbay_core::ProviderId;
 use patchbay_net::policy::Lookup;
 use patchbay_net::{HttpClient, Target};
 
@@ -49,6 +50,35 @@ impl Service {
         .map_err(|error| HostsError::Internal {
             detail: format!("a worker task failed: {error}"),
         })?
+    }
+
+    /// A model of a saved provider as the person tries it ("Try a prompt",
+    /// `patchbay chat`): like [`Service::entry_target`], but for any model
+    /// id of any saved provider, enabled or not, hidden or not — the person
+    /// tries their own setup here; host apps never reach this. The key is
+    /// read like a test reads it (only for the origin it was given for).
+    pub async fn model_target(&self, id: &ProviderId, model_id: &str) -> Result<EntryTarget> {
+        patchbay_core::validation::validate_model_id(model_id)
+            .map_err(|problem| patchbay_core::Error::Invalid(vec![problem]))?;
+        let store = self.store().clone();
+        let (id, model_id) = (id.clone(), model_id.to_owned());
+        crate::blocking(move || {
+            let provider = store.get(&id)?;
+            if provider.auth == Auth::ApiKey && provider.key_hint.is_none() {
+                return Err(patchbay_core::Error::invalid(
+                    "key",
+                    format!(
+                        "{} has no API key stored. Add one (Add key… in the window, or `patchbay provider set-key {} --api-key-stdin`), then try again.",
+                        provider.label, provider.id
+                    ),
+                ));
+            }
+            Ok(EntryTarget {
+                target: targets::target_of(&store, &provider)?,
+                model_id,
+            })
+        })
+        .await
     }
 
     /// The HTTP client and the resolver requests to providers go through.

@@ -3,6 +3,7 @@
 //! Service (see `docs/cli.md` for the command that starts one).
 
 mod catalog;
+mod chat;
 mod concurrency;
 mod curation;
 mod desktop;

@@ -6,4 +6,5 @@ mod errors;
 mod gateway;
 mod load;
 mod openai_client;
+mod prompt;
 mod support;
