@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "cancel_test",
     "try_prompt",
     "cancel_prompt",
+    "capability_plan",
+    "check_capabilities",
     "trust_certificate",
     "discover_models",
     "discover_models_at",

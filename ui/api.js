@@ -68,6 +68,10 @@ export const api = {
     return call('try_prompt', { promptId, id, model, prompt, onText: channel });
   },
   cancelPrompt: (promptId) => call('cancel_prompt', { promptId }),
+  /** What checking a model's capabilities will send: {requests, chat_requests, approx_tokens, summary}. */
+  capabilityPlan: (id, model) => call('capability_plan', { id, model }),
+  /** Runs the check (only after the person agreed); the provider with the findings. */
+  checkCapabilities: (id, model) => call('check_capabilities', { id, model }),
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */

@@ -6,7 +6,7 @@
 // list is kept, marked stale with when it was fetched and why.
 
 import { api } from './api.js';
-import { $, h, relativeTime, formatDate, toast, describeError } from './dom.js';
+import { $, h, relativeTime, formatDate, toast, describeError, confirmDialog } from './dom.js';
 import { state } from './state.js';
 
 /** What the page does with a provider the refresh changed. */
@@ -116,8 +116,70 @@ function renameRow(provider, model, slug) {
     h('button', { type: 'button', class: 'button button-small button-quiet', onclick: () => finish(false) }, 'Cancel'));
 }
 
+const CAPABILITIES = [
+  ['streaming', 'Streaming'], ['tools', 'Tools'], ['image_input', 'Images'], ['json_output', 'JSON'],
+];
+
+/** Where a capability's value comes from, for its badge's tooltip. */
+function sourceText(known) {
+  const failed = known.probe_failed ? ` (the last check could not tell: ${known.probe_failed.replace(/_/g, ' ')})` : '';
+  if (known.source === 'probed') return `Checked ${relativeTime(known.at)}${failed}`;
+  if (known.source === 'advertised') return `Advertised by the model list${failed}`;
+  return `Unknown${failed}`;
+}
+
+function capabilityBadges(model, slug) {
+  const capabilities = model.capabilities;
+  if (!capabilities) return [];
+  return CAPABILITIES.flatMap(([key, label]) => {
+    const known = capabilities[key];
+    if (!known || known.value === null || known.value === undefined) {
+      return known?.probe_failed ? [h('span', { class: 'badge cap cap-unknown', title: sourceText(known), 'data-testid': `cap-${key}-${slug}` }, `${label}?`)] : [];
+    }
+    return [h('span', {
+      class: `badge cap ${known.value ? 'cap-yes' : 'cap-no'} cap-${known.source}`,
+      title: `${label}: ${known.value ? 'yes' : 'no'} — ${sourceText(known)}`,
+      'data-testid': `cap-${key}-${slug}`,
+      dataset: { source: known.source, value: String(known.value) },
+    }, known.value ? label : `No ${label.toLowerCase()}`)];
+  });
+}
+
+/** Asks first (how many requests, about how many tokens), then checks. */
+async function checkCapabilities(provider, model, slug) {
+  let plan;
+  try {
+    plan = await api.capabilityPlan(provider.id, model.id);
+  } catch (error) {
+    toast(describeError(error), { error: true });
+    return;
+  }
+  const agreed = await confirmDialog({
+    title: `Check what ${model.id} can do?`,
+    text: `${plan.summary} Each request is tiny: ${plan.requests.filter((request) => request.capability).map((request) => request.what).join('; ')}.`,
+    ok: `Send ${plan.chat_requests} requests`,
+  });
+  if (!agreed) {
+    $(`[data-testid="model-check-${slug}"]`)?.focus();
+    return;
+  }
+  models.checking.add(`${provider.id}\n${model.id}`);
+  wiring.onUpdated(provider);
+  try {
+    const updated = await api.checkCapabilities(provider.id, model.id);
+    models.checking.delete(`${provider.id}\n${model.id}`);
+    wiring.onUpdated(updated);
+    toast(`Checked ${model.id}.`);
+  } catch (error) {
+    models.checking.delete(`${provider.id}\n${model.id}`);
+    wiring.onUpdated(provider);
+    toast(`Could not check ${model.id}: ${describeError(error)}`, { error: true });
+  }
+  $(`[data-testid="model-check-${slug}"]`)?.focus();
+}
+
 function modelRow(provider, model, index) {
-  const models = provider.models;
+  const count = provider.models.length;
   const slug = String(index);
   const isDefault = model.id === provider.default_model;
   const action = (label, testid, onclick, extra = {}) => h('button', {
@@ -137,24 +199,33 @@ function modelRow(provider, model, index) {
         isDefault ? h('span', { class: 'badge badge-accent' }, 'Default') : null,
         model.hidden ? h('span', { class: 'badge', title: 'Kept here, not offered to apps' }, 'Hidden from apps') : null,
         model.missing_upstream ? h('span', { class: 'badge badge-warn' }, 'no longer listed by the server') : null,
+        ...capabilityBadges(model, slug),
       ),
     ),
     h('span', { class: 'model-actions' },
       action('Move up', 'model-up', () => change(provider, { action: 'move', model: model.id, position: index - 1 }, { focus: `[data-testid="model-up-${index - 1}"]` }),
         { text: '↑', disabled: index === 0 }),
       action('Move down', 'model-down', () => change(provider, { action: 'move', model: model.id, position: index + 1 }, { focus: `[data-testid="model-down-${index + 1}"]` }),
-        { text: '↓', disabled: index === models.length - 1 }),
+        { text: '↓', disabled: index === count - 1 }),
+      models.checking.has(`${provider.id}\n${model.id}`)
+        ? h('span', { class: 'muted small model-checking', role: 'status' }, 'Checking…')
+        : action('Check capabilities', 'model-check', () => checkCapabilities(provider, model, slug), { text: 'Check' }),
       action('Rename', 'model-rename', () => { renaming = `${provider.id}\n${model.id}`; wiring.onUpdated(provider); }),
       model.hidden
         ? action('Show to apps', 'model-show', () => change(provider, { action: 'show', model: model.id }, { focus: `[data-testid="model-hide-${slug}"]` }), { text: 'Show' })
         : action('Hide from apps', 'model-hide', () => change(provider, { action: 'hide', model: model.id }, { focus: `[data-testid="model-show-${slug}"]` }), { text: 'Hide' }),
-      action('Remove', 'model-remove', () => change(provider, { action: 'remove', model: model.id }, { focus: '#add-model-input' }), { disabled: models.length === 1 }),
+      action('Remove', 'model-remove', () => change(provider, { action: 'remove', model: model.id }, { focus: '#add-model-input' }), { disabled: count === 1 }),
     ),
   );
 }
 
 function renderModelList(provider) {
-  $('#detail-models').replaceChildren(...provider.models.map((model, index) => modelRow(provider, model, index)));
+  const filter = $('#models-filter').value;
+  const shown = provider.models
+    .map((model, index) => [model, index])
+    .filter(([model]) => !filter || model.capabilities?.[filter]?.value === true);
+  $('#detail-models').replaceChildren(...shown.map(([model, index]) => modelRow(provider, model, index)));
+  $('#models-filter-empty').hidden = shown.length > 0;
   const hidden = provider.models.filter((model) => model.hidden).length;
   $('#detail-models-note').textContent = hidden === 0
     ? 'Apps see these models in this order; the first is the default.'
@@ -188,4 +259,8 @@ export function initModels({ onUpdated }) {
   wiring.onUpdated = onUpdated;
   $('#refresh-models').addEventListener('click', refresh);
   $('#add-model-form').addEventListener('submit', addModel);
+  $('#models-filter').addEventListener('change', () => {
+    const provider = state.providers.find((candidate) => candidate.id === state.selectedId);
+    if (provider) renderModelList(provider);
+  });
 }

@@ -47,6 +47,8 @@ export const state = {
     /** provider id → chosen models the server no longer lists. */
     goneCount: new Map(),
     inFlight: null,
+    /** `${providerId}\n${modelId}` of capability checks running. */
+    checking: new Set(),
   },
   /** "Try a prompt" (prompt.js): the provider shown, the prompt in flight. */
   prompt: { providerId: null, running: null, shown: false },

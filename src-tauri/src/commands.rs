@@ -15,6 +15,7 @@ use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
 use patchbay_core::{NetworkAllowance, ProviderId};
+use patchbay_gateway::capabilities::{check_capabilities as run_check, plan_for, CheckPlan};
 use patchbay_gateway::prompt::{try_prompt as try_prompt_with, PromptOutcome, PromptRequest};
 use patchbay_net::discovery::DiscoveredModel;
 use patchbay_net::policy::judge_url;
@@ -407,6 +408,39 @@ pub(crate) async fn try_prompt(
     let outcome = try_prompt_with(&providers.service(), request, cancel, &send).await;
     prompts.finish(&prompt_id, generation);
     Ok(outcome?)
+}
+
+/// What checking `model`'s capabilities will send (how many requests,
+/// about how many tokens), for the question the window asks first.
+#[tauri::command]
+pub(crate) async fn capability_plan(
+    providers: State<'_, Providers>,
+    id: String,
+    model: String,
+) -> Result<CheckPlan, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let service = providers.service();
+    blocking(move || plan_for(&service, &id, &model)).await
+}
+
+/// Checks `model`'s capabilities (after the person said yes in the window)
+/// and returns the provider with the findings recorded.
+#[tauri::command]
+pub(crate) async fn check_capabilities(
+    providers: State<'_, Providers>,
+    id: String,
+    model: String,
+) -> Result<ProviderView, AppError> {
+    let id = ProviderId::parse(&id)?;
+    let service = providers.service();
+    let report = run_check(
+        &service,
+        &id,
+        &model,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await?;
+    Ok(ProviderView::from(&report.provider))
 }
 
 /// Stops the prompt running under `prompt_id`; `false` when none is.

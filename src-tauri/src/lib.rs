@@ -235,6 +235,8 @@ pub fn builder_with<R: Runtime>(
             commands::cancel_test,
             commands::try_prompt,
             commands::cancel_prompt,
+            commands::capability_plan,
+            commands::check_capabilities,
             commands::trust_certificate,
             commands::discover_models,
             commands::discover_models_at,

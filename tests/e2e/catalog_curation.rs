@@ -216,3 +216,83 @@ fn providers_reorder_from_the_keyboard_and_models_are_curated_one_at_a_time() {
         "{entries}"
     );
 }
+
+#[test]
+fn capabilities_are_checked_only_after_the_person_agrees_and_show_as_badges() {
+    use patchbay_testkit::shapes::{capability_fake, Behaviour, FakeModel};
+    use patchbay_testkit::Server;
+
+    let server = Server::background_http(capability_fake(
+        &["smart", "plain"],
+        FakeModel {
+            streaming: Behaviour::Supports,
+            tools: Behaviour::Supports,
+            image_input: Behaviour::Lacks,
+            json_output: Behaviour::RateLimits,
+        },
+    ))
+    .expect("a loopback server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(
+        dir.path(),
+        &[Draft::new("Fake")
+            .local(&server.at("/v1"))
+            .models(&["smart", "plain"])],
+    );
+    let session = AppSession::start_in(dir);
+    session.select_provider("fake");
+
+    // Asked first; saying no sends nothing.
+    session.click("[data-testid=\"model-check-0\"]");
+    session.wait_visible("#confirm-dialog");
+    let question = session.text("#confirm-text");
+    assert!(
+        question.contains("4 small chat requests") && question.contains("tokens"),
+        "{question}"
+    );
+    session.click("#confirm-cancel");
+    session.wait_gone("#confirm-dialog");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(server.seen().is_empty(), "nothing probed without consent");
+
+    session.click("[data-testid=\"model-check-0\"]");
+    session.wait_visible("#confirm-dialog");
+    session.click("#confirm-ok");
+    session.wait_until("the probed badges", || {
+        (session
+            .attribute("[data-testid=\"cap-tools-0\"]", "data-source")
+            .as_deref()
+            == Some("probed"))
+        .then_some(())
+    });
+    assert_eq!(
+        session
+            .attribute("[data-testid=\"cap-image_input-0\"]", "data-value")
+            .as_deref(),
+        Some("false")
+    );
+    assert!(
+        session
+            .text("[data-testid=\"cap-json_output-0\"]")
+            .contains("JSON?"),
+        "a rate limit shows as could-not-tell"
+    );
+    let config = session.config_json();
+    assert_eq!(
+        config["providers"][0]["models"][0]["probed"]["tools"]["supported"],
+        true
+    );
+    assert!(
+        config["providers"][0]["models"][1].get("probed").is_none(),
+        "only the model checked"
+    );
+
+    // The filter keeps the models known to call tools.
+    session.script("const select = document.querySelector('#models-filter'); select.value = 'tools'; select.dispatchEvent(new Event('change'));");
+    session.wait_until("one model left", || {
+        let rows =
+            session.script("return document.querySelectorAll('#detail-models .model-row').length;");
+        (rows == 1).then_some(())
+    });
+    session.keep_screenshot("catalog-capabilities.png");
+}

@@ -45,8 +45,9 @@ pub(crate) enum Command {
     /// Add, remove, hide, show, rename or move one model of a provider.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// The model-picker entries host apps see (enabled providers × models).
-    Entries,
+    /// The model-picker entries host apps see (enabled providers × models),
+    /// in the person's order; --supports keeps those known to have a capability.
+    Entries(EntriesArgs),
     /// Try a prompt on a provider's model: the answer streams to stdout,
     /// the time to first token, tokens/s and usage to stderr. Nothing is stored.
     Chat(ChatArgs),
@@ -243,6 +244,15 @@ pub(crate) enum ModelCommand {
         #[arg(long)]
         clear: bool,
     },
+    /// Check what a model can do (streaming, tools, images, JSON) with a few
+    /// small real requests, after saying how many and asking (or --yes).
+    Check {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Agree to the requests without being asked (scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Move a model in the provider's list (the first one offered is the default).
     Move {
         #[command(flatten)]
@@ -250,6 +260,19 @@ pub(crate) enum ModelCommand {
         #[command(flatten)]
         placement: PlacementArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EntriesArgs {
+    /// Only entries known (advertised or probed) to have this capability:
+    /// streaming, tools, image_input, json_output. Repeat to require several.
+    #[arg(long, value_name = "CAPABILITY", value_parser = parse_capability)]
+    pub(crate) supports: Vec<patchbay_core::model::Capability>,
+}
+
+fn parse_capability(raw: &str) -> Result<patchbay_core::model::Capability, String> {
+    patchbay_core::model::Capability::parse(raw)
+        .ok_or_else(|| "expected streaming, tools, image_input or json_output".to_owned())
 }
 
 #[derive(Debug, Args)]

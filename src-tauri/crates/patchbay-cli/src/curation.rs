@@ -85,6 +85,9 @@ pub(crate) fn model(command: ModelCommand, output: Output) -> Result<ExitCode, C
             },
             "Renamed",
         ),
+        ModelCommand::Check { model, yes } => {
+            return crate::capabilities::check(&service, &model, yes, output)
+        }
         ModelCommand::Move {
             model,
             placement: at,

@@ -199,6 +199,7 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "display_name" => "--name/NAME",
         "position" => "--before/--to",
         "entry" => "PROVIDER/MODEL",
+        "yes" => "--yes",
         "prompt" => "PROMPT",
         "network" => "--allow-local/--allow-private",
         "headers" | "header" => "--header/--secret-header",

@@ -26,8 +26,16 @@ use crate::provider::open_service;
 
 /// `patchbay entries`: one entry per enabled provider × model, read from
 /// the config file (no server needed, no keychain touched).
-pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
-    let entries = open_service()?.entries()?;
+pub(crate) fn entries(
+    args: &crate::cli::EntriesArgs,
+    output: Output,
+) -> Result<ExitCode, CliError> {
+    let mut entries = open_service()?.entries()?;
+    entries.retain(|entry| {
+        args.supports
+            .iter()
+            .all(|capability| entry.capabilities.has(*capability))
+    });
     if output.is_json() {
         output.json(&EntriesJson { entries: &entries })?;
         return Ok(ExitCode::SUCCESS);
@@ -55,6 +63,7 @@ pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
                     .context_window
                     .map(|tokens| tokens.to_string())
                     .unwrap_or_default(),
+                crate::capabilities::short_list(&entry.capabilities),
                 match &entry.last_test {
                     Some(test) if test.ok => "ok".to_owned(),
                     Some(_) => "failed".to_owned(),
@@ -64,7 +73,15 @@ pub(crate) fn entries(output: Output) -> Result<ExitCode, CliError> {
         })
         .collect();
     output.text(&output::table(
-        &["ENTRY", "LABEL", "DEFAULT", "AUTH", "CONTEXT", "LAST TEST"],
+        &[
+            "ENTRY",
+            "LABEL",
+            "DEFAULT",
+            "AUTH",
+            "CONTEXT",
+            "CAN",
+            "LAST TEST",
+        ],
         &rows,
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 //! with `--json` an `{"error": …}` object on stdout); 2 a usage error (clap's
 //! own exit code, kept on purpose so scripts can tell the two apart).
 
+mod capabilities;
 mod chat;
 mod cli;
 mod curation;
@@ -56,7 +57,7 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
             network::models(service.as_ref(), &args, output)
         }
         Command::Model(command) => curation::model(command, output),
-        Command::Entries => hosting::entries(output),
+        Command::Entries(args) => hosting::entries(&args, output),
         Command::Chat(args) => chat::run(&args, output),
         Command::Serve(args) if args.resident => resident::run(&args, output),
         Command::Serve(args) => hosting::serve(&args, output),

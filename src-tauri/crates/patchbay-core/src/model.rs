@@ -15,6 +15,11 @@ pub use patchbay_protocol::config::{
 
 pub use patchbay_protocol::config::Catalog;
 
+pub use patchbay_protocol::capabilities::{
+    capabilities_of, Capabilities, Capability, Known, ProbeOutcome, ProbedCapabilities, Source,
+    PROBED,
+};
+
 use crate::id::ProviderId;
 
 /// A validated provider. Constructed only through [`crate::validation`] or by

@@ -641,6 +641,33 @@ impl ProviderStore {
         })
     }
 
+    /// Keeps what a capability check of `model_id` found (merged over the
+    /// last check: an inconclusive probe keeps an earlier answer). The model
+    /// must be one of the provider's chosen models. Not an edit:
+    /// `updated_at` stays.
+    pub fn record_capabilities(
+        &self,
+        id: &ProviderId,
+        model_id: &str,
+        probed: crate::model::ProbedCapabilities,
+    ) -> Result<Provider> {
+        self.change(id, |provider| {
+            let label = provider.label.clone();
+            let known: Vec<String> = provider.models.iter().map(|model| model.id.clone()).collect();
+            let Some(model) = provider.models.iter_mut().find(|model| model.id == model_id) else {
+                return Err(Error::invalid(
+                    "model",
+                    format!(
+                        "{label} has no model `{model_id}`; its models are: {}. Add it first (`patchbay model add`).",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            model.probed = Some(probed.merged_over(model.probed.as_ref()));
+            Ok(())
+        })
+    }
+
     /// Moves a provider in the file's order, which is the order of the
     /// window's list, the entries and the gateway's model list. Entries that
     /// could not be read keep their place. Not an edit: `updated_at` stays.
@@ -1085,7 +1112,9 @@ pub struct ProviderView {
     /// The origin the stored secrets were given for (`null` when nothing
     /// is stored): a base URL on another origin needs the person's yes.
     pub key_origin: Option<String>,
-    pub models: Vec<ModelEntry>,
+    /// Each chosen model as stored, plus what it can do (`capabilities`:
+    /// advertised, probed or unknown, see `docs/config.md`).
+    pub models: Vec<ModelView>,
     pub default_model: String,
     pub enabled: bool,
     pub network: NetworkAllowance,
@@ -1116,6 +1145,14 @@ pub struct ProviderView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// One model of a [`ProviderView`]: the stored model and its capabilities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelView {
+    #[serde(flatten)]
+    pub entry: ModelEntry,
+    pub capabilities: crate::model::Capabilities,
 }
 
 /// `ca_certificate` of a [`ProviderView`].
@@ -1150,7 +1187,14 @@ impl From<&Provider> for ProviderView {
                 base_origin: origin_of(&provider.base_url),
             }),
             key_origin: provider.key_origin.clone(),
-            models: provider.models.clone(),
+            models: provider
+                .models
+                .iter()
+                .map(|model| ModelView {
+                    capabilities: crate::model::capabilities_of(model),
+                    entry: model.clone(),
+                })
+                .collect(),
             default_model: provider.default_model().to_owned(),
             enabled: provider.enabled,
             network: provider.network,

@@ -11,6 +11,7 @@
 
 mod anthropic;
 mod call;
+pub mod capabilities;
 pub mod prompt;
 mod reply;
 mod request;

@@ -541,6 +541,8 @@ fn model_object(entry: &PickerEntry) -> serde_json::Value {
     if let Some(tools) = entry.supports_tools {
         object["supports_tools"] = json!(tools);
     }
+    object["display_name"] = json!(entry.label);
+    object["capabilities"] = json!(entry.capabilities);
     object
 }
 

@@ -97,6 +97,7 @@ impl DiscoveredModel {
             missing_upstream: false,
             display_name: None,
             hidden: false,
+            probed: None,
         }
     }
 }
@@ -740,6 +741,7 @@ mod tests {
                 missing_upstream: true,
                 display_name: None,
                 hidden: false,
+                probed: None,
             },
             ModelEntry {
                 id: "gone".into(),
@@ -750,6 +752,7 @@ mod tests {
                 missing_upstream: false,
                 display_name: None,
                 hidden: false,
+                probed: None,
             },
             ModelEntry {
                 id: "bare".into(),
@@ -760,6 +763,7 @@ mod tests {
                 missing_upstream: false,
                 display_name: None,
                 hidden: false,
+                probed: None,
             },
         ];
         let discovered = vec![

@@ -133,6 +133,10 @@ pub struct ModelEntry {
     /// not in the gateway's model list, refused by `entries.resolve`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
+    /// What the last capability check found ("Check capabilities" /
+    /// `patchbay model check`). Survives refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed: Option<crate::capabilities::ProbedCapabilities>,
 }
 
 impl ModelEntry {
@@ -144,6 +148,7 @@ impl ModelEntry {
             missing_upstream: false,
             display_name: None,
             hidden: false,
+            probed: None,
         }
     }
 

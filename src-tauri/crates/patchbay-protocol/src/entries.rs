@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::capabilities::{capabilities_of, Capabilities};
 use crate::config::{Auth, ProviderRecord};
 
 /// One model of one enabled provider, as a host app's picker shows it.
@@ -41,6 +42,10 @@ pub struct PickerEntry {
     pub supports_tools: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test: Option<EntryLastTest>,
+    /// What the model can do and how Patchbay knows (`advertised`,
+    /// `probed` with its date, or `unknown`).
+    #[serde(default)]
+    pub capabilities: Capabilities,
 }
 
 /// The provider an entry belongs to.
@@ -75,6 +80,7 @@ pub fn entries_from_records(records: &[ProviderRecord]) -> Vec<PickerEntry> {
                 .enumerate()
                 .map(move |(position, model)| {
                     let name = model.shown_name();
+                    let capabilities = capabilities_of(model);
                     PickerEntry {
                         id: format!("{}/{}", record.id, model.id),
                         label: format!("{name} · {}", record.label),
@@ -90,11 +96,12 @@ pub fn entries_from_records(records: &[ProviderRecord]) -> Vec<PickerEntry> {
                         context_window: model.metadata.context_window,
                         max_output_tokens: model.metadata.max_output_tokens,
                         input_modalities: model.metadata.input_modalities.clone(),
-                        supports_tools: model.metadata.supports_tools,
+                        supports_tools: capabilities.tools.value,
                         last_test: record.last_test.as_ref().map(|test| EntryLastTest {
                             ok: test.ok,
                             at: test.at,
                         }),
+                        capabilities,
                     }
                 })
         })

@@ -278,3 +278,108 @@ pub fn anthropic_fake(key: &'static str, models: &'static [&'static str]) -> cra
         }
     })
 }
+
+/// How the fake model of [`capability_fake`] answers one capability probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Does it (a stream, a tool call, an answer to the image, JSON).
+    Supports,
+    /// Does not: answers in one piece, with text, with 400, with prose.
+    Lacks,
+    /// Answers only after `Duration` (longer than the provider's timeout).
+    Stalls(Duration),
+    /// 429 with `Retry-After: 30`.
+    RateLimits,
+}
+
+/// What the fake model of [`capability_fake`] does, per capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeModel {
+    pub streaming: Behaviour,
+    pub tools: Behaviour,
+    pub image_input: Behaviour,
+    pub json_output: Behaviour,
+}
+
+impl FakeModel {
+    pub fn all(behaviour: Behaviour) -> Self {
+        Self {
+            streaming: behaviour,
+            tools: behaviour,
+            image_input: behaviour,
+            json_output: behaviour,
+        }
+    }
+}
+
+/// An OpenAI-compatible fake under `/v1` whose one model (`models[0]`,
+/// advertised with a 32 768-token context window and 4 096 output tokens)
+/// behaves as `model` says for each kind of request it recognises: a
+/// `response_format`, an image, tools, else a plain (streamed or not)
+/// answer.
+pub fn capability_fake(ids: &'static [&'static str], model: FakeModel) -> crate::Handler {
+    crate::handler(move |seen| {
+        let path = seen.path.split('?').next().unwrap_or("");
+        if seen.method == "GET" && path == "/v1/models" {
+            let data: Vec<_> = ids
+                .iter()
+                .map(|id| json!({"id": id, "object": "model", "context_length": 32768, "max_completion_tokens": 4096}))
+                .collect();
+            return Canned::json(200, json!({"object": "list", "data": data}).to_string());
+        }
+        let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap_or_default();
+        let has_image = body["messages"][0]["content"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|part| part["type"] == "image_url"));
+        let (behaviour, kind) = if body.get("response_format").is_some() {
+            (model.json_output, "json")
+        } else if has_image {
+            (model.image_input, "image")
+        } else if body.get("tools").is_some() {
+            (model.tools, "tools")
+        } else {
+            (model.streaming, "plain")
+        };
+        let completion = |message: serde_json::Value| {
+            Canned::json(
+                200,
+                json!({"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}})
+                .to_string(),
+            )
+        };
+        match (behaviour, kind) {
+            (Behaviour::Stalls(delay), _) => {
+                completion(json!({"role": "assistant", "content": "late"})).after(delay)
+            }
+            (Behaviour::RateLimits, _) => {
+                Canned::json(429, r#"{"error":{"message":"Rate limit reached"}}"#)
+                    .header("retry-after", "30")
+            }
+            (Behaviour::Supports, "plain") if body["stream"] == true => {
+                openai_chat_stream(&["1", ", 2", ", 3"], Duration::from_millis(5))
+            }
+            (_, "plain") => completion(json!({"role": "assistant", "content": "1, 2, 3, 4, 5"})),
+            (Behaviour::Supports, "tools") => {
+                completion(json!({"role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}))
+            }
+            (Behaviour::Lacks, "tools") => {
+                completion(json!({"role": "assistant", "content": "It is sunny in Paris."}))
+            }
+            (Behaviour::Supports, "image") => {
+                completion(json!({"role": "assistant", "content": "Red"}))
+            }
+            (Behaviour::Supports, _) => {
+                completion(json!({"role": "assistant", "content": "{\"ok\": true}"}))
+            }
+            (Behaviour::Lacks, "json") => {
+                completion(json!({"role": "assistant", "content": "ok is true"}))
+            }
+            (Behaviour::Lacks, _) => Canned::json(
+                400,
+                r#"{"error":{"message":"This model does not support that input","type":"invalid_request_error"}}"#,
+            ),
+        }
+    })
+}

@@ -2,6 +2,7 @@
 //! directory and keychain service; keychain tests talk to a real Secret
 //! Service (see `docs/cli.md` for the command that starts one).
 
+mod capabilities;
 mod catalog;
 mod chat;
 mod concurrency;

@@ -299,6 +299,7 @@ fn record_test_and_update_models() {
                 missing_upstream: true,
                 display_name: None,
                 hidden: false,
+                probed: None,
             });
         })
         .expect("update models");
@@ -542,6 +543,7 @@ fn listed(ids: &[&str]) -> Vec<ModelEntry> {
             missing_upstream: false,
             display_name: None,
             hidden: false,
+            probed: None,
         })
         .collect()
 }

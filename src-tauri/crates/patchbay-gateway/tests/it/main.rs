@@ -2,6 +2,7 @@
 //! receives, what the host app gets back, streaming, and every error row.
 
 mod anthropic;
+mod capabilities;
 mod errors;
 mod gateway;
 mod load;

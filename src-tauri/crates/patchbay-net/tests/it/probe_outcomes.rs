@@ -146,6 +146,7 @@ async fn auth_none_provider_drops_a_stored_key() -> TestResult {
             missing_upstream: false,
             display_name: None,
             hidden: false,
+            probed: None,
         }],
         enabled: true,
         network: patchbay_core::NetworkAllowance::Local,
