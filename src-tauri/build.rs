@@ -37,6 +37,7 @@ const COMMANDS: &[&str] = &[
     "gateway_activity",
     "set_raw_keys",
     "resolve_log",
+    "what_apps_see",
     "refresh_models",
     "get_ui_setting",
     "set_ui_setting",

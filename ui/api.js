@@ -68,6 +68,8 @@ export const api = {
     return call('try_prompt', { promptId, id, model, prompt, onText: channel });
   },
   cancelPrompt: (promptId) => call('cancel_prompt', { promptId }),
+  /** The entries host apps receive, each with `used_by` (who used it last, via gateway or resolve). */
+  whatAppsSee: () => call('what_apps_see'),
   /** What checking a model's capabilities will send: {requests, chat_requests, approx_tokens, summary}. */
   capabilityPlan: (id, model) => call('capability_plan', { id, model }),
   /** Runs the check (only after the person agreed); the provider with the findings. */

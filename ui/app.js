@@ -12,6 +12,7 @@ import { askToMoveKey, originOf, withheldNotice } from './key-origin.js';
 import { initModels, modelsShown } from './models.js';
 import { initProviderOrder } from './provider-order.js';
 import { initPrompt, promptHidden, promptShown } from './prompt.js';
+import { appsSeeChanged, appsSeeClosed, initAppsSee } from './what-apps-see.js';
 import { state, findProvider } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -212,8 +213,10 @@ function show(view) {
   $('#provider-detail').hidden = view !== 'detail';
   $('#provider-form').hidden = view !== 'form';
   $('#hosts-view').hidden = view !== 'hosts';
+  $('#apps-see-view').hidden = view !== 'apps';
   if (view !== 'detail') promptHidden();
   if (view !== 'hosts') hostsClosed();
+  if (view !== 'apps') appsSeeClosed();
   if (view === 'form') resetFormTest();
 }
 
@@ -601,7 +604,8 @@ async function reload() {
   if (listing.notice) state.notice = listing.notice;
   if (state.selectedId && !findProvider(state.selectedId)) state.selectedId = null;
   renderList();
-  if (state.view === 'form' || state.view === 'hosts') return;
+  appsSeeChanged();
+  if (state.view === 'form' || state.view === 'hosts' || state.view === 'apps') return;
   if (state.selectedId) showDetail();
   else show(state.providers.length === 0 ? 'empty' : 'none');
 }
@@ -640,6 +644,10 @@ async function start() {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
   initPrompt();
+  initAppsSee({
+    canLeave: leaveForm,
+    showView: () => { show('apps'); state.selectedId = null; renderList(); },
+  });
   initProviderOrder({
     onMoved: (id) => {
       renderList();

@@ -11,7 +11,7 @@ export const state = {
   noticeDismissed: false,
   presets: [],
   selectedId: null,
-  /** 'empty' | 'none' | 'detail' | 'form' | 'hosts' */
+  /** 'empty' | 'none' | 'detail' | 'form' | 'hosts' | 'apps' */
   view: 'empty',
   /** The remembered UI settings (theme, last selection); see `loadUiState`. */
   ui: null,
@@ -50,6 +50,8 @@ export const state = {
     /** `${providerId}\n${modelId}` of capability checks running. */
     checking: new Set(),
   },
+  /** "What apps see" (what-apps-see.js): the entries as Rust returned them. */
+  appsSee: { entries: [] },
   /** "Try a prompt" (prompt.js): the provider shown, the prompt in flight. */
   prompt: { providerId: null, running: null, shown: false },
 };

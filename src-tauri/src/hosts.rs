@@ -309,6 +309,18 @@ pub(crate) async fn gateway_activity(
     Ok(records.into_iter().rev().take(200).collect())
 }
 
+/// "What apps see": the entries host apps receive, each with the paired
+/// apps that used it last.
+#[tauri::command]
+pub(crate) async fn what_apps_see(
+    providers: State<'_, Providers>,
+    hosts: State<'_, Hosts>,
+) -> Result<Vec<patchbay_service::apps_view::SeenEntry>, AppError> {
+    let resolves = hosts.0.resolve_log().await?;
+    let service = providers.service();
+    crate::background::blocking(move || service.what_apps_see(&resolves)).await
+}
+
 /// Which app resolved which entry, when; newest first for the window.
 #[tauri::command]
 pub(crate) async fn resolve_log(hosts: State<'_, Hosts>) -> Result<Vec<ResolveRecord>, AppError> {

@@ -251,6 +251,7 @@ pub fn builder_with<R: Runtime>(
             hosts::gateway_activity,
             hosts::set_raw_keys,
             hosts::resolve_log,
+            hosts::what_apps_see,
             commands::refresh_models,
             lifecycle::background_status,
             lifecycle::set_keep_serving,

@@ -296,3 +296,64 @@ fn capabilities_are_checked_only_after_the_person_agrees_and_show_as_badges() {
     });
     session.keep_screenshot("catalog-capabilities.png");
 }
+
+fn seen_ids(session: &AppSession) -> Vec<String> {
+    let ids = session.script(
+        "return Array.from(document.querySelectorAll('#apps-see-list [data-testid=\"seen-entry\"]')).map((row) => row.dataset.id);",
+    );
+    serde_json::from_value(ids).unwrap_or_default()
+}
+
+#[test]
+fn what_apps_see_lists_exactly_the_entries_and_who_used_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(
+        dir.path(),
+        &[
+            Draft::new("Alpha")
+                .local("http://127.0.0.1:9/v1")
+                .models(&["a-one", "a-two"]),
+            Draft::new("Beta")
+                .local("http://127.0.0.1:9/v1")
+                .models(&["b"]),
+            Draft::new("Off")
+                .local("http://127.0.0.1:9/v1")
+                .models(&["o"])
+                .enabled(false),
+        ],
+    );
+    let activity = serde_json::json!({"at": "2026-12-05T10:00:00Z", "app_id": "com.example.editor",
+        "app_name": "Example Editor", "entry_id": "beta/b", "endpoint": "chat/completions", "status": 200, "duration_ms": 4});
+    std::fs::write(dir.path().join("activity.jsonl"), format!("{activity}\n")).expect("activity");
+    let session = AppSession::start_in(dir);
+    cli(&session, &["model", "hide", "alpha", "a-one"]);
+
+    session.click("#open-apps-see");
+    session.wait_until("the entries apps see", || {
+        (seen_ids(&session) == ["alpha/a-two", "beta/b"]).then_some(())
+    });
+    assert!(session
+        .text("#apps-see-count")
+        .contains("Apps see 2 models"));
+    let beta = session.text("[data-id=\"beta/b\"]");
+    assert!(
+        beta.contains("Default") && beta.contains("Last used by Example Editor"),
+        "{beta}"
+    );
+    assert!(session
+        .text("[data-id=\"alpha/a-two\"]")
+        .contains("Not used by a paired app yet"));
+
+    session.type_into("#apps-see-search", "beta");
+    session.wait_until("the search", || {
+        (seen_ids(&session) == ["beta/b"]).then_some(())
+    });
+    session.script("const search = document.querySelector('#apps-see-search'); search.value = ''; search.dispatchEvent(new Event('input'));");
+
+    // A change elsewhere (the CLI moves Beta first) shows while the view is open.
+    cli(&session, &["provider", "move", "beta", "--to", "1"]);
+    session.wait_until("the new order", || {
+        (seen_ids(&session) == ["beta/b", "alpha/a-two"]).then_some(())
+    });
+    session.keep_screenshot("what-apps-see.png");
+}

@@ -268,6 +268,10 @@ pub(crate) struct EntriesArgs {
     /// streaming, tools, image_input, json_output. Repeat to require several.
     #[arg(long, value_name = "CAPABILITY", value_parser = parse_capability)]
     pub(crate) supports: Vec<patchbay_core::model::Capability>,
+    /// Also which paired apps used each entry last (through the gateway or
+    /// by resolving it): the window's "What apps see".
+    #[arg(long)]
+    pub(crate) apps: bool,
 }
 
 fn parse_capability(raw: &str) -> Result<patchbay_core::model::Capability, String> {

@@ -30,26 +30,42 @@ pub(crate) fn entries(
     args: &crate::cli::EntriesArgs,
     output: Output,
 ) -> Result<ExitCode, CliError> {
-    let mut entries = open_service()?.entries()?;
-    entries.retain(|entry| {
+    let service = open_service()?;
+    let resolves = if args.apps {
+        admin::resolve_log(&registry()?).map_err(CliError::Ipc)?
+    } else {
+        Vec::new()
+    };
+    let mut seen = service.what_apps_see(&resolves)?;
+    seen.retain(|seen| {
         args.supports
             .iter()
-            .all(|capability| entry.capabilities.has(*capability))
+            .all(|capability| seen.entry.capabilities.has(*capability))
     });
     if output.is_json() {
-        output.json(&EntriesJson { entries: &entries })?;
+        if args.apps {
+            output.json(&SeenJson { entries: &seen })?;
+        } else {
+            let entries: Vec<&PickerEntry> = seen.iter().map(|seen| &seen.entry).collect();
+            output.json(&EntriesJson { entries: &entries })?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    if entries.is_empty() {
-        output.text("No entries: add a provider (or enable one) with `patchbay provider …`.")?;
+    if seen.is_empty() {
+        output.text(if args.supports.is_empty() {
+            "No entries: add a provider (or enable one) with `patchbay provider …`."
+        } else {
+            "No entry is known to have that: `patchbay model check PROVIDER MODEL` finds out."
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<Vec<String>> = entries
+    let rows: Vec<Vec<String>> = seen
         .iter()
-        .map(|entry| {
-            vec![
+        .map(|seen| {
+            let entry = &seen.entry;
+            let mut row = vec![
                 entry.id.clone(),
-                entry.label.clone(),
+                output::clean(&entry.label),
                 if entry.is_default {
                     "yes".to_owned()
                 } else {
@@ -69,22 +85,47 @@ pub(crate) fn entries(
                     Some(_) => "failed".to_owned(),
                     None => String::new(),
                 },
-            ]
+            ];
+            if args.apps {
+                row.push(
+                    seen.used_by
+                        .iter()
+                        .map(|used| {
+                            format!(
+                                "{} ({}, {})",
+                                output::clean(&used.app_name),
+                                used.via,
+                                used.at
+                                    .format(&time::format_description::well_known::Rfc3339)
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+            }
+            row
         })
         .collect();
-    output.text(&output::table(
-        &[
-            "ENTRY",
-            "LABEL",
-            "DEFAULT",
-            "AUTH",
-            "CONTEXT",
-            "CAN",
-            "LAST TEST",
-        ],
-        &rows,
-    ))?;
+    let mut headers = vec![
+        "ENTRY",
+        "LABEL",
+        "DEFAULT",
+        "AUTH",
+        "CONTEXT",
+        "CAN",
+        "LAST TEST",
+    ];
+    if args.apps {
+        headers.push("USED BY");
+    }
+    output.text(&output::table(&headers, &rows))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize)]
+struct SeenJson<'a> {
+    entries: &'a [patchbay_service::apps_view::SeenEntry],
 }
 
 /// The asking process as the OS reports it: `pid 1234 (/usr/bin/editor)`.
@@ -485,7 +526,7 @@ fn timestamp(at: OffsetDateTime) -> String {
 
 #[derive(Debug, Serialize)]
 struct EntriesJson<'a> {
-    entries: &'a [PickerEntry],
+    entries: &'a [&'a PickerEntry],
 }
 
 #[derive(Debug, Serialize)]

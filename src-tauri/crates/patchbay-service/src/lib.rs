@@ -10,6 +10,7 @@
 //!   last test) or a draft, with the registry of running tests so Cancel
 //!   can end one;
 //! - [`models`]: model discovery and the recorded catalog refresh;
+//! - [`apps_view`]: what host apps see — the entries and who used which;
 //! - [`curation`]: the providers' order and one-at-a-time model changes
 //!   (add, remove, hide, show, rename, move).
 //!
@@ -18,6 +19,7 @@
 //! pool inside the async use cases; the synchronous ones are for callers
 //! that are already off the runtime (the CLI, a blocking task).
 
+pub mod apps_view;
 pub mod curation;
 pub mod error;
 pub mod gateway;

@@ -183,3 +183,32 @@ fn models_are_added_hidden_renamed_moved_and_removed_one_at_a_time() -> TestResu
     assert!(only.stderr.contains("only model of Local"), "{only:#?}");
     Ok(())
 }
+
+#[test]
+fn entries_with_apps_name_who_used_each_entry_last() -> TestResult {
+    let world = World::new()?;
+    let id = add_local(&world, "Local", "m1")?;
+    world.expect(0, &["model", "add", &id, "m2"])?;
+    let line = serde_json::json!({"at": "2026-12-05T10:00:00Z", "app_id": "com.editor", "app_name": "Editor",
+        "entry_id": "local/m2", "endpoint": "chat/completions", "status": 200, "duration_ms": 3});
+    std::fs::write(
+        world.config_dir().join("activity.jsonl"),
+        format!("{line}\n"),
+    )?;
+    let json = world.run(&["entries", "--apps", "--json"], None)?.json()?;
+    assert_eq!(json["entries"][0]["used_by"], serde_json::json!([]));
+    assert_eq!(json["entries"][1]["used_by"][0]["app_name"], "Editor");
+    assert_eq!(json["entries"][1]["used_by"][0]["via"], "gateway");
+    let text = world.run(&["entries", "--apps"], None)?;
+    assert!(
+        text.stdout.contains("USED BY")
+            && text
+                .stdout
+                .contains("Editor (gateway, 2026-12-05T10:00:00Z)"),
+        "{text:#?}"
+    );
+    // Without --apps the JSON shape is the documented one, without used_by.
+    let plain = world.run(&["entries", "--json"], None)?.json()?;
+    assert!(plain["entries"][1].get("used_by").is_none());
+    Ok(())
+}

@@ -536,7 +536,10 @@ fn models_of_a_web_page_is_exit_1_and_keeps_the_stored_list() -> TestResult {
         .json()?;
     assert_eq!(shown["models"].as_array().map(Vec::len), Some(1), "{shown}");
     assert_eq!(shown["models"][0]["id"], "kept");
-    assert!(shown["models"][0].get("missing_upstream").is_none(), "{shown}");
+    assert!(
+        shown["models"][0].get("missing_upstream").is_none(),
+        "{shown}"
+    );
     Ok(())
 }
 

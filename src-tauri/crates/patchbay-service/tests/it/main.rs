@@ -3,6 +3,7 @@
 //! private session `scripts/test.sh` starts), each test under a keychain
 //! service name of its own.
 
+mod apps_view;
 mod models;
 mod support;
 mod testing;
