@@ -48,6 +48,13 @@ pub(crate) enum Command {
     /// The model-picker entries host apps see (enabled providers × models),
     /// in the person's order; --supports keeps those known to have a capability.
     Entries(EntriesArgs),
+    /// Export providers and models (never a key, a secret header value, a
+    /// token or a trusted certificate) as versioned JSON.
+    Export(ExportArgs),
+    /// Import a Patchbay export, Zed's settings.json or Continue's
+    /// config.yaml: a preview of what is new, changes or collides, then one
+    /// all-or-nothing write (none with --dry-run).
+    Import(ImportArgs),
     /// Try a prompt on a provider's model: the answer streams to stdout,
     /// the time to first token, tokens/s and usage to stderr. Nothing is stored.
     Chat(ChatArgs),
@@ -260,6 +267,60 @@ pub(crate) enum ModelCommand {
         #[command(flatten)]
         placement: PlacementArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+    /// Only these providers (default: all).
+    #[arg(long, value_name = "ID", num_args = 1.., value_parser = parse_provider_id)]
+    pub(crate) providers: Vec<ProviderId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ConflictArg {
+    Rename,
+    Replace,
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The file to import (`-`: stdin).
+    #[arg(value_name = "FILE")]
+    pub(crate) file: std::path::PathBuf,
+    /// Show what would happen; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// For a provider whose id, or base URL, is already here: add it under
+    /// a new id (rename), overwrite the one here (replace) or leave it (skip).
+    #[arg(long, value_enum, default_value = "skip")]
+    pub(crate) on_conflict: ConflictArg,
+    /// A choice for one provider of the file: ID=rename|replace|skip.
+    #[arg(long = "choose", value_name = "ID=CHOICE", value_parser = parse_choice)]
+    pub(crate) choices: Vec<(String, ConflictArg)>,
+    /// Agree that this provider of the file may widen what Patchbay reaches
+    /// (a local or private network allowance, a proxy, custom headers).
+    #[arg(long = "allow", value_name = "ID")]
+    pub(crate) allow: Vec<String>,
+    /// Leave this provider of the file out.
+    #[arg(long = "exclude", value_name = "ID")]
+    pub(crate) exclude: Vec<String>,
+}
+
+fn parse_choice(raw: &str) -> Result<(String, ConflictArg), String> {
+    let (id, choice) = raw
+        .split_once('=')
+        .ok_or_else(|| "expected ID=rename, ID=replace or ID=skip".to_owned())?;
+    let choice = match choice {
+        "rename" => ConflictArg::Rename,
+        "replace" => ConflictArg::Replace,
+        "skip" => ConflictArg::Skip,
+        _ => return Err("expected ID=rename, ID=replace or ID=skip".to_owned()),
+    };
+    Ok((id.to_owned(), choice))
 }
 
 #[derive(Debug, Args)]

@@ -200,6 +200,8 @@ pub(crate) fn flag_for(field: &str) -> &'static str {
         "position" => "--before/--to",
         "entry" => "PROVIDER/MODEL",
         "yes" => "--yes",
+        "file" => "FILE",
+        "output" => "--output",
         "prompt" => "PROMPT",
         "network" => "--allow-local/--allow-private",
         "headers" | "header" => "--header/--secret-header",

@@ -19,6 +19,7 @@ mod output;
 mod provider;
 mod resident;
 mod stdin_secrets;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,8 @@ fn run(command: Command, output: Output) -> Result<ExitCode, CliError> {
         Command::Model(command) => curation::model(command, output),
         Command::Entries(args) => hosting::entries(&args, output),
         Command::Chat(args) => chat::run(&args, output),
+        Command::Export(args) => transfer::export(&args, output),
+        Command::Import(args) => transfer::import(&args, output),
         Command::Serve(args) if args.resident => resident::run(&args, output),
         Command::Serve(args) => hosting::serve(&args, output),
         Command::Hosts(command) => hosting::hosts(&command, output),

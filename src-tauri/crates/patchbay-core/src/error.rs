@@ -92,6 +92,10 @@ pub enum Error {
         "Another Patchbay process is holding the config lock on {path}; try again in a moment."
     )]
     ConfigBusy { path: PathBuf },
+
+    /// A file to import was made by a newer Patchbay.
+    #[error("This export is version {found}, made by a newer Patchbay; this one reads version {supported}. Update Patchbay to import it; nothing was imported.")]
+    ImportVersion { found: u64, supported: u64 },
 }
 
 impl Error {
@@ -108,6 +112,7 @@ impl Error {
             Self::ConfigCorrupt { .. } => Kind::ConfigCorrupt,
             Self::ConfigVersion { .. } => Kind::ConfigVersion,
             Self::ConfigBusy { .. } => Kind::ConfigBusy,
+            Self::ImportVersion { .. } => Kind::UnsupportedVersion,
         }
     }
 

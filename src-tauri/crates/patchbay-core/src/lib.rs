@@ -17,6 +17,7 @@ pub mod error;
 pub mod id;
 pub mod keychain;
 pub mod model;
+pub mod portable;
 pub mod presets;
 pub mod safe_url;
 pub mod secret;

@@ -49,6 +49,7 @@ use crate::validation::{self, Notice, ProviderDraft, ValidKeyChange};
 
 mod admin;
 mod origin;
+mod transfer;
 
 pub use origin::{origin_of, withheld_origin, Destination};
 use origin::{seal, secret_accounts, unseal, Bound};

@@ -11,6 +11,7 @@
 //!   can end one;
 //! - [`models`]: model discovery and the recorded catalog refresh;
 //! - [`apps_view`]: what host apps see — the entries and who used which;
+//! - [`transfer`]: export and import (also of Zed's and Continue's settings);
 //! - [`curation`]: the providers' order and one-at-a-time model changes
 //!   (add, remove, hide, show, rename, move).
 //!
@@ -28,6 +29,7 @@ pub mod models;
 pub mod providers;
 pub mod targets;
 pub mod testing;
+pub mod transfer;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};

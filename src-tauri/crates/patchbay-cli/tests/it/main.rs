@@ -15,4 +15,5 @@ mod presets;
 mod provider;
 mod proxy;
 mod support;
+mod transfer;
 mod usage;
