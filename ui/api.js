@@ -70,6 +70,11 @@ export const api = {
   cancelPrompt: (promptId) => call('cancel_prompt', { promptId }),
   /** The entries host apps receive, each with `used_by` (who used it last, via gateway or resolve). */
   whatAppsSee: () => call('what_apps_see'),
+  /** Writes an export of `ids` (all when empty) to the Downloads folder: {path, providers}. */
+  exportProviders: (ids) => call('export_providers', { ids }),
+  /** The plan of importing `contents` with `choices` ({on_conflict, per_item, allow_widening, exclude}); writes nothing. */
+  previewImport: (contents, choices) => call('preview_import', { contents, choices }),
+  applyImport: (contents, choices) => call('apply_import', { contents, choices }),
   /** What checking a model's capabilities will send: {requests, chat_requests, approx_tokens, summary}. */
   capabilityPlan: (id, model) => call('capability_plan', { id, model }),
   /** Runs the check (only after the person agreed); the provider with the findings. */

@@ -13,6 +13,7 @@ import { initModels, modelsShown } from './models.js';
 import { initProviderOrder } from './provider-order.js';
 import { initPrompt, promptHidden, promptShown } from './prompt.js';
 import { appsSeeChanged, appsSeeClosed, initAppsSee } from './what-apps-see.js';
+import { initTransfer } from './transfer.js';
 import { state, findProvider } from './state.js';
 import { renderStages, renderSummary } from './test-report.js';
 
@@ -644,6 +645,7 @@ async function start() {
     toast(`Changes made outside this window will not appear until you reopen it: ${error.message}`, { error: true });
   }
   initPrompt();
+  initTransfer({ onImported: () => reload() });
   initAppsSee({
     canLeave: leaveForm,
     showView: () => { show('apps'); state.selectedId = null; renderList(); },

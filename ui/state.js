@@ -50,6 +50,8 @@ export const state = {
     /** `${providerId}\n${modelId}` of capability checks running. */
     checking: new Set(),
   },
+  /** Import and export (transfer.js): the file's text, the plan, the person's choices. */
+  transfer: { contents: null, plan: null, perItem: new Map(), allowed: new Set(), excluded: new Set(), busy: false },
   /** "What apps see" (what-apps-see.js): the entries as Rust returned them. */
   appsSee: { entries: [] },
   /** "Try a prompt" (prompt.js): the provider shown, the prompt in flight. */

@@ -11,6 +11,7 @@
 
 use patchbay_core::base_url;
 use patchbay_core::curation::{ModelChange, Placement};
+use patchbay_core::portable::{ImportChoices, ImportPlan};
 use patchbay_core::presets::{self, Preset};
 use patchbay_core::store::ProviderView;
 use patchbay_core::validation::ProviderDraft;
@@ -441,6 +442,91 @@ pub(crate) async fn check_capabilities(
     )
     .await?;
     Ok(ProviderView::from(&report.provider))
+}
+
+/// Where an export was written, and how many providers it holds.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ExportedFile {
+    path: String,
+    providers: usize,
+}
+
+/// Exports `ids` (every provider when empty) to a new file in the person's
+/// Downloads folder (their home folder without one), never over another.
+#[tauri::command]
+pub(crate) async fn export_providers<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    providers: State<'_, Providers>,
+    ids: Vec<String>,
+) -> Result<ExportedFile, AppError> {
+    use tauri::Manager;
+    let ids = ids
+        .iter()
+        .map(|id| ProviderId::parse(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let folder = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|error| {
+            patchbay_core::Error::invalid(
+                "output",
+                format!("No folder to save the export in: {error}"),
+            )
+        })?;
+    let service = providers.service();
+    blocking(move || {
+        let date = time::OffsetDateTime::now_utc().date();
+        let path = (1..)
+            .map(|n| {
+                let suffix = if n == 1 {
+                    String::new()
+                } else {
+                    format!("-{n}")
+                };
+                folder.join(format!("patchbay-export-{date}{suffix}.json"))
+            })
+            .find(|candidate| !candidate.exists())
+            .unwrap_or_else(|| folder.join("patchbay-export.json"));
+        let document = service.export_to(&ids, &path)?;
+        Ok::<_, patchbay_service::ServiceError>(ExportedFile {
+            path: path.display().to_string(),
+            providers: document.providers.len(),
+        })
+    })
+    .await
+}
+
+/// What importing `contents` (a Patchbay export, Zed's settings or
+/// Continue's config.yaml) with `choices` would do; writes nothing.
+#[tauri::command]
+pub(crate) async fn preview_import(
+    providers: State<'_, Providers>,
+    contents: String,
+    choices: ImportChoices,
+) -> Result<ImportPlan, AppError> {
+    let service = providers.service();
+    blocking(move || {
+        let candidates = service.read_import(contents.as_bytes())?;
+        service.preview_import(&candidates, &choices)
+    })
+    .await
+}
+
+/// Imports `contents` with `choices`, all or nothing, after the person
+/// confirmed the preview.
+#[tauri::command]
+pub(crate) async fn apply_import(
+    providers: State<'_, Providers>,
+    contents: String,
+    choices: ImportChoices,
+) -> Result<ImportPlan, AppError> {
+    let service = providers.service();
+    blocking(move || {
+        let candidates = service.read_import(contents.as_bytes())?;
+        service.apply_import(&candidates, &choices)
+    })
+    .await
 }
 
 /// Stops the prompt running under `prompt_id`; `false` when none is.

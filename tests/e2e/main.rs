@@ -23,6 +23,7 @@ mod provider_lifecycle;
 mod proxy_field;
 mod stale_results;
 mod test_connection;
+mod transfer;
 mod tray;
 mod trust_and_proxy_auth;
 mod try_prompt;

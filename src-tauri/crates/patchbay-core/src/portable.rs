@@ -363,25 +363,46 @@ pub(crate) struct PlannedWrite {
 }
 
 /// What the widening consent covers for `provider`.
-fn widening(provider: &PortableProvider) -> Vec<String> {
+/// What importing `provider` would let Patchbay reach beyond https to
+/// public hosts — compared with `replacing`, the provider it would
+/// replace, so keeping what is already allowed needs no new yes.
+fn widening(provider: &PortableProvider, replacing: Option<&Provider>) -> Vec<String> {
+    let rank = |network: NetworkAllowance| match network {
+        NetworkAllowance::Remote => 0,
+        NetworkAllowance::Local => 1,
+        NetworkAllowance::Private => 2,
+    };
     let mut widens = Vec::new();
-    match provider.network {
-        NetworkAllowance::Remote => {}
-        NetworkAllowance::Local => {
-            widens.push("this computer (network: local, plain http allowed)".to_owned())
-        }
-        NetworkAllowance::Private => {
-            widens.push("your local network (network: private, plain http allowed)".to_owned())
-        }
+    let allowed_before = replacing.map_or(0, |existing| rank(existing.network));
+    if rank(provider.network) > allowed_before {
+        widens.push(match provider.network {
+            NetworkAllowance::Private => {
+                "your local network (network: private, plain http allowed)".to_owned()
+            }
+            _ => "this computer (network: local, plain http allowed)".to_owned(),
+        });
     }
     if let Some(proxy) = &provider.proxy {
-        widens.push(format!("a proxy: {proxy}"));
+        let same = replacing
+            .and_then(|existing| existing.proxy.as_ref())
+            .is_some_and(|existing| validation::display_proxy(existing) == *proxy);
+        if !same {
+            widens.push(format!("a proxy: {proxy}"));
+        }
     }
-    // Secret headers come without their value and are not imported.
+    // Secret headers come without their value and are not imported; the
+    // ones the replaced provider already sends need no new yes.
     let headers: Vec<&str> = provider
         .headers
         .iter()
         .filter(|header| !header.secret && header.value.is_some())
+        .filter(|header| {
+            !replacing.is_some_and(|existing| {
+                existing.headers.iter().any(|known| {
+                    known.name.eq_ignore_ascii_case(&header.name) && known.value == header.value
+                })
+            })
+        })
         .map(|header| header.name.as_str())
         .collect();
     if !headers.is_empty() {
@@ -633,7 +654,7 @@ pub(crate) fn plan(
             .get(&portable.id)
             .copied()
             .unwrap_or(choices.on_conflict);
-        let widens = widening(portable);
+        let widens = widening(portable, None);
         let widening_allowed = widens.is_empty() || choices.allow_widening.contains(&portable.id);
         let mut item = ImportItem {
             source_id: portable.id.clone(),
@@ -693,12 +714,6 @@ pub(crate) fn plan(
             items.push(item);
             continue;
         };
-        if !item.widening_allowed {
-            item.skip_reason =
-                Some("it widens what Patchbay may reach and you did not agree to that".to_owned());
-            items.push(item);
-            continue;
-        }
         let label = match replacing {
             Some(existing) if existing.label.eq_ignore_ascii_case(&portable.label) => {
                 portable.label.clone()
@@ -717,7 +732,11 @@ pub(crate) fn plan(
             Err(Error::Invalid(problems)) => {
                 let egress = problems.iter().any(|problem| problem.field == "base_url");
                 item.refused = Some(if egress {
-                    format!("refused: {}", problems_text(&problems))
+                    let messages: Vec<&str> = problems
+                        .iter()
+                        .map(|problem| problem.message.as_str())
+                        .collect();
+                    format!("refused: {}", messages.join(" "))
                 } else {
                     problems_text(&problems)
                 });
@@ -730,6 +749,18 @@ pub(crate) fn plan(
                 continue;
             }
         };
+        // Against what it replaces: keeping an allowance is no widening.
+        item.widens = widening(portable, replacing);
+        item.widening_allowed =
+            item.widens.is_empty() || choices.allow_widening.contains(&portable.id);
+        // Checked after the rules, so a refused URL shows as refused
+        // whatever the yes.
+        if !item.widening_allowed {
+            item.skip_reason =
+                Some("it widens what Patchbay may reach and you did not agree to that".to_owned());
+            items.push(item);
+            continue;
+        }
         let id = match replacing {
             Some(existing) => existing.id.clone(),
             None => match ProviderId::parse(&portable.id) {
