@@ -143,11 +143,13 @@ export function toast(message, { error = false } = {}) {
 }
 
 /** A modal confirmation using the native <dialog>. Resolves true on OK. */
-export function confirmDialog({ title, text, ok, cancel = 'Cancel' }) {
+export function confirmDialog({ title, text, ok, cancel = 'Cancel', danger = true }) {
   const dialog = document.getElementById('confirm-dialog');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = ok;
+  // Red only for what cannot be undone (deleting); blue for a go-ahead.
+  document.getElementById('confirm-ok').className = `button ${danger ? 'button-danger' : 'button-primary'}`;
   document.getElementById('confirm-cancel').textContent = cancel;
   dialog.returnValue = '';
   return new Promise((resolve) => {

@@ -73,7 +73,10 @@ async function refresh() {
 
 // ── The chosen models ──────────────────────────────────────────────────
 
-/** The model whose name is being edited: `${providerId}\n${modelId}`. */
+/**
+ * The model whose name is being edited: {key: `${providerId}\n${modelId}`,
+ * value typed so far, focused: whether the input had its first focus}.
+ */
 let renaming = null;
 
 async function change(provider, change, { focus } = {}) {
@@ -93,24 +96,36 @@ function nameOf(model) {
 }
 
 function renameRow(provider, model, slug) {
+  const key = `${provider.id}\n${model.id}`;
   const input = h('input', {
-    class: 'input input-inline', value: model.display_name ?? '', placeholder: model.metadata?.name ?? model.id,
+    class: 'input input-inline', value: renaming?.value ?? model.display_name ?? '', placeholder: model.metadata?.name ?? model.id,
     'aria-label': `Display name for ${model.id}`, 'data-testid': `model-name-input-${slug}`, maxlength: '80',
   });
+  // What is typed survives a re-render (a change made elsewhere).
+  input.addEventListener('input', () => { if (renaming?.key === key) renaming.value = input.value; });
   const finish = async (save) => {
-    if (save) {
-      const ok = await change(provider, { action: 'rename', model: model.id, displayName: input.value });
-      if (!ok) return;
-    }
+    const typed = input.value;
     renaming = null;
-    if (!save) wiring.onUpdated(provider);
+    if (save) {
+      const ok = await change(provider, { action: 'rename', model: model.id, displayName: typed });
+      if (!ok) {
+        renaming = { key, value: typed, focused: false };
+        wiring.onUpdated(provider);
+        return;
+      }
+    } else {
+      wiring.onUpdated(provider);
+    }
     $(`[data-testid="model-rename-${slug}"]`)?.focus();
   };
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter') { event.preventDefault(); finish(true); }
     if (event.key === 'Escape') { event.preventDefault(); event.stopPropagation(); finish(false); }
   });
-  queueMicrotask(() => { input.focus(); input.select(); });
+  if (renaming && !renaming.focused) {
+    renaming.focused = true;
+    queueMicrotask(() => { input.focus(); input.select(); });
+  }
   return h('span', { class: 'model-rename' }, input,
     h('button', { type: 'button', class: 'button button-small button-primary', 'data-testid': `model-name-save-${slug}`, onclick: () => finish(true) }, 'Save'),
     h('button', { type: 'button', class: 'button button-small button-quiet', onclick: () => finish(false) }, 'Cancel'));
@@ -158,6 +173,7 @@ async function checkCapabilities(provider, model, slug) {
     title: `Check what ${model.id} can do?`,
     text: `${plan.summary} Each request is tiny: ${plan.requests.filter((request) => request.capability).map((request) => request.what).join('; ')}.`,
     ok: `Send ${plan.chat_requests} requests`,
+    danger: false,
   });
   if (!agreed) {
     $(`[data-testid="model-check-${slug}"]`)?.focus();
@@ -186,7 +202,7 @@ function modelRow(provider, model, index) {
     type: 'button', class: 'button button-small button-quiet model-action', 'data-testid': `${testid}-${slug}`,
     'aria-label': `${label} ${model.id}`, title: label, onclick, ...extra,
   }, extra.text ?? label);
-  const editing = renaming === `${provider.id}\n${model.id}`;
+  const editing = renaming?.key === `${provider.id}\n${model.id}`;
   const shown = nameOf(model);
   return h('li', {
     class: `model-row${model.hidden ? ' hidden-model' : ''}`,
@@ -210,7 +226,7 @@ function modelRow(provider, model, index) {
       models.checking.has(`${provider.id}\n${model.id}`)
         ? h('span', { class: 'muted small model-checking', role: 'status' }, 'Checking…')
         : action('Check capabilities', 'model-check', () => checkCapabilities(provider, model, slug), { text: 'Check' }),
-      action('Rename', 'model-rename', () => { renaming = `${provider.id}\n${model.id}`; wiring.onUpdated(provider); }),
+      action('Rename', 'model-rename', () => { renaming = { key: `${provider.id}\n${model.id}`, value: null, focused: false }; wiring.onUpdated(provider); }),
       model.hidden
         ? action('Show to apps', 'model-show', () => change(provider, { action: 'show', model: model.id }, { focus: `[data-testid="model-hide-${slug}"]` }), { text: 'Show' })
         : action('Hide from apps', 'model-hide', () => change(provider, { action: 'hide', model: model.id }, { focus: `[data-testid="model-show-${slug}"]` }), { text: 'Hide' }),
@@ -221,6 +237,11 @@ function modelRow(provider, model, index) {
 
 function renderModelList(provider) {
   const filter = $('#models-filter').value;
+  // A reload that changed nothing here (the config watcher after this
+  // window's own change) leaves the rows alone: focus and typing stay.
+  const signature = JSON.stringify([provider.id, provider.models, renaming?.key ?? null, [...models.checking], filter]);
+  if ($('#detail-models').dataset.signature === signature) return;
+  $('#detail-models').dataset.signature = signature;
   const shown = provider.models
     .map((model, index) => [model, index])
     .filter(([model]) => !filter || model.capabilities?.[filter]?.value === true);
@@ -249,7 +270,7 @@ async function addModel(event) {
 
 /** Called whenever the details of `provider` are shown. */
 export function modelsShown(provider) {
-  if (renaming && !renaming.startsWith(`${provider.id}\n`)) renaming = null;
+  if (renaming && !renaming.key.startsWith(`${provider.id}\n`)) renaming = null;
   renderModelList(provider);
   remember(provider);
   renderStatus(provider.id);
