@@ -505,12 +505,7 @@ pub(crate) async fn preview_import(
     contents: String,
     choices: ImportChoices,
 ) -> Result<ImportPlan, AppError> {
-    let service = providers.service();
-    blocking(move || {
-        let candidates = service.read_import(contents.as_bytes())?;
-        service.preview_import(&candidates, &choices)
-    })
-    .await
+    import(&providers, contents, choices, false).await
 }
 
 /// Imports `contents` with `choices`, all or nothing, after the person
@@ -521,10 +516,23 @@ pub(crate) async fn apply_import(
     contents: String,
     choices: ImportChoices,
 ) -> Result<ImportPlan, AppError> {
+    import(&providers, contents, choices, true).await
+}
+
+async fn import(
+    providers: &Providers,
+    contents: String,
+    choices: ImportChoices,
+    apply: bool,
+) -> Result<ImportPlan, AppError> {
     let service = providers.service();
     blocking(move || {
         let candidates = service.read_import(contents.as_bytes())?;
-        service.apply_import(&candidates, &choices)
+        if apply {
+            service.apply_import(&candidates, &choices)
+        } else {
+            service.preview_import(&candidates, &choices)
+        }
     })
     .await
 }

@@ -3,12 +3,9 @@
 //! answer and the provider sees its connection closed; nothing typed or
 //! answered reaches the disk.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use patchbay_testkit::{handler, Canned, Draft, Server};
+use patchbay_testkit::{handler, Canned, Draft, Server, Stalling};
 use patchbay_tests::app::AppSession;
 use patchbay_tests::seed::seed;
 use serde_json::json;
@@ -50,36 +47,7 @@ fn a_prompt_streams_its_answer_with_timing_and_stop_closes_the_provider_connecti
     .expect("a loopback server");
 
     // A slow model: one piece, then silence until Patchbay hangs up.
-    let slow = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let slow_url = format!("http://{}/v1", slow.local_addr().expect("addr"));
-    let (closed_tx, closed_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok((mut socket, _)) = slow.accept() else {
-            return;
-        };
-        let mut request = vec![0_u8; 8192];
-        if socket.read(&mut request).is_err() {
-            return;
-        }
-        let event = format!(
-            "data: {}\n\n",
-            json!({"choices": [{"index": 0, "delta": {"content": "Il était une fois"}}]})
-        );
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
-            event.len()
-        );
-        if socket.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
-        let mut rest = [0_u8; 64];
-        while let Ok(read) = socket.read(&mut rest) {
-            if read == 0 {
-                break;
-            }
-        }
-        let _sent = closed_tx.send(());
-    });
+    let slow = Stalling::start("Il était une fois").expect("a loopback server");
 
     let dir = tempfile::tempdir().expect("temp dir");
     seed(
@@ -88,7 +56,9 @@ fn a_prompt_streams_its_answer_with_timing_and_stop_closes_the_provider_connecti
             Draft::new("Local")
                 .local(&answering.at("/v1"))
                 .models(&["org/m:Q4", "other"]),
-            Draft::new("Slow").local(&slow_url).models(&["slow-model"]),
+            Draft::new("Slow")
+                .local(slow.base_url())
+                .models(&["slow-model"]),
         ],
     );
     let session = AppSession::start_in(dir);
@@ -137,8 +107,7 @@ fn a_prompt_streams_its_answer_with_timing_and_stop_closes_the_provider_connecti
             .then_some(())
     });
     session.click("#prompt-stop");
-    closed_rx
-        .recv_timeout(Duration::from_secs(5))
+    slow.closed_within(Duration::from_secs(5))
         .expect("Stop closes the provider connection");
     session.wait_until("the prompt marked stopped", || {
         (session.text("#prompt-stats") == "Stopped.").then_some(())

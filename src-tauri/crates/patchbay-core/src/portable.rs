@@ -131,11 +131,7 @@ impl From<&Provider> for PortableProvider {
                 .iter()
                 .map(|header| PortableHeader {
                     name: header.name.clone(),
-                    value: if header.secret {
-                        None
-                    } else {
-                        header.value.clone()
-                    },
+                    value: header.shown_value(),
                     secret: header.secret,
                 })
                 .collect(),

@@ -1204,11 +1204,7 @@ impl From<&Provider> for ProviderView {
                 .iter()
                 .map(|header| CustomHeader {
                     name: header.name.clone(),
-                    value: if header.secret {
-                        None
-                    } else {
-                        header.value.clone()
-                    },
+                    value: header.shown_value(),
                     secret: header.secret,
                     hint: header.hint.clone(),
                 })

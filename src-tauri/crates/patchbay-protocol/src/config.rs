@@ -96,6 +96,18 @@ pub struct CustomHeader {
     pub hint: Option<String>,
 }
 
+impl CustomHeader {
+    /// The value to show or export: `None` for a secret header (its value
+    /// is in the keychain, and only the hint may be shown).
+    pub fn shown_value(&self) -> Option<String> {
+        if self.secret {
+            None
+        } else {
+            self.value.clone()
+        }
+    }
+}
+
 /// Metadata discovery learnt about one upstream model (issue: discovery).
 /// All optional: servers publish very different subsets.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -15,12 +15,14 @@ pub mod drafts;
 pub mod proxy;
 pub mod server;
 pub mod shapes;
+pub mod stalling;
 pub mod world;
 
 pub use background::block_on;
 pub use drafts::Draft;
 pub use proxy::{Proxy, ProxyMode};
 pub use shapes::models_body;
+pub use stalling::Stalling;
 pub use world::TempWorld;
 
 pub use certificates::{ca_signed, self_signed, Identity, TestCa};

@@ -3,11 +3,9 @@
 //! from stdin, clear refusals, Ctrl-C closing the provider connection, and
 //! nothing written to the config directory.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use patchbay_testkit::{handler, Canned, Server};
 use serde_json::json;
@@ -117,38 +115,9 @@ fn a_malformed_entry_an_unknown_provider_and_an_empty_prompt_are_refused() -> Te
 
 #[test]
 fn ctrl_c_stops_the_answer_and_closes_the_provider_connection() -> TestResult {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}/v1", listener.local_addr()?);
-    let (closed_tx, closed_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok((mut socket, _)) = listener.accept() else {
-            return;
-        };
-        let mut request = vec![0_u8; 8192];
-        if socket.read(&mut request).is_err() {
-            return;
-        }
-        let event = format!(
-            "data: {}\n\n",
-            json!({"choices": [{"index": 0, "delta": {"content": "Once upon\n"}}]})
-        );
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
-            event.len()
-        );
-        if socket.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
-        let mut rest = [0_u8; 64];
-        while let Ok(read) = socket.read(&mut rest) {
-            if read == 0 {
-                break;
-            }
-        }
-        let _sent = closed_tx.send(Instant::now());
-    });
+    let slow = patchbay_testkit::Stalling::start("Once upon\n")?;
     let world = World::new()?;
-    add(&world, &base)?;
+    add(&world, slow.base_url())?;
     let mut child = world
         .command(&["chat", "local/org/m:Q4", "tell a story"])
         .stdin(Stdio::null())
@@ -166,9 +135,9 @@ fn ctrl_c_stops_the_answer_and_closes_the_provider_connection() -> TestResult {
         .args(["-INT", &child.id().to_string()])
         .status()?;
     assert!(interrupted.success());
-    let closed_at = closed_rx
-        .recv_timeout(Duration::from_secs(5))
-        .map_err(|_| "the provider connection stayed open after Ctrl-C")?;
+    let closed_at = slow
+        .closed_within(Duration::from_secs(5))
+        .ok_or("the provider connection stayed open after Ctrl-C")?;
     let status = child.wait()?;
     assert_eq!(status.code(), Some(1), "a cancelled chat fails");
     let mut stderr = String::new();

@@ -3,37 +3,17 @@
 //! what is recorded, with which source, and that a timeout or a rate limit
 //! is never "unsupported".
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
 use patchbay_core::model::{capabilities_of, Capability, Source};
-use patchbay_core::store::ProviderStore;
 use patchbay_core::ProviderId;
 use patchbay_gateway::capabilities::{check_capabilities, plan};
-use patchbay_net::policy::StaticLookup;
-use patchbay_net::{ClientOptions, HttpClient};
 use patchbay_service::Service;
 use patchbay_testkit::shapes::{capability_fake, Behaviour, FakeModel};
-use patchbay_testkit::{Draft, Server};
+use patchbay_testkit::Server;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::keyed;
-
-fn service_over(drafts: &[Draft]) -> (tempfile::TempDir, Service) {
-    let root = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(ProviderStore::new(
-        ConfigPaths::in_dir(root.path()),
-        Arc::new(MemoryStore::new()),
-    ));
-    for draft in drafts {
-        store.add(draft.parse()).expect("a provider");
-    }
-    let http = HttpClient::new(ClientOptions::default()).expect("client");
-    let service = Service::with_network(store, Arc::new(http), Arc::new(StaticLookup::default()));
-    (root, service)
-}
+use crate::support::{keyed, service_over};
 
 async fn check(
     model: FakeModel,

@@ -5,24 +5,17 @@
 //! is redacted, cancelling drops the provider connection, and nothing is
 //! written to disk.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use patchbay_core::config::ConfigPaths;
-use patchbay_core::keychain::MemoryStore;
-use patchbay_core::store::ProviderStore;
 use patchbay_core::{Kind, ProviderId};
 use patchbay_gateway::prompt::{try_prompt, PromptOutcome, PromptRequest};
-use patchbay_net::policy::StaticLookup;
-use patchbay_net::{ClientOptions, HttpClient};
 use patchbay_service::{Service, ServiceError};
 use patchbay_testkit::{handler, shapes, Canned, Draft, Server};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{keyed, KEY};
+use crate::support::{keyed, service_over, KEY};
 
 struct Setup {
     root: tempfile::TempDir,
@@ -30,16 +23,7 @@ struct Setup {
 }
 
 fn setup(drafts: &[Draft]) -> Setup {
-    let root = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(ProviderStore::new(
-        ConfigPaths::in_dir(root.path()),
-        Arc::new(MemoryStore::new()),
-    ));
-    for draft in drafts {
-        store.add(draft.parse()).expect("a provider");
-    }
-    let http = HttpClient::new(ClientOptions::default()).expect("client");
-    let service = Service::with_network(store, Arc::new(http), Arc::new(StaticLookup::default()));
+    let (root, service) = service_over(drafts);
     Setup { root, service }
 }
 
@@ -228,37 +212,8 @@ async fn a_rate_limit_is_named_and_an_echoed_key_is_redacted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_drops_the_provider_connection_at_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
-    let closed: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let noted = Arc::clone(&closed);
-    tokio::spawn(async move {
-        let Ok((mut socket, _)) = listener.accept().await else {
-            return;
-        };
-        let mut request = vec![0_u8; 8192];
-        let _read = socket.read(&mut request).await;
-        let first = json!({"choices": [{"index": 0, "delta": {"content": "Once upon"}}]});
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-        );
-        let event = format!("data: {first}\n\n");
-        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
-        if socket.write_all(head.as_bytes()).await.is_err()
-            || socket.write_all(chunk.as_bytes()).await.is_err()
-        {
-            return;
-        }
-        // Then nothing more: a slow model. Reading returns 0 once Patchbay closes.
-        let mut rest = [0_u8; 64];
-        while let Ok(read) = socket.read(&mut rest).await {
-            if read == 0 {
-                break;
-            }
-        }
-        *noted.lock().expect("lock") = Some(Instant::now());
-    });
-    let setup = setup(&[keyed("Slow", &base, &["m"])]);
+    let slow = patchbay_testkit::Stalling::start("Once upon").expect("server");
+    let setup = setup(&[keyed("Slow", slow.base_url(), &["m"])]);
     let cancel = CancellationToken::new();
     let on_first = cancel.clone();
     let pieces = Mutex::new(Vec::new());
@@ -277,13 +232,9 @@ async fn cancelling_drops_the_provider_connection_at_once() {
     let error = outcome.expect_err("cancelled");
     assert!(error.is_cancelled(), "{error}");
     assert_eq!(pieces.into_inner().expect("lock"), ["Once upon"]);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while closed.lock().expect("lock").is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let closed_at = closed
-        .lock()
-        .expect("lock")
+    let closed_at = tokio::task::spawn_blocking(move || slow.closed_within(Duration::from_secs(5)))
+        .await
+        .expect("joined")
         .expect("the provider saw the connection close");
     assert!(
         closed_at.duration_since(started) < Duration::from_secs(3),

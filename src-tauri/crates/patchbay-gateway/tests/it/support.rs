@@ -117,6 +117,23 @@ impl World {
     }
 }
 
+/// The service over a config directory holding `drafts` (keys in
+/// memory), without a gateway: for the use cases the gateway's code path
+/// serves directly ("Try a prompt", capability checks).
+pub(crate) fn service_over(drafts: &[Draft]) -> (tempfile::TempDir, Service) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(ProviderStore::new(
+        ConfigPaths::in_dir(root.path()),
+        Arc::new(MemoryStore::new()),
+    ));
+    for draft in drafts {
+        store.add(draft.parse()).expect("a provider");
+    }
+    let http = HttpClient::new(ClientOptions::default()).expect("client");
+    let service = Service::with_network(store, Arc::new(http), Arc::new(StaticLookup::default()));
+    (root, service)
+}
+
 /// A keyed provider on a loopback server (`network: local`).
 pub(crate) fn keyed(label: &str, base_url: &str, models: &[&str]) -> Draft {
     Draft::new(label).local(base_url).key(KEY).models(models)
