@@ -20,7 +20,7 @@ const COMMANDS: &[&str] = &[
     "test_connection",
     "cancel_test",
     "try_prompt",
-    "cancel_prompt",
+    "cancel_call",
     "capability_plan",
     "check_capabilities",
     "export_providers",

@@ -60,14 +60,15 @@ export const api = {
   /**
    * "Try a prompt" under `promptId` (see `newTestId`): each piece of the
    * answer goes to `onText` as it arrives; resolves with the timing and
-   * usage. `cancelPrompt(promptId)` stops it (rejects with kind `cancelled`).
+   * usage. `cancelCall(promptId)` stops it (rejects with kind `cancelled`).
    */
   tryPrompt: (promptId, id, model, prompt, onText) => {
     const channel = new tauri.core.Channel();
     channel.onmessage = onText;
     return call('try_prompt', { promptId, id, model, prompt, onText: channel });
   },
-  cancelPrompt: (promptId) => call('cancel_prompt', { promptId }),
+  /** Stops a prompt or a capability check by the id it was started under. */
+  cancelCall: (callId) => call('cancel_call', { callId }),
   /** The entries host apps receive, each with `used_by` (who used it last, via gateway or resolve). */
   whatAppsSee: () => call('what_apps_see'),
   /** Writes an export of `ids` (all when empty) to the Downloads folder: {path, providers}. */
@@ -78,7 +79,7 @@ export const api = {
   /** What checking a model's capabilities will send: {requests, chat_requests, approx_tokens, summary}. */
   capabilityPlan: (id, model) => call('capability_plan', { id, model }),
   /** Runs the check (only after the person agreed); the provider with the findings. */
-  checkCapabilities: (id, model) => call('check_capabilities', { id, model }),
+  checkCapabilities: (callId, id, model) => call('check_capabilities', { callId, id, model }),
   trustCertificate: (id, sha256) => call('trust_certificate', { id, sha256 }),
   discoverModels: (id) => call('discover_models', { id }),
   /** Discovery for a form not saved yet; the typed key only travels inward. */

@@ -5,7 +5,7 @@
 // the server no longer lists; when the refresh fails the stored last good
 // list is kept, marked stale with when it was fetched and why.
 
-import { api } from './api.js';
+import { api, newTestId } from './api.js';
 import { $, h, relativeTime, formatDate, toast, describeError, confirmDialog } from './dom.js';
 import { state } from './state.js';
 
@@ -179,17 +179,22 @@ async function checkCapabilities(provider, model, slug) {
     $(`[data-testid="model-check-${slug}"]`)?.focus();
     return;
   }
-  models.checking.add(`${provider.id}\n${model.id}`);
+  const key = `${provider.id}\n${model.id}`;
+  const callId = newTestId('check');
+  models.checking.set(key, callId);
   wiring.onUpdated(provider);
+  $(`[data-testid="model-check-stop-${slug}"]`)?.focus();
   try {
-    const updated = await api.checkCapabilities(provider.id, model.id);
-    models.checking.delete(`${provider.id}\n${model.id}`);
+    const updated = await api.checkCapabilities(callId, provider.id, model.id);
+    models.checking.delete(key);
     wiring.onUpdated(updated);
     toast(`Checked ${model.id}.`);
   } catch (error) {
-    models.checking.delete(`${provider.id}\n${model.id}`);
+    models.checking.delete(key);
     wiring.onUpdated(provider);
-    toast(`Could not check ${model.id}: ${describeError(error)}`, { error: true });
+    toast(error.kind === 'cancelled'
+      ? `Stopped checking ${model.id}; nothing was recorded.`
+      : `Could not check ${model.id}: ${describeError(error)}`, { error: error.kind !== 'cancelled' });
   }
   $(`[data-testid="model-check-${slug}"]`)?.focus();
 }
@@ -224,7 +229,8 @@ function modelRow(provider, model, index) {
       action('Move down', 'model-down', () => change(provider, { action: 'move', model: model.id, position: index + 1 }, { focus: `[data-testid="model-down-${index + 1}"]` }),
         { text: '↓', disabled: index === count - 1 }),
       models.checking.has(`${provider.id}\n${model.id}`)
-        ? h('span', { class: 'muted small model-checking', role: 'status' }, 'Checking…')
+        ? h('span', { class: 'model-checking', role: 'status' }, h('span', { class: 'muted small' }, 'Checking…'),
+          action('Stop checking', 'model-check-stop', () => api.cancelCall(models.checking.get(`${provider.id}\n${model.id}`)), { text: 'Stop' }))
         : action('Check capabilities', 'model-check', () => checkCapabilities(provider, model, slug), { text: 'Check' }),
       action('Rename', 'model-rename', () => { renaming = { key: `${provider.id}\n${model.id}`, value: null, focused: false }; wiring.onUpdated(provider); }),
       model.hidden
@@ -239,7 +245,7 @@ function renderModelList(provider) {
   const filter = $('#models-filter').value;
   // A reload that changed nothing here (the config watcher after this
   // window's own change) leaves the rows alone: focus and typing stay.
-  const signature = JSON.stringify([provider.id, provider.models, renaming?.key ?? null, [...models.checking], filter]);
+  const signature = JSON.stringify([provider.id, provider.models, renaming?.key ?? null, [...models.checking.keys()], filter]);
   if ($('#detail-models').dataset.signature === signature) return;
   $('#detail-models').dataset.signature = signature;
   const shown = provider.models
@@ -270,6 +276,11 @@ async function addModel(event) {
 
 /** Called whenever the details of `provider` are shown. */
 export function modelsShown(provider) {
+  // Another provider starts with every model shown.
+  if (models.shownProvider !== provider.id) {
+    models.shownProvider = provider.id;
+    $('#models-filter').value = '';
+  }
   if (renaming && !renaming.key.startsWith(`${provider.id}\n`)) renaming = null;
   renderModelList(provider);
   remember(provider);

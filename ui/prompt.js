@@ -77,7 +77,7 @@ async function send(event) {
 async function stop() {
   if (!prompt.running) return;
   try {
-    await api.cancelPrompt(prompt.running);
+    await api.cancelCall(prompt.running);
   } catch (error) {
     console.warn('could not stop the prompt', error);
   }

@@ -47,8 +47,10 @@ export const state = {
     /** provider id → chosen models the server no longer lists. */
     goneCount: new Map(),
     inFlight: null,
-    /** `${providerId}\n${modelId}` of capability checks running. */
-    checking: new Set(),
+    /** `${providerId}\n${modelId}` → the call id of a capability check running. */
+    checking: new Map(),
+    /** The provider whose models the card shows (the filter resets for another). */
+    shownProvider: null,
   },
   /** Import and export (transfer.js): the file's text, the plan, the person's choices. */
   transfer: { contents: null, plan: null, perItem: new Map(), allowed: new Set(), excluded: new Set(), busy: false },

@@ -28,7 +28,7 @@ use tauri::State;
 
 use crate::background::blocking;
 use crate::error::AppError;
-use crate::state::{Providers, RunningPrompts, StartupNotice};
+use crate::state::{Providers, RunningCalls, StartupNotice};
 use crate::views::{BaseUrlPreview, ModelCatalog, PolicyPreview, ProviderList, SavedView};
 
 #[tauri::command]
@@ -381,13 +381,13 @@ pub(crate) fn cancel_test(providers: State<'_, Providers>, test_id: String) -> b
 
 /// "Try a prompt": sends `prompt` to `model` of provider `id` the way a host
 /// app's request goes (the gateway's code path) and sends each piece of the
-/// answer on `on_text` as it arrives; `cancel_prompt` stops it (the
+/// answer on `on_text` as it arrives; `cancel_call` stops it (the
 /// provider connection is dropped) and it fails with `cancelled`. Nothing
 /// is stored.
 #[tauri::command]
 pub(crate) async fn try_prompt(
     providers: State<'_, Providers>,
-    prompts: State<'_, RunningPrompts>,
+    prompts: State<'_, RunningCalls>,
     prompt_id: String,
     id: String,
     model: String,
@@ -425,23 +425,22 @@ pub(crate) async fn capability_plan(
 }
 
 /// Checks `model`'s capabilities (after the person said yes in the window)
-/// and returns the provider with the findings recorded.
+/// under `call_id` (`cancel_call` stops it; nothing is recorded then) and
+/// returns the provider with the findings recorded.
 #[tauri::command]
 pub(crate) async fn check_capabilities(
     providers: State<'_, Providers>,
+    calls: State<'_, RunningCalls>,
+    call_id: String,
     id: String,
     model: String,
 ) -> Result<ProviderView, AppError> {
     let id = ProviderId::parse(&id)?;
     let service = providers.service();
-    let report = run_check(
-        &service,
-        &id,
-        &model,
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await?;
-    Ok(ProviderView::from(&report.provider))
+    let (generation, cancel) = calls.start(&call_id);
+    let report = run_check(&service, &id, &model, cancel).await;
+    calls.finish(&call_id, generation);
+    Ok(ProviderView::from(&report?.provider))
 }
 
 /// Where an export was written, and how many providers it holds.
@@ -537,10 +536,11 @@ async fn import(
     .await
 }
 
-/// Stops the prompt running under `prompt_id`; `false` when none is.
+/// Stops the prompt or capability check running under `call_id` (the
+/// provider connection is dropped); `false` when none is.
 #[tauri::command]
-pub(crate) fn cancel_prompt(prompts: State<'_, RunningPrompts>, prompt_id: String) -> bool {
-    prompts.cancel(&prompt_id)
+pub(crate) fn cancel_call(calls: State<'_, RunningCalls>, call_id: String) -> bool {
+    calls.cancel(&call_id)
 }
 
 /// Trusts (or, with `null`, stops trusting) a self-signed certificate for

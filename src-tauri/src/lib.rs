@@ -202,7 +202,7 @@ pub fn builder_with<R: Runtime>(
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(providers)
         .manage(state::StartupNotice::default())
-        .manage(state::RunningPrompts::default())
+        .manage(state::RunningCalls::default())
         .manage(state::ConfigWatch::default())
         .setup(move |app| {
             watch::start(app)?;
@@ -234,7 +234,7 @@ pub fn builder_with<R: Runtime>(
             commands::test_connection,
             commands::cancel_test,
             commands::try_prompt,
-            commands::cancel_prompt,
+            commands::cancel_call,
             commands::capability_plan,
             commands::check_capabilities,
             commands::export_providers,

@@ -3,7 +3,7 @@
 //! use cases), the notice shown when the config had to be moved aside at
 //! start, and the config watcher that must live as long as the app.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -55,57 +55,102 @@ impl StartupNotice {
     }
 }
 
-/// The window's prompts in flight ("Try a prompt"), by the id the window
-/// chose, so Stop can cancel one. The lock is held only to insert, take or
-/// cancel a token, never across an `.await`.
+/// The window's long calls in flight ("Try a prompt", "Check
+/// capabilities"), by the id the window chose, so Stop can cancel one. The
+/// lock is held only to insert, take or cancel a token, never across an
+/// `.await`.
 #[derive(Debug, Default)]
-pub(crate) struct RunningPrompts {
-    running: Mutex<HashMap<String, (u64, CancellationToken)>>,
+pub(crate) struct RunningCalls {
+    calls: Mutex<Calls>,
     generation: AtomicU64,
 }
 
-impl RunningPrompts {
-    /// Registers `prompt_id`; a prompt already running under it is
+#[derive(Debug, Default)]
+struct Calls {
+    running: HashMap<String, (u64, CancellationToken)>,
+    /// Ids cancelled before their call registered (Stop pressed while the
+    /// command was still on its way): such a call starts cancelled.
+    stopped_early: VecDeque<String>,
+}
+
+/// How many early stops are remembered (the window's ids are unique, so
+/// only the latest few can still arrive).
+const STOPPED_EARLY_KEPT: usize = 32;
+
+impl RunningCalls {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Calls> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers `call_id`; a call already running under it is
     /// cancelled. Returns the registration to pass to [`Self::finish`].
-    pub(crate) fn start(&self, prompt_id: &str) -> (u64, CancellationToken) {
+    pub(crate) fn start(&self, call_id: &str) -> (u64, CancellationToken) {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let token = CancellationToken::new();
-        let previous = self
+        let mut calls = self.lock();
+        if let Some(position) = calls.stopped_early.iter().position(|id| id == call_id) {
+            calls.stopped_early.remove(position);
+            token.cancel();
+        }
+        let previous = calls
             .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(prompt_id.to_owned(), (generation, token.clone()));
+            .insert(call_id.to_owned(), (generation, token.clone()));
         if let Some((_, previous)) = previous {
             previous.cancel();
         }
         (generation, token)
     }
 
-    /// Forgets `prompt_id` once it ended, unless a newer prompt took the id.
-    pub(crate) fn finish(&self, prompt_id: &str, generation: u64) {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if running
-            .get(prompt_id)
+    /// Forgets `call_id` once it ended, unless a newer call took the id.
+    pub(crate) fn finish(&self, call_id: &str, generation: u64) {
+        let mut calls = self.lock();
+        if calls
+            .running
+            .get(call_id)
             .is_some_and(|(current, _)| *current == generation)
         {
-            running.remove(prompt_id);
+            calls.running.remove(call_id);
         }
     }
 
-    /// Cancels the prompt running under `prompt_id`; `false` when none is.
-    pub(crate) fn cancel(&self, prompt_id: &str) -> bool {
-        let removed = self
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(prompt_id);
-        match removed {
+    /// Cancels the call running under `call_id`. `false` when none is
+    /// running yet or any more; a call that registers later under this id
+    /// starts cancelled.
+    pub(crate) fn cancel(&self, call_id: &str) -> bool {
+        let mut calls = self.lock();
+        match calls.running.remove(call_id) {
             Some((_, token)) => {
                 token.cancel();
                 true
             }
-            None => false,
+            None => {
+                if calls.stopped_early.len() == STOPPED_EARLY_KEPT {
+                    calls.stopped_early.pop_front();
+                }
+                calls.stopped_early.push_back(call_id.to_owned());
+                false
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_that_arrives_before_its_call_cancels_it_when_it_starts() {
+        let calls = RunningCalls::default();
+        assert!(!calls.cancel("check-1"));
+        let (_, token) = calls.start("check-1");
+        assert!(token.is_cancelled());
+        let (generation, other) = calls.start("check-2");
+        assert!(!other.is_cancelled());
+        assert!(calls.cancel("check-2"));
+        assert!(other.is_cancelled());
+        calls.finish("check-2", generation);
+        let (_, again) = calls.start("check-1");
+        assert!(!again.is_cancelled(), "an early stop is used once");
     }
 }
 

@@ -232,12 +232,23 @@ fn capabilities_are_checked_only_after_the_person_agrees_and_show_as_badges() {
         },
     ))
     .expect("a loopback server");
+    // "plain" answers nothing for a long while: its check is stopped.
+    let stalling = Server::background_http(capability_fake(
+        &["plain"],
+        FakeModel::all(Behaviour::Stalls(std::time::Duration::from_secs(30))),
+    ))
+    .expect("a loopback server");
     let dir = tempfile::tempdir().expect("temp dir");
     seed(
         dir.path(),
-        &[Draft::new("Fake")
-            .local(&server.at("/v1"))
-            .models(&["smart", "plain"])],
+        &[
+            Draft::new("Fake")
+                .local(&server.at("/v1"))
+                .models(&["smart", "plain"]),
+            Draft::new("Slow")
+                .local(&stalling.at("/v1"))
+                .models(&["plain"]),
+        ],
     );
     let session = AppSession::start_in(dir);
     session.select_provider("fake");
@@ -295,6 +306,25 @@ fn capabilities_are_checked_only_after_the_person_agrees_and_show_as_badges() {
         (rows == 1).then_some(())
     });
     session.keep_screenshot("catalog-capabilities.png");
+
+    // A check of a model that stalls can be stopped; nothing is recorded.
+    session.select_provider("slow");
+    session.click("[data-testid=\"model-check-0\"]");
+    session.wait_visible("#confirm-dialog");
+    session.click("#confirm-ok");
+    session.click("[data-testid=\"model-check-stop-0\"]");
+    session.wait_until("the check stopped", || {
+        session
+            .text("#toasts")
+            .contains("Stopped checking plain")
+            .then_some(())
+    });
+    assert!(
+        session.config_json()["providers"][1]["models"][0]
+            .get("probed")
+            .is_none(),
+        "a stopped check records nothing"
+    );
 }
 
 fn seen_ids(session: &AppSession) -> Vec<String> {
