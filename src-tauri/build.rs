@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "issue_host_token",
     "gateway_activity",
     "set_raw_keys",
+    "set_host_entries",
     "resolve_log",
     "what_apps_see",
     "refresh_models",

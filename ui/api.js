@@ -104,6 +104,8 @@ export const api = {
   gatewayActivity: () => call('gateway_activity'),
   /** "May receive raw keys" for one app (off by default). */
   setRawKeys: (appId, allowed) => call('set_raw_keys', { appId, allowed }),
+  /** Limits an app to `entries` (ids), or with null lets it use every entry. */
+  setHostEntries: (appId, entries) => call('set_host_entries', { appId, entries }),
 
   // Patchbay outside its window.
   backgroundStatus: () => call('background_status'),

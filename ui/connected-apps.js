@@ -187,10 +187,17 @@ function renderPaired() {
     h('span', { class: 'host-meta' },
       `Paired ${formatDate(host.paired_at)} · `,
       lastUsed(host) ? `Last used ${relativeTime(lastUsed(host))}` : 'Not used yet'),
+    h('span', { class: 'host-meta', 'data-testid': `host-entries-${host.app_id}` },
+      host.entries ? `May use ${host.entries.length} model${host.entries.length === 1 ? '' : 's'} you chose` : 'May use every model you offer'),
     host.raw_keys
       ? h('span', { class: 'host-meta raw-keys-warning', 'data-testid': `raw-keys-${host.app_id}` },
         'May receive your raw keys: it can use them outside Patchbay, without the gateway\u2019s checks.')
       : null),
+  h('button', {
+    type: 'button', class: 'button button-small',
+    'data-testid': `choose-entries-${host.app_id}`,
+    onclick: (event) => chooseEntries(host, event.currentTarget),
+  }, 'Models…'),
   h('button', {
     type: 'button', class: 'button button-small',
     'data-testid': `toggle-raw-keys-${host.app_id}`,
@@ -237,6 +244,50 @@ function renderLog() {
     h('td', { class: 'log-when', title: formatDate(record.at) }, relativeTime(record.at)))));
   $('#hosts-log-more').hidden = view.log.length <= LOG_ROWS_SHOWN;
   $('#hosts-log-more').textContent = `Showing the latest ${LOG_ROWS_SHOWN} of ${view.log.length}.`;
+}
+
+/**
+ * Which models an app may use: every one offered (and any added later), or
+ * only the ones ticked. Saved for its next request.
+ */
+async function chooseEntries(host, button) {
+  let entries;
+  try {
+    entries = await api.whatAppsSee();
+  } catch (error) {
+    toast(error.message, { error: true });
+    return;
+  }
+  const dialog = $('#host-entries-dialog');
+  $('#host-entries-title').textContent = `Models ${host.app_name} may use`;
+  const all = $('#host-entries-all');
+  all.checked = !host.entries;
+  const chosen = new Set(host.entries ?? entries.map((entry) => entry.id));
+  const boxes = entries.map((entry) => {
+    const box = h('input', { type: 'checkbox', value: entry.id, 'data-testid': `host-entry-${entry.id}` });
+    box.checked = chosen.has(entry.id);
+    return h('li', {}, h('label', { class: 'checkbox' }, box, h('span', {}, entry.label), h('span', { class: 'muted small mono' }, entry.id)));
+  });
+  $('#host-entries-list').replaceChildren(...boxes);
+  const sync = () => {
+    for (const box of $('#host-entries-list').querySelectorAll('input')) box.disabled = all.checked;
+  };
+  all.onchange = sync;
+  sync();
+  dialog.returnValue = '';
+  dialog.showModal();
+  all.focus();
+  const saved = await new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'save'), { once: true }));
+  button.focus();
+  if (!saved) return;
+  const limit = all.checked ? null : Array.from($('#host-entries-list').querySelectorAll('input:checked')).map((box) => box.value);
+  try {
+    await api.setHostEntries(host.app_id, limit);
+    toast(limit === null ? `${host.app_name} may use every model.` : `${host.app_name} may use ${limit.length} model${limit.length === 1 ? '' : 's'}.`);
+  } catch (error) {
+    toast(error.message, { error: true });
+  }
+  await refresh();
 }
 
 /** Older apps (protocol 1) ask for the provider's key itself; only with the person's yes. */

@@ -309,6 +309,26 @@ pub(crate) async fn gateway_activity(
     Ok(records.into_iter().rev().take(200).collect())
 }
 
+/// Limits one app to `entries` (`<provider_id>/<model_id>`), or with
+/// `null` lets it use every enabled entry. `false` when the app is not
+/// paired.
+#[tauri::command]
+pub(crate) async fn set_host_entries(
+    providers: State<'_, Providers>,
+    app_id: String,
+    entries: Option<Vec<String>>,
+) -> Result<bool, AppError> {
+    let registry = patchbay_service::HostRegistry::in_dir(&providers.paths().dir);
+    tauri::async_runtime::spawn_blocking(move || registry.set_entries(&app_id, entries))
+        .await
+        .map_err(|error| {
+            AppError::from(patchbay_core::Error::invalid("app_id", error.to_string()))
+        })?
+        .map_err(|error| {
+            AppError::from(patchbay_core::Error::invalid("entries", error.to_string()))
+        })
+}
+
 /// "What apps see": the entries host apps receive, each with the paired
 /// apps that used it last.
 #[tauri::command]

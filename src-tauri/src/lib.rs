@@ -253,6 +253,7 @@ pub fn builder_with<R: Runtime>(
             hosts::issue_host_token,
             hosts::gateway_activity,
             hosts::set_raw_keys,
+            hosts::set_host_entries,
             hosts::resolve_log,
             hosts::what_apps_see,
             commands::refresh_models,

@@ -387,3 +387,57 @@ fn what_apps_see_lists_exactly_the_entries_and_who_used_them() {
     });
     session.keep_screenshot("what-apps-see.png");
 }
+
+#[test]
+fn an_app_is_limited_to_chosen_models_from_connected_apps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    seed(
+        dir.path(),
+        &[Draft::new("Alpha")
+            .local("http://127.0.0.1:9/v1")
+            .models(&["a-one", "a-two"])],
+    );
+    let session = AppSession::start_in(dir);
+    cli(
+        &session,
+        &[
+            "hosts",
+            "issue",
+            "--app-id",
+            "com.example.editor",
+            "--app-name",
+            "Example Editor",
+        ],
+    );
+    session.click("#open-hosts");
+    session.wait_visible("[data-testid=\"choose-entries-com.example.editor\"]");
+    assert!(session
+        .text("[data-testid=\"host-entries-com.example.editor\"]")
+        .contains("every model"));
+
+    session.click("[data-testid=\"choose-entries-com.example.editor\"]");
+    session.wait_visible("#host-entries-dialog");
+    session.click("#host-entries-all");
+    session.click("[data-testid=\"host-entry-alpha/a-one\"]");
+    session.keep_screenshot("host-entries.png");
+    session.click("[data-testid=\"host-entries-save\"]");
+    session.wait_until("the limit shown", || {
+        session
+            .text("[data-testid=\"host-entries-com.example.editor\"]")
+            .contains("May use 1 model")
+            .then_some(())
+    });
+    let hosts: Value = serde_json::from_str(
+        &std::fs::read_to_string(session.config_dir().join("hosts.json")).expect("hosts.json"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        hosts["hosts"][0]["entries"],
+        serde_json::json!(["alpha/a-two"])
+    );
+    let listed = cli(&session, &["hosts", "list"]);
+    assert_eq!(
+        listed["hosts"][0]["entries"],
+        serde_json::json!(["alpha/a-two"])
+    );
+}

@@ -157,6 +157,19 @@ pub(crate) enum HostsCommand {
         #[arg(long)]
         deny: bool,
     },
+    /// Limit which entries an app may use through the gateway and
+    /// entries.resolve (--only ENTRY…), or let it use all again (--all).
+    Entries {
+        /// The app id from `patchbay hosts list`.
+        #[arg(value_name = "APP_ID")]
+        app_id: String,
+        /// Every enabled entry (the default).
+        #[arg(long, conflicts_with = "only", required_unless_present = "only")]
+        all: bool,
+        /// Only these entries (`<provider_id>/<model_id>`; `patchbay entries` lists them).
+        #[arg(long, value_name = "ENTRY", num_args = 1..)]
+        only: Vec<String>,
+    },
     /// Create a token for an app yourself (no pairing prompt) and print it
     /// once: the app sends it to the gateway as `Authorization: Bearer …`.
     /// Issuing again for the same app id replaces its old token.

@@ -351,6 +351,31 @@ pub(crate) fn hosts(command: &HostsCommand, output: Output) -> Result<ExitCode, 
             });
             print_log(&records, &requests, output)?;
         }
+        HostsCommand::Entries { app_id, all, only } => {
+            let limit = (!*all).then(|| only.clone());
+            let found = registry()?
+                .set_entries(app_id, limit.clone())
+                .map_err(|error| CliError::Ipc(error.into()))?;
+            if !found {
+                return Err(CliError::UnknownHost(app_id.clone()));
+            }
+            if output.is_json() {
+                output.json(&serde_json::json!({ "app_id": app_id, "entries": limit }))?;
+            } else {
+                match &limit {
+                    None => output.text(&format!(
+                        "{} may use every enabled entry.",
+                        output::clean(app_id)
+                    ))?,
+                    Some(entries) => output.text(&format!(
+                        "{} may use only: {}. Other entries get `entry_not_allowed`; undo with `patchbay hosts entries {} --all`.",
+                        output::clean(app_id),
+                        output::clean(&entries.join(", ")),
+                        output::clean(app_id)
+                    ))?,
+                }
+            }
+        }
         HostsCommand::RawKeys { app_id, allow, .. } => {
             let found = registry()?
                 .set_raw_keys(app_id, *allow)
@@ -447,11 +472,15 @@ fn print_hosts(hosts: &[PairedHost], output: Output) -> Result<(), CliError> {
                 host.app_name.clone(),
                 timestamp(host.paired_at),
                 host.last_used.map_or_else(|| "never".to_owned(), timestamp),
+                host.entries.as_ref().map_or_else(
+                    || "all".to_owned(),
+                    |entries| format!("{} only", entries.len()),
+                ),
             ]
         })
         .collect();
     output.text(&output::table(
-        &["APP ID", "APP", "PAIRED", "LAST USED"],
+        &["APP ID", "APP", "PAIRED", "LAST USED", "ENTRIES"],
         &rows,
     ))
 }

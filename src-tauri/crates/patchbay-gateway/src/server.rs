@@ -399,24 +399,24 @@ async fn route(
 ) -> Result<Response<Body>, Failure> {
     admit(state, &request)?;
     let host = authenticate(state, &request).await?;
-    trace.app = Some((host.app_id, host.app_name));
+    trace.app = Some((host.app_id.clone(), host.app_name.clone()));
     let path = request.uri().path().to_owned();
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(unknown_route(&path));
     };
     match (request.method(), rest) {
-        (&Method::GET, "models") => list_models(state).await,
+        (&Method::GET, "models") => list_models(state, &host).await,
         (&Method::GET, id) if id.starts_with("models/") => {
             let raw = &id["models/".len()..];
             let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            one_model(state, &id).await
+            one_model(state, &host, &id).await
         }
         (&Method::POST, endpoint) => {
             let endpoint = match request.uri().query() {
                 Some(query) => format!("{endpoint}?{query}"),
                 None => endpoint.to_owned(),
             };
-            forward(state, request, &endpoint, trace).await
+            forward(state, &host, request, &endpoint, trace).await
         }
         _ => Err(Failure::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -546,15 +546,24 @@ fn model_object(entry: &PickerEntry) -> serde_json::Value {
     object
 }
 
-async fn list_models(state: &State) -> Result<Response<Body>, Failure> {
-    let data: Vec<serde_json::Value> = entries(state).await?.iter().map(model_object).collect();
+/// The entries this app may use (all, unless the person limited it).
+async fn list_models(state: &State, host: &PairedHost) -> Result<Response<Body>, Failure> {
+    let data: Vec<serde_json::Value> = entries(state)
+        .await?
+        .iter()
+        .filter(|entry| host.may_use(&entry.id))
+        .map(model_object)
+        .collect();
     Ok(reply::json(
         StatusCode::OK,
         &json!({"object": "list", "data": data}),
     ))
 }
 
-async fn one_model(state: &State, id: &str) -> Result<Response<Body>, Failure> {
+async fn one_model(state: &State, host: &PairedHost, id: &str) -> Result<Response<Body>, Failure> {
+    if !host.may_use(id) {
+        return Err(entry_not_allowed(host, id));
+    }
     entries(state)
         .await?
         .iter()
@@ -572,8 +581,22 @@ fn entry_not_found(id: &str) -> Failure {
     )
 }
 
+/// 403 for an entry the person did not allow this app.
+fn entry_not_allowed(host: &PairedHost, id: &str) -> Failure {
+    let shown: String = id.chars().take(200).collect();
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "entry_not_allowed",
+        format!(
+            "{} may not use `{shown}`: the person limited it to other models (Patchbay › Connected apps). GET /v1/models lists the ones it may use.",
+            host.app_name
+        ),
+    )
+}
+
 async fn forward(
     state: &State,
+    host: &PairedHost,
     request: Request<Incoming>,
     endpoint: &str,
     trace: &mut Trace,
@@ -615,6 +638,9 @@ async fn forward(
         Failure::new(StatusCode::BAD_REQUEST, "invalid_body", message)
     })?;
     trace.entry_id = Some(entry_id.chars().take(300).collect());
+    if !host.may_use(&entry_id) {
+        return Err(entry_not_allowed(host, &entry_id));
+    }
     let entry = state
         .service
         .entry_target(&entry_id)

@@ -80,6 +80,8 @@ kinds! {
     ProviderNotFound => "not_found", "provider_not_found", Some(codes::NOT_FOUND);
     /// No (enabled) model-picker entry with that id.
     EntryNotFound => "not_found", "entry_not_found", Some(codes::NOT_FOUND);
+    /// An entry the person did not allow this paired app to use.
+    EntryNotAllowed => "not_found", "entry_not_allowed", Some(codes::NOT_FOUND);
     /// No paired host app with that id.
     HostNotFound => "not_found", "host_not_found", Some(codes::NOT_FOUND);
     /// The provider needs a key and none is stored.

@@ -499,6 +499,19 @@ pub struct PairedHost {
     /// `entries.resolve` (protocol 1); off by default.
     #[serde(default)]
     pub raw_keys: bool,
+    /// The entries (`<provider_id>/<model_id>`) the person limited this app
+    /// to; absent: every enabled entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<String>>,
+}
+
+impl PairedHost {
+    /// Whether this app may use `entry_id` (the person's limit, if any).
+    pub fn may_use(&self, entry_id: &str) -> bool {
+        self.entries
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|allowed| allowed == entry_id))
+    }
 }
 
 /// One recorded `entries.resolve` (`hosts.resolve_log`).

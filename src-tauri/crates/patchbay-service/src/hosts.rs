@@ -81,6 +81,9 @@ pub enum HostsError {
     #[error("No enabled entry `{entry_id}`. List entries with entries.list.")]
     EntryNotFound { entry_id: String },
 
+    #[error("`{app_name}` may not use `{entry_id}`: the person limited it to other models. They can change that under Connected apps (patchbay hosts entries).")]
+    EntryNotAllowed { app_name: String, entry_id: String },
+
     #[error("Provider `{provider_id}` needs an API key but none is stored. Add one in Patchbay.")]
     KeyMissing { provider_id: String },
 
@@ -127,6 +130,7 @@ impl HostsError {
             Self::NotPending { .. } => Kind::NotPending,
             Self::RequesterGone { .. } => Kind::RequesterGone,
             Self::EntryNotFound { .. } => Kind::EntryNotFound,
+            Self::EntryNotAllowed { .. } => Kind::EntryNotAllowed,
             Self::KeyMissing { .. } => Kind::KeyMissing,
             Self::EndpointRefused { .. } => Kind::EndpointRefused,
             Self::RawKeysNotAllowed { .. } | Self::GatewayOnly { .. } => Kind::RawKeysNotAllowed,
@@ -192,6 +196,12 @@ impl Service {
         let (host, provider, model_id) = off_runtime(move || {
             let host = registry.authenticate(&bearer)?;
             let (provider, model_id) = find_entry(&store, &wanted)?;
+            if !host.may_use(&wanted) {
+                return Err(HostsError::EntryNotAllowed {
+                    app_name: host.app_name,
+                    entry_id: wanted,
+                });
+            }
             Ok((host, provider, model_id))
         })
         .await?;

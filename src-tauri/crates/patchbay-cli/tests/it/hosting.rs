@@ -444,6 +444,58 @@ fn resolve_hands_the_stored_key_to_a_paired_host_and_nowhere_else() -> TestResul
         Some("https://example.com")
     );
 
+    // Limited to another entry at the terminal: this one is refused, in
+    // both protocols, from the next call on; --all lifts the limit.
+    let limited = world.run(
+        &[
+            "hosts",
+            "entries",
+            "com.example.keyed",
+            "--only",
+            "other/model",
+            "--json",
+        ],
+        None,
+    )?;
+    limited.expect_code(0);
+    assert_eq!(
+        limited.json()?["entries"],
+        serde_json::json!(["other/model"])
+    );
+    let listed = world.run(&["hosts", "list"], None)?;
+    assert!(listed.stdout.contains("1 only"), "{listed:#?}");
+    for protocol in [1, 2] {
+        let refused = new_runtime()?.block_on(async {
+            Client::connect_to(&socket)
+                .await?
+                .resolve_with(&paired.token, &entry_id, protocol)
+                .await
+        });
+        let refused = refused
+            .err()
+            .ok_or("a limited app resolved another entry")?;
+        assert_eq!(refused.rpc_reason(), Some("entry_not_allowed"));
+    }
+    world.expect(2, &["hosts", "entries", "com.example.keyed"])?;
+    world.expect(
+        1,
+        &[
+            "hosts",
+            "entries",
+            "com.example.keyed",
+            "--only",
+            "no-slash",
+        ],
+    )?;
+    world.expect(1, &["hosts", "entries", "com.example.unknown", "--all"])?;
+    world.expect(0, &["hosts", "entries", "com.example.keyed", "--all"])?;
+    new_runtime()?.block_on(async {
+        Client::connect_to(&socket)
+            .await?
+            .resolve_with(&paired.token, &entry_id, 2)
+            .await
+    })?;
+
     let entries = world.run(&["entries", "--json"], None)?;
     entries.expect_code(0);
     assert_no_canary(&entries, &key);

@@ -135,6 +135,58 @@ async fn the_model_list_follows_the_persons_order_and_leaves_hidden_models_out()
     assert_eq!(shown.status, 200, "{}", shown.text());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_limited_to_some_entries_sees_and_uses_only_those() {
+    let upstream = Server::http(handler(|_| Canned::json(200, COMPLETION)))
+        .await
+        .expect("server");
+    let world = World::new(&[keyed("Local", &upstream.at("/v1"), &["a", "b"])]).await;
+    assert!(world
+        .registry
+        .set_entries("com.example.app", Some(vec!["local/b".to_owned()]))
+        .expect("limited"));
+    let listed = world.get("models").await.json();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|model| model["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["local/b"], "only the allowed entry is listed");
+    let refused = world
+        .post("chat/completions", r#"{"model":"local/a","messages":[]}"#)
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (403, "entry_not_allowed")
+    );
+    assert!(
+        refused.text().contains("Connected apps"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(world.get("models/local/a").await.status, 403);
+    assert!(upstream.seen().is_empty(), "nothing reached the provider");
+    let allowed = world
+        .post("chat/completions", r#"{"model":"local/b","messages":[]}"#)
+        .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+
+    // Lifting the limit takes effect at the next request.
+    world
+        .registry
+        .set_entries("com.example.app", None)
+        .expect("lifted");
+    let again = world
+        .post("chat/completions", r#"{"model":"local/a","messages":[]}"#)
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert!(world
+        .registry
+        .set_entries("com.example.app", Some(vec!["no-slash".to_owned()]))
+        .is_err());
+}
+
 /// A provider that streams `count` events `gap` apart and records when it
 /// wrote each one.
 async fn timed_provider(count: usize, gap: Duration) -> (String, Arc<Mutex<Vec<Instant>>>) {

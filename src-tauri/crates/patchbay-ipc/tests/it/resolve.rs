@@ -159,3 +159,37 @@ async fn azure_entries_resolve_with_api_key_on_v1_and_only_through_the_gateway_o
     assert_eq!(reason, "raw_keys_not_allowed", "{message}");
     assert!(message.contains("gateway"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_limited_to_some_entries_cannot_resolve_the_others() {
+    let env = TestEnv::new();
+    let id = env.add(Draft::new("Cloud").key(KEY).models(&["m1", "m2"]).json());
+    let server = env.start().await;
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let token = paired_token(&server, &host).await;
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.tester", true)
+        .expect("allow"));
+    assert!(env
+        .registry()
+        .set_entries("com.example.tester", Some(vec![format!("{id}/m2")]))
+        .expect("limited"));
+    for protocol in [1, 2] {
+        let (reason, message) = refused(
+            host.resolve_with(&token, &format!("{id}/m1"), protocol)
+                .await,
+        );
+        assert_eq!(reason, "entry_not_allowed", "{message}");
+        assert!(message.contains("Connected apps"), "{message}");
+    }
+    let allowed = host
+        .resolve_with(&token, &format!("{id}/m2"), 1)
+        .await
+        .expect("the allowed entry");
+    assert!(allowed.headers.contains_key("Authorization"));
+    let hosts = env.registry().list().expect("hosts");
+    assert_eq!(hosts[0].entries, Some(vec![format!("{id}/m2")]));
+}

@@ -61,6 +61,9 @@ struct HostRecord {
         with = "time::serde::rfc3339::option"
     )]
     raw_keys_since: Option<OffsetDateTime>,
+    /// The entries the person limited this app to; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entries: Option<Vec<String>>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -73,6 +76,7 @@ impl HostRecord {
             paired_at: self.paired_at,
             last_used: self.last_used,
             raw_keys: self.raw_keys,
+            entries: self.entries.clone(),
         }
     }
 }
@@ -162,6 +166,7 @@ impl HostRegistry {
             last_used: None,
             raw_keys: false,
             raw_keys_since: None,
+            entries: None,
             extra: Map::new(),
         };
         let view = record.view();
@@ -194,6 +199,35 @@ impl HostRegistry {
                 found = true;
                 host.raw_keys = allowed;
                 host.raw_keys_since = allowed.then(OffsetDateTime::now_utc);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Limits `app_id` to `entries` (`<provider_id>/<model_id>` each), or
+    /// with `None` lets it use every enabled entry again. Takes effect from
+    /// its next request. `false` when the app is not paired; an id that is
+    /// not an entry id is refused.
+    pub fn set_entries(&self, app_id: &str, entries: Option<Vec<String>>) -> Result<bool> {
+        if let Some(list) = &entries {
+            if let Some(bad) = list
+                .iter()
+                .find(|id| patchbay_protocol::entries::split_entry_id(id).is_none())
+            {
+                return Err(HostsError::InvalidParams {
+                    detail: format!(
+                        "`{}` is not an entry id (`<provider_id>/<model_id>`; `patchbay entries` lists them)",
+                        bad.chars().take(200).collect::<String>()
+                    ),
+                });
+            }
+        }
+        let mut found = false;
+        self.update(|document| {
+            if let Some(host) = document.hosts.iter_mut().find(|host| host.app_id == app_id) {
+                found = true;
+                host.entries = entries.clone();
             }
             Ok(())
         })?;
