@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use patchbay_client::{Client, ClientError};
+use patchbay_ipc::ServerHandle;
 use serde_json::Value;
 
 use crate::support::{paired_token, TestEnv, MOVED_HOST, REBINDING_HOST};
@@ -23,6 +24,19 @@ fn hand_edit(config_dir: &Path, base_url: &str, network: &str) {
     std::fs::write(&file, serde_json::to_vec(&document).expect("json")).expect("write");
 }
 
+/// A host paired as `com.example.tester`, allowed raw keys by the person.
+async fn paired_with_raw_keys(env: &TestEnv, server: &ServerHandle) -> (Client, String) {
+    let host = Client::connect_to(server.endpoint())
+        .await
+        .expect("connect");
+    let token = paired_token(server, &host).await;
+    assert!(env
+        .registry()
+        .set_raw_keys("com.example.tester", true)
+        .expect("allow"));
+    (host, token)
+}
+
 fn refused(
     outcome: Result<patchbay_protocol::rpc::ResolveResult, ClientError>,
 ) -> (String, String) {
@@ -38,15 +52,8 @@ async fn resolve_refuses_what_the_policy_refuses_now_and_keys_given_for_elsewher
     let id = env.add(Draft::new("Cloud").key(KEY).models(&["m1"]).json());
     let entry = format!("{id}/m1");
     let server = env.start().await;
-    let host = Client::connect_to(server.endpoint())
-        .await
-        .expect("connect");
-    let token = paired_token(&server, &host).await;
     // These are about the raw key (protocol 1), which the person allowed.
-    assert!(env
-        .registry()
-        .set_raw_keys("com.example.tester", true)
-        .expect("allow"));
+    let (host, token) = paired_with_raw_keys(&env, &server).await;
     let resolved = host
         .resolve_with(&token, &entry, 1)
         .await
@@ -133,14 +140,7 @@ async fn azure_entries_resolve_with_api_key_on_v1_and_only_through_the_gateway_o
             .json(),
     );
     let server = env.start().await;
-    let host = Client::connect_to(server.endpoint())
-        .await
-        .expect("connect");
-    let token = paired_token(&server, &host).await;
-    assert!(env
-        .registry()
-        .set_raw_keys("com.example.tester", true)
-        .expect("allow"));
+    let (host, token) = paired_with_raw_keys(&env, &server).await;
     let resolved = host
         .resolve_with(&token, &format!("{next}/gpt4o-prod"), 1)
         .await
@@ -165,14 +165,7 @@ async fn an_app_limited_to_some_entries_cannot_resolve_the_others() {
     let env = TestEnv::new();
     let id = env.add(Draft::new("Cloud").key(KEY).models(&["m1", "m2"]).json());
     let server = env.start().await;
-    let host = Client::connect_to(server.endpoint())
-        .await
-        .expect("connect");
-    let token = paired_token(&server, &host).await;
-    assert!(env
-        .registry()
-        .set_raw_keys("com.example.tester", true)
-        .expect("allow"));
+    let (host, token) = paired_with_raw_keys(&env, &server).await;
     assert!(env
         .registry()
         .set_entries("com.example.tester", Some(vec![format!("{id}/m2")]))
