@@ -91,7 +91,7 @@ pub fn reduce(input: &str, api_version: Option<&str>) -> Result<AzureUrl, String
     let mut notices = Vec::new();
     let version = match (chosen, &pasted_version) {
         (Some(version), _) => Some(version.to_owned()),
-        (None, Some(pasted)) if !after_openai.first().is_some_and(|part| *part == "v1") => {
+        (None, Some(pasted)) if after_openai.first().is_none_or(|part| *part != "v1") => {
             notices.push(format!(
                 "The URL uses api-version {pasted}: Patchbay uses Azure's classic deployments API with it. Clear the API version to use the v1 API instead."
             ));

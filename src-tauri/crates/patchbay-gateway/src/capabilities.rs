@@ -435,13 +435,11 @@ fn probe_body(model: &str, capability: Capability) -> Bytes {
 /// tiny one costs the fewest tokens.
 fn tiny_png() -> Vec<u8> {
     const SIDE: u32 = 8;
-    let mut raw = Vec::new();
-    for _ in 0..SIDE {
-        raw.push(0); // filter: none
-        for _ in 0..SIDE {
-            raw.extend_from_slice(&[0xd0, 0x20, 0x20]);
-        }
-    }
+    // Each row: filter byte 0 (none), then SIDE red pixels.
+    let row: Vec<u8> = std::iter::once(0)
+        .chain([0xd0, 0x20, 0x20].repeat(SIDE as usize))
+        .collect();
+    let raw = row.repeat(SIDE as usize);
     // zlib with one stored (uncompressed) deflate block.
     let mut zlib = vec![0x78, 0x01, 0x01];
     let length = u16::try_from(raw.len()).unwrap_or(u16::MAX);

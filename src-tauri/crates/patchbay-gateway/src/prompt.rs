@@ -159,7 +159,7 @@ pub async fn try_prompt(
     };
     Ok(PromptOutcome {
         entry_id,
-        first_token_ms: reader.first_token.map(|first| millis(first)),
+        first_token_ms: reader.first_token.map(millis),
         duration_ms: millis(duration),
         usage: reader.usage,
         tokens_per_second,

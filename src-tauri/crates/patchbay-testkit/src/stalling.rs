@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -64,9 +64,6 @@ impl Stalling {
 
     /// When the client closed the connection, if it did within `timeout`.
     pub fn closed_within(&self, timeout: Duration) -> Option<Instant> {
-        match self.closed.recv_timeout(timeout) {
-            Ok(at) => Some(at),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.closed.recv_timeout(timeout).ok()
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::support::{TestResult, World};
 
 fn answering_server() -> patchbay_testkit::TestResult<Server> {
-    Ok(Server::background_http(handler(|seen| {
+    Server::background_http(handler(|seen| {
         let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap_or_default();
         let prompt = body["messages"][0]["content"]
             .as_str()
@@ -30,7 +30,7 @@ fn answering_server() -> patchbay_testkit::TestResult<Server> {
             .map(|event| (Duration::from_millis(20), None, event.as_str()))
             .collect();
         Canned::timed_events(&timed)
-    }))?)
+    }))
 }
 
 fn add(world: &World, base_url: &str) -> TestResult {
