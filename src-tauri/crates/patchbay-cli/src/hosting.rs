@@ -36,7 +36,19 @@ pub(crate) fn entries(
     } else {
         Vec::new()
     };
-    let mut seen = service.what_apps_see(&resolves)?;
+    // Who used what needs the activity log; plain entries do not read it.
+    let mut seen = if args.apps {
+        service.what_apps_see(&resolves)?
+    } else {
+        service
+            .entries()?
+            .into_iter()
+            .map(|entry| patchbay_service::apps_view::SeenEntry {
+                entry,
+                used_by: Vec::new(),
+            })
+            .collect()
+    };
     seen.retain(|seen| {
         args.supports
             .iter()

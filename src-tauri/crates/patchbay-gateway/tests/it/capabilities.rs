@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use patchbay_core::model::{capabilities_of, Capability, Source};
+use patchbay_core::model::{capabilities_of, Capability, Source, PROBED};
 use patchbay_core::ProviderId;
 use patchbay_gateway::capabilities::{check_capabilities, plan};
 use patchbay_service::Service;
@@ -39,12 +39,7 @@ async fn check(
 async fn a_model_that_does_everything_is_recorded_as_probed_with_the_advertised_limits() {
     let (server, _root, service, report) = check(FakeModel::all(Behaviour::Supports)).await;
     assert_eq!(report.entry_id, "fake/fake-model");
-    for capability in [
-        Capability::Streaming,
-        Capability::Tools,
-        Capability::ImageInput,
-        Capability::JsonOutput,
-    ] {
+    for capability in PROBED {
         let outcome = report.probed.get(capability).expect("probed");
         assert_eq!(outcome.supported, Some(true), "{capability:?}: {outcome:?}");
     }
@@ -127,12 +122,7 @@ async fn the_gateway_model_list_carries_the_capabilities_and_their_source() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_that_lacks_each_capability_is_recorded_as_unsupported() {
     let (_server, _root, service, report) = check(FakeModel::all(Behaviour::Lacks)).await;
-    for capability in [
-        Capability::Streaming,
-        Capability::Tools,
-        Capability::ImageInput,
-        Capability::JsonOutput,
-    ] {
+    for capability in PROBED {
         let outcome = report.probed.get(capability).expect("probed");
         assert_eq!(
             outcome.supported,
